@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The one entry point: `make deps`, `make` (everything, both architectures),
+# `make test` (every test), `make demo` (the main job on two emulated hosts).
+# See README.md.
+
+TOP := $(CURDIR)
+export HETMIG_CACHE ?= $(TOP)/.cache
+BUILD := $(TOP)/build
+JOBS ?= $(shell nproc)
+
+# Each kernel architecture: Debian name, kbuild ARCH and cross prefix.
+KARCH_amd64 := x86
+KARCH_arm64 := arm64
+CROSS_amd64 :=
+CROSS_arm64 := aarch64-linux-gnu-
+
+.PHONY: all deps kmod user user-x86_64 user-aarch64 test unit-test demo \
+	checkpatch clean distclean
+all: kmod user
+
+deps:
+	tools/deps
+
+# --- hetmig.ko, once per kernel architecture ------------------------------
+# kbuild writes its objects beside the sources, so each architecture builds
+# in its own copy of kmod/ and uapi/.
+KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) uapi/linux/hetmig.h
+
+kmod: $(BUILD)/kmod-amd64/kmod/hetmig.ko $(BUILD)/kmod-arm64/kmod/hetmig.ko
+
+$(BUILD)/kmod-%/kmod/hetmig.ko: $(KMOD_SRC)
+	@test -f $(HETMIG_CACHE)/$*/abi || { echo "run 'make deps' first" >&2; exit 1; }
+	mkdir -p $(BUILD)/kmod-$*/kmod $(BUILD)/kmod-$*/uapi/linux
+	cp -p kmod/*.c kmod/*.h kmod/Kbuild $(BUILD)/kmod-$*/kmod/
+	cp -p uapi/linux/hetmig.h $(BUILD)/kmod-$*/uapi/linux/
+	$(MAKE) -C $(HETMIG_CACHE)/$*/usr/src/linux-headers-$$(cat $(HETMIG_CACHE)/$*/abi)-$* \
+		ARCH=$(KARCH_$*) CROSS_COMPILE=$(CROSS_$*) \
+		M=$(BUILD)/kmod-$*/kmod W=1 modules
+
+# --- the companion, unit tests, selftests and benchmarks (CMake) -----------
+user: user-x86_64 user-aarch64
+
+user-x86_64:
+	cmake -S . -B $(BUILD)/x86_64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DHETMIG_CACHE=$(HETMIG_CACHE) >/dev/null
+	cmake --build $(BUILD)/x86_64 -j $(JOBS)
+
+user-aarch64:
+	cmake -S . -B $(BUILD)/aarch64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DHETMIG_CACHE=$(HETMIG_CACHE) \
+		-DCMAKE_TOOLCHAIN_FILE=$(TOP)/cmake/aarch64-linux-gnu.cmake >/dev/null
+	cmake --build $(BUILD)/aarch64 -j $(JOBS)
+
+# --- tests ----------------------------------------------------------------
+test: deps all
+	tools/test/run-all
+
+unit-test: user-x86_64
+	ctest --test-dir $(BUILD)/x86_64 --output-on-failure
+
+demo: deps all
+	tools/demo
+
+checkpatch:
+	$(HETMIG_CACHE)/linux-source/scripts/checkpatch.pl --no-tree --strict -q \
+		-f kmod/*.c kmod/*.h uapi/linux/hetmig.h
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf $(HETMIG_CACHE)

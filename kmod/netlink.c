@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "hetmig" generic netlink family. uapi/linux/hetmig.h is its
+ * specification; this file only implements what it states.
+ */
+
+#include <linux/utsname.h>
+#include <net/genetlink.h>
+#include <linux/hetmig.h>
+
+#include "hetmig.h"
+#include "netlink.h"
+
+#if defined(CONFIG_X86_64)
+#define HETMIG_THIS_ARCH HETMIG_ARCH_X86_64
+#elif defined(CONFIG_ARM64)
+#define HETMIG_THIS_ARCH HETMIG_ARCH_AARCH64
+#else
+#error "hetmig supports x86_64 and arm64 only"
+#endif
+
+static const struct nla_policy get_version_policy[HETMIG_A_MAX + 1] = {
+	[HETMIG_A_PROTO_VERSION] = { .type = NLA_U32 },
+};
+
+static struct genl_family hetmig_genl_family;
+
+static int fill_version(struct sk_buff *skb)
+{
+	if (nla_put_u32(skb, HETMIG_A_PROTO_VERSION, HETMIG_PROTO_VERSION) ||
+	    nla_put_string(skb, HETMIG_A_MODULE_VERSION, HETMIG_MODULE_VERSION) ||
+	    nla_put_u32(skb, HETMIG_A_ARCH, HETMIG_THIS_ARCH) ||
+	    nla_put_string(skb, HETMIG_A_KERNEL_RELEASE, init_utsname()->release) ||
+	    nla_put_u32(skb, HETMIG_A_PAGE_SIZE, PAGE_SIZE))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int hetmig_get_version_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *proto = info->attrs[HETMIG_A_PROTO_VERSION];
+	struct sk_buff *reply;
+	void *hdr;
+	int ret;
+
+	if (proto && nla_get_u32(proto) != HETMIG_PROTO_VERSION) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "protocol version not supported by this module");
+		NL_SET_BAD_ATTR(info->extack, proto);
+		return -EPROTO;
+	}
+
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+
+	hdr = genlmsg_put_reply(reply, info, &hetmig_genl_family, 0,
+				HETMIG_CMD_GET_VERSION);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err_free;
+	}
+
+	ret = fill_version(reply);
+	if (ret)
+		goto err_free;
+
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+
+err_free:
+	nlmsg_free(reply);
+	return ret;
+}
+
+static const struct genl_ops hetmig_genl_ops[] = {
+	{
+		.cmd = HETMIG_CMD_GET_VERSION,
+		.doit = hetmig_get_version_doit,
+		.policy = get_version_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+};
+
+static struct genl_family hetmig_genl_family __ro_after_init = {
+	.name = HETMIG_GENL_NAME,
+	.version = HETMIG_GENL_VERSION,
+	.module = THIS_MODULE,
+	.ops = hetmig_genl_ops,
+	.n_ops = ARRAY_SIZE(hetmig_genl_ops),
+	.netnsok = true,
+};
+
+int __init hetmig_genl_init(void)
+{
+	return genl_register_family(&hetmig_genl_family);
+}
+
+void hetmig_genl_uninit(void)
+{
+	genl_unregister_family(&hetmig_genl_family);
+}
+
+MODULE_ALIAS_GENL_FAMILY(HETMIG_GENL_NAME);

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _HETMIG_NETLINK_H
+#define _HETMIG_NETLINK_H
+
+int hetmig_genl_init(void);
+void hetmig_genl_uninit(void);
+
+#endif /* _HETMIG_NETLINK_H */

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+// The subcommands of hetmig; one file each, dispatched from main.cpp.
+#pragma once
+
+namespace hetmig {
+
+int cmd_version(int argc, char **argv);
+
+} // namespace hetmig

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "genl.h"
+
+#include <cerrno>
+#include <cstring>
+#include <linux/hetmig.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
+#include <netlink/genl/ctrl.h>
+
+namespace hetmig {
+
+namespace {
+
+Error libnl_error(int nlerr, std::string context)
+{
+	// libnl errors are not errnos; keep its message, map the common ones.
+	int code = EIO;
+	switch (-nlerr) {
+	case NLE_NOMEM: code = ENOMEM; break;
+	case NLE_PERM: code = EPERM; break;
+	case NLE_NOACCESS: code = EACCES; break;
+	case NLE_OBJ_NOTFOUND: code = ENOENT; break;
+	case NLE_MSGSIZE: code = EMSGSIZE; break;
+	}
+	return Error{code, std::move(context) + ": " + nl_geterror(nlerr), {}, {}};
+}
+
+// State of one request-reply exchange, shared with libnl's callbacks.
+struct Exchange {
+	const ReplyHandler *on_reply = nullptr;
+	const char *context = "";
+	bool done = false;
+	std::optional<Error> error;
+};
+
+int on_valid(nl_msg *msg, void *arg)
+{
+	auto *ex = static_cast<Exchange *>(arg);
+	auto r = (*ex->on_reply)(nlmsg_hdr(msg));
+	if (!r) {
+		ex->error = std::move(r.error());
+		ex->done = true;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+int on_error(sockaddr_nl *, nlmsgerr *err, void *arg)
+{
+	auto *ex = static_cast<Exchange *>(arg);
+	// libnl hands us the payload; the header sits right before it.
+	auto *nlh = reinterpret_cast<const nlmsghdr *>(
+		reinterpret_cast<const char *>(err) - NLMSG_HDRLEN);
+	ex->error = error_from_nlmsgerr(nlh, ex->context);
+	ex->done = true;
+	return NL_STOP;
+}
+
+int on_done(nl_msg *, void *arg)
+{
+	static_cast<Exchange *>(arg)->done = true;
+	return NL_STOP;
+}
+
+} // namespace
+
+Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context)
+{
+	Error out{EPROTO, context, {}, {}};
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+		return out;
+
+	const auto *err = static_cast<const nlmsgerr *>(NLMSG_DATA(nlh));
+	out.code = -err->error;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return out;
+
+	// The TLVs follow the echoed request, which is only the header when
+	// the kernel capped it.
+	size_t offset = sizeof(nlmsgerr);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (err->msg.nlmsg_len < NLMSG_HDRLEN)
+			return out;
+		offset += NLMSG_ALIGN(err->msg.nlmsg_len - NLMSG_HDRLEN);
+	}
+	size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+	if (offset > payload)
+		return out;
+
+	nlattr *tb[NLMSGERR_ATTR_MAX + 1] = {};
+	auto *attrs = reinterpret_cast<nlattr *>(
+		static_cast<char *>(NLMSG_DATA(nlh)) + offset);
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, int(payload - offset),
+		      nullptr) < 0)
+		return out;
+
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		const char *msg = static_cast<const char *>(nla_data(tb[NLMSGERR_ATTR_MSG]));
+		out.kernel_message.assign(msg, strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG])));
+	}
+	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
+		out.bad_attr_offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+	return out;
+}
+
+Result<GenlClient> GenlClient::connect()
+{
+	NlSock sock(nl_socket_alloc());
+	if (!sock)
+		return fail(ENOMEM, "nl_socket_alloc");
+
+	if (int r = genl_connect(sock.get()); r < 0)
+		return std::unexpected(libnl_error(r, "genl_connect"));
+
+	// Ask for extended ACKs, and for errors that do not echo the request.
+	int one = 1;
+	int fd = nl_socket_get_fd(sock.get());
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+		return fail(errno, "setsockopt(NETLINK_EXT_ACK)");
+
+	int id = genl_ctrl_resolve(sock.get(), HETMIG_GENL_NAME);
+	if (id < 0) {
+		if (id == -NLE_OBJ_NOTFOUND)
+			return fail(EPROTONOSUPPORT,
+				    "generic netlink family \"" HETMIG_GENL_NAME
+				    "\" not found: is hetmig.ko loaded?");
+		return std::unexpected(libnl_error(id, "genl_ctrl_resolve"));
+	}
+	return GenlClient(std::move(sock), id);
+}
+
+Result<NlMsg> GenlClient::new_request(uint8_t cmd, int flags) const
+{
+	NlMsg msg(nlmsg_alloc());
+	if (!msg)
+		return fail(ENOMEM, "nlmsg_alloc");
+	if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_id_, 0,
+			 flags | NLM_F_REQUEST | NLM_F_ACK, cmd,
+			 HETMIG_GENL_VERSION))
+		return fail(EMSGSIZE, "genlmsg_put");
+	return msg;
+}
+
+Result<void> GenlClient::transact(NlMsg request, const ReplyHandler &on_reply,
+				  const char *context)
+{
+	NlCb cb(nl_cb_alloc(NL_CB_DEFAULT));
+	if (!cb)
+		return fail(ENOMEM, "nl_cb_alloc");
+
+	Exchange ex;
+	ex.on_reply = &on_reply;
+	ex.context = context;
+	nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid, &ex);
+	nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_done, &ex);
+	nl_cb_set(cb.get(), NL_CB_FINISH, NL_CB_CUSTOM, on_done, &ex);
+	nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &ex);
+
+	if (int r = nl_send_auto(sock_.get(), request.get()); r < 0)
+		return std::unexpected(libnl_error(r, context));
+
+	while (!ex.done) {
+		int r = nl_recvmsgs(sock_.get(), cb.get());
+		if (ex.done)
+			break;
+		if (r < 0)
+			return std::unexpected(libnl_error(r, context));
+	}
+	if (ex.error)
+		return std::unexpected(std::move(*ex.error));
+	return {};
+}
+
+} // namespace hetmig

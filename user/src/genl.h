@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+// A client of the "hetmig" generic netlink family (uapi/linux/hetmig.h),
+// over libnl, with every libnl handle owned by a RAII type.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "error.h"
+
+namespace hetmig {
+
+struct NlSockFree {
+	void operator()(nl_sock *s) const { nl_socket_free(s); }
+};
+struct NlMsgFree {
+	void operator()(nl_msg *m) const { nlmsg_free(m); }
+};
+struct NlCbPut {
+	void operator()(nl_cb *cb) const { nl_cb_put(cb); }
+};
+using NlSock = std::unique_ptr<nl_sock, NlSockFree>;
+using NlMsg = std::unique_ptr<nl_msg, NlMsgFree>;
+using NlCb = std::unique_ptr<nl_cb, NlCbPut>;
+
+// Called for every reply message of a request; an error stops the transfer.
+using ReplyHandler = std::function<Result<void>(const nlmsghdr *)>;
+
+class GenlClient {
+public:
+	// Connects and resolves the family; fails with EPROTONOSUPPORT and a
+	// readable message when hetmig.ko is not loaded.
+	static Result<GenlClient> connect();
+
+	// A request of command CMD with the family's header, ready for attributes.
+	Result<NlMsg> new_request(uint8_t cmd, int flags = 0) const;
+
+	// Sends REQUEST, hands every reply to ON_REPLY and waits for the
+	// kernel's ACK (or the end of a dump). CONTEXT names the request in errors.
+	Result<void> transact(NlMsg request, const ReplyHandler &on_reply,
+			      const char *context);
+
+	int family_id() const { return family_id_; }
+
+private:
+	GenlClient(NlSock sock, int family_id)
+		: sock_(std::move(sock)), family_id_(family_id) {}
+
+	NlSock sock_;
+	int family_id_;
+};
+
+// The error carried by an NLMSG_ERROR message, with its extended ACK.
+Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context);
+
+} // namespace hetmig

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+// hetmig: move a running process to another machine, across x86_64 and
+// aarch64. Each subcommand lives in its own cmd_*.cpp.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.h"
+#include "error.h"
+
+namespace {
+
+struct Subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+constexpr Subcommand subcommands[] = {
+	{"version", hetmig::cmd_version,
+	 "Show the companion's and the loaded hetmig.ko's versions"},
+};
+
+void usage(FILE *out)
+{
+	std::fprintf(out, "usage: hetmig COMMAND [ARGS...]\n\ncommands:\n");
+	for (const auto &c : subcommands)
+		std::fprintf(out, "  %-10s %s\n", c.name, c.help);
+	std::fprintf(out, "\nSee Documentation/user-guide.md for exit codes.\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return hetmig::kExitUsage;
+	}
+	std::string_view name = argv[1];
+	if (name == "help" || name == "--help" || name == "-h") {
+		usage(stdout);
+		return hetmig::kExitOk;
+	}
+	if (name == "--version") {
+		std::printf("hetmig %s\n", HETMIG_VERSION);
+		return hetmig::kExitOk;
+	}
+	for (const auto &c : subcommands)
+		if (name == c.name)
+			return c.run(argc - 1, argv + 1);
+
+	std::fprintf(stderr, "hetmig: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return hetmig::kExitUsage;
+}
