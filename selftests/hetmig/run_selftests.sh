@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs every hetmig selftest in this folder (inside a guest) and passes their
+# TAP output through. A program that dies without reporting a failed test
+# gets a "not ok" of its own, so a crash is never counted as a pass.
+dir=$(dirname "$0")
+status=0
+for t in "$dir"/*; do
+	[ -x "$t" ] && [ -f "$t" ] || continue
+	name=$(basename "$t")
+	[ "$name" = run_selftests.sh ] && continue
+	echo "# selftest: $name"
+	out=/tmp/selftest.$name.out
+	"$t" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	# kselftest: 0 pass, 4 skip (KSFT_SKIP), anything else a failure.
+	if [ $rc -ne 0 ] && [ $rc -ne 4 ]; then
+		status=1
+		grep -q '^not ok' "$out" ||
+			echo "not ok 0 $name exited with status $rc without reporting a failed test"
+	fi
+done
+exit $status
