@@ -10,20 +10,17 @@
 
 #include "hetmig.h"
 #include "netlink.h"
-
-#if defined(CONFIG_X86_64)
-#define HETMIG_THIS_ARCH HETMIG_ARCH_X86_64
-#elif defined(CONFIG_ARM64)
-#define HETMIG_THIS_ARCH HETMIG_ARCH_AARCH64
-#else
-#error "hetmig supports x86_64 and arm64 only"
-#endif
+#include "regs.h"
+#include "vmas.h"
 
 static const struct nla_policy get_version_policy[HETMIG_A_MAX + 1] = {
 	[HETMIG_A_PROTO_VERSION] = { .type = NLA_U32 },
 };
 
-static struct genl_family hetmig_genl_family;
+/* Requests that name a process take its pid and nothing else. */
+static const struct nla_policy pid_policy[HETMIG_A_MAX + 1] = {
+	[HETMIG_A_PID] = { .type = NLA_U32 },
+};
 
 static int fill_version(struct sk_buff *skb)
 {
@@ -80,9 +77,28 @@ static const struct genl_ops hetmig_genl_ops[] = {
 		.policy = get_version_policy,
 		.maxattr = HETMIG_A_MAX,
 	},
+	{
+		.cmd = HETMIG_CMD_GET_REGS,
+		.start = hetmig_get_regs_start,
+		.dumpit = hetmig_get_regs_dumpit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_GET_MM,
+		.doit = hetmig_get_mm_doit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_GET_VMAS,
+		.dumpit = hetmig_get_vmas_dumpit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
 };
 
-static struct genl_family hetmig_genl_family __ro_after_init = {
+struct genl_family hetmig_genl_family __ro_after_init = {
 	.name = HETMIG_GENL_NAME,
 	.version = HETMIG_GENL_VERSION,
 	.module = THIS_MODULE,

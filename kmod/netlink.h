@@ -2,6 +2,10 @@
 #ifndef _HETMIG_NETLINK_H
 #define _HETMIG_NETLINK_H
 
+#include <net/genetlink.h>
+
+extern struct genl_family hetmig_genl_family;
+
 int hetmig_genl_init(void);
 void hetmig_genl_uninit(void);
 

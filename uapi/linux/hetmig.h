@@ -34,6 +34,63 @@
  *     HETMIG_A_ARCH                u32: enum hetmig_arch of the kernel
  *     HETMIG_A_KERNEL_RELEASE      string: utsname release, e.g. "6.1.0-56-arm64"
  *     HETMIG_A_PAGE_SIZE           u32: the kernel's page size in bytes
+ *
+ * Reading a process: GET_REGS, GET_MM, GET_VMAS
+ * ---------------------------------------------
+ * These export the state of a stopped thread group. The target is named by
+ * HETMIG_A_PID, a pid or tid in the caller's pid namespace; the whole
+ * thread group is meant.
+ *
+ *   Permission: the caller (the very thread that sends the request) must be
+ *   the ptrace tracer of every thread of the target, and every thread must
+ *   be in a ptrace stop (PTRACE_SEIZE + PTRACE_INTERRUPT, then wait). The
+ *   kernel's own ptrace rules (credentials, Yama, LSMs) so decide who may
+ *   read whom, and a thread cannot run while its state is exported.
+ *   Errors: ESRCH no such process, or it is exiting or a zombie;
+ *   EINVAL a kernel thread, or the caller's own thread group;
+ *   EPERM a thread not traced by the caller; EBUSY a thread not stopped.
+ *   Every error carries an extack message naming the thread at fault.
+ *
+ * HETMIG_CMD_GET_REGS (dump): the threads and their register sets.
+ *   Request: HETMIG_A_PID u32, required.
+ *   For each thread, in the order of the thread list, first one message
+ *   describing the thread:
+ *     HETMIG_A_TID                 u32: the thread's id in the caller's pid ns
+ *     HETMIG_A_ARCH                u32: enum hetmig_arch of the register layouts
+ *     HETMIG_A_SIGMASK             u64: blocked signals, bit N-1 for signal N
+ *     HETMIG_A_THREAD_POINTER      u64: fs_base on x86_64, tpidr_el0 on aarch64
+ *     HETMIG_A_ALTSTACK_SP         u64: sigaltstack base (0 if none)
+ *     HETMIG_A_ALTSTACK_SIZE       u64
+ *     HETMIG_A_ALTSTACK_FLAGS      u32: SS_* flags as sigaltstack(2) gives them
+ *   then one message per register set the thread has:
+ *     HETMIG_A_TID                 u32
+ *     HETMIG_A_REGSET_NOTE         u32: ELF note type (NT_PRSTATUS, NT_PRFPREG,
+ *                                  NT_X86_XSTATE, NT_ARM_TLS, ...)
+ *     HETMIG_A_REGSET_DATA         binary: the set, in the layout that
+ *                                  PTRACE_GETREGSET and core files use
+ *   A thread exiting during the dump sets NLM_F_DUMP_INTR.
+ *
+ * HETMIG_CMD_GET_MM: the address space's layout fields.
+ *   Request: HETMIG_A_PID u32, required.
+ *   Reply: HETMIG_A_MM_START_CODE, _END_CODE, _START_DATA, _END_DATA,
+ *   _START_BRK, _BRK, _START_STACK, _ARG_START, _ARG_END, _ENV_START,
+ *   _ENV_END (u64 each, as in struct mm_struct); HETMIG_A_MM_MAP_COUNT u32;
+ *   HETMIG_A_MM_AUXV binary: the saved auxiliary vector, native-word pairs up
+ *   to and including AT_NULL.
+ *
+ * HETMIG_CMD_GET_VMAS (dump): one message per mapping, in address order:
+ *   Request: HETMIG_A_PID u32, required.
+ *     HETMIG_A_VMA_START, HETMIG_A_VMA_END   u64: [start, end)
+ *     HETMIG_A_VMA_PROT            u32: HETMIG_PROT_* bits
+ *     HETMIG_A_VMA_FLAGS           u32: HETMIG_VMA_F_* bits
+ *     HETMIG_A_VMA_KIND            u32: enum hetmig_vma_kind
+ *     HETMIG_A_VMA_PGOFF           u64: file offset in bytes (0 if anonymous)
+ *     [HETMIG_A_VMA_PATH]          string: the backing file's path
+ *     [HETMIG_A_VMA_DEV_MAJOR], [HETMIG_A_VMA_DEV_MINOR]  u32
+ *     [HETMIG_A_VMA_INODE]         u64
+ *     [HETMIG_A_VMA_NAME]          string: a special mapping's name ("[vdso]")
+ *   A map that changes between two parts of the dump sets NLM_F_DUMP_INTR;
+ *   the caller should start again.
  */
 #ifndef _UAPI_LINUX_HETMIG_H
 #define _UAPI_LINUX_HETMIG_H
@@ -56,8 +113,32 @@ enum hetmig_arch {
 	HETMIG_ARCH_AARCH64 = 2,
 };
 
+/* What a mapping is; a file mapping of the heap or stack is still FILE. */
+enum hetmig_vma_kind {
+	HETMIG_VMA_ANON = 1,
+	HETMIG_VMA_FILE = 2,
+	HETMIG_VMA_HEAP = 3,		/* the brk area */
+	HETMIG_VMA_STACK = 4,		/* the main thread's stack */
+	HETMIG_VMA_SPECIAL = 5,		/* vdso, vvar, ...: see HETMIG_A_VMA_NAME */
+};
+
+#define HETMIG_PROT_READ	0x1
+#define HETMIG_PROT_WRITE	0x2
+#define HETMIG_PROT_EXEC	0x4
+
+#define HETMIG_VMA_F_SHARED	0x1	/* MAP_SHARED */
+#define HETMIG_VMA_F_GROWSDOWN	0x2
+#define HETMIG_VMA_F_LOCKED	0x4	/* mlock()ed */
+#define HETMIG_VMA_F_DONTFORK	0x8	/* MADV_DONTFORK */
+#define HETMIG_VMA_F_HUGETLB	0x10
+#define HETMIG_VMA_F_IO		0x20	/* device memory: cannot be read */
+#define HETMIG_VMA_F_MAYSHARE	0x40
+
 enum hetmig_cmd {
 	HETMIG_CMD_GET_VERSION = 1,
+	HETMIG_CMD_GET_REGS,
+	HETMIG_CMD_GET_MM,
+	HETMIG_CMD_GET_VMAS,
 
 	__HETMIG_CMD_LAST
 };
@@ -70,6 +151,39 @@ enum hetmig_attr {
 	HETMIG_A_ARCH,			/* u32, enum hetmig_arch */
 	HETMIG_A_KERNEL_RELEASE,	/* NUL-terminated string */
 	HETMIG_A_PAGE_SIZE,		/* u32 */
+	HETMIG_A_PID,			/* u32 */
+	HETMIG_A_TID,			/* u32 */
+	HETMIG_A_SIGMASK,		/* u64 */
+	HETMIG_A_THREAD_POINTER,	/* u64 */
+	HETMIG_A_ALTSTACK_SP,		/* u64 */
+	HETMIG_A_ALTSTACK_SIZE,		/* u64 */
+	HETMIG_A_ALTSTACK_FLAGS,	/* u32 */
+	HETMIG_A_REGSET_NOTE,		/* u32 */
+	HETMIG_A_REGSET_DATA,		/* binary */
+	HETMIG_A_MM_START_CODE,		/* u64 */
+	HETMIG_A_MM_END_CODE,		/* u64 */
+	HETMIG_A_MM_START_DATA,		/* u64 */
+	HETMIG_A_MM_END_DATA,		/* u64 */
+	HETMIG_A_MM_START_BRK,		/* u64 */
+	HETMIG_A_MM_BRK,		/* u64 */
+	HETMIG_A_MM_START_STACK,	/* u64 */
+	HETMIG_A_MM_ARG_START,		/* u64 */
+	HETMIG_A_MM_ARG_END,		/* u64 */
+	HETMIG_A_MM_ENV_START,		/* u64 */
+	HETMIG_A_MM_ENV_END,		/* u64 */
+	HETMIG_A_MM_MAP_COUNT,		/* u32 */
+	HETMIG_A_MM_AUXV,		/* binary */
+	HETMIG_A_VMA_START,		/* u64 */
+	HETMIG_A_VMA_END,		/* u64 */
+	HETMIG_A_VMA_PROT,		/* u32 */
+	HETMIG_A_VMA_FLAGS,		/* u32 */
+	HETMIG_A_VMA_KIND,		/* u32 */
+	HETMIG_A_VMA_PGOFF,		/* u64 */
+	HETMIG_A_VMA_PATH,		/* string */
+	HETMIG_A_VMA_DEV_MAJOR,		/* u32 */
+	HETMIG_A_VMA_DEV_MINOR,		/* u32 */
+	HETMIG_A_VMA_INODE,		/* u64 */
+	HETMIG_A_VMA_NAME,		/* string */
 
 	__HETMIG_A_LAST
 };

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _HETMIG_TARGET_H
+#define _HETMIG_TARGET_H
+
+#include <linux/netlink.h>
+#include <linux/sched.h>
+
+struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack);
+u32 hetmig_threads_generation(struct task_struct *leader);
+int hetmig_dump_pid(struct netlink_callback *cb);
+
+#endif /* _HETMIG_TARGET_H */
