@@ -8,23 +8,36 @@
 
 #include <linux/module.h>
 
+#include "freeze.h"
 #include "hetmig.h"
 #include "netlink.h"
 
+/*
+ * The family registers last and goes first, but after the freezes end, so
+ * that their holders hear of it.
+ */
 static int __init hetmig_init(void)
 {
 	int ret;
 
-	ret = hetmig_genl_init();
+	ret = hetmig_freeze_init();
 	if (ret)
 		return ret;
+	ret = hetmig_genl_init();
+	if (ret)
+		goto err_freeze;
 
 	pr_info("version %s loaded\n", HETMIG_MODULE_VERSION);
 	return 0;
+
+err_freeze:
+	hetmig_freeze_uninit();
+	return ret;
 }
 
 static void __exit hetmig_exit(void)
 {
+	hetmig_freeze_uninit();
 	hetmig_genl_uninit();
 }
 

@@ -8,6 +8,7 @@
 #include <net/genetlink.h>
 #include <linux/hetmig.h>
 
+#include "freeze.h"
 #include "hetmig.h"
 #include "netlink.h"
 #include "regs.h"
@@ -96,6 +97,22 @@ static const struct genl_ops hetmig_genl_ops[] = {
 		.policy = pid_policy,
 		.maxattr = HETMIG_A_MAX,
 	},
+	{
+		.cmd = HETMIG_CMD_FREEZE,
+		.doit = hetmig_freeze_doit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_THAW,
+		.doit = hetmig_thaw_doit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+};
+
+static const struct genl_multicast_group hetmig_mcgrps[] = {
+	[HETMIG_MCGRP_EVENTS_ID] = { .name = HETMIG_MCGRP_EVENTS },
 };
 
 struct genl_family hetmig_genl_family __ro_after_init = {
@@ -104,6 +121,8 @@ struct genl_family hetmig_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = hetmig_genl_ops,
 	.n_ops = ARRAY_SIZE(hetmig_genl_ops),
+	.mcgrps = hetmig_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(hetmig_mcgrps),
 	.netnsok = true,
 };
 

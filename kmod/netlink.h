@@ -6,6 +6,11 @@
 
 extern struct genl_family hetmig_genl_family;
 
+/* Indexes into the family's multicast groups. */
+enum {
+	HETMIG_MCGRP_EVENTS_ID,
+};
+
 int hetmig_genl_init(void);
 void hetmig_genl_uninit(void);
 

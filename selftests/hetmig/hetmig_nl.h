@@ -128,11 +128,11 @@ static inline struct nl_msg *hetmig_request(int family, int cmd, int flags)
 	return msg;
 }
 
-/* A request naming a process, for GET_REGS, GET_MM and GET_VMAS. */
+/* A request naming a process; a dump for the commands that are dumps. */
 static inline struct nl_msg *hetmig_pid_request(int family, int cmd, unsigned int pid)
 {
-	int dump = cmd == HETMIG_CMD_GET_MM ? 0 : NLM_F_DUMP;
-	struct nl_msg *msg = hetmig_request(family, cmd, dump);
+	int dump = cmd == HETMIG_CMD_GET_REGS || cmd == HETMIG_CMD_GET_VMAS;
+	struct nl_msg *msg = hetmig_request(family, cmd, dump ? NLM_F_DUMP : 0);
 
 	if (msg && nla_put_u32(msg, HETMIG_A_PID, pid)) {
 		nlmsg_free(msg);

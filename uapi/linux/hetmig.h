@@ -91,12 +91,42 @@
  *     [HETMIG_A_VMA_NAME]          string: a special mapping's name ("[vdso]")
  *   A map that changes between two parts of the dump sets NLM_F_DUMP_INTR;
  *   the caller should start again.
+ *
+ * Freezing: FREEZE, THAW and the "events" multicast group
+ * -------------------------------------------------------
+ * The threads of a process stop through ptrace; FREEZE makes that stop a
+ * freeze the module knows of: one holder, announced to listeners, released
+ * when the holder's socket closes, reported when the process dies.
+ *
+ * HETMIG_CMD_FREEZE: record a freeze of a ptrace-stopped process.
+ *   Permission and errors: as for GET_REGS (the caller is the tracer of
+ *   every thread, every thread is stopped); EBUSY if it is frozen already;
+ *   ESHUTDOWN while the module unloads.
+ *   Request: HETMIG_A_PID u32, required. Reply: an ACK.
+ *   The holder is the socket (netlink port) that sent the request. When it
+ *   is closed (the holder exited), the freeze ends with reason
+ *   HETMIG_THAW_HOLDER_GONE; ptrace detaches the threads at the same time.
+ *
+ * HETMIG_CMD_THAW: end a freeze.
+ *   Permission: the holder's socket, a caller with the holder's effective
+ *   uid, or CAP_SYS_PTRACE. EPERM otherwise, ENOENT if not frozen.
+ *   Request: HETMIG_A_PID u32, required. Reply: an ACK.
+ *   The holder, told by the HETMIG_CMD_THAWED event, detaches its threads
+ *   with PTRACE_DETACH, and the process runs on exactly as it was.
+ *
+ * Events, on multicast group HETMIG_MCGRP_EVENTS (any user may listen):
+ *   HETMIG_CMD_FROZEN   HETMIG_A_PID
+ *   HETMIG_CMD_THAWED   HETMIG_A_PID, HETMIG_A_THAW_REASON u32
+ *   HETMIG_CMD_EXITED   HETMIG_A_PID: a frozen process's leader exited
+ *                       (SIGKILL still kills a frozen process at once)
+ *   Pids are in the pid namespace of the freeze's holder.
  */
 #ifndef _UAPI_LINUX_HETMIG_H
 #define _UAPI_LINUX_HETMIG_H
 
 #define HETMIG_GENL_NAME	"hetmig"
 #define HETMIG_GENL_VERSION	1
+#define HETMIG_MCGRP_EVENTS	"events"
 
 /*
  * The protocol spoken over the family. It changes only when a command's
@@ -134,11 +164,23 @@ enum hetmig_vma_kind {
 #define HETMIG_VMA_F_IO		0x20	/* device memory: cannot be read */
 #define HETMIG_VMA_F_MAYSHARE	0x40
 
+/* Why a freeze ended (HETMIG_A_THAW_REASON). */
+enum hetmig_thaw_reason {
+	HETMIG_THAW_REQUESTED = 1,	/* HETMIG_CMD_THAW */
+	HETMIG_THAW_HOLDER_GONE = 2,	/* the holder's socket closed */
+	HETMIG_THAW_UNLOAD = 3,		/* hetmig.ko is being removed */
+};
+
 enum hetmig_cmd {
 	HETMIG_CMD_GET_VERSION = 1,
 	HETMIG_CMD_GET_REGS,
 	HETMIG_CMD_GET_MM,
 	HETMIG_CMD_GET_VMAS,
+	HETMIG_CMD_FREEZE,
+	HETMIG_CMD_THAW,
+	HETMIG_CMD_FROZEN,		/* event */
+	HETMIG_CMD_THAWED,		/* event */
+	HETMIG_CMD_EXITED,		/* event */
 
 	__HETMIG_CMD_LAST
 };
@@ -184,6 +226,7 @@ enum hetmig_attr {
 	HETMIG_A_VMA_DEV_MINOR,		/* u32 */
 	HETMIG_A_VMA_INODE,		/* u64 */
 	HETMIG_A_VMA_NAME,		/* string */
+	HETMIG_A_THAW_REASON,		/* u32, enum hetmig_thaw_reason */
 
 	__HETMIG_A_LAST
 };

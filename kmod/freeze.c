@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Freezes: a record of who holds a ptrace-stopped process, with events for
+ * listeners. The stop itself is ptrace's (see uapi/linux/hetmig.h): that
+ * keeps SIGCONT from resuming the process, lets SIGKILL kill it, and
+ * releases it when the holder dies, all by the kernel's own rules.
+ *
+ * Lifetime: a freeze lives in freeze_list under freeze_lock. It ends by
+ * THAW, by its holder's socket closing (netlink notifier), by the
+ * process's exit (a waiter on the leader's pidfd wait queue, which the
+ * kernel wakes when the leader exits), or by module unload.
+ */
+
+#include <linux/cred.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+
+#include "freeze.h"
+#include "hetmig.h"
+#include "netlink.h"
+#include "target.h"
+
+struct freeze {
+	struct list_head node;		/* in freeze_list; empty once ended */
+	struct pid *pid;		/* the thread group's leader */
+	u32 nr;				/* the pid in the holder's namespace */
+	struct net *net;		/* the holder's socket */
+	u32 portid;
+	kuid_t holder_euid;
+	struct wait_queue_entry exit_wait;
+	struct work_struct exit_work;
+	unsigned long exit_seen;	/* bit 0: exit_work queued once */
+};
+
+static struct workqueue_struct *exit_wq;
+static LIST_HEAD(freeze_list);
+static DEFINE_MUTEX(freeze_lock);
+static bool shutting_down;
+
+static void notify(struct net *net, u8 cmd, u32 nr, u32 reason)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &hetmig_genl_family, 0, cmd);
+	if (!hdr || nla_put_u32(skb, HETMIG_A_PID, nr) ||
+	    (reason && nla_put_u32(skb, HETMIG_A_THAW_REASON, reason))) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&hetmig_genl_family, net, skb, 0,
+				HETMIG_MCGRP_EVENTS_ID, GFP_KERNEL);
+}
+
+static void free_freeze(struct freeze *f)
+{
+	put_pid(f->pid);
+	put_net(f->net);
+	kfree(f);
+}
+
+/*
+ * Ends a freeze that was taken off the list by the caller: no wakeup can
+ * reach it afterwards, and no exit work is left running.
+ */
+static void end_freeze(struct freeze *f, u8 event, u32 reason)
+{
+	remove_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
+	cancel_work_sync(&f->exit_work);
+	notify(f->net, event, f->nr, reason);
+	free_freeze(f);
+}
+
+static void exit_work_fn(struct work_struct *work)
+{
+	struct freeze *f = container_of(work, struct freeze, exit_work);
+	bool mine;
+
+	mutex_lock(&freeze_lock);
+	mine = !list_empty(&f->node);
+	list_del_init(&f->node);
+	mutex_unlock(&freeze_lock);
+	/* Whoever took it off the list ends it; here that is only us. */
+	if (!mine)
+		return;
+	remove_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
+	notify(f->net, HETMIG_CMD_EXITED, f->nr, 0);
+	free_freeze(f);
+}
+
+/* Runs in the exiting task's context with a spinlock held: defer. */
+static int exit_wake_fn(struct wait_queue_entry *wait, unsigned int mode,
+			int sync, void *key)
+{
+	struct freeze *f = container_of(wait, struct freeze, exit_wait);
+
+	if (!test_and_set_bit(0, &f->exit_seen))
+		queue_work(exit_wq, &f->exit_work);
+	return 0;
+}
+
+static struct freeze *find_locked(struct pid *pid)
+{
+	struct freeze *f;
+
+	lockdep_assert_held(&freeze_lock);
+	list_for_each_entry(f, &freeze_list, node)
+		if (f->pid == pid)
+			return f;
+	return NULL;
+}
+
+int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct task_struct *leader;
+	struct freeze *f;
+	int ret = 0;
+
+	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
+		return -EINVAL;
+	}
+	leader = hetmig_target_get(nla_get_u32(info->attrs[HETMIG_A_PID]),
+				   info->extack);
+	if (IS_ERR(leader))
+		return PTR_ERR(leader);
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f) {
+		put_task_struct(leader);
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&f->node);
+	f->pid = get_task_pid(leader, PIDTYPE_PID);
+	f->nr = task_tgid_vnr(leader);
+	f->net = get_net(genl_info_net(info));
+	f->portid = info->snd_portid;
+	f->holder_euid = current_euid();
+	INIT_WORK(&f->exit_work, exit_work_fn);
+	init_waitqueue_func_entry(&f->exit_wait, exit_wake_fn);
+	put_task_struct(leader);
+
+	mutex_lock(&freeze_lock);
+	if (shutting_down) {
+		NL_SET_ERR_MSG_MOD(info->extack, "hetmig.ko is being removed");
+		ret = -ESHUTDOWN;
+	} else if (find_locked(f->pid)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the process is frozen already");
+		ret = -EBUSY;
+	} else {
+		list_add(&f->node, &freeze_list);
+		add_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
+	}
+	mutex_unlock(&freeze_lock);
+	if (ret) {
+		free_freeze(f);
+		return ret;
+	}
+	notify(f->net, HETMIG_CMD_FROZEN, f->nr, 0);
+	return 0;
+}
+
+static bool may_thaw(struct sk_buff *skb, struct genl_info *info,
+		     const struct freeze *f)
+{
+	if (f->portid == info->snd_portid && net_eq(f->net, genl_info_net(info)))
+		return true;
+	if (uid_eq(f->holder_euid, current_euid()))
+		return true;
+	return netlink_capable(skb, CAP_SYS_PTRACE);
+}
+
+int hetmig_thaw_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct freeze *f = NULL;
+	struct pid *pid;
+	int ret = 0;
+
+	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
+		return -EINVAL;
+	}
+	pid = find_get_pid(nla_get_u32(info->attrs[HETMIG_A_PID]));
+	if (!pid) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such process");
+		return -ESRCH;
+	}
+
+	mutex_lock(&freeze_lock);
+	f = find_locked(pid);
+	if (!f) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the process is not frozen");
+		ret = -ENOENT;
+	} else if (!may_thaw(skb, info, f)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "only the holder, its user or CAP_SYS_PTRACE may thaw");
+		ret = -EPERM;
+	} else {
+		list_del_init(&f->node);
+	}
+	mutex_unlock(&freeze_lock);
+	put_pid(pid);
+
+	if (!ret)
+		end_freeze(f, HETMIG_CMD_THAWED, HETMIG_THAW_REQUESTED);
+	return ret;
+}
+
+/* Ends every freeze matching NET/PORTID (all of them if NET is NULL). */
+static void end_freezes_of(struct net *net, u32 portid, u32 reason)
+{
+	struct freeze *f, *tmp;
+	LIST_HEAD(ended);
+
+	mutex_lock(&freeze_lock);
+	list_for_each_entry_safe(f, tmp, &freeze_list, node)
+		if (!net || (net_eq(f->net, net) && f->portid == portid))
+			list_move(&f->node, &ended);
+	mutex_unlock(&freeze_lock);
+
+	list_for_each_entry_safe(f, tmp, &ended, node) {
+		list_del_init(&f->node);
+		end_freeze(f, HETMIG_CMD_THAWED, reason);
+	}
+}
+
+static int netlink_release(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC)
+		end_freezes_of(n->net, n->portid, HETMIG_THAW_HOLDER_GONE);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block release_notifier = {
+	.notifier_call = netlink_release,
+};
+
+int __init hetmig_freeze_init(void)
+{
+	int ret;
+
+	exit_wq = alloc_workqueue("hetmig_exit", 0, 0);
+	if (!exit_wq)
+		return -ENOMEM;
+	ret = netlink_register_notifier(&release_notifier);
+	if (ret)
+		destroy_workqueue(exit_wq);
+	return ret;
+}
+
+/* Called while the family is still registered, so listeners hear of it. */
+void hetmig_freeze_uninit(void)
+{
+	mutex_lock(&freeze_lock);
+	shutting_down = true;
+	mutex_unlock(&freeze_lock);
+	netlink_unregister_notifier(&release_notifier);
+	end_freezes_of(NULL, 0, HETMIG_THAW_UNLOAD);
+	/* Drains exit work that took its freeze off the list before us. */
+	destroy_workqueue(exit_wq);
+}
