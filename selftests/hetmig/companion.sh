@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..23"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -35,4 +35,59 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	rmmod hetmig && insmod "$ko" && hetmig version >/dev/null || { good=0; break; }
 done
 check "companion.reload_cycles" [ $good -eq 1 ]
+
+# A busy process whose progress we watch by the CPU time it uses.
+sh -c 'while :; do :; done' &
+busy=$!
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$busy/stat; }
+progresses() { a=$(cpu_ticks); usleep 400000; b=$(cpu_ticks); [ "$a" != "$b" ]; }
+stands_still() { ! progresses; }
+usleep 200000
+
+out=$(hetmig inspect $busy 2>&1); rc=$?
+check "companion.inspect_exit_0" [ $rc -eq 0 ]
+check "companion.inspect_names_threads_and_arch" has "$out" "process $busy: 1 thread(s), $(uname -m)"
+check "companion.inspect_lists_the_stack" has "$out" "[stack]"
+check "companion.inspect_lets_the_process_run_on" progresses
+out=$(hetmig inspect $busy --json 2>&1)
+check "companion.inspect_json" has "$out" "\"pid\": $busy"
+
+hetmig inspect 4194303 >/dev/null 2>&1; rc=$?
+check "companion.inspect_missing_pid_fails" [ $rc -eq 1 ]
+hetmig inspect nope >/dev/null 2>&1; rc=$?
+check "companion.inspect_bad_pid_is_usage_error" [ $rc -eq 64 ]
+
+# freeze in the background, thaw from elsewhere
+hetmig freeze $busy > /tmp/freeze.out 2>&1 &
+holder=$!
+usleep 500000
+check "companion.frozen_stands_still" stands_still
+kill -CONT $busy
+check "companion.sigcont_does_not_thaw" stands_still
+hetmig thaw $busy; rc=$?
+check "companion.thaw_exit_0" [ $rc -eq 0 ]
+wait $holder; rc=$?
+check "companion.holder_ends_with_0_after_thaw" [ $rc -eq 0 ]
+check "companion.thawed_runs_on" progresses
+
+# Ctrl-C on the holder thaws
+hetmig freeze $busy > /tmp/freeze.out 2>&1 &
+holder=$!
+usleep 500000
+kill -INT $holder
+wait $holder; rc=$?
+check "companion.sigint_thaws" [ $rc -eq 0 ]
+check "companion.after_sigint_runs_on" progresses
+
+# rmmod with a process frozen: it is thawed first, then the module goes
+hetmig freeze $busy > /tmp/freeze.out 2>&1 &
+holder=$!
+usleep 500000
+rmmod hetmig; rc=$?
+wait $holder
+check "companion.rmmod_while_frozen_thaws_and_unloads" [ $rc -eq 0 ]
+check "companion.after_rmmod_runs_on" progresses
+insmod "$ko"
+
+kill $busy
 exit $failed

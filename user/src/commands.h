@@ -5,5 +5,8 @@
 namespace hetmig {
 
 int cmd_version(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_freeze(int argc, char **argv);
+int cmd_thaw(int argc, char **argv);
 
 } // namespace hetmig

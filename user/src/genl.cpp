@@ -32,12 +32,15 @@ struct Exchange {
 	const ReplyHandler *on_reply = nullptr;
 	const char *context = "";
 	bool done = false;
+	bool interrupted = false;	// a reply had NLM_F_DUMP_INTR
 	std::optional<Error> error;
 };
 
 int on_valid(nl_msg *msg, void *arg)
 {
 	auto *ex = static_cast<Exchange *>(arg);
+	if (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR)
+		ex->interrupted = true;
 	auto r = (*ex->on_reply)(nlmsg_hdr(msg));
 	if (!r) {
 		ex->error = std::move(r.error());
@@ -58,10 +61,29 @@ int on_error(sockaddr_nl *, nlmsgerr *err, void *arg)
 	return NL_STOP;
 }
 
-int on_done(nl_msg *, void *arg)
+int on_done(nl_msg *msg, void *arg)
 {
-	static_cast<Exchange *>(arg)->done = true;
+	auto *ex = static_cast<Exchange *>(arg);
+	if (auto err = error_from_done(nlmsg_hdr(msg), ex->context))
+		ex->error = std::move(*err);
+	ex->done = true;
 	return NL_STOP;
+}
+
+// The extack TLVs in [ATTRS, ATTRS + LEN) into OUT.
+void take_extack(Error &out, const void *attrs, size_t len)
+{
+	nlattr *tb[NLMSGERR_ATTR_MAX + 1] = {};
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      static_cast<nlattr *>(const_cast<void *>(attrs)), int(len),
+		      nullptr) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		const char *msg = static_cast<const char *>(nla_data(tb[NLMSGERR_ATTR_MSG]));
+		out.kernel_message.assign(msg, strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG])));
+	}
+	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
+		out.bad_attr_offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 }
 
 } // namespace
@@ -90,19 +112,25 @@ Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context)
 	if (offset > payload)
 		return out;
 
-	nlattr *tb[NLMSGERR_ATTR_MAX + 1] = {};
-	auto *attrs = reinterpret_cast<nlattr *>(
-		static_cast<char *>(NLMSG_DATA(nlh)) + offset);
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, int(payload - offset),
-		      nullptr) < 0)
-		return out;
+	take_extack(out, static_cast<const char *>(NLMSG_DATA(nlh)) + offset,
+		    payload - offset);
+	return out;
+}
 
-	if (tb[NLMSGERR_ATTR_MSG]) {
-		const char *msg = static_cast<const char *>(nla_data(tb[NLMSGERR_ATTR_MSG]));
-		out.kernel_message.assign(msg, strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG])));
-	}
-	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
-		out.bad_attr_offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+std::optional<Error> error_from_done(const nlmsghdr *nlh, const char *context)
+{
+	if (nlh->nlmsg_type != NLMSG_DONE || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(int)))
+		return std::nullopt;
+	int code;
+	std::memcpy(&code, NLMSG_DATA(nlh), sizeof(code));
+	if (code >= 0)
+		return std::nullopt;
+	Error out{-code, context, {}, {}};
+	size_t offset = NLMSG_ALIGN(sizeof(int));
+	size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && offset < payload)
+		take_extack(out, static_cast<const char *>(NLMSG_DATA(nlh)) + offset,
+			    payload - offset);
 	return out;
 }
 
@@ -121,6 +149,9 @@ Result<GenlClient> GenlClient::connect()
 	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
 		return fail(errno, "setsockopt(NETLINK_EXT_ACK)");
+
+	// Dumps of register sets make large messages: size reads by peeking.
+	nl_socket_enable_msg_peek(sock.get());
 
 	int id = genl_ctrl_resolve(sock.get(), HETMIG_GENL_NAME);
 	if (id < 0) {
@@ -172,6 +203,92 @@ Result<void> GenlClient::transact(NlMsg request, const ReplyHandler &on_reply,
 	}
 	if (ex.error)
 		return std::unexpected(std::move(*ex.error));
+	if (ex.interrupted)
+		return fail(EAGAIN, std::string(context) +
+				    ": the process changed during the dump");
+	return {};
+}
+
+Result<NlMsg> GenlClient::pid_request(uint8_t cmd, uint32_t pid, int flags) const
+{
+	auto req = new_request(cmd, flags);
+	if (!req)
+		return req;
+	if (nla_put_u32(req->get(), HETMIG_A_PID, pid) < 0)
+		return fail(EMSGSIZE, "nla_put(HETMIG_A_PID)");
+	return req;
+}
+
+Result<void> GenlClient::dump(uint8_t cmd, uint32_t pid, const ReplyHandler &on_reply,
+			      const std::function<void()> &on_start, const char *context)
+{
+	Result<void> r;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		on_start();
+		auto req = pid_request(cmd, pid, NLM_F_DUMP);
+		if (!req)
+			return std::unexpected(req.error());
+		r = transact(std::move(*req), on_reply, context);
+		if (r || r.error().code != EAGAIN)
+			return r;
+	}
+	return r;
+}
+
+Result<EventListener> EventListener::open()
+{
+	NlSock sock(nl_socket_alloc());
+	if (!sock)
+		return fail(ENOMEM, "nl_socket_alloc");
+	if (int r = genl_connect(sock.get()); r < 0)
+		return std::unexpected(libnl_error(r, "genl_connect"));
+	int grp = genl_ctrl_resolve_grp(sock.get(), HETMIG_GENL_NAME, HETMIG_MCGRP_EVENTS);
+	if (grp < 0)
+		return fail(EPROTONOSUPPORT, "multicast group \"" HETMIG_MCGRP_EVENTS
+				     "\" not found: is hetmig.ko loaded?");
+	if (int r = nl_socket_add_membership(sock.get(), grp); r < 0)
+		return std::unexpected(libnl_error(r, "nl_socket_add_membership"));
+	nl_socket_set_nonblocking(sock.get());
+	return EventListener(std::move(sock));
+}
+
+namespace {
+
+struct EventSink {
+	const std::function<void(const Event &)> *on_event;
+};
+
+int on_event_msg(nl_msg *msg, void *arg)
+{
+	auto *sink = static_cast<EventSink *>(arg);
+	nlattr *tb[HETMIG_A_MAX + 1] = {};
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, HETMIG_A_MAX, nullptr) < 0 ||
+	    !tb[HETMIG_A_PID])
+		return NL_OK;
+	Event ev{};
+	ev.cmd = static_cast<genlmsghdr *>(nlmsg_data(nlmsg_hdr(msg)))->cmd;
+	ev.pid = nla_get_u32(tb[HETMIG_A_PID]);
+	if (tb[HETMIG_A_THAW_REASON])
+		ev.thaw_reason = nla_get_u32(tb[HETMIG_A_THAW_REASON]);
+	(*sink->on_event)(ev);
+	return NL_OK;
+}
+
+} // namespace
+
+Result<void> EventListener::read(const std::function<void(const Event &)> &on_event)
+{
+	NlCb cb(nl_cb_alloc(NL_CB_DEFAULT));
+	if (!cb)
+		return fail(ENOMEM, "nl_cb_alloc");
+	EventSink sink{&on_event};
+	nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_event_msg, &sink);
+	// Events carry no sequence numbers of ours.
+	nl_cb_set(cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM,
+		  [](nl_msg *, void *) { return int(NL_OK); }, nullptr);
+	int r = nl_recvmsgs(sock_.get(), cb.get());
+	if (r < 0 && r != -NLE_AGAIN)
+		return std::unexpected(libnl_error(r, "reading events"));
 	return {};
 }
 

@@ -43,6 +43,15 @@ public:
 	Result<void> transact(NlMsg request, const ReplyHandler &on_reply,
 			      const char *context);
 
+	// A dump: like transact, but started again (up to a few times) when
+	// the kernel says the data changed under it (NLM_F_DUMP_INTR); ON_START
+	// is called before each attempt so the caller can drop partial results.
+	Result<void> dump(uint8_t cmd, uint32_t pid, const ReplyHandler &on_reply,
+			  const std::function<void()> &on_start, const char *context);
+
+	// A request naming a process by HETMIG_A_PID.
+	Result<NlMsg> pid_request(uint8_t cmd, uint32_t pid, int flags = 0) const;
+
 	int family_id() const { return family_id_; }
 
 private:
@@ -55,5 +64,29 @@ private:
 
 // The error carried by an NLMSG_ERROR message, with its extended ACK.
 Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context);
+
+// The error carried by the NLMSG_DONE that ends a failed dump (its payload
+// is the errno, then the extended ACK), or nothing for a dump that ended well.
+std::optional<Error> error_from_done(const nlmsghdr *nlh, const char *context);
+
+// One event from the "events" multicast group.
+struct Event {
+	uint8_t cmd;		// HETMIG_CMD_FROZEN, _THAWED or _EXITED
+	uint32_t pid;
+	uint32_t thaw_reason;	// for THAWED
+};
+
+// A socket subscribed to the family's events.
+class EventListener {
+public:
+	static Result<EventListener> open();
+	int fd() const { return nl_socket_get_fd(sock_.get()); }
+	// Reads what is queued; calls ON_EVENT for each event.
+	Result<void> read(const std::function<void(const Event &)> &on_event);
+
+private:
+	explicit EventListener(NlSock sock) : sock_(std::move(sock)) {}
+	NlSock sock_;
+};
 
 } // namespace hetmig

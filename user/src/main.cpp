@@ -19,6 +19,11 @@ struct Subcommand {
 constexpr Subcommand subcommands[] = {
 	{"version", hetmig::cmd_version,
 	 "Show the companion's and the loaded hetmig.ko's versions"},
+	{"inspect", hetmig::cmd_inspect,
+	 "Stop a process for a moment; show its threads, registers and mappings"},
+	{"freeze", hetmig::cmd_freeze,
+	 "Stop a process and hold it until thawed (Ctrl-C or 'hetmig thaw')"},
+	{"thaw", hetmig::cmd_thaw, "End a freeze held by 'hetmig freeze'"},
 };
 
 void usage(FILE *out)
