@@ -43,7 +43,9 @@ Result<Seizure> Seizure::stop(pid_t pid)
 		auto tids = list_threads(pid);
 		if (!tids)
 			return std::unexpected(tids.error());
-		grew = false;
+		// Interrupt every new thread first and wait after, so that the
+		// threads stop in parallel rather than one after another.
+		std::vector<pid_t> fresh;
 		for (pid_t tid : *tids) {
 			if (std::find(s.tids_.begin(), s.tids_.end(), tid) != s.tids_.end())
 				continue;
@@ -53,14 +55,17 @@ Result<Seizure> Seizure::stop(pid_t pid)
 				return std::unexpected(seize_error(errno, pid));
 			}
 			s.tids_.push_back(tid);
-			grew = true;
+			fresh.push_back(tid);
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 				return std::unexpected(seize_error(errno, pid));
+		}
+		for (pid_t tid : fresh) {
 			int status;
 			if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
 				return fail(ESRCH, "process " + std::to_string(pid) +
 						   " exited while being stopped");
 		}
+		grew = !fresh.empty();
 	}
 	if (s.tids_.empty())
 		return fail(ESRCH, "process " + std::to_string(pid) + " not found");
