@@ -132,7 +132,11 @@ static int put_thread(struct sk_buff *skb, struct task_struct *t)
 	    nla_put_u64_64bit(skb, HETMIG_A_THREAD_POINTER, tp, 0) ||
 	    nla_put_u64_64bit(skb, HETMIG_A_ALTSTACK_SP, t->sas_ss_sp, 0) ||
 	    nla_put_u64_64bit(skb, HETMIG_A_ALTSTACK_SIZE, t->sas_ss_size, 0) ||
-	    nla_put_u32(skb, HETMIG_A_ALTSTACK_FLAGS, ss_flags))
+	    nla_put_u32(skb, HETMIG_A_ALTSTACK_FLAGS, ss_flags) ||
+	    nla_put_u64_64bit(skb, HETMIG_A_CLEAR_CHILD_TID,
+			      (unsigned long)t->clear_child_tid, 0) ||
+	    nla_put_u64_64bit(skb, HETMIG_A_ROBUST_LIST,
+			      (unsigned long)t->robust_list, 0))
 		return -EMSGSIZE;
 	return 0;
 }

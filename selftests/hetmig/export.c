@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
@@ -21,7 +22,7 @@
 struct regs_record {
 	uint32_t tid;
 	uint32_t note;		/* 0 for the thread's own message */
-	uint64_t sigmask, tp;
+	uint64_t sigmask, tp, clear_child_tid, robust_list;
 	uint32_t ss_flags;
 	int len;
 	unsigned char data[16384];
@@ -55,6 +56,10 @@ static void collect_regs(struct nlattr **tb, void *arg)
 		r->sigmask = nla_get_u64(tb[HETMIG_A_SIGMASK]);
 	if (tb[HETMIG_A_THREAD_POINTER])
 		r->tp = nla_get_u64(tb[HETMIG_A_THREAD_POINTER]);
+	if (tb[HETMIG_A_CLEAR_CHILD_TID])
+		r->clear_child_tid = nla_get_u64(tb[HETMIG_A_CLEAR_CHILD_TID]);
+	if (tb[HETMIG_A_ROBUST_LIST])
+		r->robust_list = nla_get_u64(tb[HETMIG_A_ROBUST_LIST]);
 	if (tb[HETMIG_A_ALTSTACK_FLAGS])
 		r->ss_flags = nla_get_u32(tb[HETMIG_A_ALTSTACK_FLAGS]);
 	r->len = tb[HETMIG_A_ARCH] ? 0 : -2;
@@ -187,6 +192,33 @@ TEST_F(stopped, regs_equal_ptrace_getregset)
 			found |= !self->d.r[i].note && self->d.r[i].tid == self->t.tids[j];
 		EXPECT_TRUE(found) TH_LOG("thread %d missing", self->t.tids[j]);
 	}
+}
+
+/* What the C library registered for each thread, as get_robust_list(2) says. */
+TEST_F(stopped, thread_bookkeeping_pointers)
+{
+	int i, threads = 0;
+
+	self->a.on_reply = collect_regs;
+	self->a.arg = &self->d;
+	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
+				HETMIG_CMD_GET_REGS, self->t.pid), &self->a));
+	ASSERT_EQ(0, self->a.error);
+	for (i = 0; i < self->d.n; i++) {
+		struct regs_record *r = &self->d.r[i];
+		void *head = NULL;
+		size_t len = 0;
+
+		if (r->note)
+			continue;
+		threads++;
+		ASSERT_EQ(0, syscall(SYS_get_robust_list, r->tid, &head, &len));
+		EXPECT_EQ((uint64_t)(uintptr_t)head, r->robust_list);
+		EXPECT_NE(0, r->robust_list);
+		/* glibc gives every thread a tid word to clear at exit */
+		EXPECT_NE(0, r->clear_child_tid);
+	}
+	EXPECT_EQ(4, threads);
 }
 
 TEST_F(stopped, sigmask_and_altstack)

@@ -62,6 +62,8 @@
  *     HETMIG_A_ALTSTACK_SP         u64: sigaltstack base (0 if none)
  *     HETMIG_A_ALTSTACK_SIZE       u64
  *     HETMIG_A_ALTSTACK_FLAGS      u32: SS_* flags as sigaltstack(2) gives them
+ *     HETMIG_A_CLEAR_CHILD_TID     u64: set_tid_address(2) pointer (0 if none)
+ *     HETMIG_A_ROBUST_LIST         u64: set_robust_list(2) head (0 if none)
  *   then one message per register set the thread has:
  *     HETMIG_A_TID                 u32
  *     HETMIG_A_REGSET_NOTE         u32: ELF note type (NT_PRSTATUS, NT_PRFPREG,
@@ -227,6 +229,8 @@ enum hetmig_attr {
 	HETMIG_A_VMA_INODE,		/* u64 */
 	HETMIG_A_VMA_NAME,		/* string */
 	HETMIG_A_THAW_REASON,		/* u32, enum hetmig_thaw_reason */
+	HETMIG_A_CLEAR_CHILD_TID,	/* u64 */
+	HETMIG_A_ROBUST_LIST,		/* u64 */
 
 	__HETMIG_A_LAST
 };

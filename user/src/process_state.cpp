@@ -70,6 +70,8 @@ Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid)
 		t.altstack_sp = u64_or_0(tb[HETMIG_A_ALTSTACK_SP]);
 		t.altstack_size = u64_or_0(tb[HETMIG_A_ALTSTACK_SIZE]);
 		t.altstack_flags = u32_or_0(tb[HETMIG_A_ALTSTACK_FLAGS]);
+		t.clear_child_tid = u64_or_0(tb[HETMIG_A_CLEAR_CHILD_TID]);
+		t.robust_list = u64_or_0(tb[HETMIG_A_ROBUST_LIST]);
 		threads.push_back(std::move(t));
 		return {};
 	};
@@ -206,6 +208,8 @@ nlohmann::json to_json(const ThreadState &t)
 		{"thread_pointer", hex(t.thread_pointer)},
 		{"altstack", {{"sp", hex(t.altstack_sp)}, {"size", t.altstack_size},
 			      {"flags", t.altstack_flags}}},
+		{"clear_child_tid", hex(t.clear_child_tid)},
+		{"robust_list", hex(t.robust_list)},
 		{"regset_sizes", regsets},
 	};
 	if (auto r = pc_sp(t)) {

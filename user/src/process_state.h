@@ -23,6 +23,7 @@ struct ThreadState {
 	uint64_t thread_pointer = 0;
 	uint64_t altstack_sp = 0, altstack_size = 0;
 	uint32_t altstack_flags = 0;
+	uint64_t clear_child_tid = 0, robust_list = 0;
 	std::map<uint32_t, std::vector<uint8_t>> regsets;  // by ELF note type
 };
 
