@@ -21,4 +21,12 @@ for t in "$dir"/*; do
 			echo "not ok 0 $name exited with status $rc without reporting a failed test"
 	fi
 done
+# Whatever the tests did, the kernel must not have complained about it.
+echo "# selftest: kernel log"
+if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|UBSAN|KASAN|kmemleak|hetmig.*(leak|lock)'; then
+	echo "not ok 1 kernel_log_clean"
+	status=1
+else
+	echo "ok 1 kernel_log_clean"
+fi
 exit $status

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A seeded netlink fuzzer for the hetmig family: random and mutated
+ * messages (commands, flags, attribute types, lengths, nesting, truncation,
+ * pids of live, dead, frozen, kernel and foreign tasks), sent by root and by
+ * an unprivileged user, while a worker freezes and thaws a process the
+ * legitimate way. Afterwards the module must still answer, hold no freeze,
+ * and unload.
+ *
+ * HETMIG_FUZZ_SEED (default 1) and HETMIG_FUZZ_COUNT (default 20000 per
+ * sender) make a run reproducible; the seed is printed.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "hetmig_nl.h"
+#include "tracee.h"
+#include "kselftest_harness.h"
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: small, fast, and the same sequence everywhere */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+static unsigned int below(unsigned int n)
+{
+	return rnd() % n;
+}
+
+/* Pids worth aiming at: none, init, a kernel thread, the caller, live ones. */
+static uint32_t pick_pid(pid_t frozen, pid_t dead)
+{
+	const uint32_t pool[] = { 0, 1, 2, getpid(), frozen, dead, 4194303,
+				  4194304, 0xffffffff };
+
+	if (below(8) == 0)
+		return rnd();
+	return pool[below(sizeof(pool) / sizeof(pool[0]))];
+}
+
+/* Builds one random message into BUF; returns its length. */
+static size_t random_message(char *buf, size_t size, int family,
+			     pid_t frozen, pid_t dead)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct genlmsghdr *g = (struct genlmsghdr *)NLMSG_DATA(nlh);
+	size_t len = NLMSG_HDRLEN + GENL_HDRLEN;
+	int nattrs = below(6), i;
+
+	memset(buf, 0, NLMSG_HDRLEN + GENL_HDRLEN);
+	nlh->nlmsg_type = below(50) ? family : below(64);
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (below(2))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (below(3) == 0)
+		nlh->nlmsg_flags |= NLM_F_DUMP;
+	if (below(20) == 0)
+		nlh->nlmsg_flags |= rnd() & 0xffff;
+	nlh->nlmsg_seq = rnd();
+	g->cmd = below(10) ? below(HETMIG_CMD_MAX + 3) : rnd();
+	g->version = below(10) ? HETMIG_GENL_VERSION : rnd();
+	g->reserved = below(20) ? 0 : rnd();
+
+	for (i = 0; i < nattrs && len + 128 < size; i++) {
+		struct nlattr *a = (struct nlattr *)(buf + len);
+		int type = below(2) ? HETMIG_A_PID : below(HETMIG_A_MAX + 8);
+		int alen = (int[]){ 0, 1, 2, 4, 4, 4, 8, 16, 63 }[below(9)];
+		uint32_t pid = pick_pid(frozen, dead);
+
+		if (below(10) == 0)
+			type |= NLA_F_NESTED;
+		a->nla_type = type;
+		a->nla_len = NLA_HDRLEN + alen;
+		for (int b = 0; b < alen; b++)
+			((char *)a)[NLA_HDRLEN + b] = rnd();
+		if (alen >= 4)
+			memcpy((char *)a + NLA_HDRLEN, &pid, 4);
+		/* sometimes claim more than is there, or less than a header */
+		if (below(25) == 0)
+			a->nla_len = below(2) ? 2 : 4096;
+		len += NLA_ALIGN(NLA_HDRLEN + alen);
+	}
+	nlh->nlmsg_len = len;
+	if (below(30) == 0)
+		nlh->nlmsg_len = below(2) ? below(NLMSG_HDRLEN + GENL_HDRLEN) : len + 64;
+	return len;
+}
+
+/* Sends COUNT random messages, reading and dropping whatever comes back. */
+static int fuzz(int family, int count, uint64_t seed, pid_t frozen, pid_t dead)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_GENERIC);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	char buf[4096], reply[65536];
+	int i, sent = 0;
+
+	if (fd < 0)
+		return -1;
+	rng_state = seed ? seed : 1;
+	for (i = 0; i < count; i++) {
+		size_t len = random_message(buf, sizeof(buf), family, frozen, dead);
+
+		if (sendto(fd, buf, len, 0, (struct sockaddr *)&kernel,
+			   sizeof(kernel)) >= 0)
+			sent++;
+		while (recv(fd, reply, sizeof(reply), MSG_DONTWAIT) > 0)
+			;
+	}
+	close(fd);
+	return sent;
+}
+
+static uint64_t env_u64(const char *name, uint64_t fallback)
+{
+	const char *v = getenv(name);
+
+	return v ? strtoull(v, NULL, 0) : fallback;
+}
+
+/* The legitimate traffic: freeze and thaw T until told to stop. */
+static int freeze_thaw_worker(struct tracee *t, int *stop)
+{
+	struct nl_sock *sk;
+	int family, rounds = 0;
+
+	sk = hetmig_socket(&family);
+	if (!sk || tracee_seize(t, 1))
+		return 1;
+	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+		struct nl_answer a = {};
+
+		hetmig_transact(sk, hetmig_pid_request(family, HETMIG_CMD_FREEZE,
+						       t->pid), &a);
+		/* the fuzzer may thaw it under us, or hold it (EBUSY) */
+		if (a.error && a.error != -EBUSY)
+			return 2;
+		memset(&a, 0, sizeof(a));
+		hetmig_transact(sk, hetmig_pid_request(family, HETMIG_CMD_THAW,
+						       t->pid), &a);
+		if (a.error && a.error != -ENOENT)
+			return 3;
+		rounds++;
+	}
+	printf("# worker: %d freeze/thaw rounds\n", rounds);
+	return 0;
+}
+
+TEST(fuzz_the_family)
+{
+	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1);
+	int count = env_u64("HETMIG_FUZZ_COUNT", 20000);
+	const char *ko = getenv("HETMIG_KO") ? : "/lib/modules/hetmig.ko";
+	struct tracee target = {}, gone = {};
+	int *stop, family, status, sent;
+	pid_t worker, unpriv;
+	struct nl_answer a = {};
+	struct nl_sock *sk;
+
+	sk = hetmig_socket(&family);
+	ASSERT_NE(NULL, sk);
+	if (family < 0)
+		SKIP(return, "hetmig.ko is not loaded");
+	TH_LOG("seed %llu, %d messages per sender", (unsigned long long)seed, count);
+
+	stop = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, stop);
+	target.pid = tracee_start(2, NULL);
+	ASSERT_LT(0, target.pid);
+	gone.pid = tracee_start(0, NULL);
+	tracee_kill(&gone);	/* a pid that was just freed */
+	gone.pid = 0;
+
+	worker = fork();
+	if (worker == 0)
+		_exit(freeze_thaw_worker(&target, stop));
+	unpriv = fork();
+	if (unpriv == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		_exit(fuzz(family, count, seed + 1, target.pid, 4194303) > 0 ? 0 : 1);
+	}
+
+	sent = fuzz(family, count, seed, target.pid, 4194303);
+	TH_LOG("root sent %d messages", sent);
+	EXPECT_LT(0, sent);
+
+	ASSERT_EQ(unpriv, waitpid(unpriv, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	__atomic_store_n(stop, 1, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(worker, waitpid(worker, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* The module still answers, and nothing is left frozen. */
+	ASSERT_EQ(0, hetmig_transact(sk, hetmig_request(family,
+					HETMIG_CMD_GET_VERSION, 0), &a));
+	EXPECT_EQ(0, a.error);
+	memset(&a, 0, sizeof(a));
+	hetmig_transact(sk, hetmig_pid_request(family, HETMIG_CMD_THAW, target.pid), &a);
+	EXPECT_EQ(-ENOENT, a.error);
+	nl_socket_free(sk);
+
+	/* The worker, our tracer-child, is gone: the target runs free again. */
+	kill(target.pid, SIGKILL);
+	waitpid(target.pid, NULL, 0);
+
+	/* And it unloads and loads cleanly. */
+	EXPECT_EQ(0, system("rmmod hetmig"));
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+	EXPECT_EQ(0, system(cmd));
+}
+
+TEST_HARNESS_MAIN
