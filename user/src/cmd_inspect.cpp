@@ -63,7 +63,9 @@ void print_text(pid_t pid, const Snapshot &s)
 		    s.mm.start_brk, s.mm.brk, s.mm.start_stack);
 	std::printf("  %zu mappings:\n", s.maps.size());
 	for (const auto &m : s.maps)
-		std::printf("    %s\n", maps_line(m).c_str());
+		std::printf("    %-90s present %" PRIu64 " swapped %" PRIu64
+			    " private %" PRIu64 "\n", maps_line(m).c_str(),
+			    m.pages.present, m.pages.swapped, m.pages.anon);
 }
 
 } // namespace

@@ -147,6 +147,12 @@ Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid)
 			     [&] { maps.clear(); }, "GET_VMAS");
 	if (!r)
 		return std::unexpected(r.error());
+	for (auto &m : maps) {
+		auto pages = count_pages(pid, m.start, m.end);
+		if (!pages)
+			return std::unexpected(pages.error());
+		m.pages = *pages;
+	}
 	return maps;
 }
 
@@ -246,6 +252,8 @@ nlohmann::json to_json(const Mapping &m)
 		{"shared", bool(m.flags & HETMIG_VMA_F_SHARED)},
 		{"kind", m.kind < 6 ? kinds[m.kind] : "?"},
 		{"offset", m.pgoff},
+		{"pages", {{"present", m.pages.present}, {"swapped", m.pages.swapped},
+			   {"anon", m.pages.anon}}},
 	};
 	if (!m.path.empty()) {
 		j["path"] = m.path;

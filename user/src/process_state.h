@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "genl.h"
+#include "pagemap.h"
 
 namespace hetmig {
 
@@ -40,6 +41,7 @@ struct Mapping {
 	uint32_t prot = 0, flags = 0, kind = 0, dev_major = 0, dev_minor = 0;
 	std::string path;  // backing file
 	std::string name;  // special mapping name ("[vdso]")
+	PageCounts pages;  // from /proc/PID/pagemap (see pagemap.h)
 };
 
 Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid);
