@@ -253,8 +253,5 @@ out:
 	if (t)
 		put_task_struct(t);
 	put_task_struct(leader);
-	/* A full skb is a pause, not an error, unless nothing fit at all. */
-	if (ret < 0 && (ret != -EMSGSIZE || !skb->len))
-		return ret;
-	return skb->len;
+	return hetmig_dump_result(skb, ret);
 }

@@ -138,3 +138,14 @@ int hetmig_dump_pid(struct netlink_callback *cb)
 	}
 	return nla_get_u32(pid);
 }
+
+/*
+ * What a dumpit returns after filling SKB with result RET: a full skb is a
+ * pause (the next call goes on), not an error, unless nothing fit at all.
+ */
+int hetmig_dump_result(struct sk_buff *skb, int ret)
+{
+	if (ret < 0 && (ret != -EMSGSIZE || !skb->len))
+		return ret;
+	return skb->len;
+}

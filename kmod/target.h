@@ -8,5 +8,6 @@
 struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack);
 u32 hetmig_threads_generation(struct task_struct *leader);
 int hetmig_dump_pid(struct netlink_callback *cb);
+int hetmig_dump_result(struct sk_buff *skb, int ret);
 
 #endif /* _HETMIG_TARGET_H */

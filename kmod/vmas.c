@@ -283,7 +283,5 @@ out_buf:
 	kfree(pathbuf);
 out_mm:
 	mmput(mm);
-	if (ret < 0 && (ret != -EMSGSIZE || !skb->len))
-		return ret;
-	return skb->len;
+	return hetmig_dump_result(skb, ret);
 }

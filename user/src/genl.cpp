@@ -78,15 +78,20 @@ void take_extack(Error &out, const void *attrs, size_t len)
 		      static_cast<nlattr *>(const_cast<void *>(attrs)), int(len),
 		      nullptr) < 0)
 		return;
-	if (tb[NLMSGERR_ATTR_MSG]) {
-		const char *msg = static_cast<const char *>(nla_data(tb[NLMSGERR_ATTR_MSG]));
-		out.kernel_message.assign(msg, strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG])));
-	}
+	out.kernel_message = nla_string(tb[NLMSGERR_ATTR_MSG]);
 	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
 		out.bad_attr_offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 }
 
 } // namespace
+
+std::string nla_string(const nlattr *attr)
+{
+	if (!attr)
+		return {};
+	const char *s = static_cast<const char *>(nla_data(attr));
+	return std::string(s, strnlen(s, nla_len(attr)));
+}
 
 Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context)
 {

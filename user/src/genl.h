@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
@@ -61,6 +62,9 @@ private:
 	NlSock sock_;
 	int family_id_;
 };
+
+// A NUL-terminated string attribute, bounded by its length.
+std::string nla_string(const nlattr *attr);
 
 // The error carried by an NLMSG_ERROR message, with its extended ACK.
 Error error_from_nlmsgerr(const nlmsghdr *nlh, const char *context);

@@ -27,14 +27,6 @@ Result<void> parse_attrs(const nlmsghdr *nlh, Attrs &tb, const char *what)
 uint64_t u64_or_0(const nlattr *a) { return a ? nla_get_u64(const_cast<nlattr *>(a)) : 0; }
 uint32_t u32_or_0(const nlattr *a) { return a ? nla_get_u32(const_cast<nlattr *>(a)) : 0; }
 
-std::string string_of(const nlattr *a)
-{
-	if (!a)
-		return {};
-	const char *s = static_cast<const char *>(nla_data(a));
-	return std::string(s, strnlen(s, nla_len(a)));
-}
-
 std::string hex(uint64_t v)
 {
 	char buf[24];
@@ -138,8 +130,8 @@ Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid)
 		m.inode = u64_or_0(tb[HETMIG_A_VMA_INODE]);
 		m.dev_major = u32_or_0(tb[HETMIG_A_VMA_DEV_MAJOR]);
 		m.dev_minor = u32_or_0(tb[HETMIG_A_VMA_DEV_MINOR]);
-		m.path = string_of(tb[HETMIG_A_VMA_PATH]);
-		m.name = string_of(tb[HETMIG_A_VMA_NAME]);
+		m.path = nla_string(tb[HETMIG_A_VMA_PATH]);
+		m.name = nla_string(tb[HETMIG_A_VMA_NAME]);
 		maps.push_back(std::move(m));
 		return {};
 	};

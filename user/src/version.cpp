@@ -47,15 +47,11 @@ Result<ModuleVersion> parse_version_reply(const nlmsghdr *nlh)
 			return fail(EBADMSG, "GET_VERSION reply: attribute " +
 					     std::to_string(a) + " missing");
 
-	auto string_of = [](const nlattr *a) {
-		const char *s = static_cast<const char *>(nla_data(a));
-		return std::string(s, strnlen(s, nla_len(a)));
-	};
 	ModuleVersion v;
 	v.proto_version = nla_get_u32(tb[HETMIG_A_PROTO_VERSION]);
-	v.module_version = string_of(tb[HETMIG_A_MODULE_VERSION]);
+	v.module_version = nla_string(tb[HETMIG_A_MODULE_VERSION]);
 	v.arch = nla_get_u32(tb[HETMIG_A_ARCH]);
-	v.kernel_release = string_of(tb[HETMIG_A_KERNEL_RELEASE]);
+	v.kernel_release = nla_string(tb[HETMIG_A_KERNEL_RELEASE]);
 	v.page_size = nla_get_u32(tb[HETMIG_A_PAGE_SIZE]);
 	return v;
 }
