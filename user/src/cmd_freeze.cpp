@@ -95,8 +95,10 @@ int cmd_freeze(int argc, char **argv)
 	if (auto r = request(*client, HETMIG_CMD_FREEZE, *pid, "FREEZE"); !r)
 		return report(r.error());
 
-	std::printf("hetmig: process %d frozen (%zu threads); Ctrl-C or "
-		    "'hetmig thaw %d' thaws it\n", *pid, stopped->tids().size(), *pid);
+	size_t threads = stopped->tids().size();
+	std::printf("hetmig: process %d frozen (%zu thread%s); Ctrl-C or "
+		    "'hetmig thaw %d' thaws it\n", *pid, threads,
+		    threads == 1 ? "" : "s", *pid);
 	std::fflush(stdout);
 
 	pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {events->fd(), POLLIN, 0}};
