@@ -12,6 +12,7 @@
 #include "hetmig.h"
 #include "netlink.h"
 #include "regs.h"
+#include "signals.h"
 #include "vmas.h"
 
 static const struct nla_policy get_version_policy[HETMIG_A_MAX + 1] = {
@@ -94,6 +95,12 @@ static const struct genl_ops hetmig_genl_ops[] = {
 	{
 		.cmd = HETMIG_CMD_GET_VMAS,
 		.dumpit = hetmig_get_vmas_dumpit,
+		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_GET_SIGNALS,
+		.doit = hetmig_get_signals_doit,
 		.policy = pid_policy,
 		.maxattr = HETMIG_A_MAX,
 	},

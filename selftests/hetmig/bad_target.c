@@ -40,6 +40,7 @@ FIXTURE_VARIANT(bad) {
 FIXTURE_VARIANT_ADD(bad, get_regs) { .cmd = HETMIG_CMD_GET_REGS };
 FIXTURE_VARIANT_ADD(bad, get_mm) { .cmd = HETMIG_CMD_GET_MM };
 FIXTURE_VARIANT_ADD(bad, get_vmas) { .cmd = HETMIG_CMD_GET_VMAS };
+FIXTURE_VARIANT_ADD(bad, get_signals) { .cmd = HETMIG_CMD_GET_SIGNALS };
 
 static void ask(struct __test_metadata *_metadata, FIXTURE_DATA(bad) *self,
 		int cmd, unsigned int pid)
@@ -107,7 +108,8 @@ TEST_F(bad, an_untraced_process)
 
 TEST_F(bad, missing_pid)
 {
-	int dump = variant->cmd == HETMIG_CMD_GET_MM ? 0 : NLM_F_DUMP;
+	int dump = variant->cmd == HETMIG_CMD_GET_REGS ||
+		   variant->cmd == HETMIG_CMD_GET_VMAS ? NLM_F_DUMP : 0;
 
 	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_request(self->family,
 				variant->cmd, dump), &self->a));
@@ -118,7 +120,8 @@ TEST_F(bad, missing_pid)
 
 TEST_F(bad, oversized_pid)
 {
-	int dump = variant->cmd == HETMIG_CMD_GET_MM ? 0 : NLM_F_DUMP;
+	int dump = variant->cmd == HETMIG_CMD_GET_REGS ||
+		   variant->cmd == HETMIG_CMD_GET_VMAS ? NLM_F_DUMP : 0;
 	struct nl_msg *msg = hetmig_request(self->family, variant->cmd, dump);
 
 	ASSERT_EQ(0, nla_put_u64(msg, HETMIG_A_PID, 1));
@@ -210,13 +213,14 @@ static int bad_request(struct nl_sock *sk, int family, int i)
 {
 	static const int cmds[] = {
 		HETMIG_CMD_GET_REGS, HETMIG_CMD_GET_MM, HETMIG_CMD_GET_VMAS,
+		HETMIG_CMD_GET_SIGNALS,
 	};
 	/* none, a kernel thread, the caller, an untraced process (init) */
 	const unsigned int pids[] = { 4194303, 2, getpid(), 1 };
 	struct nl_answer a = {};
 
-	if (hetmig_transact(sk, hetmig_pid_request(family, cmds[i % 3],
-					pids[(i / 3) % 4]), &a))
+	if (hetmig_transact(sk, hetmig_pid_request(family, cmds[i % 4],
+					pids[(i / 4) % 4]), &a))
 		return -1;
 	return a.error ? 0 : -1;
 }

@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..23"
+echo "1..24"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -48,6 +48,7 @@ out=$(hetmig inspect $busy 2>&1); rc=$?
 check "companion.inspect_exit_0" [ $rc -eq 0 ]
 check "companion.inspect_names_threads_and_arch" has "$out" "process $busy: 1 thread(s), $(uname -m)"
 check "companion.inspect_lists_the_stack" has "$out" "[stack]"
+check "companion.inspect_lists_signals" has "$out" "signals:"
 check "companion.inspect_lets_the_process_run_on" progresses
 out=$(hetmig inspect $busy --json 2>&1)
 check "companion.inspect_json" has "$out" "\"pid\": $busy"

@@ -109,12 +109,23 @@ static uint64_t proc_sigblk(pid_t pid, pid_t tid)
 	return v;
 }
 
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+}
+
+/* Runs in the tracee: an alternate stack and some signal dispositions. */
 static void altstack_setup(void)
 {
 	static char stack[65536];
 	stack_t ss = { .ss_sp = stack, .ss_size = sizeof(stack) };
+	struct sigaction sa = { .sa_sigaction = on_usr1,
+				.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK };
 
 	sigaltstack(&ss, NULL);
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 FIXTURE(stopped) {
@@ -322,6 +333,65 @@ TEST_F(stopped, mm_layout_equals_proc)
 	ASSERT_LT(0, len);
 	EXPECT_EQ(len, m.auxv_len);
 	EXPECT_EQ(0, memcmp(auxv, m.auxv, len));
+}
+
+struct dispositions {
+	int n;
+	struct {
+		uint32_t sig;
+		uint64_t handler, flags, mask, restorer;
+	} sa[65];
+};
+
+/* Several HETMIG_A_SIGACTION nests: walk the message's attributes. */
+static void collect_signals(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *attr, *sa[HETMIG_SA_MAX + 1];
+	struct dispositions *d = arg;
+	int rem;
+
+	nlmsg_for_each_attr(attr, nlmsg_hdr(msg), GENL_HDRLEN, rem) {
+		if (nla_type(attr) != HETMIG_A_SIGACTION || d->n >= 65)
+			continue;
+		if (nla_parse_nested(sa, HETMIG_SA_MAX, attr, NULL))
+			continue;
+		d->sa[d->n].sig = nla_get_u32(sa[HETMIG_SA_SIGNAL]);
+		d->sa[d->n].handler = nla_get_u64(sa[HETMIG_SA_HANDLER]);
+		d->sa[d->n].flags = nla_get_u64(sa[HETMIG_SA_FLAGS]);
+		d->sa[d->n].mask = nla_get_u64(sa[HETMIG_SA_MASK]);
+		d->sa[d->n].restorer = nla_get_u64(sa[HETMIG_SA_RESTORER]);
+		d->n++;
+	}
+}
+
+TEST_F(stopped, signal_dispositions)
+{
+	struct dispositions d = {};
+	int i, usr1 = -1, pipe_ = -1;
+
+	self->a.on_msg = collect_signals;
+	self->a.arg = &d;
+	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
+				HETMIG_CMD_GET_SIGNALS, self->t.pid), &self->a));
+	ASSERT_EQ(0, self->a.error) TH_LOG("%s", self->a.extack_msg);
+	for (i = 0; i < d.n; i++) {
+		if (d.sa[i].sig == SIGUSR1)
+			usr1 = i;
+		if (d.sa[i].sig == SIGPIPE)
+			pipe_ = i;
+		EXPECT_NE(SIGTERM, d.sa[i].sig);	/* default: not listed */
+	}
+	ASSERT_LE(0, usr1);
+	ASSERT_LE(0, pipe_);
+	/* fork keeps addresses: the tracee's handler is ours */
+	EXPECT_EQ((uint64_t)(uintptr_t)on_usr1, d.sa[usr1].handler);
+	EXPECT_EQ(SA_SIGINFO | SA_RESTART | SA_ONSTACK,
+		  d.sa[usr1].flags & (SA_SIGINFO | SA_RESTART | SA_ONSTACK));
+	EXPECT_EQ(1ULL << (SIGUSR2 - 1), d.sa[usr1].mask);
+#if defined(__x86_64__)
+	EXPECT_NE(0, d.sa[usr1].restorer);	/* glibc's __restore_rt */
+#endif
+	EXPECT_EQ((uint64_t)(uintptr_t)SIG_IGN, d.sa[pipe_].handler);
 }
 
 TEST_F(stopped, running_thread_is_busy)

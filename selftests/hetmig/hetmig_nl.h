@@ -28,6 +28,8 @@ struct nl_answer {
 	int done;
 	/* called for every reply with its parsed attributes */
 	void (*on_reply)(struct nlattr **tb, void *arg);
+	/* or for every reply as it came, for repeated attributes */
+	void (*on_msg)(struct nl_msg *msg, void *arg);
 	void *arg;
 };
 
@@ -39,6 +41,8 @@ static inline int nla_on_valid(struct nl_msg *msg, void *arg)
 	if (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR)
 		a->intr = 1;
 	a->replies++;
+	if (a->on_msg)
+		a->on_msg(msg, a->arg);
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, HETMIG_A_MAX, NULL) == 0 &&
 	    a->on_reply)
 		a->on_reply(tb, a->arg);

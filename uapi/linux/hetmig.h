@@ -80,6 +80,16 @@
  *   HETMIG_A_MM_AUXV binary: the saved auxiliary vector, native-word pairs up
  *   to and including AT_NULL.
  *
+ * HETMIG_CMD_GET_SIGNALS: the process's signal dispositions.
+ *   Request: HETMIG_A_PID u32, required.
+ *   Reply: one HETMIG_A_SIGACTION nest per signal whose disposition is not
+ *   the default (a handler, SIG_IGN, flags or a mask), in signal order:
+ *     HETMIG_SA_SIGNAL             u32: the signal number, 1.._NSIG
+ *     HETMIG_SA_HANDLER            u64: handler address, or SIG_DFL (0) / SIG_IGN (1)
+ *     HETMIG_SA_FLAGS              u64: SA_* flags
+ *     HETMIG_SA_MASK               u64: signals blocked in the handler, bit N-1 for N
+ *     HETMIG_SA_RESTORER           u64: sa_restorer (x86_64; 0 on aarch64)
+ *
  * HETMIG_CMD_GET_VMAS (dump): one message per mapping, in address order:
  *   Request: HETMIG_A_PID u32, required.
  *     HETMIG_A_VMA_START, HETMIG_A_VMA_END   u64: [start, end)
@@ -183,6 +193,7 @@ enum hetmig_cmd {
 	HETMIG_CMD_FROZEN,		/* event */
 	HETMIG_CMD_THAWED,		/* event */
 	HETMIG_CMD_EXITED,		/* event */
+	HETMIG_CMD_GET_SIGNALS,
 
 	__HETMIG_CMD_LAST
 };
@@ -231,10 +242,24 @@ enum hetmig_attr {
 	HETMIG_A_THAW_REASON,		/* u32, enum hetmig_thaw_reason */
 	HETMIG_A_CLEAR_CHILD_TID,	/* u64 */
 	HETMIG_A_ROBUST_LIST,		/* u64 */
+	HETMIG_A_SIGACTION,		/* nest, enum hetmig_sa_attr */
 
 	__HETMIG_A_LAST
 };
 
 #define HETMIG_A_MAX (__HETMIG_A_LAST - 1)
+
+/* Inside HETMIG_A_SIGACTION. */
+enum hetmig_sa_attr {
+	HETMIG_SA_SIGNAL = 1,		/* u32 */
+	HETMIG_SA_HANDLER,		/* u64 */
+	HETMIG_SA_FLAGS,		/* u64 */
+	HETMIG_SA_MASK,			/* u64 */
+	HETMIG_SA_RESTORER,		/* u64 */
+
+	__HETMIG_SA_LAST
+};
+
+#define HETMIG_SA_MAX (__HETMIG_SA_LAST - 1)
 
 #endif /* _UAPI_LINUX_HETMIG_H */

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <string.h>
 #include <elf.h>
 
 #include "cli.h"
@@ -18,6 +19,7 @@ namespace {
 
 struct Snapshot {
 	std::vector<ThreadState> threads;
+	std::vector<SignalAction> signals;
 	MmLayout mm;
 	std::vector<Mapping> maps;
 };
@@ -31,6 +33,9 @@ Result<Snapshot> take(GenlClient &client, pid_t pid)
 	auto threads = query_threads(client, pid);
 	if (!threads)
 		return std::unexpected(threads.error());
+	auto signals = query_signals(client, pid);
+	if (!signals)
+		return std::unexpected(signals.error());
 	auto mm = query_mm(client, pid);
 	if (!mm)
 		return std::unexpected(mm.error());
@@ -38,6 +43,7 @@ Result<Snapshot> take(GenlClient &client, pid_t pid)
 	if (!maps)
 		return std::unexpected(maps.error());
 	s.threads = std::move(*threads);
+	s.signals = std::move(*signals);
 	s.mm = std::move(*mm);
 	s.maps = std::move(*maps);
 	return s;  // ~Seizure lets the process run on
@@ -57,6 +63,15 @@ void print_text(pid_t pid, const Snapshot &s)
 			std::printf(" %#x(%zu)", note, data.size());
 		std::printf("\n");
 	}
+	std::printf("  signals:");
+	for (const auto &sa : s.signals) {
+		const char *name = sigabbrev_np(int(sa.signal));
+		if (sa.handler == 1)
+			std::printf(" %s:ignored", name ? name : "?");
+		else
+			std::printf(" %s:%#" PRIx64, name ? name : "?", sa.handler);
+	}
+	std::printf("%s\n", s.signals.empty() ? " all default" : "");
 	std::printf("  code %#" PRIx64 "-%#" PRIx64 " data %#" PRIx64 "-%#" PRIx64
 		    " brk %#" PRIx64 "-%#" PRIx64 " stack %#" PRIx64 "\n",
 		    s.mm.start_code, s.mm.end_code, s.mm.start_data, s.mm.end_data,
@@ -104,6 +119,9 @@ int cmd_inspect(int argc, char **argv)
 	j["threads"] = nlohmann::json::array();
 	for (const auto &t : s->threads)
 		j["threads"].push_back(to_json(t));
+	j["signals"] = nlohmann::json::array();
+	for (const auto &sa : s->signals)
+		j["signals"].push_back(to_json(sa));
 	j["mappings"] = nlohmann::json::array();
 	for (const auto &m : s->maps)
 		j["mappings"].push_back(to_json(m));

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <string.h>
 #include <elf.h>
 #include <linux/hetmig.h>
 
@@ -72,6 +73,40 @@ Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid)
 	if (!r)
 		return std::unexpected(r.error());
 	return threads;
+}
+
+Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid)
+{
+	auto req = client.pid_request(HETMIG_CMD_GET_SIGNALS, pid);
+	if (!req)
+		return std::unexpected(req.error());
+	std::vector<SignalAction> actions;
+	bool got = false;
+	auto r = client.transact(std::move(*req), [&](const nlmsghdr *nlh) -> Result<void> {
+		nlattr *attr;
+		int rem;
+		// Repeated nests: walk the attributes rather than a table.
+		nlmsg_for_each_attr(attr, const_cast<nlmsghdr *>(nlh), GENL_HDRLEN, rem) {
+			if (nla_type(attr) != HETMIG_A_SIGACTION)
+				continue;
+			nlattr *sa[HETMIG_SA_MAX + 1] = {};
+			if (nla_parse_nested(sa, HETMIG_SA_MAX, attr, nullptr) < 0 ||
+			    !sa[HETMIG_SA_SIGNAL])
+				return fail(EBADMSG, "GET_SIGNALS: malformed reply");
+			actions.push_back({nla_get_u32(sa[HETMIG_SA_SIGNAL]),
+					   u64_or_0(sa[HETMIG_SA_HANDLER]),
+					   u64_or_0(sa[HETMIG_SA_FLAGS]),
+					   u64_or_0(sa[HETMIG_SA_MASK]),
+					   u64_or_0(sa[HETMIG_SA_RESTORER])});
+		}
+		got = true;
+		return {};
+	}, "GET_SIGNALS");
+	if (!r)
+		return std::unexpected(r.error());
+	if (!got)
+		return fail(EBADMSG, "GET_SIGNALS: the kernel sent no reply");
+	return actions;
 }
 
 Result<MmLayout> query_mm(GenlClient &client, uint32_t pid)
@@ -230,6 +265,16 @@ nlohmann::json to_json(const MmLayout &mm)
 		{"arg_start", hex(mm.arg_start)}, {"arg_end", hex(mm.arg_end)},
 		{"env_start", hex(mm.env_start)}, {"env_end", hex(mm.env_end)},
 		{"map_count", mm.map_count}, {"auxv", auxv},
+	};
+}
+
+nlohmann::json to_json(const SignalAction &sa)
+{
+	const char *abbrev = sigabbrev_np(int(sa.signal));
+	return {
+		{"signal", sa.signal}, {"name", abbrev ? abbrev : "?"},
+		{"handler", sa.handler == 0 ? "default" : sa.handler == 1 ? "ignore" : hex(sa.handler)},
+		{"flags", hex(sa.flags)}, {"mask", hex(sa.mask)}, {"restorer", hex(sa.restorer)},
 	};
 }
 

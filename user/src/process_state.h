@@ -44,6 +44,13 @@ struct Mapping {
 	PageCounts pages;  // from /proc/PID/pagemap (see pagemap.h)
 };
 
+// One signal's disposition other than the default.
+struct SignalAction {
+	uint32_t signal = 0;
+	uint64_t handler = 0, flags = 0, mask = 0, restorer = 0;
+};
+
+Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid);
 Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid);
 Result<MmLayout> query_mm(GenlClient &client, uint32_t pid);
 Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid);
@@ -60,5 +67,6 @@ std::string maps_line(const Mapping &m);
 nlohmann::json to_json(const ThreadState &t);
 nlohmann::json to_json(const MmLayout &mm);
 nlohmann::json to_json(const Mapping &m);
+nlohmann::json to_json(const SignalAction &sa);
 
 } // namespace hetmig
