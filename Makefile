@@ -15,7 +15,7 @@ KARCH_arm64 := arm64
 CROSS_amd64 :=
 CROSS_arm64 := aarch64-linux-gnu-
 
-.PHONY: all deps kmod user user-x86_64 user-aarch64 test unit-test demo \
+.PHONY: all deps kmod user user-x86_64 user-aarch64 test unit-test demo check-debug \
 	checkpatch clean distclean
 all: kmod user
 
@@ -61,6 +61,11 @@ unit-test: user-x86_64
 
 demo: deps all
 	tools/demo
+
+# The suite under a KASAN/kmemleak/lockdep/UBSAN kernel; builds that kernel
+# once per machine (Documentation/testing.md). Not part of `make test`.
+check-debug: deps all
+	tools/debug-kernel/check
 
 checkpatch:
 	$(HETMIG_CACHE)/linux-source/scripts/checkpatch.pl --no-tree --strict -q \

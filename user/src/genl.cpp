@@ -155,8 +155,12 @@ Result<GenlClient> GenlClient::connect()
 	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
 		return fail(errno, "setsockopt(NETLINK_EXT_ACK)");
 
-	// Dumps of register sets make large messages: size reads by peeking.
-	nl_socket_enable_msg_peek(sock.get());
+	// One read buffer that holds the largest message the module sends (a
+	// dump part sized for the largest register set), so no read has to
+	// peek first: half the system calls of a peeking read.
+	if (int r = nl_socket_set_msg_buf_size(sock.get(), 64 * 1024); r < 0)
+		return std::unexpected(libnl_error(r, "nl_socket_set_msg_buf_size"));
+	nl_socket_disable_msg_peek(sock.get());
 
 	int id = genl_ctrl_resolve(sock.get(), HETMIG_GENL_NAME);
 	if (id < 0) {
