@@ -17,6 +17,9 @@
  *   request fail with -EINVAL. The extended ACK (NLMSGERR_ATTR_MSG, and
  *   NLMSGERR_ATTR_OFFS for the attribute at fault) says what was wrong; ask
  *   for it with NETLINK_EXT_ACK.
+ * - A dump that fails ends with NLMSG_DONE whose payload is the negative
+ *   errno, followed by the extended ACK attributes when NLM_F_ACK_TLVS is
+ *   set (Linux 6.1 reports a dump's errors there, not in NLMSG_ERROR).
  * - Integers are in host byte order: a message never leaves the machine.
  *
  * Commands
@@ -35,8 +38,8 @@
  *     HETMIG_A_KERNEL_RELEASE      string: utsname release, e.g. "6.1.0-56-arm64"
  *     HETMIG_A_PAGE_SIZE           u32: the kernel's page size in bytes
  *
- * Reading a process: GET_REGS, GET_MM, GET_VMAS
- * ---------------------------------------------
+ * Reading a process: GET_REGS, GET_MM, GET_SIGNALS, GET_VMAS
+ * ----------------------------------------------------------
  * These export the state of a stopped thread group. The target is named by
  * HETMIG_A_PID, a pid or tid in the caller's pid namespace; the whole
  * thread group is meant.
@@ -46,10 +49,11 @@
  *   be in a ptrace stop (PTRACE_SEIZE + PTRACE_INTERRUPT, then wait). The
  *   kernel's own ptrace rules (credentials, Yama, LSMs) so decide who may
  *   read whom, and a thread cannot run while its state is exported.
- *   Errors: ESRCH no such process, or it is exiting or a zombie;
- *   EINVAL a kernel thread, or the caller's own thread group;
- *   EPERM a thread not traced by the caller; EBUSY a thread not stopped.
- *   Every error carries an extack message naming the thread at fault.
+ *   Errors: EINVAL HETMIG_A_PID missing, 0 or above PID_MAX_LIMIT, a
+ *   kernel thread, or the caller's own thread group; ESRCH no such
+ *   process, or it is exiting or a zombie; EPERM a thread not traced by
+ *   the caller; EBUSY a thread not stopped. Every error carries an extack
+ *   message.
  *
  * HETMIG_CMD_GET_REGS (dump): the threads and their register sets.
  *   Request: HETMIG_A_PID u32, required.
