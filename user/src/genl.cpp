@@ -64,6 +64,9 @@ int on_error(sockaddr_nl *, nlmsgerr *err, void *arg)
 int on_done(nl_msg *msg, void *arg)
 {
 	auto *ex = static_cast<Exchange *>(arg);
+	// The kernel flags the end of a dump too when the data changed.
+	if (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP_INTR)
+		ex->interrupted = true;
 	if (auto err = error_from_done(nlmsg_hdr(msg), ex->context))
 		ex->error = std::move(*err);
 	ex->done = true;
