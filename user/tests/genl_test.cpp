@@ -123,3 +123,44 @@ TEST(ErrorDescribe, JoinsContextKernelMessageAndErrno)
 }
 
 } // namespace
+
+namespace {
+
+// NLMSG_DONE of a dump: the errno, then (with NLM_F_ACK_TLVS) the extack.
+std::vector<char> done_message(int error, const char *msg, uint16_t flags)
+{
+	std::vector<char> buf(NLMSG_HDRLEN + NLA_ALIGN(sizeof(int)), 0);
+	std::memcpy(buf.data() + NLMSG_HDRLEN, &error, sizeof(error));
+	if (msg)
+		put_attr(buf, NLMSGERR_ATTR_MSG, msg, std::strlen(msg) + 1);
+	nlmsghdr hdr{uint32_t(buf.size()), NLMSG_DONE, flags, 1, 0};
+	std::memcpy(buf.data(), &hdr, sizeof(hdr));
+	return buf;
+}
+
+TEST(ErrorFromDone, FailedDumpCarriesErrnoAndMessage)
+{
+	auto buf = done_message(-EPERM, "hetmig: not traced", NLM_F_MULTI | NLM_F_ACK_TLVS);
+	auto err = hetmig::error_from_done(as_nlh(buf), "GET_REGS");
+	ASSERT_TRUE(err.has_value());
+	EXPECT_EQ(err->code, EPERM);
+	EXPECT_EQ(err->context, "GET_REGS");
+	EXPECT_EQ(err->kernel_message, "hetmig: not traced");
+}
+
+TEST(ErrorFromDone, SuccessfulDumpIsNoError)
+{
+	auto buf = done_message(0, nullptr, NLM_F_MULTI);
+	EXPECT_FALSE(hetmig::error_from_done(as_nlh(buf), "GET_REGS").has_value());
+}
+
+TEST(ErrorFromDone, MessageIgnoredWithoutTheFlag)
+{
+	auto buf = done_message(-ESRCH, "ignored", NLM_F_MULTI);
+	auto err = hetmig::error_from_done(as_nlh(buf), "GET_VMAS");
+	ASSERT_TRUE(err.has_value());
+	EXPECT_EQ(err->code, ESRCH);
+	EXPECT_TRUE(err->kernel_message.empty());
+}
+
+} // namespace
