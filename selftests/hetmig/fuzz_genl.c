@@ -153,7 +153,19 @@ static int freeze_thaw_worker(struct tracee *t, int *stop)
 	return 0;
 }
 
-TEST(fuzz_the_family)
+FIXTURE(fuzz) {
+};
+
+FIXTURE_SETUP(fuzz)
+{
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+}
+
+/* Minutes, not seconds, under a KASAN kernel in TCG. */
+TEST_F_TIMEOUT(fuzz, the_family, 900)
 {
 	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1);
 	int count = env_u64("HETMIG_FUZZ_COUNT", 20000);

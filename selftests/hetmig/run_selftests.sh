@@ -23,7 +23,7 @@ for t in "$dir"/*; do
 done
 # Whatever the tests did, the kernel must not have complained about it.
 echo "# selftest: kernel log"
-if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|UBSAN|KASAN|kmemleak|hetmig.*(leak|lock)'; then
+if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|UBSAN:|KASAN:|suspected memory leak|hetmig.*(leak|lock)'; then
 	echo "not ok 1 kernel_log_clean"
 	status=1
 else
