@@ -197,7 +197,8 @@ void BM_Maps_hetmig(benchmark::State &state)
 	Target t(1, state.range(0));
 	auto s = hetmig::Seizure::stop(t.pid());
 	for (auto _ : state) {
-		auto maps = hetmig::query_mappings(client(), t.pid());
+		// like for like with /proc/PID/maps: no page counts
+		auto maps = hetmig::query_mappings(client(), t.pid(), false);
 		if (!maps) {
 			state.SkipWithError(maps.error().describe().c_str());
 			return;

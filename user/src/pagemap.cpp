@@ -9,34 +9,23 @@
 
 namespace hetmig {
 
-namespace {
-
-// Owns one file descriptor.
-class Fd {
-public:
-	explicit Fd(int fd) : fd_(fd) {}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	~Fd()
-	{
-		if (fd_ >= 0)
-			close(fd_);
-	}
-	int get() const { return fd_; }
-
-private:
-	int fd_;
-};
-
-} // namespace
-
-Result<PageCounts> count_pages(pid_t pid, uint64_t start, uint64_t end)
+Result<Pagemap> Pagemap::open(pid_t pid)
 {
 	const std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
-	Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-	if (fd.get() < 0)
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return fail(errno, "open " + path);
+	return Pagemap(fd);
+}
 
+Pagemap::~Pagemap()
+{
+	if (fd_ >= 0)
+		close(fd_);
+}
+
+Result<PageCounts> Pagemap::count(uint64_t start, uint64_t end) const
+{
 	const uint64_t page = sysconf(_SC_PAGESIZE);
 	// Read in bounded chunks: a mapping can reserve terabytes.
 	constexpr size_t chunk = 8192;
@@ -44,10 +33,10 @@ Result<PageCounts> count_pages(pid_t pid, uint64_t start, uint64_t end)
 	PageCounts counts;
 	for (uint64_t first = start / page, last = end / page; first < last;) {
 		size_t n = std::min<uint64_t>(chunk, last - first);
-		ssize_t got = pread(fd.get(), entries.data(), n * sizeof(uint64_t),
+		ssize_t got = pread(fd_, entries.data(), n * sizeof(uint64_t),
 				    off_t(first * sizeof(uint64_t)));
 		if (got < 0)
-			return fail(errno, "read " + path);
+			return fail(errno, "read pagemap");
 		if (got == 0)
 			break;
 		size_t read_entries = size_t(got) / sizeof(uint64_t);
@@ -60,6 +49,14 @@ Result<PageCounts> count_pages(pid_t pid, uint64_t start, uint64_t end)
 		first += read_entries;
 	}
 	return counts;
+}
+
+Result<PageCounts> count_pages(pid_t pid, uint64_t start, uint64_t end)
+{
+	auto pagemap = Pagemap::open(pid);
+	if (!pagemap)
+		return std::unexpected(pagemap.error());
+	return pagemap->count(start, end);
 }
 
 } // namespace hetmig

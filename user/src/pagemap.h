@@ -22,6 +22,23 @@ struct PageCounts {
 	uint64_t anon = 0;	// present and private (not the file's page)
 };
 
+// /proc/PID/pagemap, opened once for many ranges.
+class Pagemap {
+public:
+	static Result<Pagemap> open(pid_t pid);
+	Pagemap(Pagemap &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+	Pagemap &operator=(Pagemap &&) = delete;
+	Pagemap(const Pagemap &) = delete;
+	~Pagemap();
+
+	// Counts over [START, END).
+	Result<PageCounts> count(uint64_t start, uint64_t end) const;
+
+private:
+	explicit Pagemap(int fd) : fd_(fd) {}
+	int fd_;
+};
+
 // Counts over [START, END) of process PID.
 Result<PageCounts> count_pages(pid_t pid, uint64_t start, uint64_t end);
 

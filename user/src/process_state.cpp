@@ -146,7 +146,8 @@ Result<MmLayout> query_mm(GenlClient &client, uint32_t pid)
 	return mm;
 }
 
-Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid)
+Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid,
+					    bool page_counts)
 {
 	std::vector<Mapping> maps;
 	auto on_reply = [&](const nlmsghdr *nlh) -> Result<void> {
@@ -174,8 +175,13 @@ Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid)
 			     [&] { maps.clear(); }, "GET_VMAS");
 	if (!r)
 		return std::unexpected(r.error());
+	if (!page_counts)
+		return maps;
+	auto pagemap = Pagemap::open(pid);
+	if (!pagemap)
+		return std::unexpected(pagemap.error());
 	for (auto &m : maps) {
-		auto pages = count_pages(pid, m.start, m.end);
+		auto pages = pagemap->count(m.start, m.end);
 		if (!pages)
 			return std::unexpected(pages.error());
 		m.pages = *pages;

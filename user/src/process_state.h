@@ -53,7 +53,9 @@ struct SignalAction {
 Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid);
 Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid);
 Result<MmLayout> query_mm(GenlClient &client, uint32_t pid);
-Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid);
+// With PAGE_COUNTS, each mapping's pages are counted from pagemap too.
+Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid,
+					    bool page_counts = true);
 
 // Program counter and stack pointer out of a thread's NT_PRSTATUS.
 struct PcSp {
