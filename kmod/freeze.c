@@ -125,12 +125,7 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 	struct freeze *f;
 	int ret = 0;
 
-	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
-		return -EINVAL;
-	}
-	leader = hetmig_target_get(nla_get_u32(info->attrs[HETMIG_A_PID]),
-				   info->extack);
+	leader = hetmig_request_target(info);
 	if (IS_ERR(leader))
 		return PTR_ERR(leader);
 

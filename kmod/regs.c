@@ -218,14 +218,7 @@ int hetmig_get_regs_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 
 	if (c->done)
 		return 0;
-	if (!c->pid) {
-		ret = hetmig_dump_pid(cb);
-		if (ret <= 0)
-			return ret;
-		c->pid = ret;
-		ret = 0;
-	}
-	leader = hetmig_target_get(c->pid, cb->extack);
+	leader = hetmig_dump_target(cb, &c->pid);
 	if (IS_ERR(leader))
 		return PTR_ERR(leader);
 	cb->seq = hetmig_threads_generation(leader);

@@ -119,12 +119,23 @@ u32 hetmig_threads_generation(struct task_struct *leader)
 	return gen ? gen : 1;
 }
 
+/* The target a request names by HETMIG_A_PID, checked as above. */
+struct task_struct *hetmig_request_target(struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
+		return ERR_PTR(-EINVAL);
+	}
+	return hetmig_target_get(nla_get_u32(info->attrs[HETMIG_A_PID]),
+				 info->extack);
+}
+
 /*
  * The pid a dump request names, or -EINVAL with a message. Dumps check
  * their request in the first dumpit call rather than in start, because
  * 6.1 reports the extack of that call (in NLMSG_DONE) but not of start.
  */
-int hetmig_dump_pid(struct netlink_callback *cb)
+static int hetmig_dump_pid(struct netlink_callback *cb)
 {
 	struct nlattr *pid = genl_dumpit_info(cb)->attrs[HETMIG_A_PID];
 
@@ -137,6 +148,22 @@ int hetmig_dump_pid(struct netlink_callback *cb)
 		return -EINVAL;
 	}
 	return nla_get_u32(pid);
+}
+
+/*
+ * The target of a dump: named by the request on the first call and
+ * remembered in *PID for the next ones, checked again on every call.
+ */
+struct task_struct *hetmig_dump_target(struct netlink_callback *cb, long *pid)
+{
+	if (!*pid) {
+		int nr = hetmig_dump_pid(cb);
+
+		if (nr < 0)
+			return ERR_PTR(nr);
+		*pid = nr;
+	}
+	return hetmig_target_get(*pid, cb->extack);
 }
 
 /*

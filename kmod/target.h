@@ -4,10 +4,12 @@
 
 #include <linux/netlink.h>
 #include <linux/sched.h>
+#include <net/genetlink.h>
 
 struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack);
 u32 hetmig_threads_generation(struct task_struct *leader);
-int hetmig_dump_pid(struct netlink_callback *cb);
+struct task_struct *hetmig_request_target(struct genl_info *info);
+struct task_struct *hetmig_dump_target(struct netlink_callback *cb, long *pid);
 int hetmig_dump_result(struct sk_buff *skb, int ret);
 
 #endif /* _HETMIG_TARGET_H */

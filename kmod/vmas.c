@@ -29,10 +29,13 @@ static struct vmas_cursor *cursor(struct netlink_callback *cb)
 	return (struct vmas_cursor *)cb->args;
 }
 
-/* The target's mm, after the permission checks; an ERR_PTR on failure. */
-static struct mm_struct *target_mm(u32 nr, struct netlink_ext_ack *extack)
+/*
+ * The mm of LEADER (a target or an ERR_PTR from finding it), whose
+ * reference this takes over; an ERR_PTR on failure.
+ */
+static struct mm_struct *mm_of(struct task_struct *leader,
+			       struct netlink_ext_ack *extack)
 {
-	struct task_struct *leader = hetmig_target_get(nr, extack);
 	struct mm_struct *mm;
 
 	if (IS_ERR(leader))
@@ -96,11 +99,7 @@ int hetmig_get_mm_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
-		return -EINVAL;
-	}
-	mm = target_mm(nla_get_u32(info->attrs[HETMIG_A_PID]), info->extack);
+	mm = mm_of(hetmig_request_target(info), info->extack);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 
@@ -251,13 +250,7 @@ int hetmig_get_vmas_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 
 	if (c->done)
 		return 0;
-	if (!c->pid) {
-		ret = hetmig_dump_pid(cb);
-		if (ret <= 0)
-			return ret;
-		c->pid = ret;
-	}
-	mm = target_mm(c->pid, cb->extack);
+	mm = mm_of(hetmig_dump_target(cb, &c->pid), cb->extack);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 	ret = -ENOMEM;
