@@ -70,6 +70,8 @@ static inline int nla_on_done(struct nl_msg *msg, void *arg)
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct nl_answer *a = arg;
 
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		a->intr = 1;
 	/*
 	 * A dump that failed says so in NLMSG_DONE: the errno, then the
 	 * extack TLVs when NLM_F_ACK_TLVS is set.

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 
 #include "hetmig_nl.h"
@@ -144,6 +146,33 @@ static void many_vmas(void)
 		mprotect(p + i * page, page, PROT_READ);
 }
 
+/*
+ * Runs in the tracee: many VMAs, and a helper that shares the address space
+ * (CLONE_VM, but not a thread, so it is not stopped with the tracee) and
+ * keeps changing the map.
+ */
+static int churn(void *arg)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	/* gone when the tracee is killed at teardown */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		void *p = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		munmap(p, page);
+	}
+	return 0;
+}
+
+static void many_vmas_changing(void)
+{
+	static char stack[65536];
+
+	many_vmas();
+	clone(churn, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
+}
+
 FIXTURE(maps) {
 	struct nl_sock *sk;
 	int family;
@@ -244,6 +273,28 @@ TEST_F(maps, thousands_of_vmas_dump_completely)
 	/* many messages: the dump really went over several skbs */
 	EXPECT_LT(MANY_VMAS, self->a.replies);
 	compare_with_proc(_metadata, self);
+}
+
+/* A dump that spans a change of the map says so. */
+TEST_F(maps, a_changing_map_sets_dump_intr)
+{
+	int attempt, interrupted = 0;
+
+	self->t.pid = tracee_start(0, many_vmas_changing);
+	ASSERT_LT(0, self->t.pid);
+	ASSERT_EQ(0, tracee_seize(&self->t, 1));
+	for (attempt = 0; attempt < 5 && !interrupted; attempt++) {
+		self->l.n = 0;
+		memset(&self->a, 0, sizeof(self->a));
+		self->a.on_reply = collect_vma;
+		self->a.arg = &self->l;
+		ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
+					HETMIG_CMD_GET_VMAS, self->t.pid), &self->a));
+		ASSERT_EQ(0, self->a.error) TH_LOG("%s", self->a.extack_msg);
+		interrupted = self->a.intr;
+	}
+	EXPECT_TRUE(interrupted);
+	TH_LOG("NLM_F_DUMP_INTR seen after %d dump(s)", attempt);
 }
 
 TEST_HARNESS_MAIN
