@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <netlink/genl/genl.h>
@@ -62,6 +63,28 @@ private:
 	NlSock sock_;
 	int family_id_;
 };
+
+// Sends REQUEST and decodes its one reply with PARSE, a callable taking the
+// reply's header and returning Result<T>. No reply at all is an error.
+template <typename T, typename Parse>
+Result<T> request_one(GenlClient &client, NlMsg request, Parse parse,
+		      const char *context)
+{
+	std::optional<T> got;
+	auto r = client.transact(std::move(request),
+				 [&](const nlmsghdr *nlh) -> Result<void> {
+		auto v = parse(nlh);
+		if (!v)
+			return std::unexpected(v.error());
+		got = std::move(*v);
+		return {};
+	}, context);
+	if (!r)
+		return std::unexpected(r.error());
+	if (!got)
+		return fail(EBADMSG, std::string(context) + ": the kernel sent no reply");
+	return std::move(*got);
+}
 
 // A NUL-terminated string attribute, bounded by its length.
 std::string nla_string(const nlattr *attr);

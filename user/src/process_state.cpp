@@ -80,9 +80,8 @@ Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid
 	auto req = client.pid_request(HETMIG_CMD_GET_SIGNALS, pid);
 	if (!req)
 		return std::unexpected(req.error());
-	std::vector<SignalAction> actions;
-	bool got = false;
-	auto r = client.transact(std::move(*req), [&](const nlmsghdr *nlh) -> Result<void> {
+	auto parse = [](const nlmsghdr *nlh) -> Result<std::vector<SignalAction>> {
+		std::vector<SignalAction> actions;
 		nlattr *attr;
 		int rem;
 		// Repeated nests: walk the attributes rather than a table.
@@ -99,14 +98,10 @@ Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid
 					   u64_or_0(sa[HETMIG_SA_MASK]),
 					   u64_or_0(sa[HETMIG_SA_RESTORER])});
 		}
-		got = true;
-		return {};
-	}, "GET_SIGNALS");
-	if (!r)
-		return std::unexpected(r.error());
-	if (!got)
-		return fail(EBADMSG, "GET_SIGNALS: the kernel sent no reply");
-	return actions;
+		return actions;
+	};
+	return request_one<std::vector<SignalAction>>(client, std::move(*req), parse,
+						      "GET_SIGNALS");
 }
 
 Result<MmLayout> query_mm(GenlClient &client, uint32_t pid)
@@ -114,12 +109,11 @@ Result<MmLayout> query_mm(GenlClient &client, uint32_t pid)
 	auto req = client.pid_request(HETMIG_CMD_GET_MM, pid);
 	if (!req)
 		return std::unexpected(req.error());
-	MmLayout mm;
-	bool got = false;
-	auto r = client.transact(std::move(*req), [&](const nlmsghdr *nlh) -> Result<void> {
+	auto parse = [](const nlmsghdr *nlh) -> Result<MmLayout> {
 		Attrs tb;
 		if (auto p = parse_attrs(nlh, tb, "GET_MM"); !p)
-			return p;
+			return std::unexpected(p.error());
+		MmLayout mm;
 		mm.start_code = u64_or_0(tb[HETMIG_A_MM_START_CODE]);
 		mm.end_code = u64_or_0(tb[HETMIG_A_MM_END_CODE]);
 		mm.start_data = u64_or_0(tb[HETMIG_A_MM_START_DATA]);
@@ -136,14 +130,9 @@ Result<MmLayout> query_mm(GenlClient &client, uint32_t pid)
 			mm.auxv.resize(nla_len(a) / sizeof(uint64_t));
 			std::memcpy(mm.auxv.data(), nla_data(a), mm.auxv.size() * sizeof(uint64_t));
 		}
-		got = true;
-		return {};
-	}, "GET_MM");
-	if (!r)
-		return std::unexpected(r.error());
-	if (!got)
-		return fail(EBADMSG, "GET_MM: the kernel sent no reply");
-	return mm;
+		return mm;
+	};
+	return request_one<MmLayout>(client, std::move(*req), parse, "GET_MM");
 }
 
 Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid,

@@ -64,19 +64,8 @@ Result<ModuleVersion> query_version(GenlClient &client)
 	if (nla_put_u32(req->get(), HETMIG_A_PROTO_VERSION, HETMIG_PROTO_VERSION) < 0)
 		return fail(EMSGSIZE, "GET_VERSION: nla_put");
 
-	std::optional<ModuleVersion> got;
-	auto r = client.transact(std::move(*req), [&](const nlmsghdr *nlh) -> Result<void> {
-		auto v = parse_version_reply(nlh);
-		if (!v)
-			return std::unexpected(v.error());
-		got = std::move(*v);
-		return {};
-	}, "GET_VERSION");
-	if (!r)
-		return std::unexpected(r.error());
-	if (!got)
-		return fail(EBADMSG, "GET_VERSION: the kernel sent no reply");
-	return *got;
+	return request_one<ModuleVersion>(client, std::move(*req), parse_version_reply,
+					  "GET_VERSION");
 }
 
 } // namespace hetmig
