@@ -159,16 +159,23 @@ FIXTURE_TEARDOWN(stopped)
 	nl_socket_free(self->sk);
 }
 
-TEST_F(stopped, regs_equal_ptrace_getregset)
+/* GET_REGS of the tracee into self->d; the test stops if it fails. */
+static void dump_regs(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(stopped) *self)
 {
-	static unsigned char buf[16384];
-	int i, j, threads = 0, compared = 0;
-
 	self->a.on_reply = collect_regs;
 	self->a.arg = &self->d;
 	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
 				HETMIG_CMD_GET_REGS, self->t.pid), &self->a));
 	ASSERT_EQ(0, self->a.error) TH_LOG("%s", self->a.extack_msg);
+}
+
+TEST_F(stopped, regs_equal_ptrace_getregset)
+{
+	static unsigned char buf[16384];
+	int i, j, threads = 0, compared = 0;
+
+	dump_regs(_metadata, self);
 	EXPECT_EQ(0, self->a.intr);
 
 	for (i = 0; i < self->d.n; i++) {
@@ -210,11 +217,7 @@ TEST_F(stopped, thread_bookkeeping_pointers)
 {
 	int i, threads = 0;
 
-	self->a.on_reply = collect_regs;
-	self->a.arg = &self->d;
-	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
-				HETMIG_CMD_GET_REGS, self->t.pid), &self->a));
-	ASSERT_EQ(0, self->a.error);
+	dump_regs(_metadata, self);
 	for (i = 0; i < self->d.n; i++) {
 		struct regs_record *r = &self->d.r[i];
 		void *head = NULL;
@@ -236,11 +239,7 @@ TEST_F(stopped, sigmask_and_altstack)
 {
 	int i, threads = 0;
 
-	self->a.on_reply = collect_regs;
-	self->a.arg = &self->d;
-	ASSERT_EQ(0, hetmig_transact(self->sk, hetmig_pid_request(self->family,
-				HETMIG_CMD_GET_REGS, self->t.pid), &self->a));
-	ASSERT_EQ(0, self->a.error);
+	dump_regs(_metadata, self);
 	for (i = 0; i < self->d.n; i++) {
 		struct regs_record *r = &self->d.r[i];
 

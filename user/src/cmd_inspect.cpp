@@ -89,16 +89,15 @@ int cmd_inspect(int argc, char **argv)
 {
 	bool json = false;
 	std::optional<pid_t> pid;
+	int positional = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!std::strcmp(argv[i], "--json"))
 			json = true;
-		else if (!pid)
+		else if (positional++ == 0)
 			pid = parse_pid(argv[i]);
-		else
-			pid.reset();
-		if (!pid && std::strcmp(argv[i], "--json"))
-			break;
 	}
+	if (positional != 1)
+		pid.reset();
 	if (!pid) {
 		std::fprintf(stderr, "usage: hetmig inspect PID [--json]\n");
 		return kExitUsage;
