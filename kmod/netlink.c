@@ -12,6 +12,7 @@
 #include "hetmig.h"
 #include "netlink.h"
 #include "regs.h"
+#include "restore.h"
 #include "signals.h"
 #include "vmas.h"
 
@@ -114,6 +115,24 @@ static const struct genl_ops hetmig_genl_ops[] = {
 		.cmd = HETMIG_CMD_THAW,
 		.doit = hetmig_thaw_doit,
 		.policy = pid_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_RESTORE_MM,
+		.doit = hetmig_restore_mm_doit,
+		.policy = hetmig_restore_mm_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_WRITE_PAGES,
+		.doit = hetmig_write_pages_doit,
+		.policy = hetmig_write_pages_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
+	{
+		.cmd = HETMIG_CMD_SET_THREAD,
+		.doit = hetmig_set_thread_doit,
+		.policy = hetmig_set_thread_policy,
 		.maxattr = HETMIG_A_MAX,
 	},
 };

@@ -138,6 +138,12 @@ static int put_thread(struct sk_buff *skb, struct task_struct *t)
 	    nla_put_u64_64bit(skb, HETMIG_A_ROBUST_LIST,
 			      (unsigned long)t->robust_list, 0))
 		return -EMSGSIZE;
+#ifdef CONFIG_RSEQ
+	if (t->rseq &&
+	    (nla_put_u64_64bit(skb, HETMIG_A_RSEQ, (unsigned long)t->rseq, 0) ||
+	     nla_put_u32(skb, HETMIG_A_RSEQ_SIG, t->rseq_sig)))
+		return -EMSGSIZE;
+#endif
 	return 0;
 }
 

@@ -132,6 +132,13 @@ out_mm:
 	return ret;
 }
 
+/* A mapping the kernel installed itself ([vdso], [vvar], ...). */
+bool hetmig_vma_is_special(struct vm_area_struct *vma)
+{
+	return !vma->vm_file && vma->vm_ops && vma->vm_ops->name &&
+	       vma->vm_ops->name(vma);
+}
+
 static u32 vma_kind(struct vm_area_struct *vma, const char **name)
 {
 	struct mm_struct *mm = vma->vm_mm;

@@ -68,6 +68,8 @@
  *     HETMIG_A_ALTSTACK_FLAGS      u32: SS_* flags as sigaltstack(2) gives them
  *     HETMIG_A_CLEAR_CHILD_TID     u64: set_tid_address(2) pointer (0 if none)
  *     HETMIG_A_ROBUST_LIST         u64: set_robust_list(2) head (0 if none)
+ *     [HETMIG_A_RSEQ]              u64: the registered rseq(2) area (0 if none)
+ *     [HETMIG_A_RSEQ_SIG]          u32: its signature
  *   then one message per register set the thread has:
  *     HETMIG_A_TID                 u32
  *     HETMIG_A_REGSET_NOTE         u32: ELF note type (NT_PRSTATUS, NT_PRFPREG,
@@ -136,6 +138,72 @@
  *   HETMIG_CMD_EXITED   HETMIG_A_PID: a frozen process's leader exited
  *                       (SIGKILL still kills a frozen process at once)
  *   Pids are in the pid namespace of the freeze's holder.
+ *
+ * Rebuilding a process: RESTORE_MM, WRITE_PAGES, SET_THREAD
+ * ---------------------------------------------------------
+ * A process is rebuilt from an image in a task that becomes it. The
+ * restorer (the companion) forks that task and traces it (PTRACE_SEIZE
+ * with PTRACE_O_TRACECLONE); the task sets up what user space can (open
+ * files at their numbers, working directory, signal handlers, its vdso and
+ * vvar moved with mremap(2) to the image's addresses), creates the other
+ * threads, which stop at once under ptrace, and then sends RESTORE_MM.
+ * The tracer then writes the pages and every thread's state, and detaches:
+ * each thread resumes where the image stopped it. An interrupted system
+ * call restarts as the kernel's own restart rules say, from the registers.
+ *
+ * HETMIG_CMD_RESTORE_MM: replace the caller's address space.
+ *   Sent by the task being rebuilt, about itself.
+ *   Permission: the caller must be ptrace-traced (EPERM otherwise: only
+ *   the tracer can finish the rebuild) and every other thread of its group
+ *   must be in a ptrace stop (EBUSY). The caller maps only files it has
+ *   open, with its own credentials; nothing is granted beyond mmap(2).
+ *   Request:
+ *     HETMIG_A_MM_START_CODE ... HETMIG_A_MM_ENV_END   u64 each, required:
+ *                                  the mm layout fields, as GET_MM gives them
+ *     [HETMIG_A_MM_AUXV]           binary: the saved auxv, native-word pairs
+ *     HETMIG_A_VMA                 nest, one per mapping, in address order:
+ *       HETMIG_A_VMA_START, _END   u64: page-aligned [start, end)
+ *       HETMIG_A_VMA_PROT          u32: HETMIG_PROT_* bits
+ *       [HETMIG_A_VMA_FLAGS]       u32: HETMIG_VMA_F_MAYSHARE (MAP_SHARED),
+ *                                  HETMIG_VMA_F_GROWSDOWN; others refused
+ *       [HETMIG_A_VMA_FD]          u32: the caller's descriptor of the
+ *                                  backing file; anonymous memory if absent
+ *       [HETMIG_A_VMA_PGOFF]       u64: file offset in bytes
+ *     [HETMIG_A_CLOSE_FD]          u32, repeated: descriptors of the caller
+ *                                  to close once the mappings are in place
+ *   All is checked before anything changes (EINVAL, EBADF for a closed
+ *   descriptor, EEXIST for a mapping over the caller's vdso or vvar, which
+ *   stay). Then every other mapping of the caller is removed and the
+ *   image's are created, empty; the mm fields and auxv are set and the
+ *   caller's rseq registration is dropped. On success the caller is sent
+ *   SIGSTOP, so it stops in the kernel, before any user code, for its
+ *   tracer; the ACK is still sent. A failure after the old mappings are
+ *   gone kills the caller (SIGKILL) and is logged: its tracer sees it die.
+ *
+ * HETMIG_CMD_WRITE_PAGES: copy memory of the caller into a stopped target.
+ *   Permission and errors: as for GET_REGS (tracer of every thread, every
+ *   thread stopped). Request: HETMIG_A_PID u32, HETMIG_A_PAGES_ADDR u64
+ *   (the target address), HETMIG_A_PAGES_BUF u64 (the caller's buffer),
+ *   HETMIG_A_PAGES_LEN u64 (at most 1 GiB), all required. The pages are
+ *   written as ptrace's POKE would write them, read-only ones included.
+ *   EFAULT: the buffer is not readable or the range is not mapped.
+ *
+ * HETMIG_CMD_SET_THREAD: set one stopped thread's state.
+ *   Permission and errors: as for GET_REGS, and ESRCH if HETMIG_A_TID is
+ *   not a thread of HETMIG_A_PID's group.
+ *   Request:
+ *     HETMIG_A_PID, HETMIG_A_TID   u32, required
+ *     HETMIG_A_REGSET              nest, repeated, applied in order:
+ *       HETMIG_A_REGSET_NOTE       u32: ELF note type
+ *       HETMIG_A_REGSET_DATA       binary: as GET_REGS gave it
+ *     [HETMIG_A_SIGMASK]           u64 (SIGKILL and SIGSTOP stay unblocked)
+ *     [HETMIG_A_ALTSTACK_SP], [HETMIG_A_ALTSTACK_SIZE], [HETMIG_A_ALTSTACK_FLAGS]
+ *     [HETMIG_A_CLEAR_CHILD_TID], [HETMIG_A_ROBUST_LIST]   u64
+ *     [HETMIG_A_RSEQ] u64, [HETMIG_A_RSEQ_SIG] u32
+ *   Every register set is checked (known to this kernel, writable, of a
+ *   whole number of registers) before any is written; EINVAL otherwise.
+ *   If the kernel refuses a set while writing, the thread is left half
+ *   set: the tracer must then kill the process it was rebuilding.
  */
 #ifndef _UAPI_LINUX_HETMIG_H
 #define _UAPI_LINUX_HETMIG_H
@@ -198,6 +266,9 @@ enum hetmig_cmd {
 	HETMIG_CMD_THAWED,		/* event */
 	HETMIG_CMD_EXITED,		/* event */
 	HETMIG_CMD_GET_SIGNALS,
+	HETMIG_CMD_RESTORE_MM,
+	HETMIG_CMD_WRITE_PAGES,
+	HETMIG_CMD_SET_THREAD,
 
 	__HETMIG_CMD_LAST
 };
@@ -247,6 +318,15 @@ enum hetmig_attr {
 	HETMIG_A_CLEAR_CHILD_TID,	/* u64 */
 	HETMIG_A_ROBUST_LIST,		/* u64 */
 	HETMIG_A_SIGACTION,		/* nest, enum hetmig_sa_attr */
+	HETMIG_A_RSEQ,			/* u64 */
+	HETMIG_A_RSEQ_SIG,		/* u32 */
+	HETMIG_A_VMA,			/* nest of HETMIG_A_VMA_* */
+	HETMIG_A_VMA_FD,		/* u32 */
+	HETMIG_A_CLOSE_FD,		/* u32 */
+	HETMIG_A_PAGES_ADDR,		/* u64 */
+	HETMIG_A_PAGES_BUF,		/* u64 */
+	HETMIG_A_PAGES_LEN,		/* u64 */
+	HETMIG_A_REGSET,		/* nest of REGSET_NOTE, REGSET_DATA */
 
 	__HETMIG_A_LAST
 };

@@ -8,5 +8,7 @@ int cmd_version(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_freeze(int argc, char **argv);
 int cmd_thaw(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 } // namespace hetmig

@@ -4,7 +4,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include <cstdarg>
+#include <cstdio>
+
 namespace hetmig {
+
+std::string strf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[1024];
+	int n = std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return std::string(buf, n < 0 ? 0 : std::min<size_t>(size_t(n), sizeof(buf) - 1));
+}
 
 std::string Error::describe() const
 {

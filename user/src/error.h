@@ -40,4 +40,7 @@ enum ExitCode : int {
 
 ExitCode exit_code_for(const Error &err);
 
+// printf into a std::string (g++ 12 has no std::format).
+[[gnu::format(printf, 1, 2)]] std::string strf(const char *fmt, ...);
+
 } // namespace hetmig

@@ -55,6 +55,7 @@ public:
 	Result<NlMsg> pid_request(uint8_t cmd, uint32_t pid, int flags = 0) const;
 
 	int family_id() const { return family_id_; }
+	int fd() const { return nl_socket_get_fd(sock_.get()); }
 
 private:
 	GenlClient(NlSock sock, int family_id)

@@ -24,6 +24,8 @@ constexpr Subcommand subcommands[] = {
 	{"freeze", hetmig::cmd_freeze,
 	 "Stop a process and hold it until thawed (Ctrl-C or 'hetmig thaw')"},
 	{"thaw", hetmig::cmd_thaw, "End a freeze held by 'hetmig freeze'"},
+	{"dump", hetmig::cmd_dump, "Move a process into an image file (--keep: copy it)"},
+	{"restore", hetmig::cmd_restore, "Rebuild a process from an image file and run it"},
 };
 
 void usage(FILE *out)

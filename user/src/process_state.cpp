@@ -65,6 +65,8 @@ Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid)
 		t.altstack_flags = u32_or_0(tb[HETMIG_A_ALTSTACK_FLAGS]);
 		t.clear_child_tid = u64_or_0(tb[HETMIG_A_CLEAR_CHILD_TID]);
 		t.robust_list = u64_or_0(tb[HETMIG_A_ROBUST_LIST]);
+		t.rseq = u64_or_0(tb[HETMIG_A_RSEQ]);
+		t.rseq_sig = u32_or_0(tb[HETMIG_A_RSEQ_SIG]);
 		threads.push_back(std::move(t));
 		return {};
 	};

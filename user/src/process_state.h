@@ -25,6 +25,8 @@ struct ThreadState {
 	uint64_t altstack_sp = 0, altstack_size = 0;
 	uint32_t altstack_flags = 0;
 	uint64_t clear_child_tid = 0, robust_list = 0;
+	uint64_t rseq = 0;	// registered rseq area, 0 if none
+	uint32_t rseq_sig = 0;
 	std::map<uint32_t, std::vector<uint8_t>> regsets;  // by ELF note type
 };
 

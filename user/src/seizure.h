@@ -34,6 +34,9 @@ public:
 	// Lets every thread run on exactly where it stopped.
 	void release();
 
+	// Forgets the threads (they were killed and reaped).
+	void forget() { tids_.clear(); }
+
 private:
 	explicit Seizure(pid_t pid) : pid_(pid) {}
 	pid_t pid_;

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "capture.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <linux/hetmig.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "pagemap.h"
+
+namespace hetmig {
+
+namespace {
+
+std::string proc(pid_t pid, const std::string &what)
+{
+	return "/proc/" + std::to_string(pid) + "/" + what;
+}
+
+std::optional<std::string> read_link(const std::string &path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path.c_str(), buf, sizeof(buf) - 1);
+	if (n < 0)
+		return std::nullopt;
+	return std::string(buf, size_t(n));
+}
+
+// "Key:\tvalue..." from a /proc status-like file.
+std::optional<std::string> status_field(const std::string &file, const std::string &key)
+{
+	std::ifstream in(file);
+	for (std::string line; std::getline(in, line);)
+		if (line.starts_with(key + ":"))
+			return line.substr(key.size() + 1);
+	return std::nullopt;
+}
+
+class Fd {
+public:
+	explicit Fd(int fd) : fd_(fd) {}
+	~Fd() { if (fd_ >= 0) close(fd_); }
+	Fd(const Fd &) = delete;
+	Fd &operator=(const Fd &) = delete;
+	int get() const { return fd_; }
+
+private:
+	int fd_;
+};
+
+Result<void> pread_all(int fd, uint8_t *buf, size_t len, uint64_t off, const char *what)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, off_t(off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO,
+				    strf("%s at 0x%lx", what, (unsigned long)off));
+		buf += n;
+		len -= size_t(n);
+		off += uint64_t(n);
+	}
+	return {};
+}
+
+int64_t mtime_ns(const struct stat &st)
+{
+	return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Why a file descriptor cannot be carried, or nothing if it can.
+Result<OpenFile> describe_fd(pid_t pid, int fd)
+{
+	OpenFile f;
+	f.fd = fd;
+	auto target = read_link(proc(pid, "fd/" + std::to_string(fd)));
+	if (!target)
+		return fail(errno, strf("fd %d: cannot read its link", fd));
+	f.path = *target;
+	std::ifstream info(proc(pid, "fdinfo/" + std::to_string(fd)));
+	for (std::string line; std::getline(info, line);) {
+		if (line.starts_with("pos:"))
+			f.offset = std::stoull(line.substr(4));
+		else if (line.starts_with("flags:"))
+			f.flags = int(std::stoul(line.substr(6), nullptr, 8));
+	}
+	f.std_stream = fd <= 2;
+	if (f.std_stream)
+		return f;  // whatever it is, the destination provides its own
+	if (f.path == "/dev/null")
+		return f;
+	struct stat st;
+	if (stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st) || !S_ISREG(st.st_mode) ||
+	    f.path.ends_with(" (deleted)"))
+		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, "
+						    "/dev/null and the standard streams can be carried",
+						    fd, f.path.c_str()));
+	f.size = uint64_t(st.st_size);
+	f.mtime_ns = mtime_ns(st);
+	return f;
+}
+
+Result<void> check_mapping(const Mapping &m)
+{
+	auto refuse = [&](const char *why) {
+		return fail(EOPNOTSUPP, strf("mapping %lx-%lx %s: %s", (unsigned long)m.start, (unsigned long)m.end,
+						    m.path.empty() ? m.name.c_str() : m.path.c_str(), why));
+	};
+	if (m.kind == HETMIG_VMA_SPECIAL)
+		return m.name == "[vdso]" || m.name == "[vvar]" ? Result<void>{}
+			: refuse("a special mapping other than vdso/vvar");
+	if (m.flags & (HETMIG_VMA_F_HUGETLB | HETMIG_VMA_F_IO))
+		return refuse("hugetlb and device memory cannot be carried");
+	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && m.kind != HETMIG_VMA_FILE)
+		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
+	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && (m.prot & HETMIG_PROT_WRITE))
+		return refuse("a writable shared file mapping cannot be carried");
+	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)"))
+		return refuse("the mapped file was deleted");
+	return {};
+}
+
+// The pages of M that must be carried: for anonymous memory every page
+// that is present or swapped; for a private file mapping only the pages
+// that were written (private copies); the rest comes from the file.
+Result<void> collect_pages(const Mapping &m, int pagemap_fd, int mem_fd,
+			   uint64_t page, std::vector<PageRun> &out)
+{
+	uint64_t npages = (m.end - m.start) / page;
+	std::vector<uint64_t> entries(npages);
+	if (auto r = pread_all(pagemap_fd, reinterpret_cast<uint8_t *>(entries.data()),
+			       npages * 8, m.start / page * 8, "pagemap"); !r)
+		return r;
+	bool file = m.kind == HETMIG_VMA_FILE;
+	for (uint64_t i = 0; i < npages;) {
+		auto wanted = [&](uint64_t e) {
+			if (file)
+				return (pm_present(e) && !pm_file_or_shared(e)) || pm_swapped(e);
+			return pm_present(e) || pm_swapped(e);
+		};
+		if (!wanted(entries[i])) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < npages && wanted(entries[j]))
+			j++;
+		PageRun run{m.start + i * page, std::vector<uint8_t>((j - i) * page)};
+		if (auto r = pread_all(mem_fd, run.data.data(), run.data.size(), run.addr,
+				       "reading memory"); !r)
+			return r;
+		out.push_back(std::move(run));
+		i = j;
+	}
+	return {};
+}
+
+// On x86_64 a thread stopped inside a system call that the kernel would
+// restart is stored as if about to make the call again, so a fresh task
+// on any kernel resumes it without the source kernel's restart state.
+void normalize_restart(ThreadState &t)
+{
+	if (t.arch != HETMIG_ARCH_X86_64)
+		return;  // arm64 rewinds before the stop: nothing to do
+	auto it = t.regsets.find(1 /* NT_PRSTATUS */);
+	if (it == t.regsets.end() || it->second.size() < 19 * 8)
+		return;
+	auto *w = reinterpret_cast<int64_t *>(it->second.data());
+	constexpr int kRax = 10, kOrigRax = 15, kRip = 16;
+	int64_t rax = w[kRax];
+	if (w[kOrigRax] < 0 || rax > -512 || rax < -516 || rax == -515)
+		return;
+	w[kRax] = w[kOrigRax];
+	w[kRip] -= 2;  // the syscall instruction
+	w[kOrigRax] = -1;
+}
+
+} // namespace
+
+Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
+{
+	Fd mem(open(proc(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC));
+	if (mem.get() < 0)
+		return fail(errno, "open " + proc(pid, "mem"));
+	std::vector<uint8_t> bytes(len);
+	if (auto r = pread_all(mem.get(), bytes.data(), len, addr, "reading the vdso"); !r)
+		return std::unexpected(r.error());
+	unsigned char hash[32];
+	crypto_generichash(hash, sizeof(hash), bytes.data(), bytes.size(), nullptr, 0);
+	std::string hex;
+	for (unsigned char c : hash)
+		hex += strf("%02x", c);
+	return hex;
+}
+
+Result<Image> capture(GenlClient &client, pid_t pid)
+{
+	Image img;
+	img.arch = this_arch();
+	img.page_size = uint32_t(sysconf(_SC_PAGESIZE));
+	img.pid = uint32_t(pid);
+	utsname uts;
+	if (uname(&uts) == 0) {
+		img.kernel_release = uts.release;
+		img.hostname = uts.nodename;
+	}
+
+	auto threads = query_threads(client, pid);
+	if (!threads)
+		return std::unexpected(threads.error());
+	img.threads = std::move(*threads);
+	for (auto &t : img.threads)
+		normalize_restart(t);
+	auto mm = query_mm(client, pid);
+	if (!mm)
+		return std::unexpected(mm.error());
+	img.mm = std::move(*mm);
+	auto signals = query_signals(client, pid);
+	if (!signals)
+		return std::unexpected(signals.error());
+	img.signals = std::move(*signals);
+	auto maps = query_mappings(client, pid, false);
+	if (!maps)
+		return std::unexpected(maps.error());
+	img.mappings = std::move(*maps);
+
+	// What /proc knows: credentials, umask, working directory, name.
+	auto uid = status_field(proc(pid, "status"), "Uid");
+	auto gid = status_field(proc(pid, "status"), "Gid");
+	auto umask = status_field(proc(pid, "status"), "Umask");
+	if (!uid || !gid)
+		return fail(ESRCH, strf("process %d vanished", pid));
+	img.uid = uint32_t(std::stoul(*uid));
+	img.gid = uint32_t(std::stoul(*gid));
+	if (umask)
+		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
+	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	std::ifstream comm(proc(pid, "comm"));
+	std::getline(comm, img.comm);
+
+	// Resources the restore cannot rebuild are refused up front.
+	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "task"))) {
+		std::ifstream children(entry.path() / "children");
+		std::string child;
+		if (children >> child)
+			return fail(EOPNOTSUPP, strf("process %d has child processes "
+							    "(pid %s): only single processes "
+							    "can be moved", pid, child.c_str()));
+	}
+	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"))) {
+		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
+		if (!f)
+			return std::unexpected(f.error());
+		img.files.push_back(std::move(*f));
+	}
+	std::sort(img.files.begin(), img.files.end(),
+		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
+
+	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+	Fd mem(open(proc(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC));
+	if (pagemap.get() < 0 || mem.get() < 0)
+		return fail(errno, strf("cannot read the memory of process %d", pid));
+	for (const auto &m : img.mappings) {
+		if (auto r = check_mapping(m); !r)
+			return std::unexpected(r.error());
+		if (m.name == "[vdso]") {
+			img.vdso_size = m.end - m.start;
+			auto digest = memory_digest(pid, m.start, m.end - m.start);
+			if (!digest)
+				return std::unexpected(digest.error());
+			img.vdso_digest = *digest;
+			continue;
+		}
+		if (m.name == "[vvar]") {
+			img.vvar_size = m.end - m.start;
+			continue;
+		}
+		if (m.kind == HETMIG_VMA_FILE &&
+		    std::none_of(img.mapped_files.begin(), img.mapped_files.end(),
+				 [&](const MappedFile &f) { return f.path == m.path; })) {
+			struct stat st;
+			if (stat(m.path.c_str(), &st))
+				return fail(errno, "stat " + m.path);
+			img.mapped_files.push_back({m.path, uint64_t(st.st_size), mtime_ns(st)});
+		}
+		if (auto r = collect_pages(m, pagemap.get(), mem.get(), img.page_size,
+					   img.pages); !r)
+			return std::unexpected(r.error());
+	}
+	return img;
+}
+
+} // namespace hetmig

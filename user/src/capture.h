@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+// Capturing a stopped process into an Image: the state hetmig.ko exports,
+// the pages /proc/PID/pagemap says hold something, and what /proc tells of
+// files, working directory and credentials. A process using something the
+// restore cannot rebuild is refused here, before anything is lost.
+#pragma once
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "genl.h"
+#include "image.h"
+
+namespace hetmig {
+
+// PID must be stopped by this process (a Seizure) and frozen.
+Result<Image> capture(GenlClient &client, pid_t pid);
+
+// BLAKE2b of [ADDR, ADDR + LEN) of PID's memory, hex; for the vdso check.
+Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len);
+
+} // namespace hetmig

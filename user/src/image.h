@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+// The migration image: everything a process is, in a form that outlives it.
+//
+// On disk and on the wire it is one byte stream (Documentation/image.md):
+//   header   "HETMIGIM", format version, architecture, metadata length and
+//            CRC-32, header CRC-32
+//   metadata CBOR (nlohmann-json): threads, registers, mm layout, mappings,
+//            signals, files, credentials; self-describing, so fields can be
+//            added without a new format version
+//   pages    records of (address, length, codec, CRC-32) + data, raw or
+//            zstd-compressed, at most kPageRecordMax bytes each
+//   trailer  "HETMIGND", record count, byte count, CRC-32
+// Every part is checked on reading; a truncated, corrupted or unknown image
+// is refused with a message that says which.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "process_state.h"
+
+namespace hetmig {
+
+inline constexpr uint32_t kImageFormatVersion = 1;
+inline constexpr size_t kPageRecordMax = 1 << 20;
+
+// An open file of the process, to be opened again on the destination.
+struct OpenFile {
+	int fd = -1;
+	std::string path;
+	int flags = 0;		// open(2) flags as fdinfo shows them
+	uint64_t offset = 0;
+	uint64_t size = 0;	// regular files: must match on the destination
+	int64_t mtime_ns = 0;	// regular files: must match on the destination
+	bool std_stream = false;  // fd 0-2: replaced by the destination's choice
+};
+
+// A regular file a mapping is backed by: checked like an open file.
+struct MappedFile {
+	std::string path;
+	uint64_t size = 0;
+	int64_t mtime_ns = 0;
+};
+
+// A run of page contents at ADDR.
+struct PageRun {
+	uint64_t addr = 0;
+	std::vector<uint8_t> data;
+};
+
+struct Image {
+	uint32_t arch = 0;
+	uint32_t page_size = 0;
+	std::string kernel_release, hostname, comm;
+	uint32_t pid = 0, uid = 0, gid = 0, umask = 022;
+	std::string cwd;
+	uint64_t vdso_size = 0, vvar_size = 0;
+	std::string vdso_digest;	// BLAKE2b of the vdso's bytes, hex
+	std::vector<ThreadState> threads;	// the leader first
+	MmLayout mm;
+	std::vector<Mapping> mappings;
+	std::vector<SignalAction> signals;
+	std::vector<OpenFile> files;
+	std::vector<MappedFile> mapped_files;
+	std::vector<PageRun> pages;
+
+	uint64_t page_bytes() const;
+};
+
+// Where image bytes go and where they come from: a file or a connection.
+using ByteSink = std::function<Result<void>(std::span<const uint8_t>)>;
+// Fills the span completely, or fails (EOF is an error: the image is cut).
+using ByteSource = std::function<Result<void>(std::span<uint8_t>)>;
+
+struct WriteOptions {
+	bool compress = false;	// zstd level 1 on page records that shrink
+};
+
+Result<void> write_image(const Image &img, const ByteSink &sink,
+			 const WriteOptions &opts = {});
+Result<Image> read_image(const ByteSource &source);
+
+Result<void> save_image(const Image &img, const std::string &path,
+			const WriteOptions &opts = {});
+Result<Image> load_image(const std::string &path);
+
+const char *arch_name(uint32_t arch);
+uint32_t this_arch();
+
+} // namespace hetmig

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+// The restore, in two processes:
+//
+//  parent (this hetmig)                 child (becomes the process)
+//  checks the image against the host
+//  clone3 (set_tid: the image's pid)  -> waits
+//  PTRACE_SEIZE, TRACECLONE, EXITKILL
+//  "go"                               -> credentials, files, cwd, umask,
+//                                        signal handlers, vdso/vvar moved,
+//  sees each new thread stop          <- clone3 of the other threads
+//  "ready"                            -> RESTORE_MM: address space replaced,
+//                                        stops with SIGSTOP, never returns
+//  WRITE_PAGES, SET_THREAD per thread
+//  release: PTRACE_DETACH             -> runs as the image says
+//
+// Until RESTORE_MM the child runs our code and reports a failure through a
+// pipe; after it, only the kernel acts on it.
+#include "rebuild.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <grp.h>
+#include <linux/hetmig.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "genl.h"
+
+namespace hetmig {
+
+namespace {
+
+constexpr uint32_t NT_PRSTATUS_ = 1, NT_PRFPREG_ = 2, NT_X86_XSTATE_ = 0x202,
+		   NT_ARM_TLS_ = 0x401, NT_ARM_SYSTEM_CALL_ = 0x404;
+
+// The register sets written back, in order; the general registers last.
+const std::vector<uint32_t> &restored_regsets()
+{
+#if defined(__x86_64__)
+	static const std::vector<uint32_t> notes = {NT_X86_XSTATE_, NT_PRSTATUS_};
+#else
+	static const std::vector<uint32_t> notes = {NT_PRFPREG_, NT_ARM_TLS_,
+						    NT_ARM_SYSTEM_CALL_, NT_PRSTATUS_};
+#endif
+	return notes;
+}
+
+struct Region {
+	uint64_t start = 0, end = 0;
+};
+
+// Our own [vdso] and [vvar], from /proc/self/maps.
+Result<std::pair<Region, Region>> own_vdso()
+{
+	std::ifstream maps("/proc/self/maps");
+	Region vdso, vvar;
+	for (std::string line; std::getline(maps, line);) {
+		Region r;
+		if (std::sscanf(line.c_str(), "%lx-%lx", &r.start, &r.end) != 2)
+			continue;
+		if (line.ends_with("[vdso]"))
+			vdso = r;
+		else if (line.ends_with("[vvar]"))
+			vvar = r;
+	}
+	if (!vdso.start)
+		return fail(ENOENT, "this process has no vdso");
+	return std::pair{vdso, vvar};
+}
+
+const Mapping *find_special(const Image &img, const char *name)
+{
+	for (const auto &m : img.mappings)
+		if (m.name == name)
+			return &m;
+	return nullptr;
+}
+
+int64_t mtime_ns(const struct stat &st)
+{
+	return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mtime)
+{
+	struct stat st;
+	if (stat(path.c_str(), &st))
+		return fail(errno, "file " + path + " of the process is missing here");
+	if (uint64_t(st.st_size) != size || mtime_ns(st) != mtime)
+		return fail(ESTALE, "file " + path + " differs here (size or mtime): "
+				    "it must be the same file on both machines");
+	return {};
+}
+
+// Everything that can be known before a process is created.
+Result<void> check_image(const Image &img, const RestorePolicy &policy)
+{
+	if (img.arch != this_arch())
+		return fail(EXDEV, strf("the image is of an %s process; this machine "
+					       "is %s", arch_name(img.arch),
+					       arch_name(this_arch())));
+	if (img.page_size != uint32_t(sysconf(_SC_PAGESIZE)))
+		return fail(EXDEV, "the image's page size differs from this kernel's");
+	if (img.threads.empty() || img.threads.front().tid != img.pid)
+		return fail(EBADMSG, "the image has no leader thread");
+	auto own = own_vdso();
+	if (!own)
+		return std::unexpected(own.error());
+	auto [vdso, vvar] = *own;
+	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
+	if (!digest)
+		return std::unexpected(digest.error());
+	if (vdso.end - vdso.start != img.vdso_size || vvar.end - vvar.start != img.vvar_size ||
+	    *digest != img.vdso_digest)
+		return fail(EXDEV, strf("this kernel's vdso differs from the source's "
+					       "(%s): restore on the same kernel build",
+					       img.kernel_release.c_str()));
+	uid_t uid = policy.uid.value_or(img.uid);
+	if (uid == 0 && !policy.allow_root)
+		return fail(EPERM, "the process would run as root here, which this "
+				   "receiver does not allow (--allow-root, or --user)");
+	for (const auto &f : img.files)
+		if (!f.std_stream && f.path != "/dev/null")
+			if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
+				return r;
+	for (const auto &f : img.mapped_files)
+		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
+			return r;
+	return {};
+}
+
+long raw_clone3(clone_args &args)
+{
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+// ---- the child ------------------------------------------------------------
+
+struct ChildPipes {
+	int go = -1;		// parent -> child: one byte "go", one byte "ready"
+	int report = -1;	// child -> parent: an error message
+};
+
+[[noreturn]] void child_fail(const ChildPipes &p, const std::string &what, int err = 0)
+{
+	std::string msg = err ? what + ": " + std::strerror(err) : what;
+	(void)!write(p.report, msg.data(), msg.size());
+	_exit(1);
+}
+
+void wait_byte(const ChildPipes &p)
+{
+	char c;
+	if (read(p.go, &c, 1) != 1)
+		_exit(1);  // the parent is gone
+}
+
+// The kernel's struct sigaction on x86_64 and arm64.
+struct KernelSigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+void child_signals(const Image &img, const ChildPipes &p)
+{
+	uint64_t all = ~uint64_t(0);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8);
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		KernelSigaction ksa{};  // SIG_DFL unless the image says otherwise
+		for (const auto &s : img.signals)
+			if (int(s.signal) == sig)
+				ksa = {s.handler, s.flags, s.restorer, s.mask};
+		if (syscall(SYS_rt_sigaction, sig, &ksa, nullptr, 8) && ksa.handler)
+			child_fail(p, strf("setting the handler of signal %d", sig), errno);
+	}
+}
+
+// Moves our vdso and vvar to where the image had them.
+void child_vdso(const Image &img, const ChildPipes &p)
+{
+	const Mapping *want_vdso = find_special(img, "[vdso]");
+	const Mapping *want_vvar = find_special(img, "[vvar]");
+	auto own = own_vdso();
+	if (!own || !want_vdso)
+		child_fail(p, "no vdso to move");
+	auto [vdso, vvar] = *own;
+	// Through a free area first, so the two moves cannot overlap each other.
+	uint64_t vdso_len = vdso.end - vdso.start, vvar_len = vvar.end - vvar.start;
+	void *tmp = mmap(nullptr, vdso_len + vvar_len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == MAP_FAILED)
+		child_fail(p, "mmap", errno);
+	auto move = [&](Region from, uint64_t to) {
+		void *r = mremap(reinterpret_cast<void *>(from.start), from.end - from.start,
+				 from.end - from.start, MREMAP_MAYMOVE | MREMAP_FIXED,
+				 reinterpret_cast<void *>(to));
+		if (r == MAP_FAILED)
+			child_fail(p, "moving the vdso", errno);
+	};
+	uint64_t t = reinterpret_cast<uint64_t>(tmp);
+	if (vvar_len)
+		move(vvar, t);
+	move(vdso, t + vvar_len);
+	// The image's places must be free of our own mappings.
+	std::ifstream maps("/proc/self/maps");
+	for (std::string line; std::getline(maps, line);) {
+		Region r;
+		std::sscanf(line.c_str(), "%lx-%lx", &r.start, &r.end);
+		for (const Mapping *m : {want_vdso, want_vvar})
+			if (m && r.start < m->end && m->start < r.end &&
+			    r.start != t && r.start != t + vvar_len)
+				child_fail(p, "the image's vdso place is taken here: " + line);
+	}
+	if (want_vvar && vvar_len)
+		move({t, t + vvar_len}, want_vvar->start);
+	move({t + vvar_len, t + vvar_len + vdso_len}, want_vdso->start);
+}
+
+int open_flags_for_reopen(int flags)
+{
+	return flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+}
+
+// Puts every file of the image at its number; returns the highest.
+void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p)
+{
+	for (const auto &f : img.files) {
+		int fd;
+		if (f.std_stream) {
+			const std::string &path = f.fd == 0 ? policy.stdin_path : policy.output_path;
+			if (path.empty())
+				continue;  // ours, inherited
+			fd = f.fd == 0 ? open(path.c_str(), O_RDONLY)
+				       : open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+		} else {
+			fd = open(f.path.c_str(), open_flags_for_reopen(f.flags));
+		}
+		if (fd < 0)
+			child_fail(p, "opening " + f.path, errno);
+		if (!f.std_stream && f.path != "/dev/null") {
+			struct stat st;
+			if (fstat(fd, &st) || uint64_t(st.st_size) != f.size ||
+			    mtime_ns(st) != f.mtime_ns)
+				child_fail(p, "file " + f.path + " changed");
+			if (lseek(fd, off_t(f.offset), SEEK_SET) < 0)
+				child_fail(p, "seeking in " + f.path, errno);
+		}
+		if (fd != f.fd) {
+			if (dup3(fd, f.fd, (f.flags & O_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+				child_fail(p, "dup3", errno);
+			close(fd);
+		}
+	}
+}
+
+[[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
+			     bool keep_tids)
+{
+	wait_byte(p);
+	setsid();
+
+	// Our pipes go above every number the image uses, the rest is closed.
+	int top = 2;
+	for (const auto &f : img.files)
+		top = std::max(top, f.fd);
+	int go = fcntl(p.go, F_DUPFD, top + 1), report = fcntl(p.report, F_DUPFD, top + 1);
+	if (go < 0 || report < 0)
+		child_fail(p, "fcntl", errno);
+	for (int fd = 0; fd <= top; fd++) {
+		bool std_inherited = fd <= 2 && std::any_of(img.files.begin(), img.files.end(),
+			[&](const OpenFile &f) { return f.fd == fd && f.std_stream; });
+		if (!std_inherited)
+			close(fd);
+	}
+	close_range(unsigned(std::max(go, report)) + 1, ~0U, 0);
+	for (int fd = top + 1; fd < std::max(go, report); fd++)
+		if (fd != go && fd != report)
+			close(fd);
+	p = {go, report};
+
+	// The process never gets more than the receiving side's policy.
+	uid_t uid = policy.uid.value_or(img.uid);
+	gid_t gid = policy.gid.value_or(img.gid);
+	if (syscall(SYS_setgroups, 0, nullptr) || syscall(SYS_setgid, gid) ||
+	    syscall(SYS_setuid, uid))
+		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
+	prctl(PR_SET_DUMPABLE, 1);
+
+	child_files(img, policy, p);
+	if (chdir(img.cwd.c_str()))
+		child_fail(p, "chdir " + img.cwd, errno);
+	umask(mode_t(img.umask));
+	child_signals(img, p);
+
+	// Files the mappings need, and the netlink socket: closed by RESTORE_MM.
+	std::vector<int> close_fds = {p.go, p.report};
+	std::vector<int> map_fds(img.mappings.size(), -1);
+	for (size_t i = 0; i < img.mappings.size(); i++) {
+		const Mapping &m = img.mappings[i];
+		if (m.kind != HETMIG_VMA_FILE)
+			continue;
+		map_fds[i] = open(m.path.c_str(), O_RDONLY);
+		if (map_fds[i] < 0)
+			child_fail(p, "opening " + m.path, errno);
+		close_fds.push_back(map_fds[i]);
+	}
+	auto client = GenlClient::connect();
+	if (!client)
+		child_fail(p, client.error().describe());
+	close_fds.push_back(client->fd());
+
+	// The other threads: each stops at birth under our tracer.
+	void *stack = mmap(nullptr, 65536, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (size_t i = 1; i < img.threads.size(); i++) {
+		pid_t want = pid_t(img.threads[i].tid);
+		clone_args args{};
+		args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+			     CLONE_THREAD | CLONE_SYSVSEM;
+		args.stack = reinterpret_cast<uint64_t>(stack);
+		args.stack_size = 65536;
+		if (keep_tids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r < 0 && keep_tids) {
+			args.set_tid = 0;
+			args.set_tid_size = 0;
+			r = raw_clone3(args);
+		}
+		if (r < 0)
+			child_fail(p, "creating a thread", errno);
+	}
+	wait_byte(p);  // every thread is stopped
+	// Last: after the move, libc's cached vdso entry points are stale, so
+	// nothing that could read the clock runs from here on.
+	child_vdso(img, p);
+
+	auto req = client->new_request(HETMIG_CMD_RESTORE_MM);
+	if (!req)
+		child_fail(p, req.error().describe());
+	nl_msg *msg = req->get();
+	const MmLayout &mm = img.mm;
+	const std::pair<int, uint64_t> fields[] = {
+		{HETMIG_A_MM_START_CODE, mm.start_code}, {HETMIG_A_MM_END_CODE, mm.end_code},
+		{HETMIG_A_MM_START_DATA, mm.start_data}, {HETMIG_A_MM_END_DATA, mm.end_data},
+		{HETMIG_A_MM_START_BRK, mm.start_brk}, {HETMIG_A_MM_BRK, mm.brk},
+		{HETMIG_A_MM_START_STACK, mm.start_stack},
+		{HETMIG_A_MM_ARG_START, mm.arg_start}, {HETMIG_A_MM_ARG_END, mm.arg_end},
+		{HETMIG_A_MM_ENV_START, mm.env_start}, {HETMIG_A_MM_ENV_END, mm.env_end},
+	};
+	bool ok = true;
+	for (auto [attr, v] : fields)
+		ok &= nla_put_u64(msg, attr, v) == 0;
+	if (!mm.auxv.empty())
+		ok &= nla_put(msg, HETMIG_A_MM_AUXV, int(mm.auxv.size() * 8), mm.auxv.data()) == 0;
+	for (size_t i = 0; i < img.mappings.size() && ok; i++) {
+		const Mapping &m = img.mappings[i];
+		if (m.kind == HETMIG_VMA_SPECIAL)
+			continue;
+		nlattr *nest = nla_nest_start(msg, HETMIG_A_VMA);
+		ok &= nest && !nla_put_u64(msg, HETMIG_A_VMA_START, m.start) &&
+		      !nla_put_u64(msg, HETMIG_A_VMA_END, m.end) &&
+		      !nla_put_u32(msg, HETMIG_A_VMA_PROT, m.prot) &&
+		      !nla_put_u32(msg, HETMIG_A_VMA_FLAGS,
+				   m.flags & (HETMIG_VMA_F_MAYSHARE | HETMIG_VMA_F_GROWSDOWN));
+		if (ok && map_fds[i] >= 0)
+			ok &= !nla_put_u32(msg, HETMIG_A_VMA_FD, uint32_t(map_fds[i])) &&
+			      !nla_put_u64(msg, HETMIG_A_VMA_PGOFF, m.pgoff);
+		if (ok)
+			nla_nest_end(msg, nest);
+	}
+	for (int fd : close_fds)
+		ok &= nla_put_u32(msg, HETMIG_A_CLOSE_FD, uint32_t(fd)) == 0;
+	if (!ok)
+		child_fail(p, "the RESTORE_MM request does not fit a message");
+	auto r = client->transact(std::move(*req),
+				  [](const nlmsghdr *) -> Result<void> { return {}; },
+				  "RESTORE_MM");
+	// Success never comes back here: the task stopped in the kernel.
+	child_fail(p, r ? std::string("RESTORE_MM returned") : r.error().describe());
+}
+
+// ---- the parent -------------------------------------------------------------
+
+std::string read_report(int fd)
+{
+	std::string msg;
+	char buf[512];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		msg.append(buf, size_t(n));
+	return msg;
+}
+
+Result<void> ack_only(GenlClient &client, NlMsg req, const char *what)
+{
+	return client.transact(std::move(req),
+			       [](const nlmsghdr *) -> Result<void> { return {}; }, what);
+}
+
+Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
+{
+	for (const auto &run : img.pages) {
+		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
+		if (!req)
+			return std::unexpected(req.error());
+		if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, run.addr) ||
+		    nla_put_u64(req->get(), HETMIG_A_PAGES_BUF,
+				reinterpret_cast<uint64_t>(run.data.data())) ||
+		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, run.data.size()))
+			return fail(EMSGSIZE, "WRITE_PAGES");
+		if (auto r = ack_only(client, std::move(*req), "WRITE_PAGES"); !r)
+			return r;
+	}
+	return {};
+}
+
+Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadState &t)
+{
+	auto req = client.pid_request(HETMIG_CMD_SET_THREAD, uint32_t(pid));
+	if (!req)
+		return std::unexpected(req.error());
+	nl_msg *msg = req->get();
+	bool ok = !nla_put_u32(msg, HETMIG_A_TID, uint32_t(tid));
+	for (uint32_t note : restored_regsets()) {
+		auto it = t.regsets.find(note);
+		if (it == t.regsets.end())
+			continue;
+		nlattr *nest = nla_nest_start(msg, HETMIG_A_REGSET);
+		ok &= nest && !nla_put_u32(msg, HETMIG_A_REGSET_NOTE, note) &&
+		      !nla_put(msg, HETMIG_A_REGSET_DATA, int(it->second.size()),
+			       it->second.data());
+		if (ok)
+			nla_nest_end(msg, nest);
+	}
+	ok &= !nla_put_u64(msg, HETMIG_A_SIGMASK, t.sigmask) &&
+	      !nla_put_u64(msg, HETMIG_A_ALTSTACK_SP, t.altstack_sp) &&
+	      !nla_put_u64(msg, HETMIG_A_ALTSTACK_SIZE, t.altstack_size) &&
+	      !nla_put_u32(msg, HETMIG_A_ALTSTACK_FLAGS, t.altstack_flags) &&
+	      !nla_put_u64(msg, HETMIG_A_CLEAR_CHILD_TID, t.clear_child_tid) &&
+	      !nla_put_u64(msg, HETMIG_A_ROBUST_LIST, t.robust_list);
+	if (t.rseq)
+		ok &= !nla_put_u64(msg, HETMIG_A_RSEQ, t.rseq) &&
+		      !nla_put_u32(msg, HETMIG_A_RSEQ_SIG, t.rseq_sig);
+	if (!ok)
+		return fail(EMSGSIZE, "SET_THREAD: the thread's state does not fit a message");
+	return ack_only(client, std::move(*req), "SET_THREAD");
+}
+
+class Pipe {
+public:
+	Pipe() { if (pipe2(fds_, O_CLOEXEC)) fds_[0] = fds_[1] = -1; }
+	~Pipe() { close_read(); close_write(); }
+	int read_end() const { return fds_[0]; }
+	int write_end() const { return fds_[1]; }
+	void close_read() { if (fds_[0] >= 0) close(fds_[0]); fds_[0] = -1; }
+	void close_write() { if (fds_[1] >= 0) close(fds_[1]); fds_[1] = -1; }
+
+private:
+	int fds_[2];
+};
+
+} // namespace
+
+Result<void> RestoredProcess::release()
+{
+	for (pid_t tid : tids_)
+		if (ptrace(PTRACE_DETACH, tid, 0, 0))
+			return fail(errno, strf("letting thread %d run", tid));
+	pid_ = 0;
+	tids_.clear();
+	return {};
+}
+
+void RestoredProcess::discard()
+{
+	if (!pid_)
+		return;
+	kill(pid_, SIGKILL);
+	for (pid_t tid : tids_)
+		if (tid != pid_)
+			waitpid(tid, nullptr, __WALL);
+	waitpid(pid_, nullptr, __WALL);
+	pid_ = 0;
+	tids_.clear();
+}
+
+Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
+{
+	if (auto r = check_image(img, policy); !r)
+		return std::unexpected(r.error());
+	auto client = GenlClient::connect();
+	if (!client)
+		return std::unexpected(client.error());
+
+	Pipe go, report;
+	if (go.read_end() < 0 || report.read_end() < 0)
+		return fail(errno, "pipe");
+	bool privileged = geteuid() == 0;
+	bool keep_tids = policy.keep_pid && privileged &&
+			 policy.uid.value_or(img.uid) == 0;
+
+	clone_args args{};
+	args.exit_signal = SIGCHLD;
+	pid_t want = pid_t(img.pid);
+	if (policy.keep_pid && privileged) {
+		args.set_tid = reinterpret_cast<uint64_t>(&want);
+		args.set_tid_size = 1;
+	}
+	long child = raw_clone3(args);
+	if (child < 0 && args.set_tid) {
+		args.set_tid = 0;
+		args.set_tid_size = 0;
+		child = raw_clone3(args);
+	}
+	if (child < 0)
+		return fail(errno, "creating the process");
+	if (child == 0)
+		child_main(img, policy, {go.read_end(), report.write_end()}, keep_tids);
+	go.close_read();
+	report.close_write();
+
+	std::vector<pid_t> tids = {pid_t(child)};
+	RestoredProcess proc(pid_t(child), tids, child == want);
+	auto died = [&](const std::string &fallback) {
+		std::string msg = read_report(report.read_end());
+		proc.discard();
+		return fail(EIO, "restore: " + (msg.empty() ? fallback : msg));
+	};
+	if (ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))
+		return fail(errno, "tracing the new process");
+	if (write(go.write_end(), "g", 1) != 1)
+		return died("the new process is gone");
+
+	// Collect the threads it creates; each stops at birth.
+	size_t stopped_threads = 0;
+	while (stopped_threads + 1 < img.threads.size()) {
+		int status;
+		pid_t w = waitpid(-1, &status, __WALL);
+		if (w < 0)
+			return died("waitpid");
+		if (w == child && (WIFEXITED(status) || WIFSIGNALED(status)))
+			return died("the new process died while being set up");
+		if (!WIFSTOPPED(status))
+			continue;
+		int event = status >> 16;
+		if (w == child) {
+			if (event == PTRACE_EVENT_CLONE) {
+				unsigned long tid;
+				ptrace(PTRACE_GETEVENTMSG, child, 0, &tid);
+				if (std::find(tids.begin(), tids.end(), pid_t(tid)) == tids.end())
+					tids.push_back(pid_t(tid));
+			}
+			ptrace(PTRACE_CONT, child, 0, 0);
+			continue;
+		}
+		if (event == PTRACE_EVENT_STOP) {
+			if (std::find(tids.begin(), tids.end(), w) == tids.end())
+				tids.push_back(w);
+			stopped_threads++;
+		}
+	}
+	proc.set_threads(tids);
+	if (write(go.write_end(), "r", 1) != 1)
+		return died("the new process is gone");
+
+	// RESTORE_MM ends with the leader stopped by SIGSTOP.
+	for (;;) {
+		int status;
+		if (waitpid(child, &status, __WALL) != child)
+			return died("waitpid");
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return died("the new process died while its address space was "
+				    "rebuilt (see the kernel log)");
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP && !(status >> 16))
+			break;
+		if (WIFSTOPPED(status) && (status >> 16) == 0 && WSTOPSIG(status) != SIGSTOP)
+			return died(strf("the new process got signal %d while "
+						"being set up", WSTOPSIG(status)));
+		ptrace(PTRACE_CONT, child, 0, 0);
+	}
+
+	if (auto r = write_pages(*client, pid_t(child), img); !r)
+		return std::unexpected(r.error());
+	for (size_t i = 0; i < img.threads.size(); i++)
+		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
+			return std::unexpected(r.error());
+	return proc;
+}
+
+} // namespace hetmig

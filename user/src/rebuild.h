@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+// Rebuilding a process from an Image on this machine, through hetmig.ko
+// (uapi/linux/hetmig.h, "Rebuilding a process"). The process comes out
+// stopped and traced by the caller: it runs only when released, and dies
+// if the caller dies first, so a migration can still be called off.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "error.h"
+#include "image.h"
+
+namespace hetmig {
+
+// What the receiving side allows and provides; the image cannot change it.
+struct RestorePolicy {
+	std::optional<uid_t> uid;	// run as this user; default: the image's
+	std::optional<gid_t> gid;	// and group; default: the image's
+	bool allow_root = false;	// else a process that would run as root is refused
+	bool keep_pid = true;		// try the image's pid (clone3 set_tid)
+	std::string stdin_path;		// empty: inherit ours
+	std::string output_path;	// stdout and stderr, appended; empty: inherit
+};
+
+class RestoredProcess {
+public:
+	RestoredProcess(pid_t pid, std::vector<pid_t> tids, bool pid_kept)
+		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
+	RestoredProcess(RestoredProcess &&o) noexcept
+		: pid_(o.pid_), tids_(std::move(o.tids_)), pid_kept_(o.pid_kept_)
+	{
+		o.pid_ = 0;
+	}
+	RestoredProcess &operator=(RestoredProcess &&) = delete;
+	~RestoredProcess() { discard(); }
+
+	pid_t pid() const { return pid_; }
+	void set_threads(std::vector<pid_t> tids) { tids_ = std::move(tids); }
+	bool pid_kept() const { return pid_kept_; }
+
+	// Lets every thread run on from where the image stopped it.
+	Result<void> release();
+	// Kills the stopped process and reaps it (a migration called off).
+	void discard();
+
+private:
+	pid_t pid_;
+	std::vector<pid_t> tids_;
+	bool pid_kept_;
+};
+
+// Checks IMG against this machine and POLICY (architecture, kernel vdso,
+// files, credentials), then rebuilds it, stopped.
+Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy);
+
+} // namespace hetmig
