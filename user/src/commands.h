@@ -10,5 +10,8 @@ int cmd_freeze(int argc, char **argv);
 int cmd_thaw(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 } // namespace hetmig

@@ -24,6 +24,9 @@ constexpr Subcommand subcommands[] = {
 	{"freeze", hetmig::cmd_freeze,
 	 "Stop a process and hold it until thawed (Ctrl-C or 'hetmig thaw')"},
 	{"thaw", hetmig::cmd_thaw, "End a freeze held by 'hetmig freeze'"},
+	{"send", hetmig::cmd_send, "Move a process to HOST, where 'hetmig recv' runs"},
+	{"recv", hetmig::cmd_recv, "Receive processes from 'hetmig send' and run them"},
+	{"keygen", hetmig::cmd_keygen, "Make a pre-shared key file for send and recv"},
 	{"dump", hetmig::cmd_dump, "Move a process into an image file (--keep: copy it)"},
 	{"restore", hetmig::cmd_restore, "Rebuild a process from an image file and run it"},
 };

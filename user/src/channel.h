@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+// The wire between `hetmig send` and `hetmig recv`: TCP, with every byte
+// after the greeting encrypted and authenticated by libsodium's
+// secretstream (XChaCha20-Poly1305) under keys derived from a pre-shared
+// key and a fresh nonce of each side. A sender without the key, a replayed
+// recording, a flipped bit or a cut stream all fail to authenticate, and
+// the receiver proves the key too before a process is handed to it.
+// Documentation/user-guide.md ("Moving a process") describes the protocol.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <sodium.h>
+
+#include "error.h"
+
+namespace hetmig {
+
+inline constexpr uint16_t kDefaultPort = 7117;
+using Key = std::vector<uint8_t>;  // crypto_secretstream key, 32 bytes
+
+// A key file holds 64 hex digits (hetmig keygen).
+Result<Key> load_key(const std::string &path);
+Result<void> write_new_key(const std::string &path);
+
+// Message types, the first byte of each decrypted message.
+enum class Msg : uint8_t {
+	kImage = 'I',	// image bytes
+	kImageEnd = 'E',	// the image is complete
+	kReady = 'R',	// receiver: rebuilt and stopped; payload "PID KEPT"
+	kCommit = 'C',	// sender: the source is stopped for good, run it
+	kDone = 'D',	// receiver: it runs; payload "PID"
+	kError = 'X',	// either side: payload is the reason
+};
+
+class Channel {
+public:
+	// Connects to HOST[:PORT] and authenticates as the sender.
+	static Result<Channel> connect(const std::string &dest, const Key &key,
+				       int timeout_s);
+	// Authenticates the sender on an accepted connection.
+	static Result<Channel> accept(int fd, const Key &key, int timeout_s);
+
+	Channel(Channel &&o) noexcept;
+	Channel &operator=(Channel &&) = delete;
+	~Channel();
+
+	Result<void> send(Msg type, std::span<const uint8_t> payload);
+	Result<void> send(Msg type, const std::string &text);
+	// The next message; an EOF or a forged message is an error.
+	Result<std::pair<Msg, std::vector<uint8_t>>> receive();
+	void set_timeout(int seconds);
+
+	uint64_t bytes_sent() const { return sent_; }
+
+private:
+	explicit Channel(int fd) : fd_(fd) {}
+	Result<void> handshake(const Key &key, bool sender);
+
+	int fd_ = -1;
+	crypto_secretstream_xchacha20poly1305_state tx_{}, rx_{};
+	uint64_t sent_ = 0;
+};
+
+} // namespace hetmig

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+// hetmig recv: receive processes from `hetmig send` and run them here.
+// Only senders holding the pre-shared key are heard; what a rebuilt process
+// may be (its user, whether root is allowed, where its output goes) is this
+// side's policy, never the sender's.
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "cli.h"
+#include "commands.h"
+#include "image.h"
+#include "rebuild.h"
+
+namespace hetmig {
+
+bool parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy);
+
+namespace {
+
+// Pulls image bytes out of kImage messages until kImageEnd.
+class ImageSource {
+public:
+	explicit ImageSource(Channel &ch) : ch_(ch) {}
+	Result<void> read(std::span<uint8_t> out)
+	{
+		size_t done = 0;
+		while (done < out.size()) {
+			if (pos_ == buf_.size()) {
+				auto m = ch_.receive();
+				if (!m)
+					return std::unexpected(m.error());
+				if (m->first == Msg::kError)
+					return fail(ECANCELED, "the sender gave up: " +
+						    std::string(m->second.begin(), m->second.end()));
+				if (m->first != Msg::kImage)
+					return fail(EBADMSG, "truncated image: the stream ended early");
+				buf_ = std::move(m->second);
+				pos_ = 0;
+			}
+			size_t n = std::min(out.size() - done, buf_.size() - pos_);
+			std::memcpy(out.data() + done, buf_.data() + pos_, n);
+			pos_ += n;
+			done += n;
+		}
+		return {};
+	}
+
+private:
+	Channel &ch_;
+	std::vector<uint8_t> buf_;
+	size_t pos_ = 0;
+};
+
+// One migration on an accepted connection. Returns the new pid.
+Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int timeout_s)
+{
+	auto ch = Channel::accept(fd, key, timeout_s);
+	if (!ch)
+		return std::unexpected(ch.error());
+	ImageSource source(*ch);
+	auto img = read_image([&](std::span<uint8_t> b) { return source.read(b); });
+	if (!img) {
+		(void)ch->send(Msg::kError, img.error().describe());
+		return std::unexpected(img.error());
+	}
+	auto end = ch->receive();
+	if (!end || end->first != Msg::kImageEnd)
+		return fail(EBADMSG, "the image stream did not end properly");
+	auto proc = rebuild(*img, policy);
+	if (!proc) {
+		(void)ch->send(Msg::kError, proc.error().describe());
+		return std::unexpected(proc.error());
+	}
+	// Stopped and traced by us: it dies with us until it is released.
+	pid_t pid = proc->pid();
+	if (auto r = ch->send(Msg::kReady, std::to_string(pid) + (proc->pid_kept() ? " 1" : " 0"));
+	    !r)
+		return std::unexpected(r.error());
+	auto commit = ch->receive();
+	if (!commit || commit->first != Msg::kCommit)
+		return fail(ECANCELED, "the sender did not commit; the copy here was discarded");
+	if (auto r = proc->release(); !r) {
+		(void)ch->send(Msg::kError, r.error().describe());
+		return std::unexpected(r.error());
+	}
+	(void)ch->send(Msg::kDone, std::to_string(pid));
+	return pid;
+}
+
+} // namespace
+
+int cmd_recv(int argc, char **argv)
+{
+	const char *usage =
+		"usage: hetmig recv [--listen ADDR[:PORT]] [--key FILE] [--once] "
+		"[--timeout SECONDS]\n"
+		"                   [--allow-root] [--user UID] [--group GID] [--no-pid]\n"
+		"                   [--stdin FILE] [--output FILE]\n";
+	std::string listen_on = "0.0.0.0", key_path = "/etc/hetmig/key";
+	uint16_t port = kDefaultPort;
+	bool once = false;
+	int timeout_s = 120;
+	RestorePolicy policy;
+	policy.stdin_path = "/dev/null";
+	for (int i = 1; i < argc; i++) {
+		std::string a = argv[i];
+		if (parse_policy_option(argc, argv, i, policy))
+			continue;
+		if (a == "--listen" && i + 1 < argc) {
+			listen_on = argv[++i];
+			if (auto c = listen_on.rfind(':'); c != std::string::npos) {
+				port = uint16_t(std::stoi(listen_on.substr(c + 1)));
+				listen_on = listen_on.substr(0, c);
+			}
+		} else if (a == "--key" && i + 1 < argc) {
+			key_path = argv[++i];
+		} else if (a == "--once") {
+			once = true;
+		} else if (a == "--timeout" && i + 1 < argc) {
+			timeout_s = std::atoi(argv[++i]);
+		} else {
+			return std::fputs(usage, stderr), kExitUsage;
+		}
+	}
+	auto key = load_key(key_path);
+	if (!key)
+		return report(key.error());
+
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sockaddr_in addr{};
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons(port);
+	if (inet_pton(AF_INET, listen_on.c_str(), &addr.sin_addr) != 1)
+		return std::fputs(usage, stderr), kExitUsage;
+	if (bind(ls, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) || listen(ls, 4))
+		return report(Error{errno, "listening on " + listen_on + ":" +
+					   std::to_string(port), {}, {}});
+	signal(SIGPIPE, SIG_IGN);
+	std::printf("hetmig: receiving on %s:%u\n", listen_on.c_str(), port);
+	std::fflush(stdout);
+
+	int status = kExitOk;
+	do {
+		while (waitpid(-1, nullptr, WNOHANG) > 0)
+			;  // processes that ran here and exited
+		sockaddr_in peer{};
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(ls, reinterpret_cast<sockaddr *>(&peer), &plen, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		char who[INET_ADDRSTRLEN] = "?";
+		inet_ntop(AF_INET, &peer.sin_addr, who, sizeof(who));
+		auto pid = serve(fd, *key, policy, timeout_s);
+		if (pid) {
+			std::printf("hetmig: process from %s runs here as pid %d\n", who, *pid);
+			status = kExitOk;
+		} else {
+			std::fprintf(stderr, "hetmig: migration from %s failed: %s\n", who,
+				     pid.error().describe().c_str());
+			status = kExitFailure;
+		}
+		std::fflush(stdout);
+	} while (!once);
+	close(ls);
+	return status;
+}
+
+} // namespace hetmig

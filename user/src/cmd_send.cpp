@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+// hetmig send PID HOST[:PORT]: move a process to the machine where
+// `hetmig recv` runs. Transactional: the source stays frozen until the
+// destination reports the rebuilt process running; any failure before that
+// thaws it, and it runs on as if nothing had happened.
+//
+// hetmig keygen FILE: make a pre-shared key for send and recv.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#include "capture.h"
+#include "channel.h"
+#include "cli.h"
+#include "commands.h"
+#include "frozen.h"
+#include "image.h"
+
+namespace hetmig {
+
+namespace {
+
+constexpr const char *kDefaultKey = "/etc/hetmig/key";
+
+std::string text_of(const std::vector<uint8_t> &v)
+{
+	return std::string(v.begin(), v.end());
+}
+
+// Streams image bytes as messages of at most kChunk bytes, showing
+// progress on a terminal.
+class ImageStream {
+public:
+	static constexpr size_t kChunk = 1 << 20;
+	ImageStream(Channel &ch, bool progress) : ch_(ch), progress_(progress) {}
+
+	Result<void> write(std::span<const uint8_t> b)
+	{
+		buf_.insert(buf_.end(), b.begin(), b.end());
+		if (buf_.size() >= kChunk)
+			return flush();
+		return {};
+	}
+	Result<void> flush()
+	{
+		if (buf_.empty())
+			return {};
+		auto r = ch_.send(Msg::kImage, buf_);
+		total_ += buf_.size();
+		buf_.clear();
+		if (progress_) {
+			double s = std::chrono::duration<double>(
+				std::chrono::steady_clock::now() - t0_).count();
+			std::fprintf(stderr, "\rhetmig: sent %.1f MiB (%.1f MiB/s)   ",
+				     double(total_) / (1 << 20),
+				     s > 0 ? double(total_) / (1 << 20) / s : 0.0);
+		}
+		return r;
+	}
+
+private:
+	Channel &ch_;
+	bool progress_;
+	std::vector<uint8_t> buf_;
+	uint64_t total_ = 0;
+	std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
+} // namespace
+
+int cmd_keygen(int argc, char **argv)
+{
+	if (argc != 2)
+		return std::fputs("usage: hetmig keygen FILE\n", stderr), kExitUsage;
+	if (auto r = write_new_key(argv[1]); !r)
+		return report(r.error());
+	return kExitOk;
+}
+
+int cmd_send(int argc, char **argv)
+{
+	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
+			    "[--no-compress] [--timeout SECONDS]\n";
+	std::optional<pid_t> pid;
+	std::string dest, key_path = kDefaultKey;
+	bool keep = false;
+	int timeout_s = 120;
+	WriteOptions opts{.compress = true};
+	for (int i = 1; i < argc; i++) {
+		std::string a = argv[i];
+		if (a == "--key" && i + 1 < argc)
+			key_path = argv[++i];
+		else if (a == "--keep")
+			keep = true;
+		else if (a == "--no-compress")
+			opts.compress = false;
+		else if (a == "--timeout" && i + 1 < argc)
+			timeout_s = std::atoi(argv[++i]);
+		else if (!pid && (pid = parse_pid(argv[i])))
+			continue;
+		else if (dest.empty() && a[0] != '-')
+			dest = a;
+		else
+			return std::fputs(usage, stderr), kExitUsage;
+	}
+	if (!pid || dest.empty() || timeout_s <= 0)
+		return std::fputs(usage, stderr), kExitUsage;
+
+	auto key = load_key(key_path);
+	if (!key)
+		return report(key.error());
+	// Connect and authenticate before touching the process.
+	auto ch = Channel::connect(dest, *key, timeout_s);
+	if (!ch)
+		return report(ch.error());
+
+	auto t0 = std::chrono::steady_clock::now();
+	auto frozen = FrozenProcess::freeze(*pid);
+	if (!frozen)
+		return report(frozen.error());
+	auto img = capture(frozen->client(), *pid);
+	if (!img) {
+		(void)ch->send(Msg::kError, img.error().describe());
+		return report(img.error());  // the process thaws
+	}
+	ImageStream stream(*ch, isatty(STDERR_FILENO));
+	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
+				opts);
+	if (sent)
+		sent = stream.flush();
+	if (sent)
+		sent = ch->send(Msg::kImageEnd, std::string());
+	if (isatty(STDERR_FILENO))
+		std::fputc('\n', stderr);
+	if (!sent)
+		return report(sent.error());
+
+	// Wait for READY: the process exists there, stopped, and dies with recv.
+	auto ready = ch->receive();
+	if (!ready)
+		return report(ready.error());
+	if (ready->first == Msg::kError)
+		return report(Error{EREMOTEIO, "the destination refused: " + text_of(ready->second),
+				    {}, {}});
+	if (ready->first != Msg::kReady)
+		return report(Error{EPROTO, "unexpected answer from the destination", {}, {}});
+
+	// Commit. Until DONE arrives the outcome is open and the source stays;
+	// a lost DONE thaws it (two copies at worst, never none).
+	if (auto r = ch->send(Msg::kCommit, std::string()); !r)
+		return report(r.error());
+	auto done = ch->receive();
+	if (!done || done->first != Msg::kDone)
+		return report(done ? Error{EREMOTEIO, "the destination did not confirm: " +
+					   text_of(done->second), {}, {}}
+				   : done.error());
+	double downtime = std::chrono::duration<double, std::milli>(
+		std::chrono::steady_clock::now() - t0).count();
+	if (keep)
+		frozen->thaw();
+	else
+		frozen->kill();
+	std::printf("hetmig: process %d now runs on %s as pid %s; downtime %.0f ms, "
+		    "%.1f MiB sent%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
+		    downtime, double(ch->bytes_sent()) / (1 << 20),
+		    keep ? "; the source runs on too (--keep)" : "");
+	return kExitOk;
+}
+
+} // namespace hetmig
