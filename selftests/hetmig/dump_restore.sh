@@ -1,0 +1,83 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# hetmig dump and restore through a file on one machine: a multi-threaded
+# program (migratee: threads, FP, TLS, heap, file mappings, signal handlers,
+# an open file) moved mid-run gives the output of an unmoved run, and every
+# bad image or unsupported process is refused with the source running on.
+# Needs root; TAP output.
+dir=$(dirname "$0")
+M=$dir/migratee
+n=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
+
+echo "TAP version 13"
+echo "1..18"
+
+work=$(mktemp -d)
+head -c 65536 /dev/urandom > "$work/in"
+STEPS=16
+"$M" "$work/in" $STEPS 20 > "$work/ref" 2>/dev/null
+
+# wait_for FILE TEXT: up to 60 s for TEXT to appear in FILE.
+wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 300 ]; do usleep 200000; i=$((i + 1)); done; }
+# start: migratee in the background, after its first lines.
+start() { "$M" "$work/in" $STEPS 20 > "$work/run" 2>"$work/err" & pid=$!; wait_for "$work/run" "step 2 "; }
+runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
+finishes_intact() { wait $pid; rc=$?; [ $rc -eq 0 ] && cmp -s "$work/run" "$work/ref"; }
+
+# 1. The move itself.
+start
+out=$(hetmig dump $pid -o "$work/img" 2>&1); rc=$?
+check "dump_restore.dump_exit_0" [ $rc -eq 0 ]
+check "dump_restore.dump_reports_threads" has "$out" "(4 threads,"
+wait $pid 2>/dev/null
+check "dump_restore.source_stopped_for_good" [ ! -d /proc/$pid ]
+before=$(wc -l < "$work/run")
+out=$(hetmig restore "$work/img" --allow-root --output "$work/after" 2>&1); rc=$?
+check "dump_restore.restore_exit_0" [ $rc -eq 0 ]
+check "dump_restore.restore_keeps_the_pid" has "$out" "restored as pid $pid "
+wait_for "$work/after" "^done"
+cat "$work/run" "$work/after" > "$work/all"
+check "dump_restore.output_equals_an_unmoved_run" cmp "$work/all" "$work/ref"
+check "dump_restore.keeps_writing_after_the_move" [ "$(wc -l < "$work/after")" -gt 1 ]
+check "dump_restore.moved_mid_run" [ "$before" -lt $((STEPS + 1)) ]
+
+# 2. Bad images: refused, clearly.
+size=$(wc -c < "$work/img")
+head -c $((size / 2)) "$work/img" > "$work/cut"
+out=$(hetmig restore "$work/cut" --allow-root 2>&1); rc=$?
+check "dump_restore.truncated_image_refused" [ $rc -eq 1 ]
+check "dump_restore.truncated_image_says_so" has "$out" "truncated image"
+cp "$work/img" "$work/flip"
+printf 'Z' | dd of="$work/flip" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
+out=$(hetmig restore "$work/flip" --allow-root 2>&1); rc=$?
+check "dump_restore.corrupted_image_refused" has "$out" "corrupted image"
+echo "not an image" > "$work/text"
+out=$(hetmig restore "$work/text" 2>&1)
+check "dump_restore.not_an_image_refused" has "$out" "not a hetmig image"
+out=$(hetmig restore "$work/img" 2>&1)
+check "dump_restore.root_refused_without_allow_root" has "$out" "does not allow"
+
+# 3. --keep: a copy; the source runs on unharmed.
+start
+hetmig dump $pid -o "$work/img2" --keep > /dev/null 2>&1; rc=$?
+check "dump_restore.keep_leaves_the_source_running" runs_on
+check "dump_restore.keep_source_output_intact" finishes_intact
+
+# 4. Unsupported resources: refused before anything is lost.
+sh -c "exec 8</dev/zero; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
+pid=$!
+wait_for "$work/run" "step 2 "
+out=$(hetmig dump $pid -o "$work/img3" 2>&1)
+check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is /dev/zero"
+check "dump_restore.refused_process_runs_on" runs_on
+kill $pid
+sh -c "sleep 30 & wait" & parent=$!
+usleep 300000
+out=$(hetmig dump $parent -o "$work/img4" 2>&1)
+check "dump_restore.child_processes_refused" has "$out" "has child processes"
+kill $parent 2>/dev/null
+rm -rf "$work"
