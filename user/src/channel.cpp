@@ -2,6 +2,7 @@
 #include "channel.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -225,6 +226,19 @@ Result<Channel> Channel::accept(int fd, const Key &key, int timeout_s)
 	return ch;
 }
 
+// Fault injection for the tests (Documentation/testing.md): with
+// HETMIG_FAULT_FLIP_BYTE=N in the environment, the Nth byte of ciphertext
+// this process sends is flipped on the wire.
+static void maybe_flip(std::vector<uint8_t> &cipher, uint64_t sent_before)
+{
+	static const char *env = getenv("HETMIG_FAULT_FLIP_BYTE");
+	if (!env)
+		return;
+	uint64_t at = std::strtoull(env, nullptr, 10);
+	if (at >= sent_before && at < sent_before + cipher.size())
+		cipher[at - sent_before] ^= 0x20;
+}
+
 Result<void> Channel::send(Msg type, std::span<const uint8_t> payload)
 {
 	std::vector<uint8_t> plain(1 + payload.size());
@@ -237,6 +251,7 @@ Result<void> Channel::send(Msg type, std::span<const uint8_t> payload)
 	uint32_t len = uint32_t(clen);
 	if (auto r = write_all(fd_, &len, sizeof(len)); !r)
 		return r;
+	maybe_flip(cipher, sent_);
 	sent_ += clen + sizeof(len);
 	return write_all(fd_, cipher.data(), clen);
 }

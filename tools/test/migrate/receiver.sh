@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest B of tools/test/migrate-test: the receiving side of each case in
+# sender.sh, then it sends the process back. TAP lines and @@ output.
+n=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
+wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 600 ]; do usleep 200000; i=$((i + 1)); done; }
+recv() { out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/after "$@" 2>&1); rc=$?; echo "# $out"; }
+echo "TAP version 13"
+
+recv
+check "recv.wrong_key_refused" has "$out" "authentication failed"
+
+# Killed while the image streams in: an established connection on 7117.
+hetmig recv --key /root/key --once --allow-root --output /tmp/after > /dev/null 2>&1 &
+r=$!
+until grep -q ':1BCD [0-9A-F:]* 01 ' /proc/net/tcp; do usleep 50000; done
+usleep 300000
+kill -9 $r
+wait $r
+check "recv.killed_left_nothing_running" [ ! -s /tmp/after ]
+
+recv
+check "recv.flipped_byte_refused" has "$out" "failed authentication"
+
+recv
+check "recv.exit_0" [ $rc -eq 0 ]
+pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
+wait_for /tmp/after "step"
+lines=$(wc -l < /tmp/after)
+wait_for /tmp/after "step $((lines + 2)) "
+check "recv.process_runs_here" [ "$(wc -l < /tmp/after)" -gt "$lines" ]
+
+# And back to A.
+for i in $(seq 100); do
+	out=$(hetmig send $pid $HETMIG_PEER --key /root/key 2>&1); rc=$?
+	case $out in *"cannot connect"*) usleep 300000 ;; *) break ;; esac
+done
+echo "# $out"
+check "send.back_exit_0" [ $rc -eq 0 ]
+sed 's/^/@@DST /' /tmp/after
+echo "1..$n"

@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest A of tools/test/migrate-test: starts migratee, tries to send it
+# through the failure cases, then for real, and takes it back at the end.
+# Prints TAP lines of its own checks and @@ lines of output for the host.
+M=/usr/lib/hetmig/selftests/migratee
+STEPS=40
+n=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
+wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 600 ]; do usleep 200000; i=$((i + 1)); done; }
+start() { "$M" /root/in $STEPS 20 > /tmp/run 2>/dev/null & pid=$!; wait_for /tmp/run "step 2 "; }
+# send ARGS...: retried while the receiver is not listening yet (nothing
+# is frozen before the connection is authenticated).
+send() {
+	for i in $(seq 100); do
+		out=$(hetmig send $pid $HETMIG_PEER "$@" 2>&1); rc=$?
+		case $out in *"cannot connect"*) usleep 300000 ;; *) break ;; esac
+	done
+	echo "# $out"
+}
+runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
+intact() { wait $pid; [ $? -eq 0 ] && cmp -s /tmp/run /tmp/ref; }
+
+echo "TAP version 13"
+"$M" /root/in $STEPS 20 > /tmp/ref 2>/dev/null
+sed 's/^/@@REF /' /tmp/ref
+
+start
+send --key /root/badkey
+check "send.wrong_key_fails" [ $rc -eq 1 ]
+check "send.wrong_key_says_so" has "$out" "authentication failed"
+check "send.wrong_key_source_runs_on" runs_on
+check "send.wrong_key_source_output_intact" intact
+
+start
+send --key /root/key --no-compress
+check "send.receiver_killed_fails" [ $rc -eq 1 ]
+check "send.receiver_killed_source_runs_on" runs_on
+check "send.receiver_killed_source_output_intact" intact
+
+start
+HETMIG_FAULT_FLIP_BYTE=300000 send --key /root/key --no-compress
+check "send.flipped_byte_fails" [ $rc -eq 1 ]
+check "send.flipped_byte_says_so" has "$out" "authentication"
+check "send.flipped_byte_source_runs_on" runs_on
+check "send.flipped_byte_source_output_intact" intact
+
+start
+send --key /root/key
+check "send.exit_0" [ $rc -eq 0 ]
+check "send.reports_new_pid_and_downtime" has "$out" "now runs on $HETMIG_PEER as pid"
+wait $pid
+check "send.source_gone" [ $? -eq 137 ]
+sed 's/^/@@SRC /' /tmp/run
+
+# The process comes back here (A to B to A).
+out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/back 2>&1); rc=$?
+echo "# $out"
+check "recv.back_exit_0" [ $rc -eq 0 ]
+wait_for /tmp/back "^done"
+sed 's/^/@@BACK /' /tmp/back
+echo "1..$n"
