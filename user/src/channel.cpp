@@ -256,6 +256,16 @@ Result<void> Channel::send(Msg type, std::span<const uint8_t> payload)
 	return write_all(fd_, cipher.data(), clen);
 }
 
+void Channel::refuse(const std::string &why)
+{
+	(void)send(Msg::kError, why);
+	shutdown(fd_, SHUT_WR);
+	set_timeout(10);
+	char sink[65536];
+	while (::recv(fd_, sink, sizeof(sink), 0) > 0)
+		;
+}
+
 Result<void> Channel::send(Msg type, const std::string &text)
 {
 	return send(type, {reinterpret_cast<const uint8_t *>(text.data()), text.size()});

@@ -53,6 +53,9 @@ public:
 	// The next message; an EOF or a forged message is an error.
 	Result<std::pair<Msg, std::vector<uint8_t>>> receive();
 	void set_timeout(int seconds);
+	// Tells the other side why this side gives up, then reads what it
+	// still sends until it closes, so the reason is not lost to a reset.
+	void refuse(const std::string &why);
 
 	uint64_t bytes_sent() const { return sent_; }
 

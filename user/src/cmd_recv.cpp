@@ -69,7 +69,7 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	ImageSource source(*ch);
 	auto img = read_image([&](std::span<uint8_t> b) { return source.read(b); });
 	if (!img) {
-		(void)ch->send(Msg::kError, img.error().describe());
+		ch->refuse(img.error().describe());
 		return std::unexpected(img.error());
 	}
 	auto end = ch->receive();
@@ -77,7 +77,7 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 		return fail(EBADMSG, "the image stream did not end properly");
 	auto proc = rebuild(*img, policy);
 	if (!proc) {
-		(void)ch->send(Msg::kError, proc.error().describe());
+		ch->refuse(proc.error().describe());
 		return std::unexpected(proc.error());
 	}
 	// Stopped and traced by us: it dies with us until it is released.

@@ -118,8 +118,10 @@ int cmd_send(int argc, char **argv)
 
 	auto t0 = std::chrono::steady_clock::now();
 	auto frozen = FrozenProcess::freeze(*pid);
-	if (!frozen)
+	if (!frozen) {
+		(void)ch->send(Msg::kError, frozen.error().describe());
 		return report(frozen.error());
+	}
 	auto img = capture(frozen->client(), *pid);
 	if (!img) {
 		(void)ch->send(Msg::kError, img.error().describe());
