@@ -300,10 +300,14 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 Result<Image> read_image(const ByteSource &source)
 {
 	Header h;
-	if (auto r = source(bytes_of(h)); !r)
+	// The magic alone first: a short file that is not an image says so.
+	auto all = bytes_of(h);
+	if (auto r = source(all.first(sizeof(h.magic))); !r)
 		return std::unexpected(r.error());
 	if (std::memcmp(h.magic, kMagic, sizeof(kMagic)))
 		return fail(EBADMSG, "not a hetmig image (bad magic)");
+	if (auto r = source(all.subspan(sizeof(h.magic))); !r)
+		return std::unexpected(r.error());
 	if (h.header_crc != crc32_of(&h, offsetof(Header, header_crc)))
 		return corrupt("header checksum mismatch");
 	if (h.version != kImageFormatVersion)
