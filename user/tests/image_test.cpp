@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+// The image format: what is written reads back the same, and every cut,
+// flipped byte or foreign version is refused with the right message.
+#include <cstring>
+#include <linux/hetmig.h>
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "image.h"
+
+namespace hetmig {
+namespace {
+
+Image sample()
+{
+	Image img;
+	img.arch = HETMIG_ARCH_X86_64;
+	img.page_size = 4096;
+	img.kernel_release = "6.1.0-test";
+	img.pid = 1234;
+	img.uid = 1000;
+	img.cwd = "/home/u";
+	img.vdso_size = 8192;
+	img.vdso_digest = "abcd";
+	ThreadState t;
+	t.tid = 1234;
+	t.arch = HETMIG_ARCH_X86_64;
+	t.sigmask = 0x800;
+	t.rseq = 0x7f0000001000;
+	t.regsets[1] = std::vector<uint8_t>(216, 7);
+	img.threads = {t};
+	img.mm.brk = 0x600000;
+	img.mm.auxv = {33, 0x7fff0000, 0, 0};
+	Mapping m;
+	m.start = 0x400000;
+	m.end = 0x402000;
+	m.kind = HETMIG_VMA_FILE;
+	m.path = "/bin/prog";
+	img.mappings = {m};
+	img.signals = {{10, 0x401000, 0x14000000, 0, 0x401100}};
+	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false}};
+	// Three runs: compressible, random-ish, and one larger than a record.
+	img.pages.push_back({0x10000, std::vector<uint8_t>(8192, 0)});
+	std::vector<uint8_t> noise(4096);
+	for (size_t i = 0; i < noise.size(); i++)
+		noise[i] = uint8_t(i * 2654435761u >> 13);
+	img.pages.push_back({0x20000, noise});
+	img.pages.push_back({0x100000, std::vector<uint8_t>(kPageRecordMax + 4096, 9)});
+	return img;
+}
+
+std::vector<uint8_t> encode(const Image &img, bool compress)
+{
+	std::vector<uint8_t> out;
+	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+		out.insert(out.end(), b.begin(), b.end());
+		return {};
+	}, {.compress = compress});
+	EXPECT_TRUE(r.has_value());
+	return out;
+}
+
+Result<Image> decode(const std::vector<uint8_t> &bytes)
+{
+	size_t pos = 0;
+	return read_image([&](std::span<uint8_t> b) -> Result<void> {
+		if (bytes.size() - pos < b.size())
+			return fail(EBADMSG, "truncated image");
+		std::memcpy(b.data(), bytes.data() + pos, b.size());
+		pos += b.size();
+		return {};
+	});
+}
+
+class ImageRoundTrip : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
+{
+	Image img = sample();
+	auto back = decode(encode(img, GetParam()));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	EXPECT_EQ(back->pid, 1234u);
+	EXPECT_EQ(back->cwd, "/home/u");
+	ASSERT_EQ(back->threads.size(), 1u);
+	EXPECT_EQ(back->threads[0].regsets, img.threads[0].regsets);
+	EXPECT_EQ(back->threads[0].rseq, img.threads[0].rseq);
+	EXPECT_EQ(back->mm.auxv, img.mm.auxv);
+	EXPECT_EQ(back->mappings[0].path, "/bin/prog");
+	EXPECT_EQ(back->signals[0].restorer, 0x401100u);
+	EXPECT_EQ(back->files[0].mtime_ns, img.files[0].mtime_ns);
+	ASSERT_EQ(back->pages.size(), img.pages.size());
+	for (size_t i = 0; i < img.pages.size(); i++) {
+		EXPECT_EQ(back->pages[i].addr, img.pages[i].addr);
+		EXPECT_EQ(back->pages[i].data, img.pages[i].data);
+	}
+}
+
+INSTANTIATE_TEST_SUITE_P(RawAndZstd, ImageRoundTrip, ::testing::Bool());
+
+TEST(Image, CompressionShrinksZeroPages)
+{
+	Image img = sample();
+	EXPECT_LT(encode(img, true).size() * 4, encode(img, false).size());
+}
+
+TEST(Image, EveryCutIsRefused)
+{
+	auto bytes = encode(sample(), true);
+	for (size_t len = 0; len < bytes.size(); len += 1 + len / 8) {
+		std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + long(len));
+		auto r = decode(cut);
+		ASSERT_FALSE(r.has_value()) << "cut at " << len << " was accepted";
+	}
+}
+
+TEST(Image, EveryFlippedByteIsRefused)
+{
+	auto bytes = encode(sample(), true);
+	for (size_t at = 0; at < bytes.size(); at += 1 + at / 16) {
+		auto bad = bytes;
+		bad[at] ^= 0x40;
+		auto r = decode(bad);
+		ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
+		EXPECT_EQ(r.error().code, at < 8 ? EBADMSG : r.error().code);
+	}
+}
+
+TEST(Image, ForeignVersionIsNamed)
+{
+	auto bytes = encode(sample(), false);
+	uint32_t v = 7;
+	std::memcpy(bytes.data() + 8, &v, 4);
+	// A well-formed header of another version: its CRC made anew.
+	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+	std::memcpy(bytes.data() + 28, &crc, 4);
+	auto r = decode(bytes);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, EPROTO);
+	EXPECT_NE(r.error().describe().find("format version 7 is not supported"),
+		  std::string::npos) << r.error().describe();
+}
+
+TEST(Image, NotAnImage)
+{
+	std::vector<uint8_t> text(100, 'x');
+	auto r = decode(text);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find("not a hetmig image"), std::string::npos);
+}
+
+} // namespace
+} // namespace hetmig
