@@ -34,7 +34,8 @@ std::string text_of(const std::vector<uint8_t> &v)
 class ImageStream {
 public:
 	static constexpr size_t kChunk = 1 << 20;
-	ImageStream(Channel &ch, bool progress) : ch_(ch), progress_(progress) {}
+	ImageStream(Channel &ch, bool progress, uint64_t expected)
+		: ch_(ch), progress_(progress), expected_(expected) {}
 
 	Result<void> write(std::span<const uint8_t> b)
 	{
@@ -53,9 +54,12 @@ public:
 		if (progress_) {
 			double s = std::chrono::duration<double>(
 				std::chrono::steady_clock::now() - t0_).count();
-			std::fprintf(stderr, "\rhetmig: sent %.1f MiB (%.1f MiB/s)   ",
-				     double(total_) / (1 << 20),
-				     s > 0 ? double(total_) / (1 << 20) / s : 0.0);
+			double rate = s > 0 ? double(total_) / s : 0.0;
+			double left = expected_ > total_ ? double(expected_ - total_) : 0.0;
+			std::fprintf(stderr, "\rhetmig: sent %.1f of ~%.1f MiB, %.1f MiB/s, "
+				     "~%.0f s left   ", double(total_) / (1 << 20),
+				     double(expected_) / (1 << 20), rate / (1 << 20),
+				     rate > 0 ? left / rate : 0.0);
 		}
 		return r;
 	}
@@ -63,6 +67,7 @@ public:
 private:
 	Channel &ch_;
 	bool progress_;
+	uint64_t expected_;  // page bytes, before compression
 	std::vector<uint8_t> buf_;
 	uint64_t total_ = 0;
 	std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
@@ -127,7 +132,7 @@ int cmd_send(int argc, char **argv)
 		(void)ch->send(Msg::kError, img.error().describe());
 		return report(img.error());  // the process thaws
 	}
-	ImageStream stream(*ch, isatty(STDERR_FILENO));
+	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				opts);
 	if (sent)
@@ -164,8 +169,10 @@ int cmd_send(int argc, char **argv)
 		frozen->thaw();
 	else
 		frozen->kill();
-	std::printf("hetmig: process %d now runs on %s as pid %s; downtime %.0f ms, "
+	bool pid_kept = text_of(ready->second).ends_with(" 1");
+	std::printf("hetmig: process %d now runs on %s as pid %s%s; downtime %.0f ms, "
 		    "%.1f MiB sent%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
+		    pid_kept ? "" : " (its pid was taken there)",
 		    downtime, double(ch->bytes_sent()) / (1 << 20),
 		    keep ? "; the source runs on too (--keep)" : "");
 	return kExitOk;

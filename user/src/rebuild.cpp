@@ -128,6 +128,10 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 					       "(%s): restore on the same kernel build",
 					       img.kernel_release.c_str()));
 	uid_t uid = policy.uid.value_or(img.uid);
+	if (geteuid() != 0 && (uid != geteuid() || policy.gid.value_or(img.gid) != getegid()))
+		return fail(EPERM, strf("the process ran as uid %u gid %u; only root may "
+					"restore it as another user than itself", uid,
+					policy.gid.value_or(img.gid)));
 	if (uid == 0 && !policy.allow_root)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
@@ -294,8 +298,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	// The process never gets more than the receiving side's policy.
 	uid_t uid = policy.uid.value_or(img.uid);
 	gid_t gid = policy.gid.value_or(img.gid);
-	if (syscall(SYS_setgroups, 0, nullptr) || syscall(SYS_setgid, gid) ||
-	    syscall(SYS_setuid, uid))
+	if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) ||
+			       syscall(SYS_setgid, gid) || syscall(SYS_setuid, uid)))
 		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
 	prctl(PR_SET_DUMPABLE, 1);
 
