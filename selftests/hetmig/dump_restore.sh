@@ -76,7 +76,7 @@ check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is /dev/zero"
 check "dump_restore.refused_process_runs_on" runs_on
 kill $pid
 sh -c "sleep 30 & wait" & parent=$!
-usleep 300000
+i=0; until [ -n "$(cat /proc/$parent/task/$parent/children 2>/dev/null)" ] || [ $i -ge 100 ]; do usleep 100000; i=$((i + 1)); done
 out=$(hetmig dump $parent -o "$work/img4" 2>&1)
 check "dump_restore.child_processes_refused" has "$out" "has child processes"
 kill $parent 2>/dev/null

@@ -2,6 +2,7 @@
 #include "channel.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -74,6 +75,13 @@ struct [[gnu::packed]] Greeting {
 };
 
 } // namespace
+
+void fault_point(const char *where)
+{
+	const char *env = getenv("HETMIG_FAULT_DIE_AFTER");
+	if (env && !std::strcmp(env, where))
+		kill(getpid(), SIGKILL);
+}
 
 Result<Key> load_key(const std::string &path)
 {

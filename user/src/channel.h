@@ -36,6 +36,11 @@ enum class Msg : uint8_t {
 	kError = 'X',	// either side: payload is the reason
 };
 
+// Fault injection for the tests (Documentation/testing.md): with
+// HETMIG_FAULT_DIE_AFTER=WHERE in the environment, the process kills
+// itself with SIGKILL when it reaches the point named WHERE ("ready").
+void fault_point(const char *where);
+
 class Channel {
 public:
 	// Connects to HOST[:PORT] and authenticates as the sender.

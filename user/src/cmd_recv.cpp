@@ -85,6 +85,7 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	if (auto r = ch->send(Msg::kReady, std::to_string(pid) + (proc->pid_kept() ? " 1" : " 0"));
 	    !r)
 		return std::unexpected(r.error());
+	fault_point("ready");
 	auto commit = ch->receive();
 	if (!commit || commit->first != Msg::kCommit)
 		return fail(ECANCELED, "the sender did not commit; the copy here was discarded");

@@ -127,10 +127,16 @@ int cmd_send(int argc, char **argv)
 		(void)ch->send(Msg::kError, frozen.error().describe());
 		return report(frozen.error());
 	}
+	// Every failure from here thaws the source; say so with the reason.
+	auto call_off = [&](Error e) {
+		frozen->thaw();
+		e.context += strf(" [process %d thawed: it runs on here]", *pid);
+		return report(e);
+	};
 	auto img = capture(frozen->client(), *pid);
 	if (!img) {
 		(void)ch->send(Msg::kError, img.error().describe());
-		return report(img.error());  // the process thaws
+		return call_off(img.error());  // the process thaws
 	}
 	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
@@ -142,25 +148,26 @@ int cmd_send(int argc, char **argv)
 	if (isatty(STDERR_FILENO))
 		std::fputc('\n', stderr);
 	if (!sent)
-		return report(sent.error());
+		return call_off(sent.error());
 
 	// Wait for READY: the process exists there, stopped, and dies with recv.
 	auto ready = ch->receive();
 	if (!ready)
-		return report(ready.error());
+		return call_off(ready.error());
 	if (ready->first == Msg::kError)
-		return report(Error{EREMOTEIO, "the destination refused: " + text_of(ready->second),
+		return call_off(Error{EREMOTEIO, "the destination refused: " + text_of(ready->second),
 				    {}, {}});
 	if (ready->first != Msg::kReady)
-		return report(Error{EPROTO, "unexpected answer from the destination", {}, {}});
+		return call_off(Error{EPROTO, "unexpected answer from the destination", {}, {}});
+	fault_point("ready");
 
 	// Commit. Until DONE arrives the outcome is open and the source stays;
 	// a lost DONE thaws it (two copies at worst, never none).
 	if (auto r = ch->send(Msg::kCommit, std::string()); !r)
-		return report(r.error());
+		return call_off(r.error());
 	auto done = ch->receive();
 	if (!done || done->first != Msg::kDone)
-		return report(done ? Error{EREMOTEIO, "the destination did not confirm: " +
+		return call_off(done ? Error{EREMOTEIO, "the destination did not confirm: " +
 					   text_of(done->second), {}, {}}
 				   : done.error());
 	double downtime = std::chrono::duration<double, std::milli>(

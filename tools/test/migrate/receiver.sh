@@ -26,6 +26,28 @@ check "recv.killed_left_nothing_running" [ ! -s /tmp/after ]
 recv
 check "recv.flipped_byte_refused" has "$out" "failed authentication"
 
+migratees() { ps | grep -c '[m]igratee'; }
+
+recv
+check "recv.sender_gone_discards_its_copy" has "$out" "copy here was discarded"
+check "recv.sender_gone_nothing_ran" [ ! -s /tmp/after ]
+check "recv.sender_gone_no_copy_left" [ "$(migratees)" -eq 0 ]
+
+HETMIG_FAULT_DIE_AFTER=ready recv
+check "recv.killed_after_ready_died" [ $rc -eq 137 ]
+usleep 500000
+check "recv.killed_after_ready_no_copy_left" [ "$(migratees)" -eq 0 ]
+
+# A receiver that runs out of memory (a 6 MiB cgroup) while the image comes.
+mkdir -p /sys/fs/cgroup/small
+echo +memory > /sys/fs/cgroup/cgroup.subtree_control
+echo 6M > /sys/fs/cgroup/small/memory.max
+echo 0 > /sys/fs/cgroup/small/memory.swap.max 2>/dev/null
+out=$(sh -c 'echo $$ > /sys/fs/cgroup/small/cgroup.procs; exec hetmig recv --key /root/key --once --allow-root --output /tmp/after' 2>&1); rc=$?
+echo "# $out"
+check "recv.out_of_memory_killed" [ $rc -eq 137 ]
+check "recv.out_of_memory_no_copy_left" [ "$(migratees)" -eq 0 ]
+
 recv
 check "recv.exit_0" [ $rc -eq 0 ]
 pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')

@@ -49,6 +49,24 @@ check "send.flipped_byte_source_runs_on" runs_on
 check "send.flipped_byte_source_output_intact" intact
 
 start
+HETMIG_FAULT_DIE_AFTER=ready send --key /root/key
+check "send.sender_killed_after_ready_died" [ $rc -eq 137 ]
+check "send.sender_killed_after_ready_source_runs_on" runs_on
+check "send.sender_killed_after_ready_source_output_intact" intact
+
+start
+send --key /root/key
+check "send.receiver_killed_after_ready_fails" [ $rc -eq 1 ]
+check "send.receiver_killed_after_ready_source_runs_on" runs_on
+check "send.receiver_killed_after_ready_source_output_intact" intact
+
+start
+send --key /root/key
+check "send.receiver_out_of_memory_fails" [ $rc -eq 1 ]
+check "send.receiver_out_of_memory_source_runs_on" runs_on
+check "send.receiver_out_of_memory_source_output_intact" intact
+
+start
 send --key /root/key
 check "send.exit_0" [ $rc -eq 0 ]
 check "send.reports_new_pid_and_downtime" has "$out" "now runs on $HETMIG_PEER as pid"
