@@ -14,7 +14,7 @@ check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..21"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -66,6 +66,16 @@ start
 hetmig dump $pid -o "$work/img2" --keep > /dev/null 2>&1; rc=$?
 check "dump_restore.keep_leaves_the_source_running" runs_on
 check "dump_restore.keep_source_output_intact" finishes_intact
+
+# A full disk: the dump fails, leaves no file, and the process runs on.
+mkdir -p "$work/small" && mount -t tmpfs -o size=1m tmpfs "$work/small"
+start
+out=$(hetmig dump $pid -o "$work/small/img" 2>&1)
+check "dump_restore.full_disk_fails" has "$out" "No space left"
+check "dump_restore.full_disk_source_runs_on" runs_on
+check "dump_restore.full_disk_leaves_no_file" [ -z "$(ls "$work/small")" ]
+kill $pid; wait $pid 2>/dev/null
+umount "$work/small"
 
 # 4. Unsupported resources: refused before anything is lost.
 sh -c "exec 8</dev/zero; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
