@@ -2,12 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest B of tools/test/migrate-test: the receiving side of each case in
 # sender.sh, then it sends the process back. TAP lines and @@ output.
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
-wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 600 ]; do usleep 200000; i=$((i + 1)); done; }
+. /root/tap.sh
 recv() { out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/after "$@" 2>&1); rc=$?; echo "# $out"; }
 echo "TAP version 13"
 

@@ -5,12 +5,7 @@
 # Prints TAP lines of its own checks and @@ lines of output for the host.
 M=/usr/lib/hetmig/selftests/migratee
 STEPS=60
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
-wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 600 ]; do usleep 200000; i=$((i + 1)); done; }
+. /root/tap.sh
 start() { "$M" /root/in $STEPS 100 > /tmp/run 2>/dev/null & pid=$!; wait_for /tmp/run "step 2 "; }
 # send ARGS...: retried while the receiver is not listening yet (nothing
 # is frozen before the connection is authenticated).
