@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "channel.h"
+#include "image.h"
 
 #include <cerrno>
 #include <csignal>
@@ -71,6 +72,7 @@ void derive(uint8_t out[32], const Key &psk, char dir, const uint8_t *nr, const 
 struct [[gnu::packed]] Greeting {
 	char magic[8];
 	uint32_t version;
+	uint32_t arch;		// enum hetmig_arch of the machine
 	uint8_t nonce[kNonce];
 };
 
@@ -116,7 +118,8 @@ Result<void> write_new_key(const std::string &path)
 	return ok ? Result<void>{} : fail(EIO, "writing " + path);
 }
 
-Channel::Channel(Channel &&o) noexcept : fd_(o.fd_), tx_(o.tx_), rx_(o.rx_), sent_(o.sent_)
+Channel::Channel(Channel &&o) noexcept
+	: fd_(o.fd_), tx_(o.tx_), rx_(o.rx_), sent_(o.sent_), peer_arch_(o.peer_arch_)
 {
 	o.fd_ = -1;
 }
@@ -146,6 +149,7 @@ Result<void> Channel::handshake(const Key &key, bool sender)
 	Greeting mine{}, theirs{};
 	std::memcpy(mine.magic, kGreeting, sizeof(kGreeting));
 	mine.version = kWireVersion;
+	mine.arch = this_arch();
 	randombytes_buf(mine.nonce, kNonce);
 	if (sender) {
 		if (auto r = read_all(fd_, &theirs, sizeof(theirs)); !r)
@@ -163,6 +167,7 @@ Result<void> Channel::handshake(const Key &key, bool sender)
 	if (theirs.version != kWireVersion)
 		return fail(EPROTO, "the other side speaks wire version " +
 				    std::to_string(theirs.version) + ", this one 1");
+	peer_arch_ = theirs.arch;
 	const uint8_t *nr = sender ? theirs.nonce : mine.nonce;
 	const uint8_t *ns = sender ? mine.nonce : theirs.nonce;
 	uint8_t k_s2r[32], k_r2s[32];

@@ -63,6 +63,8 @@ public:
 	void refuse(const std::string &why);
 
 	uint64_t bytes_sent() const { return sent_; }
+	// The other machine's architecture (enum hetmig_arch), from its greeting.
+	uint32_t peer_arch() const { return peer_arch_; }
 
 private:
 	explicit Channel(int fd) : fd_(fd) {}
@@ -71,6 +73,7 @@ private:
 	int fd_ = -1;
 	crypto_secretstream_xchacha20poly1305_state tx_{}, rx_{};
 	uint64_t sent_ = 0;
+	uint32_t peer_arch_ = 0;
 };
 
 } // namespace hetmig
