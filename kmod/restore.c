@@ -129,6 +129,22 @@ static void free_plan(struct mm_plan *plan)
 	kvfree(plan->vmas);
 }
 
+static int file_refusal(const struct image_vma *v, struct netlink_ext_ack *extack)
+{
+	if (!v->file->f_op->mmap) {
+		NL_SET_ERR_MSG_MOD(extack, "a mapping's file cannot be mapped");
+		return -ENODEV;
+	}
+	if (!(v->file->f_mode & FMODE_READ) ||
+	    ((v->flags & HETMIG_VMA_F_MAYSHARE) && (v->prot & HETMIG_PROT_WRITE) &&
+	     !(v->file->f_mode & FMODE_WRITE))) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "a mapping's file is not open for its protection");
+		return -EACCES;
+	}
+	return 0;
+}
+
 static int parse_vma(struct nlattr *nest, struct image_vma *v,
 		     unsigned long prev_end, struct netlink_ext_ack *extack)
 {
@@ -166,6 +182,14 @@ static int parse_vma(struct nlattr *nest, struct image_vma *v,
 			NL_SET_ERR_MSG_MOD(extack, "a mapping's file descriptor is not open");
 			NL_SET_BAD_ATTR(extack, tb[HETMIG_A_VMA_FD]);
 			return -EBADF;
+		}
+		/* What mmap(2) would refuse, refused now, while nothing changed. */
+		ret = file_refusal(v, extack);
+		if (ret) {
+			NL_SET_BAD_ATTR(extack, tb[HETMIG_A_VMA_FD]);
+			fput(v->file);
+			v->file = NULL;
+			return ret;
 		}
 	} else if (v->pgoff) {
 		NL_SET_ERR_MSG_MOD(extack, "an anonymous mapping has a file offset");

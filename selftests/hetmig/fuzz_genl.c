@@ -7,6 +7,8 @@
  * legitimate way. Afterwards the module must still answer, hold no freeze,
  * and unload.
  *
+ * The rebuild commands get structured fuzzing of their own (rebuild_commands).
+ *
  * HETMIG_FUZZ_SEED (default 1) and HETMIG_FUZZ_COUNT (default 20000 per
  * sender) make a run reproducible; the seed is printed.
  */
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 
 #include "hetmig_nl.h"
 #include "tracee.h"
@@ -230,6 +233,226 @@ TEST_F_TIMEOUT(fuzz, the_family, 900)
 
 	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 	EXPECT_EQ(0, system(cmd));
+}
+
+/*
+ * The rebuild commands, with structure: RESTORE_MM plans of random layout
+ * fields and mappings (aligned or not, overlapping, over the vdso, with
+ * random descriptors, flags and offsets), sent by a traced child about
+ * itself; a plan that happens to be valid replaces the child's memory and
+ * stops it, and the next child carries on. Then SET_THREAD with random and
+ * mutated register sets and WRITE_PAGES with random ranges, at a stopped
+ * tracee.
+ */
+static unsigned long own_vdso(void)
+{
+	unsigned long start = 0, end;
+	char line[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]"))
+			sscanf(line, "%lx-%lx", &start, &end);
+	if (f)
+		fclose(f);
+	return start;
+}
+
+static uint64_t random_addr(unsigned long vdso)
+{
+	const uint64_t pool[] = { 0, 0x10000000, 0x10001000, 0x10000123,
+				  vdso, vdso - 4096, 0x7ffffffff000ULL,
+				  0x800000000000ULL, ~0ULL };
+
+	return below(6) ? pool[below(sizeof(pool) / sizeof(pool[0]))] + 4096ULL * below(4)
+			: rnd();
+}
+
+static struct nl_msg *random_plan(int family, unsigned long vdso)
+{
+	struct nl_msg *msg = hetmig_request(family, HETMIG_CMD_RESTORE_MM, 0);
+	int i, n;
+
+	for (i = HETMIG_A_MM_START_CODE; i <= HETMIG_A_MM_ENV_END; i++)
+		if (below(20))
+			nla_put_u64(msg, i, below(4) ? 0x10000000 : random_addr(vdso));
+	if (below(3) == 0) {
+		char auxv[512];
+		int len = below(5) ? 16 * below(20) : below(sizeof(auxv));
+
+		for (int b = 0; b < len; b++)
+			auxv[b] = rnd();
+		nla_put(msg, HETMIG_A_MM_AUXV, len, auxv);
+	}
+	n = below(6);
+	for (i = 0; i < n; i++) {
+		struct nlattr *nest = nla_nest_start(msg, HETMIG_A_VMA);
+		uint64_t start = random_addr(vdso);
+
+		if (below(10))
+			nla_put_u64(msg, HETMIG_A_VMA_START, start);
+		if (below(10))
+			nla_put_u64(msg, HETMIG_A_VMA_END,
+				    below(4) ? start + 4096ULL * (1 + below(4)) : random_addr(vdso));
+		if (below(10))
+			nla_put_u32(msg, HETMIG_A_VMA_PROT, below(4) ? below(8) : rnd());
+		if (below(2))
+			nla_put_u32(msg, HETMIG_A_VMA_FLAGS, below(4) ? below(0x80) : rnd());
+		if (below(4) == 0)
+			nla_put_u32(msg, HETMIG_A_VMA_FD, below(2) ? below(8) : rnd());
+		if (below(4) == 0)
+			nla_put_u64(msg, HETMIG_A_VMA_PGOFF, below(2) ? 4096 * below(4) : rnd());
+		if (below(15) == 0)
+			nla_put_u32(msg, HETMIG_A_PID, rnd());	/* does not belong here */
+		nla_nest_end(msg, nest);
+	}
+	if (below(4) == 0)
+		nla_put_u32(msg, HETMIG_A_CLOSE_FD, below(64));
+	return msg;
+}
+
+/* A traced child's loop; *DONE counts its requests in shared memory. */
+static void plan_sender(int family, uint64_t seed, int count, int *done)
+{
+	unsigned long vdso = own_vdso();
+	struct nl_sock *sk = hetmig_socket(&family);
+
+	rng_state = seed;
+	while (sk && __atomic_load_n(done, __ATOMIC_SEQ_CST) < count) {
+		struct nl_answer a = {};
+
+		hetmig_transact(sk, random_plan(family, vdso), &a);
+		__atomic_add_fetch(done, 1, __ATOMIC_SEQ_CST);
+	}
+	_exit(sk ? 0 : 1);
+}
+
+static int fuzz_plans(int family, uint64_t seed, int count, int *rebuilt)
+{
+	int *done = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status, round;
+
+	*rebuilt = 0;
+	for (round = 0; *done < count && round < count; round++) {
+		int go[2];
+		pid_t child;
+		char c;
+
+		if (pipe(go))
+			return -1;
+		child = fork();
+		if (child == 0) {
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			plan_sender(family, seed + round, count, done);
+		}
+		if (ptrace(PTRACE_SEIZE, child, 0, 0) || write(go[1], "g", 1) != 1)
+			return -1;
+		close(go[0]);
+		close(go[1]);
+		for (;;) {
+			if (waitpid(child, &status, __WALL) != child)
+				return -1;
+			if (WIFEXITED(status) || WIFSIGNALED(status))
+				break;
+			if (WSTOPSIG(status) == SIGSTOP && !(status >> 16)) {
+				/* a valid plan: its memory was replaced */
+				(*rebuilt)++;
+				__atomic_add_fetch(done, 1, __ATOMIC_SEQ_CST);
+				kill(child, SIGKILL);
+				ptrace(PTRACE_CONT, child, 0, 0);
+				continue;
+			}
+			ptrace(PTRACE_CONT, child, 0, status >> 16 ? 0 : WSTOPSIG(status));
+		}
+	}
+	munmap(done, 4096);
+	return 0;
+}
+
+static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee *t,
+				  int count)
+{
+	static const uint32_t notes[] = { 1, 2, 0x202, 0x401, 0x402, 0x403, 0x404,
+					  0x405, 0x406, 0x200, 0x7777 };
+	static char data[8192], buf[65536];
+	int i;
+
+	for (i = 0; i < count; i++) {
+		struct nl_answer a = {};
+		struct nl_msg *msg;
+
+		if (below(2)) {
+			msg = hetmig_pid_request(family, HETMIG_CMD_SET_THREAD, t->pid);
+			nla_put_u32(msg, HETMIG_A_TID, below(8) ? t->tids[below(t->nthreads)] : rnd());
+			for (int k = below(4); k > 0; k--) {
+				uint32_t note = notes[below(sizeof(notes) / sizeof(notes[0]))];
+				struct iovec iov = { data, sizeof(data) };
+				struct nlattr *nest;
+				int len;
+
+				/* the real set, a few bytes flipped, or noise */
+				if (ptrace(PTRACE_GETREGSET, t->pid, note, &iov) || below(4) == 0)
+					iov.iov_len = below(1024);
+				len = iov.iov_len;
+				for (int f = below(4); f > 0 && len; f--)
+					data[below(len)] = rnd();
+				nest = nla_nest_start(msg, HETMIG_A_REGSET);
+				nla_put_u32(msg, HETMIG_A_REGSET_NOTE, note);
+				nla_put(msg, HETMIG_A_REGSET_DATA, len, data);
+				nla_nest_end(msg, nest);
+			}
+			if (below(2))
+				nla_put_u64(msg, HETMIG_A_SIGMASK, rnd());
+			if (below(3) == 0) {
+				nla_put_u64(msg, HETMIG_A_ALTSTACK_SP, rnd());
+				nla_put_u64(msg, HETMIG_A_ALTSTACK_SIZE, below(2) ? rnd() : below(65536));
+				nla_put_u32(msg, HETMIG_A_ALTSTACK_FLAGS, rnd());
+			}
+			if (below(3) == 0)
+				nla_put_u64(msg, HETMIG_A_RSEQ, rnd() & ~31ULL);
+			if (below(3) == 0)
+				nla_put_u64(msg, HETMIG_A_ROBUST_LIST, rnd());
+		} else {
+			msg = hetmig_pid_request(family, HETMIG_CMD_WRITE_PAGES, t->pid);
+			nla_put_u64(msg, HETMIG_A_PAGES_ADDR, below(2) ? (uintptr_t)data : rnd());
+			nla_put_u64(msg, HETMIG_A_PAGES_BUF, below(4) ? (uintptr_t)buf : rnd());
+			nla_put_u64(msg, HETMIG_A_PAGES_LEN, below(4) ? below(sizeof(buf)) : rnd());
+		}
+		hetmig_transact(sk, msg, &a);
+	}
+}
+
+TEST_F_TIMEOUT(fuzz, rebuild_commands, 900)
+{
+	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1);
+	int count = env_u64("HETMIG_FUZZ_COUNT", 20000) / 4;
+	struct tracee t = {};
+	struct nl_answer a = {};
+	struct nl_sock *sk;
+	int family, rebuilt;
+
+	sk = hetmig_socket(&family);
+	ASSERT_NE(NULL, sk);
+	if (family < 0)
+		SKIP(return, "hetmig.ko is not loaded");
+	ASSERT_EQ(0, fuzz_plans(family, seed, count, &rebuilt));
+	TH_LOG("%d RESTORE_MM plans, %d of them valid (the sender was rebuilt)",
+	       count, rebuilt);
+
+	rng_state = seed;
+	t.pid = tracee_start(2, NULL);
+	ASSERT_LT(0, t.pid);
+	ASSERT_EQ(0, tracee_seize(&t, 1));
+	fuzz_thread_and_pages(family, sk, &t, count);
+	TH_LOG("%d SET_THREAD/WRITE_PAGES requests", count);
+	tracee_kill(&t);
+
+	ASSERT_EQ(0, hetmig_transact(sk, hetmig_request(family,
+					HETMIG_CMD_GET_VERSION, 0), &a));
+	EXPECT_EQ(0, a.error);
+	nl_socket_free(sk);
 }
 
 TEST_HARNESS_MAIN

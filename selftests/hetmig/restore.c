@@ -37,6 +37,7 @@ enum spoil {
 	CLOSED_FD,
 	OVER_THE_VDSO,
 	UNKNOWN_VMA_FLAG,
+	UNMAPPABLE_FD,
 	N_SPOILS,
 };
 
@@ -70,6 +71,8 @@ static unsigned long vdso_start(void)
 	return found;
 }
 
+static int pipe_fd = -1;	/* a descriptor mmap(2) refuses */
+
 static struct nl_msg *restore_request(int family, enum spoil how)
 {
 	struct nl_msg *msg = hetmig_request(family, HETMIG_CMD_RESTORE_MM, 0);
@@ -95,6 +98,9 @@ static struct nl_msg *restore_request(int family, enum spoil how)
 	case OVER_THE_VDSO:
 		put_vma(msg, vdso_start(), vdso_start() + 4096, 0, -1);
 		break;
+	case UNMAPPABLE_FD:
+		put_vma(msg, base, base + 4096, 0, pipe_fd);
+		break;
 	case UNKNOWN_VMA_FLAG:
 		put_vma(msg, base, base + 4096, HETMIG_VMA_F_HUGETLB, -1);
 		break;
@@ -116,6 +122,7 @@ static const struct {
 	[CLOSED_FD] = { -EBADF, "not open" },
 	[OVER_THE_VDSO] = { -EEXIST, "vdso" },
 	[UNKNOWN_VMA_FLAG] = { -EINVAL, "" },
+	[UNMAPPABLE_FD] = { -ENODEV, "cannot be mapped" },
 };
 
 /*
@@ -130,9 +137,11 @@ static int restorer_child(int untraced_only)
 	struct nl_answer a;
 	int family, failed = 0, i;
 	struct nl_sock *sk = hetmig_socket(&family);
+	int fds[2];
 
-	if (!sk || family < 0)
+	if (!sk || family < 0 || pipe(fds))
 		return 1 << 30;
+	pipe_fd = fds[0];
 	for (i = untraced_only ? 0 : 1; i < (untraced_only ? 1 : N_SPOILS); i++) {
 		memset(&a, 0, sizeof(a));
 		if (hetmig_transact(sk, restore_request(family, i), &a) ||
