@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -36,6 +37,7 @@ const char *const kCriuDir = "/tmp/bench-criu";
 // every page, tell the parent on FD, then sleep.
 [[noreturn]] void memhog(long mib, int fd)
 {
+	prctl(PR_SET_NAME, "memhog");
 	size_t len = size_t(mib) << 20;
 	auto *p = static_cast<uint64_t *>(mmap(nullptr, len, PROT_READ | PROT_WRITE,
 					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -109,7 +111,8 @@ std::unique_ptr<Target> target;
 
 Target *target_of(long mib)
 {
-	if (!target || target->mib() != mib) {
+	// A new one if the size changed or the last one died (the OOM killer).
+	if (!target || target->mib() != mib || kill(target->pid(), 0) != 0) {
 		target.reset();
 		target = std::make_unique<Target>(mib);
 	}
