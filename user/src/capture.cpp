@@ -131,8 +131,8 @@ Result<void> check_mapping(const Mapping &m)
 // The pages of M that must be carried: for anonymous memory every page
 // that is present or swapped; for a private file mapping only the pages
 // that were written (private copies); the rest comes from the file.
-Result<void> collect_pages(const Mapping &m, int pagemap_fd, int mem_fd,
-			   uint64_t page, std::vector<PageRun> &out)
+Result<void> collect_pages(const Mapping &m, int pagemap_fd, uint64_t page,
+			   std::vector<PageRun> &out)
 {
 	uint64_t npages = (m.end - m.start) / page;
 	std::vector<uint64_t> entries(npages);
@@ -153,11 +153,7 @@ Result<void> collect_pages(const Mapping &m, int pagemap_fd, int mem_fd,
 		uint64_t j = i;
 		while (j < npages && wanted(entries[j]))
 			j++;
-		PageRun run{m.start + i * page, std::vector<uint8_t>((j - i) * page)};
-		if (auto r = pread_all(mem_fd, run.data.data(), run.data.size(), run.addr,
-				       "reading memory"); !r)
-			return r;
-		out.push_back(std::move(run));
+		out.push_back({m.start + i * page, (j - i) * page, {}});
 		i = j;
 	}
 	return {};
@@ -184,6 +180,27 @@ void normalize_restart(ThreadState &t)
 }
 
 } // namespace
+
+Result<MemoryReader> MemoryReader::open(pid_t pid)
+{
+	int fd = ::open(proc(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, strf("cannot read the memory of process %d", pid));
+	return MemoryReader(fd);
+}
+
+MemoryReader::~MemoryReader()
+{
+	if (fd_ >= 0)
+		close(fd_);
+}
+
+PageReader MemoryReader::reader() const
+{
+	return [fd = fd_](uint64_t addr, std::span<uint8_t> out) {
+		return pread_all(fd, out.data(), out.size(), addr, "reading memory");
+	};
+}
 
 Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
 {
@@ -265,8 +282,7 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-	Fd mem(open(proc(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC));
-	if (pagemap.get() < 0 || mem.get() < 0)
+	if (pagemap.get() < 0)
 		return fail(errno, strf("cannot read the memory of process %d", pid));
 	for (const auto &m : img.mappings) {
 		if (auto r = check_mapping(m); !r)
@@ -291,8 +307,7 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 				return fail(errno, "stat " + m.path);
 			img.mapped_files.push_back({m.path, uint64_t(st.st_size), mtime_ns(st)});
 		}
-		if (auto r = collect_pages(m, pagemap.get(), mem.get(), img.page_size,
-					   img.pages); !r)
+		if (auto r = collect_pages(m, pagemap.get(), img.page_size, img.pages); !r)
 			return std::unexpected(r.error());
 	}
 	return img;

@@ -13,8 +13,24 @@
 
 namespace hetmig {
 
-// PID must be stopped by this process (a Seizure) and frozen.
+// PID must be stopped by this process (a Seizure) and frozen. The page
+// runs are listed, not read: a MemoryReader reads them while the image is
+// written, and the process must stay stopped until then.
 Result<Image> capture(GenlClient &client, pid_t pid);
+
+// /proc/PID/mem, for WriteOptions::reader.
+class MemoryReader {
+public:
+	static Result<MemoryReader> open(pid_t pid);
+	MemoryReader(MemoryReader &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+	MemoryReader &operator=(MemoryReader &&) = delete;
+	~MemoryReader();
+	PageReader reader() const;
+
+private:
+	explicit MemoryReader(int fd) : fd_(fd) {}
+	int fd_;
+};
 
 // BLAKE2b of [ADDR, ADDR + LEN) of PID's memory, hex; for the vdso check.
 Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len);

@@ -57,6 +57,10 @@ int cmd_dump(int argc, char **argv)
 	auto img = capture(frozen->client(), *pid);
 	if (!img)
 		return report(img.error());  // the process thaws: nothing lost
+	auto memory = MemoryReader::open(*pid);
+	if (!memory)
+		return report(memory.error());
+	opts.reader = memory->reader();
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
 	if (keep)

@@ -149,6 +149,10 @@ int cmd_send(int argc, char **argv)
 		(void)ch->send(Msg::kError, img.error().describe());
 		return call_off(img.error());  // the process thaws
 	}
+	auto memory = MemoryReader::open(*pid);
+	if (!memory)
+		return call_off(memory.error());
+	opts.reader = memory->reader();
 	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				opts);

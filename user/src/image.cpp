@@ -255,7 +255,7 @@ uint64_t Image::page_bytes() const
 {
 	uint64_t n = 0;
 	for (const auto &p : pages)
-		n += p.data.size();
+		n += p.len;
 	return n;
 }
 
@@ -276,13 +276,23 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 		return r;
 
 	Trailer t{};
-	std::vector<uint8_t> scratch;
+	std::vector<uint8_t> scratch, chunk;
 	for (const auto &run : img.pages) {
-		for (size_t off = 0; off < run.data.size(); off += kPageRecordMax) {
-			size_t n = std::min(kPageRecordMax, run.data.size() - off);
-			if (auto r = write_record(sink, run.addr + off,
-						  {run.data.data() + off, n},
-						  opts.compress, scratch); !r)
+		if (run.data.empty() && !opts.reader && run.len)
+			return fail(EINVAL, "write_image: page data without a reader");
+		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
+			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
+			std::span<const uint8_t> raw;
+			if (run.data.empty()) {
+				chunk.resize(kPageRecordMax);
+				if (auto r = opts.reader(run.addr + off, {chunk.data(), n}); !r)
+					return r;
+				raw = {chunk.data(), n};
+			} else {
+				raw = {run.data.data() + off, n};
+			}
+			if (auto r = write_record(sink, run.addr + off, raw, opts.compress,
+						  scratch); !r)
 				return r;
 			t.records++;
 			t.page_bytes += n;
@@ -352,7 +362,7 @@ Result<Image> read_image(const ByteSource &source)
 		if (rh.data_crc != crc32_of(stored.data(), stored.size()))
 			return corrupt("page data checksum mismatch at 0x" +
 				       strf("%lx", (unsigned long)rh.addr));
-		PageRun run{rh.addr, {}};
+		PageRun run{rh.addr, rh.raw_len, {}};
 		if (rh.codec == kCodecZstd) {
 			run.data.resize(rh.raw_len);
 			size_t n = ZSTD_decompress(run.data.data(), rh.raw_len,
@@ -360,15 +370,11 @@ Result<Image> read_image(const ByteSource &source)
 			if (ZSTD_isError(n) || n != rh.raw_len)
 				return corrupt("page data does not decompress");
 		} else {
-			run.data = stored;
+			run.data = std::move(stored);
+			stored = {};
 		}
-		// Records of one run follow each other: join them again.
-		if (!img.pages.empty() &&
-		    img.pages.back().addr + img.pages.back().data.size() == run.addr)
-			img.pages.back().data.insert(img.pages.back().data.end(),
-						     run.data.begin(), run.data.end());
-		else
-			img.pages.push_back(std::move(run));
+		// One run a record: joining them would copy every byte again.
+		img.pages.push_back(std::move(run));
 		records++;
 		bytes += rh.raw_len;
 	}

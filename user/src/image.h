@@ -46,11 +46,17 @@ struct MappedFile {
 	int64_t mtime_ns = 0;
 };
 
-// A run of page contents at ADDR.
+// LEN bytes of memory at ADDR. DATA holds them in an image read from a
+// file or the wire; a captured image leaves it empty and the bytes are
+// read from the stopped process while the image is written.
 struct PageRun {
 	uint64_t addr = 0;
+	uint64_t len = 0;
 	std::vector<uint8_t> data;
 };
+
+// Fills the span with the memory at ADDR (of a stopped process).
+using PageReader = std::function<Result<void>(uint64_t addr, std::span<uint8_t>)>;
 
 struct Image {
 	uint32_t arch = 0;
@@ -78,6 +84,9 @@ using ByteSource = std::function<Result<void>(std::span<uint8_t>)>;
 
 struct WriteOptions {
 	bool compress = false;	// zstd level 1 on page records that shrink
+	// Where page runs without DATA come from. Reading them while writing,
+	// through one buffer, keeps a large process's image out of memory.
+	PageReader reader;
 };
 
 Result<void> write_image(const Image &img, const ByteSink &sink,
