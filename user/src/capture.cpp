@@ -10,6 +10,7 @@
 #include <linux/hetmig.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -186,7 +187,7 @@ Result<MemoryReader> MemoryReader::open(pid_t pid)
 	int fd = ::open(proc(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, strf("cannot read the memory of process %d", pid));
-	return MemoryReader(fd);
+	return MemoryReader(fd, pid);
 }
 
 MemoryReader::~MemoryReader()
@@ -195,9 +196,16 @@ MemoryReader::~MemoryReader()
 		close(fd_);
 }
 
+// process_vm_readv is the faster way in (one copy, no /proc file
+// position); pages it cannot read (PROT_NONE) come through /proc/PID/mem,
+// which reads them as ptrace does.
 PageReader MemoryReader::reader() const
 {
-	return [fd = fd_](uint64_t addr, std::span<uint8_t> out) {
+	return [fd = fd_, pid = pid_](uint64_t addr, std::span<uint8_t> out) -> Result<void> {
+		iovec local{out.data(), out.size()};
+		iovec remote{reinterpret_cast<void *>(addr), out.size()};
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == ssize_t(out.size()))
+			return {};
 		return pread_all(fd, out.data(), out.size(), addr, "reading memory");
 	};
 }

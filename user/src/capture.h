@@ -22,14 +22,15 @@ Result<Image> capture(GenlClient &client, pid_t pid);
 class MemoryReader {
 public:
 	static Result<MemoryReader> open(pid_t pid);
-	MemoryReader(MemoryReader &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+	MemoryReader(MemoryReader &&o) noexcept : fd_(o.fd_), pid_(o.pid_) { o.fd_ = -1; }
 	MemoryReader &operator=(MemoryReader &&) = delete;
 	~MemoryReader();
 	PageReader reader() const;
 
 private:
-	explicit MemoryReader(int fd) : fd_(fd) {}
+	MemoryReader(int fd, pid_t pid) : fd_(fd), pid_(pid) {}
 	int fd_;
+	pid_t pid_;
 };
 
 // BLAKE2b of [ADDR, ADDR + LEN) of PID's memory, hex; for the vdso check.
