@@ -252,6 +252,17 @@ static void maybe_flip(std::vector<uint8_t> &cipher, uint64_t sent_before)
 		cipher[at - sent_before] ^= 0x20;
 }
 
+// HETMIG_FAULT_DROP_AT=N: the connection is cut (both directions shut
+// down) before this process has sent N bytes.
+static Result<void> maybe_drop(int fd, uint64_t sent_after)
+{
+	static const char *env = getenv("HETMIG_FAULT_DROP_AT");
+	if (!env || sent_after < std::strtoull(env, nullptr, 10))
+		return {};
+	shutdown(fd, SHUT_RDWR);
+	return fail(ECONNABORTED, "connection dropped (HETMIG_FAULT_DROP_AT)");
+}
+
 Result<void> Channel::send(Msg type, std::span<const uint8_t> payload)
 {
 	std::vector<uint8_t> plain(1 + payload.size());
@@ -262,6 +273,8 @@ Result<void> Channel::send(Msg type, std::span<const uint8_t> payload)
 	crypto_secretstream_xchacha20poly1305_push(&tx_, cipher.data(), &clen, plain.data(),
 						   plain.size(), nullptr, 0, 0);
 	uint32_t len = uint32_t(clen);
+	if (auto r = maybe_drop(fd_, sent_ + clen + sizeof(len)); !r)
+		return r;
 	if (auto r = write_all(fd_, &len, sizeof(len)); !r)
 		return r;
 	maybe_flip(cipher, sent_);

@@ -23,6 +23,12 @@ check "recv.flipped_byte_refused" has "$out" "failed authentication"
 
 migratees() { ps | grep -c '[m]igratee'; }
 
+for range in 4000 6000000; do
+	recv
+	check "recv.dropped_connection_before_$range.refused" [ $rc -ne 0 ]
+	check "recv.dropped_connection_before_$range.nothing_ran" [ ! -s /tmp/after ]
+done
+
 recv
 check "recv.sender_gone_discards_its_copy" has "$out" "copy here was discarded"
 check "recv.sender_gone_nothing_ran" [ ! -s /tmp/after ]

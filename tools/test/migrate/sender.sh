@@ -43,6 +43,18 @@ check "send.flipped_byte_says_so" has "$out" "authentication"
 check "send.flipped_byte_source_runs_on" runs_on
 check "send.flipped_byte_source_output_intact" intact
 
+# The connection cut at a random point: early (handshake, metadata) and
+# in the middle of the pages.
+for range in 4000 6000000; do
+	at=$(awk -v r=$range 'BEGIN { srand(); print int(rand() * r) + 1 }')
+	echo "# dropping the connection after $at bytes"
+	start
+	HETMIG_FAULT_DROP_AT=$at send --key /root/key --no-compress
+	check "send.dropped_connection_before_$range.fails" [ $rc -ne 0 ]
+	check "send.dropped_connection_before_$range.source_runs_on" runs_on
+	check "send.dropped_connection_before_$range.source_output_intact" intact
+done
+
 start
 HETMIG_FAULT_DIE_AFTER=ready send --key /root/key
 check "send.sender_killed_after_ready_died" [ $rc -eq 137 ]
