@@ -2,6 +2,7 @@
 #include "capture.h"
 
 #include <cerrno>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
@@ -180,6 +181,30 @@ void normalize_restart(ThreadState &t)
 	w[kOrigRax] = -1;
 }
 
+// A process whose parent is PID, from every /proc/N/stat (the "children"
+// files need CONFIG_PROC_CHILDREN, which not every kernel has).
+std::optional<pid_t> a_child_of(pid_t pid)
+{
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator("/proc", ec)) {
+		const std::string name = entry.path().filename().string();
+		if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0])))
+			continue;
+		std::ifstream stat(entry.path() / "stat");
+		std::string line;
+		std::getline(stat, line);
+		// "pid (comm) state ppid ...": comm may hold anything but ')'.
+		auto close = line.rfind(')');
+		char state;
+		int ppid;
+		if (close != std::string::npos &&
+		    std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
+		    ppid == pid)
+			return std::stoi(name);
+	}
+	return std::nullopt;
+}
+
 } // namespace
 
 Result<MemoryReader> MemoryReader::open(pid_t pid)
@@ -272,14 +297,9 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	std::getline(comm, img.comm);
 
 	// Resources the restore cannot rebuild are refused up front.
-	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "task"))) {
-		std::ifstream children(entry.path() / "children");
-		std::string child;
-		if (children >> child)
-			return fail(EOPNOTSUPP, strf("process %d has child processes "
-							    "(pid %s): only single processes "
-							    "can be moved", pid, child.c_str()));
-	}
+	if (auto child = a_child_of(pid))
+		return fail(EOPNOTSUPP, strf("process %d has child processes (pid %d): only "
+					     "single processes can be moved", pid, *child));
 	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"))) {
 		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
 		if (!f)
