@@ -23,8 +23,13 @@ for t in "$dir"/*; do
 	fi
 done
 # Whatever the tests did, the kernel must not have complained about it.
+# Reports from before hetmig.ko was first loaded cannot be ours (an early
+# boot report of the debug kernel under TCG was seen once in five boots):
+# they are shown, not counted.
 echo "# selftest: kernel log"
-if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|UBSAN:|KASAN:|suspected memory leak|hetmig.*(leak|lock)'; then
+complaint='BUG:|WARNING:|Oops|general protection|UBSAN:|KASAN:|suspected memory leak|hetmig.*(leak|lock)'
+dmesg | sed '/hetmig: version .* loaded/,$d' | grep -E "$complaint" | sed 's/^/# before hetmig.ko, not counted: /'
+if dmesg | sed -n '/hetmig: version .* loaded/,$p' | grep -E "$complaint"; then
 	echo "not ok 1 kernel_log_clean"
 	status=1
 else
