@@ -73,10 +73,14 @@ Result<void> pread_all(int fd, uint8_t *buf, size_t len, uint64_t off, const cha
 	return {};
 }
 
+} // namespace
+
 int64_t mtime_ns(const struct stat &st)
 {
 	return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
+
+namespace {
 
 // Why a file descriptor cannot be carried, or nothing if it can.
 Result<OpenFile> describe_fd(pid_t pid, int fd)

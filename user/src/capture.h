@@ -5,6 +5,7 @@
 // restore cannot rebuild is refused here, before anything is lost.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -32,6 +33,9 @@ private:
 	int fd_;
 	pid_t pid_;
 };
+
+// A file's modification time in nanoseconds, as images record it.
+int64_t mtime_ns(const struct stat &st);
 
 // BLAKE2b of [ADDR, ADDR + LEN) of PID's memory, hex; for the vdso check.
 Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len);

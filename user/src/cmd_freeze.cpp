@@ -23,15 +23,6 @@ namespace hetmig {
 
 namespace {
 
-Result<void> request(GenlClient &client, uint8_t cmd, pid_t pid, const char *what)
-{
-	auto req = client.pid_request(cmd, pid);
-	if (!req)
-		return std::unexpected(req.error());
-	return client.transact(std::move(*req),
-			       [](const nlmsghdr *) -> Result<void> { return {}; }, what);
-}
-
 std::optional<pid_t> one_pid_argument(int argc, char **argv, const char *usage)
 {
 	std::optional<pid_t> pid;
@@ -92,7 +83,7 @@ int cmd_freeze(int argc, char **argv)
 	auto stopped = Seizure::stop(*pid);
 	if (!stopped)
 		return report(stopped.error());
-	if (auto r = request(*client, HETMIG_CMD_FREEZE, *pid, "FREEZE"); !r)
+	if (auto r = client->pid_command(HETMIG_CMD_FREEZE, uint32_t(*pid), "FREEZE"); !r)
 		return report(r.error());
 
 	size_t threads = stopped->tids().size();
@@ -119,7 +110,7 @@ int cmd_freeze(int argc, char **argv)
 				continue;
 			}
 			// Ctrl-C and friends: end the freeze, then let go.
-			if (auto r = request(*client, HETMIG_CMD_THAW, *pid, "THAW"); !r)
+			if (auto r = client->pid_command(HETMIG_CMD_THAW, uint32_t(*pid), "THAW"); !r)
 				return report(r.error());
 			thawed = true;
 		}
@@ -143,7 +134,7 @@ int cmd_thaw(int argc, char **argv)
 	auto client = GenlClient::connect();
 	if (!client)
 		return report(client.error());
-	if (auto r = request(*client, HETMIG_CMD_THAW, *pid, "THAW"); !r)
+	if (auto r = client->pid_command(HETMIG_CMD_THAW, uint32_t(*pid), "THAW"); !r)
 		return report(r.error());
 	return kExitOk;
 }

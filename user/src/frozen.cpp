@@ -7,19 +7,6 @@
 
 namespace hetmig {
 
-namespace {
-
-Result<void> pid_command(GenlClient &client, uint8_t cmd, pid_t pid, const char *what)
-{
-	auto req = client.pid_request(cmd, uint32_t(pid));
-	if (!req)
-		return std::unexpected(req.error());
-	return client.transact(std::move(*req),
-			       [](const nlmsghdr *) -> Result<void> { return {}; }, what);
-}
-
-} // namespace
-
 Result<FrozenProcess> FrozenProcess::freeze(pid_t pid)
 {
 	auto client = GenlClient::connect();
@@ -28,7 +15,7 @@ Result<FrozenProcess> FrozenProcess::freeze(pid_t pid)
 	auto stopped = Seizure::stop(pid);
 	if (!stopped)
 		return std::unexpected(stopped.error());
-	if (auto r = pid_command(*client, HETMIG_CMD_FREEZE, pid, "FREEZE"); !r)
+	if (auto r = client->pid_command(HETMIG_CMD_FREEZE, uint32_t(pid), "FREEZE"); !r)
 		return std::unexpected(r.error());
 	return FrozenProcess(std::move(*client), std::move(*stopped));
 }
@@ -38,7 +25,7 @@ void FrozenProcess::thaw()
 	if (done_ || !seizure_.pid())
 		return;
 	done_ = true;
-	(void)pid_command(client_, HETMIG_CMD_THAW, seizure_.pid(), "THAW");
+	(void)client_.pid_command(HETMIG_CMD_THAW, uint32_t(seizure_.pid()), "THAW");
 	seizure_.release();
 }
 

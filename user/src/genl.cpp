@@ -304,4 +304,18 @@ Result<void> EventListener::read(const std::function<void(const Event &)> &on_ev
 	return {};
 }
 
+Result<void> GenlClient::ack(NlMsg request, const char *context)
+{
+	return transact(std::move(request),
+			[](const nlmsghdr *) -> Result<void> { return {}; }, context);
+}
+
+Result<void> GenlClient::pid_command(uint8_t cmd, uint32_t pid, const char *context)
+{
+	auto req = pid_request(cmd, pid);
+	if (!req)
+		return std::unexpected(req.error());
+	return ack(std::move(*req), context);
+}
+
 } // namespace hetmig

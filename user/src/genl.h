@@ -54,6 +54,11 @@ public:
 	// A request naming a process by HETMIG_A_PID.
 	Result<NlMsg> pid_request(uint8_t cmd, uint32_t pid, int flags = 0) const;
 
+	// Sends REQUEST, which the kernel answers with an ACK only.
+	Result<void> ack(NlMsg request, const char *context);
+	// The same for a command that takes HETMIG_A_PID and nothing else.
+	Result<void> pid_command(uint8_t cmd, uint32_t pid, const char *context);
+
 	int family_id() const { return family_id_; }
 	int fd() const { return nl_socket_get_fd(sock_.get()); }
 

@@ -88,11 +88,6 @@ const Mapping *find_special(const Image &img, const char *name)
 	return nullptr;
 }
 
-int64_t mtime_ns(const struct stat &st)
-{
-	return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
 Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mtime)
 {
 	struct stat st;
@@ -392,9 +387,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		ok &= nla_put_u32(msg, HETMIG_A_CLOSE_FD, uint32_t(fd)) == 0;
 	if (!ok)
 		child_fail(p, "the RESTORE_MM request does not fit a message");
-	auto r = client->transact(std::move(*req),
-				  [](const nlmsghdr *) -> Result<void> { return {}; },
-				  "RESTORE_MM");
+	auto r = client->ack(std::move(*req), "RESTORE_MM");
 	// Success never comes back here: the task stopped in the kernel.
 	child_fail(p, r ? std::string("RESTORE_MM returned") : r.error().describe());
 }
@@ -411,12 +404,6 @@ std::string read_report(int fd)
 	return msg;
 }
 
-Result<void> ack_only(GenlClient &client, NlMsg req, const char *what)
-{
-	return client.transact(std::move(req),
-			       [](const nlmsghdr *) -> Result<void> { return {}; }, what);
-}
-
 Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
 {
 	for (const auto &run : img.pages) {
@@ -428,7 +415,7 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
 				reinterpret_cast<uint64_t>(run.data.data())) ||
 		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, run.data.size()))
 			return fail(EMSGSIZE, "WRITE_PAGES");
-		if (auto r = ack_only(client, std::move(*req), "WRITE_PAGES"); !r)
+		if (auto r = client.ack(std::move(*req), "WRITE_PAGES"); !r)
 			return r;
 	}
 	return {};
@@ -463,7 +450,7 @@ Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadSt
 		      !nla_put_u32(msg, HETMIG_A_RSEQ_SIG, t.rseq_sig);
 	if (!ok)
 		return fail(EMSGSIZE, "SET_THREAD: the thread's state does not fit a message");
-	return ack_only(client, std::move(*req), "SET_THREAD");
+	return client.ack(std::move(*req), "SET_THREAD");
 }
 
 class Pipe {
