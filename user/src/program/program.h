@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+// One build of a hetmig-cc program, as the verifier and the converter see it:
+// its functions, call sites, frame layouts and the variables live at each
+// call site, read from the ELF symbol table, DWARF and CFI (libelf/libdw).
+// Works on either ISA's build from either host.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.h"
+
+namespace hetmig::program {
+
+enum class Isa { x86_64, aarch64 };
+const char *isa_name(Isa isa);
+
+// DWARF register numbers used below: x86_64 rbp=6 rsp=7 ra=16;
+// aarch64 x29=29 x30=30 sp=31.
+
+// Where a variable lives at a call site. At -O0 everything is a frame slot;
+// the other kinds come from optimised builds.
+struct Location {
+	enum class Kind {
+		cfa_offset,   // memory at CFA + offset (DW_OP_fbreg, frame base = CFA)
+		reg,          // in DWARF register `reg` (callee-saved only is usable)
+		reg_offset,   // memory at register `reg` + offset
+		optimized_out,
+		unsupported,  // anything else; `why` says what
+	};
+	Kind kind = Kind::unsupported;
+	int64_t offset = 0;
+	unsigned reg = 0;
+	std::string why;
+};
+
+struct Type {
+	std::string name;           // C spelling, e.g. "struct node *"
+	uint64_t size = 0;
+	// Byte offsets of every pointer inside an object of this type (arrays
+	// and structs expanded; a pointer type gives {0}). The converter maps
+	// the ones pointing into the stack.
+	std::vector<uint64_t> pointer_offsets;
+	// Non-empty when a value of this type cannot be carried between ISAs
+	// (long double, va_list, a union holding a pointer...): the reason.
+	std::string unsupported;
+};
+
+struct Variable {
+	std::string name;
+	bool parameter = false;
+	Location location;
+	Type type;
+	std::string decl_file;
+	int decl_line = 0;
+};
+
+struct CallSite {
+	uint64_t call_address = 0;    // first byte of the call instruction
+	uint64_t return_address = 0;  // the instruction after it
+	std::string callee;           // symbol name; empty for an indirect call
+	std::string file;             // from the line table at call_address
+	int line = 0;
+	int column = 0;
+	// Identifies the site across the two builds:
+	// "caller|callee|line:column|n" (n counts equal keys in one function).
+	std::string key;
+};
+
+// A function's frame at any of its call sites (after the prologue).
+struct FrameLayout {
+	bool known = false;         // false: prologue or CFI not understood
+	std::string why_unknown;
+	uint64_t cfa_minus_sp = 0;  // sp at a call site = CFA - cfa_minus_sp
+	uint64_t cfa_minus_fp = 0;  // frame pointer = CFA - cfa_minus_fp
+	int64_t saved_fp_at = 0;    // caller's fp saved at CFA + saved_fp_at
+	int64_t saved_ra_at = 0;    // return address saved at CFA + saved_ra_at
+	// Callee-saved registers (DWARF numbers) the function saves besides the
+	// frame pointer and link register: they may hold values DWARF does not
+	// describe.
+	std::vector<unsigned> other_saved_registers;
+	bool dynamic = false;       // alloca / VLA: sp not fixed
+};
+
+struct Function {
+	std::string name;
+	uint64_t low = 0, high = 0;  // [low, high)
+	std::string file;
+	int line = 0;
+	bool has_debug_info = false; // false for libc and assembler functions
+	FrameLayout frame;
+	std::vector<CallSite> calls;
+};
+
+struct TlsInfo {
+	uint64_t file_size = 0, mem_size = 0, align = 0;  // PT_TLS
+};
+
+class Program {
+public:
+	~Program();
+	Program(Program &&) noexcept;
+	Program &operator=(Program &&) noexcept;
+
+	static Result<Program> open(const std::string &path);
+
+	const std::string &path() const;
+	Isa isa() const;
+	// The .note.hetmig pair id (hex), empty if the file is not a hetmig-cc build.
+	const std::string &pair_id() const;
+	// The compiler flags recorded in DW_AT_producer of the first CU.
+	const std::string &producer() const;
+
+	const std::vector<Function> &functions() const;
+	const Function *function_at(uint64_t pc) const;
+	const Function *function_named(const std::string &name) const;
+	const CallSite *call_site_returning_to(uint64_t return_address) const;
+	const CallSite *call_site_by_key(const std::string &key) const;
+
+	// Variables (parameters and locals of every lexical block containing
+	// pc) of the function containing pc, located at pc.
+	Result<std::vector<Variable>> variables_at(uint64_t pc) const;
+
+	// Symbol table: value of a symbol (functions, objects, TLS offsets).
+	std::optional<uint64_t> symbol(const std::string &name) const;
+	struct Symbol {
+		std::string name;
+		uint64_t value = 0, size = 0;
+		bool function = false, tls = false, local = false;
+	};
+	const std::vector<Symbol> &symbols() const;
+
+	std::optional<TlsInfo> tls() const;
+	// Initial bytes of the file at a virtual address (from PT_LOAD; zero
+	// for bss). Empty if not mapped by the file.
+	std::vector<uint8_t> initial_bytes(uint64_t address, uint64_t length) const;
+
+	struct Segment { uint64_t vaddr, memsz, filesz, offset; int prot; };
+	const std::vector<Segment> &segments() const;
+
+private:
+	struct Impl;
+	explicit Program(std::unique_ptr<Impl> impl);
+	std::unique_ptr<Impl> impl_;
+};
+
+} // namespace hetmig::program
