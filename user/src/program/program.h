@@ -97,7 +97,7 @@ struct Function {
 };
 
 struct TlsInfo {
-	uint64_t file_size = 0, mem_size = 0, align = 0;  // PT_TLS
+	uint64_t vaddr = 0, file_size = 0, mem_size = 0, align = 0;  // PT_TLS
 };
 
 class Program {
