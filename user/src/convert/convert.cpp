@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: GPL-2.0
+// From the image of a parked process built by hetmig-cc for one ISA to the
+// image of the same process for the other ISA. What changes and why is in
+// Documentation/heterogeneous.md; in short: the binary's mappings, the
+// stack (rebuilt frame by frame from DWARF), the registers, the thread
+// pointer (rebuilt on the destination by musl itself, see
+// __hetmig_resume) and a few ISA-local libc words. Everything else is the
+// same bytes at the same addresses, which hetmig-cc's layout guarantees.
+#include "convert/convert.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <elf.h>
+#include <map>
+#include <signal.h>
+#include <sys/mman.h>
+#include <linux/hetmig.h>
+
+#include "convert/frames.h"
+#include "convert/memory.h"
+#include "convert/resume.h"
+
+namespace hetmig::convert {
+
+using program::Isa;
+using program::Program;
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+uint64_t page_down(uint64_t v) { return v & ~(kPage - 1); }
+uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+// The highest user address + 1 on each ISA (x86_64 4-level paging; arm64
+// Debian kernels use 48-bit user addresses).
+uint64_t user_limit(Isa isa)
+{
+	return isa == Isa::x86_64 ? 0x7ffffffff000ull : 1ull << 48;
+}
+
+// Where a stack that does not fit the destination goes: far below the
+// x86_64 kernel's own choice for stacks and the vdso (0x7ffc... and up),
+// so a restorer's vdso never sits there.
+constexpr uint64_t kRelocatedStackEnd = 0x7ff000000000ull;
+
+uint32_t image_arch(Isa isa)
+{
+	return isa == Isa::x86_64 ? HETMIG_ARCH_X86_64 : HETMIG_ARCH_AARCH64;
+}
+
+std::string hex(uint64_t v) { return strf("0x%llx", (unsigned long long)v); }
+
+// A copy of the source stack, read before the destination frames are
+// written over the same addresses.
+struct StackSnapshot {
+	uint64_t base = 0;
+	std::vector<uint8_t> bytes;
+	bool contains(uint64_t a, uint64_t n) const
+	{
+		return a >= base && a + n <= base + bytes.size();
+	}
+	Result<void> read(uint64_t a, std::span<uint8_t> out) const
+	{
+		if (!contains(a, out.size()))
+			return fail(EFAULT, strf("0x%llx is outside the stack",
+						 (unsigned long long)a));
+		std::memcpy(out.data(), bytes.data() + (a - base), out.size());
+		return {};
+	}
+};
+
+// Source stack addresses that live on in the destination: each live
+// variable, and the block above main (arguments, environment, auxv).
+class StackMap {
+public:
+	void add(uint64_t src, uint64_t len, uint64_t dst) { spans_.push_back({src, len, dst}); }
+	// Maps an address inside a span (or one past its end, as a pointer
+	// past the end of an array may be).
+	std::optional<uint64_t> map(uint64_t addr) const
+	{
+		for (const auto &s : spans_)
+			if (addr >= s.src && addr < s.src + s.len)
+				return s.dst + (addr - s.src);
+		for (const auto &s : spans_)
+			if (addr == s.src + s.len)
+				return s.dst + s.len;
+		return std::nullopt;
+	}
+
+private:
+	struct Span { uint64_t src, len, dst; };
+	std::vector<Span> spans_;
+};
+
+// The bits of struct hetmig_runtime the converter reads and resets.
+struct Runtime {
+	uint64_t address = 0;
+	uint32_t parked = 0;
+	ParkState park;
+};
+
+Result<Runtime> read_runtime(const Program &from, const AddressSpace &mem)
+{
+	auto addr = from.symbol(kRuntimeSymbol);
+	if (!addr)
+		return fail(ENOTSUP, strf("%s has no %s: not built by hetmig-cc",
+					  from.path().c_str(), kRuntimeSymbol));
+	RuntimeLayout rt;
+	if (auto r = mem.read(*addr, {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)}); !r)
+		return std::unexpected(r.error());
+	if (rt.magic != kRuntimeMagic)
+		return fail(EPROTO, "the process's hetmig runtime block has a foreign magic");
+	if (rt.version != kRuntimeVersion)
+		return fail(EPROTO, strf("hetmig runtime version %u, this hetmig knows %u",
+					 rt.version, kRuntimeVersion));
+	return Runtime{*addr, rt.parked, {rt.park_ra, rt.park_cfa, rt.park_fp}};
+}
+
+const Mapping *mapping_containing(const Image &img, uint64_t addr)
+{
+	for (const auto &m : img.mappings)
+		if (addr >= m.start && addr < m.end)
+			return &m;
+	return nullptr;
+}
+
+// Variables of one frame on both sides, matched by name and declaration
+// line (a name can be declared twice in nested blocks).
+struct VariablePair {
+	program::Variable src, dst;
+};
+
+Result<std::vector<VariablePair>> match_variables(const std::vector<program::Variable> &src,
+						  const std::vector<program::Variable> &dst,
+						  const std::string &where)
+{
+	std::vector<VariablePair> pairs;
+	std::vector<bool> used(dst.size());
+	for (const auto &s : src) {
+		size_t i = 0;
+		for (; i < dst.size(); i++)
+			if (!used[i] && dst[i].name == s.name && dst[i].decl_line == s.decl_line &&
+			    dst[i].parameter == s.parameter)
+				break;
+		if (i == dst.size())
+			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
+						 "build", where.c_str(), s.name.c_str()));
+		used[i] = true;
+		if (dst[i].type.size != s.type.size)
+			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
+						 where.c_str(), s.name.c_str(),
+						 (unsigned long long)s.type.size,
+						 (unsigned long long)dst[i].type.size));
+		if (!s.type.unsupported.empty())
+			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
+						  s.type.unsupported.c_str()));
+		pairs.push_back({s, dst[i]});
+	}
+	for (size_t i = 0; i < dst.size(); i++)
+		if (!used[i])
+			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
+						 "build", where.c_str(), dst[i].name.c_str()));
+	return pairs;
+}
+
+// Where a variable's bytes are in a frame, or why that cannot be said.
+Result<uint64_t> variable_address(const program::Variable &v, uint64_t cfa, uint64_t fp,
+				  unsigned fp_reg, const std::string &where)
+{
+	using K = program::Location::Kind;
+	switch (v.location.kind) {
+	case K::cfa_offset:
+		return cfa + uint64_t(v.location.offset);
+	case K::reg_offset:
+		if (v.location.reg == fp_reg)
+			return fp + uint64_t(v.location.offset);
+		break;
+	case K::optimized_out:
+		return fail(ENOTSUP, strf("%s: %s is optimized out here", where.c_str(),
+					  v.name.c_str()));
+	default:
+		break;
+	}
+	return fail(ENOTSUP, strf("%s: %s lives where the converter cannot follow it (%s)",
+				  where.c_str(), v.name.c_str(),
+				  v.location.why.empty() ? "a register" : v.location.why.c_str()));
+}
+
+// The ELF header fields the auxv needs, read from the build's first page.
+struct ElfEntry {
+	uint64_t phdr = 0, phnum = 0, entry = 0;
+};
+
+Result<ElfEntry> elf_entry(const Program &p)
+{
+	for (const auto &seg : p.segments()) {
+		if (seg.offset != 0)
+			continue;
+		auto bytes = p.initial_bytes(seg.vaddr, sizeof(Elf64_Ehdr));
+		if (bytes.size() < sizeof(Elf64_Ehdr))
+			break;
+		Elf64_Ehdr eh;
+		std::memcpy(&eh, bytes.data(), sizeof(eh));
+		return ElfEntry{seg.vaddr + eh.e_phoff, eh.e_phnum, eh.e_entry};
+	}
+	return fail(ENOEXEC, p.path() + ": the ELF header is not in a loaded segment");
+}
+
+bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
+
+class Converter {
+public:
+	Converter(const Image &src, const Program &from, const Program &to, Report &report)
+		: src_(src), from_(from), to_(to), report_(report) {}
+	Result<Image> run();
+
+private:
+	Result<void> check_pair();
+	Result<void> plan_stack();
+	Result<void> build_frames();
+	Result<void> fix_memory_pointers();
+	Result<void> binary_mappings();
+	Result<void> tls_and_resume();
+	Result<void> signals_and_threads();
+	Result<void> translate_pointers(uint64_t dst_addr, const program::Variable &v,
+					const std::string &where);
+
+	const Image &src_;
+	const Program &from_, &to_;
+	Report &report_;
+	Image out_;
+	AddressSpace mem_;
+	Runtime rt_;
+	std::vector<Frame> frames_;
+	const Mapping *stack_ = nullptr;
+	StackSnapshot old_stack_;
+	StackMap map_;
+	int64_t delta_ = 0;
+	uint64_t lowest_dst_sp_ = 0;
+	// The innermost destination frame, where __hetmig_park "returns".
+	uint64_t resume_pc_ = 0, resume_sp_ = 0, resume_fp_ = 0;
+};
+
+Result<void> Converter::check_pair()
+{
+	if (src_.arch != image_arch(from_.isa()))
+		return fail(EINVAL, strf("the image is of %s, the build %s is for %s",
+					 arch_name(src_.arch), from_.path().c_str(),
+					 program::isa_name(from_.isa())));
+	if (from_.isa() == to_.isa())
+		return fail(EINVAL, "both builds are for the same ISA");
+	if (from_.pair_id().empty())
+		return fail(ENOTSUP, from_.path() + " was not built by hetmig-cc (no pair note)");
+	if (to_.pair_id() != from_.pair_id())
+		return fail(EINVAL, strf("%s and %s are not a pair (pair ids %s and %s)",
+					 from_.path().c_str(), to_.path().c_str(),
+					 from_.pair_id().c_str(),
+					 to_.pair_id().empty() ? "none" : to_.pair_id().c_str()));
+	if (src_.threads.size() != 1)
+		return fail(ENOTSUP, strf("the process has %zu threads; only single-threaded "
+					  "programs move between ISAs",
+					  src_.threads.size()));
+	// The runtime block and resume entry must be at one address: the
+	// converter writes the destination's through the source's address.
+	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
+		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
+			return fail(EPROTO, strf("%s is not at one address in both builds", sym));
+	return {};
+}
+
+Result<void> Converter::plan_stack()
+{
+	auto pages = src_.pages;
+	auto mem = AddressSpace::from_pages(std::move(pages));
+	if (!mem)
+		return std::unexpected(mem.error());
+	mem_ = std::move(*mem);
+	auto rt = read_runtime(from_, mem_);
+	if (!rt)
+		return std::unexpected(rt.error());
+	rt_ = *rt;
+	if (!rt_.parked)
+		return fail(EAGAIN, "the process is not parked at a migration point");
+
+	stack_ = mapping_containing(src_, rt_.park.cfa);
+	if (!stack_)
+		return fail(EFAULT, "the parked stack pointer is in no mapping");
+	old_stack_.base = stack_->start;
+	old_stack_.bytes.assign(stack_->end - stack_->start, 0);
+	// Stack pages the image does not hold were never touched: zeros.
+	for (uint64_t a = stack_->start; a < stack_->end; a += kPage)
+		if (mem_.contains(a, kPage))
+			(void)mem_.read(a, {old_stack_.bytes.data() + (a - stack_->start), kPage});
+
+	auto read = [this](uint64_t a) -> Result<uint64_t> {
+		uint64_t v;
+		if (auto r = old_stack_.read(a, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
+			return std::unexpected(r.error());
+		return v;
+	};
+	auto frames = parked_frames(from_, rt_.park, read);
+	if (!frames)
+		return std::unexpected(frames.error());
+	frames_ = std::move(*frames);
+
+	if (stack_->end > user_limit(to_.isa())) {
+		delta_ = int64_t(kRelocatedStackEnd - stack_->end);
+		report_.stack_moved_by = delta_;
+	}
+	return {};
+}
+
+Result<void> Converter::translate_pointers(uint64_t dst_addr, const program::Variable &v,
+					   const std::string &where)
+{
+	for (uint64_t off : v.type.pointer_offsets) {
+		if (off + 8 > v.type.size)
+			continue;
+		auto value = mem_.read_u64(dst_addr + off);
+		if (!value)
+			return std::unexpected(value.error());
+		if (*value < stack_->start || *value >= stack_->end)
+			continue;  // code, data or heap: the same on both sides
+		if (auto to = map_.map(*value)) {
+			mem_.write_u64(dst_addr + off, *to);
+			report_.pointers_in_variables++;
+			continue;
+		}
+		if (*value < frames_.front().sp) {
+			// Below every live frame: a dangling pointer the program
+			// cannot use; it stays dangling.
+			report_.stale_stack_words++;
+			continue;
+		}
+		return fail(ENOTSUP, strf("%s: %s (+%llu) points into the stack at %s, "
+					  "which is in no variable",
+					  where.c_str(), v.name.c_str(), (unsigned long long)off,
+					  hex(*value).c_str()));
+	}
+	return {};
+}
+
+Result<void> Converter::build_frames()
+{
+	const Frame &main_frame = frames_.back();
+	const uint64_t dst_main_cfa = main_frame.cfa + uint64_t(delta_);
+	const unsigned src_fp_reg = from_.isa() == Isa::x86_64 ? 6 : 29;
+	const unsigned dst_fp_reg = to_.isa() == Isa::x86_64 ? 6 : 29;
+
+	// The block above main moves as a whole.
+	map_.add(main_frame.cfa, stack_->end - main_frame.cfa, dst_main_cfa);
+
+	struct Planned {
+		Frame src;
+		const program::Function *dst_fn;
+		const program::CallSite *dst_site;
+		uint64_t cfa, fp, sp;
+		std::vector<VariablePair> vars;
+	};
+	std::vector<Planned> plan;
+	uint64_t cfa = dst_main_cfa;
+	// Outermost first: each frame's sp is the next inner frame's CFA.
+	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
+		const Frame &f = *it;
+		std::string where = strf("%s:%d:%d in %s", f.site->file.c_str(), f.site->line,
+					 f.site->column, f.function->name.c_str());
+		const program::Function *dfn = to_.function_named(f.function->name);
+		if (!dfn || dfn->low != f.function->low)
+			return fail(EPROTO, strf("%s is not at one address in both builds",
+						 f.function->name.c_str()));
+		if (!dfn->frame.known)
+			return fail(ENOTSUP, strf("%s: destination frame: %s", where.c_str(),
+						  dfn->frame.why_unknown.c_str()));
+		if (dfn->frame.dynamic)
+			return fail(ENOTSUP, where + ": the destination frame has a variable size");
+		const program::CallSite *dsite = to_.call_site_by_key(f.site->key);
+		if (!dsite)
+			return fail(EPROTO, strf("%s: the call site %s has no counterpart in %s",
+						 where.c_str(), f.site->key.c_str(),
+						 to_.path().c_str()));
+		auto sv = from_.variables_at(f.resume_pc);
+		if (!sv)
+			return std::unexpected(sv.error());
+		auto dv = to_.variables_at(dsite->return_address);
+		if (!dv)
+			return std::unexpected(dv.error());
+		auto vars = match_variables(*sv, *dv, where);
+		if (!vars)
+			return std::unexpected(vars.error());
+		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
+			  cfa - dfn->frame.cfa_minus_sp, std::move(*vars)};
+		for (const auto &vp : p.vars) {
+			auto sa = variable_address(vp.src, f.cfa, f.fp, src_fp_reg, where);
+			if (!sa)
+				return std::unexpected(sa.error());
+			auto da = variable_address(vp.dst, p.cfa, p.fp, dst_fp_reg, where);
+			if (!da)
+				return std::unexpected(da.error());
+			map_.add(*sa, vp.src.type.size, *da);
+		}
+		cfa = p.sp;
+		plan.push_back(std::move(p));
+	}
+
+	// The old stack goes; the block above main comes back (moved), then
+	// the frames are written into the cleared space below it.
+	mem_.discard(stack_->start, stack_->end - stack_->start);
+	std::vector<uint8_t> above(old_stack_.bytes.begin() + (main_frame.cfa - stack_->start),
+				   old_stack_.bytes.end());
+	if (delta_) {
+		// Pointers within the block (argv[], envp[], auxv strings) move
+		// with it.
+		for (size_t off = 0; off + 8 <= above.size(); off += 8) {
+			uint64_t v;
+			std::memcpy(&v, above.data() + off, 8);
+			if (v >= main_frame.cfa && v < stack_->end) {
+				v += uint64_t(delta_);
+				std::memcpy(above.data() + off, &v, 8);
+			}
+		}
+	}
+	mem_.write(dst_main_cfa, above);
+
+	uint64_t caller_fp = 0;
+	uint64_t caller_resume = *to_.symbol(kMainReturnSymbol);
+	for (const auto &p : plan) {
+		const auto &layout = p.dst_fn->frame;
+		mem_.write_u64(p.cfa + uint64_t(layout.saved_fp_at), caller_fp);
+		mem_.write_u64(p.cfa + uint64_t(layout.saved_ra_at), caller_resume);
+		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
+					 p.src.site->line, p.src.function->name.c_str());
+		for (const auto &vp : p.vars) {
+			uint64_t sa = *variable_address(vp.src, p.src.cfa, p.src.fp, src_fp_reg, where);
+			uint64_t da = *variable_address(vp.dst, p.cfa, p.fp, dst_fp_reg, where);
+			std::vector<uint8_t> bytes(vp.src.type.size);
+			if (auto r = old_stack_.read(sa, bytes); !r)
+				return fail(EFAULT, strf("%s: %s: %s", where.c_str(),
+							 vp.src.name.c_str(),
+							 r.error().context.c_str()));
+			mem_.write(da, bytes);
+			if (auto r = translate_pointers(da, vp.dst, where); !r)
+				return r;
+		}
+		report_.frames.push_back({p.src.function->name, p.src.site->file,
+					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,
+					  p.vars.size()});
+		caller_fp = p.fp;
+		caller_resume = p.dst_site->return_address;
+		resume_pc_ = p.dst_site->return_address;
+		resume_sp_ = p.sp;
+		resume_fp_ = p.fp;
+	}
+	std::reverse(report_.frames.begin(), report_.frames.end());
+	lowest_dst_sp_ = resume_sp_;
+	return {};
+}
+
+// Stack addresses stored outside the stack (a heap node pointing at a
+// local array, libc's argv/environ/auxv pointers) follow their targets.
+Result<void> Converter::fix_memory_pointers()
+{
+	std::vector<std::pair<uint64_t, uint64_t>> fixes;
+	for (const auto &m : src_.mappings) {
+		if (&m == stack_ || !(m.prot & PROT_WRITE))
+			continue;
+		mem_.for_each_word(m.start, m.end, [&](uint64_t addr, uint64_t v) {
+			if (v < stack_->start || v >= stack_->end)
+				return;
+			if (auto to = map_.map(v)) {
+				fixes.emplace_back(addr, *to);
+				report_.pointers_in_memory++;
+			} else {
+				report_.stale_stack_words++;
+			}
+		});
+	}
+	for (auto [addr, v] : fixes)
+		mem_.write_u64(addr, v);
+	return {};
+}
+
+// The binary's own mappings are replaced by the destination build's
+// segments; writable segments keep the source's bytes where both builds
+// have the same object, and take the destination's initial bytes where
+// only it has one.
+Result<void> Converter::binary_mappings()
+{
+	auto in_binary = [&](const Mapping &m) {
+		for (const auto &seg : from_.segments())
+			if (overlaps(m.start, m.end, page_down(seg.vaddr), page_up(seg.vaddr + seg.memsz)))
+				return true;
+		return false;
+	};
+	std::vector<Mapping> kept;
+	for (const auto &m : src_.mappings) {
+		if (m.kind == HETMIG_VMA_SPECIAL)
+			continue;  // the destination keeps its own vdso and vvar
+		if (in_binary(m)) {
+			// Text pages of the source ISA must not survive.
+			if (!(m.prot & PROT_WRITE))
+				mem_.discard(m.start, m.end - m.start);
+			continue;
+		}
+		Mapping n = m;
+		if (&m == stack_) {
+			n.start = m.start + uint64_t(delta_);
+			n.end = m.end + uint64_t(delta_);
+			// Room below the innermost frame for __hetmig_resume.
+			uint64_t need = page_down(lowest_dst_sp_ - kResumeStackRoom);
+			n.start = std::min(n.start, need);
+		}
+		if (n.end > user_limit(to_.isa()))
+			return fail(ENOTSUP, strf("the mapping %s-%s %s cannot exist on %s (above "
+						  "its user address limit)",
+						  hex(m.start).c_str(), hex(m.end).c_str(),
+						  m.path.c_str(), program::isa_name(to_.isa())));
+		kept.push_back(n);
+	}
+
+	std::vector<Mapping> binary;
+	for (const auto &seg : to_.segments()) {
+		uint64_t start = page_down(seg.vaddr), file_end = page_up(seg.vaddr + seg.filesz);
+		uint64_t end = page_up(seg.vaddr + seg.memsz);
+		Mapping fm;
+		fm.start = start;
+		fm.end = std::max(file_end, start + kPage);
+		fm.pgoff = page_down(seg.offset);
+		fm.prot = uint32_t(seg.prot);
+		fm.kind = HETMIG_VMA_FILE;
+		fm.path = to_.path();
+		binary.push_back(fm);
+		if (end > fm.end) {
+			Mapping bss;
+			bss.start = fm.end;
+			bss.end = end;
+			bss.prot = uint32_t(seg.prot);
+			bss.kind = HETMIG_VMA_ANON;
+			binary.push_back(bss);
+		}
+		if (!(seg.prot & PROT_WRITE))
+			continue;
+		// Start from the destination's initial bytes where the source
+		// has none, then put back the objects both builds share.
+		auto init = to_.initial_bytes(seg.vaddr, seg.memsz);
+		for (uint64_t a = seg.vaddr; a < seg.vaddr + seg.memsz; ) {
+			uint64_t next = std::min(page_down(a) + kPage, seg.vaddr + seg.memsz);
+			if (!mem_.contains(a, next - a) && init.size() >= next - seg.vaddr)
+				mem_.write(a, {init.data() + (a - seg.vaddr), next - a});
+			a = next;
+		}
+		for (const auto &sym : to_.symbols()) {
+			if (sym.function || sym.tls || sym.size == 0 || sym.value < seg.vaddr ||
+			    sym.value + sym.size > seg.vaddr + seg.memsz)
+				continue;
+			bool shared = false;
+			for (const auto &s : from_.symbols())
+				if (s.name == sym.name && s.value == sym.value && s.size == sym.size) {
+					shared = true;
+					break;
+				}
+			if (!shared || is_isa_local(sym.name)) {
+				auto b = to_.initial_bytes(sym.value, sym.size);
+				if (b.size() == sym.size)
+					mem_.write(sym.value, b);
+			}
+		}
+	}
+	for (const auto &b : binary)
+		for (const auto &k : kept)
+			if (overlaps(b.start, b.end, k.start, k.end))
+				return fail(EADDRINUSE, strf("%s's segment at %s overlaps the process's "
+							     "mapping %s",
+							     to_.path().c_str(), hex(b.start).c_str(),
+							     maps_line(k).c_str()));
+	out_.mappings = std::move(binary);
+	out_.mappings.insert(out_.mappings.end(), kept.begin(), kept.end());
+	std::sort(out_.mappings.begin(), out_.mappings.end(),
+		  [](const Mapping &a, const Mapping &b) { return a.start < b.start; });
+
+	// mm layout: code and data of the destination build, stack moved.
+	out_.mm = src_.mm;
+	for (const auto &seg : to_.segments()) {
+		if (seg.prot & PROT_EXEC) {
+			out_.mm.start_code = seg.vaddr;
+			out_.mm.end_code = seg.vaddr + seg.filesz;
+		} else if (seg.prot & PROT_WRITE) {
+			out_.mm.start_data = seg.vaddr;
+			out_.mm.end_data = seg.vaddr + seg.filesz;
+		}
+	}
+	for (uint64_t *f : {&out_.mm.start_stack, &out_.mm.arg_start, &out_.mm.arg_end,
+			    &out_.mm.env_start, &out_.mm.env_end})
+		*f += uint64_t(delta_);
+	auto entry = elf_entry(to_);
+	if (!entry)
+		return std::unexpected(entry.error());
+	// The receiver puts its own hardware capabilities and vdso address in
+	// (they describe its machine); the program headers are the build's.
+	for (size_t i = 0; i + 1 < out_.mm.auxv.size(); i += 2) {
+		uint64_t &v = out_.mm.auxv[i + 1];
+		switch (out_.mm.auxv[i]) {
+		case AT_PHDR: v = entry->phdr; break;
+		case AT_PHNUM: v = entry->phnum; break;
+		case AT_ENTRY: v = entry->entry; break;
+		case AT_SYSINFO_EHDR: v = 0; break;
+		default:
+			if (v >= stack_->start && v < stack_->end)
+				v += uint64_t(delta_);
+		}
+	}
+	return {};
+}
+
+Result<void> Converter::tls_and_resume()
+{
+	const ThreadState &t = src_.threads.front();
+	auto tls = from_.tls();
+	std::vector<uint8_t> block;
+	uint64_t anchor = 0;
+	if (tls) {
+		auto a_src = from_.symbol(kTlsAnchorSymbol), a_dst = to_.symbol(kTlsAnchorSymbol);
+		auto dtls = to_.tls();
+		if (!a_src || a_src != a_dst || !dtls || dtls->mem_size != tls->mem_size)
+			return fail(EPROTO, "the two builds do not share one TLS layout");
+		auto start = tls_block_address(from_.isa(), t.thread_pointer, *tls);
+		block.resize(tls->mem_size);
+		if (auto r = mem_.read(start, block); !r)
+			return fail(EFAULT, "reading the thread's TLS block: " + r.error().context);
+		anchor = *a_src;
+	}
+	ResumeRecord rec;
+	rec.pc = resume_pc_;
+	rec.sp = resume_sp_;
+	rec.fp = resume_fp_;
+	rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
+	auto placed = place_resume_record(mem_, rec, block, anchor, lowest_dst_sp_);
+	// The runtime block: nothing pending any more on the destination.
+	RuntimeLayout rt;
+	if (auto r = mem_.read(rt_.address, {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)}); !r)
+		return r;
+	rt.pending = 0;
+	rt.parked = 0;
+	rt.result = 0;
+	mem_.write(rt_.address, {reinterpret_cast<const uint8_t *>(&rt), sizeof(rt)});
+
+	ThreadState d;
+	d.tid = t.tid;
+	d.arch = image_arch(to_.isa());
+	d.sigmask = t.sigmask;
+	d.altstack_sp = t.altstack_sp;
+	d.altstack_size = t.altstack_size;
+	d.altstack_flags = t.altstack_flags;
+	d.regsets = entry_registers(to_.isa(), *to_.symbol(kResumeSymbol), placed.sp,
+				    placed.record);
+	out_.threads = {d};
+	return {};
+}
+
+Result<void> Converter::signals_and_threads()
+{
+	out_.signals = src_.signals;
+	auto restorer = to_.symbol("__restore_rt");
+	for (auto &sa : out_.signals) {
+		bool handled = sa.handler != uint64_t(SIG_DFL) && sa.handler != uint64_t(SIG_IGN);
+		if (to_.isa() == Isa::aarch64 || !handled) {
+			// arm64 returns from handlers through the vdso.
+			sa.flags &= ~uint64_t(0x04000000);  // SA_RESTORER
+			sa.restorer = 0;
+		} else {
+			if (!restorer)
+				return fail(ENOENT, to_.path() + " has no __restore_rt for its "
+					    "signal handlers");
+			sa.flags |= 0x04000000;
+			sa.restorer = *restorer;
+		}
+	}
+	return {};
+}
+
+Result<Image> Converter::run()
+{
+	for (auto step : {&Converter::check_pair, &Converter::plan_stack,
+			  &Converter::build_frames, &Converter::fix_memory_pointers,
+			  &Converter::binary_mappings, &Converter::tls_and_resume,
+			  &Converter::signals_and_threads})
+		if (auto r = (this->*step)(); !r)
+			return std::unexpected(r.error());
+	out_.arch = image_arch(to_.isa());
+	out_.page_size = src_.page_size;
+	out_.kernel_release = src_.kernel_release;
+	out_.hostname = src_.hostname;
+	out_.comm = src_.comm;
+	out_.pid = src_.pid;
+	out_.uid = src_.uid;
+	out_.gid = src_.gid;
+	out_.umask = src_.umask;
+	out_.cwd = src_.cwd;
+	out_.files = src_.files;
+	out_.mapped_files = src_.mapped_files;
+	// The source build is no longer mapped; the destination build is, and
+	// is checked by its pair note rather than its time stamp.
+	std::erase_if(out_.mapped_files, [&](const MappedFile &f) {
+		return f.path == from_.path() || f.path == src_.program.path;
+	});
+	out_.program = {to_.path(), to_.pair_id(), program::isa_name(from_.isa())};
+	out_.pages = mem_.to_pages();
+	return std::move(out_);
+}
+
+} // namespace
+
+std::string sibling_build(const std::string &path, Isa to)
+{
+	for (const char *suffix : {".x86_64", ".aarch64"})
+		if (path.ends_with(suffix))
+			return path.substr(0, path.size() - std::strlen(suffix)) + "." +
+			       program::isa_name(to);
+	return {};
+}
+
+Result<Image> convert_image(const Image &src, const Program &from, const Program &to,
+			    Report *report)
+{
+	Report local;
+	Converter c(src, from, to, report ? *report : local);
+	return c.run();
+}
+
+} // namespace hetmig::convert

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "convert/park.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <sys/uio.h>
+#include <thread>
+#include <unistd.h>
+
+#include "convert/resume.h"
+
+namespace hetmig::convert {
+
+namespace {
+
+Result<void> peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	iovec local{buf, len}, remote{reinterpret_cast<void *>(addr), len};
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
+		return fail(errno ? errno : EIO, strf("reading process %d's runtime block", pid));
+	return {};
+}
+
+Result<void> poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	iovec local{const_cast<void *>(buf), len}, remote{reinterpret_cast<void *>(addr), len};
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
+		return fail(errno ? errno : EIO, strf("writing process %d's runtime block", pid));
+	return {};
+}
+
+template <typename T> Result<void> poke_field(pid_t pid, uint64_t block, size_t off, T v)
+{
+	return poke(pid, block + off, &v, sizeof(v));
+}
+
+} // namespace
+
+Result<program::Program> program_of(pid_t pid)
+{
+	char exe[64];
+	std::snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	char path[4096];
+	ssize_t n = readlink(exe, path, sizeof(path) - 1);
+	if (n < 0)
+		return fail(errno, strf("process %d", pid));
+	path[n] = 0;
+	return program::Program::open(path);
+}
+
+Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,
+				 bool self_requested)
+{
+	auto block = prog.symbol(kRuntimeSymbol);
+	if (!block)
+		return fail(ENOTSUP, prog.path() + " has no hetmig runtime");
+	RuntimeLayout rt;
+	if (auto r = peek(pid, *block, &rt, sizeof(rt)); !r)
+		return std::unexpected(r.error());
+	if (rt.magic != kRuntimeMagic || rt.version != kRuntimeVersion)
+		return fail(EPROTO, strf("process %d's runtime block is not one this hetmig "
+					 "knows (magic %#x, version %u)", pid, rt.magic, rt.version));
+	if (rt.pending && !self_requested)
+		return fail(EBUSY, strf("process %d already has a move pending", pid));
+	Parking parking(pid, *block);
+	if (!self_requested)
+		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending), 1);
+		    !r)
+			return std::unexpected(r.error());
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+	for (;;) {
+		uint32_t parked = 0;
+		if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &parked, 4); !r)
+			return std::unexpected(r.error());
+		if (parked)
+			return parking;
+		if (std::chrono::steady_clock::now() > deadline)
+			return fail(ETIMEDOUT, strf("process %d reached no migration point within "
+						    "%d ms", pid, timeout_ms));
+		std::this_thread::sleep_for(std::chrono::milliseconds(2));
+	}
+}
+
+void Parking::release(int err)
+{
+	if (!pid_)
+		return;
+	// result first: the park loop reads it once pending drops.
+	(void)poke_field<int32_t>(pid_, block_, offsetof(RuntimeLayout, result), -err);
+	(void)poke_field<uint32_t>(pid_, block_, offsetof(RuntimeLayout, pending), 0);
+	pid_ = 0;
+}
+
+Parking::~Parking()
+{
+	release(ECANCELED);
+}
+
+} // namespace hetmig::convert

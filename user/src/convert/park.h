@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+// Asking a hetmig-cc process to stop at its next migration point, through
+// its runtime block (struct hetmig_runtime, Documentation/heterogeneous.md
+// "Parking"). Reading and writing another process's memory needs the same
+// permission as ptrace, so parking is no wider a power than freezing.
+#pragma once
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "program/program.h"
+
+namespace hetmig::convert {
+
+class Parking {
+public:
+	// Sets `pending` (unless the process set it itself: hetmig_migrate)
+	// and waits up to TIMEOUT_MS for `parked`. On a timeout the request is
+	// withdrawn and the process runs on untouched.
+	static Result<Parking> request(pid_t pid, const program::Program &prog, int timeout_ms,
+				       bool self_requested = false);
+	Parking(Parking &&o) noexcept : pid_(o.pid_), block_(o.block_) { o.pid_ = 0; }
+	Parking &operator=(Parking &&) = delete;
+	// Withdraws the request with ECANCELED unless release() or moved() ran.
+	~Parking();
+
+	// The move failed: __hetmig_park returns -ERR in the process.
+	void release(int err);
+	// The process is gone (it runs elsewhere now): nothing to undo.
+	void moved() { pid_ = 0; }
+
+private:
+	Parking(pid_t pid, uint64_t block) : pid_(pid), block_(block) {}
+	pid_t pid_;
+	uint64_t block_;
+};
+
+// The pair id of a process's program, if it is a hetmig-cc build.
+Result<program::Program> program_of(pid_t pid);
+
+} // namespace hetmig::convert

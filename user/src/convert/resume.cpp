@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "convert/resume.h"
+
+#include <cstring>
+#include <elf.h>
+
+namespace hetmig::convert {
+
+namespace {
+
+// struct hetmig_resume as user/runtime/hetmig.h defines it.
+struct RecordLayout {
+	uint32_t magic, version;
+	uint64_t pc, sp, fp, retval;
+	uint64_t tls_anchor, tls_len;
+	// tls_len bytes of TLS block follow
+};
+constexpr uint32_t kResumeMagic = 0x484d5253;
+
+} // namespace
+
+PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
+				 std::span<const uint8_t> tls, uint64_t tls_anchor,
+				 uint64_t below)
+{
+	// 128 bytes: the x86_64 red zone of the innermost frame.
+	uint64_t size = sizeof(RecordLayout) + tls.size();
+	uint64_t record = (below - 128 - size) & ~uint64_t(63);
+	RecordLayout r{kResumeMagic, kRuntimeVersion, rec.pc, rec.sp, rec.fp, rec.retval,
+		       tls_anchor, tls.size()};
+	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});
+	mem.write(record + sizeof(r), tls);
+	return {record, (record - 256) & ~uint64_t(15)};
+}
+
+std::map<uint32_t, std::vector<uint8_t>> entry_registers(program::Isa isa, uint64_t entry,
+							 uint64_t sp, uint64_t record)
+{
+	std::map<uint32_t, std::vector<uint8_t>> sets;
+	if (isa == program::Isa::x86_64) {
+		// struct user_regs_struct
+		enum { r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi,
+		       orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs, n };
+		uint64_t regs[n] = {};
+		regs[rip] = entry;
+		regs[rsp] = sp;
+		regs[rdi] = record;
+		regs[orig_rax] = ~0ull;	// not in a system call: nothing to restart
+		regs[cs] = 0x33;	// __USER_CS
+		regs[ss] = 0x2b;	// __USER_DS
+		regs[eflags] = 0x202;	// IF, and the reserved bit 1
+		auto *b = reinterpret_cast<const uint8_t *>(regs);
+		sets[NT_PRSTATUS].assign(b, b + sizeof(regs));
+	} else {
+		// struct user_pt_regs: x0..x30, sp, pc, pstate (EL0t)
+		uint64_t regs[34] = {};
+		regs[0] = record;
+		regs[31] = sp;
+		regs[32] = entry;
+		auto *b = reinterpret_cast<const uint8_t *>(regs);
+		sets[NT_PRSTATUS].assign(b, b + sizeof(regs));
+		int32_t no_syscall = -1;
+		auto *s = reinterpret_cast<const uint8_t *>(&no_syscall);
+		sets[0x404 /* NT_ARM_SYSTEM_CALL */].assign(s, s + 4);
+	}
+	return sets;
+}
+
+uint64_t tls_block_address(program::Isa isa, uint64_t tp, const program::TlsInfo &tls)
+{
+	uint64_t align = tls.align ? tls.align : 1;
+	if (isa == program::Isa::x86_64) {
+		// musl: size rounded so the block's start keeps the image's
+		// alignment; the block ends at the thread pointer.
+		uint64_t size = tls.mem_size + ((-tls.mem_size - tls.vaddr) & (align - 1));
+		return tp - size;
+	}
+	constexpr uint64_t gap = 16;  // GAP_ABOVE_TP: the ABI's TCB
+	return tp + gap + ((-gap + tls.vaddr) & (align - 1));
+}
+
+bool is_isa_local(const std::string &symbol)
+{
+	// clock_gettime's cached vdso entry (musl src/time/clock_gettime.c):
+	// its initial value makes the destination look its own vdso up.
+	static const char *const names[] = {"vdso_func"};
+	for (const char *n : names)
+		if (symbol == n)
+			return true;
+	return false;
+}
+
+} // namespace hetmig::convert

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+// The converter's side of the hetmig-cc runtime (user/runtime/hetmig.h):
+// the runtime block it reads and resets, the resume record it leaves for
+// __hetmig_resume on the destination, and the registers that start there.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "convert/memory.h"
+#include "program/program.h"
+
+namespace hetmig::convert {
+
+inline constexpr const char *kRuntimeSymbol = "__hetmig_rt";
+inline constexpr const char *kResumeSymbol = "__hetmig_resume";
+inline constexpr const char *kMainReturnSymbol = "__hetmig_main_return";
+inline constexpr const char *kTlsAnchorSymbol = "__hetmig_tls_anchor";
+inline constexpr uint32_t kRuntimeMagic = 0x484d5254;
+inline constexpr uint32_t kRuntimeVersion = 1;
+// What __hetmig_park returns on the destination: where the process now runs.
+inline constexpr uint64_t kOnX86_64 = 1, kOnAarch64 = 2;
+// Stack the destination's __hetmig_resume may use below the frames.
+inline constexpr uint64_t kResumeStackRoom = 64 * 1024;
+
+// struct hetmig_runtime's fixed part.
+struct RuntimeLayout {
+	uint32_t magic, version;
+	uint32_t pending, parked;
+	int32_t result;
+	uint32_t pad;
+	uint64_t park_ra, park_cfa, park_fp;
+};
+
+// What __hetmig_resume needs to finish the move.
+struct ResumeRecord {
+	uint64_t pc = 0, sp = 0, fp = 0, retval = 0;
+};
+
+struct PlacedRecord {
+	uint64_t record = 0;  // address of struct hetmig_resume
+	uint64_t sp = 0;      // initial sp for __hetmig_resume
+};
+
+// Writes the record (and the TLS bytes after it) below BELOW, leaving the
+// red zone of the innermost frame alone.
+PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
+				 std::span<const uint8_t> tls, uint64_t tls_anchor,
+				 uint64_t below);
+
+// General registers (and on aarch64 the syscall number) that start the
+// thread at ENTRY with its first argument RECORD.
+std::map<uint32_t, std::vector<uint8_t>> entry_registers(program::Isa isa, uint64_t entry,
+							 uint64_t sp, uint64_t record);
+
+// Start of the main thread's TLS block under musl's static TLS layout
+// (x86_64: below the thread pointer; aarch64: above a 16-byte gap).
+uint64_t tls_block_address(program::Isa isa, uint64_t thread_pointer,
+			   const program::TlsInfo &tls);
+
+// libc words that describe the machine, not the program: the destination
+// keeps its own build's initial value.
+bool is_isa_local(const std::string &symbol);
+
+} // namespace hetmig::convert
