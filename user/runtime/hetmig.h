@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * hetmig.h: the runtime a program built by hetmig-cc carries
+ * (Documentation/heterogeneous.md). The companion includes this header too:
+ * struct hetmig_runtime and struct hetmig_resume are its contract with the
+ * program, with a fixed layout on both ISAs (only fixed-width fields).
+ */
+#ifndef HETMIG_H
+#define HETMIG_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a process runs after hetmig_migrate() moved it (or resumed it). */
+#define HETMIG_ON_X86_64 1
+#define HETMIG_ON_AARCH64 2
+
+#define HETMIG_RT_MAGIC 0x484d5254u	/* "HMRT" */
+#define HETMIG_RT_VERSION 1u
+
+/*
+ * The runtime's state, one per process, symbol __hetmig_rt (same address in
+ * both builds). Offsets (bytes): magic 0, version 4, pending 8, parked 12,
+ * result 16, pad 20, park_ra 24, park_cfa 32, park_fp 40, dest 48; size 304.
+ */
+struct hetmig_runtime {
+	uint32_t magic;			/* HETMIG_RT_MAGIC */
+	uint32_t version;		/* HETMIG_RT_VERSION */
+	volatile uint32_t pending;	/* set by the companion: park at the next point */
+	volatile uint32_t parked;	/* set by __hetmig_park before it stops */
+	int32_t result;			/* written by the companion before it thaws */
+	uint32_t pad;
+	/* The parked caller of __hetmig_park (valid while parked == 1): */
+	uint64_t park_ra;		/* return address into the caller */
+	uint64_t park_cfa;		/* the caller's sp just before the call */
+	uint64_t park_fp;		/* the caller's frame pointer (rbp / x29) */
+	char dest[256];			/* hetmig_migrate's DEST, NUL-terminated */
+};
+
+#define HETMIG_RESUME_MAGIC 0x484d5253u	/* "HMRS" */
+
+/*
+ * What the converter writes for __hetmig_resume on the destination (the
+ * first argument register points to it; it lies in a scratch area below the
+ * rebuilt frames). Offsets: magic 0, flags 4, pc 8, sp 16, fp 24, retval 32,
+ * errno_val 40, tls_len 44, tls_anchor_off 48, tls 56.
+ */
+struct hetmig_resume {
+	uint32_t magic;			/* HETMIG_RESUME_MAGIC */
+	uint32_t flags;			/* 0 */
+	uint64_t pc;			/* return address into the caller of __hetmig_park */
+	uint64_t sp;			/* sp after that return (the caller's sp at the call) */
+	uint64_t fp;			/* the caller's frame pointer */
+	int64_t retval;			/* what __hetmig_park returns: HETMIG_ON_* */
+	int32_t errno_val;		/* the source thread's errno */
+	uint32_t tls_len;		/* bytes of TLS that follow */
+	uint64_t tls_anchor_off;	/* &__hetmig_tls_anchor - start of the TLS block */
+	unsigned char tls[];		/* the source's TLS block (PT_TLS memsz bytes) */
+};
+
+extern struct hetmig_runtime __hetmig_rt;
+extern __thread uint64_t __hetmig_tls_anchor;
+
+int __hetmig_park(void);
+void __hetmig_resume(struct hetmig_resume *r) __attribute__((noreturn));
+void __hetmig_main_return(int status) __attribute__((noreturn));
+
+/*
+ * A migration point: one load and a branch while nothing is pending.
+ * Returns what __hetmig_park returned when it parked, else 0.
+ */
+#define hetmig_point() \
+	(__builtin_expect(__hetmig_rt.pending, 0) ? __hetmig_park() : 0)
+
+/*
+ * Move this process to DEST (a host for `hetmig send`) now. Returns
+ * HETMIG_ON_X86_64 or HETMIG_ON_AARCH64, the ISA it runs on after the move
+ * (the same one on a move between machines of one ISA), 0 when the request
+ * was withdrawn without a move, or a negative errno when the move failed
+ * and the process still runs where it was.
+ */
+int hetmig_migrate(const char *dest);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HETMIG_H */

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The destination side of a move across ISAs. The converter starts the
+ * thread at __hetmig_resume with a struct hetmig_resume; there is no thread
+ * descriptor and no TLS yet. Here musl builds them (its own __init_tls), the
+ * source's TLS bytes and errno are put back, and the thread continues in the
+ * caller of __hetmig_park as if that call had returned.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include "hetmig.h"
+#include "sys.h"
+
+#define NOINST __attribute__((no_instrument_function))
+
+/* musl internals (src/internal/libc.h, 1.2.3); hidden, but linkable from a
+ * static program. __init_tls takes the auxv as an array indexed by type. */
+#define MUSL_AUX_CNT 38
+void __init_tls(size_t *aux);
+extern size_t __hwcap, __sysinfo;
+
+void __hetmig_resume_c(struct hetmig_resume *r) __attribute__((noreturn));
+void __hetmig_jump(uint64_t pc, uint64_t sp, uint64_t fp, int64_t retval)
+	__attribute__((noreturn));
+
+/*
+ * Entry points in assembly, each in its own section so that the linker
+ * script gives them one address on both ISAs.
+ * __hetmig_resume: a clean frame chain and a 16-byte aligned stack for C.
+ * __hetmig_jump: the return from __hetmig_park (x86_64: sp after the ret
+ *   popped the return address; aarch64: sp and x30 as after `ret`).
+ * __hetmig_main_return: main's return address on the destination: main's
+ *   `ret` lands here with its value in rax/w0, not by a call, so the
+ *   stack is realigned before exit() is called.
+ */
+#if defined(__x86_64__)
+__asm__(
+	".pushsection .text.__hetmig_resume,\"ax\"\n"
+	".globl __hetmig_resume\n"
+	".type __hetmig_resume,@function\n"
+	"__hetmig_resume:\n"
+	"	xor %ebp, %ebp\n"
+	"	and $-16, %rsp\n"
+	"	call __hetmig_resume_c\n"
+	"	ud2\n"
+	".size __hetmig_resume, .-__hetmig_resume\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_jump,\"ax\"\n"
+	".globl __hetmig_jump\n"
+	".type __hetmig_jump,@function\n"
+	"__hetmig_jump:\n"
+	"	mov %rsi, %rsp\n"
+	"	mov %rdx, %rbp\n"
+	"	mov %rcx, %rax\n"
+	"	jmp *%rdi\n"
+	".size __hetmig_jump, .-__hetmig_jump\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_main_return,\"ax\"\n"
+	".globl __hetmig_main_return\n"
+	".type __hetmig_main_return,@function\n"
+	"__hetmig_main_return:\n"
+	"	mov %eax, %edi\n"
+	"	and $-16, %rsp\n"
+	"	call exit\n"
+	"	ud2\n"
+	".size __hetmig_main_return, .-__hetmig_main_return\n"
+	".popsection\n");
+#elif defined(__aarch64__)
+__asm__(
+	".pushsection .text.__hetmig_resume,\"ax\"\n"
+	".globl __hetmig_resume\n"
+	".type __hetmig_resume,%function\n"
+	"__hetmig_resume:\n"
+	"	mov x29, #0\n"
+	"	mov x30, #0\n"
+	"	mov x9, sp\n"
+	"	and x9, x9, #~15\n"
+	"	mov sp, x9\n"
+	"	bl __hetmig_resume_c\n"
+	"	brk #0\n"
+	".size __hetmig_resume, .-__hetmig_resume\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_jump,\"ax\"\n"
+	".globl __hetmig_jump\n"
+	".type __hetmig_jump,%function\n"
+	"__hetmig_jump:\n"
+	"	mov sp, x1\n"
+	"	mov x29, x2\n"
+	"	mov x30, x0\n"
+	"	mov x16, x0\n"
+	"	mov x0, x3\n"
+	"	br x16\n"
+	".size __hetmig_jump, .-__hetmig_jump\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_main_return,\"ax\"\n"
+	".globl __hetmig_main_return\n"
+	".type __hetmig_main_return,%function\n"
+	"__hetmig_main_return:\n"
+	"	mov x9, sp\n"
+	"	and x9, x9, #~15\n"
+	"	mov sp, x9\n"
+	"	bl exit\n"
+	"	brk #0\n"
+	".size __hetmig_main_return, .-__hetmig_main_return\n"
+	".popsection\n");
+#endif
+
+/* The kernel's auxv of this process, read with raw calls: no TLS yet. */
+NOINST static void read_auxv(size_t *aux)
+{
+	uint64_t buf[2 * 64];
+	long fd, n, i;
+
+	for (i = 0; i < MUSL_AUX_CNT; i++)
+		aux[i] = 0;
+#ifdef SYS_open
+	fd = hetmig_sys3(SYS_open, (long)"/proc/self/auxv", O_RDONLY, 0);
+#else
+	fd = hetmig_sys3(SYS_openat, AT_FDCWD, (long)"/proc/self/auxv", O_RDONLY);
+#endif
+	if (fd < 0)
+		hetmig_sys3(SYS_exit_group, 127, 0, 0);
+	n = hetmig_sys3(SYS_read, fd, (long)buf, sizeof(buf));
+	hetmig_sys3(SYS_close, fd, 0, 0);
+	for (i = 0; i + 1 < n / 8 && buf[i] != AT_NULL; i += 2)
+		if (buf[i] < MUSL_AUX_CNT)
+			aux[buf[i]] = buf[i + 1];
+}
+
+NOINST void __hetmig_resume_c(struct hetmig_resume *r)
+{
+	size_t aux[MUSL_AUX_CNT];
+	unsigned char *tls;
+	uint32_t i;
+
+	if (r->magic != HETMIG_RESUME_MAGIC)
+		hetmig_sys3(SYS_exit_group, 127, 0, 0);
+	read_auxv(aux);
+	__hwcap = aux[AT_HWCAP];
+	if (aux[AT_SYSINFO])
+		__sysinfo = aux[AT_SYSINFO];
+	/* A fresh thread descriptor and TLS block, as at process start. */
+	__init_tls(aux);
+	tls = (unsigned char *)&__hetmig_tls_anchor - r->tls_anchor_off;
+	for (i = 0; i < r->tls_len; i++)
+		tls[i] = r->tls[i];
+	errno = r->errno_val;
+	__hetmig_rt.result = (int32_t)r->retval;
+	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&__hetmig_rt.parked, 0, __ATOMIC_SEQ_CST);
+	__hetmig_jump(r->pc, r->sp, r->fp, r->retval);
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The migration runtime: migration points, parking, process-originated
+ * migration. Linked into every program hetmig-cc builds, compiled at -O0 and
+ * never instrumented itself (Documentation/heterogeneous.md, "Runtime").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hetmig.h"
+#include "sys.h"
+
+#define NOINST __attribute__((no_instrument_function))
+
+struct hetmig_runtime __hetmig_rt = {
+	.magic = HETMIG_RT_MAGIC,
+	.version = HETMIG_RT_VERSION,
+};
+
+/*
+ * Marks the TLS block: the converter and __hetmig_resume find the block as
+ * &__hetmig_tls_anchor - its offset in PT_TLS (the same on both builds).
+ * Initialised, so it lies in .tdata and can be found in the TLS image too.
+ */
+__thread uint64_t __hetmig_tls_anchor = 0x434e41534c544d48ull;	/* "HMTLSANC" */
+
+/* -finstrument-functions makes every function entry a migration point. */
+NOINST void __cyg_profile_func_enter(void *fn, void *site)
+{
+	(void)fn;
+	(void)site;
+	hetmig_point();
+}
+
+NOINST void __cyg_profile_func_exit(void *fn, void *site)
+{
+	(void)fn;
+	(void)site;
+}
+
+/*
+ * Stop here until the companion has dealt with the request. The caller's
+ * state is recorded first: the converter rebuilds the stack from the caller
+ * outwards, and on the destination __hetmig_resume returns into the caller
+ * as if this function had returned. noinline: the caller must make a call.
+ */
+NOINST __attribute__((noinline)) int __hetmig_park(void)
+{
+	struct hetmig_runtime *rt = &__hetmig_rt;
+	int r;
+
+	rt->park_ra = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	/* The CFA of this function is the caller's sp before the call on both
+	 * ISAs (x86_64: above the pushed return address; aarch64: sp at entry). */
+	rt->park_cfa = (uint64_t)(uintptr_t)__builtin_dwarf_cfa();
+	/* With frame pointers, [fp] holds the caller's fp on both ISAs. */
+	rt->park_fp = *(uint64_t *)__builtin_frame_address(0);
+	rt->result = 0;
+	__atomic_store_n(&rt->parked, 1, __ATOMIC_SEQ_CST);
+	hetmig_sys3(SYS_tgkill, hetmig_sys3(SYS_getpid, 0, 0, 0),
+		    hetmig_sys3(SYS_gettid, 0, 0, 0), SIGSTOP);
+	/* Woken without a move (a failure or a withdrawn request), or after a
+	 * move between machines of one ISA: the companion wrote result. */
+	r = rt->result;
+	__atomic_store_n(&rt->pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&rt->parked, 0, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+/* Start `hetmig send --parked PID DEST` as a grandchild, so it is not our
+ * child (a tracer that is our child would be frozen and moved with us).
+ * Returns 0 once the companion was executed, else a negative errno. */
+NOINST static int spawn_companion(const char *dest)
+{
+	const char *hetmig = getenv("HETMIG");
+	char pid[24];
+	int pfd[2], st, err = 0;
+	pid_t child;
+
+	if (!hetmig || !*hetmig)
+		hetmig = "hetmig";
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	/* Close-on-exec: EOF tells that exec succeeded, 4 bytes that it failed. */
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		err = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return err;
+	}
+	if (child == 0) {
+		char *argv[] = { (char *)hetmig, "send", "--parked", pid, (char *)dest, NULL };
+
+		close(pfd[0]);
+		if (fork() == 0) {
+			setsid();
+			execvp(hetmig, argv);
+			err = errno;
+			(void)!write(pfd[1], &err, sizeof(err));
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (read(pfd[0], &err, sizeof(err)) == sizeof(err))
+		err = -err;
+	else
+		err = 0;
+	close(pfd[0]);
+	return err;
+}
+
+NOINST int hetmig_migrate(const char *dest)
+{
+	struct hetmig_runtime *rt = &__hetmig_rt;
+	size_t n = strlen(dest);
+	int err;
+
+	if (n == 0 || n >= sizeof(rt->dest))
+		return -EINVAL;
+	memcpy(rt->dest, dest, n + 1);
+	/* Yama (ptrace_scope 1) lets only ancestors attach; the companion is not. */
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	err = spawn_companion(dest);
+	if (err < 0)
+		return err;
+	__atomic_store_n(&rt->pending, 1, __ATOMIC_SEQ_CST);
+	return __hetmig_park();
+}
