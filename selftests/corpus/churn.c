@@ -32,9 +32,13 @@ static void fill(size_t slot)
 {
 	struct block *b = &slots[slot];
 	size_t i;
+	unsigned char v;
 
-	for (i = 0; i < b->size; i += 61)
-		b->p[i] = pattern(slot, b->gen, i);
+	/* `v = pattern(...)` first: a call is a whole statement (README.md). */
+	for (i = 0; i < b->size; i += 61) {
+		v = pattern(slot, b->gen, i);
+		b->p[i] = v;
+	}
 }
 
 static unsigned long check(size_t slot)
@@ -69,7 +73,7 @@ static void step(unsigned long *sum, unsigned long *stats)
 {
 	size_t slot, size, i, old;
 	unsigned r, gen;
-	unsigned char *q;
+	unsigned char *q, want;
 	unsigned long c;
 
 	r = corpus_rand();
@@ -97,9 +101,11 @@ static void step(unsigned long *sum, unsigned long *stats)
 		if (!q)
 			abort();
 		/* The kept prefix keeps the old pattern. */
-		for (i = 0; i < old && i < size; i += 61)
-			if (q[i] != pattern(slot, slots[slot].gen, i))
+		for (i = 0; i < old && i < size; i += 61) {
+			want = pattern(slot, slots[slot].gen, i);
+			if (q[i] != want)
 				abort();
+		}
 		slots[slot].p = q;
 		slots[slot].size = size;
 		stats[1]++;
