@@ -15,6 +15,10 @@ import re
 
 _LABEL = re.compile(r"^\.LC\d+:\s*$")
 _STRDATA = re.compile(r"^\s*\.(string|ascii|asciz)\b")
+# At -O1 and above gcc pads a literal with .zero to align what follows: the
+# padding belongs to the literal and moves with it, or the next constant in
+# the section would lose its alignment.
+_PAD = re.compile(r"^\s*\.(zero|space)\s+\d+\s*$")
 
 
 def section_strings(asm):
@@ -27,6 +31,8 @@ def section_strings(asm):
         if _LABEL.match(line) and i + 1 < len(lines) and _STRDATA.match(lines[i + 1]):
             j = i + 1
             while j < len(lines) and _STRDATA.match(lines[j]):
+                j += 1
+            while j < len(lines) and _PAD.match(lines[j]):
                 j += 1
             body = lines[i + 1:j]
             h = hashlib.sha256("\n".join(s.strip() for s in body).encode()).hexdigest()[:16]

@@ -19,7 +19,8 @@ IGNORE_PREFIXES = ("$x", "$d", ".L", "__hetmig_isa_")
 CRT_LOCALS = {"frame_dummy", "__do_global_dtors_aux", "deregister_tm_clones",
               "register_tm_clones", "completed.0", "object.0", "__FRAME_END__",
               "__do_global_dtors_aux_fini_array_entry",
-              "__frame_dummy_init_array_entry", "__TMC_END__"}
+              "__frame_dummy_init_array_entry", "__TMC_END__",
+              "__EH_FRAME_BEGIN__"}
 
 
 def read_symbols(path, nm="nm"):
