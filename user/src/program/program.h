@@ -69,6 +69,14 @@ struct CallSite {
 	// Identifies the site across the two builds:
 	// "caller|callee|line:column|n" (n counts equal keys in one function).
 	std::string key;
+	// Arguments passed on the stack (more than the argument registers hold,
+	// or a large struct by value): the caller's outgoing area is not
+	// described, so such a site cannot be converted.
+	bool stack_arguments = false;
+	// Callee-saved registers (DWARF numbers) holding a value across this
+	// call that no variable describes: written before the call in this
+	// function and read after it (e.g. the temporary of `f() + g()`).
+	std::vector<unsigned> live_registers;
 };
 
 // A function's frame at any of its call sites (after the prologue).
@@ -84,6 +92,12 @@ struct FrameLayout {
 	// describe.
 	std::vector<unsigned> other_saved_registers;
 	bool dynamic = false;       // alloca / VLA: sp not fixed
+	// gcc -finstrument-functions on aarch64 copies the return address into
+	// a callee-saved register after the prologue (mov x19, x30) and uses it
+	// only to pass the call_site argument of __cyg_profile_func_enter/exit.
+	// The register (a DWARF number) when that pattern was proven; it is
+	// then not counted in CallSite::live_registers.
+	std::optional<unsigned> return_address_copy;
 };
 
 struct Function {
@@ -92,6 +106,11 @@ struct Function {
 	std::string file;
 	int line = 0;
 	bool has_debug_info = false; // false for libc and assembler functions
+	// The code was decoded instruction by instruction: `calls` is complete
+	// and live_registers are computed. Otherwise `why_not_decoded` says
+	// where decoding stopped (calls then come from DW_TAG_call_site only).
+	bool decoded = false;
+	std::string why_not_decoded;
 	FrameLayout frame;
 	std::vector<CallSite> calls;
 };
@@ -114,6 +133,11 @@ public:
 	const std::string &pair_id() const;
 	// The compiler flags recorded in DW_AT_producer of the first CU.
 	const std::string &producer() const;
+	// Every compilation unit with DWARF, in file order.
+	struct Unit {
+		std::string name, producer;
+	};
+	const std::vector<Unit> &units() const;
 
 	const std::vector<Function> &functions() const;
 	const Function *function_at(uint64_t pc) const;
@@ -122,7 +146,10 @@ public:
 	const CallSite *call_site_by_key(const std::string &key) const;
 
 	// Variables (parameters and locals of every lexical block containing
-	// pc) of the function containing pc, located at pc.
+	// pc) of the function containing pc, located at pc. A pc that is the
+	// return address of a call site is looked up at pc - 1 (still inside the
+	// call's statement, as debuggers do). Static locals are not included
+	// (they live in .data/.bss).
 	Result<std::vector<Variable>> variables_at(uint64_t pc) const;
 
 	// Symbol table: value of a symbol (functions, objects, TLS offsets).
@@ -142,8 +169,10 @@ public:
 	struct Segment { uint64_t vaddr, memsz, filesz, offset; int prot; };
 	const std::vector<Segment> &segments() const;
 
-private:
+	// Opaque; public only so that program/*.cpp can fill it in.
 	struct Impl;
+
+private:
 	explicit Program(std::unique_ptr<Impl> impl);
 	std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+// A function's frame layout at its call sites, from its .eh_frame CFI and
+// from decoding the prologue gcc emits (see frame_layout.cpp for the forms).
+#pragma once
+
+#include <vector>
+
+#include "handles.h"
+#include "insn.h"
+
+namespace hetmig::program {
+
+// The first instruction after the prologue (the frame is complete there).
+struct Prologue {
+	bool decoded = false;
+	std::string why;
+	uint64_t end = 0;
+	uint64_t cfa_minus_sp = 0, cfa_minus_fp = 0;
+	int64_t saved_fp_at = 0, saved_ra_at = 0;
+};
+
+Prologue decode_prologue(Isa isa, const std::vector<Insn> &insns,
+			 const std::vector<uint8_t> &code, uint64_t low);
+
+// `calls`: addresses of the function's call instructions, where the layout
+// must hold (the CFI is read at each).
+FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns,
+			 const std::vector<uint8_t> &code, uint64_t low,
+			 const std::vector<uint64_t> &calls);
+
+} // namespace hetmig::program

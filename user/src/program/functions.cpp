@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+// Functions (DWARF subprograms, and symbol-table functions without DWARF)
+// and their call sites. gcc emits DW_TAG_call_site only at -O1 and above, so
+// call sites come from decoding the code; DW_TAG_call_site is the fallback
+// for code the decoder does not understand.
+#include <algorithm>
+#include <map>
+
+#include "frame_layout.h"
+#include "impl.h"
+
+namespace hetmig::program {
+
+namespace {
+
+struct DwarfFunction {
+	Function f;
+	Dwarf_Off die = 0, cu = 0;
+	std::vector<uint64_t> dwarf_return_pcs;  // DW_TAG_call_site
+};
+
+void collect_call_sites(Dwarf_Die *parent, std::vector<uint64_t> &out)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site) {
+			Dwarf_Attribute a;
+			Dwarf_Addr ret;
+			if ((dwarf_attr(&child, DW_AT_call_return_pc, &a) ||
+			     dwarf_attr(&child, DW_AT_low_pc, &a)) &&
+			    dwarf_formaddr(&a, &ret) == 0)
+				out.push_back(ret);
+		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			collect_call_sites(&child, out);
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunction> &out)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+		    tag == DW_TAG_structure_type) {
+			collect_subprograms(&child, cu, out);
+			continue;
+		}
+		if (tag != DW_TAG_subprogram)
+			continue;
+		Dwarf_Addr low, high;
+		if (dwarf_lowpc(&child, &low) != 0 || dwarf_highpc(&child, &high) != 0)
+			continue;  // a declaration or an inline-only instance
+		DwarfFunction d;
+		const char *name = dwarf_diename(&child);
+		d.f.name = name ? name : "";
+		d.f.low = low;
+		d.f.high = high;
+		d.f.has_debug_info = true;
+		const char *file = dwarf_decl_file(&child);
+		d.f.file = file ? file : "";
+		dwarf_decl_line(&child, &d.f.line);
+		d.die = dwarf_dieoffset(&child);
+		d.cu = cu;
+		collect_call_sites(&child, d.dwarf_return_pcs);
+		out.push_back(std::move(d));
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+Result<std::vector<DwarfFunction>> read_dwarf(Program::Impl &p)
+{
+	std::vector<DwarfFunction> out;
+	Dwarf_CU *cu = nullptr;
+	Dwarf_Half version;
+	uint8_t unit_type;
+	Dwarf_Die cudie, subdie;
+	while (dwarf_get_units(p.dwarf.get(), cu, &cu, &version, &unit_type, &cudie,
+			       &subdie) == 0) {
+		if (dwarf_tag(&cudie) != DW_TAG_compile_unit)
+			continue;
+		Program::Unit u;
+		const char *name = dwarf_diename(&cudie);
+		u.name = name ? name : "";
+		Dwarf_Attribute a;
+		if (dwarf_attr(&cudie, DW_AT_producer, &a))
+			if (const char *s = dwarf_formstring(&a))
+				u.producer = s;
+		if (p.producer.empty())
+			p.producer = u.producer;
+		p.units.push_back(std::move(u));
+		collect_subprograms(&cudie, dwarf_dieoffset(&cudie), out);
+	}
+	return out;
+}
+
+std::string callee_name(const Program::Impl &p, uint64_t target)
+{
+	const Program::Symbol *best = nullptr;
+	for (const auto &s : p.symbols)
+		if (s.function && s.value == target && (!best || (best->local && !s.local)))
+			best = &s;
+	return best ? best->name : std::string();
+}
+
+void line_of(Dwarf *dw, Dwarf_Off cu, uint64_t addr, CallSite &site)
+{
+	Dwarf_Die cudie;
+	if (!dwarf_offdie(dw, cu, &cudie))
+		return;
+	Dwarf_Line *line = dwarf_getsrc_die(&cudie, addr);
+	if (!line)
+		return;
+	if (const char *src = dwarf_linesrc(line, nullptr, nullptr))
+		site.file = src;
+	dwarf_lineno(line, &site.line);
+	dwarf_linecol(line, &site.column);
+}
+
+// Calls of one decoded function; the address of the call whose return
+// address DWARF gives otherwise.
+// x86_64 gcc passes stack arguments with push (-O0) right before the call.
+void add_calls(const Program::Impl &p, DwarfFunction &d, const std::vector<Insn> *insns,
+	       uint64_t prologue_end)
+{
+	std::vector<std::pair<uint64_t, uint64_t>> calls;  // call, return
+	std::map<uint64_t, std::string> callees;
+	std::map<uint64_t, bool> pushed;
+	if (insns) {
+		bool pushes = false;
+		for (const auto &in : *insns) {
+			if (in.push && in.address >= prologue_end)
+				pushes = true;
+			if (in.flow != Insn::Flow::call && in.flow != Insn::Flow::call_indirect)
+				continue;
+			pushed[in.address] = pushes;
+			pushes = false;
+			calls.push_back({in.address, in.address + in.length});
+			if (in.flow == Insn::Flow::call)
+				callees[in.address] = callee_name(p, in.target);
+		}
+	} else {
+		// Without decoding, the call instruction's length is the ISA's
+		// usual one: 5 (call rel32) on x86_64, 4 on aarch64.
+		unsigned len = p.isa == Isa::x86_64 ? 5 : 4;
+		for (uint64_t ret : d.dwarf_return_pcs)
+			calls.push_back({ret - len, ret});
+	}
+	std::map<std::string, int> seen;
+	for (auto [call, ret] : calls) {
+		CallSite s;
+		s.call_address = call;
+		s.return_address = ret;
+		s.callee = callees.count(call) ? callees[call] : "";
+		s.stack_arguments = pushed[call];
+		line_of(p.dwarf.get(), d.cu, call, s);
+		std::string base = strf("%s|%s|%d:%d", d.f.name.c_str(), s.callee.c_str(),
+					s.line, s.column);
+		s.key = strf("%s|%d", base.c_str(), seen[base]++);
+		d.f.calls.push_back(std::move(s));
+	}
+}
+
+} // namespace
+
+Result<void> read_functions(Program::Impl &p)
+{
+	std::vector<DwarfFunction> dfs;
+	if (p.dwarf) {
+		auto r = read_dwarf(p);
+		if (!r)
+			return std::unexpected(r.error());
+		dfs = std::move(*r);
+	}
+	std::sort(dfs.begin(), dfs.end(),
+		  [](const auto &a, const auto &b) { return a.f.low < b.f.low; });
+
+	for (auto &d : dfs) {
+		auto code = load_bytes(p, d.f.low, d.f.high - d.f.low);
+		uint64_t bad = 0;
+		std::optional<std::vector<Insn>> insns;
+		if (code.empty())
+			d.f.why_not_decoded = "code not in a PT_LOAD segment";
+		else if (!(insns = decode_function(p.isa, code, d.f.low, &bad)))
+			d.f.why_not_decoded = strf("instruction at %#lx not understood",
+						   (unsigned long)bad);
+		d.f.decoded = insns.has_value();
+		uint64_t prologue_end = insns ? decode_prologue(p.isa, *insns, code, d.f.low).end : 0;
+		add_calls(p, d, insns ? &*insns : nullptr, prologue_end);
+		std::vector<uint64_t> call_addrs;
+		for (const auto &c : d.f.calls)
+			call_addrs.push_back(c.call_address);
+		if (insns) {
+			d.f.frame = frame_layout(p.isa, p.cfi.get(), *insns, code, d.f.low, call_addrs);
+			compute_liveness(p.isa, *insns, d.f);
+		} else {
+			d.f.frame.why_unknown = d.f.why_not_decoded;
+		}
+	}
+
+	// Symbol-table functions DWARF does not describe (libc, assembler).
+	std::vector<Function> plain;
+	for (const auto &s : p.symbols) {
+		if (!s.function || s.size == 0)
+			continue;
+		bool covered = std::any_of(dfs.begin(), dfs.end(), [&](const auto &d) {
+			return s.value >= d.f.low && s.value < d.f.high;
+		});
+		bool dup = std::any_of(plain.begin(), plain.end(),
+				       [&](const auto &f) { return f.low == s.value; });
+		if (covered || dup)
+			continue;
+		Function f;
+		f.name = s.name;
+		f.low = s.value;
+		f.high = s.value + s.size;
+		f.frame.why_unknown = "no debug info";
+		plain.push_back(std::move(f));
+	}
+
+	for (auto &d : dfs) {
+		p.functions.push_back(std::move(d.f));
+		p.die_offsets.push_back(d.die);
+	}
+	for (auto &f : plain) {
+		p.functions.push_back(std::move(f));
+		p.die_offsets.push_back(~Dwarf_Off(0));
+	}
+	// Sort both together by address.
+	std::vector<size_t> order(p.functions.size());
+	for (size_t i = 0; i < order.size(); i++)
+		order[i] = i;
+	std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+		return p.functions[a].low < p.functions[b].low;
+	});
+	std::vector<Function> fs;
+	std::vector<Dwarf_Off> offs;
+	for (size_t i : order) {
+		fs.push_back(std::move(p.functions[i]));
+		offs.push_back(p.die_offsets[i]);
+	}
+	p.functions = std::move(fs);
+	p.die_offsets = std::move(offs);
+	for (const auto &f : p.functions)
+		for (const auto &c : f.calls) {
+			p.by_return[c.return_address] = &c;
+			p.by_key[c.key] = &c;
+		}
+	return {};
+}
+
+} // namespace hetmig::program

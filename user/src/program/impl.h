@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+// What an opened Program holds; shared by the program/*.cpp files that fill
+// it in (ELF tables, functions and call sites, frames, variables).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "handles.h"
+#include "insn.h"
+#include "program.h"
+
+namespace hetmig::program {
+
+struct Program::Impl {
+	std::string path;
+	Isa isa = Isa::x86_64;
+	std::string pair_id;
+	std::string producer;
+	UniqueFd fd;
+	UniqueElf elf;
+	UniqueDwarf dwarf;  // null when the file has no DWARF
+	UniqueCfi cfi;      // .eh_frame; null when absent
+	std::vector<Symbol> symbols;
+	std::vector<Segment> segments;
+	std::optional<TlsInfo> tls;
+	std::vector<Function> functions;            // sorted by low
+	std::map<uint64_t, const CallSite *> by_return;
+	std::map<std::string, const CallSite *> by_key;
+	// Offset of each function's DIE (functions[i] <-> die_offsets[i]);
+	// ~0 for functions known only from the symbol table.
+	std::vector<Dwarf_Off> die_offsets;
+	std::vector<Program::Unit> units;
+};
+
+// Callee-saved registers live across each call site, and the aarch64
+// return-address copy (liveness.cpp).
+void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
+// Reads symbols, segments, PT_TLS and the pair note (elf_tables.cpp).
+Result<void> read_elf_tables(Program::Impl &p);
+// Functions from DWARF and the symbol table, with call sites and frame
+// layouts (functions.cpp).
+Result<void> read_functions(Program::Impl &p);
+Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
+						uint64_t pc);
+// Bytes of the file at [address, address + length) in PT_LOAD; zero-filled
+// past p_filesz; empty if any byte is not mapped.
+std::vector<uint8_t> load_bytes(const Program::Impl &p, uint64_t address,
+				uint64_t length);
+
+} // namespace hetmig::program

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+// Program: opens one build with libelf/libdw and answers lookups on it.
+#include "program.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "impl.h"
+
+namespace hetmig::program {
+
+const char *isa_name(Isa isa)
+{
+	return isa == Isa::x86_64 ? "x86_64" : "aarch64";
+}
+
+Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Program::~Program() = default;
+Program::Program(Program &&) noexcept = default;
+Program &Program::operator=(Program &&) noexcept = default;
+
+namespace {
+
+// A parameter the callee finds at or above its CFA came on the stack.
+void mark_stack_arguments(Program &prog, Program::Impl &p)
+{
+	for (auto &f : p.functions) {
+		for (auto &c : f.calls) {
+			if (c.stack_arguments || c.callee.empty())
+				continue;
+			const Function *callee = prog.function_named(c.callee);
+			if (!callee || !callee->has_debug_info || !callee->frame.known)
+				continue;
+			auto vars = prog.variables_at(callee->calls.empty()
+							      ? callee->low
+							      : callee->calls.front().call_address);
+			if (!vars)
+				continue;
+			for (const auto &v : *vars)
+				if (v.parameter && v.location.kind == Location::Kind::cfa_offset &&
+				    v.location.offset >= 0)
+					c.stack_arguments = true;
+		}
+	}
+}
+
+} // namespace
+
+Result<Program> Program::open(const std::string &path)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return fail(EINVAL, strf("elf_version: %s", elf_errmsg(-1)));
+	auto p = std::make_unique<Impl>();
+	p->path = path;
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, strf("open %s", path.c_str()));
+	p->fd.reset(new int(fd));
+	p->elf.reset(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+	if (!p->elf)
+		return fail(EINVAL, strf("%s: elf_begin: %s", path.c_str(), elf_errmsg(-1)));
+	if (elf_kind(p->elf.get()) != ELF_K_ELF)
+		return fail(ENOEXEC, strf("%s: not an ELF file", path.c_str()));
+	if (auto r = read_elf_tables(*p); !r)
+		return std::unexpected(r.error());
+	// Without DWARF (a stripped or foreign binary) the program still has
+	// symbols and segments; every function is then without debug info.
+	p->dwarf.reset(dwarf_begin_elf(p->elf.get(), DWARF_C_READ, nullptr));
+	p->cfi.reset(dwarf_getcfi_elf(p->elf.get()));
+	if (auto r = read_functions(*p); !r)
+		return std::unexpected(r.error());
+	Program prog(std::move(p));
+	mark_stack_arguments(prog, *prog.impl_);
+	return prog;
+}
+
+const std::string &Program::path() const { return impl_->path; }
+Isa Program::isa() const { return impl_->isa; }
+const std::string &Program::pair_id() const { return impl_->pair_id; }
+const std::string &Program::producer() const { return impl_->producer; }
+const std::vector<Program::Unit> &Program::units() const { return impl_->units; }
+const std::vector<Function> &Program::functions() const { return impl_->functions; }
+const std::vector<Program::Symbol> &Program::symbols() const { return impl_->symbols; }
+std::optional<TlsInfo> Program::tls() const { return impl_->tls; }
+const std::vector<Program::Segment> &Program::segments() const { return impl_->segments; }
+
+const Function *Program::function_at(uint64_t pc) const
+{
+	const auto &fs = impl_->functions;
+	auto it = std::upper_bound(fs.begin(), fs.end(), pc,
+				   [](uint64_t v, const Function &f) { return v < f.low; });
+	if (it == fs.begin())
+		return nullptr;
+	--it;
+	return pc < it->high ? &*it : nullptr;
+}
+
+const Function *Program::function_named(const std::string &name) const
+{
+	const Function *best = nullptr;
+	for (const auto &f : impl_->functions)
+		if (f.name == name && (!best || (f.has_debug_info && !best->has_debug_info)))
+			best = &f;
+	return best;
+}
+
+const CallSite *Program::call_site_returning_to(uint64_t return_address) const
+{
+	auto it = impl_->by_return.find(return_address);
+	return it == impl_->by_return.end() ? nullptr : it->second;
+}
+
+const CallSite *Program::call_site_by_key(const std::string &key) const
+{
+	auto it = impl_->by_key.find(key);
+	return it == impl_->by_key.end() ? nullptr : it->second;
+}
+
+Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
+{
+	const Function *f = function_at(pc);
+	if (!f || !f->has_debug_info)
+		return fail(ENOENT, strf("%s: no function with debug info at %#lx",
+					 impl_->path.c_str(), (unsigned long)pc));
+	size_t index = size_t(f - impl_->functions.data());
+	uint64_t at = call_site_returning_to(pc) ? pc - 1 : pc;
+	return variables_at_impl(*impl_, index, at);
+}
+
+std::optional<uint64_t> Program::symbol(const std::string &name) const
+{
+	for (const auto &s : impl_->symbols)
+		if (s.name == name && !s.local)
+			return s.value;
+	for (const auto &s : impl_->symbols)
+		if (s.name == name)
+			return s.value;
+	return std::nullopt;
+}
+
+std::vector<uint8_t> Program::initial_bytes(uint64_t address, uint64_t length) const
+{
+	return load_bytes(*impl_, address, length);
+}
+
+} // namespace hetmig::program

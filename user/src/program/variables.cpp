@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+// The variables in scope at a pc and where each lives there.
+#include <dwarf.h>
+
+#include "impl.h"
+#include "types.h"
+
+namespace hetmig::program {
+
+namespace {
+
+const char *op_name(unsigned op)
+{
+	switch (op) {
+	case DW_OP_addr: return "DW_OP_addr";
+	case DW_OP_deref: return "DW_OP_deref";
+	case DW_OP_stack_value: return "DW_OP_stack_value";
+	case DW_OP_piece: return "DW_OP_piece";
+	case DW_OP_bit_piece: return "DW_OP_bit_piece";
+	case DW_OP_entry_value: return "DW_OP_entry_value";
+	case DW_OP_GNU_entry_value: return "DW_OP_GNU_entry_value";
+	case DW_OP_implicit_value: return "DW_OP_implicit_value";
+	case DW_OP_implicit_pointer: return "DW_OP_implicit_pointer";
+	case DW_OP_GNU_implicit_pointer: return "DW_OP_GNU_implicit_pointer";
+	case DW_OP_lit0: return "DW_OP_lit0";
+	case DW_OP_constu: return "DW_OP_constu";
+	case DW_OP_consts: return "DW_OP_consts";
+	case DW_OP_plus_uconst: return "DW_OP_plus_uconst";
+	case DW_OP_fbreg: return "DW_OP_fbreg";
+	case DW_OP_call_frame_cfa: return "DW_OP_call_frame_cfa";
+	case DW_OP_convert: return "DW_OP_convert";
+	case DW_OP_GNU_parameter_ref: return "DW_OP_GNU_parameter_ref";
+	}
+	static thread_local char buf[32];
+	snprintf(buf, sizeof(buf), "DW_OP_0x%x", op);
+	return buf;
+}
+
+struct FrameBase {
+	bool cfa = false;       // DW_OP_call_frame_cfa (gcc)
+	std::optional<std::pair<unsigned, int64_t>> reg;  // DW_OP_bregN (clang)
+	std::string why;
+};
+
+FrameBase frame_base(Dwarf_Die *fn, uint64_t pc)
+{
+	FrameBase fb;
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(fn, DW_AT_frame_base, &a))
+		return fb.why = "no DW_AT_frame_base", fb;
+	Dwarf_Op *ops[1];
+	size_t len[1];
+	if (dwarf_getlocation_addr(&a, pc, ops, len, 1) != 1 || len[0] != 1)
+		return fb.why = "frame base not a single operation", fb;
+	unsigned op = ops[0][0].atom;
+	if (op == DW_OP_call_frame_cfa)
+		fb.cfa = true;
+	else if (op >= DW_OP_breg0 && op <= DW_OP_breg31)
+		fb.reg = {{op - DW_OP_breg0, int64_t(ops[0][0].number)}};
+	else if (op >= DW_OP_reg0 && op <= DW_OP_reg31)
+		fb.reg = {{op - DW_OP_reg0, 0}};
+	else
+		fb.why = std::string("frame base ") + op_name(op);
+	return fb;
+}
+
+Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
+{
+	Location loc;
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(var, DW_AT_location, &a)) {
+		loc.kind = Location::Kind::optimized_out;
+		return loc;
+	}
+	Dwarf_Op *exprs[2];
+	size_t lens[2];
+	int n = dwarf_getlocation_addr(&a, pc, exprs, lens, 2);
+	if (n < 0) {
+		loc.why = strf("location: %s", dwarf_errmsg(-1));
+		return loc;
+	}
+	if (n == 0 || lens[0] == 0) {
+		loc.kind = Location::Kind::optimized_out;
+		return loc;
+	}
+	if (n > 1) {
+		loc.why = "several locations at this pc";
+		return loc;
+	}
+	Dwarf_Op *e = exprs[0];
+	if (lens[0] != 1) {
+		for (size_t i = 0; i < lens[0]; i++)
+			if (e[i].atom != DW_OP_fbreg && !(e[i].atom >= DW_OP_breg0 &&
+							  e[i].atom <= DW_OP_breg31))
+				return loc.why = op_name(e[i].atom), loc;
+		loc.why = "location with several operations";
+		return loc;
+	}
+	unsigned op = e[0].atom;
+	if (op == DW_OP_fbreg) {
+		if (fb.cfa) {
+			loc.kind = Location::Kind::cfa_offset;
+			loc.offset = int64_t(e[0].number);
+		} else if (fb.reg) {
+			loc.kind = Location::Kind::reg_offset;
+			loc.reg = fb.reg->first;
+			loc.offset = fb.reg->second + int64_t(e[0].number);
+		} else {
+			loc.why = fb.why;
+		}
+	} else if (op >= DW_OP_breg0 && op <= DW_OP_breg31) {
+		loc.kind = Location::Kind::reg_offset;
+		loc.reg = op - DW_OP_breg0;
+		loc.offset = int64_t(e[0].number);
+	} else if (op == DW_OP_bregx) {
+		loc.kind = Location::Kind::reg_offset;
+		loc.reg = unsigned(e[0].number);
+		loc.offset = int64_t(e[0].number2);
+	} else if (op >= DW_OP_reg0 && op <= DW_OP_reg31) {
+		loc.kind = Location::Kind::reg;
+		loc.reg = op - DW_OP_reg0;
+	} else if (op == DW_OP_regx) {
+		loc.kind = Location::Kind::reg;
+		loc.reg = unsigned(e[0].number);
+	} else {
+		loc.why = op_name(op);
+	}
+	return loc;
+}
+
+// A static or extern variable: it lives in .data/.bss, not in the frame.
+bool is_static(Dwarf_Die *var)
+{
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(var, DW_AT_location, &a))
+		return dwarf_hasattr(var, DW_AT_declaration);
+	Dwarf_Op *ops;
+	size_t len;
+	if (dwarf_getlocation(&a, &ops, &len) == 0 && len >= 1 &&
+	    (ops[0].atom == DW_OP_addr || ops[0].atom == DW_OP_form_tls_address ||
+	     ops[0].atom == DW_OP_GNU_push_tls_address))
+		return true;
+	return false;
+}
+
+void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Variable> &out)
+{
+	Dwarf_Die child;
+	if (dwarf_child(scope, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			if (dwarf_haspc(&child, pc) == 1)
+				collect(&child, pc, fb, out);
+			continue;
+		}
+		if (tag != DW_TAG_formal_parameter && tag != DW_TAG_variable)
+			continue;
+		if (is_static(&child))
+			continue;
+		Variable v;
+		const char *name = dwarf_diename(&child);
+		v.name = name ? name : "";
+		v.parameter = tag == DW_TAG_formal_parameter;
+		v.location = locate(&child, pc, fb);
+		Dwarf_Attribute a;
+		Dwarf_Die type;
+		if (dwarf_attr_integrate(&child, DW_AT_type, &a) && dwarf_formref_die(&a, &type))
+			v.type = describe_type(&type);
+		else
+			v.type.unsupported = "no type";
+		const char *file = dwarf_decl_file(&child);
+		v.decl_file = file ? file : "";
+		dwarf_decl_line(&child, &v.decl_line);
+		out.push_back(std::move(v));
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+} // namespace
+
+Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
+						uint64_t pc)
+{
+	Dwarf_Die fn;
+	if (!p.dwarf || !dwarf_offdie(p.dwarf.get(), p.die_offsets[index], &fn))
+		return fail(ENOENT, strf("%s: no DWARF for %s", p.path.c_str(),
+					 p.functions[index].name.c_str()));
+	FrameBase fb = frame_base(&fn, pc);
+	std::vector<Variable> out;
+	collect(&fn, pc, fb, out);
+	return out;
+}
+
+} // namespace hetmig::program
