@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < 800 * scale; i++) {
 		CORPUS_POINT();
-		v = visit((unsigned long)(i % 5000) * 97 + 1000, 0);
+		v = visit((unsigned long)(i % 800) * 97 + 1000, 0);
 		sum += v;
 		tls_initialised = (int)(sum % 1000);
 	}
