@@ -11,7 +11,7 @@ import subprocess
 
 # Symbols that are per-ISA by nature: linker stubs and labels inside
 # assembly functions, whose offsets follow the ISA's own code.
-IGNORE_PREFIXES = ("$x", "$d", ".L", "__hetmig_isa_")
+IGNORE_PREFIXES = ("$x", "$d", ".L")
 # gcc's crtbeginT.o/crtend.o internals: local functions and objects inside one
 # unsplit .text/.bss/.eh_frame whose offsets follow the ISA's code. They are
 # reached only through .init_array/.fini_array (ISA-specific), never through

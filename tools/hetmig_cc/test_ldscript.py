@@ -114,6 +114,10 @@ class Plan(unittest.TestCase):
         for r in ldscript.REGION_NAMES:
             if r != ".tbss":
                 self.assertEqual(self.layout.bases[r] % ldscript.REGION_ALIGN, 0, r)
+        # A segment starts in another 64 KiB page than the previous one ends.
+        text_end = self.layout.bases[".text"] + self.layout.sizes[".text"]
+        self.assertGreater(self.layout.bases[".rodata"] // ldscript.SEGMENT_ALIGN,
+                           text_end // ldscript.SEGMENT_ALIGN)
         # .text: slots up to 0x98+... then the larger ISA-only part (0x30).
         text = self.layout.sizes[".text"]
         self.assertGreaterEqual(text, 0x98 + 0x40 + 0xc3 + 0x30)
