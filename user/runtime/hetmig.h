@@ -29,9 +29,12 @@ extern "C" {
 struct hetmig_runtime {
 	uint32_t magic;			/* HETMIG_RT_MAGIC */
 	uint32_t version;		/* HETMIG_RT_VERSION */
-	volatile uint32_t pending;	/* set by the companion: park at the next point */
-	volatile uint32_t parked;	/* set by __hetmig_park before it stops */
-	int32_t result;			/* written by the companion before it thaws */
+	volatile uint32_t pending;	/* N > 0: park at the N-th point from now;
+					 * kept non-zero while parked, cleared by
+					 * the companion to let the process go */
+	volatile uint32_t parked;	/* 1 while __hetmig_park waits */
+	int32_t result;			/* what __hetmig_park returns; written by
+					 * the companion before it clears pending */
 	uint32_t pad;
 	/* The parked caller of __hetmig_park (valid while parked == 1): */
 	uint64_t park_ra;		/* return address into the caller */

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hetmig.h"
@@ -47,30 +48,41 @@ NOINST void __cyg_profile_func_exit(void *fn, void *site)
 }
 
 /*
- * Stop here until the companion has dealt with the request. The caller's
- * state is recorded first: the converter rebuilds the stack from the caller
- * outwards, and on the destination __hetmig_resume returns into the caller
- * as if this function had returned. noinline: the caller must make a call.
+ * Stop here until the companion has dealt with the request
+ * (Documentation/heterogeneous.md, "Parking"). The caller's state is
+ * recorded first: the converter rebuilds the stack from the caller outwards,
+ * and on the destination __hetmig_resume returns into the caller as if this
+ * function had returned. noinline: the caller must make a real call.
+ *
+ * pending N > 1 asks to park at the N-th point from now: count down. While
+ * parked, sleep in 1 ms steps until the companion clears pending (it writes
+ * result first); no signal, so parent and job control see nothing.
  */
 NOINST __attribute__((noinline)) int __hetmig_park(void)
 {
 	struct hetmig_runtime *rt = &__hetmig_rt;
+	struct timespec ms = { 0, 1000000 };
+	uint32_t p = __atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST);
 	int r;
 
+	while (p > 1)
+		if (__atomic_compare_exchange_n(&rt->pending, &p, p - 1, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return 0;
+	if (p == 0)
+		return 0;
 	rt->park_ra = (uint64_t)(uintptr_t)__builtin_return_address(0);
-	/* The CFA of this function is the caller's sp before the call on both
-	 * ISAs (x86_64: above the pushed return address; aarch64: sp at entry). */
+	/* The CFA of this function is the caller's sp just before the call on
+	 * both ISAs (x86_64: above the pushed return address; aarch64: sp at
+	 * entry). Checked by tools/test/cc/resume.c. */
 	rt->park_cfa = (uint64_t)(uintptr_t)__builtin_dwarf_cfa();
 	/* With frame pointers, [fp] holds the caller's fp on both ISAs. */
 	rt->park_fp = *(uint64_t *)__builtin_frame_address(0);
 	rt->result = 0;
 	__atomic_store_n(&rt->parked, 1, __ATOMIC_SEQ_CST);
-	hetmig_sys3(SYS_tgkill, hetmig_sys3(SYS_getpid, 0, 0, 0),
-		    hetmig_sys3(SYS_gettid, 0, 0, 0), SIGSTOP);
-	/* Woken without a move (a failure or a withdrawn request), or after a
-	 * move between machines of one ISA: the companion wrote result. */
-	r = rt->result;
-	__atomic_store_n(&rt->pending, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST))
+		hetmig_sys3(SYS_nanosleep, (long)&ms, 0, 0);
+	r = __atomic_load_n(&rt->result, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->parked, 0, __ATOMIC_SEQ_CST);
 	return r;
 }

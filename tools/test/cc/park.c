@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The parking protocol against a companion stand-in.
+ * 1. In process: a second thread plays the companion: pending = 3, so the
+ *    third migration point parks; it checks parked and the recorded caller
+ *    state, writes result and clears pending.
+ * 2. hetmig_migrate() with $HETMIG = tools/test/cc/fake-companion, which
+ *    does what `hetmig send --parked` does to the runtime block from outside
+ *    (process_vm_readv/writev) and makes the move fail with -ENOSYS.
+ * 3. hetmig_migrate() with a companion that cannot be executed: -ENOENT,
+ *    without parking.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hetmig.h"
+
+static volatile uint64_t caller_sp, caller_fp;
+static volatile int go;
+
+static void *companion(void *arg)
+{
+	(void)arg;
+	__hetmig_rt.pending = 3;
+	go = 1;
+	while (!__hetmig_rt.parked)
+		;
+	printf("companion: parked, cfa %s, fp %s\n",
+	       __hetmig_rt.park_cfa == caller_sp ? "is the caller's sp" : "WRONG",
+	       __hetmig_rt.park_fp == caller_fp ? "is the caller's fp" : "WRONG");
+	__hetmig_rt.result = -5;
+	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	int r1, r2, r3, r;
+	uint64_t sp;
+
+#ifdef __x86_64__
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#else
+	__asm__ volatile("mov %0, sp" : "=r"(sp));
+#endif
+	caller_sp = sp;
+	caller_fp = (uint64_t)__builtin_frame_address(0);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	pthread_create(&t, NULL, companion, NULL);
+	while (!go)
+		;
+	r1 = hetmig_point();
+	r2 = hetmig_point();
+	printf("countdown: %d %d, parked %u, pending %u\n", r1, r2, __hetmig_rt.parked,
+	       __hetmig_rt.pending);
+	r3 = hetmig_point();
+	pthread_join(t, NULL);
+	printf("third point returned %d, parked %u\n", r3, __hetmig_rt.parked);
+
+	r = hetmig_migrate("nowhere.example:7117");
+	printf("hetmig_migrate via the stand-in: %d (%s), pending %u, parked %u\n", r,
+	       r == -ENOSYS ? "-ENOSYS as the stand-in said" : "unexpected",
+	       __hetmig_rt.pending, __hetmig_rt.parked);
+	setenv("HETMIG", "/nonexistent/hetmig", 1);
+	r = hetmig_migrate("nowhere.example:7117");
+	printf("hetmig_migrate without a companion: %s, pending %u\n",
+	       r == -ENOENT ? "-ENOENT" : "unexpected", __hetmig_rt.pending);
+	return 0;
+}
