@@ -13,5 +13,6 @@ int cmd_restore(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 } // namespace hetmig

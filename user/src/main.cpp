@@ -29,6 +29,8 @@ constexpr Subcommand subcommands[] = {
 	{"keygen", hetmig::cmd_keygen, "Make a pre-shared key file for send and recv"},
 	{"dump", hetmig::cmd_dump, "Move a process into an image file (--keep: copy it)"},
 	{"restore", hetmig::cmd_restore, "Rebuild a process from an image file and run it"},
+	{"check", hetmig::cmd_check,
+	 "Prove that two hetmig-cc builds can be converted at every migration point"},
 };
 
 void usage(FILE *out)

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+// The rules of Documentation/heterogeneous.md, "Verifier", applied to every
+// call site that can be on the stack at a migration point.
+#include "check/verifier.h"
+
+#include <map>
+
+#include "check/flags.h"
+#include "check/reach.h"
+#include "program/insn.h"
+
+namespace hetmig::check {
+
+using namespace program;
+
+namespace {
+
+std::string where(const Program &p)
+{
+	return isa_name(p.isa());
+}
+
+// Frame pointer, stack pointer and callee-saved registers: a location in
+// them can be found in a rebuilt frame. Argument and scratch registers are
+// clobbered by the call.
+bool usable_register(Isa isa, unsigned reg)
+{
+	if (isa == Isa::x86_64)
+		return reg == 3 || reg == 6 || reg == 7 || (reg >= 12 && reg <= 15);
+	return (reg >= 19 && reg <= 29) || reg == 31 || (reg >= 72 && reg <= 79);
+}
+
+std::string location_problem(const Program &p, const Variable &v)
+{
+	const Location &l = v.location;
+	switch (l.kind) {
+	case Location::Kind::cfa_offset:
+	case Location::Kind::optimized_out:
+		return "";
+	case Location::Kind::reg:
+	case Location::Kind::reg_offset:
+		if (usable_register(p.isa(), l.reg))
+			return "";
+		return strf("variable %s is in %s, which the call clobbers", v.name.c_str(),
+			    register_name(p.isa(), l.reg));
+	case Location::Kind::unsupported:
+		break;
+	}
+	return strf("variable %s: location %s is not supported", v.name.c_str(), l.why.c_str());
+}
+
+std::string var_id(const Variable &v)
+{
+	return strf("%s@%d", v.name.c_str(), v.decl_line);
+}
+
+void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t ra_b,
+		     std::vector<std::string> &why)
+{
+	auto va = a.variables_at(ra_a), vb = b.variables_at(ra_b);
+	if (!va || !vb) {
+		why.push_back("variables: " + (!va ? va.error() : vb.error()).describe());
+		return;
+	}
+	std::map<std::string, const Variable *> mb;
+	for (const auto &v : *vb)
+		mb[var_id(v)] = &v;
+	for (const auto &x : *va) {
+		auto it = mb.find(var_id(x));
+		if (it == mb.end()) {
+			why.push_back(strf("variable %s is in scope on %s only", x.name.c_str(),
+					   where(a).c_str()));
+			continue;
+		}
+		const Variable &y = *it->second;
+		mb.erase(it);
+		bool out_a = x.location.kind == Location::Kind::optimized_out;
+		bool out_b = y.location.kind == Location::Kind::optimized_out;
+		if (out_a && out_b)
+			continue;  // dead on both sides
+		if (out_a != out_b) {
+			why.push_back(strf("variable %s is optimized out on %s but live on %s",
+					   x.name.c_str(), where(out_a ? a : b).c_str(),
+					   where(out_a ? b : a).c_str()));
+			continue;
+		}
+		for (const auto *side : {&a, &b}) {
+			const Variable &v = side == &a ? x : y;
+			std::string p = location_problem(*side, v);
+			if (!p.empty())
+				why.push_back(p + " on " + where(*side));
+			if (!v.type.unsupported.empty()) {
+				why.push_back(strf("live %s %s: %s", v.type.name.c_str(),
+						   v.name.c_str(), v.type.unsupported.c_str()));
+				break;
+			}
+		}
+		if (x.type.size != y.type.size)
+			why.push_back(strf("variable %s has %lu bytes on %s, %lu on %s", x.name.c_str(),
+					   (unsigned long)x.type.size, where(a).c_str(),
+					   (unsigned long)y.type.size, where(b).c_str()));
+		else if (x.type.pointer_offsets != y.type.pointer_offsets)
+			why.push_back(strf("variable %s: its pointers are at different offsets",
+					   x.name.c_str()));
+	}
+	for (const auto &[id, v] : mb)
+		why.push_back(strf("variable %s is in scope on %s only", v->name.c_str(),
+				   where(b).c_str()));
+}
+
+void check_frame(const Program &p, const Function &f, const CallSite &c,
+		 std::vector<std::string> &why)
+{
+	const FrameLayout &fr = f.frame;
+	if (!f.decoded)
+		why.push_back("code not decoded on " + where(p) + ": " + f.why_not_decoded);
+	if (!fr.known)
+		why.push_back("frame layout unknown on " + where(p) + ": " + fr.why_unknown);
+	else if (fr.dynamic)
+		why.push_back("frame size changes at run time (alloca or a variable-length "
+			      "array) on " + where(p));
+	if (c.stack_arguments)
+		why.push_back("arguments passed on the stack on " + where(p) +
+			      " (the converter does not rebuild outgoing argument areas)");
+	for (unsigned r : c.live_registers)
+		why.push_back(strf("callee-saved register %s may hold a temporary no variable "
+				   "describes (on %s)", register_name(p.isa(), r), where(p).c_str()));
+}
+
+struct SiteRef {
+	const Function *f;
+	const CallSite *c;
+};
+
+// Sites of functions with debug info by key, and whether each can be on the
+// stack at a point.
+std::map<std::string, SiteRef> sites_of(const Program &p, std::vector<std::string> &errors)
+{
+	std::map<std::string, SiteRef> out;
+	for (const auto &f : p.functions())
+		for (const auto &c : f.calls)
+			if (!out.emplace(c.key, SiteRef{&f, &c}).second)
+				errors.push_back(strf("call site key %s names two sites on %s (two "
+						      "static functions of one name?)",
+						      c.key.c_str(), where(p).c_str()));
+	return out;
+}
+
+Refusal refusal_for(const SiteRef &s)
+{
+	Refusal r;
+	r.file = s.c->file;
+	r.line = s.c->line;
+	r.column = s.c->column;
+	r.function = s.f->name;
+	r.key = s.c->key;
+	return r;
+}
+
+} // namespace
+
+Report verify(const Program &a, const Program &b)
+{
+	Report rep;
+	if (a.isa() == b.isa())
+		rep.errors.push_back(strf("both builds are for %s", where(a).c_str()));
+	if (a.pair_id().empty() || b.pair_id().empty() || a.pair_id() != b.pair_id()) {
+		rep.errors.push_back(strf("not a pair: %s has pair id '%s', %s has '%s'",
+					  a.path().c_str(), a.pair_id().c_str(), b.path().c_str(),
+					  b.pair_id().c_str()));
+		return rep;
+	}
+	for (auto &m : compare_flags(a, b))
+		rep.errors.push_back(m);
+
+	Reach reach_a(a), reach_b(b);
+	auto sa = sites_of(a, rep.errors), sb = sites_of(b, rep.errors);
+	std::map<std::string, bool> keys;
+	for (const auto &[k, s] : sa)
+		if (reach_a.on_stack(*s.f, *s.c))
+			keys[k] = true;
+	for (const auto &[k, s] : sb)
+		if (reach_b.on_stack(*s.f, *s.c))
+			keys[k] = true;
+
+	for (const auto &[key, unused] : keys) {
+		(void)unused;
+		rep.sites++;
+		auto ia = sa.find(key), ib = sb.find(key);
+		if (ia == sa.end() || ib == sb.end()) {
+			const SiteRef &s = ia != sa.end() ? ia->second : ib->second;
+			Refusal r = refusal_for(s);
+			r.reasons.push_back(strf("call site exists on %s only",
+						 where(ia != sa.end() ? a : b).c_str()));
+			rep.refusals.push_back(std::move(r));
+			continue;
+		}
+		const SiteRef &x = ia->second, &y = ib->second;
+		Refusal r = refusal_for(x);
+		if (x.f->low != y.f->low)
+			r.reasons.push_back(strf("%s is at %#lx on %s, %#lx on %s", x.f->name.c_str(),
+						 (unsigned long)x.f->low, where(a).c_str(),
+						 (unsigned long)y.f->low, where(b).c_str()));
+		std::string libc = Reach::libc_callback(x.c->callee);
+		const Function *callee = a.function_named(x.c->callee);
+		if (!libc.empty() && callee && !callee->has_debug_info)
+			r.reasons.push_back(strf("libc frame %s cannot be rebuilt (it calls the "
+						 "program's %s, which can reach a migration point)",
+						 x.c->callee.c_str(), libc.c_str()));
+		check_frame(a, *x.f, *x.c, r.reasons);
+		check_frame(b, *y.f, *y.c, r.reasons);
+		check_variables(a, b, x.c->return_address, y.c->return_address, r.reasons);
+		if (r.reasons.empty())
+			rep.proven++;
+		else
+			rep.refusals.push_back(std::move(r));
+	}
+	if (!rep.errors.empty())
+		rep.proven = 0;
+	return rep;
+}
+
+} // namespace hetmig::check

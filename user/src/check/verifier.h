@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0
+// hetmig check: proves, call site by call site, that the two builds of a
+// hetmig-cc program correspond well enough for the converter to rebuild
+// every frame that can be on the stack at a migration point
+// (Documentation/heterogeneous.md, "Verifier").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "program/program.h"
+
+namespace hetmig::check {
+
+struct Refusal {
+	std::string file;
+	int line = 0, column = 0;
+	std::string function;
+	std::string key;
+	std::vector<std::string> reasons;
+};
+
+struct Report {
+	// Problems of the pair as a whole (not a pair, flags differ...): when
+	// any is present, no site is proven.
+	std::vector<std::string> errors;
+	size_t sites = 0;       // call sites that can be on the stack at a point
+	size_t proven = 0;
+	std::vector<Refusal> refusals;
+	bool ok() const { return errors.empty() && refusals.empty(); }
+};
+
+Report verify(const program::Program &a, const program::Program &b);
+
+} // namespace hetmig::check

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+// The verifier accepts a clean -O0 program and refuses each rule breaker
+// with the right reason.
+#include <nlohmann/json.hpp>
+
+#include "check/report.h"
+#include "check/verifier.h"
+#include "fixture.h"
+
+namespace hetmig::check {
+namespace {
+
+using testing::open_fixture;
+
+Report check(const char *x86, const char *arm)
+{
+	return verify(open_fixture(x86), open_fixture(arm));
+}
+
+bool any_reason(const Report &r, const std::string &needle, const std::string &fn = "")
+{
+	for (const auto &f : r.refusals)
+		for (const auto &why : f.reasons)
+			if (why.find(needle) != std::string::npos && (fn.empty() || f.function == fn))
+				return true;
+	return false;
+}
+
+bool any_error(const Report &r, const std::string &needle)
+{
+	for (const auto &e : r.errors)
+		if (e.find(needle) != std::string::npos)
+			return true;
+	return false;
+}
+
+TEST(Verifier, AcceptsCleanO0)
+{
+	Report r = check("clean.x86_64", "clean.aarch64");
+	EXPECT_TRUE(r.ok());
+	EXPECT_GT(r.sites, 5u);
+	EXPECT_EQ(r.proven, r.sites);
+	for (const auto &f : r.refusals)
+		ADD_FAILURE() << f.key << ": " << f.reasons.front();
+}
+
+TEST(Verifier, RefusesTemporaryAcrossCall)
+{
+	Report r = check("temp.x86_64", "temp.aarch64");
+	EXPECT_FALSE(r.ok());
+	ASSERT_EQ(r.refusals.size(), 1u);
+	EXPECT_EQ(r.refusals[0].function, "main");
+	EXPECT_EQ(r.refusals[0].line, 15);  // int x = f() + g();
+	EXPECT_TRUE(any_reason(r, "callee-saved register rbx may hold a temporary"));
+	EXPECT_TRUE(any_reason(r, "callee-saved register x20 may hold a temporary"));
+}
+
+TEST(Verifier, RefusesLiveLongDouble)
+{
+	Report r = check("longdouble.x86_64", "longdouble.aarch64");
+	EXPECT_FALSE(r.ok());
+	EXPECT_TRUE(any_reason(r, "live long double acc", "main"));
+}
+
+TEST(Verifier, RefusesLibcCallback)
+{
+	Report r = check("callback.x86_64", "callback.aarch64");
+	EXPECT_FALSE(r.ok());
+	EXPECT_TRUE(any_reason(r, "libc frame qsort cannot be rebuilt", "main"));
+}
+
+TEST(Verifier, RefusesStackArgumentsAndDynamicFrames)
+{
+	Report r = check("frames.x86_64", "frames.aarch64");
+	EXPECT_TRUE(any_reason(r, "arguments passed on the stack", "outgoing"));
+	EXPECT_TRUE(any_reason(r, "frame size changes at run time", "vla"));
+	EXPECT_TRUE(any_reason(r, "frame size changes at run time", "with_alloca"));
+	EXPECT_FALSE(any_reason(r, "", "small"));
+	EXPECT_FALSE(any_reason(r, "", "huge"));
+}
+
+TEST(Verifier, RefusesMismatchedFlags)
+{
+	Report r = check("clean.x86_64", "clean-O1.aarch64");
+	EXPECT_FALSE(r.ok());
+	EXPECT_EQ(r.proven, 0u);
+	EXPECT_TRUE(any_error(r, "compiler flags differ"));
+	EXPECT_TRUE(any_error(r, "-O1"));
+}
+
+TEST(Verifier, RefusesNotAPair)
+{
+	Report r = check("clean.x86_64", "clean-other.aarch64");
+	EXPECT_FALSE(r.ok());
+	EXPECT_TRUE(any_error(r, "not a pair"));
+	Report same = check("clean.x86_64", "clean.x86_64");
+	EXPECT_TRUE(any_error(same, "both builds are for x86_64"));
+}
+
+TEST(Verifier, JsonReport)
+{
+	Report r = check("temp.x86_64", "temp.aarch64");
+	auto j = nlohmann::json::parse(to_json(r));
+	EXPECT_EQ(j["ok"], false);
+	EXPECT_EQ(j["sites"], r.sites);
+	EXPECT_EQ(j["refused"], 1);
+	EXPECT_EQ(j["refusals"][0]["function"], "main");
+	EXPECT_EQ(j["refusals"][0]["line"], 15);
+}
+
+} // namespace
+} // namespace hetmig::check

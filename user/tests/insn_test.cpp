@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+// The instruction decoder on encodings gcc emits (checked with objdump).
+#include <gtest/gtest.h>
+
+#include "program/insn.h"
+
+namespace hetmig::program {
+namespace {
+
+std::optional<Insn> x86(std::vector<uint8_t> b, uint64_t at = 0x1000)
+{
+	return decode_x86_64(b.data(), b.size(), at);
+}
+
+std::optional<Insn> arm(uint32_t w, uint64_t at = 0x1000)
+{
+	uint8_t b[4] = {uint8_t(w), uint8_t(w >> 8), uint8_t(w >> 16), uint8_t(w >> 24)};
+	return decode_aarch64(b, 4, at);
+}
+
+TEST(InsnX86, CallRel32)
+{
+	auto in = x86({0xe8, 0x10, 0x00, 0x00, 0x00});
+	ASSERT_TRUE(in);
+	EXPECT_EQ(in->length, 5u);
+	EXPECT_EQ(in->flow, Insn::Flow::call);
+	EXPECT_EQ(in->target, 0x1015u);
+}
+
+TEST(InsnX86, CallIndirect)
+{
+	auto in = x86({0xff, 0xd0});  // call *%rax
+	ASSERT_TRUE(in);
+	EXPECT_EQ(in->length, 2u);
+	EXPECT_EQ(in->flow, Insn::Flow::call_indirect);
+	auto mem = x86({0xff, 0x55, 0xf8});  // call *-0x8(%rbp)
+	ASSERT_TRUE(mem);
+	EXPECT_EQ(mem->length, 3u);
+	EXPECT_EQ(mem->flow, Insn::Flow::call_indirect);
+}
+
+TEST(InsnX86, LengthsAndRbx)
+{
+	auto mov = x86({0x89, 0xc3});  // mov %eax,%ebx: rbx overwritten
+	ASSERT_TRUE(mov);
+	EXPECT_EQ(mov->kills, uint64_t(1) << 3);
+	auto add = x86({0x01, 0xd8});  // add %ebx,%eax: rbx read
+	ASSERT_TRUE(add);
+	EXPECT_EQ(add->uses, uint64_t(1) << 3);
+	auto movabs = x86({0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8});
+	ASSERT_TRUE(movabs);
+	EXPECT_EQ(movabs->length, 10u);
+	auto sse = x86({0xf2, 0x0f, 0x10, 0x45, 0xe8});  // movsd -0x18(%rbp),%xmm0
+	ASSERT_TRUE(sse);
+	EXPECT_EQ(sse->length, 5u);
+	auto r12 = x86({0x41, 0x54});  // push %r12: read only
+	ASSERT_TRUE(r12);
+	EXPECT_EQ(r12->uses, uint64_t(1) << 12);
+	EXPECT_EQ(r12->defs, 0u);
+}
+
+TEST(InsnAarch64, BranchesAndCalls)
+{
+	auto bl = arm(0x94000004);  // bl .+16
+	ASSERT_TRUE(bl);
+	EXPECT_EQ(bl->flow, Insn::Flow::call);
+	EXPECT_EQ(bl->target, 0x1010u);
+	auto blr = arm(0xd63f0000);  // blr x0
+	ASSERT_TRUE(blr);
+	EXPECT_EQ(blr->flow, Insn::Flow::call_indirect);
+	auto ret = arm(0xd65f03c0);
+	ASSERT_TRUE(ret);
+	EXPECT_EQ(ret->flow, Insn::Flow::ret);
+	auto bcond = arm(0x54ffffe1);  // b.ne .-4
+	ASSERT_TRUE(bcond);
+	EXPECT_EQ(bcond->flow, Insn::Flow::cond_jump);
+	EXPECT_EQ(bcond->target, 0xffcu);
+}
+
+TEST(InsnAarch64, CalleeSaved)
+{
+	auto mov = arm(0x2a0003f4);  // mov w20, w0
+	ASSERT_TRUE(mov);
+	EXPECT_EQ(mov->kills, uint64_t(1) << 20);
+	auto add = arm(0x0b000280);  // add w0, w20, w0
+	ASSERT_TRUE(add);
+	EXPECT_EQ(add->uses, uint64_t(1) << 20);
+	auto stp = arm(0xa90153f3);  // stp x19, x20, [sp, #16]: a store reads
+	ASSERT_TRUE(stp);
+	EXPECT_EQ(stp->uses, (uint64_t(1) << 19) | (uint64_t(1) << 20));
+	EXPECT_EQ(stp->defs, 0u);
+	auto ldp = arm(0xa94153f3);  // ldp x19, x20, [sp, #16]
+	ASSERT_TRUE(ldp);
+	EXPECT_EQ(ldp->kills, (uint64_t(1) << 19) | (uint64_t(1) << 20));
+}
+
+} // namespace
+} // namespace hetmig::program
