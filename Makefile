@@ -15,9 +15,9 @@ KARCH_arm64 := arm64
 CROSS_amd64 :=
 CROSS_arm64 := aarch64-linux-gnu-
 
-.PHONY: all deps kmod user user-x86_64 user-aarch64 test unit-test demo check-debug \
-	checkpatch clean distclean
-all: kmod user
+.PHONY: all deps kmod user user-x86_64 user-aarch64 cc cc-test test unit-test demo \
+	check-debug checkpatch clean distclean
+all: kmod user cc
 
 deps:
 	tools/deps
@@ -51,6 +51,16 @@ user-aarch64:
 		-DHETMIG_CACHE=$(HETMIG_CACHE) \
 		-DCMAKE_TOOLCHAIN_FILE=$(TOP)/cmake/aarch64-linux-gnu.cmake >/dev/null
 	cmake --build $(BUILD)/aarch64 -j $(JOBS)
+
+# --- hetmig-cc: runs in place (it compiles the runtime from user/runtime for
+# every program); staged as build/bin/hetmig-cc for PATH ---------------------
+cc:
+	@command -v python3 >/dev/null || { echo "hetmig-cc needs python3: make deps" >&2; exit 1; }
+	mkdir -p $(BUILD)/bin
+	ln -sf $(TOP)/tools/hetmig-cc $(BUILD)/bin/hetmig-cc
+
+cc-test: cc
+	tools/test/cc-test
 
 # --- tests ----------------------------------------------------------------
 test: deps all

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,12 @@
 #include "sys.h"
 
 #define NOINST __attribute__((no_instrument_function))
+
+/* The layout the companion relies on (Documentation/heterogeneous.md). */
+_Static_assert(sizeof(struct hetmig_runtime) == 304, "struct hetmig_runtime layout");
+_Static_assert(offsetof(struct hetmig_runtime, park_fp) == 40, "struct hetmig_runtime layout");
+_Static_assert(sizeof(struct hetmig_resume) == 56, "struct hetmig_resume layout");
+_Static_assert(offsetof(struct hetmig_resume, tls_anchor_off) == 48, "struct hetmig_resume layout");
 
 struct hetmig_runtime __hetmig_rt = {
 	.magic = HETMIG_RT_MAGIC,
