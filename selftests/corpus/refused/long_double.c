@@ -4,7 +4,7 @@
  * step(): 80-bit x87 (16 bytes with padding) on x86_64, IEEE binary128 on
  * aarch64; the bytes cannot be carried over and the verifier must refuse.
  *
- * expect-refusal: long double
+ * expect-refusal: live long double
  */
 #include <stdio.h>
 

@@ -6,7 +6,7 @@
  * frames differ in shape, so mix() on the stack at a point (its entry is
  * one) cannot be converted.
  *
- * expect-refusal: stack-passed|stack argument|on the stack|parameter
+ * expect-refusal: arguments passed on the stack
  */
 #include <stdio.h>
 

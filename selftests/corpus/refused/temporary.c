@@ -6,7 +6,7 @@
  * second runs; no DWARF variable describes it, so a frame stopped inside
  * the second call cannot be converted.
  *
- * expect-refusal: temporar|not described|undescribed|callee-saved
+ * expect-refusal: temporary no variable describes
  */
 #include <stdio.h>
 

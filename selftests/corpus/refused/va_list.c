@@ -4,7 +4,7 @@
  * the call of weigh(): va_list is a 24-byte struct on x86_64 and a 32-byte
  * one on aarch64 pointing into register save areas of different layouts.
  *
- * expect-refusal: va_list
+ * expect-refusal: live va_list
  */
 #include <stdarg.h>
 #include <stdio.h>
