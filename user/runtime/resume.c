@@ -132,6 +132,24 @@ NOINST static void read_auxv(size_t *aux)
 			aux[buf[i]] = buf[i + 1];
 }
 
+/*
+ * musl finds the vdso (and getauxval its answers) in the auxv array on the
+ * initial stack, which came from the source machine: this machine's values
+ * go in, key by key. libc.auxv is the second word of musl 1.2.3's struct
+ * __libc on both ISAs (four chars and an int before it).
+ */
+extern char __libc[];
+
+NOINST static void patch_libc_auxv(const size_t *aux)
+{
+	size_t *v = *(size_t **)(__libc + 8);
+	size_t i;
+
+	for (i = 0; v && v[i] != AT_NULL; i += 2)
+		if (v[i] < MUSL_AUX_CNT && aux[v[i]])
+			v[i + 1] = aux[v[i]];
+}
+
 NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 {
 	size_t aux[MUSL_AUX_CNT];
@@ -146,6 +164,7 @@ NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 		__sysinfo = aux[AT_SYSINFO];
 	/* A fresh thread descriptor and TLS block, as at process start. */
 	__init_tls(aux);
+	patch_libc_auxv(aux);
 	tls = (unsigned char *)&__hetmig_tls_anchor - r->tls_anchor_off;
 	for (i = 0; i < r->tls_len; i++)
 		tls[i] = r->tls[i];

@@ -297,6 +297,7 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);
 

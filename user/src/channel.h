@@ -28,6 +28,8 @@ Result<void> write_new_key(const std::string &path);
 
 // Message types, the first byte of each decrypted message.
 enum class Msg : uint8_t {
+	kProgram = 'P',	// sender: "PAIR_ID PATH", the hetmig-cc build a converted
+			// image needs; receiver: "PATH" where it has it (or kError)
 	kImage = 'I',	// image bytes
 	kImageEnd = 'E',	// the image is complete
 	kReady = 'R',	// receiver: rebuilt and stopped; payload "PID KEPT"

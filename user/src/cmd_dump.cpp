@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-// hetmig dump PID -o FILE [--keep] [--compress]: move a process into an
-//   image file (it is killed once the image is whole; --keep thaws it).
+// hetmig dump PID -o FILE [--keep] [--compress] [--park]: move a process
+//   into an image file (it is killed once the image is whole; --keep thaws
+//   it). --park first stops a hetmig-cc program at its next migration
+//   point, so the image can be converted for the other ISA.
 // hetmig restore FILE [--allow-root] [--no-pid]: rebuild it here and let
 //   it run; prints the new pid.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <sys/wait.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <elf.h>
+#include <csignal>
+#include <cstdlib>
 
 #include "capture.h"
+#include "convert/park.h"
 #include "cli.h"
 #include "commands.h"
 #include "frozen.h"
@@ -25,14 +34,51 @@ double ms_since(std::chrono::steady_clock::time_point t0)
 		.count();
 }
 
+// HETMIG_DEBUG_FAULTS=1 hetmig restore FILE: run the restored (single-
+// threaded) process under ptrace and, if it dies of a fault, say where:
+// for whoever debugs a conversion (Documentation/testing.md).
+int debug_faults(pid_t pid)
+{
+	for (int sig = 0;;) {
+		ptrace(PTRACE_CONT, pid, 0, sig);
+		int ws;
+		if (waitpid(pid, &ws, __WALL) != pid || !WIFSTOPPED(ws))
+			return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		sig = WSTOPSIG(ws);
+		if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE &&
+		    sig != SIGTRAP)
+			continue;
+		siginfo_t si{};
+		ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+		uint64_t regs[40] = {};
+		iovec iov{regs, sizeof(regs)};
+		ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov);
+#if defined(__x86_64__)
+		std::fprintf(stderr, "hetmig: signal %d (%s) at 0x%llx: rip 0x%llx rsp 0x%llx "
+			     "rbp 0x%llx\n", sig, strsignal(sig), (unsigned long long)si.si_addr,
+			     (unsigned long long)regs[16], (unsigned long long)regs[19],
+			     (unsigned long long)regs[4]);
+#else
+		std::fprintf(stderr, "hetmig: signal %d (%s) at 0x%llx: pc 0x%llx sp 0x%llx "
+			     "x29 0x%llx x30 0x%llx\n", sig, strsignal(sig),
+			     (unsigned long long)si.si_addr, (unsigned long long)regs[32],
+			     (unsigned long long)regs[31], (unsigned long long)regs[29],
+			     (unsigned long long)regs[30]);
+#endif
+		kill(pid, SIGKILL);
+		waitpid(pid, &ws, __WALL);
+		return 128 + sig;
+	}
+}
+
 } // namespace
 
 int cmd_dump(int argc, char **argv)
 {
-	const char *usage = "usage: hetmig dump PID -o FILE [--keep] [--compress]\n";
+	const char *usage = "usage: hetmig dump PID -o FILE [--keep] [--compress] [--park]\n";
 	std::optional<pid_t> pid;
 	std::string out;
-	bool keep = false;
+	bool keep = false, park = false;
 	WriteOptions opts;
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
@@ -42,6 +88,8 @@ int cmd_dump(int argc, char **argv)
 			keep = true;
 		else if (a == "--compress")
 			opts.compress = true;
+		else if (a == "--park")
+			park = true;
 		else if (!pid && (pid = parse_pid(argv[i])))
 			continue;
 		else
@@ -51,6 +99,18 @@ int cmd_dump(int argc, char **argv)
 		return std::fputs(usage, stderr), kExitUsage;
 
 	auto t0 = std::chrono::steady_clock::now();
+	// Declared before the freeze: on any failure the freeze ends first,
+	// then the parked program is told (its __hetmig_park returns -errno).
+	std::optional<convert::Parking> parking;
+	if (park) {
+		auto prog = convert::program_of(*pid);
+		if (!prog)
+			return report(prog.error());
+		auto p = convert::Parking::request(*pid, *prog, 30000);
+		if (!p)
+			return report(p.error());
+		parking.emplace(std::move(*p));
+	}
 	auto frozen = FrozenProcess::freeze(*pid);
 	if (!frozen)
 		return report(frozen.error());
@@ -63,10 +123,15 @@ int cmd_dump(int argc, char **argv)
 	opts.reader = memory->reader();
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
-	if (keep)
+	if (keep) {
+		if (parking)
+			parking->release(0);
 		frozen->thaw();
-	else
+	} else {
+		if (parking)
+			parking->moved();
 		frozen->kill();
+	}
 	std::printf("hetmig: process %d dumped to %s (%zu threads, %.1f MiB of pages) "
 		    "in %.0f ms; %s\n", *pid, out.c_str(), img->threads.size(),
 		    double(img->page_bytes()) / (1 << 20), ms_since(t0),
@@ -99,12 +164,17 @@ bool parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy)
 int cmd_restore(int argc, char **argv)
 {
 	const char *usage = "usage: hetmig restore FILE [--allow-root] [--user UID] "
-			    "[--group GID] [--no-pid] [--stdin FILE] [--output FILE]\n";
+			    "[--group GID] [--no-pid] [--stdin FILE] [--output FILE] [--wait]\n";
 	std::string file;
 	RestorePolicy policy;
+	bool wait = false;
 	for (int i = 1; i < argc; i++) {
 		if (parse_policy_option(argc, argv, i, policy))
 			continue;
+		if (!std::strcmp(argv[i], "--wait")) {
+			wait = true;  // exit with the restored process's status
+			continue;
+		}
 		if (!file.empty() || argv[i][0] == '-')
 			return std::fputs(usage, stderr), kExitUsage;
 		file = argv[i];
@@ -121,11 +191,19 @@ int cmd_restore(int argc, char **argv)
 		return report(proc.error());
 	pid_t pid = proc->pid();
 	bool kept = proc->pid_kept();
+	if (std::getenv("HETMIG_DEBUG_FAULTS"))
+		return debug_faults(pid);
 	if (auto r = proc->release(); !r)
 		return report(r.error());
 	std::printf("hetmig: restored as pid %d%s in %.0f ms\n", pid,
 		    kept ? "" : strf(" (pid %u was taken here)", img->pid).c_str(),
 		    ms_since(t0));
+	int ws;
+	if (wait) {
+		std::fflush(stdout);
+		if (waitpid(pid, &ws, 0) == pid)
+			return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	}
 	return kExitOk;
 }
 

@@ -85,23 +85,29 @@ void print_text(pid_t pid, const Snapshot &s)
 
 } // namespace
 
+int inspect_frames(pid_t pid, bool json);  // cmd_frames.cpp
+
 int cmd_inspect(int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, frames = false;
 	std::optional<pid_t> pid;
 	int positional = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!std::strcmp(argv[i], "--json"))
 			json = true;
+		else if (!std::strcmp(argv[i], "--frames"))
+			frames = true;
 		else if (positional++ == 0)
 			pid = parse_pid(argv[i]);
 	}
 	if (positional != 1)
 		pid.reset();
 	if (!pid) {
-		std::fprintf(stderr, "usage: hetmig inspect PID [--json]\n");
+		std::fprintf(stderr, "usage: hetmig inspect PID [--frames] [--json]\n");
 		return kExitUsage;
 	}
+	if (frames)
+		return inspect_frames(*pid, json);
 
 	auto client = GenlClient::connect();
 	if (!client)

@@ -29,7 +29,8 @@ namespace {
 // Pulls image bytes out of kImage messages until kImageEnd.
 class ImageSource {
 public:
-	explicit ImageSource(Channel &ch) : ch_(ch) {}
+	explicit ImageSource(Channel &ch, std::vector<uint8_t> first = {})
+		: ch_(ch), buf_(std::move(first)) {}
 	Result<void> read(std::span<uint8_t> out)
 	{
 		size_t done = 0;
@@ -66,7 +67,31 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	auto ch = Channel::accept(fd, key, timeout_s);
 	if (!ch)
 		return std::unexpected(ch.error());
-	ImageSource source(*ch);
+	// A move across ISAs starts by naming the program's build, so a
+	// missing one refuses the move before the source is touched.
+	auto first = ch->receive();
+	if (!first)
+		return std::unexpected(first.error());
+	std::vector<uint8_t> image_start;
+	if (first->first == Msg::kProgram) {
+		std::string text(first->second.begin(), first->second.end());
+		auto space = text.find(' ');
+		ProgramRef want{text.substr(space + 1), text.substr(0, space), {}};
+		if (auto r = check_program_build(want); !r) {
+			ch->refuse(r.error().describe());
+			return std::unexpected(r.error());
+		}
+		if (auto r = ch->send(Msg::kProgram, want.path); !r)
+			return std::unexpected(r.error());
+	} else if (first->first == Msg::kImage) {
+		image_start = std::move(first->second);
+	} else if (first->first == Msg::kError) {
+		return fail(ECANCELED, "the sender gave up: " +
+			    std::string(first->second.begin(), first->second.end()));
+	} else {
+		return fail(EBADMSG, "unexpected first message from the sender");
+	}
+	ImageSource source(*ch, std::move(image_start));
 	auto img = read_image([&](std::span<uint8_t> b) { return source.read(b); });
 	if (!img) {
 		ch->refuse(img.error().describe());
@@ -105,10 +130,10 @@ int cmd_recv(int argc, char **argv)
 		"usage: hetmig recv [--listen ADDR[:PORT]] [--key FILE] [--once] "
 		"[--timeout SECONDS]\n"
 		"                   [--allow-root] [--user UID] [--group GID] [--no-pid]\n"
-		"                   [--stdin FILE] [--output FILE]\n";
+		"                   [--stdin FILE] [--output FILE] [--wait]\n";
 	std::string listen_on = "0.0.0.0", key_path = "/etc/hetmig/key";
 	uint16_t port = kDefaultPort;
-	bool once = false;
+	bool once = false, wait = false;
 	int timeout_s = 120;
 	RestorePolicy policy;
 	policy.stdin_path = "/dev/null";
@@ -126,6 +151,10 @@ int cmd_recv(int argc, char **argv)
 			key_path = argv[++i];
 		} else if (a == "--once") {
 			once = true;
+		} else if (a == "--wait") {
+			// With --once: stay until the received process ends and
+			// exit with its status (128 + signal if killed).
+			wait = once = true;
 		} else if (a == "--timeout" && i + 1 < argc) {
 			timeout_s = std::atoi(argv[++i]);
 		} else {
@@ -165,7 +194,11 @@ int cmd_recv(int argc, char **argv)
 		auto pid = serve(fd, *key, policy, timeout_s);
 		if (pid) {
 			std::printf("hetmig: process from %s runs here as pid %d\n", who, *pid);
+			std::fflush(stdout);
 			status = kExitOk;
+			int ws;
+			if (wait && waitpid(*pid, &ws, 0) == *pid)
+				status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 		} else {
 			std::fprintf(stderr, "hetmig: migration from %s failed: %s\n", who,
 				     pid.error().describe().c_str());

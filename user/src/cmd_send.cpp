@@ -5,13 +5,18 @@
 // thaws it, and it runs on as if nothing had happened.
 //
 // hetmig keygen FILE: make a pre-shared key for send and recv.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <optional>
 #include <unistd.h>
+#include <linux/hetmig.h>
 
 #include "capture.h"
+#include "convert/convert.h"
+#include "convert/park.h"
 #include "channel.h"
 #include "cli.h"
 #include "commands.h"
@@ -73,6 +78,65 @@ private:
 	std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
+// Both builds of a hetmig-cc program, and where the receiver has its own.
+struct CrossIsa {
+	program::Program from, to;
+	std::string remote_path;
+};
+
+Result<CrossIsa> prepare_cross_isa(pid_t pid, Channel &ch, const std::string &dest)
+{
+	auto to_isa = ch.peer_arch() == HETMIG_ARCH_X86_64 ? program::Isa::x86_64
+							   : program::Isa::aarch64;
+	auto from = convert::program_of(pid);
+	if (!from)
+		return std::unexpected(from.error());
+	if (from->pair_id().empty())
+		return fail(EXDEV, strf("%s is %s and this machine %s: only programs built "
+					"with hetmig-cc move between instruction sets, and "
+					"process %d runs %s", dest.c_str(),
+					arch_name(ch.peer_arch()), arch_name(this_arch()), pid,
+					from->path().c_str()));
+	std::string other = convert::sibling_build(from->path(), to_isa);
+	if (other.empty())
+		return fail(ENOENT, from->path() + " is not named PROGRAM.x86_64 or "
+			    "PROGRAM.aarch64: its other build cannot be found");
+	auto to = program::Program::open(other);
+	if (!to)
+		return fail(ENOENT, strf("the %s build %s is missing here: %s",
+					 program::isa_name(to_isa), other.c_str(),
+					 to.error().describe().c_str()));
+	if (to->pair_id() != from->pair_id())
+		return fail(ESTALE, strf("%s and %s are not a pair (rebuild both with "
+					 "hetmig-cc)", from->path().c_str(), other.c_str()));
+	if (auto r = ch.send(Msg::kProgram, from->pair_id() + " " + other); !r)
+		return std::unexpected(r.error());
+	auto answer = ch.receive();
+	if (!answer)
+		return std::unexpected(answer.error());
+	if (answer->first != Msg::kProgram)
+		return fail(EREMOTEIO, "the destination refused: " + text_of(answer->second));
+	return CrossIsa{std::move(*from), std::move(*to), text_of(answer->second)};
+}
+
+// The captured image read in full and converted for the other ISA.
+Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &reader)
+{
+	for (auto &run : img.pages) {
+		run.data.resize(run.len);
+		if (auto r = reader(run.addr, run.data); !r)
+			return std::unexpected(r.error());
+	}
+	auto out = convert::convert_image(img, cross.from, cross.to);
+	if (!out)
+		return out;
+	for (auto &m : out->mappings)
+		if (m.path == cross.to.path())
+			m.path = cross.remote_path;
+	out->program.path = cross.remote_path;
+	return out;
+}
+
 } // namespace
 
 int cmd_keygen(int argc, char **argv)
@@ -87,7 +151,11 @@ int cmd_keygen(int argc, char **argv)
 int cmd_send(int argc, char **argv)
 {
 	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
-			    "[--no-compress] [--timeout SECONDS]\n";
+			    "[--no-compress] [--timeout SECONDS]\n"
+			    "                   [--park-timeout SECONDS] [--at-point N] [--parked]\n";
+	int park_timeout_ms = 30000;
+	uint32_t at_point = 1;
+	bool parked = false;
 	std::optional<pid_t> pid;
 	std::string dest, key_path = kDefaultKey;
 	bool keep = false;
@@ -103,6 +171,12 @@ int cmd_send(int argc, char **argv)
 			opts.compress = false;
 		else if (a == "--timeout" && i + 1 < argc)
 			timeout_s = std::atoi(argv[++i]);
+		else if (a == "--park-timeout" && i + 1 < argc)
+			park_timeout_ms = int(std::atof(argv[++i]) * 1000);
+		else if (a == "--at-point" && i + 1 < argc)
+			at_point = uint32_t(std::max(1, std::atoi(argv[++i])));
+		else if (a == "--parked")
+			parked = true;  // hetmig_migrate(): the process asked itself
 		else if (!pid && (pid = parse_pid(argv[i])))
 			continue;
 		else if (dest.empty() && a[0] != '-')
@@ -121,15 +195,29 @@ int cmd_send(int argc, char **argv)
 	if (!ch)
 		return report(ch.error());
 
-	// Across ISAs the state must be converted (a hetmig-cc program, not
-	// yet supported): refuse before the process is touched.
+	// Across ISAs the process must be a hetmig-cc program whose other
+	// build is here (to convert) and there (to run): checked before the
+	// process is touched.
+	std::optional<CrossIsa> cross;
 	if (ch->peer_arch() != this_arch()) {
-		std::string why = strf("%s is %s and this machine %s: moving a process "
-				       "between instruction sets is not supported yet",
-				       dest.c_str(), arch_name(ch->peer_arch()),
-				       arch_name(this_arch()));
-		(void)ch->send(Msg::kError, why);
-		return report(Error{EXDEV, why, {}, {}});
+		auto c = prepare_cross_isa(*pid, *ch, dest);
+		if (!c) {
+			(void)ch->send(Msg::kError, c.error().describe());
+			return report(c.error());
+		}
+		cross = std::move(*c);
+	}
+	// A hetmig-cc program stops at its next migration point first, where
+	// its stack is one the converter understands.
+	std::optional<convert::Parking> parking;
+	if (cross) {
+		auto p = convert::Parking::request(*pid, cross->from, park_timeout_ms, parked,
+						   at_point);
+		if (!p) {
+			(void)ch->send(Msg::kError, p.error().describe());
+			return report(p.error());
+		}
+		parking.emplace(std::move(*p));
 	}
 
 	auto t0 = std::chrono::steady_clock::now();
@@ -140,6 +228,8 @@ int cmd_send(int argc, char **argv)
 	}
 	// Every failure from here thaws the source; say so with the reason.
 	auto call_off = [&](Error e) {
+		if (parking)
+			parking->release(e.code ? e.code : EIO);
 		frozen->thaw();
 		e.context += strf(" [process %d thawed: it runs on here]", *pid);
 		return report(e);
@@ -153,6 +243,14 @@ int cmd_send(int argc, char **argv)
 	if (!memory)
 		return call_off(memory.error());
 	opts.reader = memory->reader();
+	if (cross) {
+		auto converted = convert_for(*img, *cross, opts.reader);
+		if (!converted) {
+			(void)ch->send(Msg::kError, converted.error().describe());
+			return call_off(converted.error());
+		}
+		img = std::move(converted);
+	}
 	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				opts);
@@ -187,10 +285,15 @@ int cmd_send(int argc, char **argv)
 				   : done.error());
 	double downtime = std::chrono::duration<double, std::milli>(
 		std::chrono::steady_clock::now() - t0).count();
-	if (keep)
+	if (keep) {
+		if (parking)
+			parking->release(0);  // it runs on here too: "not moved"
 		frozen->thaw();
-	else
+	} else {
+		if (parking)
+			parking->moved();
 		frozen->kill();
+	}
 	bool pid_kept = text_of(ready->second).ends_with(" 1");
 	std::printf("hetmig: process %d now runs on %s as pid %s%s; downtime %.0f ms, "
 		    "%.1f MiB sent%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),

@@ -128,6 +128,8 @@ json to_cbor_tree(const Image &img)
 		{"vdso_digest", img.vdso_digest}, {"threads", threads}, {"mm", mm},
 		{"mappings", maps}, {"signals", sigs}, {"files", files},
 		{"mapped_files", mapped},
+		{"program", {{"path", img.program.path}, {"pair_id", img.program.pair_id},
+			     {"converted_from", img.program.converted_from}}},
 	};
 }
 
@@ -198,6 +200,10 @@ void from_cbor_tree(const json &j, Image &img)
 				     f.at("std")});
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
+	// Added after format 1 was first written: optional.
+	if (auto p = j.find("program"); p != j.end())
+		img.program = {p->value("path", ""), p->value("pair_id", ""),
+			       p->value("converted_from", "")};
 }
 
 Result<void> write_record(const ByteSink &sink, uint64_t addr,

@@ -58,6 +58,13 @@ struct PageRun {
 // Fills the span with the memory at ADDR (of a stopped process).
 using PageReader = std::function<Result<void>(uint64_t addr, std::span<uint8_t>)>;
 
+// The hetmig-cc program a process runs (empty for other programs): the
+// receiver finds its build by PAIR_ID and refuses the move up front when it
+// has none. CONVERTED_FROM names the source ISA of a converted image.
+struct ProgramRef {
+	std::string path, pair_id, converted_from;
+};
+
 struct Image {
 	uint32_t arch = 0;
 	uint32_t page_size = 0;
@@ -73,6 +80,7 @@ struct Image {
 	std::vector<OpenFile> files;
 	std::vector<MappedFile> mapped_files;
 	std::vector<PageRun> pages;
+	ProgramRef program;
 
 	uint64_t page_bytes() const;
 };

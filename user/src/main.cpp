@@ -31,6 +31,8 @@ constexpr Subcommand subcommands[] = {
 	{"restore", hetmig::cmd_restore, "Rebuild a process from an image file and run it"},
 	{"check", hetmig::cmd_check,
 	 "Prove that two hetmig-cc builds can be converted at every migration point"},
+	{"convert", hetmig::cmd_convert,
+	 "Convert a parked hetmig-cc program's image for the other ISA"},
 };
 
 void usage(FILE *out)

@@ -22,6 +22,7 @@
 #include <climits>
 #include <csignal>
 #include <cstring>
+#include <elf.h>
 #include <fcntl.h>
 #include <fstream>
 #include <grp.h>
@@ -37,6 +38,7 @@
 
 #include "capture.h"
 #include "genl.h"
+#include "program/program.h"
 
 namespace hetmig {
 
@@ -88,6 +90,8 @@ const Mapping *find_special(const Image &img, const char *name)
 	return nullptr;
 }
 
+bool converted(const Image &img) { return !img.program.converted_from.empty(); }
+
 Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mtime)
 {
 	struct stat st;
@@ -97,6 +101,51 @@ Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mti
 		return fail(ESTALE, "file " + path + " differs here (size or mtime): "
 				    "it must be the same file on both machines");
 	return {};
+}
+
+Result<void> check_same_vdso(const Image &img)
+{
+	auto own = own_vdso();
+	if (!own)
+		return std::unexpected(own.error());
+	auto [vdso, vvar] = *own;
+	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
+	if (!digest)
+		return std::unexpected(digest.error());
+	if (vdso.end - vdso.start != img.vdso_size || vvar.end - vvar.start != img.vvar_size ||
+	    *digest != img.vdso_digest)
+		return fail(EXDEV, strf("this kernel's vdso differs from the source's "
+					       "(%s): restore on the same kernel build",
+					       img.kernel_release.c_str()));
+	return {};
+}
+
+// The auxv of a converted image describes the source machine where it
+// describes a machine at all; this machine's values replace those.
+std::vector<uint64_t> with_machine_auxv(const std::vector<uint64_t> &image_auxv)
+{
+	static const uint64_t machine_keys[] = {AT_HWCAP, AT_HWCAP2, AT_PAGESZ, AT_CLKTCK,
+						AT_SYSINFO_EHDR, 51 /* AT_MINSIGSTKSZ */};
+	std::vector<uint64_t> own;
+	if (FILE *f = std::fopen("/proc/self/auxv", "rb")) {
+		uint64_t pair[2];
+		while (std::fread(pair, sizeof(pair), 1, f) == 1 && pair[0] != AT_NULL)
+			own.insert(own.end(), pair, pair + 2);
+		std::fclose(f);
+	}
+	auto is_machine = [](uint64_t key) {
+		return std::find(std::begin(machine_keys), std::end(machine_keys), key) !=
+		       std::end(machine_keys);
+	};
+	std::vector<uint64_t> out;
+	for (size_t i = 0; i + 1 < image_auxv.size(); i += 2)
+		if (image_auxv[i] != AT_NULL && !is_machine(image_auxv[i]))
+			out.insert(out.end(), {uint64_t(image_auxv[i]), uint64_t(image_auxv[i + 1])});
+	for (size_t i = 0; i + 1 < own.size(); i += 2)
+		if (is_machine(own[i]))
+			out.insert(out.end(), {uint64_t(own[i]), uint64_t(own[i + 1])});
+	out.insert(out.end(), {uint64_t(AT_NULL), uint64_t(0)});
+	return out;
 }
 
 // Everything that can be known before a process is created.
@@ -110,18 +159,15 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EXDEV, "the image's page size differs from this kernel's");
 	if (img.threads.empty() || img.threads.front().tid != img.pid)
 		return fail(EBADMSG, "the image has no leader thread");
-	auto own = own_vdso();
-	if (!own)
-		return std::unexpected(own.error());
-	auto [vdso, vvar] = *own;
-	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
-	if (!digest)
-		return std::unexpected(digest.error());
-	if (vdso.end - vdso.start != img.vdso_size || vvar.end - vvar.start != img.vvar_size ||
-	    *digest != img.vdso_digest)
-		return fail(EXDEV, strf("this kernel's vdso differs from the source's "
-					       "(%s): restore on the same kernel build",
-					       img.kernel_release.c_str()));
+	if (converted(img)) {
+		// Built for this ISA by the converter: it brings no vdso (this
+		// machine's stays), and its program must be this machine's half
+		// of the pair.
+		if (auto r = check_program_build(img.program); !r)
+			return r;
+	} else if (auto r = check_same_vdso(img); !r) {
+		return r;
+	}
 	uid_t uid = policy.uid.value_or(img.uid);
 	if (geteuid() != 0 && (uid != geteuid() || policy.gid.value_or(img.gid) != getegid()))
 		return fail(EPERM, strf("the process ran as uid %u gid %u; only root may "
@@ -347,7 +393,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	wait_byte(p);  // every thread is stopped
 	// Last: after the move, libc's cached vdso entry points are stale, so
 	// nothing that could read the clock runs from here on.
-	child_vdso(img, p);
+	if (!converted(img))
+		child_vdso(img, p);
 
 	auto req = client->new_request(HETMIG_CMD_RESTORE_MM);
 	if (!req)
@@ -365,8 +412,9 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	bool ok = true;
 	for (auto [attr, v] : fields)
 		ok &= nla_put_u64(msg, attr, v) == 0;
-	if (!mm.auxv.empty())
-		ok &= nla_put(msg, HETMIG_A_MM_AUXV, int(mm.auxv.size() * 8), mm.auxv.data()) == 0;
+	const std::vector<uint64_t> auxv = converted(img) ? with_machine_auxv(mm.auxv) : mm.auxv;
+	if (!auxv.empty())
+		ok &= nla_put(msg, HETMIG_A_MM_AUXV, int(auxv.size() * 8), auxv.data()) == 0;
 	for (size_t i = 0; i < img.mappings.size() && ok; i++) {
 		const Mapping &m = img.mappings[i];
 		if (m.kind == HETMIG_VMA_SPECIAL)
@@ -592,6 +640,21 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
 			return std::unexpected(r.error());
 	return proc;
+}
+
+Result<void> check_program_build(const ProgramRef &want)
+{
+	auto prog = program::Program::open(want.path);
+	if (!prog)
+		return fail(ENOENT, strf("this machine has no %s build of the program at %s "
+					 "(%s)", arch_name(this_arch()), want.path.c_str(),
+					 prog.error().describe().c_str()));
+	if (prog->pair_id() != want.pair_id)
+		return fail(ESTALE, strf("%s is not the other half of the sender's build "
+					 "(pair id %s, the sender's %s)", want.path.c_str(),
+					 prog->pair_id().empty() ? "none" : prog->pair_id().c_str(),
+					 want.pair_id.c_str()));
+	return {};
 }
 
 } // namespace hetmig

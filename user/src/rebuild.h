@@ -56,4 +56,8 @@ private:
 // files, credentials), then rebuilds it, stopped.
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy);
 
+// A hetmig-cc program's build for this machine is at WANT.path and is the
+// other half of the pair WANT.pair_id names.
+Result<void> check_program_build(const ProgramRef &want);
+
 } // namespace hetmig

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <elf.h>
 #include <map>
+#include <set>
+#include <tuple>
 #include <signal.h>
 #include <sys/mman.h>
 #include <linux/hetmig.h>
@@ -294,7 +296,7 @@ Result<void> Converter::plan_stack()
 			(void)mem_.read(a, {old_stack_.bytes.data() + (a - stack_->start), kPage});
 
 	auto read = [this](uint64_t a) -> Result<uint64_t> {
-		uint64_t v;
+		uint64_t v = 0;
 		if (auto r = old_stack_.read(a, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
 			return std::unexpected(r.error());
 		return v;
@@ -518,6 +520,11 @@ Result<void> Converter::binary_mappings()
 		kept.push_back(n);
 	}
 
+	std::set<std::tuple<std::string, uint64_t, uint64_t>> from_symbols;
+	for (const auto &sym : from_.symbols())
+		if (!sym.function && !sym.tls)
+			from_symbols.insert({sym.name, sym.value, sym.size});
+	std::vector<std::pair<uint64_t, std::vector<uint8_t>>> shared;
 	std::vector<Mapping> binary;
 	for (const auto &seg : to_.segments()) {
 		uint64_t start = page_down(seg.vaddr), file_end = page_up(seg.vaddr + seg.filesz);
@@ -540,32 +547,47 @@ Result<void> Converter::binary_mappings()
 		}
 		if (!(seg.prot & PROT_WRITE))
 			continue;
-		// Start from the destination's initial bytes where the source
-		// has none, then put back the objects both builds share.
-		auto init = to_.initial_bytes(seg.vaddr, seg.memsz);
-		for (uint64_t a = seg.vaddr; a < seg.vaddr + seg.memsz; ) {
-			uint64_t next = std::min(page_down(a) + kPage, seg.vaddr + seg.memsz);
-			if (!mem_.contains(a, next - a) && init.size() >= next - seg.vaddr)
-				mem_.write(a, {init.data() + (a - seg.vaddr), next - a});
-			a = next;
-		}
+		// The destination's initial bytes everywhere (its GOT, its
+		// ISA-only objects, padding), then the program's and libc's
+		// objects both builds share, with the values they have now.
+		// A page the source never wrote still holds its initial bytes.
 		for (const auto &sym : to_.symbols()) {
 			if (sym.function || sym.tls || sym.size == 0 || sym.value < seg.vaddr ||
-			    sym.value + sym.size > seg.vaddr + seg.memsz)
+			    sym.value + sym.size > seg.vaddr + seg.memsz || is_isa_local(sym.name))
 				continue;
-			bool shared = false;
-			for (const auto &s : from_.symbols())
-				if (s.name == sym.name && s.value == sym.value && s.size == sym.size) {
-					shared = true;
-					break;
-				}
-			if (!shared || is_isa_local(sym.name)) {
-				auto b = to_.initial_bytes(sym.value, sym.size);
-				if (b.size() == sym.size)
-					mem_.write(sym.value, b);
+			if (!from_symbols.contains({sym.name, sym.value, sym.size}))
+				continue;
+			auto bytes = to_.initial_bytes(sym.value, sym.size);
+			bytes.resize(sym.size);
+			for (uint64_t a = sym.value; a < sym.value + sym.size;) {
+				uint64_t next = std::min(page_down(a) + kPage, sym.value + sym.size);
+				if (mem_.contains(a, next - a))
+					(void)mem_.read(a, {bytes.data() + (a - sym.value), next - a});
+				a = next;
 			}
+			shared.emplace_back(sym.value, std::move(bytes));
 		}
 	}
+	// Whatever the source binary's writable pages held goes: the
+	// destination's segments are written afresh.
+	for (const auto &seg : from_.segments())
+		if (seg.prot & PROT_WRITE)
+			mem_.discard(page_down(seg.vaddr),
+				     page_up(seg.vaddr + seg.memsz) - page_down(seg.vaddr));
+	for (const auto &seg : to_.segments()) {
+		if (!(seg.prot & PROT_WRITE))
+			continue;
+		// The rest of the first and last pages is outside every
+		// segment: nothing of the program is there.
+		uint64_t start = page_down(seg.vaddr), end = page_up(seg.vaddr + seg.memsz);
+		auto init = to_.initial_bytes(seg.vaddr, seg.memsz);
+		init.resize(seg.memsz);
+		mem_.discard(start, end - start);
+		mem_.write(start, std::vector<uint8_t>(end - start));
+		mem_.write(seg.vaddr, init);
+	}
+	for (const auto &[addr, bytes] : shared)
+		mem_.write(addr, bytes);
 	for (const auto &b : binary)
 		for (const auto &k : kept)
 			if (overlaps(b.start, b.end, k.start, k.end))
@@ -704,6 +726,11 @@ Result<Image> Converter::run()
 		return f.path == from_.path() || f.path == src_.program.path;
 	});
 	out_.program = {to_.path(), to_.pair_id(), program::isa_name(from_.isa())};
+	// Only what lands in a mapping of the new process is carried.
+	std::vector<std::pair<uint64_t, uint64_t>> ranges;
+	for (const auto &m : out_.mappings)
+		ranges.emplace_back(m.start, m.end);
+	mem_.keep_only(ranges);
 	out_.pages = mem_.to_pages();
 	return std::move(out_);
 }

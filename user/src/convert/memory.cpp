@@ -110,4 +110,14 @@ void AddressSpace::discard(uint64_t addr, uint64_t len)
 	}
 }
 
+void AddressSpace::keep_only(const std::vector<std::pair<uint64_t, uint64_t>> &ranges)
+{
+	std::erase_if(pages_, [&](const auto &entry) {
+		for (auto [start, end] : ranges)
+			if (entry.first >= start && entry.first + kPage <= end)
+				return false;
+		return true;
+	});
+}
+
 } // namespace hetmig::convert

@@ -30,6 +30,8 @@ public:
 	void write_u64(uint64_t addr, uint64_t value);
 	// Drops [addr, addr + len): those bytes are no longer carried.
 	void discard(uint64_t addr, uint64_t len);
+	// Drops every page outside the sorted, disjoint [start, end) ranges.
+	void keep_only(const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
 	// Every 8-byte-aligned word in [lo, hi), for pointer scans.
 	template <typename F> void for_each_word(uint64_t lo, uint64_t hi, F &&f) const;

@@ -50,7 +50,7 @@ Result<program::Program> program_of(pid_t pid)
 }
 
 Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,
-				 bool self_requested)
+				 bool self_requested, uint32_t countdown)
 {
 	auto block = prog.symbol(kRuntimeSymbol);
 	if (!block)
@@ -65,7 +65,8 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 		return fail(EBUSY, strf("process %d already has a move pending", pid));
 	Parking parking(pid, *block);
 	if (!self_requested)
-		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending), 1);
+		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending),
+						countdown ? countdown : 1);
 		    !r)
 			return std::unexpected(r.error());
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -14,11 +14,12 @@ namespace hetmig::convert {
 
 class Parking {
 public:
-	// Sets `pending` (unless the process set it itself: hetmig_migrate)
+	// Sets `pending` to COUNTDOWN (the process parks at the COUNTDOWN-th
+	// migration point from now; unless it asked itself: hetmig_migrate)
 	// and waits up to TIMEOUT_MS for `parked`. On a timeout the request is
 	// withdrawn and the process runs on untouched.
 	static Result<Parking> request(pid_t pid, const program::Program &prog, int timeout_ms,
-				       bool self_requested = false);
+				       bool self_requested = false, uint32_t countdown = 1);
 	Parking(Parking &&o) noexcept : pid_(o.pid_), block_(o.block_) { o.pid_ = 0; }
 	Parking &operator=(Parking &&) = delete;
 	// Withdraws the request with ECANCELED unless release() or moved() ran.

@@ -6,28 +6,22 @@
 
 namespace hetmig::convert {
 
-namespace {
-
-// struct hetmig_resume as user/runtime/hetmig.h defines it.
-struct RecordLayout {
-	uint32_t magic, version;
-	uint64_t pc, sp, fp, retval;
-	uint64_t tls_anchor, tls_len;
-	// tls_len bytes of TLS block follow
-};
-constexpr uint32_t kResumeMagic = 0x484d5253;
-
-} // namespace
-
 PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 				 std::span<const uint8_t> tls, uint64_t tls_anchor,
 				 uint64_t below)
 {
 	// 128 bytes: the x86_64 red zone of the innermost frame.
-	uint64_t size = sizeof(RecordLayout) + tls.size();
+	uint64_t size = sizeof(hetmig_resume) + tls.size();
 	uint64_t record = (below - 128 - size) & ~uint64_t(63);
-	RecordLayout r{kResumeMagic, kRuntimeVersion, rec.pc, rec.sp, rec.fp, rec.retval,
-		       tls_anchor, tls.size()};
+	hetmig_resume r{};
+	r.magic = HETMIG_RESUME_MAGIC;
+	r.pc = rec.pc;
+	r.sp = rec.sp;
+	r.fp = rec.fp;
+	r.retval = int64_t(rec.retval);
+	r.errno_val = 0;  // errno lives in musl's thread descriptor, not carried
+	r.tls_len = uint32_t(tls.size());
+	r.tls_anchor_off = tls_anchor;
 	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});
 	mem.write(record + sizeof(r), tls);
 	return {record, (record - 256) & ~uint64_t(15)};

@@ -4,6 +4,7 @@
 // __hetmig_resume on the destination, and the registers that start there.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "convert/memory.h"
+#include "hetmig.h"
 #include "program/program.h"
 
 namespace hetmig::convert {
@@ -19,14 +21,15 @@ inline constexpr const char *kRuntimeSymbol = "__hetmig_rt";
 inline constexpr const char *kResumeSymbol = "__hetmig_resume";
 inline constexpr const char *kMainReturnSymbol = "__hetmig_main_return";
 inline constexpr const char *kTlsAnchorSymbol = "__hetmig_tls_anchor";
-inline constexpr uint32_t kRuntimeMagic = 0x484d5254;
-inline constexpr uint32_t kRuntimeVersion = 1;
+inline constexpr uint32_t kRuntimeMagic = HETMIG_RT_MAGIC;
+inline constexpr uint32_t kRuntimeVersion = HETMIG_RT_VERSION;
 // What __hetmig_park returns on the destination: where the process now runs.
-inline constexpr uint64_t kOnX86_64 = 1, kOnAarch64 = 2;
+inline constexpr uint64_t kOnX86_64 = HETMIG_ON_X86_64, kOnAarch64 = HETMIG_ON_AARCH64;
 // Stack the destination's __hetmig_resume may use below the frames.
 inline constexpr uint64_t kResumeStackRoom = 64 * 1024;
 
-// struct hetmig_runtime's fixed part.
+// struct hetmig_runtime's fixed part, without its volatile qualifiers so
+// it can be copied in and out of an image.
 struct RuntimeLayout {
 	uint32_t magic, version;
 	uint32_t pending, parked;
@@ -34,6 +37,9 @@ struct RuntimeLayout {
 	uint32_t pad;
 	uint64_t park_ra, park_cfa, park_fp;
 };
+static_assert(offsetof(RuntimeLayout, pending) == offsetof(hetmig_runtime, pending));
+static_assert(offsetof(RuntimeLayout, result) == offsetof(hetmig_runtime, result));
+static_assert(offsetof(RuntimeLayout, park_fp) == offsetof(hetmig_runtime, park_fp));
 
 // What __hetmig_resume needs to finish the move.
 struct ResumeRecord {

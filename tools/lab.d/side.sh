@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# One machine's part of a trip along hops, for tools/lab and the tests:
+#   side.sh SIDE START HOPS EVERY PROG [TAG]
+# SIDE is a or b; hop i runs on side START if i is even, else on the other.
+# HOPS is the number of hops, EVERY the migration points between moves,
+# PROG the program's path without its ISA suffix; its arguments are in
+# /root/args. Prints the program's output of each hop run here as
+# "@@OUT TAG HOP line", its exit status "@@STATUS TAG n" and a failure
+# "@@FAILED TAG reason". Both machines run the same trips in the same
+# order: each hop's send and recv pair them up.
+side=$1 start=$2 hops=$3 every=$4 prog=$5 tag=${6:-0}
+isa=$(uname -m)
+key=/root/key
+first=0; [ "$side" != "$start" ] && first=1
+
+show() { sed "s/^/@@OUT $tag $1 /" "/tmp/out.$tag.$1"; }
+
+i=$first
+while [ $i -lt "$hops" ]; do
+	last=0; [ $((i + 1)) -eq "$hops" ] && last=1
+	if [ $i -eq 0 ]; then
+		# shellcheck disable=SC2046
+		"$prog.$isa" $(cat /root/args) > /tmp/out.$tag.0 &
+		pid=$!
+	else
+		wait_flag=; [ $last -eq 1 ] && wait_flag=--wait
+		out=$(hetmig recv --key $key --once --allow-root \
+			--output /tmp/out.$tag.$i $wait_flag 2>&1); rc=$?
+		echo "# $tag hop $i: $out"
+		pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
+		if [ -z "$pid" ]; then
+			echo "@@FAILED $tag receiving hop $i: $(echo "$out" | tail -n1)"
+			exit 0
+		fi
+	fi
+	if [ $last -eq 1 ]; then
+		if [ $i -eq 0 ]; then wait $pid; rc=$?; fi
+		show $i
+		echo "@@STATUS $tag $rc"
+		exit 0
+	fi
+	for t in $(seq 200); do
+		out=$(hetmig send "$pid" "$HETMIG_PEER" --key $key --at-point "$every" 2>&1); rc=$?
+		case $out in *"cannot connect"*) usleep 200000 ;; *) break ;; esac
+	done
+	echo "# $tag hop $i: $out"
+	if [ $rc -ne 0 ]; then
+		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"
+		# The source runs on: let it finish so its output is complete.
+		[ $i -eq 0 ] && wait $pid
+		exit 0
+	fi
+	[ $i -eq 0 ] && wait $pid
+	show $i
+	i=$((i + 2))
+done
