@@ -66,6 +66,7 @@ class InputSection:
     size: int
     file: str       # as the map names it: /path/x.o or /path/libc.a(m.lo)
     align: int = 1
+    addr: int = 0   # where the link placed it
 
     @property
     def key(self):
@@ -113,7 +114,8 @@ def parse_map(text):
             if kind == "in":
                 m = _CONT_RE.match(line)
                 if m:
-                    _add(fl, out, name, int(m.group(2), 16), m.group(3))
+                    _add(fl, out, name, int(m.group(2), 16), m.group(3),
+                         int(m.group(1), 16))
                     continue
             else:
                 m = _OUTCONT_RE.match(line)
@@ -134,17 +136,18 @@ def parse_map(text):
         m = _IN_RE.match(line)
         if m and out:
             if m.group(4) is not None:
-                _add(fl, out, m.group(1), int(m.group(3), 16), m.group(4))
+                _add(fl, out, m.group(1), int(m.group(3), 16), m.group(4),
+                     int(m.group(2), 16))
             else:
                 pending = ("in", m.group(1))
     return fl
 
 
-def _add(fl, out, name, size, file):
+def _add(fl, out, name, size, file, addr):
     file = file.strip()
     if size == 0 or file.startswith("linker stubs") or file == "":
         return
-    fl.sections.append(InputSection(out, name, size, file))
+    fl.sections.append(InputSection(out, name, size, file, addr=addr))
 
 
 def parse_section_tables(text):
@@ -370,3 +373,20 @@ def render(layout, isa, note_sections=(".note.hetmig",)):
     w("  /DISCARD/ : { *(.note.GNU-stack) *(.gnu_debuglink) *(.gnu.lto_*) }")
     w("}")
     return "\n".join(l for l in out if l != "") + "\n"
+
+
+def misplaced(layout, final):
+    """The slots that the final links ({isa: FirstLink} of their maps) did
+    not put at one address: [(key, x86_64 address, aarch64 address)]."""
+    where = {}
+    for isa in ISAS:
+        for sec in final[isa].sections:
+            where.setdefault(isa, {})[sec.key] = sec.addr
+    bad = []
+    for r in REGION_NAMES:
+        for sl in layout.slots[r]:
+            x = where.get("x86_64", {}).get(sl.key)
+            a = where.get("aarch64", {}).get(sl.key)
+            if x is None or a is None or x != a:
+                bad.append((sl.key, x, a))
+    return bad

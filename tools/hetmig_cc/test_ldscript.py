@@ -130,6 +130,19 @@ class Plan(unittest.TestCase):
         self.assertGreaterEqual(nxt - eh, 0x180)
 
 
+class FinalCheck(unittest.TestCase):
+    def test_misplaced_slots_are_reported(self):
+        first = first_links()
+        layout = ldscript.plan(first)
+        # Pretend the final links were the first ones: .text.printf and the
+        # others sit at the same address in both fixtures, .data.g too.
+        self.assertEqual(ldscript.misplaced(layout, first), [])
+        moved = ldscript.parse_map(fixture("aarch64.map").replace(
+            " .text.printf   0x00000000004100e0", " .text.printf   0x00000000004100f0"))
+        bad = ldscript.misplaced(layout, {"x86_64": first["x86_64"], "aarch64": moved})
+        self.assertEqual(bad, [(("libc.a(printf.lo)", ".text.printf"), 0x4100e0, 0x4100f0)])
+
+
 class Render(unittest.TestCase):
     def setUp(self):
         self.layout = ldscript.plan(first_links())
