@@ -69,6 +69,24 @@ TEST(ProgramFrames, Aarch64)
 	EXPECT_EQ(small->frame.other_saved_registers, (std::vector<unsigned>{19, 20}));
 	// mov x19, x30 after the prologue, for __cyg_profile_func_*'s argument.
 	EXPECT_EQ(small->frame.return_address_copy, std::optional<unsigned>(19));
+	EXPECT_EQ(small->frame.instrumentation_registers, std::vector<unsigned>{19});
+	// x20 keeps the return value across __cyg_profile_func_exit only.
+	for (const auto &c : small->calls)
+		EXPECT_EQ(c.live_registers, c.callee == "__cyg_profile_func_exit"
+						    ? std::vector<unsigned>{20}
+						    : std::vector<unsigned>{})
+			<< c.key;
+	// The CFI's save slots at each call, fp and return address included.
+	const auto &slots = small->calls.front().saved_registers;
+	auto slot = [&](unsigned reg) {
+		for (auto [r, at] : slots)
+			if (r == reg)
+				return at;
+		return int64_t(1);
+	};
+	EXPECT_EQ(slot(29), -64);
+	EXPECT_EQ(slot(30), -56);
+	EXPECT_EQ(slot(19), -48);
 	EXPECT_TRUE(p.function_named("vla")->frame.dynamic);
 	EXPECT_TRUE(p.function_named("with_alloca")->frame.dynamic);
 }

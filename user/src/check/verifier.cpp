@@ -3,6 +3,7 @@
 // call site that can be on the stack at a migration point.
 #include "check/verifier.h"
 
+#include <algorithm>
 #include <map>
 
 #include "check/flags.h"
@@ -108,9 +109,22 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 				   where(b).c_str()));
 }
 
+// Registers that hold a variable at the site (DW_OP_regN): a live value in
+// them is described, the converter carries it with the variable.
+std::vector<unsigned> described_registers(const Program &p, uint64_t return_address)
+{
+	std::vector<unsigned> out;
+	if (auto vars = p.variables_at(return_address))
+		for (const auto &v : *vars)
+			if (v.location.kind == Location::Kind::reg)
+				out.push_back(v.location.reg);
+	return out;
+}
+
 void check_frame(const Program &p, const Function &f, const CallSite &c,
 		 std::vector<std::string> &why)
 {
+	auto described = described_registers(p, c.return_address);
 	const FrameLayout &fr = f.frame;
 	if (!f.decoded)
 		why.push_back("code not decoded on " + where(p) + ": " + f.why_not_decoded);
@@ -123,8 +137,10 @@ void check_frame(const Program &p, const Function &f, const CallSite &c,
 		why.push_back("arguments passed on the stack on " + where(p) +
 			      " (the converter does not rebuild outgoing argument areas)");
 	for (unsigned r : c.live_registers)
-		why.push_back(strf("callee-saved register %s may hold a temporary no variable "
-				   "describes (on %s)", register_name(p.isa(), r), where(p).c_str()));
+		if (std::find(described.begin(), described.end(), r) == described.end())
+			why.push_back(strf("callee-saved register %s may hold a temporary no "
+					   "variable describes (on %s)",
+					   register_name(p.isa(), r), where(p).c_str()));
 }
 
 struct SiteRef {

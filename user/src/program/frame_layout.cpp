@@ -28,44 +28,47 @@ uint32_t word(const std::vector<uint8_t> &code, size_t off)
 	       uint32_t(code[off + 2]) << 16 | uint32_t(code[off + 3]) << 24;
 }
 
-Prologue x86_prologue(const std::vector<uint8_t> &code, uint64_t low)
+// push %rbp; mov %rsp,%rbp first; then, up to the first branch or call,
+// pushes and a sub from %rsp, which gcc -O1+ interleaves with argument moves.
+Prologue x86_prologue(const std::vector<Insn> &insns, const std::vector<uint8_t> &code,
+		      uint64_t low)
 {
 	Prologue p;
-	size_t i = 0;
-	auto at = [&](std::initializer_list<uint8_t> bytes) {
-		if (i + bytes.size() > code.size())
+	size_t k = 0;
+	auto bytes = [&](size_t idx, std::initializer_list<uint8_t> b) {
+		if (idx >= insns.size() || insns[idx].length != b.size())
 			return false;
-		return std::equal(bytes.begin(), bytes.end(), code.begin() + long(i));
+		return std::equal(b.begin(), b.end(), code.begin() + long(insns[idx].address - low));
 	};
-	if (at({0xf3, 0x0f, 0x1e, 0xfa}))  // endbr64
-		i += 4;
-	if (!at({0x55}))
+	if (bytes(k, {0xf3, 0x0f, 0x1e, 0xfa}))  // endbr64
+		k++;
+	if (!bytes(k, {0x55}))
 		return p.why = "no push %rbp at entry", p;
-	i += 1;
-	if (!at({0x48, 0x89, 0xe5}) && !at({0x48, 0x8b, 0xec}))
+	k++;
+	if (!bytes(k, {0x48, 0x89, 0xe5}) && !bytes(k, {0x48, 0x8b, 0xec}))
 		return p.why = "no mov %rsp,%rbp after push %rbp", p;
-	i += 3;
+	k++;
 	uint64_t depth = 16;  // return address and saved rbp
-	for (;;) {
-		if (at({0x53})) {  // push %rbx
-			i += 1;
-		} else if (i + 2 <= code.size() && code[i] == 0x41 && code[i + 1] >= 0x54 &&
-			   code[i + 1] <= 0x57) {  // push %r12-%r15
-			i += 2;
+	p.end = insns[k - 1].address + insns[k - 1].length;
+	for (; k < insns.size() && insns[k].flow == Insn::Flow::next; k++) {
+		const Insn &in = insns[k];
+		const uint8_t *b = code.data() + (in.address - low);
+		bool rexw = in.length >= 3 && b[0] == 0x48;
+		if (in.push && (b[0] == 0x53 || (b[0] == 0x41 && b[1] >= 0x54 && b[1] <= 0x57))) {
+			depth += 8;  // push %rbx, %r12-%r15
+		} else if (rexw && b[1] == 0x83 && b[2] == 0xec && in.length == 4) {
+			depth += b[3];  // sub $imm8,%rsp
+		} else if (rexw && b[1] == 0x81 && b[2] == 0xec && in.length == 7) {
+			depth += uint32_t(b[3]) | uint32_t(b[4]) << 8 | uint32_t(b[5]) << 16 |
+				 uint32_t(b[6]) << 24;  // sub $imm32,%rsp
+		} else if (in.push) {
+			break;  // pushing an argument: the frame is complete
 		} else {
-			break;
+			continue;  // an argument move scheduled into the prologue
 		}
-		depth += 8;
-	}
-	if (at({0x48, 0x83, 0xec}) && i + 4 <= code.size()) {
-		depth += code[i + 3];
-		i += 4;
-	} else if (at({0x48, 0x81, 0xec}) && i + 7 <= code.size()) {
-		depth += word(code, i + 3);
-		i += 7;
+		p.end = in.address + in.length;
 	}
 	p.decoded = true;
-	p.end = low + i;
 	p.cfa_minus_sp = depth;
 	p.cfa_minus_fp = 16;
 	p.saved_fp_at = -16;
@@ -149,12 +152,29 @@ bool moves_sp_dynamically(Isa isa, const std::vector<Insn> &insns,
 	return false;
 }
 
+unsigned fp_dwarf(Isa isa)
+{
+	return isa == Isa::x86_64 ? kX86Rbp : kArmFp;
+}
+
+unsigned ra_dwarf(Isa isa)
+{
+	return isa == Isa::x86_64 ? kX86Ra : kArmLr;
+}
+
 struct CfiAt {
 	unsigned cfa_reg = 0;
 	int64_t cfa_offset = 0;
 	std::optional<int64_t> fp_at, ra_at;
-	std::vector<unsigned> saved;  // callee-saved besides fp and ra
-	bool operator==(const CfiAt &) const = default;
+	// Callee-saved registers besides fp and ra, and their slots.
+	std::vector<std::pair<unsigned, int64_t>> saved;
+	// gcc saves some registers only on the paths that use them
+	// (shrink-wrapping at -O1+): the frame itself must not change.
+	bool same_frame(const CfiAt &o) const
+	{
+		return cfa_reg == o.cfa_reg && cfa_offset == o.cfa_offset && fp_at == o.fp_at &&
+		       ra_at == o.ra_at;
+	}
 };
 
 // A register's save slot relative to the CFA, if the rule is offset(N).
@@ -241,7 +261,7 @@ Result<CfiAt> cfi_at(Isa isa, Dwarf_CFI *cfi, uint64_t pc)
 		if (!s)
 			return std::unexpected(s.error());
 		if (*s)
-			c.saved.push_back(reg);
+			c.saved.push_back({reg, **s});
 		return {};
 	};
 	if (isa == Isa::x86_64) {
@@ -258,15 +278,16 @@ Result<CfiAt> cfi_at(Isa isa, Dwarf_CFI *cfi, uint64_t pc)
 
 } // namespace
 
-Prologue decode_prologue(Isa isa, const std::vector<Insn> &,
+Prologue decode_prologue(Isa isa, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low)
 {
-	return isa == Isa::x86_64 ? x86_prologue(code, low) : arm_prologue(code, low);
+	return isa == Isa::x86_64 ? x86_prologue(insns, code, low) : arm_prologue(code, low);
 }
 
 FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low,
-			 const std::vector<uint64_t> &calls)
+			 const std::vector<uint64_t> &calls,
+			 std::vector<std::vector<std::pair<unsigned, int64_t>>> *saved_per_call)
 {
 	FrameLayout f;
 	Prologue p = decode_prologue(isa, insns, code, low);
@@ -285,6 +306,7 @@ FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns
 	if (points.empty())
 		points.push_back(p.end);
 	std::optional<CfiAt> first;
+	std::vector<unsigned> others;
 	for (uint64_t pc : points) {
 		if (pc < p.end) {
 			f.why_unknown = strf("call at %#lx inside the prologue", (unsigned long)pc);
@@ -295,11 +317,21 @@ FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns
 			f.why_unknown = c.error().context;
 			return f;
 		}
-		if (first && !(*first == *c)) {
+		if (first && !first->same_frame(*c)) {
 			f.why_unknown = strf("CFI differs between call sites (%#lx)", (unsigned long)pc);
 			return f;
 		}
-		first = *c;
+		if (!first)
+			first = *c;
+		for (auto [reg, at] : c->saved)
+			if (std::find(others.begin(), others.end(), reg) == others.end())
+				others.push_back(reg);
+		if (saved_per_call && !calls.empty()) {
+			auto slots = c->saved;
+			slots.push_back({fp_dwarf(isa), *c->fp_at});
+			slots.push_back({ra_dwarf(isa), *c->ra_at});
+			saved_per_call->push_back(std::move(slots));
+		}
 	}
 	const CfiAt &c = *first;
 	unsigned sp_reg = isa == Isa::x86_64 ? kX86Rsp : kArmSp;
@@ -334,7 +366,8 @@ FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns
 	f.cfa_minus_fp = p.cfa_minus_fp;
 	f.saved_fp_at = p.saved_fp_at;
 	f.saved_ra_at = p.saved_ra_at;
-	f.other_saved_registers = c.saved;
+	std::sort(others.begin(), others.end());
+	f.other_saved_registers = others;
 	return f;
 }
 

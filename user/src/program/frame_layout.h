@@ -23,9 +23,11 @@ Prologue decode_prologue(Isa isa, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low);
 
 // `calls`: addresses of the function's call instructions, where the layout
-// must hold (the CFI is read at each).
+// must hold (the CFI is read at each). *saved_per_call gets, per call, the
+// registers saved there and their slots (CallSite::saved_registers).
 FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low,
-			 const std::vector<uint64_t> &calls);
+			 const std::vector<uint64_t> &calls,
+			 std::vector<std::vector<std::pair<unsigned, int64_t>>> *saved_per_call);
 
 } // namespace hetmig::program

@@ -195,7 +195,12 @@ Result<void> read_functions(Program::Impl &p)
 		for (const auto &c : d.f.calls)
 			call_addrs.push_back(c.call_address);
 		if (insns) {
-			d.f.frame = frame_layout(p.isa, p.cfi.get(), *insns, code, d.f.low, call_addrs);
+			std::vector<std::vector<std::pair<unsigned, int64_t>>> saved;
+			d.f.frame = frame_layout(p.isa, p.cfi.get(), *insns, code, d.f.low,
+						 call_addrs, &saved);
+			if (saved.size() == d.f.calls.size())
+				for (size_t i = 0; i < saved.size(); i++)
+					d.f.calls[i].saved_registers = std::move(saved[i]);
 			compute_liveness(p.isa, *insns, d.f);
 		} else {
 			d.f.frame.why_unknown = d.f.why_not_decoded;

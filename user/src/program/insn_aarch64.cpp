@@ -180,13 +180,38 @@ void data_register(uint32_t x, Insn &in)
 	in.kills |= gp(rd(x));
 }
 
+// Scalar floating point names its registers in known fields (an immediate
+// in bits 20:13 of fmov #imm is not a register); a scalar result replaces
+// the whole d register. Other Advanced SIMD forms count every field.
 void simd_fp(uint32_t x, Insn &in)
 {
-	bool int_conv = (x & 0x5f20fc00) == 0x1e200000;  // fmov/fcvt* <-> general
-	bool copy = (x & 0x9fe08400) == 0x0e000400;      // dup, ins, umov, smov
-	if (int_conv || copy)
-		use_def_all(in, gp(rd(x)) | gp(rn(x)));
-	use_def_all(in, fp(rd(x)) | fp(rn(x)) | fp(rm(x)) | fp(rt2(x)));
+	uint64_t d = fp(rd(x)), n = fp(rn(x)), m = fp(rm(x));
+	auto write = [&](uint64_t regs) { in.defs |= regs, in.kills |= regs; };
+	if ((x & 0x5f20fc00) == 0x1e200000) {  // fmov/fcvt*/scvtf <-> general
+		use_def_all(in, gp(rd(x)) | gp(rn(x)) | d | n);
+	} else if ((x & 0x5f201fe0) == 0x1e201000) {  // fmov d, #imm
+		write(d);
+	} else if ((x & 0x5f207c00) == 0x1e204000) {  // fmov, fabs, fneg, fsqrt, fcvt
+		in.uses |= n;
+		write(d);
+	} else if ((x & 0x5f200c00) == 0x1e200800 ||  // fadd, fmul, fdiv...
+		   (x & 0x5f200c00) == 0x1e200c00) {  // fcsel
+		in.uses |= n | m;
+		write(d);
+	} else if ((x & 0x5f203c00) == 0x1e202000 ||  // fcmp
+		   (x & 0x5f200c00) == 0x1e200400) {  // fccmp
+		in.uses |= n | m;
+	} else if ((x & 0x5f000000) == 0x1f000000) {  // fmadd, fmsub...
+		in.uses |= n | m | fp(rt2(x));
+		write(d);
+	} else if ((x & 0x9ff80400) == 0x0f000400) {  // movi
+		write(d);
+	} else {
+		bool copy = (x & 0x9fe08400) == 0x0e000400;  // dup, ins, umov, smov
+		if (copy)
+			use_def_all(in, gp(rd(x)) | gp(rn(x)));
+		use_def_all(in, d | n | m | fp(rt2(x)));
+	}
 }
 
 } // namespace

@@ -222,35 +222,69 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 	in.defs |= reg | rm;
 }
 
-// Register effects in the 0F map (and VEX/EVEX, whose general-purpose forms
-// gcc emits only with -mbmi and friends: there both operands count).
-void effects_0f(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
+// Which ModRM fields of a 0F-map instruction name general registers: most
+// of the map is SSE, whose operands are xmm registers (xmm3 is not rbx).
+// map: 1 = 0F, 2 = 0F38, 3 = 0F3A.
+struct GpFields {
+	bool reg = false, rm = false;
+};
+
+GpFields gp_fields(unsigned map, uint8_t op, const Prefixes &px)
 {
-	uint64_t reg = gpr_bit(m.reg), rm = m.mod == 3 ? gpr_bit(m.rm) : 0;
+	if (map == 2)
+		return op >= 0xf0 ? GpFields{true, true} : GpFields{};  // movbe, crc32, BMI
+	if (map == 3) {
+		if ((op >= 0x14 && op <= 0x17) || op == 0x20 || op == 0x22)
+			return {false, true};  // pextr*, pinsr*
+		return {};
+	}
+	if ((op >= 0x40 && op <= 0x4f) || op == 0xa3 || op == 0xa4 || op == 0xa5 ||
+	    op == 0xab || op == 0xac || op == 0xad || op == 0xaf || op == 0xb0 || op == 0xb1 ||
+	    op == 0xb3 || op == 0xbb || op == 0xbc || op == 0xbd || op == 0xb8 || op == 0xc0 ||
+	    op == 0xc1)
+		return {true, true};
+	if (op == 0x2a || op == 0x6e || op == 0xc4 || op == 0xba || op == 0xc7)
+		return {false, true};
+	if (op == 0x7e)  // movd r/m, xmm; F3 0F 7E is movq xmm, xmm/m64
+		return {false, !px.rep};
+	if (op == 0x2c || op == 0x2d || op == 0x50 || op == 0xd7 || op == 0xc5)
+		return {true, false};
+	if (op == 0x00 || op == 0x01)
+		return {false, true};
+	return {};
+}
+
+// Register effects in the 0F maps (and VEX/EVEX).
+void effects_0f(unsigned map, uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
+{
 	in.uses |= m.mem_uses;
-	switch (op) {
-	case 0xb6: case 0xbe:  // movzx/movsx from a byte
-		rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
-		[[fallthrough]];
-	case 0xb7: case 0xbf:
-		in.uses |= rm;
-		in.defs |= reg;
-		if (!px.opsize)
-			in.kills |= reg;
-		else
-			in.uses |= reg;
-		return;
+	GpFields g = gp_fields(map, op, px);
+	uint64_t reg = g.reg ? gpr_bit(m.reg) : 0;
+	uint64_t rm = (g.rm && m.mod == 3) ? gpr_bit(m.rm) : 0;
+	if (map == 1) {
+		switch (op) {
+		case 0xb6: case 0xbe:  // movzx/movsx from a byte
+			rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
+			[[fallthrough]];
+		case 0xb7: case 0xbf:
+			in.uses |= rm;
+			reg = gpr_bit(m.reg);
+			in.defs |= reg;
+			if (!px.opsize)
+				in.kills |= reg;
+			else
+				in.uses |= reg;
+			return;
+		}
+		if (op >= 0x90 && op <= 0x9f) {  // setcc r/m8
+			rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
+			in.uses |= rm;
+			in.defs |= rm;
+			return;
+		}
+		if (op == 0xc7 && (m.reg & 7) == 1)
+			in.uses |= gpr_bit(3);  // cmpxchg8b/16b read rbx
 	}
-	if (op >= 0x90 && op <= 0x9f) {  // setcc r/m8
-		rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
-		in.uses |= rm;
-		in.defs |= rm;
-		return;
-	}
-	if (op == 0xc7 && (m.reg & 7) == 1)
-		in.uses |= gpr_bit(3);  // cmpxchg8b/16b read rbx
-	// SSE moves between xmm registers and memory name no general register
-	// in reg; counting it anyway only makes the analysis more careful.
 	in.uses |= reg | rm;
 	in.defs |= reg | rm;
 }
@@ -307,7 +341,16 @@ std::optional<Insn> decode_x86_64(const uint8_t *code, size_t avail, uint64_t ad
 		i += m->length;
 		if (map == 3)
 			i += 1;
-		effects_0f(vop, *m, vx, in);
+		vx.rep = px.rep;
+		effects_0f(map, vop, *m, vx, in);
+		// BMI forms name a third general register in VEX.vvvv: count
+		// every callee-saved register as read and written.
+		if (map == 2 && vop >= 0xf0) {
+			uint64_t all = gpr_bit(3) | gpr_bit(12) | gpr_bit(13) | gpr_bit(14) |
+				       gpr_bit(15);
+			in.uses |= all;
+			in.defs |= all;
+		}
 		return finish(i);
 	}
 
@@ -408,7 +451,7 @@ std::optional<Insn> decode_x86_64(const uint8_t *code, size_t avail, uint64_t ad
 		if (!m)
 			return std::nullopt;
 		i += m->length + (op2 == 0x3a ? 1 : 0);
-		effects_0f(op3, *m, px, in);
+		effects_0f(op2 == 0x38 ? 2 : 3, op3, *m, px, in);
 		return finish(i);
 	}
 	if (op2 >= 0x80 && op2 <= 0x8f) {
@@ -445,7 +488,7 @@ std::optional<Insn> decode_x86_64(const uint8_t *code, size_t avail, uint64_t ad
 	if ((op2 >= 0x70 && op2 <= 0x73) || op2 == 0xa4 || op2 == 0xac || op2 == 0xba ||
 	    op2 == 0xc2 || (op2 >= 0xc4 && op2 <= 0xc6))
 		i += 1;
-	effects_0f(op2, *m, px, in);
+	effects_0f(1, op2, *m, px, in);
 	return finish(i);
 }
 

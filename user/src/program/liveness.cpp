@@ -6,6 +6,7 @@
 // so the verifier refuses such sites. Liveness is the usual backward
 // dataflow over instructions; an indirect jump may go anywhere in the
 // function, which only makes the answer more careful.
+#include <algorithm>
 #include <map>
 
 #include "impl.h"
@@ -54,41 +55,71 @@ std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 	return succ;
 }
 
-} // namespace
-
-// The register R of `mov xR, x30` before the first call, if R is written
-// only there and by the epilogue's restore, and read only by `mov x30, xR`
-// (gcc -finstrument-functions on aarch64; see FrameLayout).
-static std::optional<unsigned> return_address_copy(const std::vector<Insn> &insns,
-						   const std::vector<uint32_t> &words,
-						   uint64_t last_call)
+bool is_call(const Insn &in)
 {
-	std::optional<size_t> mov_at;
-	unsigned reg = 0;
-	for (size_t i = 0; i < insns.size() && !mov_at; i++) {
-		uint32_t x = words[i];
-		if ((x & 0xffffffe0) == 0xaa1e03e0 && (x & 31) >= 19 && (x & 31) <= 28) {
-			mov_at = i;
-			reg = x & 31;
-		}
-		if (insns[i].flow == Insn::Flow::call || insns[i].flow == Insn::Flow::call_indirect)
-			break;
-	}
-	if (!mov_at)
-		return std::nullopt;
-	uint64_t bit = uint64_t(1) << reg;
-	for (size_t i = 0; i < insns.size(); i++) {
-		uint32_t x = words[i];
-		if (i == *mov_at)
-			continue;
-		if ((insns[i].defs & bit) &&
-		    !(insns[i].address > last_call && (x & 0x0a000000) == 0x08000000))
-			return std::nullopt;  // written other than by the copy or the restore
-		if ((insns[i].uses & bit) && i > *mov_at && x != (0xaa0003feu | reg << 16))
-			return std::nullopt;  // read other than back into x30
-	}
-	return reg;
+	return in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect;
 }
+
+bool is_instrumentation(const std::string &callee)
+{
+	return callee == "__cyg_profile_func_enter" || callee == "__cyg_profile_func_exit";
+}
+
+// aarch64 gcc -finstrument-functions keeps the function's address and its
+// return address in callee-saved registers for the calls to
+// __cyg_profile_func_enter/exit (x20 and x19 at -O0, x21 and x22 at -O1).
+// A register qualifies when it is written only before the first call or by
+// the epilogue's restore after the last one, and read only by a move into
+// x0, x1 or x30 whose next call is one of those two, whose arguments the
+// runtime ignores: its value at a call does not matter.
+std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
+						const Function &f)
+{
+	std::map<uint64_t, std::string> callee;
+	for (const auto &c : f.calls)
+		callee[c.call_address] = c.callee;
+	uint64_t first_call = ~uint64_t(0), last_call = 0;
+	for (const auto &in : insns)
+		if (is_call(in)) {
+			first_call = std::min(first_call, in.address);
+			last_call = std::max(last_call, in.address);
+		}
+	std::vector<unsigned> out;
+	for (unsigned reg = 19; reg <= 28; reg++) {
+		uint64_t bit = uint64_t(1) << reg;
+		bool defined = false, ok = true;
+		for (size_t i = 0; i < insns.size() && ok; i++) {
+			const Insn &in = insns[i];
+			bool load = (in.raw & 0x0a000000) == 0x08000000;
+			if (in.defs & bit) {
+				if (in.address < first_call)
+					defined = true;
+				else if (!(load && in.address > last_call))
+					ok = false;
+			}
+			if (!(in.uses & bit) || !defined)
+				continue;  // the prologue's save of the caller's value
+			uint32_t d = in.raw & 31;
+			bool move = (in.raw & 0xffffffe0) == (0xaa0003e0u | reg << 16) &&
+				    (d == 0 || d == 1 || d == 30);
+			if (!move) {
+				ok = false;
+				break;
+			}
+			size_t j = i + 1;
+			while (j < insns.size() && !is_call(insns[j]) &&
+			       insns[j].flow == Insn::Flow::next)
+				j++;
+			ok = j < insns.size() && insns[j].flow == Insn::Flow::call &&
+			     is_instrumentation(callee[insns[j].address]);
+		}
+		if (ok && defined)
+			out.push_back(reg);
+	}
+	return out;
+}
+
+} // namespace
 
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 {
@@ -124,17 +155,14 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 	}
 
 	uint64_t ignore = 0;
-	if (isa == Isa::aarch64 && f.frame.known) {
-		std::vector<uint32_t> words;
-		for (const auto &in : insns)
-			words.push_back(in.raw);
-		uint64_t last_call = 0;
-		for (const auto &in : insns)
-			if (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect)
-				last_call = in.address;
-		if (auto r = return_address_copy(insns, words, last_call)) {
-			f.frame.return_address_copy = *r;
-			ignore = uint64_t(1) << *r;
+	if (isa == Isa::aarch64) {
+		f.frame.instrumentation_registers = instrumentation_registers(insns, f);
+		for (unsigned r : f.frame.instrumentation_registers) {
+			ignore |= uint64_t(1) << r;
+			// The copy of the return address: mov xR, x30.
+			for (const auto &in : insns)
+				if (in.raw == (0xaa1e03e0u | r))
+					f.frame.return_address_copy = r;
 		}
 	}
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error.h"
@@ -77,6 +78,12 @@ struct CallSite {
 	// call that no variable describes: written before the call in this
 	// function and read after it (e.g. the temporary of `f() + g()`).
 	std::vector<unsigned> live_registers;
+	// Registers this function has saved at the call, fp and return address
+	// included, each with its slot (CFA + offset): where a caller's value
+	// of a callee-saved register is (from the CFI at the call; gcc -O1+
+	// saves some registers only on the paths that use them). Empty when
+	// the frame layout is unknown.
+	std::vector<std::pair<unsigned, int64_t>> saved_registers;
 };
 
 // A function's frame at any of its call sites (after the prologue).
@@ -88,15 +95,19 @@ struct FrameLayout {
 	int64_t saved_fp_at = 0;    // caller's fp saved at CFA + saved_fp_at
 	int64_t saved_ra_at = 0;    // return address saved at CFA + saved_ra_at
 	// Callee-saved registers (DWARF numbers) the function saves besides the
-	// frame pointer and link register: they may hold values DWARF does not
-	// describe.
+	// frame pointer and link register, at any of its calls: they may hold
+	// values DWARF does not describe (CallSite::live_registers says whether
+	// one does at a given call).
 	std::vector<unsigned> other_saved_registers;
 	bool dynamic = false;       // alloca / VLA: sp not fixed
-	// gcc -finstrument-functions on aarch64 copies the return address into
-	// a callee-saved register after the prologue (mov x19, x30) and uses it
-	// only to pass the call_site argument of __cyg_profile_func_enter/exit.
-	// The register (a DWARF number) when that pattern was proven; it is
-	// then not counted in CallSite::live_registers.
+	// gcc -finstrument-functions on aarch64 keeps the function's address
+	// and a copy of the return address (mov x19, x30) in callee-saved
+	// registers, used only as the arguments of __cyg_profile_func_enter/
+	// exit, which the runtime ignores. These registers, proven so from the
+	// code, are not counted in CallSite::live_registers: their value at a
+	// call does not matter (the converter may still restore them).
+	std::vector<unsigned> instrumentation_registers;
+	// The one of them that copies the return address, if any.
 	std::optional<unsigned> return_address_copy;
 };
 
