@@ -45,6 +45,9 @@ Prologue x86_prologue(const std::vector<Insn> &insns, const std::vector<uint8_t>
 	if (!bytes(k, {0x55}))
 		return p.why = "no push %rbp at entry", p;
 	k++;
+	while (k < insns.size() && insns[k].flow == Insn::Flow::next && !insns[k].push &&
+	       !bytes(k, {0x48, 0x89, 0xe5}) && !bytes(k, {0x48, 0x8b, 0xec}))
+		k++;  // an argument move scheduled before the frame pointer is set
 	if (!bytes(k, {0x48, 0x89, 0xe5}) && !bytes(k, {0x48, 0x8b, 0xec}))
 		return p.why = "no mov %rsp,%rbp after push %rbp", p;
 	k++;
@@ -82,9 +85,15 @@ Prologue arm_prologue(const std::vector<uint8_t> &code, uint64_t low)
 	int64_t sp = 0;  // relative to the CFA (sp at entry)
 	std::optional<int64_t> fp, fp_slot;
 	int64_t scratch[32] = {};
-	size_t off = 0;
-	for (; off + 4 <= code.size(); off += 4) {
+	size_t end = 0;
+	// gcc -O2 schedules argument moves among these: read up to the first
+	// branch or call, skipping instructions that leave sp and x29 alone.
+	for (size_t off = 0; off + 4 <= code.size(); off += 4) {
 		uint32_t x = word(code, off);
+		auto in = decode_aarch64(code.data() + off, 4, low + off);
+		if (!in || in->flow != Insn::Flow::next)
+			break;
+		end = off + 4;
 		if ((x & 0xff8003ff) == 0xd10003ff) {  // sub sp, sp, #imm{, lsl #12}
 			int64_t imm = (x >> 10) & 0xfff;
 			sp -= (x & (1u << 22)) ? imm << 12 : imm;
@@ -110,7 +119,11 @@ Prologue arm_prologue(const std::vector<uint8_t> &code, uint64_t low)
 		} else if ((x & 0xffc003ff) == 0x910003fd) {  // add x29, sp, #imm
 			fp = sp + int64_t((x >> 10) & 0xfff);
 		} else {
-			break;
+			// Data processing writing x29 or sp in another way.
+			bool data = ((x >> 25) & 0xe) == 0x8 || ((x >> 25) & 0x7) == 0x5;
+			if (data && ((x & 31) == 29 || (x & 31) == 31) && !(x & (1u << 29)))
+				return p.why = "sp or x29 set by an instruction not understood", p;
+			end -= 4;  // not part of the frame setup
 		}
 	}
 	if (!fp_slot)
@@ -118,7 +131,7 @@ Prologue arm_prologue(const std::vector<uint8_t> &code, uint64_t low)
 	if (!fp)
 		return p.why = "x29 is not set from sp in the prologue", p;
 	p.decoded = true;
-	p.end = low + off;
+	p.end = low + end;
 	p.cfa_minus_sp = uint64_t(-sp);
 	p.cfa_minus_fp = uint64_t(-*fp);
 	p.saved_fp_at = *fp_slot;

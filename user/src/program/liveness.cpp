@@ -69,7 +69,7 @@ bool is_instrumentation(const std::string &callee)
 // return address in callee-saved registers for the calls to
 // __cyg_profile_func_enter/exit (x20 and x19 at -O0, x21 and x22 at -O1).
 // A register qualifies when it is written only before the first call or by
-// the epilogue's restore after the last one, and read only by a move into
+// an epilogue's restore, and read only by a move into
 // x0, x1 or x30 whose next call is one of those two, whose arguments the
 // runtime ignores: its value at a call does not matter.
 std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
@@ -78,12 +78,20 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 	std::map<uint64_t, std::string> callee;
 	for (const auto &c : f.calls)
 		callee[c.call_address] = c.callee;
-	uint64_t first_call = ~uint64_t(0), last_call = 0;
+	uint64_t first_call = ~uint64_t(0);
 	for (const auto &in : insns)
-		if (is_call(in)) {
+		if (is_call(in))
 			first_call = std::min(first_call, in.address);
-			last_call = std::max(last_call, in.address);
+	// An epilogue's restore: straight-line code from it to a return.
+	auto in_epilogue = [&](size_t i) {
+		for (; i < insns.size(); i++) {
+			if (insns[i].flow == Insn::Flow::ret)
+				return true;
+			if (insns[i].flow != Insn::Flow::next)
+				return false;
 		}
+		return false;
+	};
 	std::vector<unsigned> out;
 	for (unsigned reg = 19; reg <= 28; reg++) {
 		uint64_t bit = uint64_t(1) << reg;
@@ -94,11 +102,13 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 			if (in.defs & bit) {
 				if (in.address < first_call)
 					defined = true;
-				else if (!(load && in.address > last_call))
+				else if (!(load && in_epilogue(i)))
 					ok = false;
 			}
-			if (!(in.uses & bit) || !defined)
-				continue;  // the prologue's save of the caller's value
+			// Before the first call: the prologue's save of the caller's
+			// value and the computing of the argument (adrp, add).
+			if (!(in.uses & bit) || !defined || in.address < first_call)
+				continue;
 			uint32_t d = in.raw & 31;
 			bool move = (in.raw & 0xffffffe0) == (0xaa0003e0u | reg << 16) &&
 				    (d == 0 || d == 1 || d == 30);
