@@ -121,7 +121,15 @@ NOINST static int spawn_companion(const char *dest)
 
 		close(pfd[0]);
 		if (fork() == 0) {
+			int fd;
+
 			setsid();
+			/* The program's stdout is its own: the companion reports on
+			 * stderr. Its other files stay with it, not the companion. */
+			dup2(2, 1);
+			for (fd = 3; fd < 1024; fd++)
+				if (fd != pfd[1])
+					close(fd);
 			execvp(hetmig, argv);
 			err = errno;
 			(void)!write(pfd[1], &err, sizeof(err));
