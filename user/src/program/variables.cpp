@@ -22,7 +22,6 @@ const char *op_name(unsigned op)
 	case DW_OP_implicit_value: return "DW_OP_implicit_value";
 	case DW_OP_implicit_pointer: return "DW_OP_implicit_pointer";
 	case DW_OP_GNU_implicit_pointer: return "DW_OP_GNU_implicit_pointer";
-	case DW_OP_lit0: return "DW_OP_lit0";
 	case DW_OP_constu: return "DW_OP_constu";
 	case DW_OP_consts: return "DW_OP_consts";
 	case DW_OP_plus_uconst: return "DW_OP_plus_uconst";
@@ -30,9 +29,37 @@ const char *op_name(unsigned op)
 	case DW_OP_call_frame_cfa: return "DW_OP_call_frame_cfa";
 	case DW_OP_convert: return "DW_OP_convert";
 	case DW_OP_GNU_parameter_ref: return "DW_OP_GNU_parameter_ref";
+	case DW_OP_const1u: return "DW_OP_const1u";
+	case DW_OP_const1s: return "DW_OP_const1s";
+	case DW_OP_const2u: return "DW_OP_const2u";
+	case DW_OP_const2s: return "DW_OP_const2s";
+	case DW_OP_const4u: return "DW_OP_const4u";
+	case DW_OP_const4s: return "DW_OP_const4s";
+	case DW_OP_const8u: return "DW_OP_const8u";
+	case DW_OP_const8s: return "DW_OP_const8s";
+	case DW_OP_minus: return "DW_OP_minus";
+	case DW_OP_plus: return "DW_OP_plus";
+	case DW_OP_mul: return "DW_OP_mul";
+	case DW_OP_neg: return "DW_OP_neg";
+	case DW_OP_not: return "DW_OP_not";
+	case DW_OP_and: return "DW_OP_and";
+	case DW_OP_or: return "DW_OP_or";
+	case DW_OP_shl: return "DW_OP_shl";
+	case DW_OP_shr: return "DW_OP_shr";
+	case DW_OP_shra: return "DW_OP_shra";
+	case DW_OP_deref_size: return "DW_OP_deref_size";
+	case DW_OP_regx: return "DW_OP_regx";
+	case DW_OP_bregx: return "DW_OP_bregx";
 	}
 	static thread_local char buf[32];
-	snprintf(buf, sizeof(buf), "DW_OP_0x%x", op);
+	if (op >= DW_OP_lit0 && op <= DW_OP_lit31)
+		snprintf(buf, sizeof(buf), "DW_OP_lit%u", op - DW_OP_lit0);
+	else if (op >= DW_OP_reg0 && op <= DW_OP_reg31)
+		snprintf(buf, sizeof(buf), "DW_OP_reg%u", op - DW_OP_reg0);
+	else if (op >= DW_OP_breg0 && op <= DW_OP_breg31)
+		snprintf(buf, sizeof(buf), "DW_OP_breg%u", op - DW_OP_breg0);
+	else
+		snprintf(buf, sizeof(buf), "DW_OP_0x%x", op);
 	return buf;
 }
 
