@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "check/flags.h"
 #include "check/reach.h"
@@ -189,18 +190,26 @@ Report verify(const Program &a, const Program &b)
 	for (auto &m : compare_flags(a, b))
 		rep.errors.push_back(m);
 
+	// A function whose code the decoder did not understand has no complete
+	// list of calls: its frames could be on the stack unchecked.
+	for (const auto *p : {&a, &b})
+		for (const auto &f : p->functions())
+			if (f.has_debug_info && !f.decoded)
+				rep.errors.push_back(strf("%s on %s: %s; its calls cannot be checked",
+							  f.name.c_str(), where(*p).c_str(),
+							  f.why_not_decoded.c_str()));
+
 	Reach reach_a(a), reach_b(b);
 	auto sa = sites_of(a, rep.errors), sb = sites_of(b, rep.errors);
-	std::map<std::string, bool> keys;
+	std::set<std::string> keys;
 	for (const auto &[k, s] : sa)
 		if (reach_a.on_stack(*s.f, *s.c))
-			keys[k] = true;
+			keys.insert(k);
 	for (const auto &[k, s] : sb)
 		if (reach_b.on_stack(*s.f, *s.c))
-			keys[k] = true;
+			keys.insert(k);
 
-	for (const auto &[key, unused] : keys) {
-		(void)unused;
+	for (const auto &key : keys) {
 		rep.sites++;
 		auto ia = sa.find(key), ib = sb.find(key);
 		if (ia == sa.end() || ib == sb.end()) {
