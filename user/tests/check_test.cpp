@@ -110,3 +110,26 @@ TEST(Verifier, JsonReport)
 
 } // namespace
 } // namespace hetmig::check
+
+namespace hetmig::check {
+namespace {
+
+// gcc -O1 keeps leaf's address and return address in x19 and x21 for the
+// __cyg_profile_func_* calls only: not a refusal. What is refused at -O1 is
+// the constant-valued variables (DW_OP_lit1; DW_OP_stack_value).
+TEST(Verifier, O1InstrumentationRegistersAreNotTemporaries)
+{
+	auto arm = open_fixture("clean-O1.aarch64");
+	const program::Function *leaf = arm.function_named("leaf");
+	ASSERT_NE(leaf, nullptr);
+	EXPECT_EQ(leaf->frame.instrumentation_registers, (std::vector<unsigned>{19, 21}));
+	EXPECT_EQ(leaf->frame.return_address_copy, std::optional<unsigned>(21));
+	Report r = check("clean-O1.x86_64", "clean-O1.aarch64");
+	EXPECT_TRUE(r.errors.empty());
+	EXPECT_GT(r.proven, 0u);
+	EXPECT_FALSE(any_reason(r, "callee-saved register"));
+	EXPECT_TRUE(any_reason(r, "location DW_OP_lit1 is not supported"));
+}
+
+} // namespace
+} // namespace hetmig::check
