@@ -98,13 +98,21 @@ Result<std::vector<DwarfFunction>> read_dwarf(Program::Impl &p)
 	return out;
 }
 
-std::string callee_name(const Program::Impl &p, uint64_t target)
+// Function symbols by address; a global name is preferred to a local alias.
+std::map<uint64_t, std::string> function_symbols(const Program::Impl &p)
 {
-	const Program::Symbol *best = nullptr;
-	for (const auto &s : p.symbols)
-		if (s.function && s.value == target && (!best || (best->local && !s.local)))
-			best = &s;
-	return best ? best->name : std::string();
+	std::map<uint64_t, std::pair<std::string, bool>> best;  // name, local
+	for (const auto &s : p.symbols) {
+		if (!s.function)
+			continue;
+		auto it = best.find(s.value);
+		if (it == best.end() || (it->second.second && !s.local))
+			best[s.value] = {s.name, s.local};
+	}
+	std::map<uint64_t, std::string> out;
+	for (auto &[addr, v] : best)
+		out[addr] = v.first;
+	return out;
 }
 
 void line_of(Dwarf *dw, Dwarf_Off cu, uint64_t addr, CallSite &site)
@@ -124,8 +132,8 @@ void line_of(Dwarf *dw, Dwarf_Off cu, uint64_t addr, CallSite &site)
 // Calls of one decoded function; the address of the call whose return
 // address DWARF gives otherwise.
 // x86_64 gcc passes stack arguments with push (-O0) right before the call.
-void add_calls(const Program::Impl &p, DwarfFunction &d, const std::vector<Insn> *insns,
-	       uint64_t prologue_end)
+void add_calls(const Program::Impl &p, const std::map<uint64_t, std::string> &names,
+	       DwarfFunction &d, const std::vector<Insn> *insns, uint64_t prologue_end)
 {
 	std::vector<std::pair<uint64_t, uint64_t>> calls;  // call, return
 	std::map<uint64_t, std::string> callees;
@@ -140,8 +148,10 @@ void add_calls(const Program::Impl &p, DwarfFunction &d, const std::vector<Insn>
 			pushed[in.address] = pushes;
 			pushes = false;
 			calls.push_back({in.address, in.address + in.length});
-			if (in.flow == Insn::Flow::call)
-				callees[in.address] = callee_name(p, in.target);
+			if (in.flow == Insn::Flow::call) {
+				auto it = names.find(in.target);
+				callees[in.address] = it == names.end() ? "" : it->second;
+			}
 		}
 	} else {
 		// Without decoding, the call instruction's length is the ISA's
@@ -179,6 +189,7 @@ Result<void> read_functions(Program::Impl &p)
 	std::sort(dfs.begin(), dfs.end(),
 		  [](const auto &a, const auto &b) { return a.f.low < b.f.low; });
 
+	auto names = function_symbols(p);
 	for (auto &d : dfs) {
 		auto code = load_bytes(p, d.f.low, d.f.high - d.f.low);
 		uint64_t bad = 0;
@@ -190,7 +201,7 @@ Result<void> read_functions(Program::Impl &p)
 						   (unsigned long)bad);
 		d.f.decoded = insns.has_value();
 		uint64_t prologue_end = insns ? decode_prologue(p.isa, *insns, code, d.f.low).end : 0;
-		add_calls(p, d, insns ? &*insns : nullptr, prologue_end);
+		add_calls(p, names, d, insns ? &*insns : nullptr, prologue_end);
 		std::vector<uint64_t> call_addrs;
 		for (const auto &c : d.f.calls)
 			call_addrs.push_back(c.call_address);
@@ -250,6 +261,13 @@ Result<void> read_functions(Program::Impl &p)
 	}
 	p.functions = std::move(fs);
 	p.die_offsets = std::move(offs);
+	for (size_t i = 0; i < p.functions.size(); i++) {
+		const Function &f = p.functions[i];
+		auto it = p.by_name.find(f.name);
+		if (it == p.by_name.end() ||
+		    (f.has_debug_info && !p.functions[it->second].has_debug_info))
+			p.by_name[f.name] = i;
+	}
 	for (const auto &f : p.functions)
 		for (const auto &c : f.calls) {
 			p.by_return[c.return_address] = &c;

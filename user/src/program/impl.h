@@ -28,6 +28,7 @@ struct Program::Impl {
 	std::vector<Function> functions;            // sorted by low
 	std::map<uint64_t, const CallSite *> by_return;
 	std::map<std::string, const CallSite *> by_key;
+	std::map<std::string, size_t> by_name;  // functions[i]; DWARF ones first
 	// Offset of each function's DIE (functions[i] <-> die_offsets[i]);
 	// ~0 for functions known only from the symbol table.
 	std::vector<Dwarf_Off> die_offsets;

@@ -98,11 +98,8 @@ const Function *Program::function_at(uint64_t pc) const
 
 const Function *Program::function_named(const std::string &name) const
 {
-	const Function *best = nullptr;
-	for (const auto &f : impl_->functions)
-		if (f.name == name && (!best || (f.has_debug_info && !best->has_debug_info)))
-			best = &f;
-	return best;
+	auto it = impl_->by_name.find(name);
+	return it == impl_->by_name.end() ? nullptr : &impl_->functions[it->second];
 }
 
 const CallSite *Program::call_site_returning_to(uint64_t return_address) const
