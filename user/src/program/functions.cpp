@@ -15,6 +15,7 @@ namespace {
 
 struct DwarfFunction {
 	Function f;
+	bool split = false;  // DW_AT_ranges with several ranges (a .cold part)
 	Dwarf_Off die = 0, cu = 0;
 	std::vector<uint64_t> dwarf_return_pcs;  // DW_TAG_call_site
 };
@@ -54,9 +55,19 @@ void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunct
 		if (tag != DW_TAG_subprogram)
 			continue;
 		Dwarf_Addr low, high;
-		if (dwarf_lowpc(&child, &low) != 0 || dwarf_highpc(&child, &high) != 0)
-			continue;  // a declaration or an inline-only instance
+		bool split = false;
+		if (dwarf_lowpc(&child, &low) != 0 || dwarf_highpc(&child, &high) != 0) {
+			// Several ranges: keep the first (the entry), flag the rest.
+			Dwarf_Addr base, start, end;
+			ptrdiff_t off = dwarf_ranges(&child, 0, &base, &start, &end);
+			if (off <= 0)
+				continue;  // a declaration or an inline-only instance
+			low = start;
+			high = end;
+			split = dwarf_ranges(&child, off, &base, &start, &end) > 0;
+		}
 		DwarfFunction d;
+		d.split = split;
 		const char *name = dwarf_diename(&child);
 		d.f.name = name ? name : "";
 		d.f.low = low;
@@ -194,7 +205,9 @@ Result<void> read_functions(Program::Impl &p)
 		auto code = load_bytes(p, d.f.low, d.f.high - d.f.low);
 		uint64_t bad = 0;
 		std::optional<std::vector<Insn>> insns;
-		if (code.empty())
+		if (d.split)
+			d.f.why_not_decoded = "function in several pieces (hot/cold split)";
+		else if (code.empty())
 			d.f.why_not_decoded = "code not in a PT_LOAD segment";
 		else if (!(insns = decode_function(p.isa, code, d.f.low, &bad)))
 			d.f.why_not_decoded = strf("instruction at %#lx not understood",
