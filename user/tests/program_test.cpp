@@ -9,6 +9,8 @@
 //           huge:     sub sp, sp, #0x190; sub sp, sp, #0x11, lsl #12; stp ...
 //           outgoing: sub sp, sp, #0x50; stp x29, x30, [sp, #16];
 //                     add x29, sp, #0x10
+#include <sys/mman.h>
+
 #include <set>
 
 #include "fixture.h"
@@ -235,6 +237,13 @@ TEST(ProgramElf, PairNoteAndSymbols)
 	EXPECT_EQ(bytes.size(), 4u);
 	EXPECT_EQ(bytes[0], 0x55);  // push %rbp
 	EXPECT_TRUE(a.initial_bytes(0x10, 4).empty());
+	// The text segment in mmap's terms: read and execute.
+	bool text = false;
+	for (const auto &seg : a.segments())
+		if (seg.vaddr <= *a.symbol("main") && *a.symbol("main") < seg.vaddr + seg.memsz)
+			text = seg.prot == (PROT_READ | PROT_EXEC) ||
+			       seg.prot == (PROT_READ | PROT_WRITE | PROT_EXEC);
+	EXPECT_TRUE(text);
 	EXPECT_FALSE(Program::open("/nonexistent").has_value());
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // The ELF side of a program: symbol table, PT_LOAD segments, PT_TLS and the
 // .note.hetmig that ties the two builds of one program together.
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "impl.h"
@@ -10,6 +12,13 @@ namespace hetmig::program {
 namespace {
 
 constexpr uint32_t kNoteHetmigPair = 1;  // tools/hetmig-cc writes this type
+
+// Segment::prot is in mmap's terms (PF_X is 1, PROT_EXEC 4).
+int prot_of(uint32_t p_flags)
+{
+	return ((p_flags & PF_R) ? PROT_READ : 0) | ((p_flags & PF_W) ? PROT_WRITE : 0) |
+	       ((p_flags & PF_X) ? PROT_EXEC : 0);
+}
 
 std::string hex(const uint8_t *p, size_t n)
 {

@@ -177,7 +177,7 @@ public:
 	// for bss). Empty if not mapped by the file.
 	std::vector<uint8_t> initial_bytes(uint64_t address, uint64_t length) const;
 
-	struct Segment { uint64_t vaddr, memsz, filesz, offset; int prot; };
+	struct Segment { uint64_t vaddr, memsz, filesz, offset; int prot; };  // PROT_*
 	const std::vector<Segment> &segments() const;
 
 	// Opaque; public only so that program/*.cpp can fill it in.
