@@ -111,6 +111,19 @@ __asm__(
 #endif
 
 /* The kernel's auxv of this process, read with raw calls: no TLS yet. */
+/* A move that cannot finish says why on stderr and ends the process: there
+ * is no thread descriptor yet for anything gentler. */
+NOINST __attribute__((noreturn)) static void resume_fail(const char *why)
+{
+	long n = 0;
+
+	while (why[n])
+		n++;
+	hetmig_sys3(SYS_write, 2, (long)why, n);
+	hetmig_sys3(SYS_exit_group, 127, 0, 0);
+	__builtin_unreachable();
+}
+
 NOINST static void read_auxv(size_t *aux)
 {
 	uint64_t buf[2 * 64];
@@ -124,7 +137,7 @@ NOINST static void read_auxv(size_t *aux)
 	fd = hetmig_sys3(SYS_openat, AT_FDCWD, (long)"/proc/self/auxv", O_RDONLY);
 #endif
 	if (fd < 0)
-		hetmig_sys3(SYS_exit_group, 127, 0, 0);
+		resume_fail("hetmig: resume: cannot open /proc/self/auxv\n");
 	n = hetmig_sys3(SYS_read, fd, (long)buf, sizeof(buf));
 	hetmig_sys3(SYS_close, fd, 0, 0);
 	for (i = 0; i + 1 < n / 8 && buf[i] != AT_NULL; i += 2)
@@ -157,7 +170,7 @@ NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 	uint32_t i;
 
 	if (r->magic != HETMIG_RESUME_MAGIC)
-		hetmig_sys3(SYS_exit_group, 127, 0, 0);
+		resume_fail("hetmig: resume: no resume record where the converter put it\n");
 	read_auxv(aux);
 	__hwcap = aux[AT_HWCAP];
 	if (aux[AT_SYSINFO])
