@@ -9,20 +9,36 @@
 # "@@OUT TAG HOP line", its exit status "@@STATUS TAG n" and a failure
 # "@@FAILED TAG reason". Both machines run the same trips in the same
 # order: each hop's send and recv pair them up.
-side=$1 start=$2 hops=$3 every=$4 prog=$5 tag=${6:-0}
+side=$1 start=$2 hops=$3 every=$4 prog=$5 tag=${6:-0} argsfile=${7:-/root/args}
 isa=$(uname -m)
 key=/root/key
 first=0; [ "$side" != "$start" ] && first=1
 
-show() { sed "s/^/@@OUT $tag $1 /" "/tmp/out.$tag.$1"; }
+# A last line without a newline (the move came mid-line) still ends its
+# console line, and "@@NOEOL TAG HOP" tells the host to join it with the
+# next hop's first line.
+show() {
+	sed "s/^/@@OUT $tag $1 /" "/tmp/out.$tag.$1"
+	if [ -s "/tmp/out.$tag.$1" ] && [ -n "$(tail -c1 "/tmp/out.$tag.$1" | tr -d '\n')" ]; then
+		echo
+		echo "@@NOEOL $tag $1"
+	fi
+	true
+}
 
 i=$first
 while [ $i -lt "$hops" ]; do
 	last=0; [ $((i + 1)) -eq "$hops" ] && last=1
 	if [ $i -eq 0 ]; then
 		# shellcheck disable=SC2046
-		"$prog.$isa" $(cat /root/args) > /tmp/out.$tag.0 &
+		"$prog.$isa" $(cat "$argsfile") > /tmp/out.$tag.0 &
 		pid=$!
+		# Held until the move is requested, so that even a short program
+		# is moved at the point asked for, not after it ended.
+		# (after the shell's child has become the program)
+		while [ "$(readlink /proc/$pid/exe)" = "$(readlink /proc/$$/exe)" ]; do :; done
+		kill -STOP $pid
+		( sleep 3; kill -CONT $pid ) &
 	else
 		wait_flag=; [ $last -eq 1 ] && wait_flag=--wait
 		out=$(hetmig recv --key $key --once --allow-root \
@@ -48,7 +64,7 @@ while [ $i -lt "$hops" ]; do
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"
 		# The source runs on: let it finish so its output is complete.
-		[ $i -eq 0 ] && wait $pid
+		if [ $i -eq 0 ]; then wait $pid; show 0; fi
 		exit 0
 	fi
 	[ $i -eq 0 ] && wait $pid

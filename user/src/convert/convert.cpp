@@ -226,7 +226,7 @@ private:
 	Result<void> tls_and_resume();
 	Result<void> signals_and_threads();
 	Result<void> translate_pointers(uint64_t dst_addr, const program::Variable &v,
-					const std::string &where);
+					const std::string &where, bool entry_point);
 
 	const Image &src_;
 	const Program &from_, &to_;
@@ -314,7 +314,7 @@ Result<void> Converter::plan_stack()
 }
 
 Result<void> Converter::translate_pointers(uint64_t dst_addr, const program::Variable &v,
-					   const std::string &where)
+					   const std::string &where, bool entry_point)
 {
 	for (uint64_t off : v.type.pointer_offsets) {
 		if (off + 8 > v.type.size)
@@ -332,6 +332,12 @@ Result<void> Converter::translate_pointers(uint64_t dst_addr, const program::Var
 		if (*value < frames_.front().sp) {
 			// Below every live frame: a dangling pointer the program
 			// cannot use; it stays dangling.
+			report_.stale_stack_words++;
+			continue;
+		}
+		if (!v.parameter && entry_point) {
+			// At a function-entry point the locals are not yet
+			// initialised: what they hold is no pointer at all.
 			report_.stale_stack_words++;
 			continue;
 		}
@@ -441,7 +447,8 @@ Result<void> Converter::build_frames()
 							 vp.src.name.c_str(),
 							 r.error().context.c_str()));
 			mem_.write(da, bytes);
-			if (auto r = translate_pointers(da, vp.dst, where); !r)
+			bool entry = p.src.site->callee == "__cyg_profile_func_enter";
+			if (auto r = translate_pointers(da, vp.dst, where, entry); !r)
 				return r;
 		}
 		report_.frames.push_back({p.src.function->name, p.src.site->file,

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
@@ -46,7 +48,28 @@ Result<program::Program> program_of(pid_t pid)
 	if (n < 0)
 		return fail(errno, strf("process %d", pid));
 	path[n] = 0;
-	return program::Program::open(path);
+	auto prog = program::Program::open(path);
+	if (prog && !prog->pair_id().empty())
+		return prog;
+	// A process rebuilt by hetmig has the restorer as its exe link (a
+	// module cannot change it): its program is the file mapped lowest.
+	std::snprintf(exe, sizeof(exe), "/proc/%d/maps", pid);
+	if (FILE *maps = std::fopen(exe, "r")) {
+		char line[4096];
+		while (std::fgets(line, sizeof(line), maps)) {
+			char *file = std::strchr(line, '/');
+			if (!file)
+				continue;
+			file[std::strcspn(file, "\n")] = 0;
+			std::fclose(maps);
+			auto mapped = program::Program::open(file);
+			if (mapped && !mapped->pair_id().empty())
+				return mapped;
+			return prog;
+		}
+		std::fclose(maps);
+	}
+	return prog;
 }
 
 Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,
