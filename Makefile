@@ -69,8 +69,10 @@ test: deps all
 unit-test: user-x86_64
 	ctest --test-dir $(BUILD)/x86_64 --output-on-failure
 
-demo: deps all
+demo: deps all cc
 	tools/demo
+	@echo '== a hetmig-cc program moved mid-recursion from an x86_64 to an aarch64 host =='
+	tools/lab selftests/corpus/recurse.c --hops x86_64,aarch64 --every 2000 -- 3
 
 # The suite under a KASAN/kmemleak/lockdep/UBSAN kernel; builds that kernel
 # once per machine (Documentation/testing.md). Not part of `make test`.
