@@ -70,8 +70,12 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	// A move across ISAs starts by naming the program's build, so a
 	// missing one refuses the move before the source is touched.
 	auto first = ch->receive();
-	if (!first)
+	if (!first) {
+		// Said to the sender, as for any bad image byte: a forged or
+		// cut first message is refused with the reason.
+		ch->refuse(first.error().describe());
 		return std::unexpected(first.error());
+	}
 	std::vector<uint8_t> image_start;
 	if (first->first == Msg::kProgram) {
 		std::string text(first->second.begin(), first->second.end());
