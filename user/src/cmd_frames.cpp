@@ -6,7 +6,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <sys/uio.h>
 
 #include <nlohmann/json.hpp>
 
@@ -18,16 +17,6 @@
 namespace hetmig {
 
 namespace {
-
-Result<std::vector<uint8_t>> read_memory(pid_t pid, uint64_t addr, size_t len)
-{
-	std::vector<uint8_t> buf(len);
-	iovec local{buf.data(), len}, remote{reinterpret_cast<void *>(addr), len};
-	if (len && process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
-		return fail(errno ? errno : EIO, strf("reading 0x%" PRIx64 " of process %d",
-						      addr, pid));
-	return buf;
-}
 
 // A value as C would print it, from its type's name and size.
 std::string render(const program::Type &t, const std::vector<uint8_t> &b)
@@ -76,14 +65,14 @@ int inspect_frames(pid_t pid, bool json)
 		return report(parked.error());
 	// Parked, the frames from the caller of __hetmig_park outwards do not
 	// change until the request is released: no freeze is needed to read them.
-	auto rt = read_memory(pid, *prog->symbol(convert::kRuntimeSymbol),
+	auto rt = convert::read_process_memory(pid, *prog->symbol(convert::kRuntimeSymbol),
 			      sizeof(convert::RuntimeLayout));
 	if (!rt)
 		return report(rt.error());
 	convert::RuntimeLayout layout;
 	std::memcpy(&layout, rt->data(), sizeof(layout));
 	auto word = [&](uint64_t a) -> Result<uint64_t> {
-		auto b = read_memory(pid, a, 8);
+		auto b = convert::read_process_memory(pid, a, 8);
 		if (!b)
 			return std::unexpected(b.error());
 		uint64_t v;
@@ -117,7 +106,7 @@ int inspect_frames(pid_t pid, bool json)
 			else if (v.location.kind == K::reg_offset && v.location.reg == fp_reg)
 				addr = f.fp + uint64_t(v.location.offset);
 			if (addr) {
-				auto b = read_memory(pid, *addr, v.type.size);
+				auto b = convert::read_process_memory(pid, *addr, v.type.size);
 				jv["value"] = b ? render(v.type, *b) : "<unreadable>";
 				jv["address"] = strf("0x%" PRIx64, *addr);
 			} else {

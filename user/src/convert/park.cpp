@@ -20,7 +20,8 @@ Result<void> peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	iovec local{buf, len}, remote{reinterpret_cast<void *>(addr), len};
 	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
-		return fail(errno ? errno : EIO, strf("reading process %d's runtime block", pid));
+		return fail(errno ? errno : EIO, strf("reading 0x%llx of process %d",
+						      (unsigned long long)addr, pid));
 	return {};
 }
 
@@ -38,6 +39,15 @@ template <typename T> Result<void> poke_field(pid_t pid, uint64_t block, size_t 
 }
 
 } // namespace
+
+Result<std::vector<uint8_t>> read_process_memory(pid_t pid, uint64_t addr, size_t len)
+{
+	std::vector<uint8_t> buf(len);
+	if (len)
+		if (auto r = peek(pid, addr, buf.data(), len); !r)
+			return std::unexpected(r.error());
+	return buf;
+}
 
 Result<program::Program> program_of(pid_t pid)
 {

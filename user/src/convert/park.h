@@ -5,7 +5,9 @@
 // permission as ptrace, so parking is no wider a power than freezing.
 #pragma once
 
+#include <cstdint>
 #include <sys/types.h>
+#include <vector>
 
 #include "error.h"
 #include "program/program.h"
@@ -35,6 +37,9 @@ private:
 	pid_t pid_;
 	uint64_t block_;
 };
+
+// LEN bytes of PID's memory at ADDR (process_vm_readv: ptrace's permission).
+Result<std::vector<uint8_t>> read_process_memory(pid_t pid, uint64_t addr, size_t len);
 
 // The pair id of a process's program, if it is a hetmig-cc build.
 Result<program::Program> program_of(pid_t pid);
