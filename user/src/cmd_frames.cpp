@@ -99,16 +99,11 @@ int inspect_frames(pid_t pid, bool json)
 		for (const auto &v : *vs) {
 			nlohmann::json jv = {{"name", v.name}, {"type", v.type.name},
 					     {"parameter", v.parameter}};
-			using K = program::Location::Kind;
-			std::optional<uint64_t> addr;
-			if (v.location.kind == K::cfa_offset)
-				addr = f.cfa + uint64_t(v.location.offset);
-			else if (v.location.kind == K::reg_offset && v.location.reg == fp_reg)
-				addr = f.fp + uint64_t(v.location.offset);
-			if (addr) {
-				auto b = convert::read_process_memory(pid, *addr, v.type.size);
+			auto located = convert::variable_address(v, f.cfa, f.fp, fp_reg, "");
+			if (located) {
+				auto b = convert::read_process_memory(pid, *located, v.type.size);
 				jv["value"] = b ? render(v.type, *b) : "<unreadable>";
-				jv["address"] = strf("0x%" PRIx64, *addr);
+				jv["address"] = strf("0x%" PRIx64, *located);
 			} else {
 				jv["value"] = "<" + (v.location.why.empty() ? std::string("not in memory")
 									   : v.location.why) + ">";

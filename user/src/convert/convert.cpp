@@ -166,28 +166,6 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 	return pairs;
 }
 
-// Where a variable's bytes are in a frame, or why that cannot be said.
-Result<uint64_t> variable_address(const program::Variable &v, uint64_t cfa, uint64_t fp,
-				  unsigned fp_reg, const std::string &where)
-{
-	using K = program::Location::Kind;
-	switch (v.location.kind) {
-	case K::cfa_offset:
-		return cfa + uint64_t(v.location.offset);
-	case K::reg_offset:
-		if (v.location.reg == fp_reg)
-			return fp + uint64_t(v.location.offset);
-		break;
-	case K::optimized_out:
-		return fail(ENOTSUP, strf("%s: %s is optimized out here", where.c_str(),
-					  v.name.c_str()));
-	default:
-		break;
-	}
-	return fail(ENOTSUP, strf("%s: %s lives where the converter cannot follow it (%s)",
-				  where.c_str(), v.name.c_str(),
-				  v.location.why.empty() ? "a register" : v.location.why.c_str()));
-}
 
 // The ELF header fields the auxv needs, read from the build's first page.
 struct ElfEntry {

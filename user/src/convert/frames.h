@@ -36,4 +36,10 @@ using WordReader = std::function<Result<uint64_t>(uint64_t addr)>;
 Result<std::vector<Frame>> parked_frames(const program::Program &prog, const ParkState &park,
 					 const WordReader &read_u64);
 
+// Where a variable's bytes are in a frame with this CFA and frame pointer
+// (FP_REG: the ISA's DWARF number for it), or why that cannot be said;
+// WHERE names the frame in the message.
+Result<uint64_t> variable_address(const program::Variable &v, uint64_t cfa, uint64_t fp,
+				  unsigned fp_reg, const std::string &where);
+
 } // namespace hetmig::convert
