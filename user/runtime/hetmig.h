@@ -24,7 +24,8 @@ extern "C" {
 /*
  * The runtime's state, one per process, symbol __hetmig_rt (same address in
  * both builds). Offsets (bytes): magic 0, version 4, pending 8, parked 12,
- * result 16, pad 20, park_ra 24, park_cfa 32, park_fp 40, dest 48; size 304.
+ * result 16, park_errno 20, park_ra 24, park_cfa 32, park_fp 40, dest 48;
+ * size 304.
  */
 struct hetmig_runtime {
 	uint32_t magic;			/* HETMIG_RT_MAGIC */
@@ -35,7 +36,9 @@ struct hetmig_runtime {
 	volatile uint32_t parked;	/* 1 while __hetmig_park waits */
 	int32_t result;			/* what __hetmig_park returns; written by
 					 * the companion before it clears pending */
-	uint32_t pad;
+	int32_t park_errno;		/* the program's errno when it parked: carried
+					 * to the destination, whose thread
+					 * descriptor (errno's home) is new */
 	/* The parked caller of __hetmig_park (valid while parked == 1): */
 	uint64_t park_ra;		/* return address into the caller */
 	uint64_t park_cfa;		/* the caller's sp just before the call */

@@ -85,6 +85,7 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 	/* With frame pointers, [fp] holds the caller's fp on both ISAs. */
 	rt->park_fp = *(uint64_t *)__builtin_frame_address(0);
 	rt->result = 0;
+	rt->park_errno = errno;	/* the raw nanosleep below leaves errno alone */
 	__atomic_store_n(&rt->parked, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST))
 		hetmig_sys3(SYS_nanosleep, (long)&ms, 0, 0);

@@ -99,6 +99,7 @@ private:
 struct Runtime {
 	uint64_t address = 0;
 	uint32_t parked = 0;
+	int32_t park_errno = 0;
 	ParkState park;
 };
 
@@ -116,7 +117,7 @@ Result<Runtime> read_runtime(const Program &from, const AddressSpace &mem)
 	if (rt.version != kRuntimeVersion)
 		return fail(EPROTO, strf("hetmig runtime version %u, this hetmig knows %u",
 					 rt.version, kRuntimeVersion));
-	return Runtime{*addr, rt.parked, {rt.park_ra, rt.park_cfa, rt.park_fp}};
+	return Runtime{*addr, rt.parked, rt.park_errno, {rt.park_ra, rt.park_cfa, rt.park_fp}};
 }
 
 const Mapping *mapping_containing(const Image &img, uint64_t addr)
@@ -641,6 +642,9 @@ Result<void> Converter::tls_and_resume()
 	rec.sp = resume_sp_;
 	rec.fp = resume_fp_;
 	rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
+	// errno lives in musl's thread descriptor, which the destination builds
+	// anew; the runtime kept its value when the program parked.
+	rec.errno_val = rt_.park_errno;
 	auto placed = place_resume_record(mem_, rec, block, anchor, lowest_dst_sp_);
 	// The runtime block: nothing pending any more on the destination.
 	RuntimeLayout rt;

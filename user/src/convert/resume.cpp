@@ -19,7 +19,7 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 	r.sp = rec.sp;
 	r.fp = rec.fp;
 	r.retval = int64_t(rec.retval);
-	r.errno_val = 0;  // errno lives in musl's thread descriptor, not carried
+	r.errno_val = rec.errno_val;
 	r.tls_len = uint32_t(tls.size());
 	r.tls_anchor_off = tls_anchor;
 	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});

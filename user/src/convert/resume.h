@@ -34,16 +34,18 @@ struct RuntimeLayout {
 	uint32_t magic, version;
 	uint32_t pending, parked;
 	int32_t result;
-	uint32_t pad;
+	int32_t park_errno;
 	uint64_t park_ra, park_cfa, park_fp;
 };
 static_assert(offsetof(RuntimeLayout, pending) == offsetof(hetmig_runtime, pending));
 static_assert(offsetof(RuntimeLayout, result) == offsetof(hetmig_runtime, result));
+static_assert(offsetof(RuntimeLayout, park_errno) == offsetof(hetmig_runtime, park_errno));
 static_assert(offsetof(RuntimeLayout, park_fp) == offsetof(hetmig_runtime, park_fp));
 
 // What __hetmig_resume needs to finish the move.
 struct ResumeRecord {
 	uint64_t pc = 0, sp = 0, fp = 0, retval = 0;
+	int32_t errno_val = 0;  // the program's errno when it parked
 };
 
 struct PlacedRecord {
