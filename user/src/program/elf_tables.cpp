@@ -96,11 +96,8 @@ Result<void> read_elf_tables(Program::Impl &p)
 		if (!gelf_getphdr(p.elf.get(), int(i), &ph))
 			return fail(EINVAL, strf("gelf_getphdr: %s", elf_errmsg(-1)));
 		if (ph.p_type == PT_LOAD)
-			// Segment::prot is mmap's PROT_*, not the ELF PF_* bits.
 			p.segments.push_back({ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset,
-					      (ph.p_flags & PF_R ? 1 : 0) |
-						      (ph.p_flags & PF_W ? 2 : 0) |
-						      (ph.p_flags & PF_X ? 4 : 0)});
+					      prot_of(ph.p_flags)});
 		else if (ph.p_type == PT_TLS)
 			p.tls = TlsInfo{ph.p_vaddr, ph.p_filesz, ph.p_memsz, ph.p_align};
 	}
