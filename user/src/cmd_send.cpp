@@ -120,14 +120,15 @@ Result<CrossIsa> prepare_cross_isa(pid_t pid, Channel &ch, const std::string &de
 }
 
 // The captured image read in full and converted for the other ISA.
-Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &reader)
+Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &reader,
+			  convert::Report &report)
 {
 	for (auto &run : img.pages) {
 		run.data.resize(run.len);
 		if (auto r = reader(run.addr, run.data); !r)
 			return std::unexpected(r.error());
 	}
-	auto out = convert::convert_image(img, cross.from, cross.to);
+	auto out = convert::convert_image(img, cross.from, cross.to, &report);
 	if (!out)
 		return out;
 	for (auto &m : out->mappings)
@@ -152,15 +153,18 @@ int cmd_send(int argc, char **argv)
 {
 	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
 			    "[--no-compress] [--timeout SECONDS]\n"
-			    "                   [--park-timeout SECONDS] [--at-point N] [--parked]\n";
+			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
+			    "                   [--parked]\n";
 	int park_timeout_ms = 30000;
 	uint32_t at_point = 1;
+	int max_points = 8;
 	bool parked = false;
 	std::optional<pid_t> pid;
 	std::string dest, key_path = kDefaultKey;
 	bool keep = false;
 	int timeout_s = 120;
-	WriteOptions opts{.compress = true};
+	WriteOptions opts;
+	opts.compress = true;
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
 		if (a == "--key" && i + 1 < argc)
@@ -175,6 +179,8 @@ int cmd_send(int argc, char **argv)
 			park_timeout_ms = int(std::atof(argv[++i]) * 1000);
 		else if (a == "--at-point" && i + 1 < argc)
 			at_point = uint32_t(std::max(1, std::atoi(argv[++i])));
+		else if (a == "--max-points" && i + 1 < argc)
+			max_points = std::max(1, std::atoi(argv[++i]));
 		else if (a == "--parked")
 			parked = true;  // hetmig_migrate(): the process asked itself
 		else if (!pid && (pid = parse_pid(argv[i])))
@@ -207,26 +213,18 @@ int cmd_send(int argc, char **argv)
 		}
 		cross = std::move(*c);
 	}
-	// A hetmig-cc program stops at its next migration point first, where
-	// its stack is one the converter understands.
+	// A hetmig-cc program stops at a migration point first, where its stack
+	// is one the converter understands. Not every point converts (a word
+	// on the stack that points into it from no variable, a site the
+	// verifier refused): then the program goes on to its next point and is
+	// tried there, up to --max-points points. Not when it asked itself
+	// (hetmig_migrate): it waits at the one point it chose.
+	int points_tried = 0;
 	std::optional<convert::Parking> parking;
-	if (cross) {
-		auto p = convert::Parking::request(*pid, cross->from, park_timeout_ms, parked,
-						   at_point);
-		if (!p) {
-			(void)ch->send(Msg::kError, p.error().describe());
-			return report(p.error());
-		}
-		parking.emplace(std::move(*p));
-	}
-
-	auto t0 = std::chrono::steady_clock::now();
-	auto frozen = FrozenProcess::freeze(*pid);
-	if (!frozen) {
-		(void)ch->send(Msg::kError, frozen.error().describe());
-		return report(frozen.error());
-	}
-	// Every failure from here thaws the source; say so with the reason.
+	std::optional<FrozenProcess> frozen;
+	std::optional<MemoryReader> memory;
+	Result<Image> img = std::unexpected(Error{EIO, "nothing captured", {}, {}});
+	// Every failure once the process is frozen thaws it; say so with the reason.
 	auto call_off = [&](Error e) {
 		if (parking)
 			parking->release(e.code ? e.code : EIO);
@@ -234,28 +232,65 @@ int cmd_send(int argc, char **argv)
 		e.context += strf(" [process %d thawed: it runs on here]", *pid);
 		return report(e);
 	};
-	auto img = capture(frozen->client(), *pid);
-	if (!img) {
-		(void)ch->send(Msg::kError, img.error().describe());
-		return call_off(img.error());  // the process thaws
-	}
-	auto memory = MemoryReader::open(*pid);
-	if (!memory)
-		return call_off(memory.error());
-	opts.reader = memory->reader();
 	// Reading the pages and converting: part of the downtime a cross-ISA
 	// move adds to a same-ISA one, so it is reported on its own.
 	double convert_ms = -1;
-	if (cross) {
+	auto t0 = std::chrono::steady_clock::now();
+	for (;;) {
+		if (cross) {
+			auto p = convert::Parking::request(*pid, cross->from, park_timeout_ms,
+							   parked, points_tried ? 1 : at_point);
+			if (!p) {
+				(void)ch->send(Msg::kError, p.error().describe());
+				return report(p.error());
+			}
+			parking.emplace(std::move(*p));
+		}
+		t0 = std::chrono::steady_clock::now();
+		auto f = FrozenProcess::freeze(*pid);
+		if (!f) {
+			(void)ch->send(Msg::kError, f.error().describe());
+			return report(f.error());
+		}
+		frozen.emplace(std::move(*f));
+		img = capture(frozen->client(), *pid);
+		if (!img) {
+			(void)ch->send(Msg::kError, img.error().describe());
+			return call_off(img.error());
+		}
+		auto m = MemoryReader::open(*pid);
+		if (!m)
+			return call_off(m.error());
+		memory.emplace(std::move(*m));
+		opts.reader = memory->reader();
+		if (!cross)
+			break;
 		auto c0 = std::chrono::steady_clock::now();
-		auto converted = convert_for(*img, *cross, opts.reader);
+		convert::Report report;
+		auto converted = convert_for(*img, *cross, opts.reader, report);
 		convert_ms = std::chrono::duration<double, std::milli>(
 			std::chrono::steady_clock::now() - c0).count();
-		if (!converted) {
-			(void)ch->send(Msg::kError, converted.error().describe());
-			return call_off(converted.error());
+		if (converted) {
+			img = std::move(converted);
+			break;
 		}
-		img = std::move(converted);
+		points_tried++;
+		if (!report.refused_at_this_point || parked || points_tried == max_points) {
+			Error e = converted.error();
+			if (points_tried > 1)
+				e.context += strf(" (the last of %d points tried)", points_tried);
+			(void)ch->send(Msg::kError, e.describe());
+			return call_off(e);
+		}
+		std::fprintf(stderr, "hetmig: process %d cannot move at this point: %s; "
+			     "trying its next one\n", *pid, converted.error().describe().c_str());
+		// __hetmig_park returns 0 there ("not moved") and the program
+		// runs on to its next point, where the next request stops it.
+		parking->release(0);
+		frozen->thaw();
+		frozen.reset();
+		memory.reset();
+		parking.reset();
 	}
 	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
@@ -300,9 +335,12 @@ int cmd_send(int argc, char **argv)
 			parking->moved();
 		frozen->kill();
 	}
-	bool pid_kept = text_of(ready->second).ends_with(" 1");
 	std::string converted_in =
 		convert_ms >= 0 ? strf(", converted in %.1f ms", convert_ms) : std::string();
+	bool pid_kept = text_of(ready->second).ends_with(" 1");
+	if (points_tried)
+		converted_in += strf(" at the %d%s point tried", points_tried + 1,
+				     points_tried == 1 ? "nd" : points_tried == 2 ? "rd" : "th");
 	std::printf("hetmig: process %d now runs on %s as pid %s%s; downtime %.0f ms%s, "
 		    "%.1f MiB sent%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
 		    pid_kept ? "" : " (its pid was taken there)",

@@ -695,8 +695,11 @@ Result<Image> Converter::run()
 			  &Converter::build_frames, &Converter::fix_memory_pointers,
 			  &Converter::binary_mappings, &Converter::tls_and_resume,
 			  &Converter::signals_and_threads})
-		if (auto r = (this->*step)(); !r)
+		if (auto r = (this->*step)(); !r) {
+			report_.refused_at_this_point =
+				step == &Converter::plan_stack || step == &Converter::build_frames;
 			return std::unexpected(r.error());
+		}
 	out_.arch = image_arch(to_.isa());
 	out_.page_size = src_.page_size;
 	out_.kernel_release = src_.kernel_release;

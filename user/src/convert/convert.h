@@ -25,6 +25,11 @@ struct Report {
 	size_t pointers_in_memory = 0;    // stack pointers found in other memory, mapped
 	size_t stale_stack_words = 0;     // words pointing at dead stack, left alone
 	int64_t stack_moved_by = 0;
+	// On a refusal: true when it is about the stack at this migration
+	// point (a frame, a variable, a pointer into the stack), which the
+	// same program may not have at its next point; false when it is about
+	// the process or the builds, which a later point does not change.
+	bool refused_at_this_point = false;
 };
 
 // SRC must hold its page data (a loaded image, or one whose pages were

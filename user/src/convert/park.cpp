@@ -96,13 +96,23 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 					 "knows (magic %#x, version %u)", pid, rt.magic, rt.version));
 	if (rt.pending && !self_requested)
 		return fail(EBUSY, strf("process %d already has a move pending", pid));
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+	// Parked with nothing pending: it is leaving an earlier park (a point
+	// that did not convert). Asking now would keep it at that same point.
+	for (uint32_t still = rt.parked; still && !self_requested;) {
+		if (std::chrono::steady_clock::now() > deadline)
+			return fail(ETIMEDOUT, strf("process %d did not leave its last migration "
+						    "point within %d ms", pid, timeout_ms));
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &still, 4); !r)
+			return std::unexpected(r.error());
+	}
 	Parking parking(pid, *block);
 	if (!self_requested)
 		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending),
 						countdown ? countdown : 1);
 		    !r)
 			return std::unexpected(r.error());
-	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
 	for (;;) {
 		uint32_t parked = 0;
 		if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &parked, 4); !r)
