@@ -6,7 +6,10 @@
 M=/usr/lib/hetmig/selftests/migratee
 STEPS=60
 . /root/tap.sh
-start() { "$M" /root/in $STEPS 100 > /tmp/run 2>/tmp/run.err & pid=$!; wait_for /tmp/run "step 2 "; }
+# start: migratee in the background, after its first lines (the last run's
+# output removed first, or wait_for could find its "step 2 " before the
+# background shell truncates the file).
+start() { rm -f /tmp/run; "$M" /root/in $STEPS 100 > /tmp/run 2>/tmp/run.err & pid=$!; wait_for /tmp/run "step 2 "; }
 # send ARGS...: retried while the receiver is not listening yet (nothing
 # is frozen before the connection is authenticated).
 send() {
