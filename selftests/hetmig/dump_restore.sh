@@ -23,8 +23,10 @@ STEPS=16
 
 # wait_for FILE TEXT: up to 60 s for TEXT to appear in FILE.
 wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 300 ]; do usleep 200000; i=$((i + 1)); done; }
-# start: migratee in the background, after its first lines.
-start() { "$M" "$work/in" $STEPS 20 > "$work/run" 2>"$work/err" & pid=$!; wait_for "$work/run" "step 2 "; }
+# start: migratee in the background, after its first lines. The last run's
+# output goes first: the background shell truncates it only when it gets
+# to run, and until then wait_for would find that run's "step 2 " in it.
+start() { rm -f "$work/run"; "$M" "$work/in" $STEPS 20 > "$work/run" 2>"$work/err" & pid=$!; wait_for "$work/run" "step 2 "; }
 runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
 finishes_intact() { wait $pid; rc=$?; [ $rc -eq 0 ] && cmp -s "$work/run" "$work/ref"; }
 
@@ -78,6 +80,7 @@ kill $pid; wait $pid 2>/dev/null
 umount "$work/small"
 
 # 4. Unsupported resources: refused before anything is lost.
+rm -f "$work/run"
 sh -c "exec 8</dev/zero; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
 pid=$!
 wait_for "$work/run" "step 2 "

@@ -34,6 +34,30 @@ Error seize_error(int err, pid_t pid)
 	return Error{err, what, {}, {}};
 }
 
+// Waits until thread TID is in the stop that PTRACE_INTERRUPT asked for.
+// A thread that dequeued a signal after PTRACE_SEIZE made it a tracee but
+// before PTRACE_INTERRUPT reached it reports a signal-delivery-stop
+// instead, and that stop takes the place of the interrupt's: the signal is
+// off its queue and held by us, and a detach or a capture there would drop
+// it. So it is handed back (delivered as if the thread had not been traced:
+// a handler frame, the default action, or a group stop) and the thread is
+// interrupted again, until it stops with no signal in our hands.
+Result<void> wait_interrupted(pid_t pid, pid_t tid)
+{
+	for (;;) {
+		int status;
+		if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
+			return fail(ESRCH, "process " + std::to_string(pid) +
+					   " exited while being stopped");
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return {};
+		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) != 0 ||
+		    ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+			return fail(ESRCH, "process " + std::to_string(pid) +
+					   " exited while being stopped");
+	}
+}
+
 } // namespace
 
 Result<Seizure> Seizure::stop(pid_t pid)
@@ -59,12 +83,9 @@ Result<Seizure> Seizure::stop(pid_t pid)
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 				return std::unexpected(seize_error(errno, pid));
 		}
-		for (pid_t tid : fresh) {
-			int status;
-			if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status))
-				return fail(ESRCH, "process " + std::to_string(pid) +
-						   " exited while being stopped");
-		}
+		for (pid_t tid : fresh)
+			if (auto r = wait_interrupted(pid, tid); !r)
+				return std::unexpected(r.error());
 		grew = !fresh.empty();
 	}
 	if (s.tids_.empty())

@@ -6,7 +6,10 @@
 M=/usr/lib/hetmig/selftests/migratee
 STEPS=60
 . /root/tap.sh
-start() { "$M" /root/in $STEPS 100 > /tmp/run 2>/dev/null & pid=$!; wait_for /tmp/run "step 2 "; }
+# start: migratee in the background, after its first lines (the last run's
+# output removed first, or wait_for could find its "step 2 " before the
+# background shell truncates the file).
+start() { rm -f /tmp/run; "$M" /root/in $STEPS 100 > /tmp/run 2>/tmp/run.err & pid=$!; wait_for /tmp/run "step 2 "; }
 # send ARGS...: retried while the receiver is not listening yet (nothing
 # is frozen before the connection is authenticated).
 send() {
@@ -17,7 +20,16 @@ send() {
 	echo "# $out"
 }
 runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
-intact() { wait $pid; [ $? -eq 0 ] && cmp -s /tmp/run /tmp/ref; }
+# intact: the source ended with 0 and wrote what an unmoved run writes; if
+# not, its status, what it said on stderr and where its output went wrong.
+intact() {
+	wait $pid; st=$?
+	[ $st -eq 0 ] && cmp -s /tmp/run /tmp/ref && return 0
+	echo "# migratee exited with $st"
+	grep -v '^migratee: pid' /tmp/run.err | head -5 | sed 's/^/# stderr: /'
+	diff /tmp/ref /tmp/run | head -8 | sed 's/@@/==/g; s/^/# diff: /'
+	false
+}
 
 echo "TAP version 13"
 "$M" /root/in $STEPS 100 > /tmp/ref 2>/dev/null
