@@ -516,9 +516,12 @@ TEST(ConvertRefusal, BuildsOfAnotherProgram)
 {
 	Image src = load_state(state_name(5, Isa::x86_64));
 	// The verifier's fixtures are a pair of their own: not states.c.
+	auto other_x86 = testing::open_fixture("clean.x86_64");
 	auto other_arm = testing::open_fixture("clean.aarch64");
 	std::string why = refusal(src, Builds::of(Isa::x86_64), other_arm);
 	EXPECT_NE(why.find("are not a pair"), std::string::npos) << why;
+	why = refusal(src, other_x86, other_arm);
+	EXPECT_NE(why.find("does not run"), std::string::npos) << why;
 }
 
 TEST(ConvertRefusal, BuildOfTheOtherIsa)

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <elf.h>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -197,6 +198,7 @@ public:
 
 private:
 	Result<void> check_pair();
+	Result<void> check_runs_build();
 	Result<void> plan_stack();
 	Result<void> build_frames();
 	Result<void> fix_memory_pointers();
@@ -230,6 +232,8 @@ Result<void> Converter::check_pair()
 					 program::isa_name(from_.isa())));
 	if (from_.isa() == to_.isa())
 		return fail(EINVAL, "both builds are for the same ISA");
+	if (auto r = check_runs_build(); !r)
+		return r;
 	if (from_.pair_id().empty())
 		return fail(ENOTSUP, from_.path() + " was not built by hetmig-cc (no pair note)");
 	if (to_.pair_id() != from_.pair_id())
@@ -246,6 +250,40 @@ Result<void> Converter::check_pair()
 	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
 		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
 			return fail(EPROTO, strf("%s is not at one address in both builds", sym));
+	return {};
+}
+
+// The image must be of a process running FROM: every loaded segment of
+// FROM mapped from a file at its place, and that file of FROM's size.
+// With another program's build the stack would be read through the wrong
+// frame layouts and DWARF, and the first symptom would be a misleading
+// one (a runtime block not where it should be, a frame that is not).
+Result<void> Converter::check_runs_build()
+{
+	auto refuse = [&](const std::string &why) {
+		return fail(EINVAL, strf("the image's process does not run %s: %s",
+					 from_.path().c_str(), why.c_str()));
+	};
+	std::error_code ec;
+	const uint64_t size = std::filesystem::file_size(from_.path(), ec);
+	for (const auto &seg : from_.segments()) {
+		if (seg.filesz == 0)
+			continue;
+		uint64_t start = page_down(seg.vaddr), end = page_up(seg.vaddr + seg.filesz);
+		const Mapping *m = mapping_containing(src_, start);
+		if (!m || m->kind != HETMIG_VMA_FILE || m->start != start || m->end != end ||
+		    m->pgoff != page_down(seg.offset))
+			return refuse(strf("its segment at %s is not mapped there from a file "
+					   "(%s)", hex(seg.vaddr).c_str(),
+					   m ? maps_line(*m).c_str() : "nothing mapped"));
+		// A converted image no longer lists the file it runs among the
+		// files to check; a captured one does.
+		for (const auto &f : src_.mapped_files)
+			if (f.path == m->path && !ec && f.size != size)
+				return refuse(strf("%s was %llu bytes, this build is %llu",
+						   f.path.c_str(), (unsigned long long)f.size,
+						   (unsigned long long)size));
+	}
 	return {};
 }
 
