@@ -315,6 +315,7 @@ TEST_P(ConvertState, SameFramesAndValues)
 	expect_same_frames_and_values(s, from_build(), d, to_build());
 
 	// The report names the same frames, innermost first.
+	ASSERT_EQ(d.frames.size(), s.frames.size());
 	ASSERT_EQ(c.report.frames.size(), s.frames.size());
 	for (size_t i = 0; i < s.frames.size(); i++) {
 		EXPECT_EQ(c.report.frames[i].function, s.frames[i].function->name);
