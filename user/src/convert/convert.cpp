@@ -383,6 +383,7 @@ Result<void> Converter::build_frames()
 		std::vector<VariablePair> vars;
 	};
 	std::vector<Planned> plan;
+	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
 	uint64_t cfa = dst_main_cfa;
 	// Outermost first: each frame's sp is the next inner frame's CFA.
 	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
@@ -403,17 +404,24 @@ Result<void> Converter::build_frames()
 			return fail(EPROTO, strf("%s: the call site %s has no counterpart in %s",
 						 where.c_str(), f.site->key.c_str(),
 						 to_.path().c_str()));
-		auto sv = from_.variables_at(f.resume_pc);
-		if (!sv)
-			return std::unexpected(sv.error());
-		auto dv = to_.variables_at(dsite->return_address);
-		if (!dv)
-			return std::unexpected(dv.error());
-		auto vars = match_variables(*sv, *dv, where);
-		if (!vars)
-			return std::unexpected(vars.error());
+		// Looking variables up in DWARF is most of a conversion's time
+		// (bench/convert.cpp); a recursion has few call sites and many
+		// frames, so each site is looked up and matched once.
+		auto known = matched.find(f.resume_pc);
+		if (known == matched.end()) {
+			auto sv = from_.variables_at(f.resume_pc);
+			if (!sv)
+				return std::unexpected(sv.error());
+			auto dv = to_.variables_at(dsite->return_address);
+			if (!dv)
+				return std::unexpected(dv.error());
+			auto vars = match_variables(*sv, *dv, where);
+			if (!vars)
+				return std::unexpected(vars.error());
+			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
+		}
 		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
-			  cfa - dfn->frame.cfa_minus_sp, std::move(*vars)};
+			  cfa - dfn->frame.cfa_minus_sp, known->second};
 		for (const auto &vp : p.vars) {
 			auto sa = variable_address(vp.src, f.cfa, f.fp, src_fp_reg, where);
 			if (!sa)
