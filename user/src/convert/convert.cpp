@@ -77,23 +77,25 @@ struct StackSnapshot {
 // variable, and the block above main (arguments, environment, auxv).
 class StackMap {
 public:
-	void add(uint64_t src, uint64_t len, uint64_t dst) { spans_.push_back({src, len, dst}); }
+	void add(uint64_t src, uint64_t len, uint64_t dst) { spans_[src] = {len, dst}; }
 	// Maps an address inside a span (or one past its end, as a pointer
-	// past the end of an array may be).
+	// past the end of an array may be). Spans do not overlap; a deep
+	// stack has thousands, and every stack word is looked up.
 	std::optional<uint64_t> map(uint64_t addr) const
 	{
-		for (const auto &s : spans_)
-			if (addr >= s.src && addr < s.src + s.len)
-				return s.dst + (addr - s.src);
-		for (const auto &s : spans_)
-			if (addr == s.src + s.len)
-				return s.dst + s.len;
+		auto it = spans_.upper_bound(addr);
+		if (it == spans_.begin())
+			return std::nullopt;
+		--it;
+		const auto &[src, span] = *it;
+		if (addr <= src + span.len)
+			return span.dst + (addr - src);
 		return std::nullopt;
 	}
 
 private:
-	struct Span { uint64_t src, len, dst; };
-	std::vector<Span> spans_;
+	struct Span { uint64_t len, dst; };
+	std::map<uint64_t, Span> spans_;  // by source address
 };
 
 // The bits of struct hetmig_runtime the converter reads and resets.
@@ -380,7 +382,7 @@ Result<void> Converter::build_frames()
 		const program::Function *dst_fn;
 		const program::CallSite *dst_site;
 		uint64_t cfa, fp, sp;
-		std::vector<VariablePair> vars;
+		const std::vector<VariablePair> &vars;  // in `matched`
 	};
 	std::vector<Planned> plan;
 	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
