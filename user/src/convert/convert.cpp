@@ -584,14 +584,18 @@ Result<void> Converter::binary_mappings()
 		// ISA-only objects, padding), then the program's and libc's
 		// objects both builds share, with the values they have now.
 		// A page the source never wrote still holds its initial bytes.
+		// The segment is read once for all its objects, not once per
+		// object.
+		auto init = to_.initial_bytes(seg.vaddr, seg.memsz);
+		init.resize(seg.memsz);
 		for (const auto &sym : to_.symbols()) {
 			if (sym.function || sym.tls || sym.size == 0 || sym.value < seg.vaddr ||
 			    sym.value + sym.size > seg.vaddr + seg.memsz || is_isa_local(sym.name))
 				continue;
 			if (!from_symbols.contains({sym.name, sym.value, sym.size}))
 				continue;
-			auto bytes = to_.initial_bytes(sym.value, sym.size);
-			bytes.resize(sym.size);
+			auto first = init.begin() + ptrdiff_t(sym.value - seg.vaddr);
+			std::vector<uint8_t> bytes(first, first + ptrdiff_t(sym.size));
 			for (uint64_t a = sym.value; a < sym.value + sym.size;) {
 				uint64_t next = std::min(page_down(a) + kPage, sym.value + sym.size);
 				if (mem_.contains(a, next - a))
