@@ -162,6 +162,8 @@ void BM_VariablesAt(benchmark::State &state)
 	const Image &img = f.images.at({state.range(0), state.range(1)});
 	const Program &prog = *f.builds[isa_of(state.range(1))];
 	auto mem = convert::AddressSpace::from_pages(img.pages);
+	if (!mem)
+		return state.SkipWithError(mem.error().describe().c_str());
 	convert::RuntimeLayout rt;
 	(void)mem->read(*prog.symbol(convert::kRuntimeSymbol),
 			{reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
@@ -189,10 +191,12 @@ void BM_ReadImage(benchmark::State &state)
 	std::vector<uint8_t> bytes;
 	hetmig::WriteOptions opts;
 	opts.compress = true;  // as `hetmig dump --park --compress` wrote it
-	(void)hetmig::write_image(img, [&](std::span<const uint8_t> b) -> hetmig::Result<void> {
+	auto keep = [&](std::span<const uint8_t> b) -> hetmig::Result<void> {
 		bytes.insert(bytes.end(), b.begin(), b.end());
 		return {};
-	}, opts);
+	};
+	if (auto r = hetmig::write_image(img, keep, opts); !r)
+		return state.SkipWithError(r.error().describe().c_str());
 	for (auto _ : state) {
 		size_t at = 0;
 		auto back = hetmig::read_image([&](std::span<uint8_t> out) -> hetmig::Result<void> {
@@ -218,18 +222,19 @@ void BM_WriteConvertedImage(benchmark::State &state)
 		return state.SkipWithError(f.error.c_str());
 	Isa from = isa_of(state.range(1));
 	const Image &img = f.images.at({state.range(0), state.range(1)});
-	auto out = convert::convert_image(img, *f.builds[from],
-					  *f.builds[from == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64]);
+	Isa to = from == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	auto out = convert::convert_image(img, *f.builds[from], *f.builds[to]);
 	if (!out)
 		return state.SkipWithError(out.error().describe().c_str());
 	size_t written = 0;
 	for (auto _ : state) {
 		written = 0;
-		auto r = hetmig::write_image(*out, [&](std::span<const uint8_t> b) -> hetmig::Result<void> {
+		auto count = [&](std::span<const uint8_t> b) -> hetmig::Result<void> {
 			written += b.size();
 			benchmark::DoNotOptimize(b.data());
 			return {};
-		});
+		};
+		auto r = hetmig::write_image(*out, count);
 		if (!r)
 			return state.SkipWithError(r.error().describe().c_str());
 	}

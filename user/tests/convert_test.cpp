@@ -100,7 +100,8 @@ uint64_t read_u64(const AddressSpace &mem, uint64_t addr)
 RuntimeLayout runtime_block(const AddressSpace &mem, const Program &prog)
 {
 	RuntimeLayout rt{};
-	auto r = mem.read(*prog.symbol(kRuntimeSymbol), {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
+	auto r = mem.read(*prog.symbol(kRuntimeSymbol),
+			  {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
 	EXPECT_TRUE(r.has_value()) << r.error().describe();
 	return rt;
 }
@@ -217,7 +218,8 @@ public:
 			auto s = slots(src, from, i), d = slots(dst, to, i);
 			for (const auto &[key, slot] : s)
 				if (auto it = d.find(key); it != d.end())
-					spans_.push_back({slot.addr, slot.var.type.size, it->second.addr});
+					spans_.push_back({slot.addr, slot.var.type.size,
+							  it->second.addr});
 		}
 		main_delta_ = dst.frames.back().cfa - src.frames.back().cfa;
 	}
