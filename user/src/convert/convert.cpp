@@ -406,7 +406,7 @@ Result<void> Converter::build_frames()
 			return fail(EPROTO, strf("%s: the call site %s has no counterpart in %s",
 						 where.c_str(), f.site->key.c_str(),
 						 to_.path().c_str()));
-		// Looking variables up in DWARF is most of a conversion's time
+		// Looking variables up in DWARF was most of a conversion's time
 		// (bench/convert.cpp); a recursion has few call sites and many
 		// frames, so each site is looked up and matched once.
 		auto known = matched.find(f.resume_pc);
