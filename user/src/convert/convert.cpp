@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <elf.h>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -76,23 +77,25 @@ struct StackSnapshot {
 // variable, and the block above main (arguments, environment, auxv).
 class StackMap {
 public:
-	void add(uint64_t src, uint64_t len, uint64_t dst) { spans_.push_back({src, len, dst}); }
+	void add(uint64_t src, uint64_t len, uint64_t dst) { spans_[src] = {len, dst}; }
 	// Maps an address inside a span (or one past its end, as a pointer
-	// past the end of an array may be).
+	// past the end of an array may be). Spans do not overlap; a deep
+	// stack has thousands, and every stack word is looked up.
 	std::optional<uint64_t> map(uint64_t addr) const
 	{
-		for (const auto &s : spans_)
-			if (addr >= s.src && addr < s.src + s.len)
-				return s.dst + (addr - s.src);
-		for (const auto &s : spans_)
-			if (addr == s.src + s.len)
-				return s.dst + s.len;
+		auto it = spans_.upper_bound(addr);
+		if (it == spans_.begin())
+			return std::nullopt;
+		--it;
+		const auto &[src, span] = *it;
+		if (addr <= src + span.len)
+			return span.dst + (addr - src);
 		return std::nullopt;
 	}
 
 private:
-	struct Span { uint64_t src, len, dst; };
-	std::vector<Span> spans_;
+	struct Span { uint64_t len, dst; };
+	std::map<uint64_t, Span> spans_;  // by source address
 };
 
 // The bits of struct hetmig_runtime the converter reads and resets.
@@ -198,6 +201,7 @@ public:
 
 private:
 	Result<void> check_pair();
+	Result<void> check_runs_build();
 	Result<void> plan_stack();
 	Result<void> build_frames();
 	Result<void> fix_memory_pointers();
@@ -231,6 +235,8 @@ Result<void> Converter::check_pair()
 					 program::isa_name(from_.isa())));
 	if (from_.isa() == to_.isa())
 		return fail(EINVAL, "both builds are for the same ISA");
+	if (auto r = check_runs_build(); !r)
+		return r;
 	if (from_.pair_id().empty())
 		return fail(ENOTSUP, from_.path() + " was not built by hetmig-cc (no pair note)");
 	if (to_.pair_id() != from_.pair_id())
@@ -247,6 +253,40 @@ Result<void> Converter::check_pair()
 	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
 		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
 			return fail(EPROTO, strf("%s is not at one address in both builds", sym));
+	return {};
+}
+
+// The image must be of a process running FROM: every loaded segment of
+// FROM mapped from a file at its place, and that file of FROM's size.
+// With another program's build the stack would be read through the wrong
+// frame layouts and DWARF, and the first symptom would be a misleading
+// one (a runtime block not where it should be, a frame that is not).
+Result<void> Converter::check_runs_build()
+{
+	auto refuse = [&](const std::string &why) {
+		return fail(EINVAL, strf("the image's process does not run %s: %s",
+					 from_.path().c_str(), why.c_str()));
+	};
+	std::error_code ec;
+	const uint64_t size = std::filesystem::file_size(from_.path(), ec);
+	for (const auto &seg : from_.segments()) {
+		if (seg.filesz == 0)
+			continue;
+		uint64_t start = page_down(seg.vaddr), end = page_up(seg.vaddr + seg.filesz);
+		const Mapping *m = mapping_containing(src_, start);
+		if (!m || m->kind != HETMIG_VMA_FILE || m->start != start || m->end != end ||
+		    m->pgoff != page_down(seg.offset))
+			return refuse(strf("its segment at %s is not mapped there from a file "
+					   "(%s)", hex(seg.vaddr).c_str(),
+					   m ? maps_line(*m).c_str() : "nothing mapped"));
+		// A converted image no longer lists the file it runs among the
+		// files to check; a captured one does.
+		for (const auto &f : src_.mapped_files)
+			if (f.path == m->path && !ec && f.size != size)
+				return refuse(strf("%s was %llu bytes, this build is %llu",
+						   f.path.c_str(), (unsigned long long)f.size,
+						   (unsigned long long)size));
+	}
 	return {};
 }
 
@@ -343,9 +383,10 @@ Result<void> Converter::build_frames()
 		const program::Function *dst_fn;
 		const program::CallSite *dst_site;
 		uint64_t cfa, fp, sp;
-		std::vector<VariablePair> vars;
+		const std::vector<VariablePair> &vars;  // in `matched`
 	};
 	std::vector<Planned> plan;
+	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
 	uint64_t cfa = dst_main_cfa;
 	// Outermost first: each frame's sp is the next inner frame's CFA.
 	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
@@ -366,17 +407,24 @@ Result<void> Converter::build_frames()
 			return fail(EPROTO, strf("%s: the call site %s has no counterpart in %s",
 						 where.c_str(), f.site->key.c_str(),
 						 to_.path().c_str()));
-		auto sv = from_.variables_at(f.resume_pc);
-		if (!sv)
-			return std::unexpected(sv.error());
-		auto dv = to_.variables_at(dsite->return_address);
-		if (!dv)
-			return std::unexpected(dv.error());
-		auto vars = match_variables(*sv, *dv, where);
-		if (!vars)
-			return std::unexpected(vars.error());
+		// Looking variables up in DWARF was most of a conversion's time
+		// (bench/convert.cpp); a recursion has few call sites and many
+		// frames, so each site is looked up and matched once.
+		auto known = matched.find(f.resume_pc);
+		if (known == matched.end()) {
+			auto sv = from_.variables_at(f.resume_pc);
+			if (!sv)
+				return std::unexpected(sv.error());
+			auto dv = to_.variables_at(dsite->return_address);
+			if (!dv)
+				return std::unexpected(dv.error());
+			auto vars = match_variables(*sv, *dv, where);
+			if (!vars)
+				return std::unexpected(vars.error());
+			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
+		}
 		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
-			  cfa - dfn->frame.cfa_minus_sp, std::move(*vars)};
+			  cfa - dfn->frame.cfa_minus_sp, known->second};
 		for (const auto &vp : p.vars) {
 			auto sa = variable_address(vp.src, f.cfa, f.fp, src_fp_reg, where);
 			if (!sa)
@@ -537,14 +585,18 @@ Result<void> Converter::binary_mappings()
 		// ISA-only objects, padding), then the program's and libc's
 		// objects both builds share, with the values they have now.
 		// A page the source never wrote still holds its initial bytes.
+		// The segment is read once for all its objects, not once per
+		// object.
+		auto init = to_.initial_bytes(seg.vaddr, seg.memsz);
+		init.resize(seg.memsz);
 		for (const auto &sym : to_.symbols()) {
 			if (sym.function || sym.tls || sym.size == 0 || sym.value < seg.vaddr ||
 			    sym.value + sym.size > seg.vaddr + seg.memsz || is_isa_local(sym.name))
 				continue;
 			if (!from_symbols.contains({sym.name, sym.value, sym.size}))
 				continue;
-			auto bytes = to_.initial_bytes(sym.value, sym.size);
-			bytes.resize(sym.size);
+			auto first = init.begin() + ptrdiff_t(sym.value - seg.vaddr);
+			std::vector<uint8_t> bytes(first, first + ptrdiff_t(sym.size));
 			for (uint64_t a = sym.value; a < sym.value + sym.size;) {
 				uint64_t next = std::min(page_down(a) + kPage, sym.value + sym.size);
 				if (mem_.contains(a, next - a))
