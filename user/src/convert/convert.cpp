@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <linux/hetmig.h>
 
+#include "check/verifier.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
 #include "convert/resume.h"
@@ -217,6 +218,9 @@ private:
 	Image out_;
 	AddressSpace mem_;
 	Runtime rt_;
+	// Call sites `hetmig check` refuses, by key, with its reasons: a
+	// program built with --warn-only may be parked with one on its stack.
+	std::map<std::string, std::string> refused_sites_;
 	std::vector<Frame> frames_;
 	const Mapping *stack_ = nullptr;
 	StackSnapshot old_stack_;
@@ -253,6 +257,17 @@ Result<void> Converter::check_pair()
 	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
 		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
 			return fail(EPROTO, strf("%s is not at one address in both builds", sym));
+	// What the verifier proves is what the converter relies on; hetmig-cc
+	// ran it at build time, but a --warn-only build moves too.
+	auto verdict = check::verify(from_, to_);
+	if (!verdict.errors.empty())
+		return fail(ENOTSUP, "hetmig check refuses the pair: " + verdict.errors.front());
+	for (const auto &r : verdict.refusals) {
+		std::string why;
+		for (const auto &reason : r.reasons)
+			why += (why.empty() ? "" : "; ") + reason;
+		refused_sites_[r.key] = why;
+	}
 	return {};
 }
 
@@ -324,6 +339,16 @@ Result<void> Converter::plan_stack()
 	if (!frames)
 		return std::unexpected(frames.error());
 	frames_ = std::move(*frames);
+	for (const Frame &f : frames_) {
+		if (!f.site)
+			continue;
+		auto refused = refused_sites_.find(f.site->key);
+		if (refused != refused_sites_.end())
+			return fail(ENOTSUP, strf("%s:%d:%d in %s: a call site hetmig check "
+						  "refuses is on the stack: %s",
+						  f.site->file.c_str(), f.site->line, f.site->column,
+						  f.function->name.c_str(), refused->second.c_str()));
+	}
 
 	if (stack_->end > user_limit(to_.isa())) {
 		delta_ = int64_t(kRelocatedStackEnd - stack_->end);
