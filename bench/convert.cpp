@@ -90,6 +90,25 @@ size_t frames_of(const Image &img, const Program &from)
 	return out ? report.frames.size() : 0;
 }
 
+// A recorded image's memory and the park state its runtime block holds.
+struct Parked {
+	convert::AddressSpace mem;
+	convert::ParkState park;
+};
+
+hetmig::Result<Parked> parked_state(const Image &img, const Program &prog)
+{
+	auto mem = convert::AddressSpace::from_pages(img.pages);
+	if (!mem)
+		return std::unexpected(mem.error());
+	convert::RuntimeLayout rt;
+	if (auto r = mem->read(*prog.symbol(convert::kRuntimeSymbol),
+			       {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
+	    !r)
+		return std::unexpected(r.error());
+	return Parked{std::move(*mem), {rt.park_ra, rt.park_cfa, rt.park_fp}};
+}
+
 void per_frame(benchmark::State &state, size_t frames)
 {
 	state.SetItemsProcessed(int64_t(state.iterations() * frames));
@@ -129,19 +148,13 @@ void BM_ParkedFrames(benchmark::State &state)
 		return state.SkipWithError(f.error.c_str());
 	const Image &img = f.images.at({state.range(0), state.range(1)});
 	const Program &prog = *f.builds[isa_of(state.range(1))];
-	auto mem = convert::AddressSpace::from_pages(img.pages);
-	if (!mem)
-		return state.SkipWithError(mem.error().describe().c_str());
-	convert::RuntimeLayout rt;
-	if (auto r = mem->read(*prog.symbol(convert::kRuntimeSymbol),
-			       {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
-	    !r)
-		return state.SkipWithError(r.error().describe().c_str());
-	convert::ParkState park{rt.park_ra, rt.park_cfa, rt.park_fp};
-	auto read = [&](uint64_t a) { return mem->read_u64(a); };
+	auto parked = parked_state(img, prog);
+	if (!parked)
+		return state.SkipWithError(parked.error().describe().c_str());
+	auto read = [&](uint64_t a) { return parked->mem.read_u64(a); };
 	size_t frames = 0;
 	for (auto _ : state) {
-		auto fr = convert::parked_frames(prog, park, read);
+		auto fr = convert::parked_frames(prog, parked->park, read);
 		if (!fr)
 			return state.SkipWithError(fr.error().describe().c_str());
 		frames = fr->size();
@@ -161,14 +174,11 @@ void BM_VariablesAt(benchmark::State &state)
 		return state.SkipWithError(f.error.c_str());
 	const Image &img = f.images.at({state.range(0), state.range(1)});
 	const Program &prog = *f.builds[isa_of(state.range(1))];
-	auto mem = convert::AddressSpace::from_pages(img.pages);
-	if (!mem)
-		return state.SkipWithError(mem.error().describe().c_str());
-	convert::RuntimeLayout rt;
-	(void)mem->read(*prog.symbol(convert::kRuntimeSymbol),
-			{reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
-	auto fr = convert::parked_frames(prog, {rt.park_ra, rt.park_cfa, rt.park_fp},
-					 [&](uint64_t a) { return mem->read_u64(a); });
+	auto parked = parked_state(img, prog);
+	if (!parked)
+		return state.SkipWithError(parked.error().describe().c_str());
+	auto fr = convert::parked_frames(prog, parked->park,
+					 [&](uint64_t a) { return parked->mem.read_u64(a); });
 	if (!fr)
 		return state.SkipWithError(fr.error().describe().c_str());
 	for (auto _ : state)

@@ -33,10 +33,6 @@ struct Program::Impl {
 	// ~0 for functions known only from the symbol table.
 	std::vector<Dwarf_Off> die_offsets;
 	std::vector<Program::Unit> units;
-	// variables_at() by (function, pc), filled on first use (so one Program
-	// is not for concurrent use): a deep recursion asks for the same
-	// few pcs thousands of times, and each answer walks the DWARF.
-	mutable std::map<std::pair<size_t, uint64_t>, Result<std::vector<Variable>>> variables_cache;
 };
 
 // Callee-saved registers live across each call site, and the aarch64

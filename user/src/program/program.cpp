@@ -122,11 +122,7 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 					 impl_->path.c_str(), (unsigned long)pc));
 	size_t index = size_t(f - impl_->functions.data());
 	uint64_t at = call_site_returning_to(pc) ? pc - 1 : pc;
-	auto key = std::make_pair(index, at);
-	auto hit = impl_->variables_cache.find(key);
-	if (hit == impl_->variables_cache.end())
-		hit = impl_->variables_cache.emplace(key, variables_at_impl(*impl_, index, at)).first;
-	return hit->second;
+	return variables_at_impl(*impl_, index, at);
 }
 
 std::optional<uint64_t> Program::symbol(const std::string &name) const
