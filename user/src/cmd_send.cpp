@@ -88,15 +88,17 @@ Result<CrossIsa> prepare_cross_isa(pid_t pid, Channel &ch, const std::string &de
 {
 	auto to_isa = ch.peer_arch() == HETMIG_ARCH_X86_64 ? program::Isa::x86_64
 							   : program::Isa::aarch64;
+	// No such process, a program replaced since it started, an unreadable
+	// file: each says so itself.
 	auto from = convert::program_of(pid);
-	if (!from && from.error().code == ENOENT)
-		return std::unexpected(from.error());  // no such process
-	if (!from || from->pair_id().empty())
+	if (!from)
+		return std::unexpected(from.error());
+	if (from->pair_id().empty())
 		return fail(EXDEV, strf("%s is %s and this machine %s: only programs built "
 					"with hetmig-cc move between instruction sets, and "
 					"process %d runs %s", dest.c_str(),
 					arch_name(ch.peer_arch()), arch_name(this_arch()), pid,
-					from ? from->path().c_str() : "another program"));
+					from->path().c_str()));
 	std::string other = convert::sibling_build(from->path(), to_isa);
 	if (other.empty())
 		return fail(ENOENT, from->path() + " is not named PROGRAM.x86_64 or "
