@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <linux/hetmig.h>
 
+#include "check/verifier.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
 #include "convert/resume.h"
@@ -346,11 +347,24 @@ Result<void> Converter::build_frames()
 	};
 	std::vector<Planned> plan;
 	uint64_t cfa = dst_main_cfa;
+	// A build made with --warn-only reaches sites hetmig check refuses:
+	// their frames hold what no variable describes. Asked once per site.
+	std::map<std::string, std::vector<std::string>> refused;
 	// Outermost first: each frame's sp is the next inner frame's CFA.
 	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
 		const Frame &f = *it;
 		std::string where = strf("%s:%d:%d in %s", f.site->file.c_str(), f.site->line,
 					 f.site->column, f.function->name.c_str());
+		auto [why, fresh] = refused.try_emplace(f.site->key);
+		if (fresh)
+			why->second = check::refuse_site(from_, to_, f.site->key);
+		if (!why->second.empty()) {
+			std::string reasons;
+			for (const auto &r : why->second)
+				reasons += (reasons.empty() ? "" : "; ") + r;
+			return fail(ENOTSUP, strf("%s: an unsafe call site (hetmig check refuses "
+						  "it): %s", where.c_str(), reasons.c_str()));
+		}
 		const program::Function *dfn = to_.function_named(f.function->name);
 		if (!dfn || dfn->low != f.function->low)
 			return fail(EPROTO, strf("%s is not at one address in both builds",
