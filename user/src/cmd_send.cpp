@@ -189,13 +189,25 @@ int cmd_send(int argc, char **argv)
 	if (!pid || dest.empty() || timeout_s <= 0)
 		return std::fputs(usage, stderr), kExitUsage;
 
+	// --parked: the process waits at its point until a companion tells
+	// it how the move went (hetmig_migrate, HETMIG_PARK_AT). A send that
+	// fails before it took charge of the process must still tell it, or
+	// it would wait forever.
+	auto give_up = [&](const Error &e) {
+		if (parked)
+			if (auto prog = convert::program_of(*pid); prog && !prog->pair_id().empty())
+				if (auto p = convert::Parking::request(*pid, *prog, park_timeout_ms,
+								       true))
+					p->release(e.code ? e.code : EIO);
+		return report(e);
+	};
 	auto key = load_key(key_path);
 	if (!key)
-		return report(key.error());
+		return give_up(key.error());
 	// Connect and authenticate before touching the process.
 	auto ch = Channel::connect(dest, *key, timeout_s);
 	if (!ch)
-		return report(ch.error());
+		return give_up(ch.error());
 
 	// Across ISAs the process must be a hetmig-cc program whose other
 	// build is here (to convert) and there (to run): checked before the
@@ -205,7 +217,7 @@ int cmd_send(int argc, char **argv)
 		auto c = prepare_cross_isa(*pid, *ch, dest);
 		if (!c) {
 			(void)ch->send(Msg::kError, c.error().describe());
-			return report(c.error());
+			return give_up(c.error());
 		}
 		cross = std::move(*c);
 	}
