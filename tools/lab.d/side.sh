@@ -31,6 +31,11 @@ show() {
 	true
 }
 
+# Hops run here are shown when the trip ends here: printing a long output
+# on the console takes a while, and the next hop's recv must be ready.
+shown=
+finish() { for h in $shown; do show "$h"; done; }
+
 i=$first
 while [ $i -lt "$hops" ]; do
 	last=0; [ $((i + 1)) -eq "$hops" ] && last=1
@@ -52,13 +57,14 @@ while [ $i -lt "$hops" ]; do
 		echo "# $tag hop $i: $out"
 		pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
 		if [ -z "$pid" ]; then
+			finish
 			echo "@@FAILED $tag receiving hop $i: $(echo "$out" | tail -n1)"
 			exit 0
 		fi
 	fi
 	if [ $last -eq 1 ]; then
 		if [ $i -eq 0 ]; then wait $pid; rc=$?; fi
-		show $i
+		shown="$shown $i"; finish
 		echo "@@STATUS $tag $rc"
 		exit 0
 	fi
@@ -71,10 +77,12 @@ while [ $i -lt "$hops" ]; do
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"
 		# The source runs on: let it finish so its output is complete.
-		if [ $i -eq 0 ]; then wait $pid; show 0; fi
+		if [ $i -eq 0 ]; then wait $pid; shown="$shown 0"; fi
+		finish
 		exit 0
 	fi
 	[ $i -eq 0 ] && wait $pid
-	show $i
+	shown="$shown $i"
 	i=$((i + 2))
 done
+finish
