@@ -191,8 +191,9 @@ int cmd_send(int argc, char **argv)
 
 	// --parked: the process waits at its point until a companion tells
 	// it how the move went (hetmig_migrate, HETMIG_PARK_AT). A send that
-	// fails before it took charge of the process must still tell it, or
-	// it would wait forever.
+	// the destination refused before it took charge of the process must
+	// still tell it, or it would wait forever. Without a key or a
+	// connection it stays parked: another send can be tried.
 	auto give_up = [&](const Error &e) {
 		if (parked)
 			if (auto prog = convert::program_of(*pid); prog && !prog->pair_id().empty())
@@ -203,11 +204,11 @@ int cmd_send(int argc, char **argv)
 	};
 	auto key = load_key(key_path);
 	if (!key)
-		return give_up(key.error());
+		return report(key.error());
 	// Connect and authenticate before touching the process.
 	auto ch = Channel::connect(dest, *key, timeout_s);
 	if (!ch)
-		return give_up(ch.error());
+		return report(ch.error());
 
 	// Across ISAs the process must be a hetmig-cc program whose other
 	// build is here (to convert) and there (to run): checked before the
