@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,29 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 	r = __atomic_load_n(&rt->result, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->parked, 0, __ATOMIC_SEQ_CST);
 	return r;
+}
+
+/*
+ * HETMIG_PARK_AT=N in the environment: park at the N-th migration point of
+ * the run and wait there for the companion (`hetmig send --parked PID
+ * DEST`), as if it had asked at the start. The point is then exact: a
+ * request from outside lands wherever the process is by the time it
+ * arrives. For tests and for reproducing a conversion at one point
+ * (tools/test/hetero-test). Runs again after the aarch64 re-exec, which
+ * keeps the environment.
+ */
+NOINST __attribute__((constructor)) static void hetmig_park_at(void)
+{
+	const char *s = getenv("HETMIG_PARK_AT");
+	char *end;
+	unsigned long n;
+
+	if (!s || !*s)
+		return;
+	n = strtoul(s, &end, 10);
+	if (*end || n == 0 || n > UINT32_MAX)
+		return;
+	__atomic_store_n(&__hetmig_rt.pending, (uint32_t)n, __ATOMIC_SEQ_CST);
 }
 
 /* Start `hetmig send --parked PID DEST` as a grandchild, so it is not our

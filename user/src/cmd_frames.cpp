@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// hetmig inspect PID --frames [--json]: park a hetmig-cc program at its
-// next migration point and show its stack as the converter sees it: each
+// hetmig inspect PID --frames [--parked] [--json]: park a hetmig-cc program
+// at its next migration point (or, with --parked, wait for it to park by
+// itself: HETMIG_PARK_AT) and show its stack as the converter sees it: each
 // frame's function and call site, and every variable live there with its
 // value. The program runs on afterwards (__hetmig_park returns 0).
 #include <cinttypes>
@@ -52,7 +53,7 @@ std::string render(const program::Type &t, const std::vector<uint8_t> &b)
 
 } // namespace
 
-int inspect_frames(pid_t pid, bool json)
+int inspect_frames(pid_t pid, bool json, bool parked)
 {
 	auto prog = convert::program_of(pid);
 	if (!prog)
@@ -60,9 +61,9 @@ int inspect_frames(pid_t pid, bool json)
 	if (prog->pair_id().empty())
 		return report(Error{ENOTSUP, prog->path() + " was not built by hetmig-cc: its "
 				    "frames cannot be shown", {}, {}});
-	auto parked = convert::Parking::request(pid, *prog, 30000);
-	if (!parked)
-		return report(parked.error());
+	auto parking = convert::Parking::request(pid, *prog, 30000, parked);
+	if (!parking)
+		return report(parking.error());
 	// Parked, the frames from the caller of __hetmig_park outwards do not
 	// change until the request is released: no freeze is needed to read them.
 	auto rt = convert::read_process_memory(pid, *prog->symbol(convert::kRuntimeSymbol),
@@ -113,7 +114,7 @@ int inspect_frames(pid_t pid, bool json)
 		jf["variables"] = vars;
 		out.push_back(jf);
 	}
-	parked->release(0);
+	parking->release(0);
 	if (json) {
 		std::printf("%s\n", nlohmann::json{{"pid", pid}, {"isa", program::isa_name(prog->isa())},
 						   {"program", prog->path()}, {"frames", out}}

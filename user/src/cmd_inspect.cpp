@@ -85,11 +85,11 @@ void print_text(pid_t pid, const Snapshot &s)
 
 } // namespace
 
-int inspect_frames(pid_t pid, bool json);  // cmd_frames.cpp
+int inspect_frames(pid_t pid, bool json, bool parked);  // cmd_frames.cpp
 
 int cmd_inspect(int argc, char **argv)
 {
-	bool json = false, frames = false;
+	bool json = false, frames = false, parked = false;
 	std::optional<pid_t> pid;
 	int positional = 0;
 	for (int i = 1; i < argc; i++) {
@@ -97,17 +97,19 @@ int cmd_inspect(int argc, char **argv)
 			json = true;
 		else if (!std::strcmp(argv[i], "--frames"))
 			frames = true;
+		else if (!std::strcmp(argv[i], "--parked"))
+			parked = true;  // it parks by itself (HETMIG_PARK_AT)
 		else if (positional++ == 0)
 			pid = parse_pid(argv[i]);
 	}
-	if (positional != 1)
+	if (positional != 1 || (parked && !frames))
 		pid.reset();
 	if (!pid) {
-		std::fprintf(stderr, "usage: hetmig inspect PID [--frames] [--json]\n");
+		std::fprintf(stderr, "usage: hetmig inspect PID [--frames [--parked]] [--json]\n");
 		return kExitUsage;
 	}
 	if (frames)
-		return inspect_frames(*pid, json);
+		return inspect_frames(*pid, json, parked);
 
 	auto client = GenlClient::connect();
 	if (!client)

@@ -88,15 +88,17 @@ Result<CrossIsa> prepare_cross_isa(pid_t pid, Channel &ch, const std::string &de
 {
 	auto to_isa = ch.peer_arch() == HETMIG_ARCH_X86_64 ? program::Isa::x86_64
 							   : program::Isa::aarch64;
+	// No such process, a program replaced since it started, an unreadable
+	// file: each says so itself.
 	auto from = convert::program_of(pid);
-	if (!from && from.error().code == ENOENT)
-		return std::unexpected(from.error());  // no such process
-	if (!from || from->pair_id().empty())
+	if (!from)
+		return std::unexpected(from.error());
+	if (from->pair_id().empty())
 		return fail(EXDEV, strf("%s is %s and this machine %s: only programs built "
 					"with hetmig-cc move between instruction sets, and "
 					"process %d runs %s", dest.c_str(),
 					arch_name(ch.peer_arch()), arch_name(this_arch()), pid,
-					from ? from->path().c_str() : "another program"));
+					from->path().c_str()));
 	std::string other = convert::sibling_build(from->path(), to_isa);
 	if (other.empty())
 		return fail(ENOENT, from->path() + " is not named PROGRAM.x86_64 or "
@@ -193,6 +195,19 @@ int cmd_send(int argc, char **argv)
 	if (!pid || dest.empty() || timeout_s <= 0)
 		return std::fputs(usage, stderr), kExitUsage;
 
+	// --parked: the process waits at its point until a companion tells
+	// it how the move went (hetmig_migrate, HETMIG_PARK_AT). A send that
+	// the destination refused before it took charge of the process must
+	// still tell it, or it would wait forever. Without a key or a
+	// connection it stays parked: another send can be tried.
+	auto give_up = [&](const Error &e) {
+		if (parked)
+			if (auto prog = convert::program_of(*pid); prog && !prog->pair_id().empty())
+				if (auto p = convert::Parking::request(*pid, *prog, park_timeout_ms,
+								       true))
+					p->release(e.code ? e.code : EIO);
+		return report(e);
+	};
 	auto key = load_key(key_path);
 	if (!key)
 		return report(key.error());
@@ -209,7 +224,7 @@ int cmd_send(int argc, char **argv)
 		auto c = prepare_cross_isa(*pid, *ch, dest);
 		if (!c) {
 			(void)ch->send(Msg::kError, c.error().describe());
-			return report(c.error());
+			return give_up(c.error());
 		}
 		cross = std::move(*c);
 	}

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "rebuild.h"
 
 namespace {
 
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 		std::printf("hetmig %s\n", HETMIG_VERSION);
 		return hetmig::kExitOk;
 	}
+	// Processes rebuilt here inherit our address-space layout.
+	if (name == "recv" || name == "restore")
+		hetmig::use_low_mmap_layout(argv);
 	for (const auto &c : subcommands)
 		if (name == c.name)
 			return c.run(argc - 1, argv + 1);

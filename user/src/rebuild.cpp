@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <linux/hetmig.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -640,6 +642,27 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
 			return std::unexpected(r.error());
 	return proc;
+}
+
+void use_low_mmap_layout(char **argv)
+{
+#if defined(__aarch64__)
+	// clone3 copies our mm, and with it the mmap layout our exec chose:
+	// arm64's default puts top-down mmaps near the stack, above x86_64's
+	// 47-bit limit. A hetmig-cc program re-executes itself with the legacy
+	// layout for that reason (user/runtime/layout.c); once rebuilt here,
+	// whatever it maps next (musl's TLS area at resume, large malloc
+	// chunks) must stay below 2^47 too, or it can never move back.
+	int cur = personality(0xffffffff);
+	if (cur < 0 || (cur & ADDR_COMPAT_LAYOUT) || getenv("HETMIG_NO_REEXEC"))
+		return;
+	if (personality(cur | ADDR_COMPAT_LAYOUT) < 0)
+		return;
+	execv("/proc/self/exe", argv);
+	personality(cur);  // exec failed: run on in the default layout
+#else
+	(void)argv;
+#endif
 }
 
 Result<void> check_program_build(const ProgramRef &want)

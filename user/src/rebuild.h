@@ -56,6 +56,13 @@ private:
 // files, credentials), then rebuilds it, stopped.
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy);
 
+// aarch64: re-executes this hetmig once with the legacy (bottom-up) mmap
+// layout, unless it already has it or HETMIG_NO_REEXEC is set; a no-op on
+// x86_64. ARGV is main's. For the commands that rebuild processes: a
+// rebuilt process inherits our layout, and a hetmig-cc program must keep
+// mapping below 2^47 to be able to move to x86_64 again.
+void use_low_mmap_layout(char **argv);
+
 // A hetmig-cc program's build for this machine is at WANT.path and is the
 // other half of the pair WANT.pair_id names.
 Result<void> check_program_build(const ProgramRef &want);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "check/flags.h"
@@ -174,7 +175,50 @@ Refusal refusal_for(const SiteRef &s)
 	return r;
 }
 
+// What keeps one site, present on both builds, from being converted.
+void check_pair_of_sites(const Program &a, const Program &b, const SiteRef &x, const SiteRef &y,
+			 std::vector<std::string> &why)
+{
+	if (x.f->low != y.f->low)
+		why.push_back(strf("%s is at %#lx on %s, %#lx on %s", x.f->name.c_str(),
+				   (unsigned long)x.f->low, where(a).c_str(),
+				   (unsigned long)y.f->low, where(b).c_str()));
+	std::string libc = Reach::libc_callback(x.c->callee);
+	const Function *callee = a.function_named(x.c->callee);
+	if (!libc.empty() && callee && !callee->has_debug_info)
+		why.push_back(strf("libc frame %s cannot be rebuilt (it calls the program's %s, "
+				   "which can reach a migration point)", x.c->callee.c_str(),
+				   libc.c_str()));
+	check_frame(a, *x.f, *x.c, why);
+	check_frame(b, *y.f, *y.c, why);
+	check_variables(a, b, x.c->return_address, y.c->return_address, why);
+}
+
+// The call site KEY of P and the function holding it, if P has it.
+std::optional<SiteRef> site_by_key(const Program &p, const std::string &key)
+{
+	const CallSite *c = p.call_site_by_key(key);
+	if (!c)
+		return std::nullopt;
+	for (const auto &f : p.functions())
+		if (!f.calls.empty() && &f.calls.front() <= c && c <= &f.calls.back())
+			return SiteRef{&f, c};
+	return std::nullopt;
+}
+
 } // namespace
+
+std::vector<std::string> refuse_site(const Program &from, const Program &to,
+				     const std::string &key)
+{
+	auto x = site_by_key(from, key), y = site_by_key(to, key);
+	if (!x || !y)
+		return {strf("call site %s exists on %s only", key.c_str(),
+			     where(x ? from : to).c_str())};
+	std::vector<std::string> why;
+	check_pair_of_sites(from, to, *x, *y, why);
+	return why;
+}
 
 Report verify(const Program &a, const Program &b)
 {
@@ -220,21 +264,8 @@ Report verify(const Program &a, const Program &b)
 			rep.refusals.push_back(std::move(r));
 			continue;
 		}
-		const SiteRef &x = ia->second, &y = ib->second;
-		Refusal r = refusal_for(x);
-		if (x.f->low != y.f->low)
-			r.reasons.push_back(strf("%s is at %#lx on %s, %#lx on %s", x.f->name.c_str(),
-						 (unsigned long)x.f->low, where(a).c_str(),
-						 (unsigned long)y.f->low, where(b).c_str()));
-		std::string libc = Reach::libc_callback(x.c->callee);
-		const Function *callee = a.function_named(x.c->callee);
-		if (!libc.empty() && callee && !callee->has_debug_info)
-			r.reasons.push_back(strf("libc frame %s cannot be rebuilt (it calls the "
-						 "program's %s, which can reach a migration point)",
-						 x.c->callee.c_str(), libc.c_str()));
-		check_frame(a, *x.f, *x.c, r.reasons);
-		check_frame(b, *y.f, *y.c, r.reasons);
-		check_variables(a, b, x.c->return_address, y.c->return_address, r.reasons);
+		Refusal r = refusal_for(ia->second);
+		check_pair_of_sites(a, b, ia->second, ib->second, r.reasons);
 		if (r.reasons.empty())
 			rep.proven++;
 		else

@@ -32,4 +32,12 @@ struct Report {
 
 Report verify(const program::Program &a, const program::Program &b);
 
+// Why the call site KEY, on the stack at a migration point, cannot be
+// converted from FROM to TO (empty: it can); the per-site checks of
+// verify() without asking whether the site can be on the stack (it is).
+// The converter asks this of every frame: a program built with
+// --warn-only reaches refused sites too.
+std::vector<std::string> refuse_site(const program::Program &from, const program::Program &to,
+				     const std::string &key);
+
 } // namespace hetmig::check

@@ -218,9 +218,6 @@ private:
 	Image out_;
 	AddressSpace mem_;
 	Runtime rt_;
-	// Call sites `hetmig check` refuses, by key, with its reasons: a
-	// program built with --warn-only may be parked with one on its stack.
-	std::map<std::string, std::string> refused_sites_;
 	std::vector<Frame> frames_;
 	const Mapping *stack_ = nullptr;
 	StackSnapshot old_stack_;
@@ -257,17 +254,6 @@ Result<void> Converter::check_pair()
 	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
 		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
 			return fail(EPROTO, strf("%s is not at one address in both builds", sym));
-	// What the verifier proves is what the converter relies on; hetmig-cc
-	// ran it at build time, but a --warn-only build moves too.
-	auto verdict = check::verify(from_, to_);
-	if (!verdict.errors.empty())
-		return fail(ENOTSUP, "hetmig check refuses the pair: " + verdict.errors.front());
-	for (const auto &r : verdict.refusals) {
-		std::string why;
-		for (const auto &reason : r.reasons)
-			why += (why.empty() ? "" : "; ") + reason;
-		refused_sites_[r.key] = why;
-	}
 	return {};
 }
 
@@ -339,16 +325,6 @@ Result<void> Converter::plan_stack()
 	if (!frames)
 		return std::unexpected(frames.error());
 	frames_ = std::move(*frames);
-	for (const Frame &f : frames_) {
-		if (!f.site)
-			continue;
-		auto refused = refused_sites_.find(f.site->key);
-		if (refused != refused_sites_.end())
-			return fail(ENOTSUP, strf("%s:%d:%d in %s: a call site hetmig check "
-						  "refuses is on the stack: %s",
-						  f.site->file.c_str(), f.site->line, f.site->column,
-						  f.function->name.c_str(), refused->second.c_str()));
-	}
 
 	if (stack_->end > user_limit(to_.isa())) {
 		delta_ = int64_t(kRelocatedStackEnd - stack_->end);
@@ -413,11 +389,24 @@ Result<void> Converter::build_frames()
 	std::vector<Planned> plan;
 	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
 	uint64_t cfa = dst_main_cfa;
+	// A build made with --warn-only reaches sites hetmig check refuses:
+	// their frames hold what no variable describes. Asked once per site.
+	std::map<std::string, std::vector<std::string>> refused;
 	// Outermost first: each frame's sp is the next inner frame's CFA.
 	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
 		const Frame &f = *it;
 		std::string where = strf("%s:%d:%d in %s", f.site->file.c_str(), f.site->line,
 					 f.site->column, f.function->name.c_str());
+		auto [why, fresh] = refused.try_emplace(f.site->key);
+		if (fresh)
+			why->second = check::refuse_site(from_, to_, f.site->key);
+		if (!why->second.empty()) {
+			std::string reasons;
+			for (const auto &r : why->second)
+				reasons += (reasons.empty() ? "" : "; ") + r;
+			return fail(ENOTSUP, strf("%s: an unsafe call site (hetmig check refuses "
+						  "it): %s", where.c_str(), reasons.c_str()));
+		}
 		const program::Function *dfn = to_.function_named(f.function->name);
 		if (!dfn || dfn->low != f.function->low)
 			return fail(EPROTO, strf("%s is not at one address in both builds",

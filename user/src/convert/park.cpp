@@ -3,9 +3,15 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
@@ -49,37 +55,85 @@ Result<std::vector<uint8_t>> read_process_memory(pid_t pid, uint64_t addr, size_
 	return buf;
 }
 
+namespace {
+
+// The process is gone (or never was): /proc/PID no longer answers.
+bool vanished(int err) { return err == ENOENT || err == ESRCH; }
+
+// Where the kernel says the process's code starts (/proc/PID/stat,
+// field 26): set by exec, and by RESTORE_MM to the image's start_code, so
+// it lies in the program's text on the source and after any rebuild.
+// 0 when the kernel does not tell us (no permission, no memory).
+Result<uint64_t> start_code_of(pid_t pid)
+{
+	char path[64];
+	std::snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	std::ifstream in(path);
+	std::string stat;
+	if (!in || !std::getline(in, stat))
+		return fail(ESRCH, strf("process %d", pid));
+	// comm (field 2) may hold spaces and parentheses: count after the last ')'.
+	std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+	std::string field;
+	for (int i = 3; i <= 26 && rest >> field; i++)
+		if (i == 26)
+			return std::strtoull(field.c_str(), nullptr, 10);
+	return uint64_t(0);
+}
+
+// The program a process runs: the file mapped where its code starts. A
+// process rebuilt by hetmig has the restorer as its exe link (a module
+// cannot change it), and its program is only known by its mappings; for
+// any other process this is the exe. Refused when that file was replaced
+// or deleted since it was mapped: the name then leads to another build.
+Result<std::string> program_path_of(pid_t pid)
+{
+	auto start = start_code_of(pid);
+	if (!start)
+		return std::unexpected(start.error());
+	char path[64];
+	if (*start) {
+		std::snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		std::ifstream maps(path);
+		if (!maps)
+			return fail(ESRCH, strf("process %d", pid));
+		for (std::string line; std::getline(maps, line);) {
+			uint64_t lo, hi, ino;
+			unsigned major, minor;
+			int file = -1;
+			if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %*s %*x %x:%x %" SCNu64
+					" %n", &lo, &hi, &major, &minor, &ino, &file) != 5 ||
+			    file < 0 || *start < lo || *start >= hi)
+				continue;
+			std::string name = line.substr(size_t(file));
+			if (name.empty() || name[0] != '/')
+				break;  // the code is not file-backed: ask the exe link
+			struct stat st;
+			if (name.ends_with(" (deleted)") || stat(name.c_str(), &st) ||
+			    st.st_ino != ino || ::major(st.st_dev) != major ||
+			    ::minor(st.st_dev) != minor)
+				return fail(ESTALE, strf("process %d's program %s was replaced or "
+							 "deleted since it was started", pid,
+							 name.c_str()));
+			return name;
+		}
+	}
+	std::snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	char exe[4096];
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return fail(vanished(errno) ? ESRCH : errno, strf("process %d", pid));
+	return std::string(exe, size_t(n));
+}
+
+} // namespace
+
 Result<program::Program> program_of(pid_t pid)
 {
-	char exe[64];
-	std::snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	char path[4096];
-	ssize_t n = readlink(exe, path, sizeof(path) - 1);
-	if (n < 0)
-		return fail(errno, strf("process %d", pid));
-	path[n] = 0;
-	auto prog = program::Program::open(path);
-	if (prog && !prog->pair_id().empty())
-		return prog;
-	// A process rebuilt by hetmig has the restorer as its exe link (a
-	// module cannot change it): its program is the file mapped lowest.
-	std::snprintf(exe, sizeof(exe), "/proc/%d/maps", pid);
-	if (FILE *maps = std::fopen(exe, "r")) {
-		char line[4096];
-		while (std::fgets(line, sizeof(line), maps)) {
-			char *file = std::strchr(line, '/');
-			if (!file)
-				continue;
-			file[std::strcspn(file, "\n")] = 0;
-			std::fclose(maps);
-			auto mapped = program::Program::open(file);
-			if (mapped && !mapped->pair_id().empty())
-				return mapped;
-			return prog;
-		}
-		std::fclose(maps);
-	}
-	return prog;
+	auto path = program_path_of(pid);
+	if (!path)
+		return std::unexpected(path.error());
+	return program::Program::open(*path);
 }
 
 Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,

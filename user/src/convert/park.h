@@ -41,7 +41,10 @@ private:
 // LEN bytes of PID's memory at ADDR (process_vm_readv: ptrace's permission).
 Result<std::vector<uint8_t>> read_process_memory(pid_t pid, uint64_t addr, size_t len);
 
-// The pair id of a process's program, if it is a hetmig-cc build.
+// The program a process runs: the file its code is mapped from (for a
+// process rebuilt by hetmig the exe link is the restorer's), whether or not
+// it is a hetmig-cc build (then pair_id() is set). ESRCH when there is no
+// such process; ESTALE when the file was replaced since it was mapped.
 Result<program::Program> program_of(pid_t pid);
 
 } // namespace hetmig::convert
