@@ -18,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -90,23 +91,34 @@ size_t frames_of(const Image &img, const Program &from)
 	return out ? report.frames.size() : 0;
 }
 
-// A recorded image's memory and the park state its runtime block holds.
+// The recorded state a benchmark's arguments name (depth, ISA): its build,
+// its memory and the park state its runtime block holds. Empty, with the
+// benchmark marked as failed, when it cannot be had.
 struct Parked {
+	const Program *prog;
 	convert::AddressSpace mem;
 	convert::ParkState park;
 };
 
-hetmig::Result<Parked> parked_state(const Image &img, const Program &prog)
+std::optional<Parked> parked_state(benchmark::State &state)
 {
+	auto &f = Fixtures::get();
+	if (!f.error.empty()) {
+		state.SkipWithError(f.error.c_str());
+		return std::nullopt;
+	}
+	const Image &img = f.images.at({state.range(0), state.range(1)});
+	const Program &prog = *f.builds[isa_of(state.range(1))];
 	auto mem = convert::AddressSpace::from_pages(img.pages);
-	if (!mem)
-		return std::unexpected(mem.error());
 	convert::RuntimeLayout rt;
-	if (auto r = mem->read(*prog.symbol(convert::kRuntimeSymbol),
-			       {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
-	    !r)
-		return std::unexpected(r.error());
-	return Parked{std::move(*mem), {rt.park_ra, rt.park_cfa, rt.park_fp}};
+	hetmig::Result<void> read = mem ? mem->read(*prog.symbol(convert::kRuntimeSymbol),
+						    {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)})
+					: hetmig::Result<void>(std::unexpected(mem.error()));
+	if (!read) {
+		state.SkipWithError(read.error().describe().c_str());
+		return std::nullopt;
+	}
+	return Parked{&prog, std::move(*mem), {rt.park_ra, rt.park_cfa, rt.park_fp}};
 }
 
 void per_frame(benchmark::State &state, size_t frames)
@@ -143,14 +155,10 @@ BENCHMARK(BM_Convert)->ArgsProduct({{5, 50, 500}, {0, 1}})->Unit(benchmark::kMic
 // The source frames, walked from the runtime block over the image memory.
 void BM_ParkedFrames(benchmark::State &state)
 {
-	auto &f = Fixtures::get();
-	if (!f.error.empty())
-		return state.SkipWithError(f.error.c_str());
-	const Image &img = f.images.at({state.range(0), state.range(1)});
-	const Program &prog = *f.builds[isa_of(state.range(1))];
-	auto parked = parked_state(img, prog);
+	auto parked = parked_state(state);
 	if (!parked)
-		return state.SkipWithError(parked.error().describe().c_str());
+		return;
+	const Program &prog = *parked->prog;
 	auto read = [&](uint64_t a) { return parked->mem.read_u64(a); };
 	size_t frames = 0;
 	for (auto _ : state) {
@@ -169,14 +177,10 @@ BENCHMARK(BM_ParkedFrames)->ArgsProduct({{5, 50, 500}, {0, 1}})->Unit(benchmark:
 // counterpart's).
 void BM_VariablesAt(benchmark::State &state)
 {
-	auto &f = Fixtures::get();
-	if (!f.error.empty())
-		return state.SkipWithError(f.error.c_str());
-	const Image &img = f.images.at({state.range(0), state.range(1)});
-	const Program &prog = *f.builds[isa_of(state.range(1))];
-	auto parked = parked_state(img, prog);
+	auto parked = parked_state(state);
 	if (!parked)
-		return state.SkipWithError(parked.error().describe().c_str());
+		return;
+	const Program &prog = *parked->prog;
 	auto fr = convert::parked_frames(prog, parked->park,
 					 [&](uint64_t a) { return parked->mem.read_u64(a); });
 	if (!fr)
