@@ -151,33 +151,35 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 	if (rt.pending && !self_requested)
 		return fail(EBUSY, strf("process %d already has a move pending", pid));
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+	// Polls `parked` until it reads WANT; TIMED_OUT says what did not happen.
+	auto wait_for_parked = [&](uint32_t want, const char *timed_out) -> Result<void> {
+		for (;;) {
+			uint32_t parked = 0;
+			if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &parked, 4);
+			    !r)
+				return r;
+			if (parked == want)
+				return {};
+			if (std::chrono::steady_clock::now() > deadline)
+				return fail(ETIMEDOUT, strf("process %d %s within %d ms", pid,
+							    timed_out, timeout_ms));
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		}
+	};
 	// Parked with nothing pending: it is leaving an earlier park (a point
 	// that did not convert). Asking now would keep it at that same point.
-	for (uint32_t still = rt.parked; still && !self_requested;) {
-		if (std::chrono::steady_clock::now() > deadline)
-			return fail(ETIMEDOUT, strf("process %d did not leave its last migration "
-						    "point within %d ms", pid, timeout_ms));
-		std::this_thread::sleep_for(std::chrono::milliseconds(1));
-		if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &still, 4); !r)
+	if (rt.parked && !self_requested)
+		if (auto r = wait_for_parked(0, "did not leave its last migration point"); !r)
 			return std::unexpected(r.error());
-	}
 	Parking parking(pid, *block);
 	if (!self_requested)
 		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending),
 						countdown ? countdown : 1);
 		    !r)
 			return std::unexpected(r.error());
-	for (;;) {
-		uint32_t parked = 0;
-		if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &parked, 4); !r)
-			return std::unexpected(r.error());
-		if (parked)
-			return parking;
-		if (std::chrono::steady_clock::now() > deadline)
-			return fail(ETIMEDOUT, strf("process %d reached no migration point within "
-						    "%d ms", pid, timeout_ms));
-		std::this_thread::sleep_for(std::chrono::milliseconds(2));
-	}
+	if (auto r = wait_for_parked(1, "reached no migration point"); !r)
+		return std::unexpected(r.error());
+	return parking;
 }
 
 void Parking::release(int err)
