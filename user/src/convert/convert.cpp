@@ -171,7 +171,6 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 	return pairs;
 }
 
-
 // The ELF header fields the auxv needs, read from the build's first page.
 struct ElfEntry {
 	uint64_t phdr = 0, phnum = 0, entry = 0;
@@ -479,6 +478,8 @@ Result<void> Converter::build_frames()
 		mem_.write_u64(p.cfa + uint64_t(layout.saved_ra_at), caller_resume);
 		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
 					 p.src.site->line, p.src.function->name.c_str());
+		// Stopped at its own entry point: its locals are not yet set.
+		const bool entry_point = p.src.site->callee == kEntryPointHook;
 		for (const auto &vp : p.vars) {
 			uint64_t sa = *variable_address(vp.src, p.src.cfa, p.src.fp, src_fp_reg, where);
 			uint64_t da = *variable_address(vp.dst, p.cfa, p.fp, dst_fp_reg, where);
@@ -488,8 +489,7 @@ Result<void> Converter::build_frames()
 							 vp.src.name.c_str(),
 							 r.error().context.c_str()));
 			mem_.write(da, bytes);
-			bool entry = p.src.site->callee == "__cyg_profile_func_enter";
-			if (auto r = translate_pointers(da, vp.dst, where, entry); !r)
+			if (auto r = translate_pointers(da, vp.dst, where, entry_point); !r)
 				return r;
 		}
 		report_.frames.push_back({p.src.function->name, p.src.site->file,

@@ -19,6 +19,9 @@ namespace hetmig::convert {
 
 inline constexpr const char *kRuntimeSymbol = "__hetmig_rt";
 inline constexpr const char *kResumeSymbol = "__hetmig_resume";
+// The hook -finstrument-functions calls at every function entry: a frame
+// calling it is at its entry point.
+inline constexpr const char *kEntryPointHook = "__cyg_profile_func_enter";
 inline constexpr const char *kMainReturnSymbol = "__hetmig_main_return";
 inline constexpr const char *kTlsAnchorSymbol = "__hetmig_tls_anchor";
 inline constexpr uint32_t kRuntimeMagic = HETMIG_RT_MAGIC;
