@@ -193,6 +193,13 @@ int cmd_recv(int argc, char **argv)
 		int fd = accept4(ls, reinterpret_cast<sockaddr *>(&peer), &plen, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		// --once takes one sender: stop listening now, so that the next
+		// one is refused at once (and retries) instead of waiting in the
+		// backlog of a socket that closes while we serve or --wait.
+		if (once) {
+			close(ls);
+			ls = -1;
+		}
 		char who[INET_ADDRSTRLEN] = "?";
 		inet_ntop(AF_INET, &peer.sin_addr, who, sizeof(who));
 		auto pid = serve(fd, *key, policy, timeout_s);
@@ -210,7 +217,8 @@ int cmd_recv(int argc, char **argv)
 		}
 		std::fflush(stdout);
 	} while (!once);
-	close(ls);
+	if (ls >= 0)
+		close(ls);
 	return status;
 }
 
