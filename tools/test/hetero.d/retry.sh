@@ -14,14 +14,7 @@
 side=$1 tag=$2 port=$3; shift 3
 key=/root/key
 
-show() {
-	sed "s/^/@@OUT $tag $1 /" "/tmp/out.$tag.$1"
-	if [ -s "/tmp/out.$tag.$1" ] && [ -n "$(tail -c1 "/tmp/out.$tag.$1" | tr -d '\n')" ]; then
-		echo
-		echo "@@NOEOL $tag $1"
-	fi
-	true
-}
+. "$(dirname "$0")/show.sh"
 
 if [ "$side" = b ]; then
 	out=$(hetmig recv --key "$key" --once --wait --allow-root --listen "0.0.0.0:$port" \
