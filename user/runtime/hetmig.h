@@ -24,8 +24,8 @@ extern "C" {
 /*
  * The runtime's state, one per process, symbol __hetmig_rt (same address in
  * both builds). Offsets (bytes): magic 0, version 4, pending 8, parked 12,
- * result 16, park_errno 20, park_ra 24, park_cfa 32, park_fp 40, dest 48;
- * size 304.
+ * result 16, park_errno 20, park_ra 24, park_cfa 32, park_fp 40, dest 48,
+ * holder 296; size 304.
  */
 struct hetmig_runtime {
 	uint32_t magic;			/* HETMIG_RT_MAGIC */
@@ -43,7 +43,14 @@ struct hetmig_runtime {
 	uint64_t park_ra;		/* return address into the caller */
 	uint64_t park_cfa;		/* the caller's sp just before the call */
 	uint64_t park_fp;		/* the caller's frame pointer (rbp / x29) */
-	char dest[256];			/* hetmig_migrate's DEST, NUL-terminated */
+	char dest[248];			/* hetmig_migrate's DEST, NUL-terminated */
+	int32_t holder;			/* pid of the companion that asked, as this
+					 * process sees it (0: none known). A
+					 * parked process whose holder is gone
+					 * lets itself go with -ECANCELED: a
+					 * killed `hetmig send` leaves no
+					 * process parked for ever */
+	uint32_t reserved;		/* 0 */
 };
 
 #define HETMIG_RESUME_MAGIC 0x484d5253u	/* "HMRS" */

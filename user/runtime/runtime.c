@@ -25,6 +25,7 @@
 /* The layout the companion relies on (Documentation/heterogeneous.md). */
 _Static_assert(sizeof(struct hetmig_runtime) == 304, "struct hetmig_runtime layout");
 _Static_assert(offsetof(struct hetmig_runtime, park_fp) == 40, "struct hetmig_runtime layout");
+_Static_assert(offsetof(struct hetmig_runtime, holder) == 296, "struct hetmig_runtime layout");
 _Static_assert(sizeof(struct hetmig_resume) == 56, "struct hetmig_resume layout");
 _Static_assert(offsetof(struct hetmig_resume, tls_anchor_off) == 48, "struct hetmig_resume layout");
 
@@ -113,7 +114,10 @@ __asm__(".pushsection .text.__cyg_profile_func_exit, \"ax\", %progbits\n"
  *
  * pending N > 1 asks to park at the N-th point from now: count down. While
  * parked, sleep in 1 ms steps until the companion clears pending (it writes
- * result first); no signal, so parent and job control see nothing.
+ * result first); no signal, so parent and job control see nothing. A
+ * companion that dies without clearing pending (SIGKILL, a crash) would
+ * leave us here for ever: when the holder it named is gone, go on as if it
+ * had said -ECANCELED.
  */
 NOINST __attribute__((noinline)) int __hetmig_park(void)
 {
@@ -138,8 +142,20 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 	rt->result = 0;
 	rt->park_errno = errno;	/* the raw nanosleep below leaves errno alone */
 	__atomic_store_n(&rt->parked, 1, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST))
+	while (__atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST)) {
+		int32_t holder = __atomic_load_n(&rt->holder, __ATOMIC_SEQ_CST);
+
+		/* kill(holder, 0): -ESRCH once it is gone, reaped; -EPERM
+		 * (another user's) still means alive. */
+		if (holder > 0 && hetmig_sys3(SYS_kill, holder, 0, 0) == -ESRCH &&
+		    __atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&rt->result, -ECANCELED, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&rt->holder, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&rt->pending, 0, __ATOMIC_SEQ_CST);
+			break;
+		}
 		hetmig_sys3(SYS_nanosleep, (long)&ms, 0, 0);
+	}
 	r = __atomic_load_n(&rt->result, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->parked, 0, __ATOMIC_SEQ_CST);
 	return r;
@@ -170,13 +186,13 @@ NOINST __attribute__((constructor)) static void hetmig_park_at(void)
 
 /* Start `hetmig send --parked PID DEST` as a grandchild, so it is not our
  * child (a tracer that is our child would be frozen and moved with us).
- * Returns 0 once the companion was executed, else a negative errno. */
+ * Returns its pid once the companion was executed, else a negative errno. */
 NOINST static int spawn_companion(const char *dest)
 {
 	const char *hetmig = getenv("HETMIG");
 	char pid[24];
-	int pfd[2], st, err = 0;
-	pid_t child;
+	int pfd[2], hfd[2], st, err = 0;
+	pid_t child, companion = -1;
 
 	if (!hetmig || !*hetmig)
 		hetmig = "hetmig";
@@ -184,18 +200,29 @@ NOINST static int spawn_companion(const char *dest)
 	/* Close-on-exec: EOF tells that exec succeeded, 4 bytes that it failed. */
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
+	/* The child tells the grandchild's pid through this one. */
+	if (pipe2(hfd, O_CLOEXEC) < 0) {
+		err = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return err;
+	}
 	child = fork();
 	if (child < 0) {
 		err = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
+		close(hfd[0]);
+		close(hfd[1]);
 		return err;
 	}
 	if (child == 0) {
 		char *argv[] = { (char *)hetmig, "send", "--parked", pid, (char *)dest, NULL };
 
 		close(pfd[0]);
-		if (fork() == 0) {
+		close(hfd[0]);
+		companion = fork();
+		if (companion == 0) {
 			int fd;
 
 			setsid();
@@ -208,17 +235,23 @@ NOINST static int spawn_companion(const char *dest)
 			execvp(hetmig, argv);
 			err = errno;
 			(void)!write(pfd[1], &err, sizeof(err));
+			_exit(0);
 		}
+		(void)!write(hfd[1], &companion, sizeof(companion));
 		_exit(0);
 	}
 	close(pfd[1]);
+	close(hfd[1]);
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
-	if (read(pfd[0], &err, sizeof(err)) == sizeof(err))
+	if (read(hfd[0], &companion, sizeof(companion)) != sizeof(companion) || companion <= 0)
+		err = -EAGAIN;	/* the child could not fork */
+	else if (read(pfd[0], &err, sizeof(err)) == sizeof(err))
 		err = -err;
 	else
-		err = 0;
+		err = companion;
 	close(pfd[0]);
+	close(hfd[0]);
 	return err;
 }
 
@@ -236,6 +269,10 @@ NOINST int hetmig_migrate(const char *dest)
 	err = spawn_companion(dest);
 	if (err < 0)
 		return err;
+	/* The companion holds us from the start: if it ends without letting
+	 * us go (it could not connect, it was killed), the wait ends with
+	 * -ECANCELED instead of lasting for ever. */
+	__atomic_store_n(&rt->holder, err, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->pending, 1, __ATOMIC_SEQ_CST);
 	return __hetmig_park();
 }

@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "convert/convert.h"
 #include "convert/park.h"
+#include "convert/resume.h"
 #include "channel.h"
 #include "cli.h"
 #include "commands.h"
@@ -267,6 +268,18 @@ int cmd_send(int argc, char **argv)
 				return report(p.error());
 			}
 			parking.emplace(std::move(*p));
+		} else if (parked) {
+			// Same ISA, parked by itself (hetmig_migrate, HETMIG_PARK_AT):
+			// the image is taken as it is, so the copy must find itself
+			// let go, with where it runs as __hetmig_park's result.
+			auto prog = convert::program_of(*pid);
+			auto p = prog ? convert::Parking::request(*pid, *prog, park_timeout_ms, true)
+				      : Result<convert::Parking>(std::unexpected(prog.error()));
+			if (!p) {
+				(void)ch->send(Msg::kError, p.error().describe());
+				return report(p.error());
+			}
+			parking.emplace(std::move(*p));
 		}
 		t0 = std::chrono::steady_clock::now();
 		auto f = FrozenProcess::freeze(*pid);
@@ -275,6 +288,14 @@ int cmd_send(int argc, char **argv)
 			return report(f.error());
 		}
 		frozen.emplace(std::move(*f));
+		if (!cross && parking)
+			if (auto r = parking->resume_there(this_arch() == HETMIG_ARCH_X86_64
+								   ? convert::kOnX86_64
+								   : convert::kOnAarch64);
+			    !r) {
+				(void)ch->send(Msg::kError, r.error().describe());
+				return call_off(r.error());
+			}
 		img = capture(frozen->client(), *pid);
 		if (!img) {
 			(void)ch->send(Msg::kError, img.error().describe());

@@ -9,11 +9,15 @@
  *    (process_vm_readv/writev) and makes the move fail with -ENOSYS.
  * 3. hetmig_migrate() with a companion that cannot be executed: -ENOENT,
  *    without parking.
+ * 4. Parked for a holder that dies without letting us go (a killed
+ *    `hetmig send`): the point returns -ECANCELED by itself.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hetmig.h"
 
@@ -68,5 +72,33 @@ int main(void)
 	r = hetmig_migrate("nowhere.example:7117");
 	printf("hetmig_migrate without a companion: %s, pending %u\n",
 	       r == -ENOENT ? "-ENOENT" : "unexpected", __hetmig_rt.pending);
+
+	/* The holder: a grandchild (init reaps it: a zombie would still
+	 * answer kill(pid, 0)) that lives 300 ms. */
+	int pfd[2];
+	pid_t holder = 0, child;
+
+	if (pipe(pfd))
+		return 1;
+	child = fork();
+	if (child == 0) {
+		pid_t g = fork();
+
+		if (g == 0) {
+			usleep(300000);
+			_exit(0);
+		}
+		(void)!write(pfd[1], &g, sizeof(g));
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	if (read(pfd[0], &holder, sizeof(holder)) != sizeof(holder))
+		return 1;
+	__hetmig_rt.holder = holder;
+	__atomic_store_n(&__hetmig_rt.pending, 1, __ATOMIC_SEQ_CST);
+	r = hetmig_point();
+	printf("holder gone while parked: %s, pending %u, parked %u, holder %d\n",
+	       r == -ECANCELED ? "-ECANCELED" : "unexpected", __hetmig_rt.pending,
+	       __hetmig_rt.parked, __hetmig_rt.holder);
 	return 0;
 }

@@ -44,6 +44,16 @@ template <typename T> Result<void> poke_field(pid_t pid, uint64_t block, size_t 
 	return poke(pid, block + off, &v, sizeof(v));
 }
 
+// Whether PID sees pids as we do (the same pid namespace): /proc's ns
+// links name the namespace by device and inode.
+bool same_pid_namespace(pid_t pid)
+{
+	struct stat ours, theirs;
+	return stat("/proc/self/ns/pid", &ours) == 0 &&
+	       stat(strf("/proc/%d/ns/pid", pid).c_str(), &theirs) == 0 &&
+	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
 } // namespace
 
 Result<std::vector<uint8_t>> read_process_memory(pid_t pid, uint64_t addr, size_t len)
@@ -171,6 +181,12 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 	if (rt.parked && !self_requested)
 		if (auto r = wait_for_parked(0, "did not leave its last migration point"); !r)
 			return std::unexpected(r.error());
+	// Name ourselves first, so that the process lets itself go if we die
+	// before we release it. Only where it sees our pid as ours: in another
+	// pid namespace the number would name another process, or none.
+	int32_t holder = same_pid_namespace(pid) ? int32_t(getpid()) : 0;
+	if (auto r = poke_field<int32_t>(pid, *block, offsetof(hetmig_runtime, holder), holder); !r)
+		return std::unexpected(r.error());
 	Parking parking(pid, *block);
 	if (!self_requested)
 		if (auto r = poke_field<uint32_t>(pid, *block, offsetof(RuntimeLayout, pending),
@@ -188,8 +204,18 @@ void Parking::release(int err)
 		return;
 	// result first: the park loop reads it once pending drops.
 	(void)poke_field<int32_t>(pid_, block_, offsetof(RuntimeLayout, result), -err);
+	(void)poke_field<int32_t>(pid_, block_, offsetof(hetmig_runtime, holder), 0);
 	(void)poke_field<uint32_t>(pid_, block_, offsetof(RuntimeLayout, pending), 0);
 	pid_ = 0;
+}
+
+Result<void> Parking::resume_there(int32_t result)
+{
+	if (auto r = poke_field<int32_t>(pid_, block_, offsetof(RuntimeLayout, result), result); !r)
+		return r;
+	if (auto r = poke_field<int32_t>(pid_, block_, offsetof(hetmig_runtime, holder), 0); !r)
+		return r;
+	return poke_field<uint32_t>(pid_, block_, offsetof(RuntimeLayout, pending), 0);
 }
 
 Parking::~Parking()

@@ -29,6 +29,11 @@ public:
 
 	// The move failed: __hetmig_park returns -ERR in the process.
 	void release(int err);
+	// A move to a machine of this ISA, whose image is about to be taken
+	// from the frozen process: the copy leaves its point on arrival, and
+	// __hetmig_park returns RESULT there (HETMIG_ON_*). The converter does
+	// this for a cross-ISA move. release() still undoes it here.
+	Result<void> resume_there(int32_t result);
 	// The process is gone (it runs elsewhere now): nothing to undo.
 	void moved() { pid_ = 0; }
 
