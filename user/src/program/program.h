@@ -30,12 +30,18 @@ struct Location {
 		cfa_offset,   // memory at CFA + offset (DW_OP_fbreg, frame base = CFA)
 		reg,          // in DWARF register `reg` (callee-saved only is usable)
 		reg_offset,   // memory at register `reg` + offset
+		// A value computed from constants only (DW_OP_lit3;
+		// DW_OP_stack_value): `value`, of which the variable's size is
+		// the low bytes. Nothing to carry when the other build computes
+		// the same one.
+		constant,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
 	};
 	Kind kind = Kind::unsupported;
 	int64_t offset = 0;
 	unsigned reg = 0;
+	uint64_t value = 0;  // constant
 	std::string why;
 };
 
