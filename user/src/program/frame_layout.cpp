@@ -291,6 +291,31 @@ Result<CfiAt> cfi_at(Isa isa, Dwarf_CFI *cfi, uint64_t pc)
 
 } // namespace
 
+Result<std::vector<unsigned>> callee_saved_anywhere(Isa isa, Dwarf_CFI *cfi, uint64_t low,
+						    uint64_t high)
+{
+	std::vector<unsigned> out;
+	for (uint64_t pc = low; pc < high;) {
+		auto c = cfi_at(isa, cfi, pc);
+		if (!c)
+			return std::unexpected(c.error());
+		for (const auto &[reg, slot] : c->saved)
+			if (std::find(out.begin(), out.end(), reg) == out.end())
+				out.push_back(reg);
+		// The next CFI row starts where this one ends.
+		Dwarf_Frame *raw = nullptr;
+		Dwarf_Addr start = 0, end = 0;
+		if (dwarf_cfi_addrframe(cfi, pc, &raw) != 0)
+			return fail(ENOENT, strf("no CFI at %#lx", (unsigned long)pc));
+		UniqueFrame frame(raw);
+		if (dwarf_frame_info(frame.get(), &start, &end, nullptr) < 0 || end <= pc)
+			return fail(EINVAL, strf("CFI row at %#lx: %s", (unsigned long)pc,
+						 dwarf_errmsg(-1)));
+		pc = end;
+	}
+	return out;
+}
+
 Prologue decode_prologue(Isa isa, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low)
 {

@@ -161,6 +161,11 @@ public:
 	const Function *function_named(const std::string &name) const;
 	const CallSite *call_site_returning_to(uint64_t return_address) const;
 	const CallSite *call_site_by_key(const std::string &key) const;
+	// Callee-saved registers (besides fp and the return address) F saves,
+	// and so may change, anywhere in its code, by its CFI; for any
+	// function, leaves included (FrameLayout is only known for functions
+	// with a frame record).
+	Result<std::vector<unsigned>> registers_saved_in(const Function &f) const;
 
 	// Variables (parameters and locals of every lexical block containing
 	// pc) of the function containing pc, located at pc. A pc that is the
