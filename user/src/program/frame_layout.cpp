@@ -154,9 +154,12 @@ bool moves_sp_dynamically(Isa isa, const std::vector<Insn> &insns,
 			continue;
 		}
 		size_t i = off;
+		// REX.B extends the r/m register: rm 4 is then r12, not rsp
+		// (gcc -O1 writes `sub %rbx,%r12`).
+		bool rex_b = false;
 		if (code[i] >= 0x40 && code[i] <= 0x4f)
-			i++;
-		if (i + 2 > off + in.length)
+			rex_b = code[i++] & 1;
+		if (i + 2 > off + in.length || rex_b)
 			continue;
 		if ((code[i] == 0x29 && code[i + 1] >= 0xc0 && (code[i + 1] & 7) == 4) ||
 		    ((code[i] == 0x83 || code[i] == 0x81) && code[i + 1] == 0xe4))
