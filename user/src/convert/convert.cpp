@@ -23,8 +23,8 @@
 #include "check/verifier.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
+#include "convert/places.h"
 #include "convert/registers.h"
-#include "program/insn.h"
 #include "convert/resume.h"
 
 namespace hetmig::convert {
@@ -134,52 +134,6 @@ const Mapping *mapping_containing(const Image &img, uint64_t addr)
 	return nullptr;
 }
 
-// Variables of one frame on both sides, matched by name and declaration
-// line (a name can be declared twice in nested blocks).
-struct VariablePair {
-	program::Variable src, dst;
-};
-
-Result<std::vector<VariablePair>> match_variables(const std::vector<program::Variable> &src,
-						  const std::vector<program::Variable> &dst,
-						  const std::string &where)
-{
-	std::vector<VariablePair> pairs;
-	std::vector<bool> used(dst.size());
-	for (const auto &s : src) {
-		size_t i = 0;
-		for (; i < dst.size(); i++)
-			if (!used[i] && dst[i].name == s.name && dst[i].decl_line == s.decl_line &&
-			    dst[i].parameter == s.parameter)
-				break;
-		if (i == dst.size())
-			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
-						 "build", where.c_str(), s.name.c_str()));
-		used[i] = true;
-		if (dst[i].type.size != s.type.size)
-			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
-						 where.c_str(), s.name.c_str(),
-						 (unsigned long long)s.type.size,
-						 (unsigned long long)dst[i].type.size));
-		if (!s.type.unsupported.empty())
-			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
-						  s.type.unsupported.c_str()));
-		using K = program::Location::Kind;
-		if (s.location.kind == K::constant && dst[i].location.kind == K::constant &&
-		    !check::same_constant(s.location.value, dst[i].location.value, s.type.size))
-			return fail(EPROTO, strf("%s: %s is the constant %#llx here and %#llx "
-						 "there", where.c_str(), s.name.c_str(),
-						 (unsigned long long)s.location.value,
-						 (unsigned long long)dst[i].location.value));
-		pairs.push_back({s, dst[i]});
-	}
-	for (size_t i = 0; i < dst.size(); i++)
-		if (!used[i])
-			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
-						 "build", where.c_str(), dst[i].name.c_str()));
-	return pairs;
-}
-
 // The ELF header fields the auxv needs, read from the build's first page.
 struct ElfEntry {
 	uint64_t phdr = 0, phnum = 0, entry = 0;
@@ -202,38 +156,6 @@ Result<ElfEntry> elf_entry(const Program &p)
 
 bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
 
-// Where one variable of one frame is while the process is parked.
-struct Place {
-	enum class Kind {
-		memory,         // `address`: a frame slot
-		save_slot,      // `address`: a register's 8-byte save slot in an inner frame
-		register_file,  // register `reg` itself (parked thread / resume record)
-		constant,       // computed by the code from constants: nothing to carry
-		optimized_out,  // dead here: nothing to carry
-	};
-	Kind kind = Kind::memory;
-	uint64_t address = 0;
-	unsigned reg = 0;
-	bool carried() const { return kind != Kind::constant && kind != Kind::optimized_out; }
-};
-
-// A variable's value on its way from the source frame to the destination.
-struct CarriedValue {
-	std::vector<uint8_t> bytes;  // the variable's size
-	// When it was read from a register: the whole register. A value
-	// narrower than the register keeps the upper bits the source's code
-	// left (zero- or sign-extension), which the same statement compiled
-	// for the other ISA most likely left too; read from memory it is
-	// zero-extended, as a 32-bit load leaves a register on both ISAs.
-	std::optional<uint64_t> whole_register;
-	uint64_t register_value() const
-	{
-		uint64_t v = whole_register.value_or(0);
-		std::memcpy(&v, bytes.data(), std::min<size_t>(bytes.size(), 8));
-		return v;
-	}
-};
-
 class Converter {
 public:
 	Converter(const Image &src, const Program &from, const Program &to, Report &report)
@@ -251,8 +173,6 @@ private:
 	Result<void> signals_and_threads();
 	Result<void> translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
 					const std::string &where, bool entry_point);
-	Result<Place> place_of(const program::Variable &v, const Program &build, uint64_t cfa,
-			       uint64_t fp, const RegisterHomes &homes, const std::string &where);
 	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
 					 const std::string &where);
 	void write_destination(const Place &place, const CarriedValue &value);
@@ -382,23 +302,24 @@ Result<void> Converter::plan_stack()
 	return {};
 }
 
+// A variable's value on its way (bytes of the source's, pointers into
+// the stack mapped to where their targets are in the destination).
 Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
 					   const std::string &where, bool entry_point)
 {
 	for (uint64_t off : v.type.pointer_offsets) {
-		if (off + 8 > v.type.size || off + 8 > bytes.size())
+		if (off + 8 > bytes.size())
 			continue;
-		uint64_t word;
-		std::memcpy(&word, bytes.data() + off, 8);
-		const uint64_t *value = &word;
-		if (*value < stack_->start || *value >= stack_->end)
+		uint64_t value;
+		std::memcpy(&value, bytes.data() + off, 8);
+		if (value < stack_->start || value >= stack_->end)
 			continue;  // code, data or heap: the same on both sides
-		if (auto to = map_.map(*value)) {
+		if (auto to = map_.map(value)) {
 			std::memcpy(bytes.data() + off, &*to, 8);
 			report_.pointers_in_variables++;
 			continue;
 		}
-		if (*value < frames_.front().sp) {
+		if (value < frames_.front().sp) {
 			// Below every live frame: a dangling pointer the program
 			// cannot use; it stays dangling.
 			report_.stale_stack_words++;
@@ -413,41 +334,9 @@ Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const pr
 		return fail(ENOTSUP, strf("%s: %s (+%llu) points into the stack at %s, "
 					  "which is in no variable",
 					  where.c_str(), v.name.c_str(), (unsigned long long)off,
-					  hex(*value).c_str()));
+					  hex(value).c_str()));
 	}
 	return {};
-}
-
-Result<Place> Converter::place_of(const program::Variable &v, const Program &build, uint64_t cfa,
-				   uint64_t fp, const RegisterHomes &homes, const std::string &where)
-{
-	using K = program::Location::Kind;
-	const program::Location &loc = v.location;
-	if (loc.kind == K::constant)
-		return Place{Place::Kind::constant, 0, 0};
-	if (loc.kind == K::optimized_out)
-		return Place{Place::Kind::optimized_out, 0, 0};
-	if (loc.kind != K::reg) {
-		const unsigned fp_reg = build.isa() == Isa::x86_64 ? 6 : 29;
-		auto a = variable_address(v, cfa, fp, fp_reg, where);
-		if (!a)
-			return std::unexpected(a.error());
-		return Place{Place::Kind::memory, *a, 0};
-	}
-	const auto &carried = resume_registers(build.isa());
-	if (std::find(carried.begin(), carried.end(), loc.reg) == carried.end())
-		return fail(ENOTSUP, strf("%s: %s is in %s on %s, not a callee-saved register "
-					  "the converter carries", where.c_str(), v.name.c_str(),
-					  program::register_name(build.isa(), loc.reg),
-					  program::isa_name(build.isa())));
-	if (v.type.size > 8)
-		return fail(ENOTSUP, strf("%s: %s (%llu bytes) does not fit in %s", where.c_str(),
-					  v.name.c_str(), (unsigned long long)v.type.size,
-					  program::register_name(build.isa(), loc.reg)));
-	RegisterHome home = homes.home(loc.reg);
-	if (home.in_register)
-		return Place{Place::Kind::register_file, 0, loc.reg};
-	return Place{Place::Kind::save_slot, home.slot, loc.reg};
 }
 
 Result<CarriedValue> Converter::read_source(const Place &place, const program::Variable &v,
@@ -600,10 +489,10 @@ Result<void> Converter::build_frames()
 		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
 					 p.src.site->line, p.src.function->name.c_str());
 		for (const auto &vp : p.vars) {
-			auto sp = place_of(vp.src, from_, p.src.cfa, p.src.fp, src_homes, where);
+			auto sp = place_of(vp.src, from_.isa(), p.src.cfa, p.src.fp, src_homes, where);
 			if (!sp)
 				return std::unexpected(sp.error());
-			auto dp = place_of(vp.dst, to_, p.cfa, p.fp, dst_homes, where);
+			auto dp = place_of(vp.dst, to_.isa(), p.cfa, p.fp, dst_homes, where);
 			if (!dp)
 				return std::unexpected(dp.error());
 			// hetmig check refuses these sites already; a value
