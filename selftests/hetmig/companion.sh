@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..25"
+echo "1..28"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -105,4 +105,28 @@ check "companion.after_rmmod_runs_on" progresses
 insmod "$ko"
 
 kill $busy
+
+# recv --once stops listening once it has its sender: while it serves or
+# waits (--wait) for the process it rebuilt, a second sender is refused at
+# once, so it retries, instead of queueing on a socket about to close.
+ticker=$(dirname "$0")/ticker
+w=$(mktemp -d)
+hetmig keygen "$w/key" > /dev/null
+hetmig recv --key "$w/key" --once --wait --allow-root --listen 127.0.0.1:7301 \
+	--output "$w/moved" > "$w/recv" 2>&1 &
+recv=$!
+i=0; until grep -q "receiving on" "$w/recv" || [ $i -ge 100 ]; do usleep 100000; i=$((i + 1)); done
+"$ticker" 30 > "$w/ticks" &
+tick=$!
+i=0; until grep -q "tick  1/" "$w/ticks" || [ $i -ge 100 ]; do usleep 100000; i=$((i + 1)); done
+out=$(hetmig send $tick 127.0.0.1:7301 --key "$w/key" 2>&1); rc=$?
+check "companion.send_to_self_exit_0" [ $rc -eq 0 ]
+moved=$(sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p' "$w/recv")
+# A queued connection would hang nc until recv ended: timeout 5 ends that.
+out=$(timeout 5 nc 127.0.0.1 7301 < /dev/null 2>&1)
+check "companion.recv_once_refuses_second_sender" has "$out" "refused"
+check "companion.recv_once_waits_for_its_process" kill -0 $recv
+[ -n "$moved" ] && kill "$moved"
+wait $recv
+rm -rf "$w"
 exit $failed

@@ -19,17 +19,7 @@ isa=$(uname -m)
 key=/root/key
 first=0; [ "$side" != "$start" ] && first=1
 
-# A last line without a newline (the move came mid-line) still ends its
-# console line, and "@@NOEOL TAG HOP" tells the host to join it with the
-# next hop's first line.
-show() {
-	sed "s/^/@@OUT $tag $1 /" "/tmp/out.$tag.$1"
-	if [ -s "/tmp/out.$tag.$1" ] && [ -n "$(tail -c1 "/tmp/out.$tag.$1" | tr -d '\n')" ]; then
-		echo
-		echo "@@NOEOL $tag $1"
-	fi
-	true
-}
+. "$(dirname "$0")/show.sh"
 
 # Hops run here are shown when the trip ends here: printing a long output
 # on the console takes a while, and the next hop's recv must be ready.

@@ -140,7 +140,9 @@ int cmd_dump(int argc, char **argv)
 }
 
 // Shared by restore and recv: the policy options of the receiving side.
-bool parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy)
+// 1 when argv[i] was one (i moves past its value), 0 when it is not, -1
+// when its value is bad (said why).
+int parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy)
 {
 	std::string a = argv[i];
 	if (a == "--allow-root") {
@@ -148,17 +150,19 @@ bool parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy)
 	} else if (a == "--no-pid") {
 		policy.keep_pid = false;
 	} else if (a == "--user" && i + 1 < argc) {
-		policy.uid = uid_t(std::stoul(argv[++i]));
+		if (!set_option(policy.uid, "--user", argv[++i], 0, UINT32_MAX - 1))
+			return -1;
 	} else if (a == "--group" && i + 1 < argc) {
-		policy.gid = gid_t(std::stoul(argv[++i]));
+		if (!set_option(policy.gid, "--group", argv[++i], 0, UINT32_MAX - 1))
+			return -1;
 	} else if (a == "--stdin" && i + 1 < argc) {
 		policy.stdin_path = argv[++i];
 	} else if (a == "--output" && i + 1 < argc) {
 		policy.output_path = argv[++i];
 	} else {
-		return false;
+		return 0;
 	}
-	return true;
+	return 1;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -169,8 +173,11 @@ int cmd_restore(int argc, char **argv)
 	RestorePolicy policy;
 	bool wait = false;
 	for (int i = 1; i < argc; i++) {
-		if (parse_policy_option(argc, argv, i, policy))
+		if (int taken = parse_policy_option(argc, argv, i, policy)) {
+			if (taken < 0)
+				return kExitUsage;
 			continue;
+		}
 		if (!std::strcmp(argv[i], "--wait")) {
 			wait = true;  // exit with the restored process's status
 			continue;

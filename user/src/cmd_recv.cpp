@@ -22,7 +22,7 @@
 
 namespace hetmig {
 
-bool parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy);
+int parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy);
 
 namespace {
 
@@ -143,12 +143,17 @@ int cmd_recv(int argc, char **argv)
 	policy.stdin_path = "/dev/null";
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
-		if (parse_policy_option(argc, argv, i, policy))
+		if (int taken = parse_policy_option(argc, argv, i, policy)) {
+			if (taken < 0)
+				return kExitUsage;
 			continue;
+		}
 		if (a == "--listen" && i + 1 < argc) {
 			listen_on = argv[++i];
 			if (auto c = listen_on.rfind(':'); c != std::string::npos) {
-				port = uint16_t(std::stoi(listen_on.substr(c + 1)));
+				std::string p = listen_on.substr(c + 1);
+				if (!set_option(port, "--listen's port", p.c_str(), 1, 65535))
+					return kExitUsage;
 				listen_on = listen_on.substr(0, c);
 			}
 		} else if (a == "--key" && i + 1 < argc) {
@@ -160,7 +165,8 @@ int cmd_recv(int argc, char **argv)
 			// exit with its status (128 + signal if killed).
 			wait = once = true;
 		} else if (a == "--timeout" && i + 1 < argc) {
-			timeout_s = std::atoi(argv[++i]);
+			if (!set_option(timeout_s, "--timeout", argv[++i], 1, 86400))
+				return kExitUsage;
 		} else {
 			return std::fputs(usage, stderr), kExitUsage;
 		}
@@ -193,6 +199,13 @@ int cmd_recv(int argc, char **argv)
 		int fd = accept4(ls, reinterpret_cast<sockaddr *>(&peer), &plen, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		// --once takes one sender: stop listening now, so that the next
+		// one is refused at once (and retries) instead of waiting in the
+		// backlog of a socket that closes while we serve or --wait.
+		if (once) {
+			close(ls);
+			ls = -1;
+		}
 		char who[INET_ADDRSTRLEN] = "?";
 		inet_ntop(AF_INET, &peer.sin_addr, who, sizeof(who));
 		auto pid = serve(fd, *key, policy, timeout_s);
@@ -210,7 +223,8 @@ int cmd_recv(int argc, char **argv)
 		}
 		std::fflush(stdout);
 	} while (!once);
-	close(ls);
+	if (ls >= 0)
+		close(ls);
 	return status;
 }
 

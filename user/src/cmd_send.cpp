@@ -28,6 +28,7 @@ namespace hetmig {
 namespace {
 
 constexpr const char *kDefaultKey = "/etc/hetmig/key";
+constexpr int kDayS = 86400;  // the longest timeout an option takes
 
 std::string text_of(const std::vector<uint8_t> &v)
 {
@@ -175,15 +176,21 @@ int cmd_send(int argc, char **argv)
 			keep = true;
 		else if (a == "--no-compress")
 			opts.compress = false;
-		else if (a == "--timeout" && i + 1 < argc)
-			timeout_s = std::atoi(argv[++i]);
-		else if (a == "--park-timeout" && i + 1 < argc)
-			park_timeout_ms = int(std::atof(argv[++i]) * 1000);
-		else if (a == "--at-point" && i + 1 < argc)
-			at_point = uint32_t(std::max(1, std::atoi(argv[++i])));
-		else if (a == "--max-points" && i + 1 < argc)
-			max_points = std::max(1, std::atoi(argv[++i]));
-		else if (a == "--parked")
+		else if (a == "--timeout" && i + 1 < argc) {
+			if (!set_option(timeout_s, "--timeout", argv[++i], 1, kDayS))
+				return kExitUsage;
+		} else if (a == "--park-timeout" && i + 1 < argc) {
+			auto s = option_seconds("--park-timeout", argv[++i], kDayS);
+			if (!s)
+				return kExitUsage;
+			park_timeout_ms = int(*s * 1000);
+		} else if (a == "--at-point" && i + 1 < argc) {
+			if (!set_option(at_point, "--at-point", argv[++i], 1, UINT32_MAX))
+				return kExitUsage;
+		} else if (a == "--max-points" && i + 1 < argc) {
+			if (!set_option(max_points, "--max-points", argv[++i], 1, 1000000))
+				return kExitUsage;
+		} else if (a == "--parked")
 			parked = true;  // hetmig_migrate(): the process asked itself
 		else if (!pid && (pid = parse_pid(argv[i])))
 			continue;
