@@ -19,7 +19,7 @@ extern "C" {
 #define HETMIG_ON_AARCH64 2
 
 #define HETMIG_RT_MAGIC 0x484d5254u	/* "HMRT" */
-#define HETMIG_RT_VERSION 1u
+#define HETMIG_RT_VERSION 2u	/* 2: struct hetmig_resume carries callee_saved */
 
 /*
  * The runtime's state, one per process, symbol __hetmig_rt (same address in
@@ -54,12 +54,20 @@ struct hetmig_runtime {
 };
 
 #define HETMIG_RESUME_MAGIC 0x484d5253u	/* "HMRS" */
+#define HETMIG_RESUME_REGS 18
 
 /*
  * What the converter writes for __hetmig_resume on the destination (the
  * first argument register points to it; it lies in a scratch area below the
  * rebuilt frames). Offsets: magic 0, flags 4, pc 8, sp 16, fp 24, retval 32,
- * errno_val 40, tls_len 44, tls_anchor_off 48, tls 56.
+ * errno_val 40, tls_len 44, tls_anchor_off 48, callee_saved 56, tls 200.
+ *
+ * callee_saved: the values the caller of __hetmig_park finds in its
+ * callee-saved registers after the return, i.e. the variables of the
+ * frames that no inner frame saved (at -O1/-O2 gcc keeps variables there
+ * across calls). x86_64: [0] rbx, [1..4] r12-r15, the rest unused;
+ * aarch64: [0..9] x19-x28, [10..17] d8-d15 (the low 64 bits of v8-v15).
+ * Every one of them is set on the jump; those no variable needs are 0.
  */
 struct hetmig_resume {
 	uint32_t magic;			/* HETMIG_RESUME_MAGIC */
@@ -71,6 +79,7 @@ struct hetmig_resume {
 	int32_t errno_val;		/* the source thread's errno */
 	uint32_t tls_len;		/* bytes of TLS that follow */
 	uint64_t tls_anchor_off;	/* &__hetmig_tls_anchor - start of the TLS block */
+	uint64_t callee_saved[HETMIG_RESUME_REGS];	/* see above */
 	unsigned char tls[];		/* the source's TLS block (PT_TLS memsz bytes) */
 };
 

@@ -25,15 +25,16 @@ void __init_tls(size_t *aux);
 extern size_t __hwcap, __sysinfo;
 
 void __hetmig_resume_c(struct hetmig_resume *r) __attribute__((noreturn));
-void __hetmig_jump(uint64_t pc, uint64_t sp, uint64_t fp, int64_t retval)
-	__attribute__((noreturn));
+void __hetmig_jump(const struct hetmig_resume *r) __attribute__((noreturn));
 
 /*
  * Entry points in assembly, each in its own section so that the linker
  * script gives them one address on both ISAs.
  * __hetmig_resume: a clean frame chain and a 16-byte aligned stack for C.
  * __hetmig_jump: the return from __hetmig_park (x86_64: sp after the ret
- *   popped the return address; aarch64: sp and x30 as after `ret`).
+ *   popped the return address; aarch64: sp and x30 as after `ret`), with
+ *   the callee-saved registers of the record (offsets: hetmig.h), loaded
+ *   while the record is still above sp.
  * __hetmig_main_return: main's return address on the destination: main's
  *   `ret` lands here with its value in rax/w0, not by a call, so the
  *   stack is realigned before exit() is called.
@@ -54,10 +55,15 @@ __asm__(
 	".globl __hetmig_jump\n"
 	".type __hetmig_jump,@function\n"
 	"__hetmig_jump:\n"
-	"	mov %rsi, %rsp\n"
-	"	mov %rdx, %rbp\n"
-	"	mov %rcx, %rax\n"
-	"	jmp *%rdi\n"
+	"	mov 56(%rdi), %rbx\n"
+	"	mov 64(%rdi), %r12\n"
+	"	mov 72(%rdi), %r13\n"
+	"	mov 80(%rdi), %r14\n"
+	"	mov 88(%rdi), %r15\n"
+	"	mov 16(%rdi), %rsp\n"
+	"	mov 24(%rdi), %rbp\n"
+	"	mov 32(%rdi), %rax\n"
+	"	jmp *8(%rdi)\n"
 	".size __hetmig_jump, .-__hetmig_jump\n"
 	".popsection\n"
 	".pushsection .text.__hetmig_main_return,\"ax\"\n"
@@ -89,11 +95,21 @@ __asm__(
 	".globl __hetmig_jump\n"
 	".type __hetmig_jump,%function\n"
 	"__hetmig_jump:\n"
+	"	ldp x19, x20, [x0, #56]\n"
+	"	ldp x21, x22, [x0, #72]\n"
+	"	ldp x23, x24, [x0, #88]\n"
+	"	ldp x25, x26, [x0, #104]\n"
+	"	ldp x27, x28, [x0, #120]\n"
+	"	ldp d8, d9, [x0, #136]\n"
+	"	ldp d10, d11, [x0, #152]\n"
+	"	ldp d12, d13, [x0, #168]\n"
+	"	ldp d14, d15, [x0, #184]\n"
+	"	ldr x1, [x0, #16]\n"
 	"	mov sp, x1\n"
-	"	mov x29, x2\n"
-	"	mov x30, x0\n"
-	"	mov x16, x0\n"
-	"	mov x0, x3\n"
+	"	ldr x29, [x0, #24]\n"
+	"	ldr x30, [x0, #8]\n"
+	"	mov x16, x30\n"
+	"	ldr x0, [x0, #32]\n"
 	"	br x16\n"
 	".size __hetmig_jump, .-__hetmig_jump\n"
 	".popsection\n"
@@ -185,5 +201,5 @@ NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 	__hetmig_rt.result = (int32_t)r->retval;
 	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&__hetmig_rt.parked, 0, __ATOMIC_SEQ_CST);
-	__hetmig_jump(r->pc, r->sp, r->fp, r->retval);
+	__hetmig_jump(r);
 }

@@ -26,8 +26,10 @@
 _Static_assert(sizeof(struct hetmig_runtime) == 304, "struct hetmig_runtime layout");
 _Static_assert(offsetof(struct hetmig_runtime, park_fp) == 40, "struct hetmig_runtime layout");
 _Static_assert(offsetof(struct hetmig_runtime, holder) == 296, "struct hetmig_runtime layout");
-_Static_assert(sizeof(struct hetmig_resume) == 56, "struct hetmig_resume layout");
+_Static_assert(sizeof(struct hetmig_resume) == 200, "struct hetmig_resume layout");
 _Static_assert(offsetof(struct hetmig_resume, tls_anchor_off) == 48, "struct hetmig_resume layout");
+/* __hetmig_jump (resume.c) loads the registers by these offsets. */
+_Static_assert(offsetof(struct hetmig_resume, callee_saved) == 56, "struct hetmig_resume layout");
 
 struct hetmig_runtime __hetmig_rt = {
 	.magic = HETMIG_RT_MAGIC,

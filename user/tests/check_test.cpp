@@ -128,7 +128,45 @@ TEST(Verifier, O1InstrumentationRegistersAreNotTemporaries)
 	EXPECT_TRUE(r.errors.empty());
 	EXPECT_GT(r.proven, 0u);
 	EXPECT_FALSE(any_reason(r, "callee-saved register"));
+	// `local` is computed from another register (breg; lit1; shl): no
+	// constant.
 	EXPECT_TRUE(any_reason(r, "location DW_OP_lit1 is not supported"));
+}
+
+TEST(Verifier, ConstantsMustAgree)
+{
+	auto x86 = open_fixture("constant.x86_64"), arm = open_fixture("constant.aarch64");
+	for (const auto *p : {&x86, &arm}) {
+		const program::Function *f = p->function_named("agrees");
+		ASSERT_NE(f, nullptr);
+		bool seen = false;
+		for (const auto &c : f->calls) {
+			auto vars = p->variables_at(c.return_address);
+			ASSERT_TRUE(vars.has_value());
+			for (const auto &v : *vars)
+				if (v.name == "same" && v.location.kind == program::Location::Kind::constant) {
+					EXPECT_EQ(v.location.value, 7u);
+					seen = true;
+				}
+		}
+		EXPECT_TRUE(seen) << program::isa_name(p->isa());
+	}
+	Report r = verify(x86, arm);
+	// agrees's second call is refused for its parameter (an entry value),
+	// never for `same`.
+	EXPECT_FALSE(any_reason(r, "same"));
+	EXPECT_FALSE(any_reason(r, "constant", "agrees"));
+	EXPECT_TRUE(any_reason(r, "variable per_isa is the constant 0x3 on x86_64 but 0x4 on "
+				  "aarch64", "differs"));
+	EXPECT_FALSE(any_reason(r, "", "main"));
+}
+
+TEST(Verifier, ConstantsCompareTheVariablesBytesOnly)
+{
+	EXPECT_TRUE(same_constant(~0ull, 0xffffffff, 4));  // -1 as consts and as constu
+	EXPECT_FALSE(same_constant(~0ull, 0xffffffff, 8));
+	EXPECT_TRUE(same_constant(0x1ff, 0xff, 1));
+	EXPECT_FALSE(same_constant(3, 4, 4));
 }
 
 } // namespace

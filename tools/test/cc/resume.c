@@ -4,7 +4,8 @@
  * __hetmig_park records, builds the struct hetmig_resume a converter would
  * write, drops the thread pointer (as on a fresh destination) and starts
  * __hetmig_resume on a scratch stack. main() must continue as if fake_park()
- * had returned the ISA code, with its TLS and errno back.
+ * had returned the ISA code, with its TLS and errno back, and with the
+ * record's callee_saved values in its callee-saved registers.
  */
 #include <elf.h>
 #include <errno.h>
@@ -25,6 +26,14 @@ static struct {
 	unsigned char tls[4096];
 } rec;
 static uint64_t seen_cfa, seen_fp;
+/* What the callee-saved registers hold right after the return (hetmig.h
+ * order); the record asks for 0xc0de0000 + i in each. */
+static uint64_t regs_after[HETMIG_RESUME_REGS];
+#ifdef __x86_64__
+#define RESUME_REGS 5
+#else
+#define RESUME_REGS 18
+#endif
 
 #ifdef __x86_64__
 #define ISA_CODE HETMIG_ON_X86_64
@@ -61,6 +70,8 @@ __attribute__((noinline)) static int fake_park(void)
 	rec.r.fp = seen_fp = *(uint64_t *)__builtin_frame_address(0);
 	rec.r.retval = ISA_CODE;
 	rec.r.errno_val = errno;
+	for (int i = 0; i < HETMIG_RESUME_REGS; i++)
+		rec.r.callee_saved[i] = 0xc0de0000u + i;
 	tls_info(&rec.r.tls_anchor_off, &rec.r.tls_len);
 	block = (unsigned char *)&__hetmig_tls_anchor - rec.r.tls_anchor_off;
 	memcpy(rec.tls, block, rec.r.tls_len);
@@ -91,11 +102,33 @@ int main(void)
 	fp_here = (uint64_t)__builtin_frame_address(0);
 	errno = 33;
 	r = fake_park();
+	/* Before anything else can use them (this is -O0 code: it keeps
+	 * nothing in callee-saved registers). */
+#ifdef __x86_64__
+	__asm__ volatile("mov %%rbx, 0(%0)\n\tmov %%r12, 8(%0)\n\tmov %%r13, 16(%0)\n\t"
+			 "mov %%r14, 24(%0)\n\tmov %%r15, 32(%0)"
+			 : : "D"(regs_after) : "memory");
+#else
+	{
+		register uint64_t *out __asm__("x9") = regs_after;
+
+		__asm__ volatile("stp x19, x20, [%0]\n\tstp x21, x22, [%0, #16]\n\t"
+				 "stp x23, x24, [%0, #32]\n\tstp x25, x26, [%0, #48]\n\t"
+				 "stp x27, x28, [%0, #64]\n\tstp d8, d9, [%0, #80]\n\t"
+				 "stp d10, d11, [%0, #96]\n\tstp d12, d13, [%0, #112]\n\t"
+				 "stp d14, d15, [%0, #128]"
+				 : : "r"(out) : "memory");
+	}
+#endif
 	e = errno;
 	printf("returned the ISA code: %s\n", r == ISA_CODE ? "yes" : "no");
 	printf("park_cfa is the caller's sp at the call: %s\n",
 	       seen_cfa == sp_at_call ? "yes" : "no");
 	printf("park_fp is the caller's frame pointer: %s\n", seen_fp == fp_here ? "yes" : "no");
+	r = 1;
+	for (int i = 0; i < RESUME_REGS; i++)
+		r &= regs_after[i] == 0xc0de0000u + i;
+	printf("the callee-saved registers are the record's: %s\n", r ? "yes" : "no");
 	printf("errno %d, tcount %d, tname '%s'\n", e, tcount, tname);
 	tcount++;
 	errno = 0;

@@ -23,15 +23,18 @@ std::string where(const Program &p)
 	return isa_name(p.isa());
 }
 
-// Frame pointer, stack pointer and callee-saved registers: a location in
-// them can be found in a rebuilt frame. Argument and scratch registers are
-// clobbered by the call.
-bool usable_register(Isa isa, unsigned reg)
+// Callee-saved registers other than the frame pointer: a value in them
+// survives the call, and the converter carries it (through the save slot
+// of an inner frame or the resume record). Argument and scratch registers
+// are clobbered by the call.
+bool callee_saved(Isa isa, unsigned reg)
 {
 	if (isa == Isa::x86_64)
-		return reg == 3 || reg == 6 || reg == 7 || (reg >= 12 && reg <= 15);
-	return (reg >= 19 && reg <= 29) || reg == 31 || (reg >= 72 && reg <= 79);
+		return reg == 3 || (reg >= 12 && reg <= 15);
+	return (reg >= 19 && reg <= 28) || (reg >= 72 && reg <= 79);
 }
+
+unsigned frame_pointer(Isa isa) { return isa == Isa::x86_64 ? 6 : 29; }
 
 std::string location_problem(const Program &p, const Variable &v)
 {
@@ -39,17 +42,53 @@ std::string location_problem(const Program &p, const Variable &v)
 	switch (l.kind) {
 	case Location::Kind::cfa_offset:
 	case Location::Kind::optimized_out:
+	case Location::Kind::constant:  // compared across the builds by the caller
 		return "";
 	case Location::Kind::reg:
+		if (!callee_saved(p.isa(), l.reg))
+			return strf("variable %s is in %s, which the call clobbers",
+				    v.name.c_str(), register_name(p.isa(), l.reg));
+		if (v.type.size > 8)
+			return strf("variable %s (%lu bytes) is in %s, more than one register "
+				    "holds", v.name.c_str(), (unsigned long)v.type.size,
+				    register_name(p.isa(), l.reg));
+		return "";
 	case Location::Kind::reg_offset:
-		if (usable_register(p.isa(), l.reg))
+		// Memory at fp + N is a frame slot; based on another register it
+		// is wherever that register's value points, which the rebuilt
+		// frame does not reproduce.
+		if (l.reg == frame_pointer(p.isa()))
 			return "";
-		return strf("variable %s is in %s, which the call clobbers", v.name.c_str(),
-			    register_name(p.isa(), l.reg));
+		return strf("variable %s is in memory at %s%+lld, which the converter does "
+			    "not follow", v.name.c_str(), register_name(p.isa(), l.reg),
+			    (long long)l.offset);
 	case Location::Kind::unsupported:
 		break;
 	}
 	return strf("variable %s: location %s is not supported", v.name.c_str(), l.why.c_str());
+}
+
+// A computed constant needs nothing carried when the other build computes
+// the same value (the low `size` bytes: -1 may be DW_OP_consts on one side
+// and DW_OP_constu 0xffffffff on the other). A constant on one side only
+// would have to be written into the other's frame, and a round trip back
+// could not check it: refused.
+std::string constant_problem(const Program &a, const Program &b, const Variable &x,
+			     const Variable &y)
+{
+	bool const_a = x.location.kind == Location::Kind::constant;
+	bool const_b = y.location.kind == Location::Kind::constant;
+	if (!const_a && !const_b)
+		return "";
+	if (const_a != const_b)
+		return strf("variable %s is a computed constant on %s only", x.name.c_str(),
+			    where(const_a ? a : b).c_str());
+	if (!same_constant(x.location.value, y.location.value, x.type.size))
+		return strf("variable %s is the constant %#llx on %s but %#llx on %s",
+			    x.name.c_str(), (unsigned long long)x.location.value,
+			    where(a).c_str(), (unsigned long long)y.location.value,
+			    where(b).c_str());
+	return "";
 }
 
 std::string var_id(const Variable &v)
@@ -85,6 +124,10 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 			why.push_back(strf("variable %s is optimized out on %s but live on %s",
 					   x.name.c_str(), where(out_a ? a : b).c_str(),
 					   where(out_a ? b : a).c_str()));
+			continue;
+		}
+		if (std::string c = constant_problem(a, b, x, y); !c.empty()) {
+			why.push_back(c);
 			continue;
 		}
 		for (const auto *side : {&a, &b}) {
@@ -207,6 +250,12 @@ std::optional<SiteRef> site_by_key(const Program &p, const std::string &key)
 }
 
 } // namespace
+
+bool same_constant(uint64_t a, uint64_t b, uint64_t size)
+{
+	uint64_t mask = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+	return (a & mask) == (b & mask);
+}
 
 std::vector<std::string> refuse_site(const Program &from, const Program &to,
 				     const std::string &key)

@@ -40,4 +40,8 @@ Report verify(const program::Program &a, const program::Program &b);
 std::vector<std::string> refuse_site(const program::Program &from, const program::Program &to,
 				     const std::string &key);
 
+// Whether two computed constants (Location::Kind::constant) give a
+// variable of SIZE bytes the same value: their low SIZE bytes agree.
+bool same_constant(uint64_t a, uint64_t b, uint64_t size);
+
 } // namespace hetmig::check

@@ -23,6 +23,8 @@
 #include "check/verifier.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
+#include "convert/places.h"
+#include "convert/registers.h"
 #include "convert/resume.h"
 
 namespace hetmig::convert {
@@ -132,45 +134,6 @@ const Mapping *mapping_containing(const Image &img, uint64_t addr)
 	return nullptr;
 }
 
-// Variables of one frame on both sides, matched by name and declaration
-// line (a name can be declared twice in nested blocks).
-struct VariablePair {
-	program::Variable src, dst;
-};
-
-Result<std::vector<VariablePair>> match_variables(const std::vector<program::Variable> &src,
-						  const std::vector<program::Variable> &dst,
-						  const std::string &where)
-{
-	std::vector<VariablePair> pairs;
-	std::vector<bool> used(dst.size());
-	for (const auto &s : src) {
-		size_t i = 0;
-		for (; i < dst.size(); i++)
-			if (!used[i] && dst[i].name == s.name && dst[i].decl_line == s.decl_line &&
-			    dst[i].parameter == s.parameter)
-				break;
-		if (i == dst.size())
-			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
-						 "build", where.c_str(), s.name.c_str()));
-		used[i] = true;
-		if (dst[i].type.size != s.type.size)
-			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
-						 where.c_str(), s.name.c_str(),
-						 (unsigned long long)s.type.size,
-						 (unsigned long long)dst[i].type.size));
-		if (!s.type.unsupported.empty())
-			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
-						  s.type.unsupported.c_str()));
-		pairs.push_back({s, dst[i]});
-	}
-	for (size_t i = 0; i < dst.size(); i++)
-		if (!used[i])
-			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
-						 "build", where.c_str(), dst[i].name.c_str()));
-	return pairs;
-}
-
 // The ELF header fields the auxv needs, read from the build's first page.
 struct ElfEntry {
 	uint64_t phdr = 0, phnum = 0, entry = 0;
@@ -208,8 +171,11 @@ private:
 	Result<void> binary_mappings();
 	Result<void> tls_and_resume();
 	Result<void> signals_and_threads();
-	Result<void> translate_pointers(uint64_t dst_addr, const program::Variable &v,
+	Result<void> translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
 					const std::string &where, bool entry_point);
+	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
+					 const std::string &where);
+	void write_destination(const Place &place, const CarriedValue &value);
 
 	const Image &src_;
 	const Program &from_, &to_;
@@ -225,6 +191,10 @@ private:
 	uint64_t lowest_dst_sp_ = 0;
 	// The innermost destination frame, where __hetmig_park "returns".
 	uint64_t resume_pc_ = 0, resume_sp_ = 0, resume_fp_ = 0;
+	// Callee-saved registers no inner destination frame restores: the
+	// jump out of __hetmig_resume sets them (resume_registers() order).
+	std::array<uint64_t, HETMIG_RESUME_REGS> resume_registers_{};
+	bool checked_park_registers_ = false;
 };
 
 Result<void> Converter::check_pair()
@@ -332,23 +302,24 @@ Result<void> Converter::plan_stack()
 	return {};
 }
 
-Result<void> Converter::translate_pointers(uint64_t dst_addr, const program::Variable &v,
+// A variable's value on its way (bytes of the source's, pointers into
+// the stack mapped to where their targets are in the destination).
+Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
 					   const std::string &where, bool entry_point)
 {
 	for (uint64_t off : v.type.pointer_offsets) {
-		if (off + 8 > v.type.size)
+		if (off + 8 > bytes.size())
 			continue;
-		auto value = mem_.read_u64(dst_addr + off);
-		if (!value)
-			return std::unexpected(value.error());
-		if (*value < stack_->start || *value >= stack_->end)
+		uint64_t value;
+		std::memcpy(&value, bytes.data() + off, 8);
+		if (value < stack_->start || value >= stack_->end)
 			continue;  // code, data or heap: the same on both sides
-		if (auto to = map_.map(*value)) {
-			mem_.write_u64(dst_addr + off, *to);
+		if (auto to = map_.map(value)) {
+			std::memcpy(bytes.data() + off, &*to, 8);
 			report_.pointers_in_variables++;
 			continue;
 		}
-		if (*value < frames_.front().sp) {
+		if (value < frames_.front().sp) {
 			// Below every live frame: a dangling pointer the program
 			// cannot use; it stays dangling.
 			report_.stale_stack_words++;
@@ -363,17 +334,82 @@ Result<void> Converter::translate_pointers(uint64_t dst_addr, const program::Var
 		return fail(ENOTSUP, strf("%s: %s (+%llu) points into the stack at %s, "
 					  "which is in no variable",
 					  where.c_str(), v.name.c_str(), (unsigned long long)off,
-					  hex(*value).c_str()));
+					  hex(value).c_str()));
 	}
 	return {};
+}
+
+Result<CarriedValue> Converter::read_source(const Place &place, const program::Variable &v,
+					    const std::string &where)
+{
+	CarriedValue value;
+	value.bytes.resize(v.type.size);
+	switch (place.kind) {
+	case Place::Kind::constant:
+	case Place::Kind::optimized_out:
+		break;
+	case Place::Kind::memory:
+		if (auto r = old_stack_.read(place.address, value.bytes); !r)
+			return fail(EFAULT, strf("%s: %s: %s", where.c_str(), v.name.c_str(),
+						 r.error().context.c_str()));
+		break;
+	case Place::Kind::save_slot: {
+		uint64_t reg = 0;
+		if (auto r = old_stack_.read(place.address, {reinterpret_cast<uint8_t *>(&reg), 8}); !r)
+			return fail(EFAULT, strf("%s: %s's save slot: %s", where.c_str(),
+						 v.name.c_str(), r.error().context.c_str()));
+		value.whole_register = reg;
+		break;
+	}
+	case Place::Kind::register_file: {
+		// The thread is frozen in __hetmig_park (or the raw nanosleep it
+		// calls): its registers are its caller's only if those frames
+		// leave the callee-saved ones alone, as the -O0 runtime does.
+		if (!checked_park_registers_) {
+			if (auto why = park_clobbers_registers(from_))
+				return fail(ENOTSUP, strf("%s: %s is in a register, but %s",
+							  where.c_str(), v.name.c_str(),
+							  why->c_str()));
+			checked_park_registers_ = true;
+		}
+		auto reg = parked_register(from_.isa(), src_.threads.front(), place.reg);
+		if (!reg)
+			return std::unexpected(reg.error());
+		value.whole_register = *reg;
+		break;
+	}
+	}
+	if (value.whole_register)
+		std::memcpy(value.bytes.data(), &*value.whole_register,
+			    std::min<size_t>(value.bytes.size(), 8));
+	return value;
+}
+
+void Converter::write_destination(const Place &place, const CarriedValue &value)
+{
+	switch (place.kind) {
+	case Place::Kind::constant:
+	case Place::Kind::optimized_out:
+		break;  // the destination's code computes it, or never reads it
+	case Place::Kind::memory:
+		mem_.write(place.address, value.bytes);
+		break;
+	case Place::Kind::save_slot:
+		mem_.write_u64(place.address, value.register_value());
+		break;
+	case Place::Kind::register_file: {
+		const auto &regs = resume_registers(to_.isa());
+		auto i = size_t(std::find(regs.begin(), regs.end(), place.reg) - regs.begin());
+		resume_registers_.at(i) = value.register_value();
+		break;
+	}
+	}
 }
 
 Result<void> Converter::build_frames()
 {
 	const Frame &main_frame = frames_.back();
 	const uint64_t dst_main_cfa = main_frame.cfa + uint64_t(delta_);
-	const unsigned src_fp_reg = from_.isa() == Isa::x86_64 ? 6 : 29;
-	const unsigned dst_fp_reg = to_.isa() == Isa::x86_64 ? 6 : 29;
 
 	// The block above main moves as a whole.
 	map_.add(main_frame.cfa, stack_->end - main_frame.cfa, dst_main_cfa);
@@ -384,6 +420,7 @@ Result<void> Converter::build_frames()
 		const program::CallSite *dst_site;
 		uint64_t cfa, fp, sp;
 		const std::vector<VariablePair> &vars;  // in `matched`
+		std::vector<Place> src_places, dst_places;  // vars[i]'s
 	};
 	std::vector<Planned> plan;
 	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
@@ -437,18 +474,43 @@ Result<void> Converter::build_frames()
 			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
 		}
 		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
-			  cfa - dfn->frame.cfa_minus_sp, known->second};
-		for (const auto &vp : p.vars) {
-			auto sa = variable_address(vp.src, f.cfa, f.fp, src_fp_reg, where);
-			if (!sa)
-				return std::unexpected(sa.error());
-			auto da = variable_address(vp.dst, p.cfa, p.fp, dst_fp_reg, where);
-			if (!da)
-				return std::unexpected(da.error());
-			map_.add(*sa, vp.src.type.size, *da);
-		}
+			  cfa - dfn->frame.cfa_minus_sp, known->second, {}, {}};
 		cfa = p.sp;
 		plan.push_back(std::move(p));
+	}
+
+	// Where each variable is on each side, innermost frame first: a
+	// value in a callee-saved register is in the save slot of the nearest
+	// inner frame that saved that register at its call, else in the
+	// register itself (convert/registers.h).
+	RegisterHomes src_homes(from_.isa()), dst_homes(to_.isa());
+	for (auto it = plan.rbegin(); it != plan.rend(); ++it) {
+		Planned &p = *it;
+		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
+					 p.src.site->line, p.src.function->name.c_str());
+		for (const auto &vp : p.vars) {
+			auto sp = place_of(vp.src, from_.isa(), p.src.cfa, p.src.fp, src_homes, where);
+			if (!sp)
+				return std::unexpected(sp.error());
+			auto dp = place_of(vp.dst, to_.isa(), p.cfa, p.fp, dst_homes, where);
+			if (!dp)
+				return std::unexpected(dp.error());
+			// hetmig check refuses these sites already; a value
+			// the destination needs is never made up.
+			if (sp->kind != dp->kind && (!sp->carried() || !dp->carried()))
+				return fail(ENOTSUP, strf("%s: %s is %s in one build only",
+							  where.c_str(), vp.src.name.c_str(),
+							  sp->kind == Place::Kind::constant ||
+									  dp->kind == Place::Kind::constant
+								  ? "a computed constant"
+								  : "optimized out"));
+			if (sp->kind == Place::Kind::memory && dp->kind == Place::Kind::memory)
+				map_.add(sp->address, vp.src.type.size, dp->address);
+			p.src_places.push_back(*sp);
+			p.dst_places.push_back(*dp);
+		}
+		src_homes.saved_by(*p.src.site, p.src.cfa);
+		dst_homes.saved_by(*p.dst_site, p.cfa);
 	}
 
 	// The old stack goes; the block above main comes back (moved), then
@@ -480,17 +542,14 @@ Result<void> Converter::build_frames()
 					 p.src.site->line, p.src.function->name.c_str());
 		// Stopped at its own entry point: its locals are not yet set.
 		const bool entry_point = p.src.site->callee == kEntryPointHook;
-		for (const auto &vp : p.vars) {
-			uint64_t sa = *variable_address(vp.src, p.src.cfa, p.src.fp, src_fp_reg, where);
-			uint64_t da = *variable_address(vp.dst, p.cfa, p.fp, dst_fp_reg, where);
-			std::vector<uint8_t> bytes(vp.src.type.size);
-			if (auto r = old_stack_.read(sa, bytes); !r)
-				return fail(EFAULT, strf("%s: %s: %s", where.c_str(),
-							 vp.src.name.c_str(),
-							 r.error().context.c_str()));
-			mem_.write(da, bytes);
-			if (auto r = translate_pointers(da, vp.dst, where, entry_point); !r)
+		for (size_t i = 0; i < p.vars.size(); i++) {
+			const VariablePair &vp = p.vars[i];
+			auto value = read_source(p.src_places[i], vp.src, where);
+			if (!value)
+				return std::unexpected(value.error());
+			if (auto r = translate_pointers(value->bytes, vp.dst, where, entry_point); !r)
 				return r;
+			write_destination(p.dst_places[i], *value);
 		}
 		report_.frames.push_back({p.src.function->name, p.src.site->file,
 					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,
@@ -711,6 +770,7 @@ Result<void> Converter::tls_and_resume()
 	// errno lives in musl's thread descriptor, which the destination builds
 	// anew; the runtime kept its value when the program parked.
 	rec.errno_val = rt_.park_errno;
+	rec.callee_saved = resume_registers_;
 	auto placed = place_resume_record(mem_, rec, block, anchor, lowest_dst_sp_);
 	// The runtime block: nothing pending any more on the destination.
 	RuntimeLayout rt;
@@ -720,6 +780,9 @@ Result<void> Converter::tls_and_resume()
 	rt.parked = 0;
 	rt.result = 0;
 	mem_.write(rt_.address, {reinterpret_cast<const uint8_t *>(&rt), sizeof(rt)});
+	// No holder either: the pid of the source machine's companion names
+	// nothing (or something else) on the destination.
+	mem_.write_u64(rt_.address + offsetof(hetmig_runtime, holder), 0);
 
 	ThreadState d;
 	d.tid = t.tid;

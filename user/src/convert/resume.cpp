@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "convert/resume.h"
 
+#include <algorithm>
 #include <cstring>
 #include <elf.h>
 
@@ -22,6 +23,7 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 	r.errno_val = rec.errno_val;
 	r.tls_len = uint32_t(tls.size());
 	r.tls_anchor_off = tls_anchor;
+	std::copy(rec.callee_saved.begin(), rec.callee_saved.end(), r.callee_saved);
 	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});
 	mem.write(record + sizeof(r), tls);
 	return {record, (record - 256) & ~uint64_t(15)};

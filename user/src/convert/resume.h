@@ -4,6 +4,7 @@
 // __hetmig_resume on the destination, and the registers that start there.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -49,6 +50,9 @@ static_assert(offsetof(RuntimeLayout, park_fp) == offsetof(hetmig_runtime, park_
 struct ResumeRecord {
 	uint64_t pc = 0, sp = 0, fp = 0, retval = 0;
 	int32_t errno_val = 0;  // the program's errno when it parked
+	// The callee-saved registers set on the jump, in the order of
+	// resume_registers() (convert/registers.h).
+	std::array<uint64_t, HETMIG_RESUME_REGS> callee_saved{};
 };
 
 struct PlacedRecord {

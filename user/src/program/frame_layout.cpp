@@ -154,9 +154,12 @@ bool moves_sp_dynamically(Isa isa, const std::vector<Insn> &insns,
 			continue;
 		}
 		size_t i = off;
+		// REX.B extends the r/m register: rm 4 is then r12, not rsp
+		// (gcc -O1 writes `sub %rbx,%r12`).
+		bool rex_b = false;
 		if (code[i] >= 0x40 && code[i] <= 0x4f)
-			i++;
-		if (i + 2 > off + in.length)
+			rex_b = code[i++] & 1;
+		if (i + 2 > off + in.length || rex_b)
 			continue;
 		if ((code[i] == 0x29 && code[i + 1] >= 0xc0 && (code[i + 1] & 7) == 4) ||
 		    ((code[i] == 0x83 || code[i] == 0x81) && code[i + 1] == 0xe4))
@@ -290,6 +293,31 @@ Result<CfiAt> cfi_at(Isa isa, Dwarf_CFI *cfi, uint64_t pc)
 }
 
 } // namespace
+
+Result<std::vector<unsigned>> callee_saved_anywhere(Isa isa, Dwarf_CFI *cfi, uint64_t low,
+						    uint64_t high)
+{
+	std::vector<unsigned> out;
+	for (uint64_t pc = low; pc < high;) {
+		auto c = cfi_at(isa, cfi, pc);
+		if (!c)
+			return std::unexpected(c.error());
+		for (const auto &[reg, slot] : c->saved)
+			if (std::find(out.begin(), out.end(), reg) == out.end())
+				out.push_back(reg);
+		// The next CFI row starts where this one ends.
+		Dwarf_Frame *raw = nullptr;
+		Dwarf_Addr start = 0, end = 0;
+		if (dwarf_cfi_addrframe(cfi, pc, &raw) != 0)
+			return fail(ENOENT, strf("no CFI at %#lx", (unsigned long)pc));
+		UniqueFrame frame(raw);
+		if (dwarf_frame_info(frame.get(), &start, &end, nullptr) < 0 || end <= pc)
+			return fail(EINVAL, strf("CFI row at %#lx: %s", (unsigned long)pc,
+						 dwarf_errmsg(-1)));
+		pc = end;
+	}
+	return out;
+}
 
 Prologue decode_prologue(Isa isa, const std::vector<Insn> &insns,
 			 const std::vector<uint8_t> &code, uint64_t low)

@@ -30,4 +30,11 @@ FrameLayout frame_layout(Isa isa, Dwarf_CFI *cfi, const std::vector<Insn> &insns
 			 const std::vector<uint64_t> &calls,
 			 std::vector<std::vector<std::pair<unsigned, int64_t>>> *saved_per_call);
 
+// Callee-saved registers other than fp and the return address that the CFI
+// says are saved anywhere in [low, high): the ones the code may change
+// (the ABI has it save them first). Works for leaves without a frame
+// record too.
+Result<std::vector<unsigned>> callee_saved_anywhere(Isa isa, Dwarf_CFI *cfi, uint64_t low,
+						    uint64_t high);
+
 } // namespace hetmig::program

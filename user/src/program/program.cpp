@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "frame_layout.h"
 #include "impl.h"
 
 namespace hetmig::program {
@@ -112,6 +113,13 @@ const CallSite *Program::call_site_by_key(const std::string &key) const
 {
 	auto it = impl_->by_key.find(key);
 	return it == impl_->by_key.end() ? nullptr : it->second;
+}
+
+Result<std::vector<unsigned>> Program::registers_saved_in(const Function &f) const
+{
+	if (!impl_->cfi)
+		return fail(ENOENT, impl_->path + " has no .eh_frame");
+	return callee_saved_anywhere(impl_->isa, impl_->cfi.get(), f.low, f.high);
 }
 
 Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const

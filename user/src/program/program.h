@@ -30,12 +30,18 @@ struct Location {
 		cfa_offset,   // memory at CFA + offset (DW_OP_fbreg, frame base = CFA)
 		reg,          // in DWARF register `reg` (callee-saved only is usable)
 		reg_offset,   // memory at register `reg` + offset
+		// A value computed from constants only (DW_OP_lit3;
+		// DW_OP_stack_value): `value`, of which the variable's size is
+		// the low bytes. Nothing to carry when the other build computes
+		// the same one.
+		constant,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
 	};
 	Kind kind = Kind::unsupported;
 	int64_t offset = 0;
 	unsigned reg = 0;
+	uint64_t value = 0;  // constant
 	std::string why;
 };
 
@@ -155,6 +161,11 @@ public:
 	const Function *function_named(const std::string &name) const;
 	const CallSite *call_site_returning_to(uint64_t return_address) const;
 	const CallSite *call_site_by_key(const std::string &key) const;
+	// Callee-saved registers (besides fp and the return address) F saves,
+	// and so may change, anywhere in its code, by its CFI; for any
+	// function, leaves included (FrameLayout is only known for functions
+	// with a frame record).
+	Result<std::vector<unsigned>> registers_saved_in(const Function &f) const;
 
 	// Variables (parameters and locals of every lexical block containing
 	// pc) of the function containing pc, located at pc. A pc that is the

@@ -2,6 +2,8 @@
 // The variables in scope at a pc and where each lives there.
 #include <dwarf.h>
 
+#include <optional>
+
 #include "impl.h"
 #include "types.h"
 
@@ -91,6 +93,27 @@ FrameBase frame_base(Dwarf_Die *fn, uint64_t pc)
 	return fb;
 }
 
+// The value of a location that is one constant and DW_OP_stack_value
+// (gcc -O1 describes `int i = 0` before its loop so); nullopt for any
+// other expression.
+std::optional<uint64_t> constant_value(const Dwarf_Op *e, size_t len)
+{
+	if (len != 2 || e[1].atom != DW_OP_stack_value)
+		return std::nullopt;
+	unsigned op = e[0].atom;
+	if (op >= DW_OP_lit0 && op <= DW_OP_lit31)
+		return op - DW_OP_lit0;
+	switch (op) {
+	case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u:
+	case DW_OP_constu:
+	case DW_OP_const1s: case DW_OP_const2s: case DW_OP_const4s: case DW_OP_const8s:
+	case DW_OP_consts:
+		// libdw gives the signed forms sign-extended to 64 bits.
+		return e[0].number;
+	}
+	return std::nullopt;
+}
+
 Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 {
 	Location loc;
@@ -115,6 +138,11 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 		return loc;
 	}
 	Dwarf_Op *e = exprs[0];
+	if (auto value = constant_value(e, lens[0])) {
+		loc.kind = Location::Kind::constant;
+		loc.value = *value;
+		return loc;
+	}
 	if (lens[0] != 1) {
 		for (size_t i = 0; i < lens[0]; i++)
 			if (e[i].atom != DW_OP_fbreg && !(e[i].atom >= DW_OP_breg0 &&

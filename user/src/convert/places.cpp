@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "convert/places.h"
+
+#include <cerrno>
+
+#include "check/verifier.h"
+#include "convert/frames.h"
+#include "program/insn.h"
+
+namespace hetmig::convert {
+
+using program::Isa;
+
+Result<std::vector<VariablePair>> match_variables(const std::vector<program::Variable> &src,
+						  const std::vector<program::Variable> &dst,
+						  const std::string &where)
+{
+	std::vector<VariablePair> pairs;
+	std::vector<bool> used(dst.size());
+	for (const auto &s : src) {
+		size_t i = 0;
+		for (; i < dst.size(); i++)
+			if (!used[i] && dst[i].name == s.name && dst[i].decl_line == s.decl_line &&
+			    dst[i].parameter == s.parameter)
+				break;
+		if (i == dst.size())
+			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
+						 "build", where.c_str(), s.name.c_str()));
+		used[i] = true;
+		if (dst[i].type.size != s.type.size)
+			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
+						 where.c_str(), s.name.c_str(),
+						 (unsigned long long)s.type.size,
+						 (unsigned long long)dst[i].type.size));
+		if (!s.type.unsupported.empty())
+			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
+						  s.type.unsupported.c_str()));
+		using K = program::Location::Kind;
+		if (s.location.kind == K::constant && dst[i].location.kind == K::constant &&
+		    !check::same_constant(s.location.value, dst[i].location.value, s.type.size))
+			return fail(EPROTO, strf("%s: %s is the constant %#llx here and %#llx "
+						 "there", where.c_str(), s.name.c_str(),
+						 (unsigned long long)s.location.value,
+						 (unsigned long long)dst[i].location.value));
+		pairs.push_back({s, dst[i]});
+	}
+	for (size_t i = 0; i < dst.size(); i++)
+		if (!used[i])
+			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
+						 "build", where.c_str(), dst[i].name.c_str()));
+	return pairs;
+}
+
+Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cfa, uint64_t fp,
+		       const RegisterHomes &homes, const std::string &where)
+{
+	using K = program::Location::Kind;
+	const program::Location &loc = v.location;
+	if (loc.kind == K::constant)
+		return Place{Place::Kind::constant, 0, 0};
+	if (loc.kind == K::optimized_out)
+		return Place{Place::Kind::optimized_out, 0, 0};
+	if (loc.kind != K::reg) {
+		const unsigned fp_reg = isa == Isa::x86_64 ? 6 : 29;
+		auto a = variable_address(v, cfa, fp, fp_reg, where);
+		if (!a)
+			return std::unexpected(a.error());
+		return Place{Place::Kind::memory, *a, 0};
+	}
+	const auto &carried = resume_registers(isa);
+	if (std::find(carried.begin(), carried.end(), loc.reg) == carried.end())
+		return fail(ENOTSUP, strf("%s: %s is in %s on %s, not a callee-saved register "
+					  "the converter carries", where.c_str(), v.name.c_str(),
+					  program::register_name(isa, loc.reg),
+					  program::isa_name(isa)));
+	if (v.type.size > 8)
+		return fail(ENOTSUP, strf("%s: %s (%llu bytes) does not fit in %s", where.c_str(),
+					  v.name.c_str(), (unsigned long long)v.type.size,
+					  program::register_name(isa, loc.reg)));
+	RegisterHome home = homes.home(loc.reg);
+	if (home.in_register)
+		return Place{Place::Kind::register_file, 0, loc.reg};
+	return Place{Place::Kind::save_slot, home.slot, loc.reg};
+}
+
+} // namespace hetmig::convert
