@@ -26,11 +26,13 @@
 #include "convert/resume.h"
 #include "hetmig.h"
 #include "image.h"
+#include "reparked.h"
 
 namespace hetmig::convert {
 namespace {
 
 using program::Isa;
+using testing::memory_of;
 using program::Location;
 using program::Program;
 
@@ -128,13 +130,6 @@ struct Stack {
 	RegisterFile registers;
 	hetmig_resume record{};  // a converted stack's
 };
-
-AddressSpace memory_of(const Image &img)
-{
-	auto mem = AddressSpace::from_pages(img.pages);
-	EXPECT_TRUE(mem.has_value()) << mem.error().describe();
-	return mem ? std::move(*mem) : AddressSpace{};
-}
 
 void walk(Stack &s, const Program &prog, const ParkState &park)
 {
@@ -320,20 +315,8 @@ Image reparked(const Image &converted, const Program &prog)
 	Stack d = converted_stack(converted, prog);
 	const auto &regs = img.threads.at(0).regsets.at(NT_PRSTATUS);
 	uint64_t record = word_at(regs, prog.isa() == Isa::x86_64 ? 8 * 14 : 0);
-	std::vector<uint8_t> tls(d.record.tls_len);
-	EXPECT_TRUE(d.mem.read(record + sizeof(hetmig_resume), tls).has_value());
-
-	constexpr uint64_t kTlsMapping = 0x10000000, kThreadPointer = kTlsMapping + 0x800;
-	Mapping m;
-	m.start = kTlsMapping;
-	m.end = kTlsMapping + 0x2000;
-	m.prot = 3;  // PROT_READ | PROT_WRITE
-	m.kind = HETMIG_VMA_ANON;
-	img.mappings.push_back(m);
-	d.mem.write(kTlsMapping, std::vector<uint8_t>(0x2000));
-	d.mem.write(tls_block_address(prog.isa(), kThreadPointer, *prog.tls()), tls);
+	testing::repark(img, d.mem, prog, record);
 	ThreadState &t = img.threads.at(0);
-	t.thread_pointer = kThreadPointer;
 
 	auto set = [&](uint32_t note, size_t size, size_t off, uint64_t v) {
 		auto &bytes = t.regsets[note];
@@ -353,15 +336,6 @@ Image reparked(const Image &converted, const Program &prog)
 			set(NT_PRFPREG, 32 * 16 + 8, 16 * v, cs[10 + v - 8]);
 	}
 
-	RuntimeLayout rt{};
-	EXPECT_TRUE(d.mem.read(*prog.symbol(kRuntimeSymbol),
-			       {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)}).has_value());
-	rt.pending = 1;
-	rt.parked = 1;
-	rt.park_ra = d.record.pc;
-	rt.park_cfa = d.record.sp;
-	rt.park_fp = d.record.fp;
-	d.mem.write(*prog.symbol(kRuntimeSymbol), {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
 	img.pages = d.mem.to_pages();
 	return img;
 }

@@ -22,11 +22,13 @@
 #include "fixture.h"
 #include "hetmig.h"
 #include "image.h"
+#include "reparked.h"
 
 namespace hetmig::convert {
 namespace {
 
 using program::Isa;
+using testing::memory_of;
 using program::Program;
 
 // What states.c stores (its TLS_MARK, HEAP_MARK, ANCHOR_MARK).
@@ -81,13 +83,6 @@ Image load_state(const std::string &name)
 std::string state_name(int depth, Isa isa)
 {
 	return strf("states-%d.%s.img", depth, suffix(isa));
-}
-
-AddressSpace memory_of(const Image &img)
-{
-	auto mem = AddressSpace::from_pages(img.pages);
-	EXPECT_TRUE(mem.has_value()) << mem.error().describe();
-	return mem ? std::move(*mem) : AddressSpace{};
 }
 
 uint64_t read_u64(const AddressSpace &mem, uint64_t addr)
@@ -436,29 +431,7 @@ Image reparked(const Image &converted, const Program &build)
 {
 	Image img = converted;
 	auto mem = memory_of(img);
-	Entry e = entry_of(img, build.isa());
-	hetmig_resume rec = resume_record(mem, e.arg0);
-	std::vector<uint8_t> tls(rec.tls_len);
-	EXPECT_TRUE(mem.read(e.arg0 + sizeof(rec), tls).has_value());
-
-	constexpr uint64_t kTlsMapping = 0x10000000, kThreadPointer = kTlsMapping + 0x800;
-	Mapping m;
-	m.start = kTlsMapping;
-	m.end = kTlsMapping + 0x2000;
-	m.prot = 3;  // PROT_READ | PROT_WRITE
-	m.kind = HETMIG_VMA_ANON;
-	img.mappings.push_back(m);
-	mem.write(kTlsMapping, std::vector<uint8_t>(0x2000));
-	mem.write(tls_block_address(build.isa(), kThreadPointer, *build.tls()), tls);
-	img.threads[0].thread_pointer = kThreadPointer;
-
-	RuntimeLayout rt = runtime_block(mem, build);
-	rt.pending = 1;
-	rt.parked = 1;
-	rt.park_ra = rec.pc;
-	rt.park_cfa = rec.sp;
-	rt.park_fp = rec.fp;
-	mem.write(*build.symbol(kRuntimeSymbol), {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)});
+	testing::repark(img, mem, build, entry_of(img, build.isa()).arg0);
 	img.pages = mem.to_pages();
 	return img;
 }
