@@ -44,7 +44,7 @@ while [ $i -lt "$hops" ]; do
 		wait_flag=; [ $last -eq 1 ] && wait_flag=--wait
 		out=$(hetmig recv --key $key --once --allow-root --listen 0.0.0.0:$port \
 			--output /tmp/out.$tag.$i $wait_flag 2>&1); rc=$?
-		echo "# $tag hop $i: $out"
+		echo "$out" | sed "s/^/# $tag hop $i: /"
 		pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
 		if [ -z "$pid" ]; then
 			finish
@@ -63,7 +63,7 @@ while [ $i -lt "$hops" ]; do
 		out=$(hetmig send "$pid" "$HETMIG_PEER:$port" --key $key $how 2>&1); rc=$?
 		case $out in *"cannot connect"*) usleep 200000 ;; *) break ;; esac
 	done
-	echo "# $tag hop $i: $out"
+	echo "$out" | sed "s/^/# $tag hop $i: /"
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"
 		# The source runs on: let it finish so its output is complete.
