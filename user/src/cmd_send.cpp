@@ -204,16 +204,21 @@ int cmd_send(int argc, char **argv)
 		return std::fputs(usage, stderr), kExitUsage;
 
 	// --parked: the process waits at its point until a companion tells
-	// it how the move went (hetmig_migrate, HETMIG_PARK_AT). A send that
-	// the destination refused before it took charge of the process must
-	// still tell it, or it would wait forever. Without a key or a
-	// connection it stays parked: another send can be tried.
+	// it how the move went (hetmig_migrate, HETMIG_PARK_AT); taking charge
+	// of it needs its program's runtime block.
+	auto parked_process = [&]() -> Result<convert::Parking> {
+		auto prog = convert::program_of(*pid);
+		if (!prog)
+			return std::unexpected(prog.error());
+		return convert::Parking::request(*pid, *prog, park_timeout_ms, true);
+	};
+	// A send that the destination refused before it took charge of the
+	// process must still tell it, or it would wait forever. Without a key
+	// or a connection it stays parked: another send can be tried.
 	auto give_up = [&](const Error &e) {
 		if (parked)
-			if (auto prog = convert::program_of(*pid); prog && !prog->pair_id().empty())
-				if (auto p = convert::Parking::request(*pid, *prog, park_timeout_ms,
-								       true))
-					p->release(e.code ? e.code : EIO);
+			if (auto p = parked_process())
+				p->release(e.code ? e.code : EIO);
 		return report(e);
 	};
 	auto key = load_key(key_path);
@@ -260,21 +265,12 @@ int cmd_send(int argc, char **argv)
 	double convert_ms = -1;
 	auto t0 = std::chrono::steady_clock::now();
 	for (;;) {
-		if (cross) {
-			auto p = convert::Parking::request(*pid, cross->from, park_timeout_ms,
-							   parked, points_tried ? 1 : at_point);
-			if (!p) {
-				(void)ch->send(Msg::kError, p.error().describe());
-				return report(p.error());
-			}
-			parking.emplace(std::move(*p));
-		} else if (parked) {
-			// Same ISA, parked by itself (hetmig_migrate, HETMIG_PARK_AT):
-			// the image is taken as it is, so the copy must find itself
-			// let go, with where it runs as __hetmig_park's result.
-			auto prog = convert::program_of(*pid);
-			auto p = prog ? convert::Parking::request(*pid, *prog, park_timeout_ms, true)
-				      : Result<convert::Parking>(std::unexpected(prog.error()));
+		// Same ISA, parked by itself: the image is taken as it is, so
+		// the copy must find itself let go (resume_there below).
+		if (cross || parked) {
+			auto p = cross ? convert::Parking::request(*pid, cross->from, park_timeout_ms,
+								   parked, points_tried ? 1 : at_point)
+				       : parked_process();
 			if (!p) {
 				(void)ch->send(Msg::kError, p.error().describe());
 				return report(p.error());

@@ -202,15 +202,18 @@ void Parking::release(int err)
 {
 	if (!pid_)
 		return;
-	// result first: the park loop reads it once pending drops.
-	(void)poke_field<int32_t>(pid_, block_, offsetof(RuntimeLayout, result), -err);
-	(void)poke_field<int32_t>(pid_, block_, offsetof(hetmig_runtime, holder), 0);
-	(void)poke_field<uint32_t>(pid_, block_, offsetof(RuntimeLayout, pending), 0);
+	(void)let_go(-err);
 	pid_ = 0;
 }
 
 Result<void> Parking::resume_there(int32_t result)
 {
+	return let_go(result);
+}
+
+Result<void> Parking::let_go(int32_t result)
+{
+	// result first: the park loop reads it once pending drops.
 	if (auto r = poke_field<int32_t>(pid_, block_, offsetof(RuntimeLayout, result), result); !r)
 		return r;
 	if (auto r = poke_field<int32_t>(pid_, block_, offsetof(hetmig_runtime, holder), 0); !r)

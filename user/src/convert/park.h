@@ -39,6 +39,9 @@ public:
 
 private:
 	Parking(pid_t pid, uint64_t block) : pid_(pid), block_(block) {}
+	// __hetmig_park returns RESULT once the process runs: result, no
+	// holder, nothing pending.
+	Result<void> let_go(int32_t result);
 	pid_t pid_;
 	uint64_t block_;
 };
