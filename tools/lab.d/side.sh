@@ -19,7 +19,7 @@ isa=$(uname -m)
 key=/root/key
 first=0; [ "$side" != "$start" ] && first=1
 
-. "$(dirname "$0")/show.sh"
+. "$(dirname "$0")/trip-lib.sh"
 
 # Hops run here are shown when the trip ends here: printing a long output
 # on the console takes a while, and the next hop's recv must be ready.
@@ -58,11 +58,8 @@ while [ $i -lt "$hops" ]; do
 		echo "@@STATUS $tag $rc"
 		exit 0
 	fi
-	for t in $(seq 200); do
-		# shellcheck disable=SC2086
-		out=$(hetmig send "$pid" "$HETMIG_PEER:$port" --key $key $how 2>&1); rc=$?
-		case $out in *"cannot connect"*) usleep 200000 ;; *) break ;; esac
-	done
+	# shellcheck disable=SC2086
+	send_to_peer "$pid" "$port" $how
 	echo "$out" | sed "s/^/# $tag hop $i: /"
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"

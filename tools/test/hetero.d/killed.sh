@@ -13,7 +13,7 @@
 # "@@LEFT TAG N" on b.
 side=$1 tag=$2 port=$3
 key=/root/key
-. "$(dirname "$0")/show.sh"
+. "$(dirname "$0")/trip-lib.sh"
 
 if [ "$side" = b ]; then
 	out=$(hetmig recv --key "$key" --once --allow-root --listen "0.0.0.0:$port" \
@@ -28,11 +28,9 @@ fi
 HETMIG_PARK_AT=25 /root/recurse.x86_64 $(cat /root/args.1) > "/tmp/out.$tag.0" &
 pid=$!
 while [ "$(readlink /proc/$pid/exe)" = "$(readlink /proc/$$/exe)" ]; do :; done
-for _ in $(seq 200); do
-	out=$(HETMIG_FAULT_DIE_AFTER=ready hetmig send "$pid" "$HETMIG_PEER:$port" --key "$key" \
-		--parked --park-timeout 600 2>&1); rc=$?
-	case $out in *"cannot connect"*) usleep 200000 ;; *) break ;; esac
-done
+export HETMIG_FAULT_DIE_AFTER=ready
+send_to_peer "$pid" "$port" --parked --park-timeout 600
+unset HETMIG_FAULT_DIE_AFTER
 echo "$out" | sed "s/^/# $tag hop 0: /"
 echo "@@KILLED $tag $rc"
 # Before parked processes watched their holder, this one waited for ever.

@@ -14,7 +14,7 @@
 side=$1 tag=$2 port=$3; shift 3
 key=/root/key
 
-. "$(dirname "$0")/show.sh"
+. "$(dirname "$0")/trip-lib.sh"
 
 if [ "$side" = b ]; then
 	out=$(hetmig recv --key "$key" --once --wait --allow-root --listen "0.0.0.0:$port" \
@@ -35,10 +35,7 @@ for _ in $(seq 600); do
 	grep -q '^refused region' "/tmp/out.$tag.0" && break
 	usleep 100000
 done
-for _ in $(seq 200); do
-	out=$(hetmig send "$pid" "$HETMIG_PEER:$port" --key "$key" "$@" 2>&1); rc=$?
-	case $out in *"cannot connect"*) usleep 200000 ;; *) break ;; esac
-done
+send_to_peer "$pid" "$port" "$@"
 echo "$out" | sed "s/^/# $tag hop 0: /"
 wait $pid; status=$?
 show 0
