@@ -14,6 +14,8 @@
  *   Detaching then resumes each thread exactly where the image says.
  */
 
+#include <linux/compat.h>
+#include <linux/elf.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/mm.h>
@@ -27,6 +29,12 @@
 #include <linux/signal.h>
 #include <linux/slab.h>
 #include <linux/hetmig.h>
+
+#include <asm/ptrace.h>
+#if defined(CONFIG_X86_64)
+#include <asm/segment.h>
+#include <asm/user.h>
+#endif
 
 #include "restore.h"
 #include "target.h"
@@ -109,6 +117,15 @@ static const int mm_field_attrs[] = {
 	HETMIG_A_MM_START_BRK, HETMIG_A_MM_BRK, HETMIG_A_MM_START_STACK,
 	HETMIG_A_MM_ARG_START, HETMIG_A_MM_ARG_END,
 	HETMIG_A_MM_ENV_START, HETMIG_A_MM_ENV_END,
+};
+
+/* Pairs of mm_field_attrs indexes that are a range's start and end. */
+static const unsigned int mm_field_ranges[][2] = {
+	{ 0, 1 },	/* start_code, end_code */
+	{ 2, 3 },	/* start_data, end_data */
+	{ 4, 5 },	/* start_brk, brk */
+	{ 7, 8 },	/* arg_start, arg_end */
+	{ 9, 10 },	/* env_start, env_end */
 };
 
 struct mm_plan {
@@ -219,6 +236,19 @@ static int parse_plan(struct genl_info *info, struct mm_plan *plan)
 		if (plan->fields[i] > TASK_SIZE) {
 			NL_SET_ERR_MSG_MOD(extack, "an mm layout field is not a user address");
 			NL_SET_BAD_ATTR(extack, a);
+			return -EINVAL;
+		}
+	}
+	/*
+	 * The ranges the kernel reads these as (brk(2) grows and shrinks from
+	 * them, /proc shows them) must be ranges, as prctl(PR_SET_MM_MAP)
+	 * demands of the same fields.
+	 */
+	for (i = 0; i < ARRAY_SIZE(mm_field_ranges); i++) {
+		if (plan->fields[mm_field_ranges[i][0]] >
+		    plan->fields[mm_field_ranges[i][1]]) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "an mm layout range ends before it starts (code, data, brk, args or environment)");
 			return -EINVAL;
 		}
 	}
@@ -502,12 +532,61 @@ static struct task_struct *group_thread(struct task_struct *leader, u32 tid)
 	return t;
 }
 
-static const struct user_regset *settable_regset(struct task_struct *t,
+/*
+ * A register set may change what the thread is, not only where it is: on
+ * x86_64 the view of a task (64-bit or ia32) follows its code segment, so a
+ * written CS of 0x23 would switch the next lookup to another view. Only the
+ * 64-bit user mode the thread is in now may be written; see regset_keeps_mode().
+ */
+static bool thread_is_native(struct task_struct *t)
+{
+#if defined(CONFIG_X86_64)
+	return user_64bit_mode(task_pt_regs(t));
+#elif defined(CONFIG_ARM64)
+	return !is_compat_thread(task_thread_info(t));
+#endif
+}
+
+/* The u64 at OFFSET of a set's data, if the data reaches that far. */
+static bool regset_field(const struct nlattr *data, size_t offset, u64 *value)
+{
+	if (nla_len(data) < offset + sizeof(*value))
+		return false;
+	memcpy(value, (const u8 *)nla_data(data) + offset, sizeof(*value));
+	return true;
+}
+
+static bool regset_keeps_mode(unsigned int note, const struct nlattr *data)
+{
+	u64 v;
+
+	if (note != NT_PRSTATUS)
+		return true;
+#if defined(CONFIG_X86_64)
+	if (regset_field(data, offsetof(struct user_regs_struct, cs), &v) &&
+	    v != __USER_CS)
+		return false;
+	if (regset_field(data, offsetof(struct user_regs_struct, ss), &v) &&
+	    v != __USER_DS)
+		return false;
+#elif defined(CONFIG_ARM64)
+	if (regset_field(data, offsetof(struct user_pt_regs, pstate), &v) &&
+	    (v & (PSR_MODE32_BIT | PSR_MODE_MASK)) != PSR_MODE_EL0t)
+		return false;
+#endif
+	return true;
+}
+
+/*
+ * The set NEST asks to write, looked up in VIEW (taken once per request, so
+ * both passes see the same sets), with its data in *DATA; NULL and an
+ * extack message if it cannot be written as given.
+ */
+static const struct user_regset *settable_regset(const struct user_regset_view *view,
 						 struct nlattr *nest,
 						 struct nlattr **data,
 						 struct netlink_ext_ack *extack)
 {
-	const struct user_regset_view *view = task_user_regset_view(t);
 	struct nlattr *tb[HETMIG_A_MAX + 1];
 	unsigned int i, note;
 
@@ -532,6 +611,11 @@ static const struct user_regset *settable_regset(struct task_struct *t,
 		if (nla_len(*data) > rs->n * rs->size ||
 		    nla_len(*data) % rs->size) {
 			NL_SET_ERR_MSG_MOD(extack, "register set data of the wrong size");
+			break;
+		}
+		if (!regset_keeps_mode(note, *data)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "register values would leave 64-bit user mode (code/stack segment or PSTATE mode)");
 			break;
 		}
 		return rs;
@@ -615,6 +699,7 @@ static int set_thread_fields(struct task_struct *t, struct genl_info *info)
 
 int hetmig_set_thread_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	const struct user_regset_view *view;
 	struct task_struct *leader, *t;
 	struct nlattr *a, *data;
 	int rem, ret = 0;
@@ -634,10 +719,17 @@ int hetmig_set_thread_doit(struct sk_buff *skb, struct genl_info *info)
 		return -ESRCH;
 	}
 
+	if (!thread_is_native(t)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the thread is not in 64-bit user mode");
+		ret = -EINVAL;
+		goto out;
+	}
+	view = task_user_regset_view(t);
+
 	/* Check every set before writing any. */
 	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
 		if (nla_type(a) == HETMIG_A_REGSET &&
-		    !settable_regset(t, a, &data, info->extack)) {
+		    !settable_regset(view, a, &data, info->extack)) {
 			ret = -EINVAL;
 			goto out;
 		}
@@ -647,7 +739,12 @@ int hetmig_set_thread_doit(struct sk_buff *skb, struct genl_info *info)
 
 		if (nla_type(a) != HETMIG_A_REGSET)
 			continue;
-		rs = settable_regset(t, a, &data, info->extack);
+		/* Checked above; checked again rather than trusted. */
+		rs = settable_regset(view, a, &data, info->extack);
+		if (WARN_ON_ONCE(!rs)) {
+			ret = -EINVAL;
+			goto out;
+		}
 		ret = rs->set(t, rs, 0, nla_len(data), nla_data(data), NULL);
 		if (ret) {
 			NL_SET_ERR_MSG_MOD(info->extack, "the kernel refused a register set");

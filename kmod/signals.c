@@ -54,6 +54,7 @@ int hetmig_get_signals_doit(struct sk_buff *skb, struct genl_info *info)
 	struct task_struct *leader;
 	struct sighand_struct *sighand;
 	struct sk_buff *reply;
+	bool copied = false;
 	void *hdr;
 	int i, ret;
 
@@ -65,13 +66,26 @@ int hetmig_get_signals_doit(struct sk_buff *skb, struct genl_info *info)
 	actions = kcalloc(_NSIG, sizeof(*actions), GFP_KERNEL);
 	if (!actions)
 		goto out_task;
-	/* A stopped task cannot exec, so its sighand stays; copy it whole. */
+	/*
+	 * A stopped task cannot exec, so its sighand stays; but SIGKILL can
+	 * still end it since it was checked, and an exited task has none.
+	 */
 	rcu_read_lock();
 	sighand = rcu_dereference(leader->sighand);
-	spin_lock_irq(&sighand->siglock);
-	memcpy(actions, sighand->action, _NSIG * sizeof(*actions));
-	spin_unlock_irq(&sighand->siglock);
+	if (sighand) {
+		spin_lock_irq(&sighand->siglock);
+		/* Freed by RCU but reusable at once: still the leader's? */
+		copied = leader->sighand == sighand;
+		if (copied)
+			memcpy(actions, sighand->action, _NSIG * sizeof(*actions));
+		spin_unlock_irq(&sighand->siglock);
+	}
 	rcu_read_unlock();
+	if (!copied) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the target exited");
+		ret = -ESRCH;
+		goto out_actions;
+	}
 
 	reply = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!reply)

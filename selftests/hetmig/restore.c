@@ -407,4 +407,80 @@ TEST_F(rebuild, set_thread_refuses_bad_sets_before_writing_any)
 	EXPECT_EQ(-ESRCH, self->a.error);
 }
 
+#if defined(__x86_64__)
+#define MODE_WORD 17		/* cs in user_regs_struct */
+#define TO_32BIT(w) 0x23	/* the ia32 user code segment */
+#else
+#define MODE_WORD 33		/* pstate in user_pt_regs */
+#define TO_32BIT(w) ((w) | 0x10)	/* PSR_MODE32_BIT */
+#endif
+
+/*
+ * The SET_THREAD that crashed the x86_64 kernel (issue 18), sent by an
+ * unprivileged user about its own tracee: its NT_PRSTATUS asks for 32-bit
+ * mode, its NT_PRFPREG follows. Refused with a message, nothing written;
+ * the same sets unspoiled are accepted. Returns a bit per failed check.
+ */
+static __attribute__((noinline)) int mode_change_as(uid_t uid)
+{
+	uint64_t regs[64] = {}, fp[128] = {}, back[64] = {};
+	struct tracee t = {};
+	struct nl_answer a = {};
+	struct nl_msg *msg;
+	struct nl_sock *sk;
+	int family, failed = 0;
+	long n, nfp;
+
+	if (setgid(uid) || setuid(uid) || prctl(PR_SET_DUMPABLE, 1))
+		return 1 << 0;
+	sk = hetmig_socket(&family);
+	t.pid = tracee_start(0, NULL);
+	if (!sk || family < 0 || t.pid <= 0 || tracee_seize(&t, 1))
+		return 1 << 1;
+	n = get_regset(t.pid, NT_PRSTATUS, regs, sizeof(regs));
+	nfp = get_regset(t.pid, NT_PRFPREG, fp, sizeof(fp));
+	if (n <= MODE_WORD * 8 || nfp <= 0)
+		return 1 << 2;
+	regs[MODE_WORD] = TO_32BIT(regs[MODE_WORD]);
+
+	msg = hetmig_pid_request(family, HETMIG_CMD_SET_THREAD, t.pid);
+	nla_put_u32(msg, HETMIG_A_TID, t.pid);
+	put_regset(msg, NT_PRSTATUS, regs, n);
+	put_regset(msg, NT_PRFPREG, fp, nfp);
+	if (hetmig_transact(sk, msg, &a) || a.error != -EINVAL ||
+	    !strstr(a.extack_msg, "64-bit user mode")) {
+		fprintf(stderr, "# mode change: error %d '%s'\n", a.error, a.extack_msg);
+		failed |= 1 << 3;
+	}
+	if (get_regset(t.pid, NT_PRSTATUS, back, sizeof(back)) != n ||
+	    back[MODE_WORD] == regs[MODE_WORD])
+		failed |= 1 << 4;
+
+	/* The thread's own sets, as read: accepted for the same user. */
+	msg = hetmig_pid_request(family, HETMIG_CMD_SET_THREAD, t.pid);
+	nla_put_u32(msg, HETMIG_A_TID, t.pid);
+	put_regset(msg, NT_PRSTATUS, back, n);
+	put_regset(msg, NT_PRFPREG, fp, nfp);
+	memset(&a, 0, sizeof(a));
+	if (hetmig_transact(sk, msg, &a) || a.error) {
+		fprintf(stderr, "# own sets: error %d '%s'\n", a.error, a.extack_msg);
+		failed |= 1 << 5;
+	}
+	tracee_kill(&t);
+	nl_socket_free(sk);
+	return failed;
+}
+
+TEST_F(rebuild, set_thread_refuses_a_mode_change_from_an_unprivileged_user)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(mode_change_as(1000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_HARNESS_MAIN
