@@ -15,7 +15,7 @@ KARCH_arm64 := arm64
 CROSS_amd64 :=
 CROSS_arm64 := aarch64-linux-gnu-
 
-.PHONY: all deps kmod user user-x86_64 user-aarch64 cc cc-test test unit-test demo \
+.PHONY: all deps kmod user user-x86_64 user-aarch64 cc cc-test test unit-test demo fuzz \
 	check-debug checkpatch clean distclean
 all: kmod user cc
 
@@ -73,6 +73,12 @@ demo: deps all cc
 	tools/demo
 	@echo '== a hetmig-cc program moved mid-recursion from an x86_64 to an aarch64 host =='
 	tools/lab selftests/corpus/recurse.c --hops x86_64,aarch64 --every 2000 -- 3
+
+# The netlink fuzzer at 1,500,000 messages per guest with a new seed each
+# run (x86_64, aarch64, the x86_64 debug kernel); FUZZ_ARGS="--seed S"
+# replays one (Documentation/testing.md). Not part of `make test`.
+fuzz: deps all
+	tools/test/fuzz $(FUZZ_ARGS)
 
 # The suite under a KASAN/kmemleak/lockdep/UBSAN kernel; builds that kernel
 # once per machine (Documentation/testing.md). Not part of `make test`.

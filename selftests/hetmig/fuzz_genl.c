@@ -13,6 +13,7 @@
  * sender) make a run reproducible; the seed is printed.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -371,6 +372,26 @@ static int fuzz_plans(int family, uint64_t seed, int count, int *rebuilt)
 	return 0;
 }
 
+/*
+ * The NT_PRSTATUS words that select the thread's mode and with it the
+ * kernel's regset view: cs and ss on x86_64, pstate on arm64.
+ */
+static void spoil_mode_word(char *data, int len)
+{
+#if defined(__x86_64__)
+	static const int words[] = { 17, 20 };
+	static const uint64_t values[] = { 0x23, 0x2b, 0x33, 0x10, 0x18, 0 };
+#else
+	static const int words[] = { 33 };
+	static const uint64_t values[] = { 0x10, 0x1f, 0x5, 0x3c5, 0x20000000 };
+#endif
+	int w = words[below(sizeof(words) / sizeof(words[0]))];
+	uint64_t v = below(4) ? values[below(sizeof(values) / sizeof(values[0]))] : rnd();
+
+	if (len >= (w + 1) * 8)
+		memcpy(data + w * 8, &v, 8);
+}
+
 static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee *t,
 				  int count)
 {
@@ -384,10 +405,15 @@ static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee 
 		struct nl_msg *msg;
 
 		if (below(2)) {
+			/* often: a mode-changing NT_PRSTATUS first, more sets after */
+			int mode_first = below(8) == 0;
+			int sets = mode_first ? 2 + below(2) : below(4);
+
 			msg = hetmig_pid_request(family, HETMIG_CMD_SET_THREAD, t->pid);
 			nla_put_u32(msg, HETMIG_A_TID, below(8) ? t->tids[below(t->nthreads)] : rnd());
-			for (int k = below(4); k > 0; k--) {
-				uint32_t note = notes[below(sizeof(notes) / sizeof(notes[0]))];
+			for (int k = 0; k < sets; k++) {
+				uint32_t note = mode_first && k == 0 ? NT_PRSTATUS :
+						notes[below(sizeof(notes) / sizeof(notes[0]))];
 				struct iovec iov = { data, sizeof(data) };
 				struct nlattr *nest;
 				int len;
@@ -398,6 +424,9 @@ static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee 
 				len = iov.iov_len;
 				for (int f = below(4); f > 0 && len; f--)
 					data[below(len)] = rnd();
+				/* a word that decides the thread's mode (issue 18) */
+				if (note == NT_PRSTATUS && ((mode_first && k == 0) || below(4) == 0))
+					spoil_mode_word(data, len);
 				nest = nla_nest_start(msg, HETMIG_A_REGSET);
 				nla_put_u32(msg, HETMIG_A_REGSET_NOTE, note);
 				nla_put(msg, HETMIG_A_REGSET_DATA, len, data);
@@ -424,35 +453,81 @@ static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee 
 	}
 }
 
-TEST_F_TIMEOUT(fuzz, rebuild_commands, 900)
+/*
+ * The rebuild commands with SEED and COUNT; 0, or a bit per step that
+ * could not run. Each step's own answers may be anything but a crash.
+ */
+static int fuzz_rebuild(uint64_t seed, int count, const char *who)
 {
-	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1);
-	int count = env_u64("HETMIG_FUZZ_COUNT", 20000) / 4;
 	struct tracee t = {};
 	struct nl_answer a = {};
 	struct nl_sock *sk;
 	int family, rebuilt;
 
 	sk = hetmig_socket(&family);
-	ASSERT_NE(NULL, sk);
-	if (family < 0)
-		SKIP(return, "hetmig.ko is not loaded");
-	ASSERT_EQ(0, fuzz_plans(family, seed, count, &rebuilt));
-	TH_LOG("%d RESTORE_MM plans, %d of them valid (the sender was rebuilt)",
-	       count, rebuilt);
+	if (!sk || family < 0)
+		return 1 << 0;
+	if (fuzz_plans(family, seed, count, &rebuilt))
+		return 1 << 1;
+	fprintf(stderr, "# %s: %d RESTORE_MM plans, %d of them valid (the sender was rebuilt)\n",
+	       who, count, rebuilt);
 
 	rng_state = seed;
 	t.pid = tracee_start(2, NULL);
-	ASSERT_LT(0, t.pid);
-	ASSERT_EQ(0, tracee_seize(&t, 1));
+	if (t.pid <= 0 || tracee_seize(&t, 1))
+		return 1 << 2;
 	fuzz_thread_and_pages(family, sk, &t, count);
-	TH_LOG("%d SET_THREAD/WRITE_PAGES requests", count);
+	fprintf(stderr, "# %s: %d SET_THREAD/WRITE_PAGES requests\n", who, count);
 	tracee_kill(&t);
 
-	ASSERT_EQ(0, hetmig_transact(sk, hetmig_request(family,
-					HETMIG_CMD_GET_VERSION, 0), &a));
-	EXPECT_EQ(0, a.error);
+	if (hetmig_transact(sk, hetmig_request(family, HETMIG_CMD_GET_VERSION, 0), &a) ||
+	    a.error)
+		return 1 << 3;
 	nl_socket_free(sk);
+	return 0;
+}
+
+TEST_F_TIMEOUT(fuzz, rebuild_commands, 1800)
+{
+	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1);
+	int count = env_u64("HETMIG_FUZZ_COUNT", 20000) / 4;
+	int family;
+	struct nl_sock *sk = hetmig_socket(&family);
+
+	ASSERT_NE(NULL, sk);
+	nl_socket_free(sk);
+	if (family < 0)
+		SKIP(return, "hetmig.ko is not loaded");
+	EXPECT_EQ(0, fuzz_rebuild(seed, count, "root"));
+}
+
+/*
+ * The same, as an unprivileged user about its own processes: SET_THREAD,
+ * WRITE_PAGES and RESTORE_MM are open to any tracer (issue 18 was found
+ * this way).
+ */
+TEST_F_TIMEOUT(fuzz, rebuild_commands_unprivileged, 1800)
+{
+	uint64_t seed = env_u64("HETMIG_FUZZ_SEED", 1) + 7;
+	int count = env_u64("HETMIG_FUZZ_COUNT", 20000) / 4;
+	int family, status;
+	struct nl_sock *sk = hetmig_socket(&family);
+	pid_t pid;
+
+	ASSERT_NE(NULL, sk);
+	nl_socket_free(sk);
+	if (family < 0)
+		SKIP(return, "hetmig.ko is not loaded");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setgid(1000) || setuid(1000) || prctl(PR_SET_DUMPABLE, 1))
+			_exit(100);
+		_exit(fuzz_rebuild(seed, count, "uid 1000"));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
