@@ -161,6 +161,47 @@ TEST(Verifier, ConstantsMustAgree)
 	EXPECT_FALSE(any_reason(r, "", "main"));
 }
 
+// A parameter past its last use is described by its entry value only
+// (DW_OP_entry_value; DW_OP_stack_value), or still by a register nothing
+// reads again: dead either way, not a refusal. Before, every -O1 main was
+// refused for argc and argv so.
+TEST(Verifier, EntryValuesAreDead)
+{
+	auto x86 = open_fixture("entry.x86_64"), arm = open_fixture("entry.aarch64");
+	for (const auto *p : {&x86, &arm}) {
+		const program::Function *f = p->function_named("main");
+		ASSERT_NE(f, nullptr);
+		int entry = 0, unread = 0;
+		for (const auto &c : f->calls) {
+			auto vars = p->variables_at(c.return_address);
+			ASSERT_TRUE(vars.has_value());
+			for (const auto &v : *vars) {
+				if ((v.name != "argc" && v.name != "argv") ||
+				    v.location.kind != program::Location::Kind::optimized_out)
+					continue;
+				entry += v.location.why.find("function entry") != std::string::npos;
+				unread += v.location.why.find("not read after the call") !=
+					  std::string::npos;
+			}
+		}
+		// x86_64: argc and argv were in rdi/rsi, clobbered: entry values.
+		// aarch64: argc stays in x20 after its last use, never read.
+		if (p->isa() == program::Isa::x86_64) {
+			EXPECT_GE(entry, 2);
+		} else {
+			EXPECT_GE(entry, 1);
+			EXPECT_GE(unread, 1);
+		}
+	}
+	Report r = verify(x86, arm);
+	EXPECT_TRUE(r.errors.empty());
+	EXPECT_FALSE(any_reason(r, "entry_value"));
+	EXPECT_FALSE(any_reason(r, "argc"));
+	EXPECT_FALSE(any_reason(r, "", "main"));
+	for (const auto &f : r.refusals)
+		ADD_FAILURE() << f.key << ": " << f.reasons.front();
+}
+
 TEST(Verifier, ConstantsCompareTheVariablesBytesOnly)
 {
 	EXPECT_TRUE(same_constant(~0ull, 0xffffffff, 4));  // -1 as consts and as constu

@@ -129,6 +129,15 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 	return out;
 }
 
+// The tracked bits (insn.h) of the registers a call preserves, the frame
+// pointer aside: x86_64 rbx, r12-r15; aarch64 x19-x28 and d8-d15.
+uint64_t callee_saved_bits(Isa isa)
+{
+	if (isa == Isa::x86_64)
+		return uint64_t(1) << 3 | uint64_t(0xf) << 12;
+	return uint64_t(0x3ff) << 19 | uint64_t(0xff) << 40;
+}
+
 } // namespace
 
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
@@ -184,9 +193,13 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 		if (it == index.end())
 			continue;
 		uint64_t live = reach_in[it->second] & live_out[it->second] & ~ignore;
-		for (unsigned bit = 0; bit < 64; bit++)
-			if (live & (uint64_t(1) << bit))
+		for (unsigned bit = 0; bit < 64; bit++) {
+			uint64_t b = uint64_t(1) << bit;
+			if (live & b)
 				c.live_registers.push_back(tracked_dwarf_reg(isa, bit));
+			else if ((callee_saved_bits(isa) & b) && !(live_out[it->second] & b))
+				c.dead_registers.push_back(tracked_dwarf_reg(isa, bit));
+		}
 	}
 }
 

@@ -129,8 +129,21 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 		return fail(ENOENT, strf("%s: no function with debug info at %#lx",
 					 impl_->path.c_str(), (unsigned long)pc));
 	size_t index = size_t(f - impl_->functions.data());
-	uint64_t at = call_site_returning_to(pc) ? pc - 1 : pc;
-	return variables_at_impl(*impl_, index, at);
+	const CallSite *site = call_site_returning_to(pc);
+	auto vars = variables_at_impl(*impl_, index, site ? pc - 1 : pc);
+	if (!vars || !site || !f->decoded)
+		return vars;
+	// At a call: a variable left in a register the code never reads again
+	// is dead, whatever its location list still says.
+	for (auto &v : *vars)
+		if (v.location.kind == Location::Kind::reg &&
+		    std::find(site->dead_registers.begin(), site->dead_registers.end(),
+			      v.location.reg) != site->dead_registers.end()) {
+			v.location.kind = Location::Kind::optimized_out;
+			v.location.why = strf("%s is not read after the call",
+					      register_name(impl_->isa, v.location.reg));
+		}
+	return vars;
 }
 
 std::optional<uint64_t> Program::symbol(const std::string &name) const

@@ -84,6 +84,11 @@ struct CallSite {
 	// call that no variable describes: written before the call in this
 	// function and read after it (e.g. the temporary of `f() + g()`).
 	std::vector<unsigned> live_registers;
+	// Callee-saved registers whose value at the call nothing reads after
+	// it (every path overwrites or restores them first): a variable DWARF
+	// places in one of them is dead at the call (gcc keeps a parameter's
+	// location until the register is reused). Empty when not decoded.
+	std::vector<unsigned> dead_registers;
 	// Registers this function has saved at the call, fp and return address
 	// included, each with its slot (CFA + offset): where a caller's value
 	// of a callee-saved register is (from the CFI at the call; gcc -O1+

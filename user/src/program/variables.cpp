@@ -114,6 +114,23 @@ std::optional<uint64_t> constant_value(const Dwarf_Op *e, size_t len)
 	return std::nullopt;
 }
 
+// Whether the expression is a value computed from an entry value
+// (`DW_OP_entry_value(DW_OP_reg5); DW_OP_stack_value`: gcc's description of
+// a parameter after its last use). The value is held nowhere: code cannot
+// read a register's value at entry unless something kept it, and whatever
+// kept it (a callee-saved register, a slot) would be its location instead.
+// So nothing of it is live at this pc, as if optimized out; a register the
+// code still reads is caught by the verifier's liveness rule on its own.
+bool entry_value_only(const Dwarf_Op *e, size_t len)
+{
+	if (len < 2 || e[len - 1].atom != DW_OP_stack_value)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (e[i].atom == DW_OP_entry_value || e[i].atom == DW_OP_GNU_entry_value)
+			return true;
+	return false;
+}
+
 Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 {
 	Location loc;
@@ -141,6 +158,11 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 	if (auto value = constant_value(e, lens[0])) {
 		loc.kind = Location::Kind::constant;
 		loc.value = *value;
+		return loc;
+	}
+	if (entry_value_only(e, lens[0])) {
+		loc.kind = Location::Kind::optimized_out;
+		loc.why = "only its value at function entry";
 		return loc;
 	}
 	if (lens[0] != 1) {
