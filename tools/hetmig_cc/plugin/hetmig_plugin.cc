@@ -14,16 +14,18 @@
 //    the others are read at the call.
 //
 // 2. Homes for temporaries (a GIMPLE pass after "optimized", just before
-//    expansion). A value that is live across a call but belongs to no user
-//    variable (`fib(n - 1)` waiting for `fib(n - 2)`) becomes, at -O0, a
-//    pseudo that the register allocator keeps in a callee-saved register,
-//    which no DWARF variable describes. The plugin gives each such value a
-//    named artificial local variable, hetmig.t.LINE.COL[.K] after the
-//    statement that computes it (declared at that line), not DECL_IGNORED_P,
-//    so that at -O0 it lives in the frame and DWARF describes its location.
-//    The names depend only on the source, so both builds name a temporary
-//    alike, and the verifier and the converter match it like any local
-//    (by name and declaration line).
+//    expansion; -O0 only). A value that is live across a call but belongs
+//    to no user variable (`fib(n - 1)` waiting for `fib(n - 2)`) becomes,
+//    at -O0, a pseudo that the register allocator keeps in a callee-saved
+//    register, which no DWARF variable describes. The plugin gives each
+//    such value a named artificial local variable in the function's
+//    outermost scope, hetmig.t.LINE.COL[.K][.CALLEE] after the statement
+//    that computes it, not DECL_IGNORED_P, so that at -O0 it lives in the
+//    frame and DWARF describes its location; a compiler temporary that is
+//    in memory across a call (an aggregate) is named hetmig.m.... The names
+//    depend only on the source, so both builds name a temporary alike, and
+//    the verifier and the converter match it like any local (by name;
+//    gcc gives artificial variables no declaration line).
 //
 // Options: -fplugin-arg-hetmig_plugin-verbose (each home on stderr),
 // -fplugin-arg-hetmig_plugin-no-order, -fplugin-arg-hetmig_plugin-no-homes.
@@ -284,17 +286,22 @@ struct Webs {
 	void join(unsigned a, unsigned b) { parent[find(a)] = find(b); }
 };
 
+// hetmig.KIND.LINE.COL[.K][.CALLEE]: K counts earlier homes of one
+// location, CALLEE names the function whose result it holds (one more
+// thing both builds must agree on before the verifier pairs them).
 std::string home_name(location_t loc, std::map<std::pair<int, int>, int> &used,
-		      const char *kind = "t")
+		      const char *kind = "t", gimple *def = nullptr)
 {
 	expanded_location x = expand_location(loc);
 	int k = used[{x.line, x.column}]++;
-	char buf[80];
+	std::string out = "hetmig." + std::string(kind) + "." + std::to_string(x.line) + "." +
+			  std::to_string(x.column);
 	if (k)
-		snprintf(buf, sizeof(buf), "hetmig.%s.%d.%d.%d", kind, x.line, x.column, k);
-	else
-		snprintf(buf, sizeof(buf), "hetmig.%s.%d.%d", kind, x.line, x.column);
-	return buf;
+		out += "." + std::to_string(k);
+	tree fn = def && is_gimple_call(def) ? gimple_call_fndecl(def) : NULL_TREE;
+	if (fn && DECL_NAME(fn))
+		out += std::string(".") + IDENTIFIER_POINTER(DECL_NAME(fn));
+	return out;
 }
 
 void add_to_outermost_block(function *fun, tree var);
@@ -455,6 +462,12 @@ const pass_data homes_pass_data = {
 class homes_pass : public gimple_opt_pass {
 public:
 	homes_pass(gcc::context *ctxt) : gimple_opt_pass(homes_pass_data, ctxt) {}
+	// -O0 only: there both compilers reach expansion with the same GIMPLE
+	// (statement for statement, once the argument order is one), so a name
+	// made from the source means one value on both. Optimized GIMPLE
+	// differs per target: measured at -O1, one name then stood for values
+	// of different sizes on the two ISAs.
+	bool gate(function *) override { return !optimize; }
 	unsigned int execute(function *fun) override;
 };
 
@@ -485,7 +498,7 @@ void name_memory_temporaries(function *fun, std::map<std::pair<int, int>, int> &
 		gimple *first = refs[v].front();
 		location_t loc = gimple_has_location(first) ? gimple_location(first)
 							    : DECL_SOURCE_LOCATION(fun->decl);
-		std::string hn = home_name(loc, used, "m");
+		std::string hn = home_name(loc, used, "m", first);
 		DECL_NAME(v) = get_identifier(hn.c_str());
 		DECL_NAMELESS(v) = 0;
 		DECL_IGNORED_P(v) = 0;
@@ -551,7 +564,7 @@ unsigned int homes_pass::execute(function *fun)
 			continue;
 		location_t loc = g && gimple_has_location(g) ? gimple_location(g)
 							       : DECL_SOURCE_LOCATION(fun->decl);
-		std::string hn = home_name(loc, used);
+		std::string hn = home_name(loc, used, "t", g);
 		home[root] = make_home(fun, TREE_TYPE(name), hn, loc);
 		if (verbose) {
 			expanded_location x = expand_location(loc);
