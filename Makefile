@@ -53,11 +53,13 @@ user-aarch64:
 	cmake --build $(BUILD)/aarch64 -j $(JOBS)
 
 # --- hetmig-cc: runs in place (it compiles the runtime from user/runtime for
-# every program); staged as build/bin/hetmig-cc for PATH ---------------------
+# every program); staged as build/bin/hetmig-cc for PATH, with its GCC plugin
+# built for both compilers in build/plugin ----------------------------------
 cc:
 	@command -v python3 >/dev/null || { echo "hetmig-cc needs python3: make deps" >&2; exit 1; }
 	mkdir -p $(BUILD)/bin
 	ln -sf $(TOP)/tools/hetmig-cc $(BUILD)/bin/hetmig-cc
+	tools/hetmig-cc --build-plugin
 
 cc-test: cc
 	tools/test/cc-test

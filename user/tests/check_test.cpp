@@ -3,6 +3,7 @@
 // with the right reason.
 #include <nlohmann/json.hpp>
 
+#include "check/flags.h"
 #include "check/report.h"
 #include "check/verifier.h"
 #include "fixture.h"
@@ -86,6 +87,19 @@ TEST(Verifier, RefusesMismatchedFlags)
 	EXPECT_EQ(r.proven, 0u);
 	EXPECT_TRUE(any_error(r, "compiler flags differ"));
 	EXPECT_TRUE(any_error(r, "-O1"));
+}
+
+TEST(Verifier, PluginsCompareByFileName)
+{
+	EXPECT_EQ(portable_flags("GNU C17 12.2.0 -O0 -fplugin=/b/plugin/x86_64/hetmig_plugin.so -g"),
+		  "GNU C17 12.2.0 -O0 -fplugin=hetmig_plugin.so -g");
+	EXPECT_EQ(portable_flags("GNU C17 12.2.0 -fplugin=/b/plugin/aarch64/hetmig_plugin.so "
+				 "-mno-outline-atomics"),
+		  portable_flags("GNU C17 12.2.0 -fplugin=/b/plugin/x86_64/hetmig_plugin.so"));
+	EXPECT_NE(portable_flags("GNU C17 12.2.0 -fplugin=/b/x86_64/hetmig_plugin.so"),
+		  portable_flags("GNU C17 12.2.0 -fplugin=/b/aarch64/other.so"));
+	EXPECT_NE(portable_flags("GNU C17 12.2.0 -fplugin=/b/x86_64/hetmig_plugin.so"),
+		  portable_flags("GNU C17 12.2.0"));
 }
 
 TEST(Verifier, RefusesNotAPair)

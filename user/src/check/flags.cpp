@@ -36,6 +36,13 @@ std::string portable_flags(const std::string &producer)
 	while (in >> word) {
 		if (isa_specific(word))
 			continue;
+		// A plugin is built once per compiler, so its path is the ISA's
+		// (build/plugin/ISA/hetmig_plugin.so); its file name says which.
+		if (word.rfind("-fplugin=", 0) == 0) {
+			size_t slash = word.rfind('/');
+			if (slash != std::string::npos)
+				word = "-fplugin=" + word.substr(slash + 1);
+		}
 		out += out.empty() ? "" : " ";
 		out += word;
 	}

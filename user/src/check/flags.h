@@ -10,7 +10,8 @@
 namespace hetmig::check {
 
 // The producer without the options that are necessarily different per ISA
-// (-march, -mtune, -mabi, -mno-outline-atomics...).
+// (-march, -mtune, -mabi, -mno-outline-atomics...), and with only the file
+// name of a -fplugin= path (each compiler loads its own build of a plugin).
 std::string portable_flags(const std::string &producer);
 
 // One message per compilation unit whose flags differ or that exists in one

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// hetmig's GCC plugin: makes the state at a call site the same, and described,
+// on both builds of a hetmig-cc program (Documentation/heterogeneous.md,
+// "The plugin"). Built once per compiler (gcc, aarch64-linux-gnu-gcc) against
+// that compiler's plugin headers; hetmig-cc loads it with -fplugin=.
+//
+// 1. Argument order (before genericization). gcc evaluates a call's
+//    arguments right to left on x86_64 (PUSH_ARGS_REVERSED) and left to
+//    right on aarch64, so `printf("%d %d", f(x), g(y))` calls f first on one
+//    ISA and g first on the other: the same call site would have different
+//    values live. The plugin evaluates the arguments with side effects or
+//    calls left to right on both, each into a SAVE_EXPR ahead of the call;
+//    the others are read at the call.
+//
+// 2. Homes for temporaries (a GIMPLE pass after "optimized", just before
+//    expansion; -O0 only). A value that is live across a call but belongs
+//    to no user variable (`fib(n - 1)` waiting for `fib(n - 2)`) becomes,
+//    at -O0, a pseudo that the register allocator keeps in a callee-saved
+//    register, which no DWARF variable describes. The plugin gives each
+//    such value a named artificial local variable in the function's
+//    outermost scope, hetmig.t.LINE.COL[.K][.CALLEE] after the statement
+//    that computes it, not DECL_IGNORED_P, so that at -O0 it lives in the
+//    frame and DWARF describes its location; a compiler temporary that is
+//    in memory across a call (an aggregate) is named hetmig.m.... The names
+//    depend only on the source, so both builds name a temporary alike, and
+//    the verifier and the converter match it like any local (by name;
+//    gcc gives artificial variables no declaration line).
+//
+// Options: -fplugin-arg-hetmig_plugin-verbose (each home on stderr),
+// -fplugin-arg-hetmig_plugin-no-order, -fplugin-arg-hetmig_plugin-no-homes.
+
+#include "gcc-plugin.h"
+#include "plugin-version.h"
+#include "coretypes.h"
+#include "backend.h"
+#include "tree.h"
+#include "gimple.h"
+#include "tree-pass.h"
+#include "ssa.h"
+#include "gimple-iterator.h"
+#include "stringpool.h"
+#include "context.h"
+#include "gimple-walk.h"
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+int plugin_is_GPL_compatible;
+
+#ifndef HETMIG_PLUGIN_TARGET
+#error "build with -DHETMIG_PLUGIN_TARGET=\"$(CC -dumpmachine)\""
+#endif
+
+namespace {
+
+const char *plugin_name = "hetmig_plugin";
+bool verbose = false;
+
+struct plugin_info info = {
+	"1",
+	"hetmig: one order of argument evaluation on every ISA, and a named frame "
+	"home for every value live across a call",
+};
+
+// ---------------------------------------------------------------------------
+// 1. Argument order
+
+bool is_undeclared_builtin(tree fn)
+{
+	return fn && TREE_CODE(fn) == FUNCTION_DECL && fndecl_built_in_p(fn) &&
+	       DECL_IS_UNDECLARED_BUILTIN(fn);
+}
+
+tree order_arguments_r(tree *tp, int *walk_subtrees, void *data);
+
+tree find_call_r(tree *tp, int *walk_subtrees, void *)
+{
+	if (TYPE_P(*tp))
+		*walk_subtrees = 0;
+	return TREE_CODE(*tp) == CALL_EXPR ? *tp : NULL_TREE;
+}
+
+// An argument whose evaluation order can be seen: it has side effects or
+// calls something (a const function such as __errno_location has no side
+// effects, but a value computed before it would be live across it).
+bool is_ordered(tree arg)
+{
+	return TREE_SIDE_EFFECTS(arg) || walk_tree_without_duplicates(&arg, find_call_r, nullptr);
+}
+
+// Rewrite CALL so that its arguments with side effects or calls are
+// evaluated left to right, each into a SAVE_EXPR, before the call; the
+// others are then read at the call, after all of those, on both ISAs (in an
+// order that does not matter: they call nothing and change nothing).
+void order_call(tree *tp, hash_set<tree> *seen)
+{
+	tree call = *tp;
+	int n = call_expr_nargs(call);
+	for (int i = 0; i < n; i++)
+		walk_tree(&CALL_EXPR_ARG(call, i), order_arguments_r, seen, seen);
+	walk_tree(&CALL_EXPR_FN(call), order_arguments_r, seen, seen);
+	if (n < 2 || !CALL_EXPR_FN(call) || CALL_EXPR_VA_ARG_PACK(call))
+		return;
+	if (is_undeclared_builtin(get_callee_fndecl(call)))
+		return; // __builtin_va_start & co. take their operands as they are
+	int effects = 0, others = 0;
+	for (int i = 0; i < n; i++) {
+		tree a = CALL_EXPR_ARG(call, i);
+		if (is_ordered(a))
+			effects++;
+		else if (!TREE_CONSTANT(a))
+			others++;
+	}
+	// One argument with side effects and only constants besides: no order
+	// to see.
+	if (effects == 0 || (effects == 1 && others == 0))
+		return;
+	std::vector<tree> saved;
+	for (int i = 0; i < n; i++) {
+		tree a = CALL_EXPR_ARG(call, i);
+		if (!is_ordered(a) || TREE_TYPE(a) == error_mark_node ||
+		    TREE_ADDRESSABLE(TREE_TYPE(a)))
+			continue;
+		tree s = save_expr(a);
+		if (s == a)
+			continue;
+		CALL_EXPR_ARG(call, i) = s;
+		saved.push_back(s);
+	}
+	if (saved.empty())
+		return;
+	location_t loc = EXPR_LOCATION(call);
+	tree out = call;
+	for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+		out = build2_loc(loc, COMPOUND_EXPR, TREE_TYPE(call), *it, out);
+	*tp = out;
+}
+
+tree order_arguments_r(tree *tp, int *walk_subtrees, void *data)
+{
+	auto *seen = static_cast<hash_set<tree> *>(data);
+	if (TYPE_P(*tp)) {
+		*walk_subtrees = 0;
+		return NULL_TREE;
+	}
+	// walk_tree has put *TP in SEEN: a shared CALL_EXPR is rewritten once.
+	if (TREE_CODE(*tp) == CALL_EXPR) {
+		*walk_subtrees = 0;
+		order_call(tp, seen);
+	}
+	return NULL_TREE;
+}
+
+void pre_genericize(void *gcc_data, void *)
+{
+	tree fndecl = static_cast<tree>(gcc_data);
+	if (!fndecl || TREE_CODE(fndecl) != FUNCTION_DECL || !DECL_SAVED_TREE(fndecl))
+		return;
+	hash_set<tree> seen;
+	walk_tree(&DECL_SAVED_TREE(fndecl), order_arguments_r, &seen, &seen);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Homes for values live across a call
+
+// A call that can be on the stack at a migration point: not an internal
+// function, not a __builtin_ the program did not declare (expanded in line,
+// or a libc leaf), not -finstrument-functions' calls (the verifier never
+// counts them either).
+bool is_real_call(gimple *g)
+{
+	if (!is_gimple_call(g) || gimple_call_internal_p(g))
+		return false;
+	tree fn = gimple_call_fndecl(g);
+	if (!fn)
+		return true;
+	if (is_undeclared_builtin(fn))
+		return false;
+	const char *name = DECL_NAME(fn) ? IDENTIFIER_POINTER(DECL_NAME(fn)) : "";
+	return strcmp(name, "__cyg_profile_func_enter") && strcmp(name, "__cyg_profile_func_exit");
+}
+
+// A value of no user variable: an anonymous SSA name or one of a
+// compiler temporary the debug info ignores.
+bool is_temporary(tree name)
+{
+	if (TREE_CODE(name) != SSA_NAME || virtual_operand_p(name) ||
+	    SSA_NAME_IS_DEFAULT_DEF(name))
+		return false;
+	tree var = SSA_NAME_VAR(name);
+	if (!var)
+		return true;
+	return TREE_CODE(var) == VAR_DECL && DECL_IGNORED_P(var) && !TREE_STATIC(var);
+}
+
+// Scan G's block backwards from just before G (or from the block's end when
+// G is null) for a call, stopping at DEF. *REACHED is set when DEF was met.
+bool call_before(basic_block bb, gimple *from, gimple *def, bool *reached)
+{
+	gimple_stmt_iterator gsi;
+	if (from) {
+		gsi = gsi_for_stmt(from);
+		gsi_prev(&gsi);
+	} else {
+		gsi = gsi_last_bb(bb);
+	}
+	for (; !gsi_end_p(gsi); gsi_prev(&gsi)) {
+		gimple *g = gsi_stmt(gsi);
+		if (g == def) {
+			*reached = true;
+			return false;
+		}
+		if (is_real_call(g))
+			return true;
+	}
+	*reached = false;
+	return false;
+}
+
+// Whether a call lies on some path from NAME's definition to a use.
+bool live_across_call(tree name)
+{
+	gimple *def = SSA_NAME_DEF_STMT(name);
+	basic_block def_bb = gimple_bb(def);
+	if (!def_bb)
+		return false;
+	gimple *def_stmt = gimple_code(def) == GIMPLE_PHI ? nullptr : def;
+	std::vector<basic_block> work;
+	std::vector<bool> queued(last_basic_block_for_fn(cfun), false);
+	auto start = [&](basic_block bb, gimple *from) {
+		bool reached;
+		if (call_before(bb, from, def_stmt, &reached))
+			return true;
+		if (!reached && bb != def_bb) {
+			edge e;
+			edge_iterator ei;
+			FOR_EACH_EDGE(e, ei, bb->preds)
+				if (!queued[e->src->index] && e->src->index >= NUM_FIXED_BLOCKS) {
+					queued[e->src->index] = true;
+					work.push_back(e->src);
+				}
+		}
+		return false;
+	};
+	imm_use_iterator it;
+	use_operand_p use;
+	FOR_EACH_IMM_USE_FAST(use, it, name) {
+		gimple *u = USE_STMT(use);
+		if (is_gimple_debug(u))
+			continue;
+		if (gphi *phi = dyn_cast<gphi *>(u)) {
+			// Used at the end of the predecessor the value comes from.
+			for (unsigned i = 0; i < gimple_phi_num_args(phi); i++)
+				if (gimple_phi_arg_def(phi, i) == name) {
+					basic_block src = gimple_phi_arg_edge(phi, i)->src;
+					if (src->index >= NUM_FIXED_BLOCKS && start(src, nullptr))
+						return true;
+				}
+			continue;
+		}
+		if (start(gimple_bb(u), u))
+			return true;
+	}
+	while (!work.empty()) {
+		basic_block bb = work.back();
+		work.pop_back();
+		if (start(bb, nullptr))
+			return true;
+	}
+	return false;
+}
+
+struct Webs {
+	std::vector<unsigned> parent;
+	unsigned find(unsigned v)
+	{
+		while (parent[v] != v)
+			v = parent[v] = parent[parent[v]];
+		return v;
+	}
+	void join(unsigned a, unsigned b) { parent[find(a)] = find(b); }
+};
+
+// hetmig.KIND.LINE.COL[.K][.CALLEE]: K counts earlier homes of one
+// location, CALLEE names the function whose result it holds (one more
+// thing both builds must agree on before the verifier pairs them).
+std::string home_name(location_t loc, std::map<std::pair<int, int>, int> &used,
+		      const char *kind = "t", gimple *def = nullptr)
+{
+	expanded_location x = expand_location(loc);
+	int k = used[{x.line, x.column}]++;
+	std::string out = "hetmig." + std::string(kind) + "." + std::to_string(x.line) + "." +
+			  std::to_string(x.column);
+	if (k)
+		out += "." + std::to_string(k);
+	tree fn = def && is_gimple_call(def) ? gimple_call_fndecl(def) : NULL_TREE;
+	if (fn && DECL_NAME(fn))
+		out += std::string(".") + IDENTIFIER_POINTER(DECL_NAME(fn));
+	return out;
+}
+
+void add_to_outermost_block(function *fun, tree var);
+
+tree make_home(function *fun, tree type, const std::string &name, location_t loc)
+{
+	tree var = build_decl(loc, VAR_DECL, get_identifier(name.c_str()), type);
+	DECL_ARTIFICIAL(var) = 1;
+	DECL_IGNORED_P(var) = 0;
+	TREE_USED(var) = 1;
+	DECL_CONTEXT(var) = fun->decl;
+	DECL_SEEN_IN_BIND_EXPR_P(var) = 1;
+	add_local_decl(fun, var);
+	// In the outermost scope, so that it is in scope at every call site.
+	add_to_outermost_block(fun, var);
+	return var;
+}
+
+// A compiler temporary in memory (an aggregate, or one whose address is
+// taken): it has a frame slot at every level, but no DWARF variable.
+bool is_memory_temporary(tree var)
+{
+	return var && TREE_CODE(var) == VAR_DECL && DECL_IGNORED_P(var) && !TREE_STATIC(var) &&
+	       !DECL_EXTERNAL(var) && !is_gimple_reg(var) && !DECL_HAS_VALUE_EXPR_P(var);
+}
+
+bool note_reference(gimple *, tree base, tree, void *data)
+{
+	auto *refs = static_cast<std::vector<tree> *>(data);
+	if (base && DECL_P(base))
+		refs->push_back(base);
+	return false;
+}
+
+// The memory temporaries G reads, writes or takes the address of.
+std::vector<tree> memory_temporaries_of(gimple *g)
+{
+	std::vector<tree> refs, out;
+	walk_stmt_load_store_addr_ops(g, &refs, note_reference, note_reference, note_reference);
+	for (tree v : refs)
+		if (is_memory_temporary(v))
+			out.push_back(v);
+	return out;
+}
+
+bool references(gimple *g, tree var)
+{
+	for (tree v : memory_temporaries_of(g))
+		if (v == var)
+			return true;
+	return false;
+}
+
+bool note_address(gimple *, tree base, tree, void *data)
+{
+	auto *refs = static_cast<std::vector<tree> *>(data);
+	if (base && DECL_P(base))
+		refs->push_back(base);
+	return false;
+}
+
+bool address_taken(gimple *g, tree var)
+{
+	std::vector<tree> refs;
+	walk_stmt_load_store_addr_ops(g, &refs, nullptr, nullptr, note_address);
+	for (tree v : refs)
+		if (v == var)
+			return true;
+	return false;
+}
+
+// Whether some path goes from a reference of VAR through a call to another
+// reference of it (REFS: the statements that reference it).
+bool memory_live_across_call(const std::vector<gimple *> &refs, tree var)
+{
+	// State at a point: 1 a reference was seen, 2 and then a call.
+	std::vector<int> seen(last_basic_block_for_fn(cfun), 0);
+	std::vector<std::pair<basic_block, int>> work;
+	auto scan = [&](basic_block bb, gimple_stmt_iterator gsi, int state) {
+		for (; !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			if (is_gimple_debug(g))
+				continue;
+			bool ref = references(g, var);
+			if (ref && state == 2)
+				return true;
+			// A call given its address uses it while it runs.
+			if (ref && is_real_call(g) && address_taken(g, var))
+				return true;
+			if (ref)
+				state = 1;
+			else if (state && is_real_call(g))
+				state = 2;
+		}
+		edge e;
+		edge_iterator ei;
+		FOR_EACH_EDGE(e, ei, bb->succs)
+			if (e->dest->index >= NUM_FIXED_BLOCKS && (seen[e->dest->index] & state) != state) {
+				seen[e->dest->index] |= state;
+				work.push_back({e->dest, state});
+			}
+		return false;
+	};
+	for (gimple *r : refs) {
+		if (is_real_call(r) && address_taken(r, var))
+			return true;
+		gimple_stmt_iterator gsi = gsi_for_stmt(r);
+		int state = 1;
+		gsi_next(&gsi);
+		if (scan(gimple_bb(r), gsi, state))
+			return true;
+	}
+	while (!work.empty()) {
+		auto [bb, state] = work.back();
+		work.pop_back();
+		if (scan(bb, gsi_start_bb(bb), state))
+			return true;
+	}
+	return false;
+}
+
+bool in_blocks(tree block, tree var)
+{
+	for (; block; block = BLOCK_CHAIN(block)) {
+		for (tree v = BLOCK_VARS(block); v; v = DECL_CHAIN(v))
+			if (v == var)
+				return true;
+		if (in_blocks(BLOCK_SUBBLOCKS(block), var))
+			return true;
+	}
+	return false;
+}
+
+void add_to_outermost_block(function *fun, tree var)
+{
+	tree block = DECL_INITIAL(fun->decl);
+	if (!block || TREE_CODE(block) != BLOCK || in_blocks(block, var))
+		return;
+	tree *p = &BLOCK_VARS(block);
+	while (*p)
+		p = &DECL_CHAIN(*p);
+	*p = var;
+	DECL_CHAIN(var) = NULL_TREE;
+}
+
+const pass_data homes_pass_data = {
+	GIMPLE_PASS,
+	"hetmig_homes",
+	OPTGROUP_NONE,
+	TV_NONE,
+	PROP_ssa | PROP_cfg,
+	0,
+	0,
+	0,
+	0,
+};
+
+class homes_pass : public gimple_opt_pass {
+public:
+	homes_pass(gcc::context *ctxt) : gimple_opt_pass(homes_pass_data, ctxt) {}
+	// -O0 only: there both compilers reach expansion with the same GIMPLE
+	// (statement for statement, once the argument order is one), so a name
+	// made from the source means one value on both. Optimized GIMPLE
+	// differs per target: measured at -O1, one name then stood for values
+	// of different sizes on the two ISAs.
+	bool gate(function *) override { return !optimize; }
+	unsigned int execute(function *fun) override;
+};
+
+// Memory temporaries live across a call (`h(make_struct(), g())`) already
+// have a frame slot: they get a name, hetmig.m.LINE.COL[.K] after their
+// first reference, and debug info.
+void name_memory_temporaries(function *fun, std::map<std::pair<int, int>, int> &used)
+{
+	std::map<tree, std::vector<gimple *>> refs;
+	std::vector<tree> order;
+	basic_block bb;
+	FOR_EACH_BB_FN(bb, fun)
+		for (gimple_stmt_iterator gsi = gsi_start_bb(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			if (is_gimple_debug(g))
+				continue;
+			for (tree v : memory_temporaries_of(g)) {
+				auto &r = refs[v];
+				if (r.empty())
+					order.push_back(v);
+				if (r.empty() || r.back() != g)
+					r.push_back(g);
+			}
+		}
+	for (tree v : order) {
+		if (!memory_live_across_call(refs[v], v))
+			continue;
+		gimple *first = refs[v].front();
+		location_t loc = gimple_has_location(first) ? gimple_location(first)
+							    : DECL_SOURCE_LOCATION(fun->decl);
+		std::string hn = home_name(loc, used, "m", first);
+		DECL_NAME(v) = get_identifier(hn.c_str());
+		DECL_NAMELESS(v) = 0;
+		DECL_IGNORED_P(v) = 0;
+		DECL_ARTIFICIAL(v) = 1;
+		add_to_outermost_block(fun, v);
+		if (verbose) {
+			expanded_location x = expand_location(loc);
+			fprintf(stderr, "%s:%d:%d: %s: %s\n", x.file, x.line, x.column,
+				IDENTIFIER_POINTER(DECL_NAME(fun->decl)), hn.c_str());
+		}
+	}
+}
+
+unsigned int homes_pass::execute(function *fun)
+{
+	unsigned n = num_ssa_names;
+	Webs webs;
+	webs.parent.resize(n);
+	for (unsigned i = 0; i < n; i++)
+		webs.parent[i] = i;
+	basic_block bb;
+	// Temporaries joined by PHIs share one home.
+	FOR_EACH_BB_FN(bb, fun)
+		for (gphi_iterator gsi = gsi_start_phis(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gphi *phi = gsi.phi();
+			tree r = gimple_phi_result(phi);
+			if (!is_temporary(r))
+				continue;
+			for (unsigned i = 0; i < gimple_phi_num_args(phi); i++) {
+				tree a = gimple_phi_arg_def(phi, i);
+				if (TREE_CODE(a) == SSA_NAME && is_temporary(a))
+					webs.join(SSA_NAME_VERSION(a), SSA_NAME_VERSION(r));
+			}
+		}
+	std::vector<bool> needs(n, false);
+	for (unsigned i = 1; i < n; i++) {
+		tree name = ssa_name(i);
+		if (name && is_temporary(name) && live_across_call(name))
+			needs[webs.find(i)] = true;
+	}
+	// Name each web at its first definition in block order, so that both
+	// builds name it alike.
+	std::map<std::pair<int, int>, int> used;
+	std::vector<tree> home(n, NULL_TREE);
+	std::vector<std::pair<tree, gimple *>> defs;
+	FOR_EACH_BB_FN(bb, fun) {
+		for (gimple_stmt_iterator gsi = gsi_start_bb(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			tree lhs = gimple_get_lhs(g);
+			if (lhs && TREE_CODE(lhs) == SSA_NAME && is_temporary(lhs))
+				defs.push_back({lhs, g});
+		}
+	}
+	// A web defined by PHIs only (rare) is named at the function.
+	for (unsigned i = 1; i < n; i++) {
+		tree name = ssa_name(i);
+		if (name && is_temporary(name) && gimple_code(SSA_NAME_DEF_STMT(name)) == GIMPLE_PHI)
+			defs.push_back({name, nullptr});
+	}
+	for (auto &[name, g] : defs) {
+		unsigned root = webs.find(SSA_NAME_VERSION(name));
+		if (!needs[root] || home[root])
+			continue;
+		location_t loc = g && gimple_has_location(g) ? gimple_location(g)
+							       : DECL_SOURCE_LOCATION(fun->decl);
+		std::string hn = home_name(loc, used, "t", g);
+		home[root] = make_home(fun, TREE_TYPE(name), hn, loc);
+		if (verbose) {
+			expanded_location x = expand_location(loc);
+			fprintf(stderr, "%s:%d:%d: %s: %s\n", x.file, x.line, x.column,
+				IDENTIFIER_POINTER(DECL_NAME(fun->decl)), hn.c_str());
+		}
+	}
+	for (unsigned i = 1; i < n; i++) {
+		tree name = ssa_name(i);
+		if (!name || !is_temporary(name))
+			continue;
+		tree h = home[webs.find(i)];
+		if (h)
+			replace_ssa_name_symbol(name, h);
+	}
+	name_memory_temporaries(fun, used);
+	return 0;
+}
+
+std::string target_of(const char *configuration)
+{
+	const char *t = configuration ? strstr(configuration, "--target=") : nullptr;
+	if (!t)
+		return "?";
+	t += strlen("--target=");
+	return std::string(t, strcspn(t, " "));
+}
+
+} // namespace
+
+int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *version)
+{
+	if (!plugin_default_version_check(version, &gcc_version)) {
+		fprintf(stderr,
+			"hetmig plugin %s: built for gcc %s (%s), refused by gcc %s (%s); "
+			"rebuild it with `make cc`\n",
+			args->full_name, gcc_version.basever, HETMIG_PLUGIN_TARGET,
+			version->basever, target_of(version->configuration_arguments).c_str());
+		return 1;
+	}
+	plugin_name = args->base_name;
+	bool order = true, homes = true;
+	for (int i = 0; i < args->argc; i++) {
+		const char *k = args->argv[i].key;
+		if (!strcmp(k, "verbose"))
+			verbose = true;
+		else if (!strcmp(k, "no-order"))
+			order = false;
+		else if (!strcmp(k, "no-homes"))
+			homes = false;
+		else {
+			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
+			return 1;
+		}
+	}
+	register_callback(plugin_name, PLUGIN_INFO, nullptr, &info);
+	if (order)
+		register_callback(plugin_name, PLUGIN_PRE_GENERICIZE, pre_genericize, nullptr);
+	if (homes) {
+		struct register_pass_info pass;
+		pass.pass = new homes_pass(g);
+		pass.reference_pass_name = "optimized";
+		pass.ref_pass_instance_number = 1;
+		pass.pos_op = PASS_POS_INSERT_AFTER;
+		register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &pass);
+	}
+	return 0;
+}
