@@ -42,6 +42,7 @@
 #include "stringpool.h"
 #include "context.h"
 #include "gimple-walk.h"
+#include "tree-cfg.h"
 
 #include <cstdio>
 #include <cstring>
@@ -584,6 +585,108 @@ unsigned int homes_pass::execute(function *fun)
 	return 0;
 }
 
+// ---------------------------------------------------------------------------
+// 3. Names for temporaries at -O1 and above (a GIMPLE pass right after
+//    "ssa", while both compilers still hold the same statements).
+//
+// Optimized code keeps values no variable names in callee-saved registers
+// across calls: `20000 * scale` hoisted out of its loop, `f(x)` waiting for
+// `g(y)`. Homes would change the code; names do not. Each anonymous SSA
+// value gets a debug bind to an artificial variable,
+// hetmig.v.LINE.COL[.K][.CALLEE], named from the source as homes are, and
+// gcc's variable tracking then says where the value lives at every call,
+// through the register allocator and the passes that move it (a debug bind
+// follows its value as the passes rewrite it, and -g never changes the
+// code: gcc's -fcompare-debug invariant). A value moved or recomputed
+// differently on one ISA shows up as a name located on one side only, which
+// the verifier refuses.
+
+const pass_data names_pass_data = {
+	GIMPLE_PASS,
+	"hetmig_names",
+	OPTGROUP_NONE,
+	TV_NONE,
+	PROP_ssa | PROP_cfg,
+	0,
+	0,
+	0,
+	TODO_update_ssa_only_virtuals,
+};
+
+class names_pass : public gimple_opt_pass {
+public:
+	names_pass(gcc::context *ctxt) : gimple_opt_pass(names_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize && MAY_HAVE_DEBUG_BIND_STMTS; }
+	unsigned int execute(function *fun) override;
+};
+
+// A value worth a name: computed by a statement of the program (not a PHI
+// of copies only), of a type a register can hold.
+bool wants_name(tree name)
+{
+	if (!is_temporary(name))
+		return false;
+	tree type = TREE_TYPE(name);
+	return is_gimple_reg_type(type) && !VECTOR_TYPE_P(type) && TREE_CODE(type) != COMPLEX_TYPE &&
+	       TYPE_SIZE_UNIT(type) && tree_fits_uhwi_p(TYPE_SIZE_UNIT(type)) &&
+	       tree_to_uhwi(TYPE_SIZE_UNIT(type)) <= 8;
+}
+
+tree make_name(function *fun, tree type, const std::string &name, location_t loc)
+{
+	tree var = build_decl(loc, VAR_DECL, get_identifier(name.c_str()), type);
+	DECL_ARTIFICIAL(var) = 1;
+	DECL_IGNORED_P(var) = 0;
+	TREE_USED(var) = 1;
+	DECL_CONTEXT(var) = fun->decl;
+	DECL_SEEN_IN_BIND_EXPR_P(var) = 1;
+	add_local_decl(fun, var);
+	add_to_outermost_block(fun, var);
+	return var;
+}
+
+unsigned int names_pass::execute(function *fun)
+{
+	std::map<std::pair<int, int>, int> used;
+	basic_block bb;
+	FOR_EACH_BB_FN(bb, fun) {
+		// PHI results first, bound at the top of their block.
+		for (gphi_iterator gsi = gsi_start_phis(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gphi *phi = gsi.phi();
+			tree r = gimple_phi_result(phi);
+			if (!wants_name(r))
+				continue;
+			location_t loc = gimple_location(phi);
+			if (loc == UNKNOWN_LOCATION)
+				loc = DECL_SOURCE_LOCATION(fun->decl);
+			tree var = make_name(fun, TREE_TYPE(r), home_name(loc, used, "v"), loc);
+			gimple_stmt_iterator at = gsi_after_labels(bb);
+			gdebug *bind = gimple_build_debug_bind(var, r, nullptr);
+			gsi_insert_before(&at, bind, GSI_SAME_STMT);
+		}
+		for (gimple_stmt_iterator gsi = gsi_start_bb(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			if (is_gimple_debug(g) || stmt_ends_bb_p(g))
+				continue;
+			tree lhs = gimple_get_lhs(g);
+			if (!lhs || TREE_CODE(lhs) != SSA_NAME || !wants_name(lhs))
+				continue;
+			location_t loc = gimple_has_location(g) ? gimple_location(g)
+								: DECL_SOURCE_LOCATION(fun->decl);
+			std::string hn = home_name(loc, used, "v", g);
+			tree var = make_name(fun, TREE_TYPE(lhs), hn, loc);
+			gdebug *bind = gimple_build_debug_bind(var, lhs, g);
+			gsi_insert_after(&gsi, bind, GSI_NEW_STMT);
+			if (verbose) {
+				expanded_location x = expand_location(loc);
+				fprintf(stderr, "%s:%d:%d: %s: %s\n", x.file, x.line, x.column,
+					IDENTIFIER_POINTER(DECL_NAME(fun->decl)), hn.c_str());
+			}
+		}
+	}
+	return 0;
+}
+
 std::string target_of(const char *configuration)
 {
 	const char *t = configuration ? strstr(configuration, "--target=") : nullptr;
@@ -606,7 +709,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 		return 1;
 	}
 	plugin_name = args->base_name;
-	bool order = true, homes = true;
+	bool order = true, homes = true, names = true;
 	for (int i = 0; i < args->argc; i++) {
 		const char *k = args->argv[i].key;
 		if (!strcmp(k, "verbose"))
@@ -615,6 +718,8 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 			order = false;
 		else if (!strcmp(k, "no-homes"))
 			homes = false;
+		else if (!strcmp(k, "no-names"))
+			names = false;
 		else {
 			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
 			return 1;
@@ -623,6 +728,14 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 	register_callback(plugin_name, PLUGIN_INFO, nullptr, &info);
 	if (order)
 		register_callback(plugin_name, PLUGIN_PRE_GENERICIZE, pre_genericize, nullptr);
+	if (names) {
+		struct register_pass_info pass;
+		pass.pass = new names_pass(g);
+		pass.reference_pass_name = "ssa";
+		pass.ref_pass_instance_number = 1;
+		pass.pos_op = PASS_POS_INSERT_AFTER;
+		register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &pass);
+	}
 	if (homes) {
 		struct register_pass_info pass;
 		pass.pass = new homes_pass(g);

@@ -42,6 +42,7 @@ std::string location_problem(const Program &p, const Variable &v)
 	switch (l.kind) {
 	case Location::Kind::cfa_offset:
 	case Location::Kind::optimized_out:
+	case Location::Kind::computed:
 	case Location::Kind::constant:  // compared across the builds by the caller
 		return "";
 	case Location::Kind::reg:
@@ -78,11 +79,8 @@ std::string constant_problem(const Program &a, const Program &b, const Variable 
 {
 	bool const_a = x.location.kind == Location::Kind::constant;
 	bool const_b = y.location.kind == Location::Kind::constant;
-	if (!const_a && !const_b)
+	if (!const_a || !const_b)
 		return "";
-	if (const_a != const_b)
-		return strf("variable %s is a computed constant on %s only", x.name.c_str(),
-			    where(const_a ? a : b).c_str());
 	if (!same_constant(x.location.value, y.location.value, x.type.size))
 		return strf("variable %s is the constant %#llx on %s but %#llx on %s",
 			    x.name.c_str(), (unsigned long long)x.location.value,
@@ -90,6 +88,27 @@ std::string constant_problem(const Program &a, const Program &b, const Variable 
 			    where(b).c_str());
 	return "";
 }
+
+} // namespace
+
+bool stored(const Variable &v)
+{
+	switch (v.location.kind) {
+	case Location::Kind::optimized_out:
+	case Location::Kind::constant:
+	case Location::Kind::computed:
+		return false;
+	default:
+		return true;
+	}
+}
+
+bool unstored_artificial(const Variable &v)
+{
+	return v.name.rfind("hetmig.", 0) == 0 && !stored(v);
+}
+
+namespace {
 
 std::string var_id(const Variable &v)
 {
@@ -110,24 +129,29 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 	for (const auto &x : *va) {
 		auto it = mb.find(var_id(x));
 		if (it == mb.end()) {
-			why.push_back(strf("variable %s is in scope on %s only", x.name.c_str(),
-					   where(a).c_str()));
+			if (!unstored_artificial(x))
+				why.push_back(strf("variable %s is in scope on %s only", x.name.c_str(),
+						   where(a).c_str()));
 			continue;
 		}
 		const Variable &y = *it->second;
 		mb.erase(it);
-		bool out_a = x.location.kind == Location::Kind::optimized_out;
-		bool out_b = y.location.kind == Location::Kind::optimized_out;
-		if (out_a && out_b)
-			continue;  // dead on both sides
-		if (out_a != out_b) {
-			why.push_back(strf("variable %s is optimized out on %s but live on %s",
-					   x.name.c_str(), where(out_a ? a : b).c_str(),
-					   where(out_a ? b : a).c_str()));
-			continue;
-		}
 		if (std::string c = constant_problem(a, b, x, y); !c.empty()) {
 			why.push_back(c);
+			continue;
+		}
+		bool kept_a = stored(x), kept_b = stored(y);
+		if (!kept_a && !kept_b)
+			continue;  // nothing to carry: dead, constant or computed on both
+		if (kept_a != kept_b) {
+			const Variable &gone = kept_a ? y : x;
+			why.push_back(strf("variable %s is %s on %s but stored on %s", x.name.c_str(),
+					   gone.location.kind == Location::Kind::optimized_out
+						   ? "optimized out"
+						   : gone.location.kind == Location::Kind::constant
+							     ? "a computed constant"
+							     : "computed from registers",
+					   where(kept_a ? b : a).c_str(), where(kept_a ? a : b).c_str()));
 			continue;
 		}
 		for (const auto *side : {&a, &b}) {
@@ -150,8 +174,9 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 					   x.name.c_str()));
 	}
 	for (const auto &[id, v] : mb)
-		why.push_back(strf("variable %s is in scope on %s only", v->name.c_str(),
-				   where(b).c_str()));
+		if (!unstored_artificial(*v))
+			why.push_back(strf("variable %s is in scope on %s only", v->name.c_str(),
+					   where(b).c_str()));
 }
 
 // Registers that hold a variable at the site (DW_OP_regN): a live value in

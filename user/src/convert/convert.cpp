@@ -497,13 +497,9 @@ Result<void> Converter::build_frames()
 				return std::unexpected(dp.error());
 			// hetmig check refuses these sites already; a value
 			// the destination needs is never made up.
-			if (sp->kind != dp->kind && (!sp->carried() || !dp->carried()))
-				return fail(ENOTSUP, strf("%s: %s is %s in one build only",
-							  where.c_str(), vp.src.name.c_str(),
-							  sp->kind == Place::Kind::constant ||
-									  dp->kind == Place::Kind::constant
-								  ? "a computed constant"
-								  : "optimized out"));
+			if (sp->carried() != dp->carried())
+				return fail(ENOTSUP, strf("%s: %s is stored in one build only",
+							  where.c_str(), vp.src.name.c_str()));
 			if (sp->kind == Place::Kind::memory && dp->kind == Place::Kind::memory)
 				map_.add(sp->address, vp.src.type.size, dp->address);
 			p.src_places.push_back(*sp);

@@ -23,9 +23,12 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 			if (!used[i] && dst[i].name == s.name && dst[i].decl_line == s.decl_line &&
 			    dst[i].parameter == s.parameter)
 				break;
-		if (i == dst.size())
+		if (i == dst.size()) {
+			if (check::unstored_artificial(s))
+				continue;
 			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
 						 "build", where.c_str(), s.name.c_str()));
+		}
 		used[i] = true;
 		if (dst[i].type.size != s.type.size)
 			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
@@ -45,7 +48,7 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 		pairs.push_back({s, dst[i]});
 	}
 	for (size_t i = 0; i < dst.size(); i++)
-		if (!used[i])
+		if (!used[i] && !check::unstored_artificial(dst[i]))
 			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
 						 "build", where.c_str(), dst[i].name.c_str()));
 	return pairs;
@@ -58,7 +61,7 @@ Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cf
 	const program::Location &loc = v.location;
 	if (loc.kind == K::constant)
 		return Place{Place::Kind::constant, 0, 0};
-	if (loc.kind == K::optimized_out)
+	if (loc.kind == K::optimized_out || loc.kind == K::computed)
 		return Place{Place::Kind::optimized_out, 0, 0};
 	if (loc.kind != K::reg) {
 		const unsigned fp_reg = isa == Isa::x86_64 ? 6 : 29;

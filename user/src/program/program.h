@@ -35,6 +35,12 @@ struct Location {
 		// the low bytes. Nothing to carry when the other build computes
 		// the same one.
 		constant,
+		// A value computed from registers or memory (an expression ending
+		// in DW_OP_stack_value: `DW_OP_breg3 -1; DW_OP_stack_value` for
+		// `n - 1` while rbx holds n): stored nowhere, so nothing to carry;
+		// the code reads the registers it comes from, which the verifier's
+		// liveness rule covers. `why` shows the expression.
+		computed,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
 	};

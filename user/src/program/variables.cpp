@@ -165,6 +165,12 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 		loc.why = "only its value at function entry";
 		return loc;
 	}
+	if (lens[0] > 1 && e[lens[0] - 1].atom == DW_OP_stack_value) {
+		loc.kind = Location::Kind::computed;
+		for (size_t i = 0; i < lens[0]; i++)
+			loc.why += (i ? "; " : "") + std::string(op_name(e[i].atom));
+		return loc;
+	}
 	if (lens[0] != 1) {
 		for (size_t i = 0; i < lens[0]; i++)
 			if (e[i].atom != DW_OP_fbreg && !(e[i].atom >= DW_OP_breg0 &&
