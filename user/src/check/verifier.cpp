@@ -45,6 +45,14 @@ std::string location_problem(const Program &p, const Variable &v)
 	case Location::Kind::computed:
 	case Location::Kind::constant:  // compared across the builds by the caller
 		return "";
+	case Location::Kind::affine:
+		if (!callee_saved(p.isa(), l.reg))
+			return strf("variable %s is computed from %s, which the call clobbers",
+				    v.name.c_str(), register_name(p.isa(), l.reg));
+		if (v.type.size > 8)
+			return strf("variable %s (%lu bytes) is computed from one register",
+				    v.name.c_str(), (unsigned long)v.type.size);
+		return "";
 	case Location::Kind::reg:
 		if (!callee_saved(p.isa(), l.reg))
 			return strf("variable %s is in %s, which the call clobbers",
@@ -91,7 +99,7 @@ std::string constant_problem(const Program &a, const Program &b, const Variable 
 
 } // namespace
 
-bool stored(const Variable &v)
+bool carried(const Variable &v)
 {
 	switch (v.location.kind) {
 	case Location::Kind::optimized_out:
@@ -103,9 +111,9 @@ bool stored(const Variable &v)
 	}
 }
 
-bool unstored_artificial(const Variable &v)
+bool uncarried_artificial(const Variable &v)
 {
-	return v.name.rfind("hetmig.", 0) == 0 && !stored(v);
+	return v.name.rfind("hetmig.", 0) == 0 && !carried(v);
 }
 
 namespace {
@@ -129,7 +137,7 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 	for (const auto &x : *va) {
 		auto it = mb.find(var_id(x));
 		if (it == mb.end()) {
-			if (!unstored_artificial(x))
+			if (!uncarried_artificial(x))
 				why.push_back(strf("variable %s is in scope on %s only", x.name.c_str(),
 						   where(a).c_str()));
 			continue;
@@ -140,12 +148,12 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 			why.push_back(c);
 			continue;
 		}
-		bool kept_a = stored(x), kept_b = stored(y);
+		bool kept_a = carried(x), kept_b = carried(y);
 		if (!kept_a && !kept_b)
 			continue;  // nothing to carry: dead, constant or computed on both
 		if (kept_a != kept_b) {
 			const Variable &gone = kept_a ? y : x;
-			why.push_back(strf("variable %s is %s on %s but stored on %s", x.name.c_str(),
+			why.push_back(strf("variable %s is %s on %s but held on %s", x.name.c_str(),
 					   gone.location.kind == Location::Kind::optimized_out
 						   ? "optimized out"
 						   : gone.location.kind == Location::Kind::constant
@@ -174,7 +182,7 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 					   x.name.c_str()));
 	}
 	for (const auto &[id, v] : mb)
-		if (!unstored_artificial(*v))
+		if (!uncarried_artificial(*v))
 			why.push_back(strf("variable %s is in scope on %s only", v->name.c_str(),
 					   where(b).c_str()));
 }
@@ -186,7 +194,8 @@ std::vector<unsigned> described_registers(const Program &p, uint64_t return_addr
 	std::vector<unsigned> out;
 	if (auto vars = p.variables_at(return_address))
 		for (const auto &v : *vars)
-			if (v.location.kind == Location::Kind::reg)
+			if (v.location.kind == Location::Kind::reg ||
+			    v.location.kind == Location::Kind::affine)
 				out.push_back(v.location.reg);
 	return out;
 }
@@ -195,6 +204,9 @@ void check_frame(const Program &p, const Function &f, const CallSite &c,
 		 std::vector<std::string> &why)
 {
 	auto described = described_registers(p, c.return_address);
+	// A constant the code put there is written by the converter.
+	for (const auto &[reg, value] : c.constant_registers)
+		described.push_back(reg);
 	const FrameLayout &fr = f.frame;
 	if (!f.decoded)
 		why.push_back("code not decoded on " + where(p) + ": " + f.why_not_decoded);

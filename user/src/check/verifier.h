@@ -44,14 +44,15 @@ std::vector<std::string> refuse_site(const program::Program &from, const program
 // variable of SIZE bytes the same value: their low SIZE bytes agree.
 bool same_constant(uint64_t a, uint64_t b, uint64_t size);
 
-// Whether a variable's value needs carrying: it is stored (a frame slot, a
-// register, memory), not optimized out, a constant or a value computed from
-// registers. Shared by the verifier and the converter.
-bool stored(const program::Variable &v);
+// Whether a variable's value is carried: it is stored (a frame slot, a
+// register, memory) or one register plus a constant (Kind::affine, whose
+// register the converter sets from it); not when optimized out, a constant
+// or computed otherwise. Shared by the verifier and the converter.
+bool carried(const program::Variable &v);
 
 // A name hetmig-cc's plugin gave a compiler temporary (hetmig.v.*, .t.*,
-// .m.*) that is not stored here: one build may have dropped it from its
+// .m.*) that is not carried here: one build may have dropped it from its
 // debug info altogether, which means the same.
-bool unstored_artificial(const program::Variable &v);
+bool uncarried_artificial(const program::Variable &v);
 
 } // namespace hetmig::check

@@ -358,7 +358,7 @@ Result<CarriedValue> Converter::read_source(const Place &place, const program::V
 		if (auto r = old_stack_.read(place.address, {reinterpret_cast<uint8_t *>(&reg), 8}); !r)
 			return fail(EFAULT, strf("%s: %s's save slot: %s", where.c_str(),
 						 v.name.c_str(), r.error().context.c_str()));
-		value.whole_register = reg;
+		value.whole_register = place.value_of_register(reg);
 		break;
 	}
 	case Place::Kind::register_file: {
@@ -375,7 +375,7 @@ Result<CarriedValue> Converter::read_source(const Place &place, const program::V
 		auto reg = parked_register(from_.isa(), src_.threads.front(), place.reg);
 		if (!reg)
 			return std::unexpected(reg.error());
-		value.whole_register = *reg;
+		value.whole_register = place.value_of_register(*reg);
 		break;
 	}
 	}
@@ -395,12 +395,12 @@ void Converter::write_destination(const Place &place, const CarriedValue &value)
 		mem_.write(place.address, value.bytes);
 		break;
 	case Place::Kind::save_slot:
-		mem_.write_u64(place.address, value.register_value());
+		mem_.write_u64(place.address, place.register_of_value(value.register_value()));
 		break;
 	case Place::Kind::register_file: {
 		const auto &regs = resume_registers(to_.isa());
 		auto i = size_t(std::find(regs.begin(), regs.end(), place.reg) - regs.begin());
-		resume_registers_.at(i) = value.register_value();
+		resume_registers_.at(i) = place.register_of_value(value.register_value());
 		break;
 	}
 	}
@@ -421,6 +421,9 @@ Result<void> Converter::build_frames()
 		uint64_t cfa, fp, sp;
 		const std::vector<VariablePair> &vars;  // in `matched`
 		std::vector<Place> src_places, dst_places;  // vars[i]'s
+		// Constants the destination's code put in callee-saved registers
+		// before this call (CallSite::constant_registers), with their homes.
+		std::vector<std::pair<Place, uint64_t>> dst_constants;
 	};
 	std::vector<Planned> plan;
 	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
@@ -474,7 +477,7 @@ Result<void> Converter::build_frames()
 			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
 		}
 		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
-			  cfa - dfn->frame.cfa_minus_sp, known->second, {}, {}};
+			  cfa - dfn->frame.cfa_minus_sp, known->second, {}, {}, {}};
 		cfa = p.sp;
 		plan.push_back(std::move(p));
 	}
@@ -504,6 +507,13 @@ Result<void> Converter::build_frames()
 				map_.add(sp->address, vp.src.type.size, dp->address);
 			p.src_places.push_back(*sp);
 			p.dst_places.push_back(*dp);
+		}
+		for (const auto &[reg, value] : p.dst_site->constant_registers) {
+			RegisterHome home = dst_homes.home(reg);
+			p.dst_constants.push_back(
+				{home.in_register ? Place{Place::Kind::register_file, 0, reg}
+						  : Place{Place::Kind::save_slot, home.slot, reg},
+				 value});
 		}
 		src_homes.saved_by(*p.src.site, p.src.cfa);
 		dst_homes.saved_by(*p.dst_site, p.cfa);
@@ -546,6 +556,13 @@ Result<void> Converter::build_frames()
 			if (auto r = translate_pointers(value->bytes, vp.dst, where, entry_point); !r)
 				return r;
 			write_destination(p.dst_places[i], *value);
+		}
+		for (const auto &[place, constant] : p.dst_constants) {
+			CarriedValue value;
+			value.bytes.resize(8);
+			std::memcpy(value.bytes.data(), &constant, 8);
+			value.whole_register = constant;
+			write_destination(place, value);
 		}
 		report_.frames.push_back({p.src.function->name, p.src.site->file,
 					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,

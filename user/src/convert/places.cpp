@@ -24,7 +24,7 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 			    dst[i].parameter == s.parameter)
 				break;
 		if (i == dst.size()) {
-			if (check::unstored_artificial(s))
+			if (check::uncarried_artificial(s))
 				continue;
 			return fail(EPROTO, strf("%s: variable %s has no counterpart in the other "
 						 "build", where.c_str(), s.name.c_str()));
@@ -48,7 +48,7 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 		pairs.push_back({s, dst[i]});
 	}
 	for (size_t i = 0; i < dst.size(); i++)
-		if (!used[i] && !check::unstored_artificial(dst[i]))
+		if (!used[i] && !check::uncarried_artificial(dst[i]))
 			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
 						 "build", where.c_str(), dst[i].name.c_str()));
 	return pairs;
@@ -63,7 +63,7 @@ Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cf
 		return Place{Place::Kind::constant, 0, 0};
 	if (loc.kind == K::optimized_out || loc.kind == K::computed)
 		return Place{Place::Kind::optimized_out, 0, 0};
-	if (loc.kind != K::reg) {
+	if (loc.kind != K::reg && loc.kind != K::affine) {
 		const unsigned fp_reg = isa == Isa::x86_64 ? 6 : 29;
 		auto a = variable_address(v, cfa, fp, fp_reg, where);
 		if (!a)
@@ -81,9 +81,14 @@ Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cf
 					  v.name.c_str(), (unsigned long long)v.type.size,
 					  program::register_name(isa, loc.reg)));
 	RegisterHome home = homes.home(loc.reg);
-	if (home.in_register)
-		return Place{Place::Kind::register_file, 0, loc.reg};
-	return Place{Place::Kind::save_slot, home.slot, loc.reg};
+	Place place{home.in_register ? Place::Kind::register_file : Place::Kind::save_slot,
+		    home.in_register ? 0 : home.slot, loc.reg};
+	if (loc.kind == K::affine) {
+		place.affine = true;
+		place.sign = loc.sign;
+		place.offset = loc.offset;
+	}
+	return place;
 }
 
 } // namespace hetmig::convert

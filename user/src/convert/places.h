@@ -44,6 +44,19 @@ struct Place {
 	Kind kind = Kind::memory;
 	uint64_t address = 0;
 	unsigned reg = 0;
+	// save_slot and register_file: the variable is sign * register +
+	// offset (Location::Kind::affine), not the register itself.
+	bool affine = false;
+	int sign = 1;
+	int64_t offset = 0;
+	uint64_t value_of_register(uint64_t r) const
+	{
+		return affine ? uint64_t(sign) * r + uint64_t(offset) : r;
+	}
+	uint64_t register_of_value(uint64_t v) const
+	{
+		return affine ? uint64_t(sign) * (v - uint64_t(offset)) : v;
+	}
 	bool carried() const { return kind != Kind::constant && kind != Kind::optimized_out; }
 };
 

@@ -38,6 +38,12 @@ struct Program::Impl {
 // Callee-saved registers live across each call site, and the aarch64
 // return-address copy (liveness.cpp).
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
+// Each instruction's successors in the function (liveness.cpp).
+std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
+// CallSite::constant_registers of F's calls, after compute_liveness
+// (constants.cpp). CODE holds the function's bytes from LOW.
+void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
+				const std::vector<uint8_t> &code, uint64_t low, Function &f);
 // Reads symbols, segments, PT_TLS and the pair note (elf_tables.cpp).
 Result<void> read_elf_tables(Program::Impl &p);
 // Functions from DWARF and the symbol table, with call sites and frame

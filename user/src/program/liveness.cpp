@@ -13,8 +13,6 @@
 
 namespace hetmig::program {
 
-namespace {
-
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 {
 	std::map<uint64_t, size_t> index;
@@ -54,6 +52,8 @@ std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 	}
 	return succ;
 }
+
+namespace {
 
 bool is_call(const Insn &in)
 {

@@ -136,7 +136,8 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 	// At a call: a variable left in a register the code never reads again
 	// is dead, whatever its location list still says.
 	for (auto &v : *vars)
-		if (v.location.kind == Location::Kind::reg &&
+		if ((v.location.kind == Location::Kind::reg ||
+		     v.location.kind == Location::Kind::affine) &&
 		    std::find(site->dead_registers.begin(), site->dead_registers.end(),
 			      v.location.reg) != site->dead_registers.end()) {
 			v.location.kind = Location::Kind::optimized_out;

@@ -36,11 +36,17 @@ struct Location {
 		// the same one.
 		constant,
 		// A value computed from registers or memory (an expression ending
-		// in DW_OP_stack_value: `DW_OP_breg3 -1; DW_OP_stack_value` for
-		// `n - 1` while rbx holds n): stored nowhere, so nothing to carry;
-		// the code reads the registers it comes from, which the verifier's
+		// in DW_OP_stack_value): stored nowhere, so nothing to carry; the
+		// code reads the registers it comes from, which the verifier's
 		// liveness rule covers. `why` shows the expression.
 		computed,
+		// A computed value that is `sign` * register `reg` + `offset`
+		// (mod 2^64), sign +1 or -1: `DW_OP_breg3 -1; DW_OP_stack_value`
+		// for `n - 1` while rbx holds n, `DW_OP_const2u 20000; DW_OP_breg20
+		// 0; DW_OP_minus; DW_OP_stack_value` for a loop counter gcc turned
+		// into a count down. The register's value follows from the
+		// variable's, so the converter carries it through the variable.
+		affine,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
 	};
@@ -48,6 +54,7 @@ struct Location {
 	int64_t offset = 0;
 	unsigned reg = 0;
 	uint64_t value = 0;  // constant
+	int sign = 1;        // affine
 	std::string why;
 };
 
@@ -95,6 +102,13 @@ struct CallSite {
 	// places in one of them is dead at the call (gcc keeps a parameter's
 	// location until the register is reused). Empty when not decoded.
 	std::vector<unsigned> dead_registers;
+	// Live callee-saved registers that hold the same constant at the call
+	// on every path to it, by what the function's code put there: an
+	// immediate or a link-time address (adrp/add, mov $imm, lea sym(%rip)),
+	// loop bounds and globals' addresses hoisted out of loops at -O1+. The
+	// addresses are the same in both builds; the converter writes the
+	// destination's constants, the source's need nothing read.
+	std::vector<std::pair<unsigned, uint64_t>> constant_registers;
 	// Registers this function has saved at the call, fp and return address
 	// included, each with its slot (CFA + offset): where a caller's value
 	// of a callee-saved register is (from the CFI at the call; gcc -O1+

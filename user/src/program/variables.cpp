@@ -131,6 +131,57 @@ bool entry_value_only(const Dwarf_Op *e, size_t len)
 	return false;
 }
 
+// One register plus or minus constants (gcc -O1+ for `n - 1`, and for a
+// loop counter turned into a count down): fills LOC as Kind::affine.
+// Forms: bregN off; [const; plus|minus]; stack_value, and
+// const; bregN off; minus; stack_value.
+bool affine_value(const Dwarf_Op *e, size_t len, Location &loc)
+{
+	auto breg = [](const Dwarf_Op &op, unsigned *reg, int64_t *off) {
+		if (op.atom >= DW_OP_breg0 && op.atom <= DW_OP_breg31) {
+			*reg = op.atom - DW_OP_breg0;
+			*off = int64_t(op.number);
+			return true;
+		}
+		if (op.atom == DW_OP_bregx) {
+			*reg = unsigned(op.number);
+			*off = int64_t(op.number2);
+			return true;
+		}
+		return false;
+	};
+	auto constant = [](const Dwarf_Op &op, uint64_t *v) {
+		Dwarf_Op pair[2] = {op, {}};
+		pair[1].atom = DW_OP_stack_value;
+		auto c = constant_value(pair, 2);
+		if (c)
+			*v = *c;
+		return c.has_value();
+	};
+	if (len < 2 || e[len - 1].atom != DW_OP_stack_value)
+		return false;
+	unsigned reg;
+	int64_t off;
+	uint64_t c;
+	if (len == 2 && breg(e[0], &reg, &off)) {
+		loc.sign = 1;
+		loc.offset = off;
+	} else if (len == 4 && breg(e[0], &reg, &off) && constant(e[1], &c) &&
+		   (e[2].atom == DW_OP_plus || e[2].atom == DW_OP_minus)) {
+		loc.sign = 1;
+		loc.offset = int64_t(e[2].atom == DW_OP_plus ? uint64_t(off) + c : uint64_t(off) - c);
+	} else if (len == 4 && constant(e[0], &c) && breg(e[1], &reg, &off) &&
+		   e[2].atom == DW_OP_minus) {
+		loc.sign = -1;
+		loc.offset = int64_t(c - uint64_t(off));
+	} else {
+		return false;
+	}
+	loc.kind = Location::Kind::affine;
+	loc.reg = reg;
+	return true;
+}
+
 Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 {
 	Location loc;
@@ -165,6 +216,8 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 		loc.why = "only its value at function entry";
 		return loc;
 	}
+	if (affine_value(e, lens[0], loc))
+		return loc;
 	if (lens[0] > 1 && e[lens[0] - 1].atom == DW_OP_stack_value) {
 		loc.kind = Location::Kind::computed;
 		for (size_t i = 0; i < lens[0]; i++)

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+// Callee-saved registers that hold a constant at a call: what the function's
+// own code put there, the same on every path. gcc -O1+ hoists loop bounds
+// (`mov x20, #20000`) and the addresses of globals (`adrp x23, sym; add x23,
+// x23, :lo12:sym`, `mov $sym, %r14d`) out of loops into such registers,
+// where no variable names them. Their values do not depend on the run, and
+// addresses are the same in both builds, so the converter can write them on
+// the destination without reading anything on the source.
+//
+// A forward dataflow over the decoded instructions: a register is a
+// constant after an instruction that sets it from an immediate, a
+// pc-relative address or another constant register, unknown after any other
+// write, and the join of two paths keeps only equal constants. Calls
+// preserve callee-saved registers.
+#include <array>
+#include <cstring>
+#include <optional>
+
+#include "impl.h"
+
+namespace hetmig::program {
+
+namespace {
+
+using Values = std::array<std::optional<uint64_t>, 64>;
+
+struct Effect {
+	unsigned bit;
+	std::optional<uint64_t> value;
+};
+
+int64_t sign_extend(uint64_t v, unsigned bits)
+{
+	uint64_t m = uint64_t(1) << (bits - 1);
+	return int64_t((v ^ m) - m);
+}
+
+bool tracked_x(unsigned r)
+{
+	return r >= 19 && r <= 28;
+}
+
+// aarch64: the register an instruction sets to a known value, if any.
+std::optional<Effect> effect_aarch64(const Insn &in, const Values &v)
+{
+	uint32_t x = in.raw;
+	unsigned rd = x & 31, rn = (x >> 5) & 31;
+	bool sf = x >> 31;
+	uint64_t width = sf ? ~uint64_t(0) : 0xffffffffu;
+	if ((x & 0x9f000000) == 0x90000000) {  // adrp
+		uint64_t imm = ((x >> 29) & 3) | (((x >> 5) & 0x7ffff) << 2);
+		if (!tracked_x(rd))
+			return std::nullopt;
+		return Effect{rd, (in.address & ~uint64_t(0xfff)) + uint64_t(sign_extend(imm, 21) << 12)};
+	}
+	if ((x & 0x7f800000) == 0x11000000 && tracked_x(rd)) {  // add (immediate)
+		uint64_t imm = ((x >> 10) & 0xfff) << (((x >> 22) & 1) ? 12 : 0);
+		if (tracked_x(rn) && v[rn])
+			return Effect{rd, (*v[rn] + imm) & width};
+		return Effect{rd, std::nullopt};
+	}
+	unsigned shift = 16 * ((x >> 21) & 3);
+	uint64_t imm16 = uint64_t((x >> 5) & 0xffff) << shift;
+	if ((x & 0x7f800000) == 0x52800000 && tracked_x(rd))  // movz
+		return Effect{rd, imm16 & width};
+	if ((x & 0x7f800000) == 0x12800000 && tracked_x(rd))  // movn
+		return Effect{rd, ~imm16 & width};
+	if ((x & 0x7f800000) == 0x72800000 && tracked_x(rd)) {  // movk
+		if (!v[rd])
+			return Effect{rd, std::nullopt};
+		return Effect{rd, ((*v[rd] & ~(uint64_t(0xffff) << shift)) | imm16) & width};
+	}
+	if ((x & 0x7fe0ffe0) == 0x2a0003e0 && tracked_x(rd)) {  // mov (register)
+		unsigned rm = (x >> 16) & 31;
+		if (rm == 31)
+			return Effect{rd, 0};  // wzr/xzr
+		if (tracked_x(rm) && v[rm])
+			return Effect{rd, *v[rm] & width};
+		return Effect{rd, std::nullopt};
+	}
+	return std::nullopt;
+}
+
+bool tracked_gpr(unsigned hw)
+{
+	return hw == 3 || (hw >= 12 && hw <= 15);
+}
+
+uint64_t load_le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	std::memcpy(&v, p, n);
+	return v;
+}
+
+// x86_64: the same, from the instruction's bytes (P, LEN of them).
+std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Values &v)
+{
+	unsigned i = 0, len = in.length;
+	uint8_t rex = 0;
+	if (len && (p[0] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (i >= len)
+		return std::nullopt;
+	bool w = rex & 8;
+	uint8_t op = p[i++];
+	if (op >= 0xb8 && op <= 0xbf) {  // mov $imm, %reg
+		unsigned r = (op & 7) | ((rex & 1) ? 8 : 0);
+		if (!tracked_gpr(r))
+			return std::nullopt;
+		if (w && i + 8 == len)
+			return Effect{r, load_le(p + i, 8)};
+		if (!w && i + 4 == len)
+			return Effect{r, load_le(p + i, 4)};
+		return Effect{r, std::nullopt};
+	}
+	if (i >= len)
+		return std::nullopt;
+	uint8_t modrm = p[i++];
+	unsigned mod = modrm >> 6, reg = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0),
+		 rm = (modrm & 7) | ((rex & 1) ? 8 : 0);
+	uint64_t width = w ? ~uint64_t(0) : 0xffffffffu;
+	if (op == 0xc7 && mod == 3 && ((modrm >> 3) & 7) == 0 && tracked_gpr(rm) && i + 4 == len) {
+		uint64_t imm = load_le(p + i, 4);  // mov $imm32, %r/m
+		return Effect{rm, (w ? uint64_t(sign_extend(imm, 32)) : imm)};
+	}
+	if ((op == 0x31 || op == 0x33) && mod == 3 && reg == rm && tracked_gpr(rm))
+		return Effect{rm, 0};  // xor %r, %r
+	if (op == 0x8d && w && mod == 0 && (modrm & 7) == 5 && tracked_gpr(reg) && i + 4 == len)
+		return Effect{reg, in.address + len + uint64_t(sign_extend(load_le(p + i, 4), 32))};
+	if ((op == 0x89 || op == 0x8b) && mod == 3) {  // mov %r, %r
+		unsigned dst = op == 0x89 ? rm : reg, src = op == 0x89 ? reg : rm;
+		if (!tracked_gpr(dst))
+			return std::nullopt;
+		if (tracked_gpr(src) && v[src])
+			return Effect{dst, *v[src] & width};
+		return Effect{dst, std::nullopt};
+	}
+	return std::nullopt;
+}
+
+// Keeps in A what B agrees on; false if nothing changed.
+bool join(Values &a, bool &a_reached, const Values &b)
+{
+	if (!a_reached) {
+		a = b;
+		a_reached = true;
+		return true;
+	}
+	bool changed = false;
+	for (size_t r = 0; r < a.size(); r++)
+		if (a[r] && (!b[r] || *b[r] != *a[r])) {
+			a[r].reset();
+			changed = true;
+		}
+	return changed;
+}
+
+} // namespace
+
+void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
+				const std::vector<uint8_t> &code, uint64_t low, Function &f)
+{
+	size_t n = insns.size();
+	if (!n)
+		return;
+	auto succ = successors(insns);
+	std::vector<Values> in_state(n);
+	std::vector<bool> reached(n, false);
+	reached[0] = true;  // at entry nothing is known
+	std::vector<size_t> work{0};
+	while (!work.empty()) {
+		size_t k = work.back();
+		work.pop_back();
+		Values out = in_state[k];
+		const Insn &in = insns[k];
+		std::optional<Effect> e;
+		if (isa == Isa::aarch64) {
+			e = effect_aarch64(in, out);
+		} else {
+			size_t off = size_t(in.address - low);
+			if (off + in.length <= code.size())
+				e = effect_x86_64(in, code.data() + off, out);
+		}
+		for (unsigned bit = 0; bit < 64; bit++)
+			if (in.defs & (uint64_t(1) << bit))
+				out[bit].reset();
+		if (e)
+			out[e->bit] = e->value;
+		for (size_t s : succ[k]) {
+			bool r = reached[s];
+			bool changed = join(in_state[s], r, out);
+			if (changed || !reached[s]) {
+				reached[s] = r;
+				work.push_back(s);
+			}
+		}
+	}
+
+	for (auto &c : f.calls) {
+		size_t k = 0;
+		while (k < n && insns[k].address != c.call_address)
+			k++;
+		if (k == n || !reached[k])
+			continue;
+		for (unsigned r : c.live_registers) {
+			auto bit = tracked_bit(isa, r);
+			if (bit && in_state[k][*bit])
+				c.constant_registers.push_back({r, *in_state[k][*bit]});
+		}
+	}
+}
+
+} // namespace hetmig::program
