@@ -45,6 +45,7 @@
 #include "tree-cfg.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -287,16 +288,97 @@ struct Webs {
 	void join(unsigned a, unsigned b) { parent[find(a)] = find(b); }
 };
 
-// hetmig.KIND.LINE.COL[.K][.CALLEE]: K counts earlier homes of one
-// location, CALLEE names the function whose result it holds (one more
-// thing both builds must agree on before the verifier pairs them).
-std::string home_name(location_t loc, std::map<std::pair<int, int>, int> &used,
+// What a value is, from the statement that computes it: its operation and
+// operands (user variables by name, constants by value, temporaries by what
+// computes them, a few levels deep). Not SSA version numbers, nor the order
+// of statements: gcc gimplifies a call's plain arguments right to left on
+// x86_64 and left to right on aarch64, so `walk(depth - 1, acc ^ depth)`
+// computes its two temporaries in opposite orders on the two ISAs, at one
+// location. Named by order alone, each name would mean the other value on
+// the other ISA.
+std::string operand_signature(tree t, int depth);
+
+std::string statement_signature(gimple *g, int depth)
+{
+	if (!g || depth <= 0)
+		return "?";
+	std::string out;
+	if (is_gimple_assign(g)) {
+		out = get_tree_code_name(gimple_assign_rhs_code(g));
+		for (unsigned i = 1; i < gimple_num_ops(g); i++)
+			out += "," + operand_signature(gimple_op(g, i), depth - 1);
+	} else if (is_gimple_call(g)) {
+		tree fn = gimple_call_fndecl(g);
+		out = std::string("call:") +
+		      (fn && DECL_NAME(fn) ? IDENTIFIER_POINTER(DECL_NAME(fn)) : "?");
+		for (unsigned i = 0; i < gimple_call_num_args(g); i++)
+			out += "," + operand_signature(gimple_call_arg(g, i), depth - 1);
+	} else if (gimple_code(g) == GIMPLE_PHI) {
+		std::vector<std::string> args;
+		for (unsigned i = 0; i < gimple_phi_num_args(g); i++)
+			args.push_back(operand_signature(gimple_phi_arg_def(g, i), depth - 1));
+		std::sort(args.begin(), args.end());  // edge order is the CFG's
+		out = "phi";
+		for (const auto &a : args)
+			out += "," + a;
+	} else {
+		out = gimple_code_name[gimple_code(g)];
+	}
+	return out;
+}
+
+std::string operand_signature(tree t, int depth)
+{
+	if (!t)
+		return "-";
+	switch (TREE_CODE(t)) {
+	case SSA_NAME: {
+		tree var = SSA_NAME_VAR(t);
+		if (var && DECL_NAME(var) && !(TREE_CODE(var) == VAR_DECL && DECL_IGNORED_P(var)))
+			return IDENTIFIER_POINTER(DECL_NAME(var));
+		return "(" + statement_signature(SSA_NAME_DEF_STMT(t), depth) + ")";
+	}
+	case INTEGER_CST:
+		return tree_fits_shwi_p(t) ? std::to_string(tree_to_shwi(t)) : "int";
+	case VAR_DECL:
+	case PARM_DECL:
+	case FUNCTION_DECL:
+	case FIELD_DECL:
+		return DECL_NAME(t) ? IDENTIFIER_POINTER(DECL_NAME(t)) : "decl";
+	default:
+		break;
+	}
+	std::string out = get_tree_code_name(TREE_CODE(t));
+	if (depth > 0 && EXPR_P(t))
+		for (int i = 0; i < TREE_OPERAND_LENGTH(t); i++)
+			out += "," + operand_signature(TREE_OPERAND(t, i), depth - 1);
+	return out;
+}
+
+// FNV-1a, 32 bits, as 8 hex digits.
+std::string short_hash(const std::string &text)
+{
+	uint32_t h = 2166136261u;
+	for (unsigned char c : text)
+		h = (h ^ c) * 16777619u;
+	char buf[9];
+	snprintf(buf, sizeof(buf), "%08x", h);
+	return buf;
+}
+
+// hetmig.KIND.LINE.COL[.HASH][.K][.CALLEE]: HASH says what the statement
+// DEF computes (statement_signature), K counts earlier names of one
+// location and hash, CALLEE names the function whose result it holds (one
+// more thing both builds must agree on before the verifier pairs them).
+std::string home_name(location_t loc, std::map<std::string, int> &used,
 		      const char *kind = "t", gimple *def = nullptr)
 {
 	expanded_location x = expand_location(loc);
-	int k = used[{x.line, x.column}]++;
 	std::string out = "hetmig." + std::string(kind) + "." + std::to_string(x.line) + "." +
 			  std::to_string(x.column);
+	if (def)
+		out += "." + short_hash(statement_signature(def, 4));
+	int k = used[out]++;
 	if (k)
 		out += "." + std::to_string(k);
 	tree fn = def && is_gimple_call(def) ? gimple_call_fndecl(def) : NULL_TREE;
@@ -475,7 +557,7 @@ public:
 // Memory temporaries live across a call (`h(make_struct(), g())`) already
 // have a frame slot: they get a name, hetmig.m.LINE.COL[.K] after their
 // first reference, and debug info.
-void name_memory_temporaries(function *fun, std::map<std::pair<int, int>, int> &used)
+void name_memory_temporaries(function *fun, std::map<std::string, int> &used)
 {
 	std::map<tree, std::vector<gimple *>> refs;
 	std::vector<tree> order;
@@ -542,7 +624,7 @@ unsigned int homes_pass::execute(function *fun)
 	}
 	// Name each web at its first definition in block order, so that both
 	// builds name it alike.
-	std::map<std::pair<int, int>, int> used;
+	std::map<std::string, int> used;
 	std::vector<tree> home(n, NULL_TREE);
 	std::vector<std::pair<tree, gimple *>> defs;
 	FOR_EACH_BB_FN(bb, fun) {
@@ -647,7 +729,7 @@ tree make_name(function *fun, tree type, const std::string &name, location_t loc
 
 unsigned int names_pass::execute(function *fun)
 {
-	std::map<std::pair<int, int>, int> used;
+	std::map<std::string, int> used;
 	basic_block bb;
 	FOR_EACH_BB_FN(bb, fun) {
 		// PHI results first, bound at the top of their block.
@@ -659,7 +741,7 @@ unsigned int names_pass::execute(function *fun)
 			location_t loc = gimple_location(phi);
 			if (loc == UNKNOWN_LOCATION)
 				loc = DECL_SOURCE_LOCATION(fun->decl);
-			tree var = make_name(fun, TREE_TYPE(r), home_name(loc, used, "v"), loc);
+			tree var = make_name(fun, TREE_TYPE(r), home_name(loc, used, "v", phi), loc);
 			gimple_stmt_iterator at = gsi_after_labels(bb);
 			gdebug *bind = gimple_build_debug_bind(var, r, nullptr);
 			gsi_insert_before(&at, bind, GSI_SAME_STMT);
