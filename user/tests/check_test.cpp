@@ -216,6 +216,55 @@ TEST(Verifier, EntryValuesAreDead)
 		ADD_FAILURE() << f.key << ": " << f.reasons.front();
 }
 
+// gcc -O2 keeps what its loop needs in callee-saved registers no variable
+// names: aarch64 holds &total (adrp/add) and the bound 20000 in x21 and
+// x22 across step(); x86_64 has already counted i up when step() returns,
+// describing i as rbx - 1. Constants and one-register values are carried,
+// so every site of sum() is proven.
+TEST(Verifier, HoistedConstantsAndAffineValuesAreCarried)
+{
+	auto x86 = open_fixture("hoisted.x86_64"), arm = open_fixture("hoisted.aarch64");
+	auto total = arm.symbol("total");
+	ASSERT_TRUE(total.has_value());
+	const program::Function *sum = arm.function_named("sum");
+	ASSERT_NE(sum, nullptr);
+	bool address = false, bound = false;
+	for (const auto &c : sum->calls) {
+		if (c.callee != "step")
+			continue;
+		for (const auto &[reg, value] : c.constant_registers) {
+			address |= value == *total;
+			bound |= value == 20000;
+		}
+	}
+	EXPECT_TRUE(address) << "&total in a register at sum's call of step";
+	EXPECT_TRUE(bound) << "20000 in a register at sum's call of step";
+
+	const program::Function *xsum = x86.function_named("sum");
+	ASSERT_NE(xsum, nullptr);
+	bool affine = false;
+	for (const auto &c : xsum->calls) {
+		if (c.callee != "step")
+			continue;
+		auto vars = x86.variables_at(c.return_address);
+		ASSERT_TRUE(vars.has_value());
+		for (const auto &v : *vars)
+			if (v.name == "i" && v.location.kind == program::Location::Kind::affine) {
+				EXPECT_EQ(v.location.reg, 3u);  // rbx
+				EXPECT_EQ(v.location.sign, 1);
+				EXPECT_EQ(v.location.offset, -1);
+				affine = true;
+			}
+	}
+	EXPECT_TRUE(affine) << "i as rbx - 1 on x86_64";
+
+	Report r = verify(x86, arm);
+	EXPECT_FALSE(any_reason(r, "", "sum"));
+	for (const auto &f : r.refusals)
+		if (f.function == "sum")
+			ADD_FAILURE() << f.key << ": " << f.reasons.front();
+}
+
 TEST(Verifier, ConstantsCompareTheVariablesBytesOnly)
 {
 	EXPECT_TRUE(same_constant(~0ull, 0xffffffff, 4));  // -1 as consts and as constu
