@@ -714,6 +714,33 @@ bool wants_name(tree name)
 	       tree_to_uhwi(TYPE_SIZE_UNIT(type)) <= 8;
 }
 
+// -finstrument-functions' own values: the return address and anything
+// used only as an argument of __cyg_profile_func_enter/exit, whose
+// arguments the runtime ignores (the verifier does not count the registers
+// aarch64 keeps them in either).
+bool for_instrumentation_only(tree name)
+{
+	auto callee_is = [](gimple *g, const char *want) {
+		tree fn = g && is_gimple_call(g) ? gimple_call_fndecl(g) : NULL_TREE;
+		return fn && DECL_NAME(fn) && !strcmp(IDENTIFIER_POINTER(DECL_NAME(fn)), want);
+	};
+	if (callee_is(SSA_NAME_DEF_STMT(name), "__builtin_return_address"))
+		return true;
+	imm_use_iterator it;
+	use_operand_p use;
+	bool any = false;
+	FOR_EACH_IMM_USE_FAST(use, it, name) {
+		gimple *g = USE_STMT(use);
+		if (is_gimple_debug(g))
+			continue;
+		if (!callee_is(g, "__cyg_profile_func_enter") &&
+		    !callee_is(g, "__cyg_profile_func_exit"))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 tree make_name(function *fun, tree type, const std::string &name, location_t loc)
 {
 	tree var = build_decl(loc, VAR_DECL, get_identifier(name.c_str()), type);
@@ -751,7 +778,8 @@ unsigned int names_pass::execute(function *fun)
 			if (is_gimple_debug(g) || stmt_ends_bb_p(g))
 				continue;
 			tree lhs = gimple_get_lhs(g);
-			if (!lhs || TREE_CODE(lhs) != SSA_NAME || !wants_name(lhs))
+			if (!lhs || TREE_CODE(lhs) != SSA_NAME || !wants_name(lhs) ||
+			    for_instrumentation_only(lhs))
 				continue;
 			location_t loc = gimple_has_location(g) ? gimple_location(g)
 								: DECL_SOURCE_LOCATION(fun->decl);

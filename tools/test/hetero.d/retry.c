@@ -3,7 +3,8 @@
  * tools/test/hetero.d/retry.c: a program whose first migration points do
  * not convert and whose next one does, for hetero-test's cases of `hetmig
  * send` trying later points (--max-points). Built with `hetmig-cc
- * --warn-only`: hetmig check refuses one call site, main's
+ * --warn-only --no-plugin` (the plugin would give the temporary a home):
+ * hetmig check refuses one call site, main's
  * `sum = base(7) + refused_region(REFUSED)`, where base's result is kept
  * across the second call in a temporary no variable describes.
  *
