@@ -11,6 +11,7 @@
 namespace hetmig::check {
 namespace {
 
+using program::Program;
 using testing::open_fixture;
 
 Report check(const char *x86, const char *arm)
@@ -70,14 +71,81 @@ TEST(Verifier, RefusesLibcCallback)
 	EXPECT_TRUE(any_reason(r, "libc frame qsort cannot be rebuilt", "main"));
 }
 
-TEST(Verifier, RefusesStackArgumentsAndDynamicFrames)
+TEST(Verifier, RefusesPushedArgumentsAndDynamicFrames)
 {
+	// frames.c is built without -maccumulate-outgoing-args: x86_64 pushes
+	// ten()'s stack arguments, aarch64 stores them in its fixed frame.
 	Report r = check("frames.x86_64", "frames.aarch64");
-	EXPECT_TRUE(any_reason(r, "arguments passed on the stack", "outgoing"));
+	EXPECT_TRUE(any_reason(r, "arguments pushed on the stack right before the call on "
+				  "x86_64", "outgoing"));
+	EXPECT_FALSE(any_reason(r, "arguments pushed on the stack right before the call on "
+				   "aarch64"));
 	EXPECT_TRUE(any_reason(r, "frame size changes at run time", "vla"));
 	EXPECT_TRUE(any_reason(r, "frame size changes at run time", "with_alloca"));
 	EXPECT_FALSE(any_reason(r, "", "small"));
 	EXPECT_FALSE(any_reason(r, "", "huge"));
+}
+
+const Refusal *refusal_of(const Report &r, const std::string &key_prefix)
+{
+	for (const auto &f : r.refusals)
+		if (f.key.rfind(key_prefix, 0) == 0)
+			return &f;
+	return nullptr;
+}
+
+// hetmig-cc's build (-maccumulate-outgoing-args on x86_64): calls of the
+// 10- and 18-argument functions, and every site inside them, the entry
+// point included (their stack parameters still in main's outgoing area),
+// are proven; only the variadic callee's are refused, at its caller and in
+// itself.
+TEST(Verifier, AcceptsStackParametersOfDescribedCallees)
+{
+	Program a = open_fixture("stackargs-O0.x86_64"), b = open_fixture("stackargs-O0.aarch64");
+	Report r = verify(a, b);
+	EXPECT_TRUE(r.errors.empty());
+	for (const char *fn : {"main|ten|", "main|eighteen|", "ten|", "eighteen|"}) {
+		const Refusal *f = refusal_of(r, fn);
+		EXPECT_EQ(f, nullptr) << fn << ": " << (f ? f->reasons.front() : "");
+	}
+	for (const char *key : {"main|ten|57:6|0", "main|eighteen|58:6|0", "ten|callee|22:6|0",
+				"eighteen|callee|33:6|0",
+				// Stopped at its own entry point.
+				"ten|__cyg_profile_func_enter|19:1|0",
+				"eighteen|__cyg_profile_func_enter|30:1|0"}) {
+		EXPECT_NE(a.call_site_by_key(key), nullptr) << key;
+		EXPECT_TRUE(refuse_site(a, b, key).empty()) << key;
+		EXPECT_TRUE(refuse_site(b, a, key).empty()) << key;
+	}
+	// Refused: main's call of vsum and vsum's own site, nothing else.
+	EXPECT_EQ(r.refusals.size(), 2u);
+	EXPECT_EQ(r.proven + 2, r.sites);
+}
+
+TEST(Verifier, RefusesVariadicCallee)
+{
+	Report r = check("stackargs-O0.x86_64", "stackargs-O0.aarch64");
+	const Refusal *call = refusal_of(r, "main|vsum|");
+	ASSERT_NE(call, nullptr);
+	EXPECT_TRUE(any_reason(r, "the callee vsum is variadic", "main"));
+	EXPECT_TRUE(any_reason(r, "described by no DWARF (on x86_64)", "main"));
+	EXPECT_TRUE(any_reason(r, "described by no DWARF (on aarch64)", "main"));
+	EXPECT_TRUE(any_reason(r, "vsum is variadic: what it received", "vsum"));
+}
+
+// gcc -O1 on x86_64 ends a stack parameter's location list once the frame
+// pointer is set, while the code still reads the slot: the callee's sites
+// are refused (the converter would not rebuild that part of the outgoing
+// area), not guessed.
+TEST(Verifier, StackParametersMustBeWhereTheyCameIn)
+{
+	Report r = check("stackargs-O1.x86_64", "stackargs-O1.aarch64");
+	EXPECT_TRUE(any_reason(r, "stack parameter g (at CFA+0 on entry, in the caller's outgoing "
+				  "area) is not described at the call on x86_64", "ten"));
+	EXPECT_TRUE(any_reason(r, "stack parameter check (at CFA+72 on entry", "eighteen"));
+	// aarch64 describes them where they came in.
+	EXPECT_FALSE(any_reason(r, "is not described at the call on aarch64"));
+	EXPECT_FALSE(any_reason(r, "pushed"));
 }
 
 TEST(Verifier, RefusesMismatchedFlags)

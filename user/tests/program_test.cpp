@@ -100,14 +100,90 @@ TEST(ProgramFrames, StackArguments)
 		const Function *f = p.function_named("outgoing");
 		ASSERT_NE(f, nullptr);
 		bool to_ten = false;
+		// frames.c is built without -maccumulate-outgoing-args: x86_64
+		// pushes the stack arguments right before the call.
+		const bool pushes = p.isa() == Isa::x86_64;
 		for (const auto &c : f->calls)
 			if (c.callee == "ten") {
 				to_ten = true;
 				EXPECT_TRUE(c.stack_arguments) << name;
+				EXPECT_EQ(c.pushed_arguments, pushes) << name;
 			} else {
 				EXPECT_FALSE(c.stack_arguments) << name << " " << c.key;
+				EXPECT_FALSE(c.pushed_arguments) << name << " " << c.key;
 			}
 		EXPECT_TRUE(to_ten);
+	}
+}
+
+// stackargs.c as hetmig-cc builds it (x86_64 with
+// -maccumulate-outgoing-args): the callees' stack parameters, at CFA + N on
+// entry, and the caller's outgoing area, inside its fixed frame below
+// everything else the frame holds.
+TEST(ProgramFrames, StackParametersAndOutgoingArea)
+{
+	using Params = std::vector<std::pair<std::string, int64_t>>;
+	auto slots = [](std::initializer_list<const char *> names) {
+		Params out;
+		int64_t at = 0;
+		for (const char *n : names)
+			out.push_back({n, (at += 8) - 8});
+		return out;
+	};
+	for (const char *name : {"stackargs-O0.x86_64", "stackargs-O0.aarch64"}) {
+		SCOPED_TRACE(name);
+		Program p = open_fixture(name);
+		const bool x86 = p.isa() == Isa::x86_64;
+		const Function *ten = p.function_named("ten");
+		const Function *eighteen = p.function_named("eighteen");
+		const Function *vsum = p.function_named("vsum");
+		const Function *main_fn = p.function_named("main");
+		ASSERT_TRUE(ten && eighteen && vsum && main_fn);
+		// x86_64: 6 integer registers, aarch64: 8; t and mops go in
+		// floating-point registers on both.
+		EXPECT_EQ(ten->stack_parameters,
+			  x86 ? slots({"g", "h", "i", "j"}) : slots({"i", "j"}));
+		EXPECT_EQ(eighteen->stack_parameters,
+			  x86 ? slots({"optype", "verified", "version", "date", "cc", "clink",
+				       "clib", "cinc", "cflags", "check"})
+			      : slots({"version", "date", "cc", "clink", "clib", "cinc",
+				       "cflags", "check"}));
+		EXPECT_TRUE(vsum->variadic);
+		EXPECT_TRUE(vsum->stack_parameters.empty());
+		EXPECT_FALSE(ten->variadic);
+		ASSERT_TRUE(main_fn->frame.known) << main_fn->frame.why_unknown;
+		EXPECT_FALSE(main_fn->frame.dynamic);
+
+		// Below main's variables and saved registers (CFA-relative).
+		int64_t lowest = std::min(main_fn->frame.saved_fp_at, main_fn->frame.saved_ra_at);
+		for (const auto &c : main_fn->calls) {
+			EXPECT_FALSE(c.pushed_arguments) << c.key;
+			for (auto [reg, at] : c.saved_registers)
+				lowest = std::min(lowest, at);
+			auto vars = p.variables_at(c.return_address);
+			ASSERT_TRUE(vars.has_value());
+			for (const auto &v : *vars) {
+				if (v.location.kind == Location::Kind::cfa_offset)
+					lowest = std::min(lowest, v.location.offset);
+				else if (v.location.kind == Location::Kind::reg_offset)
+					lowest = std::min(lowest, v.location.offset -
+									  int64_t(main_fn->frame.cfa_minus_fp));
+			}
+		}
+		const int64_t sp = -int64_t(main_fn->frame.cfa_minus_sp);
+		int calls_with_stack_arguments = 0;
+		for (const auto &c : main_fn->calls) {
+			const Function *callee = p.function_named(c.callee);
+			EXPECT_EQ(c.stack_arguments, callee == ten || callee == eighteen) << c.key;
+			if (!c.stack_arguments)
+				continue;
+			calls_with_stack_arguments++;
+			// The callee's CFA is main's sp at the call: its stack
+			// parameters fit between that sp and main's lowest slot.
+			for (const auto &[param, at] : callee->stack_parameters)
+				EXPECT_LE(sp + at + 8, lowest) << c.callee << " " << param;
+		}
+		EXPECT_EQ(calls_with_stack_arguments, 2);
 	}
 }
 

@@ -17,7 +17,10 @@ bool isa_specific(const std::string &opt)
 	static const char *const exact[] = {"-mno-outline-atomics", "-moutline-atomics",
 					    "-mlittle-endian", "-m64", "-mno-red-zone",
 					    "-mfix-cortex-a53-843419",
-					    "-mno-fix-cortex-a53-843419"};
+					    "-mno-fix-cortex-a53-843419",
+					    // hetmig-cc's on x86_64 (aarch64 always
+					    // accumulates outgoing arguments)
+					    "-maccumulate-outgoing-args"};
 	for (const char *p : prefixes)
 		if (opt.rfind(p, 0) == 0)
 			return true;

@@ -123,6 +123,33 @@ std::string var_id(const Variable &v)
 	return strf("%s@%d", v.name.c_str(), v.decl_line);
 }
 
+// A parameter passed on the stack lives in the caller's outgoing area,
+// and the converter rebuilds that area from it alone: on an ISA that
+// passes it on the stack it must be at the call where it came in (gcc -O1+
+// on x86_64 loses a stack parameter's location once the frame pointer is
+// set, while the code still reads the slot: measured).
+void check_stack_parameter(const Program &p, uint64_t ra, const Variable &v,
+			   std::vector<std::string> &why)
+{
+	const Function *f = v.parameter ? p.function_at(ra) : nullptr;
+	if (!f)
+		return;
+	for (const auto &[name, offset] : f->stack_parameters) {
+		if (name != v.name)
+			continue;
+		if (v.location.kind == Location::Kind::cfa_offset && v.location.offset == offset)
+			return;
+		why.push_back(strf("stack parameter %s (at CFA%+lld on entry, in the caller's "
+				   "outgoing area) is %s at the call on %s",
+				   v.name.c_str(), (long long)offset,
+				   v.location.kind == Location::Kind::optimized_out
+					   ? "not described"
+					   : "elsewhere",
+				   where(p).c_str()));
+		return;
+	}
+}
+
 void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t ra_b,
 		     std::vector<std::string> &why)
 {
@@ -131,6 +158,10 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 		why.push_back("variables: " + (!va ? va.error() : vb.error()).describe());
 		return;
 	}
+	for (const auto &v : *va)
+		check_stack_parameter(a, ra_a, v, why);
+	for (const auto &v : *vb)
+		check_stack_parameter(b, ra_b, v, why);
 	std::map<std::string, const Variable *> mb;
 	for (const auto &v : *vb)
 		mb[var_id(v)] = &v;
@@ -215,9 +246,29 @@ void check_frame(const Program &p, const Function &f, const CallSite &c,
 	else if (fr.dynamic)
 		why.push_back("frame size changes at run time (alloca or a variable-length "
 			      "array) on " + where(p));
-	if (c.stack_arguments)
-		why.push_back("arguments passed on the stack on " + where(p) +
-			      " (the converter does not rebuild outgoing argument areas)");
+	// Stack arguments: the callee's parameters at CFA + N describe this
+	// frame's outgoing area, and the callee's frame carries them (its
+	// sites check that they are there, check_stack_parameters), as long
+	// as the area is part of this frame's fixed layout and nothing but
+	// named parameters is in it.
+	if (c.pushed_arguments)
+		why.push_back("arguments pushed on the stack right before the call on " + where(p) +
+			      " (sp at the call is not the frame's; hetmig-cc builds x86_64 with "
+			      "-maccumulate-outgoing-args)");
+	if (f.variadic)
+		why.push_back(strf("%s is variadic: what it received beyond its named parameters "
+				   "(in its caller's outgoing area or its register save area) is "
+				   "described by no DWARF (on %s)", f.name.c_str(),
+				   where(p).c_str()));
+	const Function *callee = c.callee.empty() ? nullptr : p.function_named(c.callee);
+	if (callee && callee->has_debug_info && callee->variadic)
+		why.push_back(strf("the callee %s is variadic: its arguments beyond the named "
+				   "parameters (on the stack or in registers) are described by no "
+				   "DWARF (on %s)", c.callee.c_str(), where(p).c_str()));
+	else if (c.stack_arguments && (!callee || !callee->has_debug_info))
+		why.push_back(strf("arguments passed on the stack to %s, which has no debug "
+				   "information to describe them (on %s)", c.callee.c_str(),
+				   where(p).c_str()));
 	for (unsigned r : c.live_registers)
 		if (std::find(described.begin(), described.end(), r) == described.end())
 			why.push_back(strf("callee-saved register %s may hold a temporary no "

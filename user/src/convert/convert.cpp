@@ -26,6 +26,7 @@
 #include "convert/places.h"
 #include "convert/registers.h"
 #include "convert/resume.h"
+#include "program/insn.h"
 
 namespace hetmig::convert {
 
@@ -517,6 +518,50 @@ Result<void> Converter::build_frames()
 		}
 		src_homes.saved_by(*p.src.site, p.src.cfa);
 		dst_homes.saved_by(*p.dst_site, p.cfa);
+	}
+
+	// Every byte of the destination frames is written once: frame
+	// records, variables and save slots do not overlap. A callee's stack
+	// parameters sit in its caller's outgoing area, inside the caller's
+	// frame, where no variable or frame record of the caller is.
+	{
+		struct Span {
+			uint64_t start, len;
+			std::string what;
+		};
+		std::vector<Span> spans;
+		for (const auto &p : plan) {
+			const auto &layout = p.dst_fn->frame;
+			spans.push_back({p.cfa + uint64_t(layout.saved_fp_at), 8,
+					 p.dst_fn->name + "'s saved frame pointer"});
+			spans.push_back({p.cfa + uint64_t(layout.saved_ra_at), 8,
+					 p.dst_fn->name + "'s return address"});
+			for (size_t i = 0; i < p.vars.size(); i++) {
+				const Place &d = p.dst_places[i];
+				if (d.kind == Place::Kind::memory)
+					spans.push_back({d.address, p.vars[i].dst.type.size,
+							 p.dst_fn->name + "'s " + p.vars[i].dst.name});
+				else if (d.kind == Place::Kind::save_slot)
+					spans.push_back({d.address, 8, "the save slot of " +
+							 std::string(program::register_name(
+								 to_.isa(), d.reg))});
+			}
+		}
+		std::sort(spans.begin(), spans.end(), [](const Span &x, const Span &y) {
+			return std::tie(x.start, x.len) < std::tie(y.start, y.len);
+		});
+		for (size_t i = 1; i < spans.size(); i++) {
+			const Span &x = spans[i - 1], &y = spans[i];
+			// One register saved once holds every variable kept in it;
+			// two variables DWARF places in the same bytes get the same
+			// value twice.
+			if (x.start == y.start && x.len == y.len)
+				continue;
+			if (y.start < x.start + x.len)
+				return fail(EPROTO, strf("destination stack: %s and %s overlap at %s",
+							 x.what.c_str(), y.what.c_str(),
+							 hex(y.start).c_str()));
+		}
 	}
 
 	// The old stack goes; the block above main comes back (moved), then

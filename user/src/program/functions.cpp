@@ -40,6 +40,18 @@ void collect_call_sites(Dwarf_Die *parent, std::vector<uint64_t> &out)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+bool takes_varargs(Dwarf_Die *subprogram)
+{
+	Dwarf_Die child;
+	if (dwarf_child(subprogram, &child) != 0)
+		return false;
+	do
+		if (dwarf_tag(&child) == DW_TAG_unspecified_parameters)
+			return true;
+	while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
 void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunction> &out)
 {
 	Dwarf_Die child;
@@ -73,6 +85,7 @@ void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunct
 		d.f.low = low;
 		d.f.high = high;
 		d.f.has_debug_info = true;
+		d.f.variadic = takes_varargs(&child);
 		const char *file = dwarf_decl_file(&child);
 		d.f.file = file ? file : "";
 		dwarf_decl_line(&child, &d.f.line);
@@ -142,7 +155,8 @@ void line_of(Dwarf *dw, Dwarf_Off cu, uint64_t addr, CallSite &site)
 
 // Calls of one decoded function; the address of the call whose return
 // address DWARF gives otherwise.
-// x86_64 gcc passes stack arguments with push (-O0) right before the call.
+// x86_64 gcc without -maccumulate-outgoing-args pushes stack arguments
+// right before the call.
 void add_calls(const Program::Impl &p, const std::map<uint64_t, std::string> &names,
 	       DwarfFunction &d, const std::vector<Insn> *insns, uint64_t prologue_end)
 {
@@ -177,7 +191,7 @@ void add_calls(const Program::Impl &p, const std::map<uint64_t, std::string> &na
 		s.call_address = call;
 		s.return_address = ret;
 		s.callee = callees.count(call) ? callees[call] : "";
-		s.stack_arguments = pushed[call];
+		s.pushed_arguments = pushed[call];
 		line_of(p.dwarf.get(), d.cu, call, s);
 		std::string base = strf("%s|%s|%d:%d", d.f.name.c_str(), s.callee.c_str(),
 					s.line, s.column);

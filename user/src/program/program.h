@@ -89,10 +89,16 @@ struct CallSite {
 	// Identifies the site across the two builds:
 	// "caller|callee|line:column|n" (n counts equal keys in one function).
 	std::string key;
-	// Arguments passed on the stack (more than the argument registers hold,
-	// or a large struct by value): the caller's outgoing area is not
-	// described, so such a site cannot be converted.
+	// The callee takes arguments on the stack (more than the argument
+	// registers hold, or a large struct by value): its DWARF places
+	// parameters at or above its CFA (Function::stack_parameters), which
+	// is this caller's outgoing argument area. The callee's frame carries
+	// them: converting it rebuilds that area.
 	bool stack_arguments = false;
+	// Arguments pushed right before the call (x86_64 gcc without
+	// -maccumulate-outgoing-args): sp at the call is below the frame's
+	// fixed one, and what was pushed belongs to no frame's layout.
+	bool pushed_arguments = false;
 	// Callee-saved registers (DWARF numbers) holding a value across this
 	// call that no variable describes: written before the call in this
 	// function and read after it (e.g. the temporary of `f() + g()`).
@@ -148,6 +154,14 @@ struct Function {
 	std::string file;
 	int line = 0;
 	bool has_debug_info = false; // false for libc and assembler functions
+	// Takes `...` (DW_TAG_unspecified_parameters): what it receives beyond
+	// its named parameters (in its caller's outgoing area, or in the
+	// register save area of its own frame) is described by no DWARF.
+	bool variadic = false;
+	// Parameters passed on the stack: at the function's entry its DWARF
+	// places them at CFA + offset (offset >= 0), in the caller's outgoing
+	// argument area. Name and offset.
+	std::vector<std::pair<std::string, int64_t>> stack_parameters;
 	// The code was decoded instruction by instruction: `calls` is complete
 	// and live_registers are computed. Otherwise `why_not_decoded` says
 	// where decoding stopped (calls then come from DW_TAG_call_site only).
