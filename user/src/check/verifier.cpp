@@ -46,11 +46,12 @@ std::string location_problem(const Program &p, const Variable &v)
 	case Location::Kind::constant:  // compared across the builds by the caller
 		return "";
 	case Location::Kind::affine:
-		if (!callee_saved(p.isa(), l.reg))
-			return strf("variable %s is computed from %s, which the call clobbers",
-				    v.name.c_str(), register_name(p.isa(), l.reg));
+		for (const auto &[reg, sign] : l.terms)
+			if (!callee_saved(p.isa(), reg))
+				return strf("variable %s is computed from %s, which the call "
+					    "clobbers", v.name.c_str(), register_name(p.isa(), reg));
 		if (v.type.size > 8)
-			return strf("variable %s (%lu bytes) is computed from one register",
+			return strf("variable %s (%lu bytes) is computed from registers",
 				    v.name.c_str(), (unsigned long)v.type.size);
 		return "";
 	case Location::Kind::reg:
@@ -218,26 +219,63 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 					   where(b).c_str()));
 }
 
-// Registers that hold a variable at the site (DW_OP_regN): a live value in
-// them is described, the converter carries it with the variable.
-std::vector<unsigned> described_registers(const Program &p, uint64_t return_address)
+} // namespace
+
+std::vector<unsigned> solve_registers(const std::vector<Variable> &vars,
+				      const CallSite &site, std::vector<std::string> *unsolved)
 {
-	std::vector<unsigned> out;
-	if (auto vars = p.variables_at(return_address))
-		for (const auto &v : *vars)
-			if (v.location.kind == Location::Kind::reg ||
-			    v.location.kind == Location::Kind::affine)
-				out.push_back(v.location.reg);
+	std::set<unsigned> known;
+	for (const auto &v : vars)
+		if (v.location.kind == Location::Kind::reg)
+			known.insert(v.location.reg);
+	for (const auto &[reg, value] : site.constant_registers)
+		known.insert(reg);
+	std::vector<bool> done(vars.size(), false);
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < vars.size(); i++) {
+			if (vars[i].location.kind != Location::Kind::affine || done[i])
+				continue;
+			std::vector<unsigned> unknown;
+			for (const auto &[reg, sign] : vars[i].location.terms)
+				if (!known.count(reg))
+					unknown.push_back(reg);
+			if (unknown.size() > 1)
+				continue;
+			known.insert(unknown.begin(), unknown.end());
+			done[i] = progress = true;
+		}
+	}
+	if (unsolved)
+		for (size_t i = 0; i < vars.size(); i++)
+			if (vars[i].location.kind == Location::Kind::affine && !done[i])
+				unsolved->push_back(vars[i].name);
+	return {known.begin(), known.end()};
+}
+
+namespace {
+
+// Registers the converter sets at the site: variables in them, constants,
+// and what sums of registers solve for. A live value in them is described.
+std::vector<unsigned> described_registers(const Program &p, const CallSite &c,
+					  std::vector<std::string> &why)
+{
+	auto vars = p.variables_at(c.return_address);
+	if (!vars)
+		return {};
+	std::vector<std::string> unsolved;
+	auto out = solve_registers(*vars, c, &unsolved);
+	for (const auto &name : unsolved)
+		why.push_back(strf("variable %s is computed from registers of which more than "
+				   "one is set by nothing else (on %s)",
+				   name.c_str(), where(p).c_str()));
 	return out;
 }
 
 void check_frame(const Program &p, const Function &f, const CallSite &c,
 		 std::vector<std::string> &why)
 {
-	auto described = described_registers(p, c.return_address);
-	// A constant the code put there is written by the converter.
-	for (const auto &[reg, value] : c.constant_registers)
-		described.push_back(reg);
+	auto described = described_registers(p, c, why);
 	const FrameLayout &fr = f.frame;
 	if (!f.decoded)
 		why.push_back("code not decoded on " + where(p) + ": " + f.why_not_decoded);

@@ -50,6 +50,16 @@ bool same_constant(uint64_t a, uint64_t b, uint64_t size);
 // or computed otherwise. Shared by the verifier and the converter.
 bool carried(const program::Variable &v);
 
+// The callee-saved registers the converter sets in a frame stopped at
+// SITE, whose variables there are VARS: those variables in registers hold,
+// the constants the code put there, then one by one the single unknown
+// register of each sum-of-registers variable (Location::Kind::affine).
+// Sum variables left with two or more unknown registers are named in
+// *UNSOLVED. The converter solves in the same way (Converter::set_registers).
+std::vector<unsigned> solve_registers(const std::vector<program::Variable> &vars,
+				      const program::CallSite &site,
+				      std::vector<std::string> *unsolved);
+
 // A name hetmig-cc's plugin gave a compiler temporary (hetmig.v.*, .t.*,
 // .m.*) that is not carried here: one build may have dropped it from its
 // debug info altogether, which means the same.

@@ -177,6 +177,15 @@ private:
 	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
 					 const std::string &where);
 	void write_destination(const Place &place, const CarriedValue &value);
+	// A callee-saved register's value on the source, from its home.
+	Result<uint64_t> read_register(unsigned reg, bool in_register, uint64_t slot,
+				       const std::string &what);
+	// Writes V into register REG's home on the destination.
+	void write_register(unsigned reg, bool in_register, uint64_t slot, uint64_t v);
+	Result<void> set_registers(const std::vector<Place> &places,
+				   const std::vector<CarriedValue> &values,
+				   const std::vector<std::pair<Place, uint64_t>> &constants,
+				   const std::string &where);
 
 	const Image &src_;
 	const Program &from_, &to_;
@@ -340,43 +349,60 @@ Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const pr
 	return {};
 }
 
+Result<uint64_t> Converter::read_register(unsigned reg, bool in_register, uint64_t slot,
+					  const std::string &what)
+{
+	if (!in_register) {
+		uint64_t v = 0;
+		if (auto r = old_stack_.read(slot, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
+			return fail(EFAULT, strf("%s's save slot: %s", what.c_str(),
+						 r.error().context.c_str()));
+		return v;
+	}
+	// The thread is frozen in __hetmig_park (or the raw nanosleep it
+	// calls): its registers are its caller's only if those frames leave
+	// the callee-saved ones alone, as the -O0 runtime does.
+	if (!checked_park_registers_) {
+		if (auto why = park_clobbers_registers(from_))
+			return fail(ENOTSUP, strf("%s is in a register, but %s", what.c_str(),
+						  why->c_str()));
+		checked_park_registers_ = true;
+	}
+	return parked_register(from_.isa(), src_.threads.front(), reg);
+}
+
 Result<CarriedValue> Converter::read_source(const Place &place, const program::Variable &v,
 					    const std::string &where)
 {
 	CarriedValue value;
 	value.bytes.resize(v.type.size);
+	std::string what = where + ": " + v.name;
 	switch (place.kind) {
 	case Place::Kind::constant:
 	case Place::Kind::optimized_out:
 		break;
 	case Place::Kind::memory:
 		if (auto r = old_stack_.read(place.address, value.bytes); !r)
-			return fail(EFAULT, strf("%s: %s: %s", where.c_str(), v.name.c_str(),
-						 r.error().context.c_str()));
+			return fail(EFAULT, strf("%s: %s", what.c_str(), r.error().context.c_str()));
 		break;
-	case Place::Kind::save_slot: {
-		uint64_t reg = 0;
-		if (auto r = old_stack_.read(place.address, {reinterpret_cast<uint8_t *>(&reg), 8}); !r)
-			return fail(EFAULT, strf("%s: %s's save slot: %s", where.c_str(),
-						 v.name.c_str(), r.error().context.c_str()));
-		value.whole_register = place.value_of_register(reg);
-		break;
-	}
+	case Place::Kind::save_slot:
 	case Place::Kind::register_file: {
-		// The thread is frozen in __hetmig_park (or the raw nanosleep it
-		// calls): its registers are its caller's only if those frames
-		// leave the callee-saved ones alone, as the -O0 runtime does.
-		if (!checked_park_registers_) {
-			if (auto why = park_clobbers_registers(from_))
-				return fail(ENOTSUP, strf("%s: %s is in a register, but %s",
-							  where.c_str(), v.name.c_str(),
-							  why->c_str()));
-			checked_park_registers_ = true;
-		}
-		auto reg = parked_register(from_.isa(), src_.threads.front(), place.reg);
+		auto reg = read_register(place.reg, place.kind == Place::Kind::register_file,
+					 place.address, what);
 		if (!reg)
 			return std::unexpected(reg.error());
-		value.whole_register = place.value_of_register(*reg);
+		value.whole_register = *reg;
+		break;
+	}
+	case Place::Kind::linear: {
+		uint64_t sum = uint64_t(place.offset);
+		for (const auto &t : place.terms) {
+			auto reg = read_register(t.reg, t.in_register, t.slot, what);
+			if (!reg)
+				return std::unexpected(reg.error());
+			sum += uint64_t(t.sign) * *reg;
+		}
+		value.whole_register = sum;
 		break;
 	}
 	}
@@ -386,25 +412,88 @@ Result<CarriedValue> Converter::read_source(const Place &place, const program::V
 	return value;
 }
 
+void Converter::write_register(unsigned reg, bool in_register, uint64_t slot, uint64_t v)
+{
+	if (!in_register) {
+		mem_.write_u64(slot, v);
+		return;
+	}
+	const auto &regs = resume_registers(to_.isa());
+	auto i = size_t(std::find(regs.begin(), regs.end(), reg) - regs.begin());
+	resume_registers_.at(i) = v;
+}
+
 void Converter::write_destination(const Place &place, const CarriedValue &value)
 {
 	switch (place.kind) {
 	case Place::Kind::constant:
 	case Place::Kind::optimized_out:
+	case Place::Kind::linear:  // build_frames solves for its registers
 		break;  // the destination's code computes it, or never reads it
 	case Place::Kind::memory:
 		mem_.write(place.address, value.bytes);
 		break;
 	case Place::Kind::save_slot:
-		mem_.write_u64(place.address, place.register_of_value(value.register_value()));
-		break;
-	case Place::Kind::register_file: {
-		const auto &regs = resume_registers(to_.isa());
-		auto i = size_t(std::find(regs.begin(), regs.end(), place.reg) - regs.begin());
-		resume_registers_.at(i) = place.register_of_value(value.register_value());
+	case Place::Kind::register_file:
+		write_register(place.reg, place.kind == Place::Kind::register_file, place.address,
+			       value.register_value());
 		break;
 	}
+}
+
+// A destination frame's callee-saved registers that no variable holds
+// itself: first the constants its code put there, then, one at a time, the
+// one register a sum-of-registers variable leaves unknown, from that
+// variable's value and the registers known so far (hetmig check proves
+// that every such variable gets there: check::solve_registers).
+Result<void> Converter::set_registers(const std::vector<Place> &places,
+				      const std::vector<CarriedValue> &values,
+				      const std::vector<std::pair<Place, uint64_t>> &constants,
+				      const std::string &where)
+{
+	std::map<unsigned, uint64_t> known;
+	for (size_t i = 0; i < places.size(); i++)
+		if (places[i].kind == Place::Kind::save_slot ||
+		    places[i].kind == Place::Kind::register_file)
+			known[places[i].reg] = values[i].register_value();
+	for (const auto &[place, constant] : constants) {
+		write_register(place.reg, place.kind == Place::Kind::register_file, place.address,
+			       constant);
+		known[place.reg] = constant;
 	}
+	std::vector<bool> done(places.size(), false);
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < places.size(); i++) {
+			const Place &pl = places[i];
+			if (pl.kind != Place::Kind::linear || done[i])
+				continue;
+			uint64_t rest = values[i].register_value() - uint64_t(pl.offset);
+			const Place::Term *unknown = nullptr;
+			int n_unknown = 0;
+			for (const auto &t : pl.terms) {
+				auto k = known.find(t.reg);
+				if (k != known.end())
+					rest -= uint64_t(t.sign) * k->second;
+				else
+					unknown = &t, n_unknown++;
+			}
+			if (n_unknown > 1)
+				continue;
+			done[i] = true;
+			progress = true;
+			if (!unknown)
+				continue;
+			uint64_t v = uint64_t(unknown->sign) * rest;
+			write_register(unknown->reg, unknown->in_register, unknown->slot, v);
+			known[unknown->reg] = v;
+		}
+	}
+	for (size_t i = 0; i < places.size(); i++)
+		if (places[i].kind == Place::Kind::linear && !done[i])
+			return fail(ENOTSUP, strf("%s: more than one register of a computed value is "
+						  "unknown on the destination", where.c_str()));
+	return {};
 }
 
 Result<void> Converter::build_frames()
@@ -593,6 +682,7 @@ Result<void> Converter::build_frames()
 					 p.src.site->line, p.src.function->name.c_str());
 		// Stopped at its own entry point: its locals are not yet set.
 		const bool entry_point = p.src.site->callee == kEntryPointHook;
+		std::vector<CarriedValue> values;
 		for (size_t i = 0; i < p.vars.size(); i++) {
 			const VariablePair &vp = p.vars[i];
 			auto value = read_source(p.src_places[i], vp.src, where);
@@ -601,14 +691,10 @@ Result<void> Converter::build_frames()
 			if (auto r = translate_pointers(value->bytes, vp.dst, where, entry_point); !r)
 				return r;
 			write_destination(p.dst_places[i], *value);
+			values.push_back(*value);
 		}
-		for (const auto &[place, constant] : p.dst_constants) {
-			CarriedValue value;
-			value.bytes.resize(8);
-			std::memcpy(value.bytes.data(), &constant, 8);
-			value.whole_register = constant;
-			write_destination(place, value);
-		}
+		if (auto r = set_registers(p.dst_places, values, p.dst_constants, where); !r)
+			return r;
 		report_.frames.push_back({p.src.function->name, p.src.site->file,
 					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,
 					  p.vars.size()});

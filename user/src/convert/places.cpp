@@ -60,35 +60,46 @@ Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cf
 	using K = program::Location::Kind;
 	const program::Location &loc = v.location;
 	if (loc.kind == K::constant)
-		return Place{Place::Kind::constant, 0, 0};
+		return Place{Place::Kind::constant, 0, 0, {}, 0};
 	if (loc.kind == K::optimized_out || loc.kind == K::computed)
-		return Place{Place::Kind::optimized_out, 0, 0};
+		return Place{Place::Kind::optimized_out, 0, 0, {}, 0};
 	if (loc.kind != K::reg && loc.kind != K::affine) {
 		const unsigned fp_reg = isa == Isa::x86_64 ? 6 : 29;
 		auto a = variable_address(v, cfa, fp, fp_reg, where);
 		if (!a)
 			return std::unexpected(a.error());
-		return Place{Place::Kind::memory, *a, 0};
+		return Place{Place::Kind::memory, *a, 0, {}, 0};
 	}
 	const auto &carried = resume_registers(isa);
-	if (std::find(carried.begin(), carried.end(), loc.reg) == carried.end())
-		return fail(ENOTSUP, strf("%s: %s is in %s on %s, not a callee-saved register "
-					  "the converter carries", where.c_str(), v.name.c_str(),
-					  program::register_name(isa, loc.reg),
-					  program::isa_name(isa)));
+	std::vector<std::pair<unsigned, int>> regs;
+	if (loc.kind == K::affine)
+		regs = loc.terms;
+	else
+		regs = {{loc.reg, 1}};
+	for (const auto &[reg, sign] : regs)
+		if (std::find(carried.begin(), carried.end(), reg) == carried.end())
+			return fail(ENOTSUP, strf("%s: %s is %s %s on %s, not a callee-saved "
+						  "register the converter carries", where.c_str(),
+						  v.name.c_str(),
+						  loc.kind == K::affine ? "computed from" : "in",
+						  program::register_name(isa, reg),
+						  program::isa_name(isa)));
 	if (v.type.size > 8)
 		return fail(ENOTSUP, strf("%s: %s (%llu bytes) does not fit in %s", where.c_str(),
 					  v.name.c_str(), (unsigned long long)v.type.size,
 					  program::register_name(isa, loc.reg)));
-	RegisterHome home = homes.home(loc.reg);
-	Place place{home.in_register ? Place::Kind::register_file : Place::Kind::save_slot,
-		    home.in_register ? 0 : home.slot, loc.reg};
 	if (loc.kind == K::affine) {
-		place.affine = true;
-		place.sign = loc.sign;
-		place.offset = loc.offset;
+		Place place{Place::Kind::linear, 0, loc.reg, {}, loc.offset};
+		for (const auto &[reg, sign] : regs) {
+			RegisterHome home = homes.home(reg);
+			place.terms.push_back({reg, sign, home.in_register, home.slot});
+		}
+		return place;
 	}
-	return place;
+	RegisterHome home = homes.home(loc.reg);
+	if (home.in_register)
+		return Place{Place::Kind::register_file, 0, loc.reg, {}, 0};
+	return Place{Place::Kind::save_slot, home.slot, loc.reg, {}, 0};
 }
 
 } // namespace hetmig::convert

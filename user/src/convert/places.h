@@ -38,25 +38,25 @@ struct Place {
 		memory,         // `address`: a frame slot
 		save_slot,      // `address`: a register's 8-byte save slot in an inner frame
 		register_file,  // register `reg` itself (parked thread / resume record)
+		// A sum of registers, each with its home, plus `offset`
+		// (Location::Kind::affine): read by adding them up on the source;
+		// on the destination it sets the one register the frame's other
+		// values leave unknown (Converter::solve_registers).
+		linear,
 		constant,       // computed by the code from constants: nothing to carry
 		optimized_out,  // dead here: nothing to carry
+	};
+	struct Term {
+		unsigned reg;
+		int sign;             // +1 or -1
+		bool in_register;     // else in an inner frame's save slot `slot`
+		uint64_t slot;
 	};
 	Kind kind = Kind::memory;
 	uint64_t address = 0;
 	unsigned reg = 0;
-	// save_slot and register_file: the variable is sign * register +
-	// offset (Location::Kind::affine), not the register itself.
-	bool affine = false;
-	int sign = 1;
-	int64_t offset = 0;
-	uint64_t value_of_register(uint64_t r) const
-	{
-		return affine ? uint64_t(sign) * r + uint64_t(offset) : r;
-	}
-	uint64_t register_of_value(uint64_t v) const
-	{
-		return affine ? uint64_t(sign) * (v - uint64_t(offset)) : v;
-	}
+	std::vector<Term> terms;  // linear
+	int64_t offset = 0;       // linear
 	bool carried() const { return kind != Kind::constant && kind != Kind::optimized_out; }
 };
 

@@ -193,8 +193,13 @@ void add_calls(const Program::Impl &p, const std::map<uint64_t, std::string> &na
 		s.callee = callees.count(call) ? callees[call] : "";
 		s.pushed_arguments = pushed[call];
 		line_of(p.dwarf.get(), d.cu, call, s);
-		std::string base = strf("%s|%s|%d:%d", d.f.name.c_str(), s.callee.c_str(),
-					s.line, s.column);
+		// The entry hook is called once, in the prologue, whatever line
+		// the scheduler leaves it on (at -O2 the two ISAs' line tables
+		// give it different lines): its key is the function's entry.
+		std::string base = s.callee == "__cyg_profile_func_enter"
+					   ? strf("%s|%s|entry", d.f.name.c_str(), s.callee.c_str())
+					   : strf("%s|%s|%d:%d", d.f.name.c_str(), s.callee.c_str(),
+						  s.line, s.column);
 		s.key = strf("%s|%d", base.c_str(), seen[base]++);
 		d.f.calls.push_back(std::move(s));
 	}

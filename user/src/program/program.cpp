@@ -139,15 +139,24 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 		return vars;
 	// At a call: a variable left in a register the code never reads again
 	// is dead, whatever its location list still says.
-	for (auto &v : *vars)
-		if ((v.location.kind == Location::Kind::reg ||
-		     v.location.kind == Location::Kind::affine) &&
-		    std::find(site->dead_registers.begin(), site->dead_registers.end(),
-			      v.location.reg) != site->dead_registers.end()) {
+	auto dead = [&](unsigned reg) {
+		return std::find(site->dead_registers.begin(), site->dead_registers.end(), reg) !=
+		       site->dead_registers.end();
+	};
+	for (auto &v : *vars) {
+		std::optional<unsigned> gone;
+		if (v.location.kind == Location::Kind::reg && dead(v.location.reg))
+			gone = v.location.reg;
+		if (v.location.kind == Location::Kind::affine)
+			for (const auto &[reg, sign] : v.location.terms)
+				if (dead(reg))
+					gone = reg;
+		if (gone) {
 			v.location.kind = Location::Kind::optimized_out;
 			v.location.why = strf("%s is not read after the call",
-					      register_name(impl_->isa, v.location.reg));
+					      register_name(impl_->isa, *gone));
 		}
+	}
 	return vars;
 }
 

@@ -40,12 +40,13 @@ struct Location {
 		// code reads the registers it comes from, which the verifier's
 		// liveness rule covers. `why` shows the expression.
 		computed,
-		// A computed value that is `sign` * register `reg` + `offset`
-		// (mod 2^64), sign +1 or -1: `DW_OP_breg3 -1; DW_OP_stack_value`
-		// for `n - 1` while rbx holds n, `DW_OP_const2u 20000; DW_OP_breg20
-		// 0; DW_OP_minus; DW_OP_stack_value` for a loop counter gcc turned
-		// into a count down. The register's value follows from the
-		// variable's, so the converter carries it through the variable.
+		// A computed value that is a sum of registers, each added or
+		// subtracted, plus `offset` (mod 2^64): `terms`. `DW_OP_breg3
+		// -1; DW_OP_stack_value` for `n - 1` while rbx holds n; a loop
+		// counter gcc turned into a count down (20000 - x20) or into the
+		// distance between two pointers (x19 - x21 + 64). The converter
+		// reads the registers on the source and solves for the one
+		// register the destination's other values leave unknown.
 		affine,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
@@ -54,7 +55,8 @@ struct Location {
 	int64_t offset = 0;
 	unsigned reg = 0;
 	uint64_t value = 0;  // constant
-	int sign = 1;        // affine
+	// affine: (DWARF register, +1 or -1), value = sum + offset
+	std::vector<std::pair<unsigned, int>> terms;
 	std::string why;
 };
 

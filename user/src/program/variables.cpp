@@ -2,6 +2,7 @@
 // The variables in scope at a pc and where each lives there.
 #include <dwarf.h>
 
+#include <map>
 #include <optional>
 
 #include "impl.h"
@@ -131,54 +132,73 @@ bool entry_value_only(const Dwarf_Op *e, size_t len)
 	return false;
 }
 
-// One register plus or minus constants (gcc -O1+ for `n - 1`, and for a
-// loop counter turned into a count down): fills LOC as Kind::affine.
-// Forms: bregN off; [const; plus|minus]; stack_value, and
-// const; bregN off; minus; stack_value.
+// A sum of registers, each added or subtracted, and constants (gcc -O1+
+// for `n - 1`, for a loop counter turned into a count down or into the
+// distance between two pointers): fills LOC as Kind::affine. The
+// expression is evaluated symbolically: bregN/bregx, constants, plus,
+// minus, plus_uconst, neg, then DW_OP_stack_value; any other operation, or
+// a register whose coefficient ends up other than +1 or -1, is not one.
 bool affine_value(const Dwarf_Op *e, size_t len, Location &loc)
 {
-	auto breg = [](const Dwarf_Op &op, unsigned *reg, int64_t *off) {
-		if (op.atom >= DW_OP_breg0 && op.atom <= DW_OP_breg31) {
-			*reg = op.atom - DW_OP_breg0;
-			*off = int64_t(op.number);
-			return true;
-		}
-		if (op.atom == DW_OP_bregx) {
-			*reg = unsigned(op.number);
-			*off = int64_t(op.number2);
-			return true;
-		}
-		return false;
-	};
-	auto constant = [](const Dwarf_Op &op, uint64_t *v) {
-		Dwarf_Op pair[2] = {op, {}};
-		pair[1].atom = DW_OP_stack_value;
-		auto c = constant_value(pair, 2);
-		if (c)
-			*v = *c;
-		return c.has_value();
+	struct Linear {
+		std::map<unsigned, int64_t> coef;
+		uint64_t offset = 0;
 	};
 	if (len < 2 || e[len - 1].atom != DW_OP_stack_value)
 		return false;
-	unsigned reg;
-	int64_t off;
-	uint64_t c;
-	if (len == 2 && breg(e[0], &reg, &off)) {
-		loc.sign = 1;
-		loc.offset = off;
-	} else if (len == 4 && breg(e[0], &reg, &off) && constant(e[1], &c) &&
-		   (e[2].atom == DW_OP_plus || e[2].atom == DW_OP_minus)) {
-		loc.sign = 1;
-		loc.offset = int64_t(e[2].atom == DW_OP_plus ? uint64_t(off) + c : uint64_t(off) - c);
-	} else if (len == 4 && constant(e[0], &c) && breg(e[1], &reg, &off) &&
-		   e[2].atom == DW_OP_minus) {
-		loc.sign = -1;
-		loc.offset = int64_t(c - uint64_t(off));
-	} else {
-		return false;
+	std::vector<Linear> stack;
+	for (size_t i = 0; i + 1 < len; i++) {
+		const Dwarf_Op &op = e[i];
+		Dwarf_Op pair[2] = {op, {}};
+		pair[1].atom = DW_OP_stack_value;
+		if (op.atom >= DW_OP_breg0 && op.atom <= DW_OP_breg31) {
+			Linear l;
+			l.coef[op.atom - DW_OP_breg0] = 1;
+			l.offset = op.number;
+			stack.push_back(l);
+		} else if (op.atom == DW_OP_bregx) {
+			Linear l;
+			l.coef[unsigned(op.number)] = 1;
+			l.offset = op.number2;
+			stack.push_back(l);
+		} else if (auto c = constant_value(pair, 2)) {
+			Linear l;
+			l.offset = *c;
+			stack.push_back(l);
+		} else if (op.atom == DW_OP_plus_uconst && !stack.empty()) {
+			stack.back().offset += op.number;
+		} else if (op.atom == DW_OP_neg && !stack.empty()) {
+			for (auto &[r, k] : stack.back().coef)
+				k = -k;
+			stack.back().offset = -stack.back().offset;
+		} else if ((op.atom == DW_OP_plus || op.atom == DW_OP_minus) && stack.size() >= 2) {
+			Linear b = stack.back();
+			stack.pop_back();
+			Linear &a = stack.back();
+			int64_t sign = op.atom == DW_OP_plus ? 1 : -1;
+			for (const auto &[r, k] : b.coef)
+				a.coef[r] += sign * k;
+			a.offset += uint64_t(sign) * b.offset;
+		} else {
+			return false;
+		}
 	}
+	if (stack.size() != 1)
+		return false;
+	std::vector<std::pair<unsigned, int>> terms;
+	for (const auto &[r, k] : stack.back().coef) {
+		if (k == 0)
+			continue;
+		if (k != 1 && k != -1)
+			return false;
+		terms.push_back({r, int(k)});
+	}
+	if (terms.empty())
+		return false;  // constants only: constant_value() had its chance
 	loc.kind = Location::Kind::affine;
-	loc.reg = reg;
+	loc.terms = std::move(terms);
+	loc.offset = int64_t(stack.back().offset);
+	loc.reg = loc.terms.front().first;
 	return true;
 }
 
