@@ -23,6 +23,10 @@
 #include "randlc.h"
 #include "results.h"
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #define SEED 314159265ULL
 #define ALPHA 1.0e-6
 #define STEPS 6
