@@ -102,9 +102,9 @@ int main(int argc, char **argv)
 	unsigned long check = 0;
 	long round;
 
-	for (round = 0; round < scale; round++) {
+	for (round = 0; round < 20 * scale; round++) {
 		CORPUS_POINT();
-		printf("fib %ld %ld\n", fib(18) + fib(17), fib(19));
+		printf("fib %ld %ld\n", fib(24) + fib(23), fib(25));
 		printf("%ld %ld %ld\n", square(round + 3), cube(round + 2),
 		       mix(square(2), cube(3), fib(10)));
 		for (int i = 0; i < 4096; i++)
