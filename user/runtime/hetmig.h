@@ -27,6 +27,23 @@ extern "C" {
  * result 16, park_errno 20, park_ra 24, park_cfa 32, park_fp 40, dest 48,
  * holder 296; size 304.
  */
+/*
+ * The call sites that are no migration point, symbol __hetmig_unproven
+ * (same address in both builds, in .bss): the return addresses, sorted, of
+ * the sites `hetmig check` refuses for the move asked for, written by the
+ * companion before it sets `pending`. A point with such a site on its
+ * stack does not park; the request waits for the next point. count 0 (a
+ * fresh process, or a table too small for the program): every point parks
+ * and the converter refuses what it cannot convert.
+ */
+#define HETMIG_UNPROVEN_MAX 1022u
+
+struct hetmig_unproven {
+	uint32_t magic;			/* HETMIG_RT_MAGIC once written */
+	uint32_t count;			/* entries of ra in use */
+	uint64_t ra[HETMIG_UNPROVEN_MAX];
+};
+
 struct hetmig_runtime {
 	uint32_t magic;			/* HETMIG_RT_MAGIC */
 	uint32_t version;		/* HETMIG_RT_VERSION */
@@ -84,6 +101,7 @@ struct hetmig_resume {
 };
 
 extern struct hetmig_runtime __hetmig_rt;
+extern struct hetmig_unproven __hetmig_unproven;
 extern __thread uint64_t __hetmig_tls_anchor;
 
 int __hetmig_park(void);

@@ -121,6 +121,47 @@ __asm__(".pushsection .text.__cyg_profile_func_exit, \"ax\", %progbits\n"
  * leave us here for ever: when the holder it named is gone, go on as if it
  * had said -ECANCELED.
  */
+struct hetmig_unproven __hetmig_unproven;
+static int self_request;	/* hetmig_migrate is parking */
+
+/*
+ * Whether a frame on this stack is stopped at a site the companion listed
+ * as refused: the frame-pointer chain from here to main (whose caller, the
+ * libc start code, left fp 0), each frame's return address looked up in the
+ * sorted table. Frame records are [fp] = caller's fp, [fp + 8] = return
+ * address on both ISAs; a chain that does not go up the stack ends the walk.
+ */
+NOINST static int at_unproven_site(void)
+{
+	const struct hetmig_unproven *u = &__hetmig_unproven;
+	uint32_t n = __atomic_load_n(&u->count, __ATOMIC_SEQ_CST);
+	const uint64_t *fp = __builtin_frame_address(0);
+	unsigned depth;
+
+	if (u->magic != HETMIG_RT_MAGIC || !n || n > HETMIG_UNPROVEN_MAX)
+		return 0;
+	for (depth = 0; fp && depth < 1000000; depth++) {
+		const uint64_t *up = (const uint64_t *)(uintptr_t)fp[0];
+		uint64_t ra = fp[1];
+		uint32_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (u->ra[mid] < ra)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && u->ra[lo] == ra)
+			return 1;
+		if (up <= fp)
+			break;
+		fp = up;
+	}
+	return 0;
+}
+
 NOINST __attribute__((noinline)) int __hetmig_park(void)
 {
 	struct hetmig_runtime *rt = &__hetmig_rt;
@@ -133,6 +174,10 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 						__ATOMIC_SEQ_CST))
 			return 0;
 	if (p == 0)
+		return 0;
+	/* Not a migration point: stay pending, try the next one. A move the
+	 * program asked for itself (hetmig_migrate) is tried here only. */
+	if (!self_request && at_unproven_site())
 		return 0;
 	rt->park_ra = (uint64_t)(uintptr_t)__builtin_return_address(0);
 	/* The CFA of this function is the caller's sp just before the call on
@@ -276,5 +321,8 @@ NOINST int hetmig_migrate(const char *dest)
 	 * -ECANCELED instead of lasting for ever. */
 	__atomic_store_n(&rt->holder, err, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->pending, 1, __ATOMIC_SEQ_CST);
-	return __hetmig_park();
+	self_request = 1;
+	err = __hetmig_park();
+	self_request = 0;
+	return err;
 }

@@ -158,11 +158,14 @@ int cmd_send(int argc, char **argv)
 	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
 			    "[--no-compress] [--timeout SECONDS]\n"
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
-			    "                   [--parked]\n";
+			    "                   [--parked] [--every-point]\n";
 	int park_timeout_ms = 30000;
 	uint32_t at_point = 1;
 	int max_points = 8;
 	bool parked = false;
+	// Park at points hetmig check refuses too (the converter then refuses
+	// them and the next one is tried): for tests of that path.
+	bool every_point = false;
 	std::optional<pid_t> pid;
 	std::string dest, key_path = kDefaultKey;
 	bool keep = false;
@@ -191,7 +194,9 @@ int cmd_send(int argc, char **argv)
 		} else if (a == "--max-points" && i + 1 < argc) {
 			if (!set_option(max_points, "--max-points", argv[++i], 1, 1000000))
 				return kExitUsage;
-		} else if (a == "--parked")
+		} else if (a == "--every-point")
+			every_point = true;
+		else if (a == "--parked")
 			parked = true;  // hetmig_migrate(): the process asked itself
 		else if (!pid && (pid = parse_pid(argv[i])))
 			continue;
@@ -240,6 +245,15 @@ int cmd_send(int argc, char **argv)
 			return give_up(c.error());
 		}
 		cross = std::move(*c);
+		// Sites hetmig check refuses are no migration points: the
+		// runtime goes past them (verified once, before the process is
+		// stopped).
+		if (auto n = every_point ? Result<size_t>(0)
+					 : convert::mark_unproven_sites(*pid, cross->from, cross->to);
+		    !n) {
+			(void)ch->send(Msg::kError, n.error().describe());
+			return give_up(n.error());
+		}
 	}
 	// A hetmig-cc program stops at a migration point first, where its stack
 	// is one the converter understands. Not every point converts (a word

@@ -11,6 +11,11 @@
  *    without parking.
  * 4. Parked for a holder that dies without letting us go (a killed
  *    `hetmig send`): the point returns -ECANCELED by itself.
+ * 5. A call site in __hetmig_unproven (what `hetmig send` writes: sites
+ *    hetmig check refuses) is no migration point: the points with it on
+ *    the stack (point_here's entry and its hetmig_point) go on and leave
+ *    the request pending; the same function called from another site
+ *    parks at its entry (and, its holder gone, lets itself go).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +42,18 @@ static void *companion(void *arg)
 	__hetmig_rt.result = -5;
 	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+static volatile uint64_t recorded_site;
+
+/* RECORD: note where we were called from; else a migration point. */
+static __attribute__((noinline)) int point_here(int record)
+{
+	if (record) {
+		recorded_site = (uint64_t)__builtin_return_address(0);
+		return 0;
+	}
+	return hetmig_point();
 }
 
 int main(void)
@@ -100,5 +117,31 @@ int main(void)
 	printf("holder gone while parked: %s, pending %u, parked %u, holder %d\n",
 	       r == -ECANCELED ? "-ECANCELED" : "unexpected", __hetmig_rt.pending,
 	       __hetmig_rt.parked, __hetmig_rt.holder);
+
+	/* A holder that is already gone: a point that parks returns at once. */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	int at_site[2];
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) {
+			__hetmig_unproven.ra[0] = recorded_site;
+			__hetmig_unproven.count = 1;
+			__hetmig_unproven.magic = HETMIG_RT_MAGIC;
+			__hetmig_rt.holder = child;
+			__atomic_store_n(&__hetmig_rt.pending, 1, __ATOMIC_SEQ_CST);
+		}
+		at_site[i] = point_here(i == 0);	/* one call site, twice */
+	}
+	printf("unproven site: point returned %d, pending %u, parked %u, holder %s\n",
+	       at_site[1], __hetmig_rt.pending, __hetmig_rt.parked,
+	       __hetmig_rt.holder == child ? "kept" : "changed");
+	/* Another site: point_here's entry point parks, finds its holder
+	 * gone and goes on (-ECANCELED to the hook, which drops it). */
+	(void)point_here(0);
+	printf("proven site: pending %u, holder %d\n", __hetmig_rt.pending,
+	       __hetmig_rt.holder);
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "convert/park.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "check/verifier.h"
 #include "convert/resume.h"
 
 namespace hetmig::convert {
@@ -144,6 +146,32 @@ Result<program::Program> program_of(pid_t pid)
 	if (!path)
 		return std::unexpected(path.error());
 	return program::Program::open(*path);
+}
+
+Result<size_t> mark_unproven_sites(pid_t pid, const program::Program &from,
+				   const program::Program &to)
+{
+	auto table = from.symbol("__hetmig_unproven");
+	if (!table)
+		return 0;
+	check::Report report = check::verify(from, to);
+	std::vector<uint64_t> ras;
+	for (const auto &r : report.refusals)
+		if (const program::CallSite *c = from.call_site_by_key(r.key))
+			ras.push_back(c->return_address);
+	std::sort(ras.begin(), ras.end());
+	ras.erase(std::unique(ras.begin(), ras.end()), ras.end());
+	uint32_t count = ras.size() <= HETMIG_UNPROVEN_MAX ? uint32_t(ras.size()) : 0;
+	// Entries first, the count last: the runtime reads the count first.
+	if (count)
+		if (auto r = poke(pid, *table + offsetof(hetmig_unproven, ra), ras.data(),
+				  count * sizeof(uint64_t));
+		    !r)
+			return std::unexpected(r.error());
+	uint32_t head[2] = {HETMIG_RT_MAGIC, count};
+	if (auto r = poke(pid, *table, head, sizeof(head)); !r)
+		return std::unexpected(r.error());
+	return count;
 }
 
 Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,

@@ -14,6 +14,15 @@
 
 namespace hetmig::convert {
 
+// Writes the return addresses of FROM's call sites that `hetmig check`
+// refuses for a move to TO into the process's __hetmig_unproven table, so
+// that its runtime does not park with one of them on the stack. Returns
+// how many; 0 without writing when the build has no table (an older
+// runtime) or the table is too small (then every point parks, and the
+// converter refuses what it cannot convert).
+Result<size_t> mark_unproven_sites(pid_t pid, const program::Program &from,
+				   const program::Program &to);
+
 class Parking {
 public:
 	// Sets `pending` to COUNTDOWN (the process parks at the COUNTDOWN-th
