@@ -50,17 +50,6 @@ struct sparse_vector {
 	double *value;
 };
 
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (!p) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
 /*
  * nonzer random entries at distinct random positions in [0, n): each
  * entry draws a value, then a position scaled to the power of two at or
@@ -137,7 +126,7 @@ static void make_matrix(struct csr *a, const struct cg_class *c)
 {
 	int n = c->n;
 	int per_vector = c->nonzer + 1;
-	struct sparse_vector *vecs = xmalloc(n * sizeof(*vecs));
+	struct sparse_vector *vecs = npb_alloc(n * sizeof(*vecs));
 	char *taken = calloc(n, 1);
 	uint64_t seed = SEED;
 
@@ -147,8 +136,8 @@ static void make_matrix(struct csr *a, const struct cg_class *c)
 	}
 	randlc(&seed, NPB_A);   /* the specification discards one draw */
 	for (int i = 0; i < n; i++) {
-		vecs[i].index = xmalloc(per_vector * sizeof(int));
-		vecs[i].value = xmalloc(per_vector * sizeof(double));
+		vecs[i].index = npb_alloc(per_vector * sizeof(int));
+		vecs[i].value = npb_alloc(per_vector * sizeof(double));
 		random_sparse_vector(&vecs[i], n, c->nonzer, &seed, taken);
 		set_entry(&vecs[i], i, 0.5);
 	}
@@ -167,12 +156,12 @@ static void make_matrix(struct csr *a, const struct cg_class *c)
 		row_len[i]++;   /* the diagonal shift */
 
 	a->n = n;
-	a->row_start = xmalloc((n + 1) * sizeof(int));
+	a->row_start = npb_alloc((n + 1) * sizeof(int));
 	a->row_start[0] = 0;
 	for (int i = 0; i < n; i++)
 		a->row_start[i + 1] = a->row_start[i] + row_len[i];
-	a->col = xmalloc(a->row_start[n] * sizeof(int));
-	a->val = xmalloc(a->row_start[n] * sizeof(double));
+	a->col = npb_alloc(a->row_start[n] * sizeof(int));
+	a->val = npb_alloc(a->row_start[n] * sizeof(double));
 
 	int *fill = row_len;    /* reused: entries placed so far per row */
 	for (int i = 0; i < n; i++)
@@ -308,11 +297,11 @@ int main(int argc, char **argv)
 	make_matrix(&a, c);
 	printf(" Nonzeros: %12d\n\n", a.row_start[n]);
 
-	double *x = xmalloc(n * sizeof(double));
-	double *z = xmalloc(n * sizeof(double));
-	w.p = xmalloc(n * sizeof(double));
-	w.q = xmalloc(n * sizeof(double));
-	w.r = xmalloc(n * sizeof(double));
+	double *x = npb_alloc(n * sizeof(double));
+	double *z = npb_alloc(n * sizeof(double));
+	w.p = npb_alloc(n * sizeof(double));
+	w.q = npb_alloc(n * sizeof(double));
+	w.r = npb_alloc(n * sizeof(double));
 
 	for (int i = 0; i < n; i++)
 		x[i] = 1.0;

@@ -59,24 +59,13 @@ struct fft_plan {
 	double complex *roots;  /* exp(-2 pi i k / n), k < n / 2 */
 };
 
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (!p) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
 static void plan_init(struct fft_plan *p, int n)
 {
 	p->n = n;
 	p->log2n = 0;
 	while ((1 << p->log2n) < n)
 		p->log2n++;
-	p->roots = xmalloc(n / 2 * sizeof(double complex));
+	p->roots = npb_alloc(n / 2 * sizeof(double complex));
 	for (int k = 0; k < n / 2; k++) {
 		double angle = -2.0 * M_PI * k / n;
 
@@ -162,7 +151,7 @@ static void fft3d(struct field *f, struct fft_plan plans[3], int sign,
 static void initial_conditions(struct field *f)
 {
 	long plane = (long)f->nx * f->ny;
-	double *r = xmalloc(2 * plane * sizeof(double));
+	double *r = npb_alloc(2 * plane * sizeof(double));
 	uint64_t seed = SEED;
 
 	for (int k = 0; k < f->nz; k++) {
@@ -225,10 +214,10 @@ int main(int argc, char **argv)
 
 	if (c->nz > longest)
 		longest = c->nz;
-	spectrum.v = xmalloc(total * sizeof(double complex));
-	x.v = xmalloc(total * sizeof(double complex));
-	double *decay = xmalloc(total * sizeof(double));
-	double complex *line = xmalloc(longest * sizeof(double complex));
+	spectrum.v = npb_alloc(total * sizeof(double complex));
+	x.v = npb_alloc(total * sizeof(double complex));
+	double *decay = npb_alloc(total * sizeof(double));
+	double complex *line = npb_alloc(longest * sizeof(double complex));
 
 	printf("\n NAS Parallel Benchmarks (hetmig selftests) - FT Benchmark\n\n");
 	printf(" Size                : %4dx%4dx%4d\n", c->nx, c->ny, c->nz);

@@ -25,17 +25,6 @@
 #define MAX_CODES (1 << MAX_BITS)
 #define HASH_SIZE 131071        /* prime, about twice MAX_CODES */
 
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (!p) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
 /* ---- the text ---- */
 
 static uint64_t xorshift(uint64_t *state)
@@ -167,7 +156,7 @@ static int dictionary_slot(const struct dictionary *d, int32_t key)
 
 static void compress(const unsigned char *in, size_t n, struct bits *out)
 {
-	struct dictionary *d = xmalloc(sizeof(*d));
+	struct dictionary *d = npb_alloc(sizeof(*d));
 
 	dictionary_reset(d);
 	put_code(out, CLEAR_CODE, d->width);
@@ -223,8 +212,8 @@ static size_t expand(const struct table *t, int code, unsigned char *stack)
 /* returns the decompressed size, or -1 if the stream is corrupt */
 static long decompress(struct bits *in, unsigned char *out, size_t room)
 {
-	struct table *t = xmalloc(sizeof(*t));
-	unsigned char *stack = xmalloc(MAX_CODES);
+	struct table *t = npb_alloc(sizeof(*t));
+	unsigned char *stack = npb_alloc(MAX_CODES);
 	size_t n = 0;
 	int previous = -1;
 
@@ -308,9 +297,9 @@ int main(int argc, char **argv)
 		return 2;
 
 	const struct lzw_class *c = cls == 'S' ? &class_s : &class_w;
-	unsigned char *text = xmalloc(c->size);
-	unsigned char *back = xmalloc(c->size);
-	struct bits packed = { xmalloc(4096), 0, 4096, 0, 0, 0 };
+	unsigned char *text = npb_alloc(c->size);
+	unsigned char *back = npb_alloc(c->size);
+	struct bits packed = { npb_alloc(4096), 0, 4096, 0, 0, 0 };
 
 	printf("\n hetmig selftests - LZW round trip\n\n");
 	make_text(text, c->size);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "results.h"
@@ -25,4 +26,15 @@ void print_results(const struct npb_result *r)
 	printf(" Operation type  = %24s\n", r->operation);
 	printf(" Verification    = %12s\n",
 	       r->verified ? "SUCCESSFUL" : "UNSUCCESSFUL");
+}
+
+void *npb_alloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (!p) {
+		perror("malloc");
+		exit(2);
+	}
+	return p;
 }

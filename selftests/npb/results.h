@@ -3,6 +3,8 @@
 #ifndef NPB_RESULTS_H
 #define NPB_RESULTS_H
 
+#include <stddef.h>
+
 struct npb_result {
 	const char *name;       /* "IS", "EP", ... */
 	char cls;               /* 'S' or 'W' */
@@ -15,5 +17,7 @@ struct npb_result {
 /* the class letter of argv[1]: 'S' or 'W', or 0 (after a message) */
 char parse_class(int argc, char **argv, const char *name);
 void print_results(const struct npb_result *r);
+/* malloc, or a message and exit status 2 */
+void *npb_alloc(size_t size);
 
 #endif

@@ -741,19 +741,6 @@ bool for_instrumentation_only(tree name)
 	return any;
 }
 
-tree make_name(function *fun, tree type, const std::string &name, location_t loc)
-{
-	tree var = build_decl(loc, VAR_DECL, get_identifier(name.c_str()), type);
-	DECL_ARTIFICIAL(var) = 1;
-	DECL_IGNORED_P(var) = 0;
-	TREE_USED(var) = 1;
-	DECL_CONTEXT(var) = fun->decl;
-	DECL_SEEN_IN_BIND_EXPR_P(var) = 1;
-	add_local_decl(fun, var);
-	add_to_outermost_block(fun, var);
-	return var;
-}
-
 unsigned int names_pass::execute(function *fun)
 {
 	std::map<std::string, int> used;
@@ -768,7 +755,7 @@ unsigned int names_pass::execute(function *fun)
 			location_t loc = gimple_location(phi);
 			if (loc == UNKNOWN_LOCATION)
 				loc = DECL_SOURCE_LOCATION(fun->decl);
-			tree var = make_name(fun, TREE_TYPE(r), home_name(loc, used, "v", phi), loc);
+			tree var = make_home(fun, TREE_TYPE(r), home_name(loc, used, "v", phi), loc);
 			gimple_stmt_iterator at = gsi_after_labels(bb);
 			gdebug *bind = gimple_build_debug_bind(var, r, nullptr);
 			gsi_insert_before(&at, bind, GSI_SAME_STMT);
@@ -784,7 +771,7 @@ unsigned int names_pass::execute(function *fun)
 			location_t loc = gimple_has_location(g) ? gimple_location(g)
 								: DECL_SOURCE_LOCATION(fun->decl);
 			std::string hn = home_name(loc, used, "v", g);
-			tree var = make_name(fun, TREE_TYPE(lhs), hn, loc);
+			tree var = make_home(fun, TREE_TYPE(lhs), hn, loc);
 			gdebug *bind = gimple_build_debug_bind(var, lhs, g);
 			gsi_insert_after(&gsi, bind, GSI_NEW_STMT);
 			if (verbose) {
