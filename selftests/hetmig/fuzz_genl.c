@@ -393,6 +393,37 @@ static void spoil_mode_word(char *data, int len)
 		memcpy(data + w * 8, &v, 8);
 }
 
+/*
+ * A dump request for PID on a socket of its own, of which only the first
+ * bytes are read before the socket is closed: the module must end the dump
+ * (its cursor, its references) without a reader.
+ */
+static void abandon_dump(int family, int cmd, pid_t pid)
+{
+	struct {
+		struct nlmsghdr n;
+		struct genlmsghdr g;
+		struct nlattr a;
+		uint32_t pid;
+	} req = {
+		.n = { .nlmsg_len = sizeof(req), .nlmsg_type = family,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.g = { .cmd = cmd, .version = HETMIG_GENL_VERSION },
+		.a = { .nla_len = NLA_HDRLEN + 4, .nla_type = HETMIG_A_PID },
+		.pid = pid,
+	};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	char some[64];
+	int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+
+	if (fd < 0)
+		return;
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) > 0 &&
+	    below(2))
+		(void)!recv(fd, some, sizeof(some), 0);
+	close(fd);
+}
+
 static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee *t,
 				  int count)
 {
@@ -404,8 +435,31 @@ static void fuzz_thread_and_pages(int family, struct nl_sock *sk, struct tracee 
 	for (i = 0; i < count; i++) {
 		struct nl_answer a = {};
 		struct nl_msg *msg;
+		int kind = below(3);
 
-		if (below(2)) {
+		if (kind == 2) {
+			/*
+			 * The reading commands and freeze/thaw at a tracee that
+			 * is ours and stopped, whose state the other requests
+			 * keep changing: the paths that succeed (the random
+			 * fuzzer's targets are never its own). Sometimes an
+			 * attribute that does not belong, or a dump abandoned
+			 * after its first bytes.
+			 */
+			static const int cmds[] = { HETMIG_CMD_GET_REGS, HETMIG_CMD_GET_MM,
+						    HETMIG_CMD_GET_VMAS, HETMIG_CMD_GET_SIGNALS,
+						    HETMIG_CMD_FREEZE, HETMIG_CMD_THAW };
+			int cmd = cmds[below(sizeof(cmds) / sizeof(cmds[0]))];
+
+			if (below(8) == 0) {
+				abandon_dump(family, below(2) ? HETMIG_CMD_GET_VMAS
+							      : HETMIG_CMD_GET_REGS, t->pid);
+				continue;
+			}
+			msg = hetmig_pid_request(family, cmd, t->pid);
+			if (below(6) == 0)
+				nla_put_u32(msg, below(2) ? HETMIG_A_TID : HETMIG_A_VMA_PROT, rnd());
+		} else if (kind == 1) {
 			/* often: a mode-changing NT_PRSTATUS first, more sets after */
 			int mode_first = below(8) == 0;
 			int sets = mode_first ? 2 + below(2) : below(4);
