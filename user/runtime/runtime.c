@@ -131,6 +131,15 @@ static int self_request;	/* hetmig_migrate is parking */
  * sorted table. Frame records are [fp] = caller's fp, [fp + 8] = return
  * address on both ISAs; a chain that does not go up the stack ends the walk.
  */
+NOINST static int record_mapped(const uint64_t *record)
+{
+	uintptr_t page = (uintptr_t)record & ~(uintptr_t)4095;
+	uintptr_t end = ((uintptr_t)(record + 2) + 4095) & ~(uintptr_t)4095;
+	unsigned char resident[2];
+
+	return hetmig_sys3(SYS_mincore, (long)page, (long)(end - page), (long)resident) == 0;
+}
+
 NOINST static int at_unproven_site(void)
 {
 	const struct hetmig_unproven *u = &__hetmig_unproven;
@@ -156,6 +165,11 @@ NOINST static int at_unproven_site(void)
 		if (lo < n && u->ra[lo] == ra)
 			return 1;
 		if (up <= fp)
+			break;
+		/* Below a libc frame built without a frame pointer, rbp may
+		 * have been a plain register: read no record that is not
+		 * mapped (mincore fails with ENOMEM on an unmapped page). */
+		if (((uintptr_t)up ^ (uintptr_t)fp) >= 4096 && !record_mapped(up))
 			break;
 		fp = up;
 	}
