@@ -76,9 +76,10 @@ demo: deps all cc
 	@echo '== a hetmig-cc program moved mid-recursion from an x86_64 to an aarch64 host =='
 	tools/lab selftests/corpus/recurse.c --hops x86_64,aarch64 --every 2000 -- 3
 
-# The netlink fuzzer at 1,500,000 messages per guest with a new seed each
-# run (x86_64, aarch64, the x86_64 debug kernel); FUZZ_ARGS="--seed S"
-# replays one (Documentation/testing.md). Not part of `make test`.
+# The netlink fuzzer at 1,500,000 messages per guest (1,020,000 on the
+# debug kernel) with a new seed each run (x86_64, aarch64, the x86_64 debug
+# kernel); FUZZ_ARGS="--seed S" replays one (Documentation/testing.md).
+# Not part of `make test`.
 fuzz: deps all
 	tools/test/fuzz $(FUZZ_ARGS)
 
