@@ -178,6 +178,11 @@ NOINST static int at_unproven_site(void)
 
 NOINST __attribute__((noinline)) int __hetmig_park(void)
 {
+	/* First, before any call: on aarch64 a call overwrites x30, and gcc
+	 * would keep the return address in x19 for a later read, which the
+	 * converter refuses (the parked thread's registers must be its
+	 * caller's). */
+	uint64_t ra = (uint64_t)(uintptr_t)__builtin_return_address(0);
 	struct hetmig_runtime *rt = &__hetmig_rt;
 	struct timespec ms = { 0, 1000000 };
 	uint32_t p = __atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST);
@@ -193,7 +198,7 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 	 * program asked for itself (hetmig_migrate) is tried here only. */
 	if (!self_request && at_unproven_site())
 		return 0;
-	rt->park_ra = (uint64_t)(uintptr_t)__builtin_return_address(0);
+	rt->park_ra = ra;
 	/* The CFA of this function is the caller's sp just before the call on
 	 * both ISAs (x86_64: above the pushed return address; aarch64: sp at
 	 * entry). Checked by tools/test/cc/resume.c. */
