@@ -784,6 +784,17 @@ unsigned int names_pass::execute(function *fun)
 	return 0;
 }
 
+// Runs PASS right after the first instance of the pass named REFERENCE.
+void insert_pass_after(opt_pass *pass, const char *reference)
+{
+	struct register_pass_info info;
+	info.pass = pass;
+	info.reference_pass_name = reference;
+	info.ref_pass_instance_number = 1;
+	info.pos_op = PASS_POS_INSERT_AFTER;
+	register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &info);
+}
+
 std::string target_of(const char *configuration)
 {
 	const char *t = configuration ? strstr(configuration, "--target=") : nullptr;
@@ -825,21 +836,9 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 	register_callback(plugin_name, PLUGIN_INFO, nullptr, &info);
 	if (order)
 		register_callback(plugin_name, PLUGIN_PRE_GENERICIZE, pre_genericize, nullptr);
-	if (names) {
-		struct register_pass_info pass;
-		pass.pass = new names_pass(g);
-		pass.reference_pass_name = "ssa";
-		pass.ref_pass_instance_number = 1;
-		pass.pos_op = PASS_POS_INSERT_AFTER;
-		register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &pass);
-	}
-	if (homes) {
-		struct register_pass_info pass;
-		pass.pass = new homes_pass(g);
-		pass.reference_pass_name = "optimized";
-		pass.ref_pass_instance_number = 1;
-		pass.pos_op = PASS_POS_INSERT_AFTER;
-		register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &pass);
-	}
+	if (names)
+		insert_pass_after(new names_pass(g), "ssa");
+	if (homes)
+		insert_pass_after(new homes_pass(g), "optimized");
 	return 0;
 }
