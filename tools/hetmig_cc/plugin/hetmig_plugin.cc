@@ -43,6 +43,10 @@
 #include "context.h"
 #include "gimple-walk.h"
 #include "tree-cfg.h"
+#include "tree-into-ssa.h"
+#include "tree-ssanames.h"
+#include "ssa-iterators.h"
+#include "stringpool.h"
 
 #include <cstdio>
 #include <algorithm>
@@ -303,8 +307,11 @@ std::string statement_signature(gimple *g, int depth)
 	if (!g || depth <= 0)
 		return "?";
 	std::string out;
+	if (is_gimple_assign(g) && CONVERT_EXPR_CODE_P(gimple_assign_rhs_code(g)))
+		return operand_signature(gimple_assign_rhs1(g), depth);
 	if (is_gimple_assign(g)) {
-		out = get_tree_code_name(gimple_assign_rhs_code(g));
+		tree_code code = gimple_assign_rhs_code(g);
+		out = get_tree_code_name(code == WIDEN_MULT_EXPR ? MULT_EXPR : code);
 		for (unsigned i = 1; i < gimple_num_ops(g); i++)
 			out += "," + operand_signature(gimple_op(g, i), depth - 1);
 	} else if (is_gimple_call(g)) {
@@ -333,6 +340,9 @@ std::string operand_signature(tree t, int depth)
 		return "-";
 	switch (TREE_CODE(t)) {
 	case SSA_NAME: {
+		gimple *d = SSA_NAME_DEF_STMT(t);
+		if (is_gimple_assign(d) && CONVERT_EXPR_CODE_P(gimple_assign_rhs_code(d)))
+			return operand_signature(gimple_assign_rhs1(d), depth);
 		tree var = SSA_NAME_VAR(t);
 		if (var && DECL_NAME(var) && !(TREE_CODE(var) == VAR_DECL && DECL_IGNORED_P(var)))
 			return IDENTIFIER_POINTER(DECL_NAME(var));
@@ -348,6 +358,8 @@ std::string operand_signature(tree t, int depth)
 	default:
 		break;
 	}
+	if (CONVERT_EXPR_P(t))
+		return operand_signature(TREE_OPERAND(t, 0), depth);
 	std::string out = get_tree_code_name(TREE_CODE(t));
 	if (depth > 0 && EXPR_P(t))
 		for (int i = 0; i < TREE_OPERAND_LENGTH(t); i++)
@@ -784,6 +796,288 @@ unsigned int names_pass::execute(function *fun)
 	return 0;
 }
 
+// ---------------------------------------------------------------------------
+// 4. Saved values at -O1 and above (a GIMPLE pass after "optimized", the
+//    last before expansion).
+//
+// Names describe where optimized code keeps a value, but the two compilers
+// keep different values: measured on the NPB kernels at -O2, under half of
+// the sites had the same live state on both ISAs (ivopts' pointers on one,
+// a counter on the other; a value rematerialized on one, held on the
+// other). This pass makes the state at a call one that both builds share:
+// every SSA value live across a call that can be on a parked stack is
+// stored, right before the call, into a volatile local of its own,
+// hetmig.s.SITE.HASH[.dup].CALLEE (SITE: LINE.COL of the call, or "entry"
+// for -finstrument-functions' entry hook), and read back right after it;
+// every later use reads the reloaded value (update_ssa places the PHIs).
+// Nothing the optimizers made is then live in a register across the call
+// but constants, and the saved values are frame slots that DWARF locates.
+// HASH says what the value is (statement_signature, its size), so both
+// builds name a value alike. A call site the optimizer duplicated (one
+// location and callee twice in a function), or two values of one HASH at a
+// call, cannot be paired by name: those are marked ".dup" and the verifier
+// refuses such sites. Volatile, so that no RTL pass forwards the stored
+// register past the call or drops the store.
+
+bool is_entry_hook(gimple *g)
+{
+	tree fn = is_gimple_call(g) ? gimple_call_fndecl(g) : NULL_TREE;
+	return fn && DECL_NAME(fn) &&
+	       !strcmp(IDENTIFIER_POINTER(DECL_NAME(fn)), "__cyg_profile_func_enter");
+}
+
+bool is_saving_point(gimple *g)
+{
+	return (is_real_call(g) || is_entry_hook(g)) && !stmt_ends_bb_p(g) &&
+	       !(gimple_call_flags(g) & ECF_RETURNS_TWICE);
+}
+
+// The callee's symbol (a clone's is foo.constprop.0), empty when indirect.
+std::string callee_symbol(gimple *g)
+{
+	tree fn = gimple_call_fndecl(g);
+	if (!fn)
+		return "";
+	tree id = DECL_ASSEMBLER_NAME(fn);
+	return id ? IDENTIFIER_POINTER(id) : "";
+}
+
+std::string site_of(gimple *g)
+{
+	if (is_entry_hook(g))
+		return "entry";
+	expanded_location x = expand_location(gimple_location(g));
+	return std::to_string(x.line) + "." + std::to_string(x.column);
+}
+
+using Bits = std::vector<uint64_t>;
+
+bool set_bit(Bits &b, unsigned i)
+{
+	uint64_t m = uint64_t(1) << (i % 64);
+	bool was = b[i / 64] & m;
+	b[i / 64] |= m;
+	return !was;
+}
+
+bool test_bit(const Bits &b, unsigned i) { return b[i / 64] >> (i % 64) & 1; }
+
+void clear_bit(Bits &b, unsigned i) { b[i / 64] &= ~(uint64_t(1) << (i % 64)); }
+
+bool tracked(tree t)
+{
+	return t && TREE_CODE(t) == SSA_NAME && !virtual_operand_p(t);
+}
+
+// SSA values live across each saving point: backward dataflow over blocks,
+// then each block walked backwards from its end.
+std::map<gimple *, std::vector<tree>> live_across_points(function *fun)
+{
+	unsigned words = (num_ssa_names + 63) / 64;
+	unsigned nb = last_basic_block_for_fn(fun);
+	std::vector<Bits> use(nb, Bits(words)), def(nb, Bits(words)), in(nb, Bits(words)),
+		phi_args(nb, Bits(words));
+	basic_block bb;
+	FOR_EACH_BB_FN(bb, fun) {
+		unsigned b = bb->index;
+		for (gphi_iterator gsi = gsi_start_phis(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gphi *phi = gsi.phi();
+			if (tracked(gimple_phi_result(phi)))
+				set_bit(def[b], SSA_NAME_VERSION(gimple_phi_result(phi)));
+			for (unsigned i = 0; i < gimple_phi_num_args(phi); i++) {
+				tree a = gimple_phi_arg_def(phi, i);
+				basic_block src = gimple_phi_arg_edge(phi, i)->src;
+				if (tracked(a) && src->index >= NUM_FIXED_BLOCKS)
+					set_bit(phi_args[src->index], SSA_NAME_VERSION(a));
+			}
+		}
+		for (gimple_stmt_iterator gsi = gsi_start_bb(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			if (is_gimple_debug(g))
+				continue;
+			ssa_op_iter it;
+			tree op;
+			FOR_EACH_SSA_TREE_OPERAND(op, g, it, SSA_OP_USE)
+				if (tracked(op) && !test_bit(def[b], SSA_NAME_VERSION(op)))
+					set_bit(use[b], SSA_NAME_VERSION(op));
+			FOR_EACH_SSA_TREE_OPERAND(op, g, it, SSA_OP_DEF)
+				if (tracked(op))
+					set_bit(def[b], SSA_NAME_VERSION(op));
+		}
+	}
+	auto out_of = [&](basic_block bb) {
+		Bits out = phi_args[bb->index];
+		edge e;
+		edge_iterator ei;
+		FOR_EACH_EDGE(e, ei, bb->succs)
+			if (e->dest->index >= NUM_FIXED_BLOCKS)
+				for (unsigned w = 0; w < words; w++)
+					out[w] |= in[e->dest->index][w];
+		return out;
+	};
+	for (bool changed = true; changed;) {
+		changed = false;
+		FOR_EACH_BB_REVERSE_FN(bb, fun) {
+			unsigned b = bb->index;
+			Bits out = out_of(bb);
+			for (unsigned w = 0; w < words; w++) {
+				uint64_t v = use[b][w] | (out[w] & ~def[b][w]);
+				if (v != in[b][w]) {
+					in[b][w] = v;
+					changed = true;
+				}
+			}
+		}
+	}
+	std::map<gimple *, std::vector<tree>> out;
+	FOR_EACH_BB_FN(bb, fun) {
+		Bits live = out_of(bb);
+		for (gimple_stmt_iterator gsi = gsi_last_bb(bb); !gsi_end_p(gsi); gsi_prev(&gsi)) {
+			gimple *g = gsi_stmt(gsi);
+			if (is_gimple_debug(g))
+				continue;
+			ssa_op_iter it;
+			tree op;
+			FOR_EACH_SSA_TREE_OPERAND(op, g, it, SSA_OP_DEF)
+				if (tracked(op))
+					clear_bit(live, SSA_NAME_VERSION(op));
+			if (is_gimple_call(g) && is_saving_point(g)) {
+				auto &names = out[g];
+				for (unsigned i = 1; i < num_ssa_names; i++)
+					if (test_bit(live, i) && ssa_name(i) &&
+					    !for_instrumentation_only(ssa_name(i)))
+						names.push_back(ssa_name(i));
+			}
+			FOR_EACH_SSA_TREE_OPERAND(op, g, it, SSA_OP_USE)
+				if (tracked(op))
+					set_bit(live, SSA_NAME_VERSION(op));
+		}
+	}
+	return out;
+}
+
+// What a live value is, for its name: its variable (if any), where and how
+// it is computed, and its size. Conversions are transparent and a widening
+// multiplication is a multiplication: aarch64's widening_mul pass makes
+// (long) n * 8 one, x86_64's does not.
+std::string value_signature(tree name, bool with_location = false)
+{
+	// A compiler temporary's name is numbered (ivtmp.297): not the
+	// same on both builds.
+	tree var = SSA_NAME_VAR(name);
+	std::string out = var && DECL_NAME(var) && !DECL_ARTIFICIAL(var)
+				  ? IDENTIFIER_POINTER(DECL_NAME(var))
+				  : "";
+	gimple *at = SSA_NAME_DEF_STMT(name);
+	if (with_location && !SSA_NAME_IS_DEFAULT_DEF(name) && gimple_has_location(at)) {
+		expanded_location x = expand_location(gimple_location(at));
+		out += "@" + std::to_string(x.line) + "." + std::to_string(x.column);
+	}
+	gimple *def = SSA_NAME_DEF_STMT(name);
+	out += ":" + (SSA_NAME_IS_DEFAULT_DEF(name) ? std::string("entry")
+						     : statement_signature(def, 4));
+	tree size = TYPE_SIZE_UNIT(TREE_TYPE(name));
+	out += ":" + (size && tree_fits_uhwi_p(size) ? std::to_string(tree_to_uhwi(size))
+						     : std::string("?"));
+	return out;
+}
+
+const pass_data saves_pass_data = {
+	GIMPLE_PASS,
+	"hetmig_saves",
+	OPTGROUP_NONE,
+	TV_NONE,
+	PROP_ssa | PROP_cfg,
+	0,
+	0,
+	0,
+	0,
+};
+
+class saves_pass : public gimple_opt_pass {
+public:
+	saves_pass(gcc::context *ctxt) : gimple_opt_pass(saves_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize; }
+	unsigned int execute(function *fun) override;
+};
+
+unsigned int saves_pass::execute(function *fun)
+{
+	auto live = live_across_points(fun);
+	if (live.empty())
+		return 0;
+	std::map<std::string, int> sites;
+	for (const auto &[g, names] : live)
+		sites[site_of(g) + "|" + callee_symbol(g)]++;
+	bool any = false;
+	for (auto &[g, names] : live) {
+		if (names.empty())
+			continue;
+		std::string site = site_of(g), callee = callee_symbol(g);
+		bool dup_site = sites[site + "|" + callee] > 1;
+		std::vector<std::pair<std::string, tree>> values;
+		std::map<std::string, int> count;
+		// Alike values told apart by where they are computed; only
+		// then, since CSE keeps either of two locations.
+		std::map<std::string, int> alike;
+		for (tree n : names)
+			alike[value_signature(n)]++;
+		for (tree n : names) {
+			std::string sig = value_signature(n);
+			std::string h = short_hash(alike[sig] > 1 ? value_signature(n, true) : sig);
+			values.push_back({h, n});
+			count[h]++;
+		}
+		// One order on both builds: by what the values are.
+		std::stable_sort(values.begin(), values.end(),
+				 [](const auto &a, const auto &b) { return a.first < b.first; });
+		// The reloads start a block of their own: update_ssa takes a
+		// block that defines a replacement to define it before any use
+		// there, and would not give a loop around the call its PHI.
+		basic_block rest = split_block(gimple_bb(g), g)->dest;
+		gimple_stmt_iterator before = gsi_for_stmt(g), after = gsi_after_labels(rest);
+		bool first = true;
+		location_t loc = gimple_location(g);
+		for (auto &[h, n] : values) {
+			std::string hn = "hetmig.s." + site + "." + h +
+					 (dup_site || count[h] > 1 ? ".dup" : "") + "." + callee;
+			tree type = TREE_TYPE(n);
+			tree vtype = build_qualified_type(type, TYPE_QUALS(type) | TYPE_QUAL_VOLATILE);
+			tree var = make_home(fun, vtype, hn, loc);
+			TREE_THIS_VOLATILE(var) = 1;
+			TREE_SIDE_EFFECTS(var) = 1;
+			gassign *store = gimple_build_assign(var, n);
+			gimple_set_location(store, loc);
+			gsi_insert_before(&before, store, GSI_SAME_STMT);
+			// Built with N as its result (and N's definition put back),
+			// then given a new name that update_ssa makes every later
+			// use read.
+			gimple *def = SSA_NAME_DEF_STMT(n);
+			gassign *load = gimple_build_assign(n, var);
+			SSA_NAME_DEF_STMT(n) = def;
+			gimple_set_location(load, loc);
+			if (first)
+				gsi_insert_before(&after, load, GSI_NEW_STMT);
+			else
+				gsi_insert_after(&after, load, GSI_NEW_STMT);
+			first = false;
+			create_new_def_for(n, load, gimple_assign_lhs_ptr(load));
+			any = true;
+			if (verbose) {
+				expanded_location x = expand_location(loc);
+				fprintf(stderr, "%s:%d:%d: %s: %s (%s)\n", x.file, x.line, x.column,
+					IDENTIFIER_POINTER(DECL_NAME(fun->decl)), hn.c_str(),
+					value_signature(n, true).c_str());
+			}
+		}
+	}
+	if (any) {
+		mark_virtual_operands_for_renaming(fun);
+		update_ssa(TODO_update_ssa);
+	}
+	return 0;
+}
+
 // Runs PASS right after the first instance of the pass named REFERENCE.
 void insert_pass_after(opt_pass *pass, const char *reference)
 {
@@ -817,7 +1111,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 		return 1;
 	}
 	plugin_name = args->base_name;
-	bool order = true, homes = true, names = true;
+	bool order = true, homes = true, names = true, saves = true;
 	for (int i = 0; i < args->argc; i++) {
 		const char *k = args->argv[i].key;
 		if (!strcmp(k, "verbose"))
@@ -828,6 +1122,8 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 			homes = false;
 		else if (!strcmp(k, "no-names"))
 			names = false;
+		else if (!strcmp(k, "no-saves"))
+			saves = false;
 		else {
 			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
 			return 1;
@@ -840,5 +1136,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 		insert_pass_after(new names_pass(g), "ssa");
 	if (homes)
 		insert_pass_after(new homes_pass(g), "optimized");
+	if (saves)
+		insert_pass_after(new saves_pass(g), "optimized");
 	return 0;
 }

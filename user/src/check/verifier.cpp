@@ -163,6 +163,19 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 		check_stack_parameter(a, ra_a, v, why);
 	for (const auto &v : *vb)
 		check_stack_parameter(b, ra_b, v, why);
+	// Saved values that cannot be paired: one reason for all of them.
+	auto unpaired = [](const std::vector<Variable> &vars) {
+		size_t n = 0;
+		for (const auto &v : vars)
+			n += is_saved_value(v.name) && v.location.kind == Location::Kind::unsupported;
+		return n;
+	};
+	if (size_t n = std::max(unpaired(*va), unpaired(*vb))) {
+		why.push_back(strf("%zu values saved across the call cannot be paired between "
+				   "the builds (gcc duplicated the call, by loop versioning, "
+				   "unswitching or peeling, or two of them are computed alike)", n));
+		return;
+	}
 	std::map<std::string, const Variable *> mb;
 	for (const auto &v : *vb)
 		mb[var_id(v)] = &v;

@@ -40,6 +40,28 @@ bool tracked_x(unsigned r)
 	return r >= 19 && r <= 28;
 }
 
+// aarch64: the value of a logical immediate (N:immr:imms, the "bitmask
+// immediate" of orr/and/eor), replicated to 64 bits; nullopt if reserved.
+std::optional<uint64_t> bitmask_immediate(unsigned n, unsigned immr, unsigned imms)
+{
+	unsigned combined = (n << 6) | (~imms & 0x3f);
+	if (!combined)
+		return std::nullopt;
+	unsigned len = 31 - __builtin_clz(combined);
+	unsigned esize = 1u << len, levels = esize - 1;
+	unsigned s = imms & levels, r = immr & levels;
+	if (s == levels)
+		return std::nullopt;
+	uint64_t emask = esize == 64 ? ~uint64_t(0) : (uint64_t(1) << esize) - 1;
+	uint64_t elem = (uint64_t(1) << (s + 1)) - 1;
+	if (r)
+		elem = ((elem >> r) | (elem << (esize - r))) & emask;
+	uint64_t out = 0;
+	for (unsigned i = 0; i < 64; i += esize)
+		out |= elem << i;
+	return out;
+}
+
 // aarch64: the register an instruction sets to a known value, if any.
 std::optional<Effect> effect_aarch64(const Insn &in, const Values &v)
 {
@@ -69,6 +91,12 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v)
 		if (!v[rd])
 			return Effect{rd, std::nullopt};
 		return Effect{rd, ((*v[rd] & ~(uint64_t(0xffff) << shift)) | imm16) & width};
+	}
+	if ((x & 0x7f8003e0) == 0x320003e0 && tracked_x(rd)) {  // mov (bitmask immediate)
+		auto imm = bitmask_immediate((x >> 22) & 1, (x >> 16) & 0x3f, (x >> 10) & 0x3f);
+		if (!imm || (!sf && ((x >> 22) & 1)))
+			return Effect{rd, std::nullopt};
+		return Effect{rd, *imm & width};
 	}
 	if ((x & 0x7fe0ffe0) == 0x2a0003e0 && tracked_x(rd)) {  // mov (register)
 		unsigned rm = (x >> 16) & 31;

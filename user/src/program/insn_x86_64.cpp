@@ -208,6 +208,10 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 		in.uses |= rm;  // cmp r/m, imm; test r/m, imm
 		return;
 	}
+	if ((op == 0xf6 || op == 0xf7) && (m.reg & 7) >= 4) {
+		in.uses |= rm;  // mul, imul, div, idiv r/m: rdx:rax are the results
+		return;
+	}
 	if (op == 0xff && (m.reg & 7) == 6) {
 		in.uses |= rm;  // push r/m
 		return;

@@ -126,6 +126,118 @@ Result<std::vector<unsigned>> Program::registers_saved_in(const Function &f) con
 	return callee_saved_anywhere(impl_->isa, impl_->cfi.get(), f.low, f.high);
 }
 
+namespace {
+
+// hetmig.s.SITE.HASH[.dup].CALLEE, the plugin's saved values at -O1+
+// (tools/hetmig_cc/plugin, "Saved values"): SITE is LINE.COL of the call,
+// or "entry" for the entry hook.
+struct SavedValue {
+	std::string site, callee;
+	bool dup = false;
+};
+
+std::optional<SavedValue> saved_value(const std::string &name)
+{
+	static const std::string prefix = "hetmig.s.";
+	if (name.rfind(prefix, 0) != 0)
+		return std::nullopt;
+	std::string rest = name.substr(prefix.size());
+	SavedValue out;
+	size_t hash_at;
+	if (rest.rfind("entry.", 0) == 0) {
+		out.site = "entry";
+		hash_at = 6;
+	} else {
+		size_t a = rest.find('.'), b = a == std::string::npos ? a : rest.find('.', a + 1);
+		if (b == std::string::npos)
+			return std::nullopt;
+		out.site = rest.substr(0, b);
+		hash_at = b + 1;
+	}
+	if (rest.size() < hash_at + 9 || rest[hash_at + 8] != '.')
+		return std::nullopt;
+	size_t callee_at = hash_at + 9;
+	if (rest.compare(callee_at, 4, "dup.") == 0) {
+		out.dup = true;
+		callee_at += 4;
+	}
+	out.callee = rest.substr(callee_at);
+	return out;
+}
+
+} // namespace
+
+bool is_saved_value(const std::string &name)
+{
+	return saved_value(name).has_value();
+}
+
+namespace {
+
+std::string site_name(const CallSite &c)
+{
+	if (c.callee == "__cyg_profile_func_enter")
+		return "entry";
+	return std::to_string(c.line) + "." + std::to_string(c.column);
+}
+
+// [low, high) relative to the CFA of a variable's memory, if it is in the
+// frame.
+std::optional<std::pair<int64_t, int64_t>> frame_bytes(const Variable &v, const Function &f,
+						       Isa isa)
+{
+	const Location &l = v.location;
+	unsigned fp = isa == Isa::x86_64 ? 6 : 29;
+	if (l.kind == Location::Kind::cfa_offset)
+		return std::make_pair(l.offset, l.offset + int64_t(v.type.size));
+	if (l.kind == Location::Kind::reg_offset && l.reg == fp && f.frame.known) {
+		int64_t at = l.offset - int64_t(f.frame.cfa_minus_fp);
+		return std::make_pair(at, at + int64_t(v.type.size));
+	}
+	return std::nullopt;
+}
+
+// At a call site of an -O1+ build: a saved value of another call is stale
+// here (nothing reads it after this call); one of a call the optimizer
+// duplicated cannot be paired with the other build's; a variable whose
+// memory is a saved value's slot is carried by that saved value.
+void apply_saved_values(std::vector<Variable> &vars, const CallSite &site, const Function &f,
+			Isa isa)
+{
+	std::string here = site_name(site);
+	std::vector<std::pair<int64_t, int64_t>> slots;
+	for (auto &v : vars) {
+		auto sv = saved_value(v.name);
+		if (!sv)
+			continue;
+		if (auto b = frame_bytes(v, f, isa))
+			slots.push_back(*b);
+		if (sv->site != here || sv->callee != site.callee) {
+			v.location.kind = Location::Kind::optimized_out;
+			v.location.why = "saved for another call";
+		} else if (sv->dup) {
+			v.location.kind = Location::Kind::unsupported;
+			v.location.why = "saved at a call the optimizer duplicated, or with "
+					 "another value alike";
+		}
+	}
+	for (auto &v : vars) {
+		if (saved_value(v.name))
+			continue;
+		auto b = frame_bytes(v, f, isa);
+		if (!b)
+			continue;
+		for (const auto &[lo, hi] : slots)
+			if (b->first < hi && lo < b->second) {
+				v.location.kind = Location::Kind::optimized_out;
+				v.location.why = "a copy of a saved value";
+				break;
+			}
+	}
+}
+
+} // namespace
+
 Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 {
 	const Function *f = function_at(pc);
@@ -135,7 +247,10 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 	size_t index = size_t(f - impl_->functions.data());
 	const CallSite *site = call_site_returning_to(pc);
 	auto vars = variables_at_impl(*impl_, index, site ? pc - 1 : pc);
-	if (!vars || !site || !f->decoded)
+	if (!vars || !site)
+		return vars;
+	apply_saved_values(*vars, *site, *f, impl_->isa);
+	if (!f->decoded)
 		return vars;
 	// At a call: a variable left in a register the code never reads again
 	// is dead, whatever its location list still says.

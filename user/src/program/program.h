@@ -177,6 +177,13 @@ struct TlsInfo {
 	uint64_t vaddr = 0, file_size = 0, mem_size = 0, align = 0;  // PT_TLS
 };
 
+// A saved value of the plugin at -O1+ (hetmig.s.SITE.HASH[.dup].CALLEE, a
+// frame slot the code stores right before one call and reloads right after
+// it). Program::variables_at reports those of other calls as optimized
+// out; those of a call the optimizer duplicated, or of two values alike,
+// as unsupported (the two builds' copies cannot be paired by name).
+bool is_saved_value(const std::string &name);
+
 class Program {
 public:
 	~Program();
