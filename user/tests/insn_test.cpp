@@ -82,9 +82,17 @@ TEST(InsnAarch64, CalleeSaved)
 	auto mov = arm(0x2a0003f4);  // mov w20, w0
 	ASSERT_TRUE(mov);
 	EXPECT_EQ(mov->kills, uint64_t(1) << 20);
-	auto add = arm(0x0b000280);  // add w0, w20, w0
+	auto add = arm(0x0b000280);  // add w0, w20, w0: x0-x18 are followed too
 	ASSERT_TRUE(add);
-	EXPECT_EQ(add->uses, uint64_t(1) << 20);
+	EXPECT_EQ(add->uses, (uint64_t(1) << 20) | 1);
+	EXPECT_EQ(add->kills, 1u);
+	auto fmov = arm(0x9e6700a8);  // fmov d8, x5
+	ASSERT_TRUE(fmov);
+	EXPECT_TRUE(fmov->uses & (uint64_t(1) << 5));
+	EXPECT_TRUE(fmov->defs & (uint64_t(1) << 40));
+	auto svc = arm(0xd4000001);  // svc #0
+	ASSERT_TRUE(svc);
+	EXPECT_EQ(svc->defs, 1u);
 	auto stp = arm(0xa90153f3);  // stp x19, x20, [sp, #16]: a store reads
 	ASSERT_TRUE(stp);
 	EXPECT_EQ(stp->uses, (uint64_t(1) << 19) | (uint64_t(1) << 20));

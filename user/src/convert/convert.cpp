@@ -598,13 +598,18 @@ Result<void> Converter::build_frames()
 			p.src_places.push_back(*sp);
 			p.dst_places.push_back(*dp);
 		}
-		for (const auto &[reg, value] : p.dst_site->constant_registers) {
+		auto constant = [&](unsigned reg, uint64_t value) {
 			RegisterHome home = dst_homes.home(reg);
 			p.dst_constants.push_back(
-				{home.in_register ? Place{Place::Kind::register_file, 0, reg}
-						  : Place{Place::Kind::save_slot, home.slot, reg},
+				{home.in_register ? Place{Place::Kind::register_file, 0, reg, {}}
+						  : Place{Place::Kind::save_slot, home.slot, reg, {}},
 				 value});
-		}
+		};
+		for (const auto &[reg, value] : p.dst_site->constant_registers)
+			constant(reg, value);
+		// The address of a slot of this (destination) frame.
+		for (const auto &[reg, offset] : p.dst_site->frame_registers)
+			constant(reg, p.fp + uint64_t(offset));
 		src_homes.saved_by(*p.src.site, p.src.cfa);
 		dst_homes.saved_by(*p.dst_site, p.cfa);
 	}

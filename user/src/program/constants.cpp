@@ -22,12 +22,31 @@ namespace hetmig::program {
 
 namespace {
 
-using Values = std::array<std::optional<uint64_t>, 64>;
+// A known value: a constant, or (frame) the frame pointer plus `v`.
+struct Val {
+	uint64_t v = 0;
+	bool frame = false;
+	bool operator==(const Val &o) const { return v == o.v && frame == o.frame; }
+	bool operator!=(const Val &o) const { return !(*this == o); }
+};
+
+using Values = std::array<std::optional<Val>, 64>;
 
 struct Effect {
 	unsigned bit;
-	std::optional<uint64_t> value;
+	std::optional<Val> value;
 };
+
+// Where an instruction is relative to the frame setup: fp-relative
+// addresses mean the frame only once fp is set; sp-relative ones only when,
+// besides, sp equals fp for the rest of the body.
+struct FrameContext {
+	bool fp_set = false;
+	bool sp_is_fp = false;
+};
+
+std::optional<Val> konst(uint64_t v) { return Val{v, false}; }
+std::optional<Val> framed(int64_t off) { return Val{uint64_t(off), true}; }
 
 int64_t sign_extend(uint64_t v, unsigned bits)
 {
@@ -35,9 +54,28 @@ int64_t sign_extend(uint64_t v, unsigned bits)
 	return int64_t((v ^ m) - m);
 }
 
+// x0-x28: the decoder records writes to all of them (insn_aarch64.cpp);
+// only x19-x28 survive a call.
 bool tracked_x(unsigned r)
 {
-	return r >= 19 && r <= 28;
+	return r <= 28;
+}
+
+// d8-d15's bits in Values (insn.h's tracked bits).
+std::optional<unsigned> tracked_d(unsigned r)
+{
+	if (r >= 8 && r <= 15)
+		return 40 + r - 8;
+	return std::nullopt;
+}
+
+// VFPExpandImm: fmov's 8-bit immediate as a double's or a float's bits.
+uint64_t fp_immediate(unsigned imm8, bool dbl)
+{
+	uint64_t a = imm8 >> 7, b = (imm8 >> 6) & 1, rest = imm8 & 0x3f;
+	if (dbl)
+		return a << 63 | (b ^ 1) << 62 | (b ? uint64_t(0xff) : 0) << 54 | rest << 48;
+	return a << 31 | (b ^ 1) << 30 | (b ? uint64_t(0x1f) : 0) << 25 | rest << 19;
 }
 
 // aarch64: the value of a logical immediate (N:immr:imms, the "bitmask
@@ -63,47 +101,78 @@ std::optional<uint64_t> bitmask_immediate(unsigned n, unsigned immr, unsigned im
 }
 
 // aarch64: the register an instruction sets to a known value, if any.
-std::optional<Effect> effect_aarch64(const Insn &in, const Values &v)
+std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameContext fc)
 {
 	uint32_t x = in.raw;
 	unsigned rd = x & 31, rn = (x >> 5) & 31;
 	bool sf = x >> 31;
 	uint64_t width = sf ? ~uint64_t(0) : 0xffffffffu;
+	if (auto d = tracked_d(rd)) {
+		if ((x & 0xfffffc00) == 0x9e670000)  // fmov dN, xM
+			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->frame ? v[rn] : std::nullopt};
+		if ((x & 0xfffffc00) == 0x1e270000)  // fmov sN, wM
+			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->frame
+						  ? konst(v[rn]->v & 0xffffffffu)
+						  : std::nullopt};
+		if ((x & 0xffe01fe0) == 0x1e601000)  // fmov dN, #imm
+			return Effect{*d, konst(fp_immediate((x >> 13) & 0xff, true))};
+		if ((x & 0xffe01fe0) == 0x1e201000)  // fmov sN, #imm
+			return Effect{*d, konst(fp_immediate((x >> 13) & 0xff, false))};
+		if ((x & 0xffffffe0) == 0x2f00e400)  // movi dN, #0
+			return Effect{*d, konst(0)};
+		if ((x & 0xfffffc00) == 0x1e604000) {  // fmov dN, dM
+			auto m = tracked_d(rn);
+			return Effect{*d, m ? v[*m] : std::nullopt};
+		}
+		return std::nullopt;
+	}
 	if ((x & 0x9f000000) == 0x90000000) {  // adrp
 		uint64_t imm = ((x >> 29) & 3) | (((x >> 5) & 0x7ffff) << 2);
 		if (!tracked_x(rd))
 			return std::nullopt;
-		return Effect{rd, (in.address & ~uint64_t(0xfff)) + uint64_t(sign_extend(imm, 21) << 12)};
+		return Effect{rd, konst((in.address & ~uint64_t(0xfff)) +
+					uint64_t(sign_extend(imm, 21) << 12))};
 	}
-	if ((x & 0x7f800000) == 0x11000000 && tracked_x(rd)) {  // add (immediate)
+	if ((x & 0x3f800000) == 0x11000000 && tracked_x(rd)) {  // add, sub (immediate)
 		uint64_t imm = ((x >> 10) & 0xfff) << (((x >> 22) & 1) ? 12 : 0);
+		bool sub = (x >> 30) & 1, flags = (x >> 29) & 1;
+		if (flags)
+			return Effect{rd, std::nullopt};
+		if (sub)
+			imm = uint64_t(0) - imm;
+		if (sf && ((rn == 29 && fc.fp_set) || (rn == 31 && fc.sp_is_fp)))
+			return Effect{rd, framed(int64_t(imm))};
 		if (tracked_x(rn) && v[rn])
-			return Effect{rd, (*v[rn] + imm) & width};
+			return Effect{rd, Val{v[rn]->frame ? v[rn]->v + imm : (v[rn]->v + imm) & width,
+					      v[rn]->frame}};
 		return Effect{rd, std::nullopt};
 	}
 	unsigned shift = 16 * ((x >> 21) & 3);
 	uint64_t imm16 = uint64_t((x >> 5) & 0xffff) << shift;
 	if ((x & 0x7f800000) == 0x52800000 && tracked_x(rd))  // movz
-		return Effect{rd, imm16 & width};
+		return Effect{rd, konst(imm16 & width)};
 	if ((x & 0x7f800000) == 0x12800000 && tracked_x(rd))  // movn
-		return Effect{rd, ~imm16 & width};
+		return Effect{rd, konst(~imm16 & width)};
 	if ((x & 0x7f800000) == 0x72800000 && tracked_x(rd)) {  // movk
-		if (!v[rd])
+		if (!v[rd] || v[rd]->frame)
 			return Effect{rd, std::nullopt};
-		return Effect{rd, ((*v[rd] & ~(uint64_t(0xffff) << shift)) | imm16) & width};
+		return Effect{rd, konst(((v[rd]->v & ~(uint64_t(0xffff) << shift)) | imm16) & width)};
 	}
 	if ((x & 0x7f8003e0) == 0x320003e0 && tracked_x(rd)) {  // mov (bitmask immediate)
 		auto imm = bitmask_immediate((x >> 22) & 1, (x >> 16) & 0x3f, (x >> 10) & 0x3f);
 		if (!imm || (!sf && ((x >> 22) & 1)))
 			return Effect{rd, std::nullopt};
-		return Effect{rd, *imm & width};
+		return Effect{rd, konst(*imm & width)};
 	}
 	if ((x & 0x7fe0ffe0) == 0x2a0003e0 && tracked_x(rd)) {  // mov (register)
 		unsigned rm = (x >> 16) & 31;
 		if (rm == 31)
-			return Effect{rd, 0};  // wzr/xzr
-		if (tracked_x(rm) && v[rm])
-			return Effect{rd, *v[rm] & width};
+			return Effect{rd, konst(0)};  // wzr/xzr
+		if (rm == 29 && sf && fc.fp_set)
+			return Effect{rd, framed(0)};
+		if (tracked_x(rm) && v[rm] && (sf || !v[rm]->frame))
+			return Effect{rd, Val{v[rm]->frame ? v[rm]->v : v[rm]->v & width,
+					      v[rm]->frame}};
 		return Effect{rd, std::nullopt};
 	}
 	return std::nullopt;
@@ -122,7 +191,8 @@ uint64_t load_le(const uint8_t *p, unsigned n)
 }
 
 // x86_64: the same, from the instruction's bytes (P, LEN of them).
-std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Values &v)
+std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Values &v,
+				    FrameContext fc)
 {
 	unsigned i = 0, len = in.length;
 	uint8_t rex = 0;
@@ -137,9 +207,9 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 		if (!tracked_gpr(r))
 			return std::nullopt;
 		if (w && i + 8 == len)
-			return Effect{r, load_le(p + i, 8)};
+			return Effect{r, konst(load_le(p + i, 8))};
 		if (!w && i + 4 == len)
-			return Effect{r, load_le(p + i, 4)};
+			return Effect{r, konst(load_le(p + i, 4))};
 		return Effect{r, std::nullopt};
 	}
 	if (i >= len)
@@ -150,18 +220,27 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 	uint64_t width = w ? ~uint64_t(0) : 0xffffffffu;
 	if (op == 0xc7 && mod == 3 && ((modrm >> 3) & 7) == 0 && tracked_gpr(rm) && i + 4 == len) {
 		uint64_t imm = load_le(p + i, 4);  // mov $imm32, %r/m
-		return Effect{rm, (w ? uint64_t(sign_extend(imm, 32)) : imm)};
+		return Effect{rm, konst(w ? uint64_t(sign_extend(imm, 32)) : imm)};
 	}
 	if ((op == 0x31 || op == 0x33) && mod == 3 && reg == rm && tracked_gpr(rm))
-		return Effect{rm, 0};  // xor %r, %r
+		return Effect{rm, konst(0)};  // xor %r, %r
 	if (op == 0x8d && w && mod == 0 && (modrm & 7) == 5 && tracked_gpr(reg) && i + 4 == len)
-		return Effect{reg, in.address + len + uint64_t(sign_extend(load_le(p + i, 4), 32))};
+		return Effect{reg, konst(in.address + len +
+					 uint64_t(sign_extend(load_le(p + i, 4), 32)))};
+	// lea disp(%rbp), %r: a frame slot's address (no SIB, not r13).
+	if (op == 0x8d && w && (mod == 1 || mod == 2) && rm == 5 && tracked_gpr(reg) &&
+	    fc.fp_set && i + (mod == 1 ? 1 : 4) == len)
+		return Effect{reg, framed(mod == 1 ? sign_extend(p[i], 8)
+						   : sign_extend(load_le(p + i, 4), 32))};
 	if ((op == 0x89 || op == 0x8b) && mod == 3) {  // mov %r, %r
 		unsigned dst = op == 0x89 ? rm : reg, src = op == 0x89 ? reg : rm;
 		if (!tracked_gpr(dst))
 			return std::nullopt;
-		if (tracked_gpr(src) && v[src])
-			return Effect{dst, *v[src] & width};
+		if (src == 5 && w && fc.fp_set)
+			return Effect{dst, framed(0)};
+		if (tracked_gpr(src) && v[src] && (w || !v[src]->frame))
+			return Effect{dst, Val{v[src]->frame ? v[src]->v : v[src]->v & width,
+					       v[src]->frame}};
 		return Effect{dst, std::nullopt};
 	}
 	return std::nullopt;
@@ -197,24 +276,49 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 	std::vector<bool> reached(n, false);
 	reached[0] = true;  // at entry nothing is known
 	std::vector<size_t> work{0};
+	// Slot kFpSet: the frame pointer has been set up on every path here
+	// (the decoder does not track fp itself; the epilogue that restores
+	// it leads to a return, not to a call).
+	const unsigned kFpSet = 63;
+	auto sets_fp = [&](const Insn &in) {
+		if (isa == Isa::aarch64)
+			return (in.raw & 0xffc003ff) == 0x910003fd;  // mov/add x29, sp(, #imm)
+		size_t off = size_t(in.address - low);
+		return in.length == 3 && off + 3 <= code.size() && code[off] == 0x48 &&
+		       ((code[off + 1] == 0x89 && code[off + 2] == 0xe5) ||
+			(code[off + 1] == 0x8b && code[off + 2] == 0xec));  // mov %rsp, %rbp
+	};
+	bool sp_is_fp = f.frame.known && !f.frame.dynamic &&
+			f.frame.cfa_minus_sp == f.frame.cfa_minus_fp;
 	while (!work.empty()) {
 		size_t k = work.back();
 		work.pop_back();
 		Values out = in_state[k];
 		const Insn &in = insns[k];
+		FrameContext fc;
+		fc.fp_set = out[kFpSet].has_value();
+		fc.sp_is_fp = fc.fp_set && sp_is_fp;
 		std::optional<Effect> e;
 		if (isa == Isa::aarch64) {
-			e = effect_aarch64(in, out);
+			e = effect_aarch64(in, out, fc);
 		} else {
 			size_t off = size_t(in.address - low);
 			if (off + in.length <= code.size())
-				e = effect_x86_64(in, code.data() + off, out);
+				e = effect_x86_64(in, code.data() + off, out, fc);
 		}
 		for (unsigned bit = 0; bit < 64; bit++)
 			if (in.defs & (uint64_t(1) << bit))
 				out[bit].reset();
+		// A call clobbers x0-x18 (the decoder records them only as
+		// registers the code itself writes).
+		if (isa == Isa::aarch64 &&
+		    (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect))
+			for (unsigned bit = 0; bit <= 18; bit++)
+				out[bit].reset();
 		if (e)
 			out[e->bit] = e->value;
+		if (sets_fp(in))
+			out[kFpSet] = konst(1);
 		for (size_t s : succ[k]) {
 			bool r = reached[s];
 			bool changed = join(in_state[s], r, out);
@@ -233,8 +337,13 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			continue;
 		for (unsigned r : c.live_registers) {
 			auto bit = tracked_bit(isa, r);
-			if (bit && in_state[k][*bit])
-				c.constant_registers.push_back({r, *in_state[k][*bit]});
+			if (!bit || !in_state[k][*bit])
+				continue;
+			const Val &val = *in_state[k][*bit];
+			if (val.frame)
+				c.frame_registers.push_back({r, int64_t(val.v)});
+			else
+				c.constant_registers.push_back({r, val.v});
 		}
 	}
 }

@@ -7,9 +7,11 @@ namespace hetmig::program {
 
 namespace {
 
+// x0-x28 (bits 0-28): the liveness rule looks at x19-x28 only, the
+// constants of constants.cpp follow x0-x18 too, into d8-d15 (fmov d8, x5).
 uint64_t gp(uint32_t field)
 {
-	return (field >= 19 && field <= 28) ? uint64_t(1) << field : 0;
+	return field <= 28 ? uint64_t(1) << field : 0;
 }
 
 uint64_t fp(uint32_t field)
@@ -104,6 +106,8 @@ std::optional<Insn> branch_system(uint32_t x, Insn &in)
 	if ((x & 0xff000000) == 0xd4000000) {  // svc, brk, hlt...
 		if (((x >> 21) & 7) != 0)
 			in.flow = Insn::Flow::stop;
+		else if ((x & 3) == 1)  // svc: the kernel's result in x0
+			in.defs |= gp(0), in.kills |= gp(0);
 		return in;
 	}
 	if ((x & 0xffc00000) == 0xd5000000) {  // hints, barriers, msr, mrs, sys

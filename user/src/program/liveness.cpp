@@ -140,10 +140,40 @@ uint64_t callee_saved_bits(Isa isa)
 
 } // namespace
 
+// aarch64: the callee-saved registers an instruction reads only to pass
+// them to -finstrument-functions' hooks (mov x0|x1|x30, xR, with the next
+// call in straight-line code a hook), whose arguments the runtime ignores:
+// gcc -O1+ keeps the return address for __cyg_profile_func_exit in such a
+// register and then reuses the register, which the register-wide rule of
+// instrumentation_registers does not allow. Not a use.
+uint64_t hook_argument_reads(const std::vector<Insn> &insns, size_t i,
+			     const std::map<uint64_t, std::string> &callee)
+{
+	uint32_t x = insns[i].raw, d = x & 31, r = (x >> 16) & 31;
+	if ((x & 0xffe0ffe0) != 0xaa0003e0 || !(d == 0 || d == 1 || d == 30) || r < 19 || r > 28)
+		return 0;
+	size_t j = i + 1;
+	while (j < insns.size() && insns[j].flow == Insn::Flow::next)
+		j++;
+	if (j == insns.size() || insns[j].flow != Insn::Flow::call)
+		return 0;
+	auto it = callee.find(insns[j].address);
+	return it != callee.end() && is_instrumentation(it->second) ? uint64_t(1) << r : 0;
+}
+
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 {
 	size_t n = insns.size();
 	auto succ = successors(insns);
+	std::vector<uint64_t> uses(n);
+	std::map<uint64_t, std::string> callee;
+	for (const auto &c : f.calls)
+		callee[c.call_address] = c.callee;
+	for (size_t k = 0; k < n; k++) {
+		uses[k] = insns[k].uses;
+		if (isa == Isa::aarch64)
+			uses[k] &= ~hook_argument_reads(insns, k, callee);
+	}
 
 	std::vector<uint64_t> live_in(n, 0), live_out(n, 0);
 	for (bool changed = true; changed;) {
@@ -152,7 +182,7 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 			uint64_t out = 0;
 			for (size_t s : succ[k])
 				out |= live_in[s];
-			uint64_t in = insns[k].uses | (out & ~insns[k].kills);
+			uint64_t in = uses[k] | (out & ~insns[k].kills);
 			if (out != live_out[k] || in != live_in[k]) {
 				live_out[k] = out;
 				live_in[k] = in;
@@ -192,7 +222,8 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 		auto it = index.find(c.call_address);
 		if (it == index.end())
 			continue;
-		uint64_t live = reach_in[it->second] & live_out[it->second] & ~ignore;
+		uint64_t live = reach_in[it->second] & live_out[it->second] & ~ignore &
+				callee_saved_bits(isa);
 		for (unsigned bit = 0; bit < 64; bit++) {
 			uint64_t b = uint64_t(1) << bit;
 			if (live & b)

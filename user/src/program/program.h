@@ -117,6 +117,12 @@ struct CallSite {
 	// addresses are the same in both builds; the converter writes the
 	// destination's constants, the source's need nothing read.
 	std::vector<std::pair<unsigned, uint64_t>> constant_registers;
+	// Live callee-saved registers that hold the address of a slot of this
+	// frame on every path to the call: the frame pointer plus the offset
+	// (a pointer to a local array, hoisted out of a loop). The converter
+	// writes the destination's frame pointer plus the destination's offset;
+	// the slot's contents are carried with the variable that holds them.
+	std::vector<std::pair<unsigned, int64_t>> frame_registers;
 	// Registers this function has saved at the call, fp and return address
 	// included, each with its slot (CFA + offset): where a caller's value
 	// of a callee-saved register is (from the CFI at the call; gcc -O1+
