@@ -341,5 +341,43 @@ TEST(Verifier, ConstantsCompareTheVariablesBytesOnly)
 	EXPECT_FALSE(same_constant(3, 4, 4));
 }
 
+// gcc -O2 keeps scale()'s local array's address (aarch64: add x21, sp,
+// #0x60, sp being fp) and the constant 2^-12 (mov x0, #...; fmov d10, x0)
+// in callee-saved registers across its calls to next(); x86_64 keeps the
+// 64-bit mask (movabs). The array's address is a frame register: the
+// destination's fp plus the offset of the same array in its own frame.
+TEST(Verifier, FrameAddressesAndFloatingPointConstantsAreCarried)
+{
+	auto x86 = open_fixture("framed.x86_64"), arm = open_fixture("framed.aarch64");
+	const program::Function *scale = arm.function_named("scale");
+	ASSERT_NE(scale, nullptr);
+	bool array = false, factor = false;
+	for (const auto &c : scale->calls) {
+		if (c.callee != "next")
+			continue;
+		auto vars = arm.variables_at(c.return_address);
+		ASSERT_TRUE(vars.has_value());
+		std::optional<int64_t> buf;
+		for (const auto &v : *vars)
+			if (v.name == "buf" && v.location.kind == program::Location::Kind::cfa_offset)
+				buf = v.location.offset + int64_t(scale->frame.cfa_minus_fp);
+		ASSERT_TRUE(buf.has_value());
+		for (const auto &[reg, offset] : c.frame_registers)
+			array |= offset == *buf;
+		for (const auto &[reg, value] : c.constant_registers)
+			factor |= reg >= 72 && reg <= 79 && value == 0x3f30000000000000ull;
+	}
+	EXPECT_TRUE(array) << "&buf as fp + offset at scale's call of next";
+	EXPECT_TRUE(factor) << "2^-12 in d8-d15 at scale's call of next";
+
+	const program::Function *xscale = x86.function_named("scale");
+	ASSERT_NE(xscale, nullptr);
+	bool mask = false;
+	for (const auto &c : xscale->calls)
+		for (const auto &[reg, value] : c.constant_registers)
+			mask |= c.callee == "next" && value == 0x6666666666666666ull;
+	EXPECT_TRUE(mask) << "movabs of the mask at scale's call of next";
+}
+
 } // namespace
 } // namespace hetmig::check

@@ -311,9 +311,26 @@ std::string statement_signature(gimple *g, int depth)
 		return operand_signature(gimple_assign_rhs1(g), depth);
 	if (is_gimple_assign(g)) {
 		tree_code code = gimple_assign_rhs_code(g);
-		out = get_tree_code_name(code == WIDEN_MULT_EXPR ? MULT_EXPR : code);
+		std::vector<std::string> ops;
 		for (unsigned i = 1; i < gimple_num_ops(g); i++)
-			out += "," + operand_signature(gimple_op(g, i), depth - 1);
+			ops.push_back(operand_signature(gimple_op(g, i), depth - 1));
+		// One spelling for what the targets' late passes spell
+		// differently: aarch64 fuses (long) a * b + c into
+		// WIDEN_MULT_PLUS_EXPR; operands of commutative codes come in
+		// either order.
+		if (code == WIDEN_MULT_PLUS_EXPR && ops.size() == 3) {
+			std::vector<std::string> m = {ops[0], ops[1]};
+			std::sort(m.begin(), m.end());
+			ops = {"(mult_expr," + m[0] + "," + m[1] + ")", ops[2]};
+			code = PLUS_EXPR;
+		}
+		if (code == WIDEN_MULT_EXPR)
+			code = MULT_EXPR;
+		if (commutative_tree_code(code))
+			std::sort(ops.begin(), ops.end());
+		out = get_tree_code_name(code);
+		for (const auto &o : ops)
+			out += "," + o;
 	} else if (is_gimple_call(g)) {
 		tree fn = gimple_call_fndecl(g);
 		out = std::string("call:") +

@@ -203,6 +203,11 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 			in.kills |= reg;
 		return;
 	}
+	if (op < 0x40 && (op & 7) < 4) {  // add, or, adc, sbb, and, sub, xor
+		in.uses |= reg | rm;
+		in.defs |= (op & 7) < 2 ? rm : reg;  // op r/m, reg | op reg, r/m
+		return;
+	}
 	if ((op >= 0x80 && op <= 0x83 && (m.reg & 7) == 7) ||
 	    ((op == 0xf6 || op == 0xf7) && (m.reg & 7) < 2)) {
 		in.uses |= rm;  // cmp r/m, imm; test r/m, imm
