@@ -101,12 +101,28 @@ std::optional<uint64_t> bitmask_immediate(unsigned n, unsigned immr, unsigned im
 }
 
 // aarch64: the register an instruction sets to a known value, if any.
-std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameContext fc)
+std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameContext fc,
+				     const ReadOnlyWord &read_only)
 {
 	uint32_t x = in.raw;
 	unsigned rd = x & 31, rn = (x >> 5) & 31;
 	bool sf = x >> 31;
 	uint64_t width = sf ? ~uint64_t(0) : 0xffffffffu;
+	// ldr Xt|Dt|St, [Xn, #imm] from a constant address in read-only data
+	// (a double gcc keeps in .rodata: adrp x0, .LC0; ldr d8, [x0, #:lo12:]).
+	if ((x & 0xbfc00000) == 0xb9400000 || (x & 0xbfc00000) == 0xbd400000) {
+		unsigned size = (x >> 30) & 1 ? 8 : 4;
+		bool fp = (x >> 26) & 1;
+		std::optional<unsigned> bit = fp ? tracked_d(rd)
+						 : (tracked_x(rd) ? std::optional<unsigned>(rd) : std::nullopt);
+		if (!bit)
+			return std::nullopt;
+		uint64_t imm = ((x >> 10) & 0xfff) * size;
+		if (rn <= 28 && v[rn] && !v[rn]->frame)
+			if (auto w = read_only(v[rn]->v + imm, size))
+				return Effect{*bit, konst(*w)};
+		return Effect{*bit, std::nullopt};
+	}
 	if (auto d = tracked_d(rd)) {
 		if ((x & 0xfffffc00) == 0x9e670000)  // fmov dN, xM
 			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->frame ? v[rn] : std::nullopt};
@@ -266,7 +282,8 @@ bool join(Values &a, bool &a_reached, const Values &b)
 } // namespace
 
 void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
-				const std::vector<uint8_t> &code, uint64_t low, Function &f)
+				const std::vector<uint8_t> &code, uint64_t low,
+				const ReadOnlyWord &read_only, Function &f)
 {
 	size_t n = insns.size();
 	if (!n)
@@ -300,7 +317,7 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		fc.sp_is_fp = fc.fp_set && sp_is_fp;
 		std::optional<Effect> e;
 		if (isa == Isa::aarch64) {
-			e = effect_aarch64(in, out, fc);
+			e = effect_aarch64(in, out, fc, read_only);
 		} else {
 			size_t off = size_t(in.address - low);
 			if (off + in.length <= code.size())

@@ -142,4 +142,23 @@ std::vector<uint8_t> load_bytes(const Program::Impl &p, uint64_t address,
 	return {};
 }
 
+std::optional<uint64_t> read_only_word(const Program::Impl &p, uint64_t address,
+				       unsigned size)
+{
+	if (size == 0 || size > 8)
+		return std::nullopt;
+	for (const auto &s : p.segments) {
+		if ((s.prot & PROT_WRITE) || address < s.vaddr || address - s.vaddr >= s.filesz ||
+		    size > s.filesz - (address - s.vaddr))
+			continue;
+		auto bytes = load_bytes(p, address, size);
+		if (bytes.size() != size)
+			return std::nullopt;
+		uint64_t v = 0;
+		std::memcpy(&v, bytes.data(), size);
+		return v;
+	}
+	return std::nullopt;
+}
+
 } // namespace hetmig::program

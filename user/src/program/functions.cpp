@@ -245,7 +245,10 @@ Result<void> read_functions(Program::Impl &p)
 				for (size_t i = 0; i < saved.size(); i++)
 					d.f.calls[i].saved_registers = std::move(saved[i]);
 			compute_liveness(p.isa, *insns, d.f);
-			compute_constant_registers(p.isa, *insns, code, d.f.low, d.f);
+			compute_constant_registers(
+				p.isa, *insns, code, d.f.low,
+				[&p](uint64_t a, unsigned n) { return read_only_word(p, a, n); },
+				d.f);
 		} else {
 			d.f.frame.why_unknown = d.f.why_not_decoded;
 		}

@@ -3,6 +3,7 @@
 // it in (ELF tables, functions and call sites, frames, variables).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,10 +41,18 @@ struct Program::Impl {
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
 // Each instruction's successors in the function (liveness.cpp).
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
-// CallSite::constant_registers of F's calls, after compute_liveness
-// (constants.cpp). CODE holds the function's bytes from LOW.
+// The SIZE bytes (little endian) at ADDRESS if a segment the program
+// cannot write holds them (constants in .rodata), else nullopt.
+using ReadOnlyWord = std::function<std::optional<uint64_t>(uint64_t address, unsigned size)>;
+// CallSite::constant_registers and frame_registers of F's calls, after
+// compute_liveness (constants.cpp). CODE holds the function's bytes from
+// LOW.
 void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
-				const std::vector<uint8_t> &code, uint64_t low, Function &f);
+				const std::vector<uint8_t> &code, uint64_t low,
+				const ReadOnlyWord &read_only, Function &f);
+// ReadOnlyWord over P's PT_LOAD segments without PF_W (elf_tables.cpp).
+std::optional<uint64_t> read_only_word(const Program::Impl &p, uint64_t address,
+				       unsigned size);
 // Reads symbols, segments, PT_TLS and the pair note (elf_tables.cpp).
 Result<void> read_elf_tables(Program::Impl &p);
 // Functions from DWARF and the symbol table, with call sites and frame

@@ -293,6 +293,14 @@ void effects_0f(unsigned map, uint8_t op, const ModRm &m, const Prefixes &px, In
 		}
 		if (op == 0xc7 && (m.reg & 7) == 1)
 			in.uses |= gpr_bit(3);  // cmpxchg8b/16b read rbx
+		// imul, cmovcc, bsf, bsr, popcnt, lzcnt, tzcnt: reg is the
+		// result, r/m only read.
+		if (op == 0xaf || (op >= 0x40 && op <= 0x4f) || op == 0xbc || op == 0xbd ||
+		    op == 0xb8) {
+			in.uses |= reg | rm;
+			in.defs |= reg;
+			return;
+		}
 	}
 	in.uses |= reg | rm;
 	in.defs |= reg | rm;

@@ -258,17 +258,32 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 		return std::find(site->dead_registers.begin(), site->dead_registers.end(), reg) !=
 		       site->dead_registers.end();
 	};
+	// A register the call clobbers cannot be read after it either: the
+	// code gets such a value from elsewhere if it needs it (gcc -O1+
+	// leaves a variable's location in rdx or x1 up to the call).
+	auto clobbered = [&](unsigned reg) {
+		if (impl_->isa == Isa::x86_64)
+			return !(reg == 3 || reg == 6 || (reg >= 12 && reg <= 15));
+		return !((reg >= 19 && reg <= 29) || (reg >= 72 && reg <= 79));
+	};
 	for (auto &v : *vars) {
 		std::optional<unsigned> gone;
-		if (v.location.kind == Location::Kind::reg && dead(v.location.reg))
-			gone = v.location.reg;
+		bool by_call = false;
+		auto check = [&](unsigned reg) {
+			if (dead(reg))
+				gone = reg;
+			else if (clobbered(reg))
+				gone = reg, by_call = true;
+		};
+		if (v.location.kind == Location::Kind::reg)
+			check(v.location.reg);
 		if (v.location.kind == Location::Kind::affine)
 			for (const auto &[reg, sign] : v.location.terms)
-				if (dead(reg))
-					gone = reg;
+				check(reg);
 		if (gone) {
 			v.location.kind = Location::Kind::optimized_out;
-			v.location.why = strf("%s is not read after the call",
+			v.location.why = strf(by_call ? "%s is clobbered by the call"
+						      : "%s is not read after the call",
 					      register_name(impl_->isa, *gone));
 		}
 	}

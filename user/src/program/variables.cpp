@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // The variables in scope at a pc and where each lives there.
+#include <cstring>
 #include <dwarf.h>
 
 #include <map>
@@ -229,6 +230,17 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 	if (auto value = constant_value(e, lens[0])) {
 		loc.kind = Location::Kind::constant;
 		loc.value = *value;
+		return loc;
+	}
+	// A value spelled out in the expression (gcc's `double pi = 3.14...`
+	// kept in no register): a constant like DW_OP_constu's.
+	Dwarf_Block block;
+	if (lens[0] == 1 && e[0].atom == DW_OP_implicit_value && e[0].number <= 8 &&
+	    dwarf_getlocation_implicit_value(&a, e, &block) == 0 && block.length <= 8) {
+		uint64_t v = 0;
+		std::memcpy(&v, block.data, block.length);
+		loc.kind = Location::Kind::constant;
+		loc.value = v;
 		return loc;
 	}
 	if (entry_value_only(e, lens[0])) {
