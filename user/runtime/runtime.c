@@ -91,6 +91,44 @@ __asm__(".pushsection .text.__cyg_profile_func_enter, \"ax\", %progbits\n"
 #endif
 
 /*
+ * hetmig-cc -O1+ (its plugin, "Points") checks the pending word in line
+ * and calls the entry hook only while it is set; it reads the word as
+ * __hetmig_pending, the runtime block's +8. Loops without calls get points
+ * of their own, calls of __hetmig_loop_point made the same way: call sites
+ * of their own (keyed by the loop's line) that park like the entry hook,
+ * for a request (pending 1) only. A countdown (pending N > 1,
+ * HETMIG_PARK_AT) counts function entries alone, as the counting builds of
+ * the tests do, so that "the N-th point" means one place in every build.
+ */
+__asm__(".globl __hetmig_pending\n"
+	".set __hetmig_pending, __hetmig_rt + 8\n");
+
+#if defined(__x86_64__)
+__asm__(".pushsection .text.__hetmig_loop_point, \"ax\", %progbits\n"
+	".globl __hetmig_loop_point\n"
+	".type __hetmig_loop_point, %function\n"
+	"__hetmig_loop_point:\n"
+	"\tcmpl $1, __hetmig_rt+8(%rip)\n"
+	"\tje __hetmig_entry_point\n"
+	"\tret\n"
+	".size __hetmig_loop_point, . - __hetmig_loop_point\n"
+	".popsection\n");
+#else
+__asm__(".pushsection .text.__hetmig_loop_point, \"ax\", %progbits\n"
+	".globl __hetmig_loop_point\n"
+	".type __hetmig_loop_point, %function\n"
+	"__hetmig_loop_point:\n"
+	"\tadrp x16, __hetmig_rt+8\n"
+	"\tldr w16, [x16, #:lo12:__hetmig_rt+8]\n"
+	"\tcmp w16, #1\n"
+	"\tb.eq 1f\n"
+	"\tret\n"
+	"1:\tb __hetmig_entry_point\n"
+	".size __hetmig_loop_point, . - __hetmig_loop_point\n"
+	".popsection\n");
+#endif
+
+/*
  * gcc 12 cannot instrument entries alone, so every return calls
  * __cyg_profile_func_exit too. It does nothing, and at the runtime's -O0 a
  * C body would still build a frame and store both arguments: a bare

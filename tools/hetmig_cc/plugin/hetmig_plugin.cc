@@ -43,6 +43,11 @@
 #include "context.h"
 #include "gimple-walk.h"
 #include "tree-cfg.h"
+#include "cfgloop.h"
+#include "cfghooks.h"
+#include "tree-ssa.h"
+#include "gimple-ssa.h"
+#include "ggc.h"
 #include "tree-into-ssa.h"
 #include "tree-ssanames.h"
 #include "ssa-iterators.h"
@@ -1090,7 +1095,207 @@ unsigned int saves_pass::execute(function *fun)
 	}
 	if (any) {
 		mark_virtual_operands_for_renaming(fun);
-		update_ssa(TODO_update_ssa);
+		// Full PHIs: with TODO_update_ssa, update_ssa places PHIs only
+		// below the nearest common dominator of the definitions it
+		// knows, and a parameter's own definition is in no block: a
+		// parameter reloaded after the entry hook only (in its cold
+		// block) got no PHI where the paths meet, and the code read the
+		// register it came in (seen on aarch64, ackermann's n).
+		update_ssa(TODO_update_ssa_full_phi);
+	}
+	return 0;
+}
+
+// ---------------------------------------------------------------------------
+// 5. Points that cost a load and a branch (a GIMPLE pass after "optimized",
+//    -O1 and above, before the saves).
+//
+// -finstrument-functions calls __cyg_profile_func_enter at every entry and
+// __cyg_profile_func_exit at every return; the runtime's enter hook returns
+// at once unless a move is pending, and its exit hook does nothing. Here the
+// entry call runs only while __hetmig_pending (the runtime's pending word)
+// is non-zero, the exit calls go, and every innermost loop without a call
+// gets a point at the top of each iteration: `if (__hetmig_pending)
+// __hetmig_loop_point ();`, so that a kernel looping for seconds without a
+// call can still be moved. The calls are in blocks of their own off the hot
+// path; the saves pass then keeps its stores and reloads there too.
+
+tree pending_decl, loop_point_decl;
+const struct ggc_root_tab points_roots[] = {
+	{&pending_decl, 1, sizeof(pending_decl), &gt_ggc_mx_tree_node, &gt_pch_nx_tree_node},
+	{&loop_point_decl, 1, sizeof(loop_point_decl), &gt_ggc_mx_tree_node,
+	 &gt_pch_nx_tree_node},
+	LAST_GGC_ROOT_TAB,
+};
+
+tree pending_word()
+{
+	if (!pending_decl) {
+		tree type = build_qualified_type(unsigned_type_node, TYPE_QUAL_VOLATILE);
+		tree d = build_decl(BUILTINS_LOCATION, VAR_DECL, get_identifier("__hetmig_pending"),
+				    type);
+		TREE_PUBLIC(d) = 1;
+		DECL_EXTERNAL(d) = 1;
+		TREE_THIS_VOLATILE(d) = 1;
+		TREE_SIDE_EFFECTS(d) = 1;
+		DECL_ARTIFICIAL(d) = 1;
+		DECL_IGNORED_P(d) = 1;
+		pending_decl = d;
+	}
+	return pending_decl;
+}
+
+tree loop_point()
+{
+	if (!loop_point_decl) {
+		tree type = build_function_type_list(void_type_node, NULL_TREE);
+		tree d = build_fn_decl("__hetmig_loop_point", type);
+		TREE_PUBLIC(d) = 1;
+		DECL_EXTERNAL(d) = 1;
+		DECL_ARTIFICIAL(d) = 1;
+		loop_point_decl = d;
+	}
+	return loop_point_decl;
+}
+
+// COND_BB falls through to CALL_BB, which falls through to REST: COND_BB
+// then ends in `if (__hetmig_pending != 0)`, true to CALL_BB, false to REST.
+void guard(basic_block cond_bb, basic_block call_bb, basic_block rest, location_t loc)
+{
+	gimple_stmt_iterator g = gsi_last_bb(cond_bb);
+	tree word = make_ssa_name(unsigned_type_node);
+	gassign *load = gimple_build_assign(word, pending_word());
+	gimple_set_location(load, loc);
+	gsi_insert_after(&g, load, GSI_NEW_STMT);
+	gcond *cond = gimple_build_cond(NE_EXPR, word, build_zero_cst(unsigned_type_node),
+					NULL_TREE, NULL_TREE);
+	gimple_set_location(cond, loc);
+	gsi_insert_after(&g, cond, GSI_NEW_STMT);
+	edge to_call = single_succ_edge(cond_bb);
+	to_call->flags &= ~EDGE_FALLTHRU;
+	to_call->flags |= EDGE_TRUE_VALUE;
+	to_call->probability = profile_probability::very_unlikely();
+	edge past = make_edge(cond_bb, rest, EDGE_FALSE_VALUE);
+	past->probability = to_call->probability.invert();
+	call_bb->count = cond_bb->count.apply_probability(to_call->probability);
+}
+
+bool is_exit_hook(gimple *g)
+{
+	tree fn = is_gimple_call(g) ? gimple_call_fndecl(g) : NULL_TREE;
+	return fn && DECL_NAME(fn) &&
+	       !strcmp(IDENTIFIER_POINTER(DECL_NAME(fn)), "__cyg_profile_func_exit");
+}
+
+// A location for a loop's point: its header's first located statement.
+location_t loop_location(class loop *l)
+{
+	basic_block *body = get_loop_body(l);
+	location_t out = UNKNOWN_LOCATION;
+	for (unsigned i = 0; i < l->num_nodes && out == UNKNOWN_LOCATION; i++)
+		for (gimple_stmt_iterator g = gsi_start_bb(body[i]); !gsi_end_p(g); gsi_next(&g))
+			if (!is_gimple_debug(gsi_stmt(g)) && gimple_has_location(gsi_stmt(g))) {
+				out = gimple_location(gsi_stmt(g));
+				break;
+			}
+	free(body);
+	return out;
+}
+
+bool loop_has_call(class loop *l)
+{
+	basic_block *body = get_loop_body(l);
+	bool any = false;
+	for (unsigned i = 0; i < l->num_nodes && !any; i++)
+		for (gimple_stmt_iterator g = gsi_start_bb(body[i]); !gsi_end_p(g); gsi_next(&g))
+			if (is_gimple_call(gsi_stmt(g)) && !gimple_call_internal_p(gsi_stmt(g)) &&
+			    !is_undeclared_builtin(gimple_call_fndecl(gsi_stmt(g)))) {
+				any = true;
+				break;
+			}
+	free(body);
+	return any;
+}
+
+const pass_data points_pass_data = {
+	GIMPLE_PASS,
+	"hetmig_points",
+	OPTGROUP_NONE,
+	TV_NONE,
+	PROP_ssa | PROP_cfg,
+	0,
+	0,
+	0,
+	0,
+};
+
+class points_pass : public gimple_opt_pass {
+public:
+	points_pass(gcc::context *ctxt) : gimple_opt_pass(points_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize && flag_instrument_function_entry_exit; }
+	unsigned int execute(function *fun) override;
+};
+
+unsigned int points_pass::execute(function *fun)
+{
+	bool changed = false;
+	// The loops first, while the entry block is as gcc left it.
+	if (loops_for_fn(fun)) {
+		std::vector<class loop *> innermost;
+		for (auto l : loops_list(fun, LI_ONLY_INNERMOST))
+			if (l->num && !loop_has_call(l))
+				innermost.push_back(l);
+		for (class loop *l : innermost) {
+			location_t loc = loop_location(l);
+			if (loc == UNKNOWN_LOCATION)
+				continue;
+			basic_block header = l->header;
+			basic_block body = split_block_after_labels(header)->dest;
+			basic_block call_bb = split_edge(single_succ_edge(header));
+			gcall *call = gimple_build_call(loop_point(), 0);
+			gimple_set_location(call, loc);
+			gimple_stmt_iterator g = gsi_start_bb(call_bb);
+			gsi_insert_after(&g, call, GSI_NEW_STMT);
+			guard(header, call_bb, body, loc);
+			changed = true;
+		}
+	}
+	basic_block bb;
+	std::vector<gimple *> exits;
+	gimple *entry = nullptr;
+	FOR_EACH_BB_FN(bb, fun)
+		for (gimple_stmt_iterator g = gsi_start_bb(bb); !gsi_end_p(g); gsi_next(&g)) {
+			if (is_exit_hook(gsi_stmt(g)))
+				exits.push_back(gsi_stmt(g));
+			else if (!entry && is_entry_hook(gsi_stmt(g)))
+				entry = gsi_stmt(g);
+		}
+	for (gimple *x : exits) {
+		gimple_stmt_iterator g = gsi_for_stmt(x);
+		unlink_stmt_vdef(x);
+		gsi_remove(&g, true);
+		release_defs(x);
+		changed = true;
+	}
+	if (entry && !stmt_ends_bb_p(entry)) {
+		basic_block first = gimple_bb(entry);
+		gimple_stmt_iterator before = gsi_for_stmt(entry);
+		gsi_prev(&before);
+		while (!gsi_end_p(before) && is_gimple_debug(gsi_stmt(before)))
+			gsi_prev(&before);
+		basic_block call_bb = gsi_end_p(before) ? split_block_after_labels(first)->dest
+						       : split_block(first, gsi_stmt(before))->dest;
+		basic_block cond_bb = single_pred(call_bb);
+		basic_block rest = split_block(call_bb, entry)->dest;
+		guard(cond_bb, call_bb, rest, gimple_location(entry));
+		changed = true;
+	}
+	if (changed) {
+		free_dominance_info(CDI_DOMINATORS);
+		if (loops_for_fn(fun))
+			loops_state_set(LOOPS_NEED_FIXUP);
+		mark_virtual_operands_for_renaming(fun);
+		update_ssa(TODO_update_ssa_only_virtuals);
 	}
 	return 0;
 }
@@ -1128,7 +1333,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 		return 1;
 	}
 	plugin_name = args->base_name;
-	bool order = true, homes = true, names = true, saves = true;
+	bool order = true, homes = true, names = true, saves = true, points = true;
 	for (int i = 0; i < args->argc; i++) {
 		const char *k = args->argv[i].key;
 		if (!strcmp(k, "verbose"))
@@ -1141,6 +1346,8 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 			names = false;
 		else if (!strcmp(k, "no-saves"))
 			saves = false;
+		else if (!strcmp(k, "no-points"))
+			points = false;
 		else {
 			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
 			return 1;
@@ -1155,5 +1362,11 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 		insert_pass_after(new homes_pass(g), "optimized");
 	if (saves)
 		insert_pass_after(new saves_pass(g), "optimized");
+	// Registered last, so it runs right after "optimized", before the saves.
+	if (points) {
+		register_callback(plugin_name, PLUGIN_REGISTER_GGC_ROOTS, nullptr,
+				  const_cast<ggc_root_tab *>(points_roots));
+		insert_pass_after(new points_pass(g), "optimized");
+	}
 	return 0;
 }

@@ -29,7 +29,7 @@ const std::map<std::string, const char *> &callbacks()
 	return m;
 }
 
-const char *const kPoints[] = {"__hetmig_park", "__cyg_profile_func_enter"};
+const char *const kPoints[] = {"__hetmig_park", "__cyg_profile_func_enter", "__hetmig_loop_point"};
 
 } // namespace
 
