@@ -117,6 +117,11 @@ bool uncarried_artificial(const Variable &v)
 	return v.name.rfind("hetmig.", 0) == 0 && !carried(v);
 }
 
+bool unneeded_pair(const Variable &a, const Variable &b)
+{
+	return (carried(a) && a.dead && !carried(b)) || (carried(b) && b.dead && !carried(a));
+}
+
 namespace {
 
 std::string var_id(const Variable &v)
@@ -196,6 +201,8 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 		bool kept_a = carried(x), kept_b = carried(y);
 		if (!kept_a && !kept_b)
 			continue;  // nothing to carry: dead, constant or computed on both
+		if (unneeded_pair(x, y))
+			continue;
 		if (kept_a != kept_b) {
 			const Variable &gone = kept_a ? y : x;
 			why.push_back(strf("variable %s is %s on %s but held on %s", x.name.c_str(),

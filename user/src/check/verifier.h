@@ -65,4 +65,10 @@ std::vector<unsigned> solve_registers(const std::vector<program::Variable> &vars
 // debug info altogether, which means the same.
 bool uncarried_artificial(const program::Variable &v);
 
+// One build holds the variable in a slot the code overwrites after the
+// call before reading it (Variable::dead), the other does not carry it:
+// neither needs a value, there is nothing to carry. The verifier and the
+// converter both skip such a pair.
+bool unneeded_pair(const program::Variable &a, const program::Variable &b);
+
 } // namespace hetmig::check

@@ -45,6 +45,8 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 						 "there", where.c_str(), s.name.c_str(),
 						 (unsigned long long)s.location.value,
 						 (unsigned long long)dst[i].location.value));
+		if (check::unneeded_pair(s, dst[i]))
+			continue;
 		pairs.push_back({s, dst[i]});
 	}
 	for (size_t i = 0; i < dst.size(); i++)

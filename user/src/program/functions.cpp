@@ -245,6 +245,7 @@ Result<void> read_functions(Program::Impl &p)
 				for (size_t i = 0; i < saved.size(); i++)
 					d.f.calls[i].saved_registers = std::move(saved[i]);
 			compute_liveness(p.isa, *insns, d.f);
+			compute_dead_slots(p.isa, *insns, code, d.f.low, d.f);
 			compute_constant_registers(
 				p.isa, *insns, code, d.f.low,
 				[&p](uint64_t a, unsigned n) { return read_only_word(p, a, n); },

@@ -39,6 +39,10 @@ struct Program::Impl {
 // Callee-saved registers live across each call site, and the aarch64
 // return-address copy (liveness.cpp).
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
+// CallSite::dead_slots of F's calls, once its frame layout is known
+// (frame_slots.cpp).
+void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vector<uint8_t> &code,
+			uint64_t low, Function &f);
 // Each instruction's successors in the function (liveness.cpp).
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
 // The SIZE bytes (little endian) at ADDRESS if a segment the program

@@ -280,6 +280,17 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 		if (v.location.kind == Location::Kind::affine)
 			for (const auto &[reg, sign] : v.location.terms)
 				check(reg);
+		if (!gone && !is_saved_value(v.name) && f->frame.known)
+			if (auto b = frame_bytes(v, *f, impl_->isa)) {
+				// frame_bytes is CFA-relative; dead_slots fp-relative.
+				int64_t lo = b->first + int64_t(f->frame.cfa_minus_fp),
+					hi = b->second + int64_t(f->frame.cfa_minus_fp);
+				for (const auto &[slo, shi] : site->dead_slots)
+					if (slo <= lo && hi <= shi) {
+						v.dead = true;
+						break;
+					}
+			}
 		if (gone) {
 			v.location.kind = Location::Kind::optimized_out;
 			v.location.why = strf(by_call ? "%s is clobbered by the call"

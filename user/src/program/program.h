@@ -76,6 +76,11 @@ struct Variable {
 	std::string name;
 	bool parameter = false;
 	Location location;
+	// At a call: the location holds the value (DWARF says so), but every
+	// path after the call overwrites it before reading it (a dead frame
+	// slot, CallSite::dead_slots). Carried if the other build needs it,
+	// else nothing to carry (check::unneeded_pair).
+	bool dead = false;
 	Type type;
 	std::string decl_file;
 	int decl_line = 0;
@@ -110,6 +115,11 @@ struct CallSite {
 	// places in one of them is dead at the call (gcc keeps a parameter's
 	// location until the register is reused). Empty when not decoded.
 	std::vector<unsigned> dead_registers;
+	// Frame slots ([lo, hi) bytes from the frame pointer) whose value at
+	// the call nothing reads: every path after it stores all of the slot
+	// through fp or sp before reading any of it, or returns
+	// (frame_slots.cpp). A variable DWARF places in one is dead there.
+	std::vector<std::pair<int64_t, int64_t>> dead_slots;
 	// Live callee-saved registers that hold the same constant at the call
 	// on every path to it, by what the function's code put there: an
 	// immediate or a link-time address (adrp/add, mov $imm, lea sym(%rip)),

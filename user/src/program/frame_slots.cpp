@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+// Frame slots that hold nothing the code needs after a call: on every path
+// from the call's return, the first access to the slot through the frame
+// pointer or the stack pointer stores all of it, or the function returns
+// first. gcc -O1+ keeps spilled values in such slots; at a call the plugin
+// saves around (tools/hetmig_cc/plugin, "Saved values"), the register
+// allocator's slot for a value merged at a loop's head still holds the
+// last iteration's copy, and the reload after the call overwrites it.
+// DWARF may still place a variable there; the variable is dead at the call
+// (CallSite::dead_slots), as one in a register the code never reads again
+// is (CallSite::dead_registers).
+//
+// Accesses through other registers are not looked at: a slot the register
+// allocator spills to, or a variable whose address the code never takes,
+// is reached through fp or sp only; a variable whose address escapes is in
+// memory on both builds at a call, never dead on one side only. An access
+// the scanner does not understand (a register index, an unknown size, sp
+// moved in the body) makes the slot live.
+#include <algorithm>
+#include <optional>
+#include <map>
+#include <set>
+
+#include "impl.h"
+
+namespace hetmig::program {
+
+namespace {
+
+struct Access {
+	int64_t lo = 0, hi = 0;  // fp-relative bytes [lo, hi)
+	bool store = false;      // writes all of [lo, hi) and reads nothing of it
+};
+
+// What one instruction does to the frame, besides control flow.
+struct Effect {
+	std::vector<Access> accesses;
+	// The instruction computes a frame address (lea -N(%rbp), add x1,
+	// sp, #N): the slot there may be read through that pointer later.
+	std::optional<int64_t> addressed;
+	bool addressed_unknown = false;  // a frame address with an index
+	bool unknown = false;    // a frame access the scanner cannot bound: live
+	bool frame_gone = false; // the epilogue: no slot is read after it
+};
+
+// x86_64 ---------------------------------------------------------------
+
+bool has_modrm_1(uint8_t op)
+{
+	if (op < 0x40)
+		return (op & 7) < 4;  // ALU r/m forms; 4, 5 are al/eax imm
+	if ((op >= 0x50 && op <= 0x5f) || (op >= 0x70 && op <= 0x7f) ||
+	    (op >= 0x90 && op <= 0x9f) || (op >= 0xb0 && op <= 0xbf) ||
+	    (op >= 0xa0 && op <= 0xaf) || (op >= 0xe0 && op <= 0xef) || (op >= 0xc8 && op <= 0xcf))
+		return false;
+	switch (op) {
+	case 0x68: case 0x6a: case 0xc2: case 0xc3: case 0xf4: case 0xf5: case 0xf8: case 0xf9:
+	case 0xfa: case 0xfb: case 0xfc: case 0xfd:
+		return false;
+	}
+	return true;
+}
+
+Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
+{
+	Effect e;
+	unsigned i = 0;
+	bool opsize = false, rep = false, repne = false;
+	for (; i < len; i++) {
+		uint8_t b = p[i];
+		if (b == 0x66)
+			opsize = true;
+		else if (b == 0xf3)
+			rep = true;
+		else if (b == 0xf2)
+			repne = true;
+		else if (b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 || b == 0x64 ||
+			 b == 0x65 || b == 0x67 || b == 0xf0)
+			continue;
+		else
+			break;
+	}
+	uint8_t rex = 0;
+	if (i < len && (p[i] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (i >= len)
+		return e;
+	if (p[i] == 0xc4 || p[i] == 0xc5) {  // VEX: not in hetmig-cc's baseline
+		e.unknown = true;
+		return e;
+	}
+	uint8_t op = p[i++];
+	unsigned map = 0;
+	uint8_t op2 = 0;
+	if (op == 0x0f) {
+		if (i >= len)
+			return e;
+		op2 = p[i++];
+		map = 1;
+		if (op2 == 0x38 || op2 == 0x3a) {
+			if (i >= len)
+				return e;
+			op2 = p[i++];
+			map = 2;
+		}
+	}
+	if (map == 0) {
+		if (op == 0xc9 || op == 0x5d) {  // leave, pop %rbp: the epilogue
+			e.frame_gone = true;
+			return e;
+		}
+		if (op >= 0x58 && op <= 0x5f) {  // pop: the epilogue's restores
+			e.frame_gone = true;
+			return e;
+		}
+		if (op >= 0x50 && op <= 0x57) {  // push moves sp in the body
+			e.unknown = true;
+			return e;
+		}
+		if (!has_modrm_1(op))
+			return e;
+	}
+	if (i >= len)
+		return e;
+	uint8_t modrm = p[i++];
+	unsigned mod = modrm >> 6, reg = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0), rm = modrm & 7;
+	// lea/add/sub writing rsp (the epilogue's lea -N(%rbp), %rsp or add $N, %rsp).
+	if (map == 0 && ((op == 0x8d && reg == 4) ||
+			 ((op == 0x81 || op == 0x83) && mod == 3 && rm == 4 && !(rex & 1)))) {
+		e.frame_gone = true;
+		return e;
+	}
+	if (mod == 3)
+		return e;
+	int base = -1;
+	bool index = false;
+	if (rm == 4) {
+		if (i >= len)
+			return e;
+		uint8_t sib = p[i++];
+		unsigned idx = ((sib >> 3) & 7) | ((rex & 2) ? 8 : 0), b = sib & 7;
+		index = idx != 4;
+		base = (b == 5 && mod == 0) ? -1 : int(b | ((rex & 1) ? 8 : 0));
+	} else if (rm == 5 && mod == 0) {
+		return e;  // rip-relative
+	} else {
+		base = int(rm | ((rex & 1) ? 8 : 0));
+	}
+	if (base != 5 && base != 4)
+		return e;  // not through fp or sp
+	if (index) {
+		if (map == 0 && op == 0x8d)
+			e.addressed_unknown = true;
+		else
+			e.unknown = true;
+		return e;
+	}
+	int64_t disp = 0;
+	if (mod == 1 && i < len)
+		disp = int8_t(p[i]);
+	else if (mod == 2 && i + 4 <= len)
+		disp = int32_t(uint32_t(p[i]) | uint32_t(p[i + 1]) << 8 | uint32_t(p[i + 2]) << 16 |
+			       uint32_t(p[i + 3]) << 24);
+	int64_t at = disp + (base == 4 ? sp_to_fp : 0);
+	unsigned size = 0;
+	bool store = false;
+	if (map == 0) {
+		unsigned wide = (rex & 8) ? 8 : opsize ? 2 : 4;
+		if (op == 0x88 || (op == 0xc6 && (reg & 7) == 0))
+			store = true, size = 1;
+		else if (op == 0x89 || (op == 0xc7 && (reg & 7) == 0))
+			store = true, size = wide;
+		else if (op == 0x8d) {
+			e.addressed = at;  // lea computes, reads nothing
+			return e;
+		}
+	} else if (map == 1) {
+		if (op2 == 0x11)  // movups/movupd/movss/movsd store
+			store = true, size = repne ? 8 : rep ? 4 : 16;
+		else if (op2 == 0x29 || op2 == 0x7f)  // movaps/movapd, movdqa/movdqu
+			store = true, size = 16;
+		else if (op2 == 0xd6 && opsize)  // movq xmm -> m64
+			store = true, size = 8;
+		else if (op2 == 0x7e && opsize)  // movd/movq xmm -> r/m
+			store = true, size = (rex & 8) ? 8 : 4;
+	}
+	if (store) {
+		e.accesses.push_back({at, at + int64_t(size), true});
+		return e;
+	}
+	// Any other access: a read of up to 32 bytes (the widest a baseline
+	// instruction reads: fxsave is not in gcc's code).
+	e.accesses.push_back({at, at + 32, false});
+	return e;
+}
+
+// aarch64 --------------------------------------------------------------
+
+Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
+{
+	Effect e;
+	if (x == 0x910003bf) {  // mov sp, x29: the epilogue
+		e.frame_gone = true;
+		return e;
+	}
+	// add/sub xd, x29|sp, #imm: a frame address (not sp's own moves).
+	if ((x & 0x9f000000) == 0x91000000 && (x & 31) != 31 && (x & 31) != 29) {
+		unsigned n = (x >> 5) & 31;
+		if (n == 29 || n == 31) {
+			int64_t imm = int64_t((x >> 10) & 0xfff) << (((x >> 22) & 1) ? 12 : 0);
+			if ((x >> 30) & 1)
+				imm = -imm;
+			e.addressed = imm + (n == 31 ? sp_to_fp : 0);
+			return e;
+		}
+	}
+	if ((x & 0xffe0ffe0) == 0xaa1d03e0 || (x & 0xfffffc00) == 0x910003e0) {
+		// mov xd, x29 (orr) — mov xd, sp is add #0, above.
+		e.addressed = 0;
+		return e;
+	}
+	if ((x & 0x0a000000) != 0x08000000)
+		return e;  // not a load or store
+	unsigned rn = (x >> 5) & 31;
+	bool v = (x >> 26) & 1;
+	auto base_off = [&](int64_t imm) { return imm + (rn == 31 ? sp_to_fp : 0); };
+	if ((x & 0x3a000000) == 0x28000000) {  // ldp/stp (and no-allocate pairs)
+		if (rn != 29 && rn != 31)
+			return e;
+		unsigned opc = x >> 30, mode = (x >> 23) & 3;
+		bool load = (x >> 22) & 1;
+		unsigned size = v ? 4u << opc : (opc >= 2 ? 8 : 4);
+		int64_t imm = int64_t(int32_t(x << 10) >> 25) * size;
+		if (mode == 1 || mode == 3) {  // post/pre-index: moves the base
+			if (rn == 31 && load && mode == 1)
+				e.frame_gone = true;  // ldp x29, x30, [sp], #N
+			else
+				e.unknown = true;
+			return e;
+		}
+		int64_t at = base_off(imm);
+		e.accesses.push_back({at, at + 2 * int64_t(size), !load});
+		return e;
+	}
+	if ((x & 0x3b000000) == 0x39000000) {  // ldr/str (unsigned immediate)
+		if (rn != 29 && rn != 31)
+			return e;
+		unsigned sz = x >> 30, opc = (x >> 22) & 3;
+		unsigned size = 1u << sz;
+		bool store = opc == 0;
+		if (v) {
+			if (opc >= 2)
+				size = 16;
+			store = (opc & 1) == 0;
+		}
+		int64_t at = base_off(int64_t((x >> 10) & 0xfff) * size);
+		e.accesses.push_back({at, at + int64_t(size), store});
+		return e;
+	}
+	if ((x & 0x3b200000) == 0x38000000) {  // ldur/stur, pre/post-index
+		if (rn != 29 && rn != 31)
+			return e;
+		unsigned mode = (x >> 10) & 3, sz = x >> 30, opc = (x >> 22) & 3;
+		if (mode == 1 || mode == 3) {
+			e.unknown = true;
+			return e;
+		}
+		unsigned size = 1u << sz;
+		bool store = opc == 0;
+		if (v) {
+			if (opc >= 2)
+				size = 16;
+			store = (opc & 1) == 0;
+		}
+		int64_t at = base_off(int64_t(int32_t(x << 11) >> 23));
+		e.accesses.push_back({at, at + int64_t(size), store});
+		return e;
+	}
+	// Register offsets, SIMD structures, atomics, prefetch, literals: a
+	// frame base among them cannot be bounded.
+	if (rn == 29 || rn == 31)
+		e.unknown = true;
+	return e;
+}
+
+} // namespace
+
+void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vector<uint8_t> &code,
+			uint64_t low, Function &f)
+{
+	if (!f.frame.known || f.frame.dynamic || insns.empty())
+		return;
+	// sp + N is fp + (sp - fp) + N.
+	int64_t sp_to_fp = int64_t(f.frame.cfa_minus_fp) - int64_t(f.frame.cfa_minus_sp);
+	size_t n = insns.size();
+	std::vector<Effect> effects(n);
+	std::set<std::pair<int64_t, int64_t>> stores;
+	std::vector<int64_t> addressed;
+	for (size_t k = 0; k < n; k++) {
+		const Insn &in = insns[k];
+		size_t off = size_t(in.address - low);
+		if (off + in.length > code.size())
+			return;
+		if (isa == Isa::x86_64) {
+			effects[k] = x86_effect(code.data() + off, in.length, sp_to_fp);
+		} else {
+			effects[k] = aarch64_effect(in.raw, sp_to_fp);
+		}
+		for (const auto &a : effects[k].accesses)
+			if (a.store)
+				stores.insert({a.lo, a.hi});
+		if (effects[k].addressed_unknown)
+			return;  // a frame pointer with an index: any slot may be read
+		if (effects[k].addressed)
+			addressed.push_back(*effects[k].addressed);
+	}
+	// A slot whose address the code takes may be read through a pointer.
+	auto taken = [&](int64_t lo, int64_t hi) {
+		return std::any_of(addressed.begin(), addressed.end(),
+				   [&](int64_t a) { return a >= lo && a < hi; });
+	};
+	auto succ = successors(insns);
+	std::map<uint64_t, size_t> index;
+	for (size_t k = 0; k < n; k++)
+		index[insns[k].address] = k;
+	for (auto &c : f.calls) {
+		auto it = index.find(c.return_address);
+		if (it == index.end())
+			continue;
+		for (const auto &[lo, hi] : stores) {
+			if (taken(lo, hi))
+				continue;
+			// Depth-first over the paths from the return address.
+			std::vector<bool> seen(n, false);
+			std::vector<size_t> work{it->second};
+			bool live = false;
+			while (!work.empty() && !live) {
+				size_t k = work.back();
+				work.pop_back();
+				if (seen[k])
+					continue;
+				seen[k] = true;
+				const Effect &e = effects[k];
+				if (e.unknown) {
+					live = true;
+					break;
+				}
+				if (e.frame_gone)
+					continue;
+				bool covered = false;
+				for (const auto &a : e.accesses) {
+					if (a.hi <= lo || a.lo >= hi)
+						continue;
+					if (a.store && a.lo <= lo && a.hi >= hi)
+						covered = true;
+					else
+						live = true;
+				}
+				if (live || covered)
+					continue;
+				if (insns[k].flow == Insn::Flow::jump_indirect) {
+					live = true;
+					break;
+				}
+				for (size_t s : succ[k])
+					work.push_back(s);
+				// A jump out of the function (a tail call) has no
+				// successor here: the frame is gone.
+			}
+			if (!live)
+				c.dead_slots.push_back({lo, hi});
+		}
+	}
+}
+
+} // namespace hetmig::program
