@@ -1093,6 +1093,11 @@ unsigned int saves_pass::execute(function *fun)
 			}
 		}
 	}
+	// Aggregates gcc keeps in memory across a call with no name (a
+	// struct a call returns, passed to another after a second call): a
+	// name and debug info, as at -O0.
+	std::map<std::string, int> used;
+	name_memory_temporaries(fun, used);
 	if (any) {
 		mark_virtual_operands_for_renaming(fun);
 		// Full PHIs: with TODO_update_ssa, update_ssa places PHIs only

@@ -329,6 +329,11 @@ void check_frame(const Program &p, const Function &f, const CallSite &c,
 		why.push_back(strf("arguments passed on the stack to %s, which has no debug "
 				   "information to describe them (on %s)", c.callee.c_str(),
 				   where(p).c_str()));
+	for (const auto &[lo, hi] : p.undescribed_slots(c.return_address))
+		why.push_back(strf("frame slot %s%+lld (%lld bytes) may hold a value across the "
+				   "call that no variable describes (on %s)",
+				   register_name(p.isa(), frame_pointer(p.isa())), (long long)lo,
+				   (long long)(hi - lo), where(p).c_str()));
 	for (unsigned r : c.live_registers)
 		if (std::find(described.begin(), described.end(), r) == described.end())
 			why.push_back(strf("callee-saved register %s may hold a temporary no "

@@ -13,6 +13,7 @@
 // write, and the join of two paths keeps only equal constants. Calls
 // preserve callee-saved registers.
 #include <array>
+#include <map>
 #include <cstring>
 #include <optional>
 
@@ -31,6 +32,8 @@ struct Val {
 };
 
 using Values = std::array<std::optional<Val>, 64>;
+// Frame slots (fp-relative, 8 bytes) known to hold a value.
+using Slots = std::map<int64_t, Val>;
 
 struct Effect {
 	unsigned bit;
@@ -262,6 +265,91 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 	return std::nullopt;
 }
 
+// aarch64 stores to the frame: str/stp of 64-bit registers through fp or
+// sp with an immediate offset set slots; any other store through fp or sp
+// (other sizes, register offsets, writeback) forgets them all. Stores
+// through other registers do not reach a spill slot (nothing takes its
+// address).
+void slot_effect_aarch64(const Insn &in, const Values &v, FrameContext fc, int64_t sp_to_fp,
+			 Slots &slots)
+{
+	uint32_t x = in.raw;
+	if ((x & 0x0a000000) != 0x08000000)
+		return;  // not a load or store
+	unsigned rn = (x >> 5) & 31;
+	if (rn != 29 && rn != 31)
+		return;
+	bool load = false;
+	if ((x & 0x3a000000) == 0x28000000)
+		load = (x >> 22) & 1;
+	else if ((x & 0x3b000000) == 0x39000000 || (x & 0x3b200000) == 0x38000000 ||
+		 (x & 0x3b200c00) == 0x38200800)
+		load = ((x >> 22) & 3) != 0;
+	if (load)
+		return;
+	auto value_of = [&](unsigned t) -> std::optional<Val> {
+		if (t == 31)
+			return Val{0, false};  // xzr
+		if (t <= 28 && v[t])
+			return v[t];
+		return std::nullopt;
+	};
+	auto base = [&](int64_t imm) -> std::optional<int64_t> {
+		if (rn == 29)
+			return fc.fp_set ? std::optional<int64_t>(imm) : std::nullopt;
+		return fc.sp_is_fp ? std::optional<int64_t>(imm + sp_to_fp) : std::nullopt;
+	};
+	auto set = [&](std::optional<int64_t> at, std::optional<Val> val) {
+		if (!at) {
+			slots.clear();
+			return;
+		}
+		for (auto it = slots.begin(); it != slots.end();)
+			it = (it->first < *at + 8 && *at < it->first + 8) ? slots.erase(it) : ++it;
+		if (val)
+			slots[*at] = *val;
+	};
+	auto forget = [&](std::optional<int64_t> at, int64_t size) {
+		if (!at) {
+			slots.clear();
+			return;
+		}
+		for (auto it = slots.begin(); it != slots.end();)
+			it = (it->first < *at + size && *at < it->first + 8) ? slots.erase(it) : ++it;
+	};
+	bool vec = (x >> 26) & 1;
+	if ((x & 0xffc00000) == 0xf9000000) {  // str xT, [xN, #imm]
+		set(base(int64_t((x >> 10) & 0xfff) * 8), value_of(x & 31));
+		return;
+	}
+	if ((x & 0xffc00000) == 0xa9000000) {  // stp xT1, xT2, [xN, #imm]
+		int64_t imm = int64_t(int32_t(x << 10) >> 25) * 8;
+		auto at = base(imm);
+		set(at, value_of(x & 31));
+		set(at ? std::optional<int64_t>(*at + 8) : std::nullopt, value_of((x >> 10) & 31));
+		return;
+	}
+	if ((x & 0x3b000000) == 0x39000000) {  // other stores, unsigned offset
+		unsigned sz = x >> 30, opc = (x >> 22) & 3;
+		int64_t size = (vec && opc >= 2) ? 16 : int64_t(1) << sz;
+		forget(base(int64_t((x >> 10) & 0xfff) * size), size);
+		return;
+	}
+	if ((x & 0x3a000000) == 0x28000000 && ((x >> 23) & 3) == 2) {  // other pairs
+		unsigned opc = x >> 30;
+		int64_t size = vec ? int64_t(4) << opc : (opc >= 2 ? 8 : 4);
+		forget(base(int64_t(int32_t(x << 10) >> 25) * size), 2 * size);
+		return;
+	}
+	if ((x & 0x3b200c00) == 0x38000000) {  // stur
+		unsigned sz = x >> 30, opc = (x >> 22) & 3;
+		int64_t size = (vec && opc >= 2) ? 16 : int64_t(1) << sz;
+		forget(base(int64_t(int32_t(x << 11) >> 23)), size);
+		return;
+	}
+	slots.clear();
+}
+
 // Keeps in A what B agrees on; false if nothing changed.
 bool join(Values &a, bool &a_reached, const Values &b)
 {
@@ -290,6 +378,8 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		return;
 	auto succ = successors(insns);
 	std::vector<Values> in_state(n);
+	std::vector<Slots> in_slots(n);
+	int64_t sp_to_fp = int64_t(f.frame.cfa_minus_fp) - int64_t(f.frame.cfa_minus_sp);
 	std::vector<bool> reached(n, false);
 	reached[0] = true;  // at entry nothing is known
 	std::vector<size_t> work{0};
@@ -311,12 +401,14 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		size_t k = work.back();
 		work.pop_back();
 		Values out = in_state[k];
+		Slots out_slots = in_slots[k];
 		const Insn &in = insns[k];
 		FrameContext fc;
 		fc.fp_set = out[kFpSet].has_value();
 		fc.sp_is_fp = fc.fp_set && sp_is_fp;
 		std::optional<Effect> e;
 		if (isa == Isa::aarch64) {
+			slot_effect_aarch64(in, out, fc, sp_to_fp, out_slots);
 			e = effect_aarch64(in, out, fc, read_only);
 		} else {
 			size_t off = size_t(in.address - low);
@@ -339,6 +431,19 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		for (size_t s : succ[k]) {
 			bool r = reached[s];
 			bool changed = join(in_state[s], r, out);
+			if (!reached[s]) {
+				in_slots[s] = out_slots;
+			} else {
+				for (auto it = in_slots[s].begin(); it != in_slots[s].end();) {
+					auto o = out_slots.find(it->first);
+					if (o == out_slots.end() || o->second != it->second) {
+						it = in_slots[s].erase(it);
+						changed = true;
+					} else {
+						++it;
+					}
+				}
+			}
 			if (changed || !reached[s]) {
 				reached[s] = r;
 				work.push_back(s);
@@ -361,6 +466,15 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 				c.frame_registers.push_back({r, int64_t(val.v)});
 			else
 				c.constant_registers.push_back({r, val.v});
+		}
+		for (const auto &[lo, hi] : c.live_slots) {
+			auto it = in_slots[k].find(lo);
+			if (hi - lo != 8 || it == in_slots[k].end())
+				continue;
+			if (it->second.frame)
+				c.frame_address_slots.push_back({lo, int64_t(it->second.v)});
+			else
+				c.constant_slots.push_back({lo, it->second.v});
 		}
 	}
 }

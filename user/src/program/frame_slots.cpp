@@ -148,13 +148,6 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 	}
 	if (base != 5 && base != 4)
 		return e;  // not through fp or sp
-	if (index) {
-		if (map == 0 && op == 0x8d)
-			e.addressed_unknown = true;
-		else
-			e.unknown = true;
-		return e;
-	}
 	int64_t disp = 0;
 	if (mod == 1 && i < len)
 		disp = int8_t(p[i]);
@@ -162,6 +155,15 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 		disp = int32_t(uint32_t(p[i]) | uint32_t(p[i + 1]) << 8 | uint32_t(p[i + 2]) << 16 |
 			       uint32_t(p[i + 3]) << 24);
 	int64_t at = disp + (base == 4 ? sp_to_fp : 0);
+	// With an index it is an array's element (a slot of its own is never
+	// indexed): a read of the object at the displacement, or its address.
+	if (index) {
+		if (map == 0 && op == 0x8d)
+			e.addressed = at;
+		else
+			e.accesses.push_back({at, at + 1, false});
+		return e;
+	}
 	unsigned size = 0;
 	bool store = false;
 	if (map == 0) {
@@ -188,9 +190,43 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 		e.accesses.push_back({at, at + int64_t(size), true});
 		return e;
 	}
-	// Any other access: a read of up to 32 bytes (the widest a baseline
-	// instruction reads: fxsave is not in gcc's code).
-	e.accesses.push_back({at, at + 32, false});
+	// Any other access reads; its size, for the instructions gcc uses on
+	// spill slots, else up to 32 bytes (nothing in the baseline reads
+	// more; a wider guess only makes slots live).
+	unsigned wide = (rex & 8) ? 8 : opsize ? 2 : 4;
+	unsigned sse = repne ? 8 : rep ? 4 : 16;  // scalar double, scalar float, packed
+	unsigned read = 32;
+	if (map == 0) {
+		if (op == 0x8b || op == 0x85 || op == 0x81 || op == 0x83 || op == 0xf7 ||
+		    op == 0xff || op == 0x69 || op == 0x6b || (op < 0x40 && (op & 1)))
+			read = wide;
+		else if (op == 0x8a || op == 0x84 || op == 0x80 || op == 0xf6 || op == 0xfe ||
+			 (op < 0x40 && !(op & 1)))
+			read = 1;
+		else if (op == 0x63)
+			read = 4;
+	} else if (map == 1) {
+		if (op2 == 0xb6 || op2 == 0xbe)
+			read = 1;
+		else if (op2 == 0xb7 || op2 == 0xbf)
+			read = 2;
+		else if (op2 == 0xaf || (op2 >= 0x40 && op2 <= 0x4f))
+			read = wide;
+		else if (op2 == 0x10 || op2 == 0x51 || op2 == 0x58 || op2 == 0x59 ||
+			 op2 == 0x5c || op2 == 0x5d || op2 == 0x5e || op2 == 0x5f)
+			read = sse;
+		else if (op2 == 0x28 || op2 == 0x6f || op2 == 0x54 || op2 == 0x57)
+			read = 16;
+		else if (op2 == 0x7e && rep)  // movq m64 -> xmm
+			read = 8;
+		else if (op2 == 0x6e || op2 == 0x2a)  // movd/movq, cvtsi2sd/ss
+			read = (rex & 8) ? 8 : 4;
+		else if (op2 == 0x2c || op2 == 0x2d || op2 == 0x5a)
+			read = repne ? 8 : rep ? 4 : 16;
+		else if (op2 == 0x2e || op2 == 0x2f)  // ucomis, comis
+			read = opsize ? 8 : 4;
+	}
+	e.accesses.push_back({at, at + int64_t(read), false});
 	return e;
 }
 
@@ -239,7 +275,9 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 			return e;
 		}
 		int64_t at = base_off(imm);
-		e.accesses.push_back({at, at + 2 * int64_t(size), !load});
+		// Two slots, one per register.
+		e.accesses.push_back({at, at + int64_t(size), !load});
+		e.accesses.push_back({at + int64_t(size), at + 2 * int64_t(size), !load});
 		return e;
 	}
 	if ((x & 0x3b000000) == 0x39000000) {  // ldr/str (unsigned immediate)
@@ -276,10 +314,12 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 		e.accesses.push_back({at, at + int64_t(size), store});
 		return e;
 	}
-	// Register offsets, SIMD structures, atomics, prefetch, literals: a
-	// frame base among them cannot be bounded.
-	if (rn == 29 || rn == 31)
-		e.unknown = true;
+	// Register offsets (an array's element), SIMD structures, atomics: a
+	// read of what is at the base, up to 64 bytes.
+	if (rn == 29 || rn == 31) {
+		int64_t at = base_off(0);
+		e.accesses.push_back({at, at + 64, false});
+	}
 	return e;
 }
 
@@ -328,8 +368,10 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 		if (it == index.end())
 			continue;
 		for (const auto &[lo, hi] : stores) {
-			if (taken(lo, hi))
+			if (taken(lo, hi)) {
+				c.live_slots.push_back({lo, hi});  // may be read through a pointer
 				continue;
+			}
 			// Depth-first over the paths from the return address.
 			std::vector<bool> seen(n, false);
 			std::vector<size_t> work{it->second};
@@ -353,8 +395,10 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 						continue;
 					if (a.store && a.lo <= lo && a.hi >= hi)
 						covered = true;
-					else
+					else if (!a.store)
 						live = true;
+					// A store of part of it reads nothing: the rest
+					// is still looked for.
 				}
 				if (live || covered)
 					continue;
@@ -369,6 +413,8 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			}
 			if (!live)
 				c.dead_slots.push_back({lo, hi});
+			else
+				c.live_slots.push_back({lo, hi});
 		}
 	}
 }

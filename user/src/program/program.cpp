@@ -301,6 +301,56 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 	return vars;
 }
 
+std::vector<std::pair<int64_t, int64_t>> Program::undescribed_slots(uint64_t return_address) const
+{
+	std::vector<std::pair<int64_t, int64_t>> out;
+	const CallSite *site = call_site_returning_to(return_address);
+	const Function *f = function_at(return_address);
+	if (!site || !f || !f->frame.known || site->live_slots.empty())
+		return out;
+	auto vars = variables_at(return_address);
+	if (!vars)
+		return out;
+	int64_t to_fp = int64_t(f->frame.cfa_minus_fp);  // CFA + N is fp + N + this
+	std::vector<std::pair<int64_t, int64_t>> known;
+	for (const auto &v : *vars)
+		if (auto b = frame_bytes(v, *f, impl_->isa))
+			known.push_back({b->first + to_fp, b->second + to_fp});
+	for (const auto &[reg, at] : site->saved_registers)
+		known.push_back({at + to_fp, at + to_fp + 8});
+	for (const auto &[at, value] : site->constant_slots)
+		known.push_back({at, at + 8});
+	for (const auto &[at, offset] : site->frame_address_slots)
+		known.push_back({at, at + 8});
+	known.push_back({f->frame.saved_fp_at + to_fp, f->frame.saved_fp_at + to_fp + 8});
+	known.push_back({f->frame.saved_ra_at + to_fp, f->frame.saved_ra_at + to_fp + 8});
+	// Objects of scopes the call is not in: their lifetime has ended or
+	// not begun, and code entering their scope initialises them (C gives
+	// a pointer into them no meaning outside it). The compiler's own
+	// slots are never among them.
+	std::vector<std::pair<int64_t, int64_t>> elsewhere;
+	size_t index = size_t(f - impl_->functions.data());
+	if (auto all = all_variables_impl(*impl_, index, return_address - 1))
+		for (const auto &v : *all)
+			if (auto b = frame_bytes(v, *f, impl_->isa))
+				elsewhere.push_back({b->first + to_fp, b->second + to_fp});
+	for (const auto &[lo, hi] : site->live_slots) {
+		if (std::any_of(elsewhere.begin(), elsewhere.end(), [&, lo = lo, hi = hi](const auto &k) {
+			    return k.first <= lo && hi <= k.second;
+		    }))
+			continue;
+		// Covered byte by byte (a pair store may span two saved registers).
+		bool all = true;
+		for (int64_t b = lo; b < hi && all; b++)
+			all = std::any_of(known.begin(), known.end(), [&](const auto &k) {
+				return k.first <= b && b < k.second;
+			});
+		if (!all)
+			out.push_back({lo, hi});
+	}
+	return out;
+}
+
 std::optional<uint64_t> Program::symbol(const std::string &name) const
 {
 	for (const auto &s : impl_->symbols)

@@ -120,6 +120,19 @@ struct CallSite {
 	// through fp or sp before reading any of it, or returns
 	// (frame_slots.cpp). A variable DWARF places in one is dead there.
 	std::vector<std::pair<int64_t, int64_t>> dead_slots;
+	// The function's other store targets ([lo, hi) from fp): some path
+	// after the call may read them first. Each must be a variable's, a
+	// saved register's or the frame record's (Program::undescribed_slots).
+	std::vector<std::pair<int64_t, int64_t>> live_slots;
+	// Live 8-byte frame slots ([fp + first]) that hold one constant at the
+	// call on every path, stored there by the function from a register
+	// holding it (gcc -O2 spills the addresses of globals it hoisted out of
+	// a loop when the callee-saved registers run out): the converter writes
+	// the destination's, like constant_registers. And slots that hold this
+	// frame's fp plus a constant (a local's address): the destination's fp
+	// plus the destination's offset.
+	std::vector<std::pair<int64_t, uint64_t>> constant_slots;
+	std::vector<std::pair<int64_t, int64_t>> frame_address_slots;
 	// Live callee-saved registers that hold the same constant at the call
 	// on every path to it, by what the function's code put there: an
 	// immediate or a link-time address (adrp/add, mov $imm, lea sym(%rip)),
@@ -237,6 +250,11 @@ public:
 	// call's statement, as debuggers do). Static locals are not included
 	// (they live in .data/.bss).
 	Result<std::vector<Variable>> variables_at(uint64_t pc) const;
+	// Frame slots ([lo, hi) from the frame pointer) that the code stores to
+	// and may read after the call at RETURN_ADDRESS, but that no variable
+	// in memory there, no saved register and no frame record covers: a
+	// value gcc spilled across the call that nothing describes.
+	std::vector<std::pair<int64_t, int64_t>> undescribed_slots(uint64_t return_address) const;
 
 	// Symbol table: value of a symbol (functions, objects, TLS offsets).
 	std::optional<uint64_t> symbol(const std::string &name) const;

@@ -345,7 +345,47 @@ void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Var
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+// Every non-static variable of SCOPE and the scopes inside it, located at
+// PC (a variable with one location for its whole life is located so at
+// any pc).
+void collect_all(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Variable> &out)
+{
+	Dwarf_Die child;
+	if (dwarf_child(scope, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			collect_all(&child, pc, fb, out);
+			continue;
+		}
+		if ((tag != DW_TAG_formal_parameter && tag != DW_TAG_variable) || is_static(&child))
+			continue;
+		Variable v;
+		const char *name = dwarf_diename(&child);
+		v.name = name ? name : "";
+		v.location = locate(&child, pc, fb);
+		Dwarf_Attribute a;
+		Dwarf_Die type;
+		if (dwarf_attr_integrate(&child, DW_AT_type, &a) && dwarf_formref_die(&a, &type))
+			v.type = describe_type(&type);
+		out.push_back(std::move(v));
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
 } // namespace
+
+Result<std::vector<Variable>> all_variables_impl(const Program::Impl &p, size_t index, uint64_t pc)
+{
+	Dwarf_Die fn;
+	if (!p.dwarf || !dwarf_offdie(p.dwarf.get(), p.die_offsets[index], &fn))
+		return fail(ENOENT, strf("%s: no DWARF for %s", p.path.c_str(),
+					 p.functions[index].name.c_str()));
+	FrameBase fb = frame_base(&fn, pc);
+	std::vector<Variable> out;
+	collect_all(&fn, pc, fb, out);
+	return out;
+}
 
 Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
 						uint64_t pc)
