@@ -707,10 +707,21 @@ Result<void> Converter::build_frames()
 			return r;
 		// Spilled constants and frame addresses of the destination's code
 		// (CallSite::constant_slots): its own values, nothing read.
+		// A slot a carried variable occupies got that variable's value.
+		auto is_variable = [&](uint64_t addr) {
+			for (size_t i = 0; i < p.vars.size(); i++)
+				if (p.dst_places[i].kind == Place::Kind::memory &&
+				    addr < p.dst_places[i].address + p.vars[i].dst.type.size &&
+				    p.dst_places[i].address < addr + 8)
+					return true;
+			return false;
+		};
 		for (const auto &[at, value] : p.dst_site->constant_slots)
-			mem_.write_u64(p.fp + uint64_t(at), value);
+			if (!is_variable(p.fp + uint64_t(at)))
+				mem_.write_u64(p.fp + uint64_t(at), value);
 		for (const auto &[at, offset] : p.dst_site->frame_address_slots)
-			mem_.write_u64(p.fp + uint64_t(at), p.fp + uint64_t(offset));
+			if (!is_variable(p.fp + uint64_t(at)))
+				mem_.write_u64(p.fp + uint64_t(at), p.fp + uint64_t(offset));
 		report_.frames.push_back({p.src.function->name, p.src.site->file,
 					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,
 					  p.vars.size()});

@@ -369,7 +369,7 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			continue;
 		for (const auto &[lo, hi] : stores) {
 			if (taken(lo, hi)) {
-				c.live_slots.push_back({lo, hi});  // may be read through a pointer
+				c.taken_slots.push_back({lo, hi});  // may be read through a pointer
 				continue;
 			}
 			// Depth-first over the paths from the return address.

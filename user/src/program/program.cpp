@@ -306,7 +306,8 @@ std::vector<std::pair<int64_t, int64_t>> Program::undescribed_slots(uint64_t ret
 	std::vector<std::pair<int64_t, int64_t>> out;
 	const CallSite *site = call_site_returning_to(return_address);
 	const Function *f = function_at(return_address);
-	if (!site || !f || !f->frame.known || site->live_slots.empty())
+	if (!site || !f || !f->frame.known ||
+	    (site->live_slots.empty() && site->taken_slots.empty()))
 		return out;
 	auto vars = variables_at(return_address);
 	if (!vars)
@@ -334,7 +335,9 @@ std::vector<std::pair<int64_t, int64_t>> Program::undescribed_slots(uint64_t ret
 		for (const auto &v : *all)
 			if (auto b = frame_bytes(v, *f, impl_->isa))
 				elsewhere.push_back({b->first + to_fp, b->second + to_fp});
-	for (const auto &[lo, hi] : site->live_slots) {
+	std::vector<std::pair<int64_t, int64_t>> slots = site->live_slots;
+	slots.insert(slots.end(), site->taken_slots.begin(), site->taken_slots.end());
+	for (const auto &[lo, hi] : slots) {
 		if (std::any_of(elsewhere.begin(), elsewhere.end(), [&, lo = lo, hi = hi](const auto &k) {
 			    return k.first <= lo && hi <= k.second;
 		    }))

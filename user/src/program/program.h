@@ -124,6 +124,9 @@ struct CallSite {
 	// after the call may read them first. Each must be a variable's, a
 	// saved register's or the frame record's (Program::undescribed_slots).
 	std::vector<std::pair<int64_t, int64_t>> live_slots;
+	// Store targets whose address the code takes: live at every call (a
+	// pointer, a callee may read or write them), never constant slots.
+	std::vector<std::pair<int64_t, int64_t>> taken_slots;
 	// Live 8-byte frame slots ([fp + first]) that hold one constant at the
 	// call on every path, stored there by the function from a register
 	// holding it (gcc -O2 spills the addresses of globals it hoisted out of
