@@ -359,6 +359,72 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 		return std::any_of(addressed.begin(), addressed.end(),
 				   [&](int64_t a) { return a >= lo && a < hi; });
 	};
+	// The hidden struct-return pointer's slot: stored from rdi / x8 before
+	// the first call, stored to nowhere else.
+	if (f.returns_in_memory) {
+		std::optional<std::pair<size_t, int64_t>> found;
+		for (size_t k = 0; k < n && !found; k++) {
+			const Insn &in = insns[k];
+			if (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect)
+				break;
+			const uint8_t *b = code.data() + (in.address - low);
+			if (isa == Isa::x86_64 && in.length >= 4 && b[0] == 0x48 && b[1] == 0x89 &&
+			    (b[2] == 0x7d || b[2] == 0xbd)) {  // mov %rdi, disp(%rbp)
+				int64_t disp = b[2] == 0x7d ? int64_t(int8_t(b[3]))
+							     : int64_t(int32_t(uint32_t(b[3]) |
+									       uint32_t(b[4]) << 8 |
+									       uint32_t(b[5]) << 16 |
+									       uint32_t(b[6]) << 24));
+				found = std::make_pair(k, disp);
+			}
+			uint32_t x = in.raw;
+			unsigned rn = (x >> 5) & 31;
+			if (isa == Isa::aarch64 && (x & 0xffc0001f) == 0xf9000008 &&
+			    (rn == 29 || rn == 31))  // str x8, [x29|sp, #imm]
+				found = std::make_pair(k, int64_t((x >> 10) & 0xfff) * 8 +
+							       (rn == 31 ? sp_to_fp : 0));
+		}
+		bool only = found.has_value();
+		for (size_t k = 0; k < n && only; k++)
+			for (const auto &a : effects[k].accesses)
+				if (k != found->first && a.store && a.lo < found->second + 8 &&
+				    found->second < a.hi)
+					only = false;
+		if (only)
+			f.frame.return_buffer_slot = found->second;
+		// aarch64: mov xR, x8 (R callee-saved) before the first call,
+		// xR written by nothing else but the epilogue's restore.
+		for (size_t k = 0; k < n && isa == Isa::aarch64 && !only; k++) {
+			const Insn &in = insns[k];
+			if (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect)
+				break;
+			uint32_t x = in.raw;
+			unsigned r = x & 31;
+			if ((x & 0xffffffe0) != 0xaa0803e0 || r < 19 || r > 28)
+				continue;
+			bool alone = true;
+			for (size_t j = 0; j < n && alone; j++) {
+				if (j == k || !(insns[j].defs & (uint64_t(1) << r)))
+					continue;
+				// The epilogue's ldp/ldr of the caller's value.
+				uint32_t y = insns[j].raw;
+				bool restore = (y & 0x0a000000) == 0x08000000 && ((y >> 22) & 1) &&
+					       (((y >> 5) & 31) == 31 || ((y >> 5) & 31) == 29);
+				if (!restore)
+					alone = false;
+				else
+					for (size_t t = j + 1; t < n && alone; t++) {
+						if (insns[t].flow == Insn::Flow::ret)
+							break;
+						if (insns[t].flow != Insn::Flow::next)
+							alone = false;
+					}
+			}
+			if (alone)
+				f.frame.return_buffer_register = r;
+			break;
+		}
+	}
 	auto succ = successors(insns);
 	std::map<uint64_t, size_t> index;
 	for (size_t k = 0; k < n; k++)

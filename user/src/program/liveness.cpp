@@ -152,7 +152,21 @@ uint64_t hook_argument_reads(const std::vector<Insn> &insns, size_t i,
 	uint32_t x = insns[i].raw, d = x & 31, r = (x >> 16) & 31;
 	if ((x & 0xffe0ffe0) != 0xaa0003e0 || !(d == 0 || d == 1 || d == 30) || r < 19 || r > 28)
 		return 0;
+	// Nothing between reads the copy: it is the hook's argument only (x30
+	// goes through xpaclri and into x0/x1 the same way).
 	size_t j = i + 1;
+	for (; j < insns.size() && insns[j].flow == Insn::Flow::next; j++) {
+		uint32_t y = insns[j].raw;
+		if (d == 30) {
+			if (y != 0xd50320ff && (y & 0xffffffe0) != 0xaa1e03e0)
+				return 0;  // only xpaclri and mov xN, x30
+			continue;
+		}
+		if (insns[j].uses & (uint64_t(1) << d))
+			return 0;
+		if (insns[j].kills & (uint64_t(1) << d))
+			break;  // overwritten unread: the copy is dead
+	}
 	while (j < insns.size() && insns[j].flow == Insn::Flow::next)
 		j++;
 	if (j == insns.size() || insns[j].flow != Insn::Flow::call)

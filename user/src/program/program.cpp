@@ -249,6 +249,23 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 	auto vars = variables_at_impl(*impl_, index, site ? pc - 1 : pc);
 	if (!vars || !site)
 		return vars;
+	if (f->frame.return_buffer_slot || f->frame.return_buffer_register) {
+		Variable r;
+		r.name = "<return buffer>";
+		r.parameter = true;
+		if (f->frame.return_buffer_slot) {
+			r.location.kind = Location::Kind::cfa_offset;
+			r.location.offset = *f->frame.return_buffer_slot -
+					    int64_t(f->frame.cfa_minus_fp);
+		} else {
+			r.location.kind = Location::Kind::reg;
+			r.location.reg = *f->frame.return_buffer_register;
+		}
+		r.type.name = "void *";
+		r.type.size = 8;
+		r.type.pointer_offsets = {0};
+		vars->push_back(std::move(r));
+	}
 	apply_saved_values(*vars, *site, *f, impl_->isa);
 	if (!f->decoded)
 		return vars;

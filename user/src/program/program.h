@@ -180,6 +180,15 @@ struct FrameLayout {
 	std::vector<unsigned> instrumentation_registers;
 	// The one of them that copies the return address, if any.
 	std::optional<unsigned> return_address_copy;
+	// A function that returns a struct in memory gets the address of its
+	// caller's buffer in rdi / x8; gcc -O0 keeps it in a frame slot that
+	// DWARF does not describe. Where it is ([fp + N], 8 bytes), when the
+	// prologue stores it there and nothing else stores to the slot:
+	// Program::variables_at gives it as the variable "<return buffer>".
+	std::optional<int64_t> return_buffer_slot;
+	// aarch64 gcc -O0 keeps it in a callee-saved register instead (mov
+	// x20, x8 before the first call, the register written nowhere else).
+	std::optional<unsigned> return_buffer_register;
 };
 
 struct Function {
@@ -192,6 +201,9 @@ struct Function {
 	// its named parameters (in its caller's outgoing area, or in the
 	// register save area of its own frame) is described by no DWARF.
 	bool variadic = false;
+	// Returns a struct or union of more than 16 bytes: in memory, through
+	// a hidden pointer argument, on both ISAs.
+	bool returns_in_memory = false;
 	// Parameters passed on the stack: at the function's entry its DWARF
 	// places them at CFA + offset (offset >= 0), in the caller's outgoing
 	// argument area. Name and offset.
