@@ -379,5 +379,34 @@ TEST(Verifier, FrameAddressesAndFloatingPointConstantsAreCarried)
 	EXPECT_TRUE(mask) << "movabs of the mask at scale's call of next";
 }
 
+// gcc -O2 keeps scale()'s `acc` (a double) in a frame slot across its
+// calls to next() on x86_64: stored before, loaded after (no xmm register
+// survives a call). The slot is live at the call, and described: DWARF
+// places acc there. With the variable dropped it would be undescribed.
+TEST(Verifier, SpilledValuesAcrossACallAreLiveFrameSlots)
+{
+	auto x86 = open_fixture("framed.x86_64");
+	const program::Function *scale = x86.function_named("scale");
+	ASSERT_NE(scale, nullptr);
+	bool seen = false;
+	for (const auto &c : scale->calls) {
+		if (c.callee != "next")
+			continue;
+		seen = true;
+		bool live = false;
+		for (const auto &[lo, hi] : c.live_slots)
+			live |= lo == -0xa8 && hi == -0xa0;
+		EXPECT_TRUE(live) << "acc's slot at rbp-0xa8 is read after the call";
+		EXPECT_TRUE(x86.undescribed_slots(c.return_address).empty());
+		auto vars = x86.variables_at(c.return_address);
+		ASSERT_TRUE(vars.has_value());
+		bool acc = false;
+		for (const auto &v : *vars)
+			acc |= v.name == "acc" && v.location.kind == program::Location::Kind::cfa_offset;
+		EXPECT_TRUE(acc) << "acc is described in its slot";
+	}
+	EXPECT_TRUE(seen);
+}
+
 } // namespace
 } // namespace hetmig::check
