@@ -280,9 +280,9 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 		e.accesses.push_back({at + int64_t(size), at + 2 * int64_t(size), !load});
 		return e;
 	}
-	if ((x & 0x3b000000) == 0x39000000) {  // ldr/str (unsigned immediate)
-		if (rn != 29 && rn != 31)
-			return e;
+	// A single register's load or store: its size and direction from
+	// size, V and opc (128-bit for a q register).
+	auto single = [&](int64_t imm_times_size, bool scaled, int64_t imm) {
 		unsigned sz = x >> 30, opc = (x >> 22) & 3;
 		unsigned size = 1u << sz;
 		bool store = opc == 0;
@@ -291,27 +291,22 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 				size = 16;
 			store = (opc & 1) == 0;
 		}
-		int64_t at = base_off(int64_t((x >> 10) & 0xfff) * size);
+		int64_t at = base_off(scaled ? imm_times_size * size : imm);
 		e.accesses.push_back({at, at + int64_t(size), store});
+	};
+	if ((x & 0x3b000000) == 0x39000000) {  // ldr/str (unsigned immediate)
+		if (rn == 29 || rn == 31)
+			single(int64_t((x >> 10) & 0xfff), true, 0);
 		return e;
 	}
 	if ((x & 0x3b200000) == 0x38000000) {  // ldur/stur, pre/post-index
 		if (rn != 29 && rn != 31)
 			return e;
-		unsigned mode = (x >> 10) & 3, sz = x >> 30, opc = (x >> 22) & 3;
-		if (mode == 1 || mode == 3) {
+		unsigned mode = (x >> 10) & 3;
+		if (mode == 1 || mode == 3)
 			e.unknown = true;
-			return e;
-		}
-		unsigned size = 1u << sz;
-		bool store = opc == 0;
-		if (v) {
-			if (opc >= 2)
-				size = 16;
-			store = (opc & 1) == 0;
-		}
-		int64_t at = base_off(int64_t(int32_t(x << 11) >> 23));
-		e.accesses.push_back({at, at + int64_t(size), store});
+		else
+			single(0, false, int64_t(int32_t(x << 11) >> 23));
 		return e;
 	}
 	// Register offsets (an array's element), SIMD structures, atomics: a

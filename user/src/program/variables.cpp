@@ -311,7 +311,11 @@ bool is_static(Dwarf_Die *var)
 	return false;
 }
 
-void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Variable> &out)
+// The non-static variables of SCOPE and of the scopes inside it that hold
+// PC (EVERY_SCOPE: all of them), located at PC. A variable with one
+// location for its whole life is located so at any pc.
+void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Variable> &out,
+	     bool every_scope = false)
 {
 	Dwarf_Die child;
 	if (dwarf_child(scope, &child) != 0)
@@ -319,8 +323,8 @@ void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Var
 	do {
 		int tag = dwarf_tag(&child);
 		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
-			if (dwarf_haspc(&child, pc) == 1)
-				collect(&child, pc, fb, out);
+			if (every_scope || dwarf_haspc(&child, pc) == 1)
+				collect(&child, pc, fb, out, every_scope);
 			continue;
 		}
 		if (tag != DW_TAG_formal_parameter && tag != DW_TAG_variable)
@@ -345,34 +349,6 @@ void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Var
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-// Every non-static variable of SCOPE and the scopes inside it, located at
-// PC (a variable with one location for its whole life is located so at
-// any pc).
-void collect_all(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Variable> &out)
-{
-	Dwarf_Die child;
-	if (dwarf_child(scope, &child) != 0)
-		return;
-	do {
-		int tag = dwarf_tag(&child);
-		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
-			collect_all(&child, pc, fb, out);
-			continue;
-		}
-		if ((tag != DW_TAG_formal_parameter && tag != DW_TAG_variable) || is_static(&child))
-			continue;
-		Variable v;
-		const char *name = dwarf_diename(&child);
-		v.name = name ? name : "";
-		v.location = locate(&child, pc, fb);
-		Dwarf_Attribute a;
-		Dwarf_Die type;
-		if (dwarf_attr_integrate(&child, DW_AT_type, &a) && dwarf_formref_die(&a, &type))
-			v.type = describe_type(&type);
-		out.push_back(std::move(v));
-	} while (dwarf_siblingof(&child, &child) == 0);
-}
-
 } // namespace
 
 Result<std::vector<Variable>> all_variables_impl(const Program::Impl &p, size_t index, uint64_t pc)
@@ -383,7 +359,7 @@ Result<std::vector<Variable>> all_variables_impl(const Program::Impl &p, size_t 
 					 p.functions[index].name.c_str()));
 	FrameBase fb = frame_base(&fn, pc);
 	std::vector<Variable> out;
-	collect_all(&fn, pc, fb, out);
+	collect(&fn, pc, fb, out, true);
 	return out;
 }
 
