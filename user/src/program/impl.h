@@ -62,10 +62,10 @@ Result<void> read_elf_tables(Program::Impl &p);
 // Functions from DWARF and the symbol table, with call sites and frame
 // layouts (functions.cpp).
 Result<void> read_functions(Program::Impl &p);
+// The variables of the function's scopes that hold PC (EVERY_SCOPE: of
+// all its scopes), located at PC (variables.cpp).
 Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
-						uint64_t pc);
-// Every variable of the function, in scope at PC or not (variables.cpp).
-Result<std::vector<Variable>> all_variables_impl(const Program::Impl &p, size_t index, uint64_t pc);
+						uint64_t pc, bool every_scope = false);
 // Bytes of the file at [address, address + length) in PT_LOAD; zero-filled
 // past p_filesz; empty if any byte is not mapped.
 std::vector<uint8_t> load_bytes(const Program::Impl &p, uint64_t address,

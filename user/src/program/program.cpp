@@ -348,7 +348,7 @@ std::vector<std::pair<int64_t, int64_t>> Program::undescribed_slots(uint64_t ret
 	// slots are never among them.
 	std::vector<std::pair<int64_t, int64_t>> elsewhere;
 	size_t index = size_t(f - impl_->functions.data());
-	if (auto all = all_variables_impl(*impl_, index, return_address - 1))
+	if (auto all = variables_at_impl(*impl_, index, return_address - 1, true))
 		for (const auto &v : *all)
 			if (auto b = frame_bytes(v, *f, impl_->isa))
 				elsewhere.push_back({b->first + to_fp, b->second + to_fp});

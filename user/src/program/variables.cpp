@@ -351,20 +351,8 @@ void collect(Dwarf_Die *scope, uint64_t pc, const FrameBase &fb, std::vector<Var
 
 } // namespace
 
-Result<std::vector<Variable>> all_variables_impl(const Program::Impl &p, size_t index, uint64_t pc)
-{
-	Dwarf_Die fn;
-	if (!p.dwarf || !dwarf_offdie(p.dwarf.get(), p.die_offsets[index], &fn))
-		return fail(ENOENT, strf("%s: no DWARF for %s", p.path.c_str(),
-					 p.functions[index].name.c_str()));
-	FrameBase fb = frame_base(&fn, pc);
-	std::vector<Variable> out;
-	collect(&fn, pc, fb, out, true);
-	return out;
-}
-
 Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
-						uint64_t pc)
+						uint64_t pc, bool every_scope)
 {
 	Dwarf_Die fn;
 	if (!p.dwarf || !dwarf_offdie(p.dwarf.get(), p.die_offsets[index], &fn))
@@ -372,7 +360,7 @@ Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t i
 					 p.functions[index].name.c_str()));
 	FrameBase fb = frame_base(&fn, pc);
 	std::vector<Variable> out;
-	collect(&fn, pc, fb, out);
+	collect(&fn, pc, fb, out, every_scope);
 	return out;
 }
 
