@@ -452,11 +452,10 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 	}
 
 	for (auto &c : f.calls) {
-		size_t k = 0;
-		while (k < n && insns[k].address != c.call_address)
-			k++;
-		if (k == n || !reached[k])
+		auto at = insn_at(insns, c.call_address);
+		if (!at || !reached[*at])
 			continue;
+		size_t k = *at;
 		for (unsigned r : c.live_registers) {
 			auto bit = tracked_bit(isa, r);
 			if (!bit || !in_state[k][*bit])

@@ -421,12 +421,9 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 		}
 	}
 	auto succ = successors(insns);
-	std::map<uint64_t, size_t> index;
-	for (size_t k = 0; k < n; k++)
-		index[insns[k].address] = k;
 	for (auto &c : f.calls) {
-		auto it = index.find(c.return_address);
-		if (it == index.end())
+		auto from = insn_at(insns, c.return_address);
+		if (!from)
 			continue;
 		for (const auto &[lo, hi] : stores) {
 			if (taken(lo, hi)) {
@@ -435,7 +432,7 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			}
 			// Depth-first over the paths from the return address.
 			std::vector<bool> seen(n, false);
-			std::vector<size_t> work{it->second};
+			std::vector<size_t> work{*from};
 			bool live = false;
 			while (!work.empty() && !live) {
 				size_t k = work.back();

@@ -43,6 +43,9 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
 // (frame_slots.cpp).
 void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vector<uint8_t> &code,
 			uint64_t low, Function &f);
+// The index of the instruction at ADDRESS in a function's decoded
+// instructions (in address order), if one starts there (liveness.cpp).
+std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address);
 // Each instruction's successors in the function (liveness.cpp).
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
 // The SIZE bytes (little endian) at ADDRESS if a segment the program

@@ -13,18 +13,23 @@
 
 namespace hetmig::program {
 
+std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address)
+{
+	auto it = std::lower_bound(insns.begin(), insns.end(), address,
+				   [](const Insn &in, uint64_t a) { return in.address < a; });
+	if (it == insns.end() || it->address != address)
+		return std::nullopt;
+	return size_t(it - insns.begin());
+}
+
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 {
-	std::map<uint64_t, size_t> index;
-	for (size_t i = 0; i < insns.size(); i++)
-		index[insns[i].address] = i;
 	std::vector<std::vector<size_t>> succ(insns.size());
 	for (size_t i = 0; i < insns.size(); i++) {
 		const Insn &in = insns[i];
 		auto to = [&](uint64_t addr) {
-			auto it = index.find(addr);
-			if (it != index.end())
-				succ[i].push_back(it->second);
+			if (auto k = insn_at(insns, addr))
+				succ[i].push_back(*k);
 		};
 		switch (in.flow) {
 		case Insn::Flow::next:
@@ -229,20 +234,17 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 		}
 	}
 
-	std::map<uint64_t, size_t> index;
-	for (size_t i = 0; i < n; i++)
-		index[insns[i].address] = i;
 	for (auto &c : f.calls) {
-		auto it = index.find(c.call_address);
-		if (it == index.end())
+		auto at = insn_at(insns, c.call_address);
+		if (!at)
 			continue;
-		uint64_t live = reach_in[it->second] & live_out[it->second] & ~ignore &
+		uint64_t live = reach_in[*at] & live_out[*at] & ~ignore &
 				callee_saved_bits(isa);
 		for (unsigned bit = 0; bit < 64; bit++) {
 			uint64_t b = uint64_t(1) << bit;
 			if (live & b)
 				c.live_registers.push_back(tracked_dwarf_reg(isa, bit));
-			else if ((callee_saved_bits(isa) & b) && !(live_out[it->second] & b))
+			else if ((callee_saved_bits(isa) & b) && !(live_out[*at] & b))
 				c.dead_registers.push_back(tracked_dwarf_reg(isa, bit));
 		}
 	}
