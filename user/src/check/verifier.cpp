@@ -27,14 +27,12 @@ std::string where(const Program &p)
 // survives the call, and the converter carries it (through the save slot
 // of an inner frame or the resume record). Argument and scratch registers
 // are clobbered by the call.
+unsigned frame_pointer(Isa isa) { return isa == Isa::x86_64 ? 6 : 29; }
+
 bool callee_saved(Isa isa, unsigned reg)
 {
-	if (isa == Isa::x86_64)
-		return reg == 3 || (reg >= 12 && reg <= 15);
-	return (reg >= 19 && reg <= 28) || (reg >= 72 && reg <= 79);
+	return preserved_across_calls(isa, reg) && reg != frame_pointer(isa);
 }
-
-unsigned frame_pointer(Isa isa) { return isa == Isa::x86_64 ? 6 : 29; }
 
 std::string location_problem(const Program &p, const Variable &v)
 {

@@ -45,6 +45,9 @@ struct Insn {
 std::optional<unsigned> tracked_bit(Isa isa, unsigned dwarf_reg);
 unsigned tracked_dwarf_reg(Isa isa, unsigned bit);
 const char *register_name(Isa isa, unsigned dwarf_reg);
+// Whether a call preserves DWARF register REG: x86_64 rbx, rbp, r12-r15;
+// aarch64 x19-x29 and d8-d15.
+bool preserved_across_calls(Isa isa, unsigned dwarf_reg);
 
 std::optional<Insn> decode_x86_64(const uint8_t *code, size_t avail, uint64_t address);
 std::optional<Insn> decode_aarch64(const uint8_t *code, size_t avail, uint64_t address);

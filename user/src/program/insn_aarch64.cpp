@@ -250,6 +250,13 @@ std::optional<Insn> decode_aarch64(const uint8_t *code, size_t avail, uint64_t a
 	return in;
 }
 
+bool preserved_across_calls(Isa isa, unsigned r)
+{
+	if (isa == Isa::x86_64)
+		return r == 3 || r == 6 || (r >= 12 && r <= 15);
+	return (r >= 19 && r <= 29) || (r >= 72 && r <= 79);
+}
+
 std::optional<unsigned> tracked_bit(Isa isa, unsigned r)
 {
 	if (isa == Isa::x86_64)

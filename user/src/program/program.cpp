@@ -278,11 +278,7 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 	// A register the call clobbers cannot be read after it either: the
 	// code gets such a value from elsewhere if it needs it (gcc -O1+
 	// leaves a variable's location in rdx or x1 up to the call).
-	auto clobbered = [&](unsigned reg) {
-		if (impl_->isa == Isa::x86_64)
-			return !(reg == 3 || reg == 6 || (reg >= 12 && reg <= 15));
-		return !((reg >= 19 && reg <= 29) || (reg >= 72 && reg <= 79));
-	};
+	auto clobbered = [&](unsigned reg) { return !preserved_across_calls(impl_->isa, reg); };
 	for (auto &v : *vars) {
 		std::optional<unsigned> gone;
 		bool by_call = false;
