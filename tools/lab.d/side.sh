@@ -64,7 +64,10 @@ while [ $i -lt "$hops" ]; do
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"
 		# The source runs on: let it finish so its output is complete.
-		if [ $i -eq 0 ]; then wait $pid; shown="$shown 0"; fi
+		# A process received here is not our child: its output as far
+		# as it got (it may have ended before the request reached it).
+		if [ $i -eq 0 ]; then wait $pid; fi
+		shown="$shown $i"
 		finish
 		exit 0
 	fi

@@ -24,12 +24,22 @@ namespace hetmig::convert {
 
 namespace {
 
+// ESRCH from process_vm_readv/writev: no such process, or one that has
+// no memory any more (it exited and is a zombie, or is exiting). Said so,
+// for a process that ended while we waited for it to reach a point.
+Result<void> ended(pid_t pid)
+{
+	return fail(ESRCH, strf("process %d has ended (it exited or was killed)", pid));
+}
+
 Result<void> peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	iovec local{buf, len}, remote{reinterpret_cast<void *>(addr), len};
 	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
-		return fail(errno ? errno : EIO, strf("reading 0x%llx of process %d",
-						      (unsigned long long)addr, pid));
+		return errno == ESRCH ? ended(pid)
+				      : fail(errno ? errno : EIO,
+					     strf("reading 0x%llx of process %d",
+						  (unsigned long long)addr, pid));
 	return {};
 }
 
@@ -37,7 +47,9 @@ Result<void> poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
 	iovec local{const_cast<void *>(buf), len}, remote{reinterpret_cast<void *>(addr), len};
 	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != ssize_t(len))
-		return fail(errno ? errno : EIO, strf("writing process %d's runtime block", pid));
+		return errno == ESRCH ? ended(pid)
+				      : fail(errno ? errno : EIO,
+					     strf("writing process %d's runtime block", pid));
 	return {};
 }
 
