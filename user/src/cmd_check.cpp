@@ -8,6 +8,7 @@
 
 #include "check/report.h"
 #include "check/verifier.h"
+#include "convert/agreement.h"
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
@@ -36,7 +37,7 @@ int cmd_check(int argc, char **argv)
 	auto b = program::Program::open(paths[1]);
 	if (!b)
 		return report(b.error());
-	check::Report r = check::verify(*a, *b);
+	check::Report r = convert::verify_pair(*a, *b);
 	if (json)
 		std::fputs(check::to_json(r).c_str(), stdout);
 	else

@@ -120,6 +120,11 @@ bool unneeded_pair(const Variable &a, const Variable &b)
 	return (carried(a) && a.dead && !carried(b)) || (carried(b) && b.dead && !carried(a));
 }
 
+bool needs_carrying(const Variable &a, const Variable &b)
+{
+	return (carried(a) || carried(b)) && !unneeded_pair(a, b);
+}
+
 namespace {
 
 std::string var_id(const Variable &v)
@@ -196,11 +201,9 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 			why.push_back(c);
 			continue;
 		}
+		if (!needs_carrying(x, y))
+			continue;  // dead, constant or computed on both; or dead on one
 		bool kept_a = carried(x), kept_b = carried(y);
-		if (!kept_a && !kept_b)
-			continue;  // nothing to carry: dead, constant or computed on both
-		if (unneeded_pair(x, y))
-			continue;
 		if (kept_a != kept_b) {
 			const Variable &gone = kept_a ? y : x;
 			why.push_back(strf("variable %s is %s on %s but held on %s", x.name.c_str(),
@@ -466,13 +469,16 @@ Report verify(const Program &a, const Program &b)
 		}
 		Refusal r = refusal_for(ia->second);
 		check_pair_of_sites(a, b, ia->second, ib->second, r.reasons);
-		if (r.reasons.empty())
+		if (r.reasons.empty()) {
 			rep.proven++;
-		else
+			rep.proven_keys.push_back(key);
+		} else
 			rep.refusals.push_back(std::move(r));
 	}
-	if (!rep.errors.empty())
+	if (!rep.errors.empty()) {
 		rep.proven = 0;
+		rep.proven_keys.clear();
+	}
 	return rep;
 }
 

@@ -26,6 +26,7 @@ struct Report {
 	std::vector<std::string> errors;
 	size_t sites = 0;       // call sites that can be on the stack at a point
 	size_t proven = 0;
+	std::vector<std::string> proven_keys;  // the proven sites' keys
 	std::vector<Refusal> refusals;
 	bool ok() const { return errors.empty() && refusals.empty(); }
 };
@@ -70,5 +71,13 @@ bool uncarried_artificial(const program::Variable &v);
 // neither needs a value, there is nothing to carry. The verifier and the
 // converter both skip such a pair.
 bool unneeded_pair(const program::Variable &a, const program::Variable &b);
+
+// Whether a variable present in both builds (A here, B there) has a value
+// to carry: one of them carries it, and the pair is not an unneeded one.
+// Only such pairs must agree in size and pointer layout; a value neither
+// build keeps at the call (gcc may compute `level & 7` as an int on one
+// ISA and a long on the other) needs nothing. The verifier and the
+// converter decide with this one function.
+bool needs_carrying(const program::Variable &a, const program::Variable &b);
 
 } // namespace hetmig::check

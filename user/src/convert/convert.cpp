@@ -172,8 +172,8 @@ private:
 	Result<void> binary_mappings();
 	Result<void> tls_and_resume();
 	Result<void> signals_and_threads();
-	Result<void> translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
-					const std::string &where, bool entry_point);
+	void translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
+				bool entry_point);
 	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
 					 const std::string &where);
 	void write_destination(const Place &place, const CarriedValue &value);
@@ -314,8 +314,8 @@ Result<void> Converter::plan_stack()
 
 // A variable's value on its way (bytes of the source's, pointers into
 // the stack mapped to where their targets are in the destination).
-Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
-					   const std::string &where, bool entry_point)
+void Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
+				   bool entry_point)
 {
 	for (uint64_t off : v.type.pointer_offsets) {
 		if (off + 8 > bytes.size())
@@ -351,7 +351,6 @@ Result<void> Converter::translate_pointers(std::vector<uint8_t> &bytes, const pr
 		// as it is, counted.
 		report_.stale_stack_words++;
 	}
-	return {};
 }
 
 Result<uint64_t> Converter::read_register(unsigned reg, bool in_register, uint64_t slot,
@@ -560,13 +559,8 @@ Result<void> Converter::build_frames()
 		// frames, so each site is looked up and matched once.
 		auto known = matched.find(f.resume_pc);
 		if (known == matched.end()) {
-			auto sv = from_.variables_at(f.resume_pc);
-			if (!sv)
-				return std::unexpected(sv.error());
-			auto dv = to_.variables_at(dsite->return_address);
-			if (!dv)
-				return std::unexpected(dv.error());
-			auto vars = match_variables(*sv, *dv, where);
+			auto vars = frame_variables(from_, to_, f.resume_pc, dsite->return_address,
+						    where);
 			if (!vars)
 				return std::unexpected(vars.error());
 			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
@@ -586,22 +580,17 @@ Result<void> Converter::build_frames()
 		Planned &p = *it;
 		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
 					 p.src.site->line, p.src.function->name.c_str());
+		const FrameAt src{from_.isa(), p.src.cfa, p.src.fp, src_homes};
+		const FrameAt dst{to_.isa(), p.cfa, p.fp, dst_homes};
 		for (const auto &vp : p.vars) {
-			auto sp = place_of(vp.src, from_.isa(), p.src.cfa, p.src.fp, src_homes, where);
-			if (!sp)
-				return std::unexpected(sp.error());
-			auto dp = place_of(vp.dst, to_.isa(), p.cfa, p.fp, dst_homes, where);
-			if (!dp)
-				return std::unexpected(dp.error());
-			// hetmig check refuses these sites already; a value
-			// the destination needs is never made up.
-			if (sp->carried() != dp->carried())
-				return fail(ENOTSUP, strf("%s: %s is stored in one build only",
-							  where.c_str(), vp.src.name.c_str()));
-			if (sp->kind == Place::Kind::memory && dp->kind == Place::Kind::memory)
-				map_.add(sp->address, vp.src.type.size, dp->address);
-			p.src_places.push_back(*sp);
-			p.dst_places.push_back(*dp);
+			auto places = places_of(vp, src, dst, where);
+			if (!places)
+				return std::unexpected(places.error());
+			const auto &[sp, dp] = *places;
+			if (sp.kind == Place::Kind::memory && dp.kind == Place::Kind::memory)
+				map_.add(sp.address, vp.src.type.size, dp.address);
+			p.src_places.push_back(sp);
+			p.dst_places.push_back(dp);
 		}
 		auto constant = [&](unsigned reg, uint64_t value) {
 			RegisterHome home = dst_homes.home(reg);
@@ -698,8 +687,7 @@ Result<void> Converter::build_frames()
 			auto value = read_source(p.src_places[i], vp.src, where);
 			if (!value)
 				return std::unexpected(value.error());
-			if (auto r = translate_pointers(value->bytes, vp.dst, where, entry_point); !r)
-				return r;
+			translate_pointers(value->bytes, vp.dst, entry_point);
 			write_destination(p.dst_places[i], *value);
 			values.push_back(*value);
 		}

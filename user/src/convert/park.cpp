@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check/verifier.h"
+#include "convert/agreement.h"
 #include "convert/resume.h"
 
 namespace hetmig::convert {
@@ -166,7 +167,7 @@ Result<size_t> mark_unproven_sites(pid_t pid, const program::Program &from,
 	auto table = from.symbol("__hetmig_unproven");
 	if (!table)
 		return 0;
-	check::Report report = check::verify(from, to);
+	check::Report report = verify_pair(from, to);
 	std::vector<uint64_t> ras;
 	for (const auto &r : report.refusals)
 		if (const program::CallSite *c = from.call_site_by_key(r.key))

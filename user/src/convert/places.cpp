@@ -30,14 +30,8 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 						 "build", where.c_str(), s.name.c_str()));
 		}
 		used[i] = true;
-		if (dst[i].type.size != s.type.size)
-			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
-						 where.c_str(), s.name.c_str(),
-						 (unsigned long long)s.type.size,
-						 (unsigned long long)dst[i].type.size));
-		if (!s.type.unsupported.empty())
-			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
-						  s.type.unsupported.c_str()));
+		// The verifier's order (check/verifier.cpp, check_variables):
+		// constants first, then only a value one side carries matters.
 		using K = program::Location::Kind;
 		if (s.location.kind == K::constant && dst[i].location.kind == K::constant &&
 		    !check::same_constant(s.location.value, dst[i].location.value, s.type.size))
@@ -45,8 +39,19 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 						 "there", where.c_str(), s.name.c_str(),
 						 (unsigned long long)s.location.value,
 						 (unsigned long long)dst[i].location.value));
-		if (check::unneeded_pair(s, dst[i]))
+		if (!check::needs_carrying(s, dst[i]))
 			continue;
+		if (!s.type.unsupported.empty())
+			return fail(ENOTSUP, strf("%s: %s: %s", where.c_str(), s.name.c_str(),
+						  s.type.unsupported.c_str()));
+		if (dst[i].type.size != s.type.size)
+			return fail(EPROTO, strf("%s: %s is %llu bytes here and %llu there",
+						 where.c_str(), s.name.c_str(),
+						 (unsigned long long)s.type.size,
+						 (unsigned long long)dst[i].type.size));
+		if (dst[i].type.pointer_offsets != s.type.pointer_offsets)
+			return fail(EPROTO, strf("%s: %s holds pointers at other offsets there",
+						 where.c_str(), s.name.c_str()));
 		pairs.push_back({s, dst[i]});
 	}
 	for (size_t i = 0; i < dst.size(); i++)
@@ -54,6 +59,34 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 			return fail(EPROTO, strf("%s: variable %s exists only in the destination "
 						 "build", where.c_str(), dst[i].name.c_str()));
 	return pairs;
+}
+
+Result<std::vector<VariablePair>> frame_variables(const program::Program &from,
+						  const program::Program &to, uint64_t src_ra,
+						  uint64_t dst_ra, const std::string &where)
+{
+	auto sv = from.variables_at(src_ra);
+	if (!sv)
+		return std::unexpected(sv.error());
+	auto dv = to.variables_at(dst_ra);
+	if (!dv)
+		return std::unexpected(dv.error());
+	return match_variables(*sv, *dv, where);
+}
+
+Result<std::pair<Place, Place>> places_of(const VariablePair &vp, const FrameAt &src,
+					  const FrameAt &dst, const std::string &where)
+{
+	auto sp = place_of(vp.src, src.isa, src.cfa, src.fp, src.homes, where);
+	if (!sp)
+		return std::unexpected(sp.error());
+	auto dp = place_of(vp.dst, dst.isa, dst.cfa, dst.fp, dst.homes, where);
+	if (!dp)
+		return std::unexpected(dp.error());
+	if (sp->carried() != dp->carried())
+		return fail(ENOTSUP, strf("%s: %s is stored in one build only", where.c_str(),
+					  vp.src.name.c_str()));
+	return std::pair{*sp, *dp};
 }
 
 Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cfa, uint64_t fp,

@@ -32,6 +32,12 @@ Result<std::vector<VariablePair>> match_variables(const std::vector<program::Var
 						  const std::vector<program::Variable> &dst,
 						  const std::string &where);
 
+// The variables of a frame stopped at SRC_RA in FROM, to be rebuilt at
+// DST_RA in TO, paired (match_variables).
+Result<std::vector<VariablePair>> frame_variables(const program::Program &from,
+						  const program::Program &to, uint64_t src_ra,
+						  uint64_t dst_ra, const std::string &where);
+
 // Where one variable of one frame is while the process is parked.
 struct Place {
 	enum class Kind {
@@ -81,5 +87,19 @@ struct CarriedValue {
 // value in a callee-saved register being where HOMES says for it.
 Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cfa, uint64_t fp,
 		       const RegisterHomes &homes, const std::string &where);
+
+// One frame on one side: its ISA, CFA and frame pointer, and where the
+// callee-saved registers of its frame are.
+struct FrameAt {
+	program::Isa isa;
+	uint64_t cfa, fp;
+	const RegisterHomes &homes;
+};
+
+// Where a pair's variable is on both sides; refuses a value one side
+// stores and the other does not (a value the destination needs is never
+// made up).
+Result<std::pair<Place, Place>> places_of(const VariablePair &vp, const FrameAt &src,
+					  const FrameAt &dst, const std::string &where);
 
 } // namespace hetmig::convert
