@@ -164,14 +164,36 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+/* The holder's user, or CAP_SYS_PTRACE: who may act for a holder. */
+static bool may_act_for_holder(const struct sk_buff *skb, const struct freeze *f)
+{
+	if (uid_eq(f->holder_euid, current_euid()))
+		return true;
+	return netlink_capable(skb, CAP_SYS_PTRACE);
+}
+
 static bool may_thaw(struct sk_buff *skb, struct genl_info *info,
 		     const struct freeze *f)
 {
 	if (f->portid == info->snd_portid && net_eq(f->net, genl_info_net(info)))
 		return true;
-	if (uid_eq(f->holder_euid, current_euid()))
-		return true;
-	return netlink_capable(skb, CAP_SYS_PTRACE);
+	return may_act_for_holder(skb, f);
+}
+
+/*
+ * Whether the sender of SKB may read LEADER's state while another caller
+ * holds it frozen (uapi/linux/hetmig.h, "Reading a process").
+ */
+bool hetmig_frozen_for_reader(struct task_struct *leader, const struct sk_buff *skb)
+{
+	struct freeze *f;
+	bool ok;
+
+	mutex_lock(&freeze_lock);
+	f = find_locked(task_pid(leader));
+	ok = f && may_act_for_holder(skb, f);
+	mutex_unlock(&freeze_lock);
+	return ok;
 }
 
 int hetmig_thaw_doit(struct sk_buff *skb, struct genl_info *info)

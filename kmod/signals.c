@@ -58,7 +58,7 @@ int hetmig_get_signals_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int i, ret;
 
-	leader = hetmig_request_target(info);
+	leader = hetmig_read_target(skb, info);
 	if (IS_ERR(leader))
 		return PTR_ERR(leader);
 

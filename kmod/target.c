@@ -5,8 +5,11 @@
  * must be the tracer of every thread, and every thread must be stopped.
  * Whoever got that far passed the kernel's own ptrace checks (credentials,
  * Yama, LSMs), and a stopped thread cannot change its state under us.
+ * A reader may also read a process another caller holds frozen, with the
+ * holder's uid or CAP_SYS_PTRACE (freeze.c); writers never.
  */
 
+#include <linux/delay.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
@@ -15,18 +18,26 @@
 #include <net/genetlink.h>
 #include <linux/hetmig.h>
 
+#include "freeze.h"
 #include "target.h"
 
 /*
  * A tracee marks itself stopped just before it schedules out, so its
- * registers may still be live on a CPU for a moment. Wait that out, as
- * ptrace itself does before it touches a tracee.
+ * registers may still be live on a CPU for a moment: ptrace waits that out
+ * (wait_task_inactive, not exported) before it touches a tracee. So do we,
+ * polling: a short spin under RCU, then a sleep outside it. A bound in
+ * spins alone was too short where CPUs are slow to make progress (an
+ * aarch64 guest under TCG beside another guest on 2 host cores answered
+ * EBUSY to a stopped tracee in 2 tests of one run).
  */
-static bool wait_off_cpu(struct task_struct *t)
+#define OFF_CPU_SPINS		1000
+#define OFF_CPU_TRIES		1000	/* sleeps of 1-2 ms: 1-2 s in all */
+
+static bool off_cpu(struct task_struct *t)
 {
 	unsigned int spins;
 
-	for (spins = 0; spins < 1000000; spins++) {
+	for (spins = 0; spins < OFF_CPU_SPINS; spins++) {
 		if (!READ_ONCE(t->on_cpu))
 			return true;
 		cpu_relax();
@@ -34,24 +45,31 @@ static bool wait_off_cpu(struct task_struct *t)
 	return false;
 }
 
-static int check_threads(struct task_struct *leader,
-			 struct netlink_ext_ack *extack)
+/*
+ * One look at the threads. HELD: the caller may read a process another
+ * caller holds frozen. *ON_CPU is set when the only problem is a stopped
+ * thread still on a CPU: worth another look.
+ */
+static int check_threads_once(struct task_struct *leader, bool held, bool *on_cpu,
+			      struct netlink_ext_ack *extack)
 {
 	struct task_struct *t;
 	int ret = 0;
 
+	*on_cpu = false;
 	rcu_read_lock();
 	for_each_thread(leader, t) {
 		if (!(t->ptrace & PT_PTRACED) ||
-		    rcu_dereference(t->parent) != current) {
+		    (!held && rcu_dereference(t->parent) != current)) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "a thread of the target is not traced by the caller (PTRACE_SEIZE it first)");
 			ret = -EPERM;
 			break;
 		}
-		if (!task_is_traced(t) || !wait_off_cpu(t)) {
+		if (!task_is_traced(t) || !off_cpu(t)) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "a thread of the target is not in a ptrace stop");
+			*on_cpu = task_is_traced(t);
 			ret = -EBUSY;
 			break;
 		}
@@ -60,11 +78,29 @@ static int check_threads(struct task_struct *leader,
 	return ret;
 }
 
+static int check_threads(struct task_struct *leader, bool held,
+			 struct netlink_ext_ack *extack)
+{
+	unsigned int tries;
+	bool on_cpu;
+	int ret;
+
+	for (tries = 0; ; tries++) {
+		ret = check_threads_once(leader, held, &on_cpu, extack);
+		if (ret != -EBUSY || !on_cpu || tries == OFF_CPU_TRIES)
+			return ret;
+		usleep_range(1000, 2000);
+	}
+}
+
 /*
  * Returns the thread group leader of pid NR (in the caller's pid namespace)
- * with a reference held, or an ERR_PTR with an extack message.
+ * with a reference held, or an ERR_PTR with an extack message. READER is
+ * the request of a caller that only reads (NULL for one that writes): it
+ * may read a process frozen by another caller it may act for.
  */
-struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack)
+static struct task_struct *target_get(u32 nr, const struct sk_buff *reader,
+				      struct netlink_ext_ack *extack)
 {
 	struct task_struct *task, *leader;
 	struct pid *pid;
@@ -97,7 +133,8 @@ struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "the target is exiting or a zombie");
 		ret = -ESRCH;
 	} else {
-		ret = check_threads(leader, extack);
+		ret = check_threads(leader, reader && hetmig_frozen_for_reader(leader, reader),
+				    extack);
 	}
 	if (ret) {
 		put_task_struct(leader);
@@ -119,15 +156,27 @@ u32 hetmig_threads_generation(struct task_struct *leader)
 	return gen ? gen : 1;
 }
 
-/* The target a request names by HETMIG_A_PID, checked as above. */
-struct task_struct *hetmig_request_target(struct genl_info *info)
+static struct task_struct *request_target(const struct sk_buff *reader,
+					  struct genl_info *info)
 {
 	if (GENL_REQ_ATTR_CHECK(info, HETMIG_A_PID)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "missing HETMIG_A_PID");
 		return ERR_PTR(-EINVAL);
 	}
-	return hetmig_target_get(nla_get_u32(info->attrs[HETMIG_A_PID]),
-				 info->extack);
+	return target_get(nla_get_u32(info->attrs[HETMIG_A_PID]), reader,
+			  info->extack);
+}
+
+/* The target a request names by HETMIG_A_PID, checked as above. */
+struct task_struct *hetmig_request_target(struct genl_info *info)
+{
+	return request_target(NULL, info);
+}
+
+/* The same for a request SKB that only reads the target. */
+struct task_struct *hetmig_read_target(const struct sk_buff *skb, struct genl_info *info)
+{
+	return request_target(skb, info);
 }
 
 /*
@@ -163,7 +212,8 @@ struct task_struct *hetmig_dump_target(struct netlink_callback *cb, long *pid)
 			return ERR_PTR(nr);
 		*pid = nr;
 	}
-	return hetmig_target_get(*pid, cb->extack);
+	/* Dumps only read: cb->skb is the request. */
+	return target_get(*pid, cb->skb, cb->extack);
 }
 
 /*

@@ -6,9 +6,9 @@
 #include <linux/sched.h>
 #include <net/genetlink.h>
 
-struct task_struct *hetmig_target_get(u32 nr, struct netlink_ext_ack *extack);
 u32 hetmig_threads_generation(struct task_struct *leader);
 struct task_struct *hetmig_request_target(struct genl_info *info);
+struct task_struct *hetmig_read_target(const struct sk_buff *skb, struct genl_info *info);
 struct task_struct *hetmig_dump_target(struct netlink_callback *cb, long *pid);
 int hetmig_dump_result(struct sk_buff *skb, int ret);
 

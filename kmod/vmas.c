@@ -99,7 +99,7 @@ int hetmig_get_mm_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret;
 
-	mm = mm_of(hetmig_request_target(info), info->extack);
+	mm = mm_of(hetmig_read_target(skb, info), info->extack);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 

@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..28"
+echo "1..30"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -79,6 +79,13 @@ usleep 500000
 check "companion.frozen_stands_still" stands_still
 kill -CONT $busy
 check "companion.sigcont_does_not_thaw" stands_still
+# Another hetmig reads the frozen process (it cannot stop it: the holder
+# traces it), and it stays frozen. (Another user may not: freeze.c's
+# the_holders_user_reads_a_frozen_process.)
+hetmig inspect $busy --json > /tmp/inspect-frozen.json 2>&1; rc=$?
+check "companion.inspect_reads_a_frozen_process" \
+	sh -c "[ $rc -eq 0 ] && grep -q '\"pid\": $busy' /tmp/inspect-frozen.json"
+check "companion.frozen_after_inspect_stands_still" stands_still
 hetmig thaw $busy; rc=$?
 check "companion.thaw_exit_0" [ $rc -eq 0 ]
 wait $holder; rc=$?

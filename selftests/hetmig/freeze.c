@@ -246,6 +246,61 @@ TEST_F(freeze, another_user_cannot_thaw)
 			     self->t.pid, &self->a));
 }
 
+/*
+ * A reader that is not the tracer (a second shell's hetmig inspect): 0 if
+ * all four reads of PID end with EXPECT (0 or a negative errno), each dump
+ * with at least one reply when it succeeds.
+ */
+static int read_as(uid_t uid, pid_t pid, int expect)
+{
+	static const int cmds[] = { HETMIG_CMD_GET_MM, HETMIG_CMD_GET_SIGNALS,
+				    HETMIG_CMD_GET_REGS, HETMIG_CMD_GET_VMAS };
+	pid_t reader = fork();
+	int status;
+
+	if (reader == 0) {
+		struct nl_answer a;
+		struct nl_sock *sk;
+		unsigned int i;
+		int family;
+
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(100);
+		sk = hetmig_socket(&family);
+		if (!sk)
+			_exit(101);
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			int r = request(sk, family, cmds[i], pid, &a);
+
+			if (r != expect)
+				_exit(10 + i);
+			if (!r && cmds[i] != HETMIG_CMD_GET_SIGNALS && !a.replies)
+				_exit(20 + i);
+		}
+		_exit(0);
+	}
+	if (reader < 0 || waitpid(reader, &status, 0) != reader || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * While frozen, the process is readable by the holder's user from any
+ * socket, not by another user; once thawed, by its tracer only.
+ */
+TEST_F(freeze, the_holders_user_reads_a_frozen_process)
+{
+	ASSERT_EQ(0, tracee_seize(&self->t, 1));
+	EXPECT_EQ(0, read_as(0, self->t.pid, -EPERM));
+	ASSERT_EQ(0, request(self->sk, self->family, HETMIG_CMD_FREEZE,
+			     self->t.pid, &self->a));
+	EXPECT_EQ(0, read_as(0, self->t.pid, 0));
+	EXPECT_EQ(0, read_as(65534, self->t.pid, -EPERM));
+	ASSERT_EQ(0, request(self->sk, self->family, HETMIG_CMD_THAW,
+			     self->t.pid, &self->a));
+	EXPECT_EQ(0, read_as(0, self->t.pid, -EPERM));
+}
+
 /* The racer: thaws what the holder froze, and tries to freeze it too. */
 static int thaw_under_the_holder(pid_t pid)
 {

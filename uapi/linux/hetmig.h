@@ -49,6 +49,12 @@
  *   be in a ptrace stop (PTRACE_SEIZE + PTRACE_INTERRUPT, then wait). The
  *   kernel's own ptrace rules (credentials, Yama, LSMs) so decide who may
  *   read whom, and a thread cannot run while its state is exported.
+ *   A process frozen by another caller (HETMIG_CMD_FREEZE) may be read too,
+ *   by a caller with the holder's effective uid or CAP_SYS_PTRACE, as long
+ *   as every thread is still in its ptrace stop: the holder passed ptrace's
+ *   rules for it, and a caller of its uid could read the holder itself. A
+ *   thaw while such a reader reads may leave its snapshot torn: read the
+ *   freeze's events, or ask again, to know.
  *   Errors: EINVAL HETMIG_A_PID missing, 0 or above PID_MAX_LIMIT, a
  *   kernel thread, or the caller's own thread group; ESRCH no such
  *   process, or it is exiting or a zombie; EPERM a thread not traced by
