@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // hetmig inspect PID [--json]: stop a process for a moment and show what
-// hetmig.ko exports of it: threads and registers, layout, mappings.
+// hetmig.ko exports of it: threads and registers, layout, mappings. A
+// process `hetmig freeze` holds is read as it is, without a stop of ours.
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -27,10 +28,16 @@ struct Snapshot {
 Result<Snapshot> take(GenlClient &client, pid_t pid)
 {
 	auto stopped = Seizure::stop(pid);
-	if (!stopped)
+	// Another tracer holds it: `hetmig freeze` in another shell, perhaps.
+	// hetmig.ko lets the holder's user read a frozen process as it is
+	// (uapi/linux/hetmig.h, "Reading a process"); if it is not frozen,
+	// ptrace's refusal is the answer.
+	if (!stopped && stopped.error().code != EPERM)
 		return std::unexpected(stopped.error());
 	Snapshot s;
 	auto threads = query_threads(client, pid);
+	if (!threads && !stopped)
+		return std::unexpected(stopped.error());
 	if (!threads)
 		return std::unexpected(threads.error());
 	auto signals = query_signals(client, pid);

@@ -250,8 +250,8 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 			return e;
 		}
 	}
-	if ((x & 0xffe0ffe0) == 0xaa1d03e0 || (x & 0xfffffc00) == 0x910003e0) {
-		// mov xd, x29 (orr) — mov xd, sp is add #0, above.
+	if ((x & 0xffffffe0) == 0xaa1d03e0) {
+		// mov xd, x29 (orr xd, xzr, x29); mov xd, sp is add #0, above.
 		e.addressed = 0;
 		return e;
 	}
