@@ -265,6 +265,201 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 	return std::nullopt;
 }
 
+// x86_64 doubles in xmm registers, and the frame slots they are spilled
+// to. gcc -O1+ loads a floating-point constant from .rodata once (movsd
+// .LC0(%rip), %xmm7) and, when it must survive a call, spills it to a
+// frame slot (movsd %xmm7, -0x318(%rbp)) that no variable describes: the
+// slot then holds that constant at the call, which the converter writes.
+// xmm0-15 are bits 16-31 of Values (nothing else uses them on x86_64);
+// every call clobbers them.
+constexpr unsigned kXmmBit = 16;
+
+// Whether an instruction that accesses memory through rbp or rsp only
+// reads it: the loads and compares gcc uses on spill slots. Anything else
+// may write the slot (`add %eax, -8(%rbp)`, setcc, cmpxchg...).
+bool pure_load_x86_64(unsigned map, uint8_t op, unsigned reg, bool rep)
+{
+	if (map == 0) {
+		switch (op) {
+		case 0x8b: case 0x8a: case 0x63: case 0x85: case 0x84:
+		case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x69: case 0x6b:
+			return true;
+		case 0x80: case 0x81: case 0x83:
+			return (reg & 7) == 7;  // cmp $imm
+		case 0xf6: case 0xf7:
+			return (reg & 7) == 0 || (reg & 7) >= 4;  // test $imm, mul, div
+		}
+		return false;
+	}
+	if (map != 1)
+		return false;
+	if (op >= 0x40 && op <= 0x4f)  // cmov
+		return true;
+	switch (op) {
+	case 0x10: case 0x12: case 0x16: case 0x28: case 0x2a: case 0x2c: case 0x2d:
+	case 0x2e: case 0x2f: case 0x51: case 0x54: case 0x55: case 0x56: case 0x57:
+	case 0x58: case 0x59: case 0x5a: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+	case 0x6e: case 0x6f: case 0xaf: case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+		return true;
+	case 0x7e:
+		return rep;  // F3 0F 7E: movq m64 -> xmm
+	}
+	return false;
+}
+
+// Its effect on xmm0-15 (bits kXmmBit + n of V) and on the frame slots.
+// Conservative: an SSE instruction not followed below forgets its
+// destination, a write through rbp or rsp that is not a known store
+// forgets the slots near it, and what cannot be bounded forgets them all.
+void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &read_only,
+			  FrameContext fc, int64_t sp_to_fp, Values &v, Slots &slots)
+{
+	auto forget_xmm = [&] {
+		for (unsigned n = 0; n < 16; n++)
+			v[kXmmBit + n].reset();
+	};
+	if (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect) {
+		forget_xmm();
+		return;
+	}
+	unsigned i = 0, len = in.length;
+	bool opsize = false, rep = false, repne = false;
+	for (; i < len; i++) {
+		uint8_t b = p[i];
+		if (b == 0x66)
+			opsize = true;
+		else if (b == 0xf3)
+			rep = true;
+		else if (b == 0xf2)
+			repne = true;
+		else if (!(b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 || b == 0x64 ||
+			   b == 0x65 || b == 0x67 || b == 0xf0))
+			break;
+	}
+	uint8_t rex = 0;
+	if (i < len && (p[i] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (i >= len)
+		return;
+	uint8_t op = p[i++];
+	if (op == 0xc4 || op == 0xc5 || op == 0x62) {  // VEX, EVEX: not in the baseline
+		forget_xmm();
+		slots.clear();
+		return;
+	}
+	if (op >= 0x50 && op <= 0x57) {  // push in the body moves sp
+		slots.clear();
+		return;
+	}
+	unsigned map = 0;
+	if (op == 0x0f) {
+		if (i >= len)
+			return;
+		op = p[i++];
+		map = 1;
+		if (op == 0x38 || op == 0x3a) {
+			map = op == 0x38 ? 2 : 3;
+			if (i >= len)
+				return;
+			op = p[i++];
+		}
+	}
+	if (map == 0 && !has_modrm_x86_64(op))
+		return;
+	if (i >= len) {
+		if (map)
+			forget_xmm();
+		return;
+	}
+	uint8_t modrm = p[i++];
+	unsigned mod = modrm >> 6, reg = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0),
+		 rm = (modrm & 7) | ((rex & 1) ? 8 : 0);
+	// The memory operand: rip + disp, fp + at (through rbp or rsp), or
+	// elsewhere (another base, or an index: not a spill slot).
+	std::optional<uint64_t> rip;
+	std::optional<int64_t> at;
+	bool indexed_frame = false;
+	if (mod != 3) {
+		int base = -1;
+		bool index = false;
+		if ((modrm & 7) == 4) {
+			if (i >= len)
+				return;
+			uint8_t sib = p[i++];
+			index = (((sib >> 3) & 7) | ((rex & 2) ? 8 : 0)) != 4;
+			base = ((sib & 7) == 5 && mod == 0) ? -1 : int((sib & 7) | ((rex & 1) ? 8 : 0));
+		} else if ((modrm & 7) == 5 && mod == 0) {
+			if (i + 4 <= len)
+				rip = in.address + len + uint64_t(sign_extend(load_le(p + i, 4), 32));
+		} else {
+			base = int(rm);
+		}
+		int64_t disp = 0;
+		if (mod == 1 && i < len)
+			disp = int8_t(p[i]);
+		else if (mod == 2 && i + 4 <= len)
+			disp = sign_extend(load_le(p + i, 4), 32);
+		if (base == 5 && fc.fp_set)
+			at = disp;
+		else if (base == 4 && fc.sp_is_fp)
+			at = disp + sp_to_fp;
+		if ((base == 5 || base == 4) && (index || !at))
+			indexed_frame = true;
+	}
+	auto xmm = [&](unsigned n) -> std::optional<Val> & { return v[kXmmBit + n]; };
+	auto set_slot = [&](int64_t where, std::optional<Val> val) {
+		for (auto it = slots.begin(); it != slots.end();)
+			it = (it->first < where + 8 && where < it->first + 8) ? slots.erase(it) : ++it;
+		if (val)
+			slots[where] = *val;
+	};
+	// movsd: F2 0F 10 loads, F2 0F 11 stores; movq F3 0F 7E loads, 66 0F D6
+	// stores; movapd/movaps 0F 28 copies a register.
+	if (map == 1 && op == 0x10 && repne) {
+		if (mod == 3)
+			xmm(reg) = xmm(rm);
+		else if (rip)
+			xmm(reg) = read_only(*rip, 8) ? konst(*read_only(*rip, 8)) : std::nullopt;
+		else if (at && slots.count(*at))
+			xmm(reg) = slots[*at];
+		else
+			xmm(reg).reset();
+		return;
+	}
+	if (map == 1 && ((op == 0x11 && repne) || (op == 0xd6 && opsize))) {
+		if (mod == 3)
+			xmm(rm) = xmm(reg);
+		else if (at)
+			set_slot(*at, xmm(reg));
+		else if (indexed_frame)
+			slots.clear();
+		return;
+	}
+	if (map == 1 && op == 0x28 && mod == 3) {
+		xmm(reg) = xmm(rm);
+		return;
+	}
+	if (map == 1 && op == 0xae && mod != 3) {  // fxsave, xsave...: hundreds of bytes
+		slots.clear();
+		return;
+	}
+	// SSE writes its ModRM reg operand, but for the store forms, which
+	// write the r/m operand (an xmm register when mod is 3).
+	if (map == 1 && mod == 3 && (op == 0x11 || op == 0x29 || op == 0x7f || op == 0xd6))
+		xmm(rm).reset();
+	else if (map)
+		xmm(reg).reset();
+	if (mod == 3 || pure_load_x86_64(map, op, reg, rep))
+		return;
+	if (indexed_frame) {
+		slots.clear();
+	} else if (at) {
+		// Up to 16 bytes written at `at` (the widest baseline store).
+		for (auto it = slots.begin(); it != slots.end();)
+			it = (it->first < *at + 16 && *at < it->first + 8) ? slots.erase(it) : ++it;
+	}
+}
+
 // aarch64 stores to the frame: str/stp of 64-bit registers through fp or
 // sp with an immediate offset set slots; any other store through fp or sp
 // (other sizes, register offsets, writeback) forgets them all. Stores
@@ -412,8 +607,13 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			e = effect_aarch64(in, out, fc, read_only);
 		} else {
 			size_t off = size_t(in.address - low);
-			if (off + in.length <= code.size())
+			if (off + in.length <= code.size()) {
+				sse_and_slots_x86_64(in, code.data() + off, read_only, fc, sp_to_fp,
+						     out, out_slots);
 				e = effect_x86_64(in, code.data() + off, out, fc);
+			} else {
+				out_slots.clear();
+			}
 		}
 		for (unsigned bit = 0; bit < 64; bit++)
 			if (in.defs & (uint64_t(1) << bit))

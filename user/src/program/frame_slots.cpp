@@ -25,6 +25,22 @@
 
 namespace hetmig::program {
 
+bool has_modrm_x86_64(uint8_t op)
+{
+	if (op < 0x40)
+		return (op & 7) < 4;  // ALU r/m forms; 4, 5 are al/eax imm
+	if ((op >= 0x50 && op <= 0x5f) || (op >= 0x70 && op <= 0x7f) ||
+	    (op >= 0x90 && op <= 0x9f) || (op >= 0xb0 && op <= 0xbf) ||
+	    (op >= 0xa0 && op <= 0xaf) || (op >= 0xe0 && op <= 0xef) || (op >= 0xc8 && op <= 0xcf))
+		return false;
+	switch (op) {
+	case 0x68: case 0x6a: case 0xc2: case 0xc3: case 0xf4: case 0xf5: case 0xf8: case 0xf9:
+	case 0xfa: case 0xfb: case 0xfc: case 0xfd:
+		return false;
+	}
+	return true;
+}
+
 namespace {
 
 struct Access {
@@ -44,22 +60,6 @@ struct Effect {
 };
 
 // x86_64 ---------------------------------------------------------------
-
-bool has_modrm_1(uint8_t op)
-{
-	if (op < 0x40)
-		return (op & 7) < 4;  // ALU r/m forms; 4, 5 are al/eax imm
-	if ((op >= 0x50 && op <= 0x5f) || (op >= 0x70 && op <= 0x7f) ||
-	    (op >= 0x90 && op <= 0x9f) || (op >= 0xb0 && op <= 0xbf) ||
-	    (op >= 0xa0 && op <= 0xaf) || (op >= 0xe0 && op <= 0xef) || (op >= 0xc8 && op <= 0xcf))
-		return false;
-	switch (op) {
-	case 0x68: case 0x6a: case 0xc2: case 0xc3: case 0xf4: case 0xf5: case 0xf8: case 0xf9:
-	case 0xfa: case 0xfb: case 0xfc: case 0xfd:
-		return false;
-	}
-	return true;
-}
 
 Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 {
@@ -117,7 +117,7 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 			e.unknown = true;
 			return e;
 		}
-		if (!has_modrm_1(op))
+		if (!has_modrm_x86_64(op))
 			return e;
 	}
 	if (i >= len)

@@ -43,6 +43,8 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f);
 // (frame_slots.cpp).
 void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vector<uint8_t> &code,
 			uint64_t low, Function &f);
+// Whether an x86_64 one-byte-map opcode takes a ModRM byte (frame_slots.cpp).
+bool has_modrm_x86_64(uint8_t op);
 // The index of the instruction at ADDRESS in a function's decoded
 // instructions (in address order), if one starts there (liveness.cpp).
 std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address);
