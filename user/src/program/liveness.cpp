@@ -73,20 +73,24 @@ bool is_instrumentation(const std::string &callee)
 // aarch64 gcc -finstrument-functions keeps the function's address and its
 // return address in callee-saved registers for the calls to
 // __cyg_profile_func_enter/exit (x20 and x19 at -O0, x21 and x22 at -O1).
-// A register qualifies when it is written only before the first call or by
-// an epilogue's restore, and read only by a move into
+// A register qualifies when the code writes it (besides an epilogue's
+// restore) and every read of a value the code wrote there is a move into
 // x0, x1 or x30 whose next call is one of those two, whose arguments the
-// runtime ignores: its value at a call does not matter.
+// runtime ignores: its value at a call does not matter. Reads of the
+// caller's value (the prologue's save) and the register's own computing
+// (`add x19, x19, #lo12` after adrp) do not count. Which value a read
+// sees is decided by REACH_IN (some write of the function's reaches it),
+// not by addresses: at -O2 the entry hook's call is out of line at the
+// end, and a loop before the first call by address read x19, a global's
+// address kept across the loop point (fp.c's newton_sqrt), which this
+// rule once took for an instrumentation register and ignored.
 std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
-						const Function &f)
+						const Function &f,
+						const std::vector<uint64_t> &reach_in)
 {
 	std::map<uint64_t, std::string> callee;
 	for (const auto &c : f.calls)
 		callee[c.call_address] = c.callee;
-	uint64_t first_call = ~uint64_t(0);
-	for (const auto &in : insns)
-		if (is_call(in))
-			first_call = std::min(first_call, in.address);
 	// An epilogue's restore: straight-line code from it to a return.
 	auto in_epilogue = [&](size_t i) {
 		for (; i < insns.size(); i++) {
@@ -104,16 +108,12 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 		for (size_t i = 0; i < insns.size() && ok; i++) {
 			const Insn &in = insns[i];
 			bool load = (in.raw & 0x0a000000) == 0x08000000;
-			if (in.defs & bit) {
-				if (in.address < first_call)
-					defined = true;
-				else if (!(load && in_epilogue(i)))
-					ok = false;
-			}
-			// Before the first call: the prologue's save of the caller's
-			// value and the computing of the argument (adrp, add).
-			if (!(in.uses & bit) || !defined || in.address < first_call)
-				continue;
+			if ((in.defs & bit) && !(load && in_epilogue(i)))
+				defined = true;
+			if (!(in.uses & bit) || !(reach_in[i] & bit))
+				continue;  // not a read, or a read of the caller's value
+			if (in.defs == bit && !load)
+				continue;  // computing it (adrp x19; add x19, x19, #lo12)
 			uint32_t d = in.raw & 31;
 			bool move = (in.raw & 0xffffffe0) == (0xaa0003e0u | reg << 16) &&
 				    (d == 0 || d == 1 || d == 30);
@@ -224,7 +224,7 @@ void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 
 	uint64_t ignore = 0;
 	if (isa == Isa::aarch64) {
-		f.frame.instrumentation_registers = instrumentation_registers(insns, f);
+		f.frame.instrumentation_registers = instrumentation_registers(insns, f, reach_in);
 		for (unsigned r : f.frame.instrumentation_registers) {
 			ignore |= uint64_t(1) << r;
 			// The copy of the return address: mov xR, x30.
