@@ -184,11 +184,15 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 				   "unswitching or peeling, or two of them are computed alike)", n));
 		return;
 	}
-	std::map<std::string, const Variable *> mb;
+	// Paired in order, as the converter pairs them (match_variables): a
+	// name declared twice on one line has two entries, each checked.
+	std::multimap<std::string, const Variable *> mb;
 	for (const auto &v : *vb)
-		mb[var_id(v)] = &v;
+		mb.emplace(var_id(v), &v);
 	for (const auto &x : *va) {
-		auto it = mb.find(var_id(x));
+		auto it = mb.lower_bound(var_id(x));
+		if (it != mb.end() && it->first != var_id(x))
+			it = mb.end();
 		if (it == mb.end()) {
 			if (!uncarried_artificial(x))
 				why.push_back(strf("variable %s is in scope on %s only", x.name.c_str(),
