@@ -322,23 +322,11 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 		forget_xmm();
 		return;
 	}
-	unsigned i = 0, len = in.length;
-	bool opsize = false, rep = false, repne = false;
-	for (; i < len; i++) {
-		uint8_t b = p[i];
-		if (b == 0x66)
-			opsize = true;
-		else if (b == 0xf3)
-			rep = true;
-		else if (b == 0xf2)
-			repne = true;
-		else if (!(b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 || b == 0x64 ||
-			   b == 0x65 || b == 0x67 || b == 0xf0))
-			break;
-	}
-	uint8_t rex = 0;
-	if (i < len && (p[i] & 0xf0) == 0x40)
-		rex = p[i++];
+	const unsigned len = in.length;
+	const X86Prefixes px = x86_prefixes(p, len);
+	unsigned i = px.next;
+	const bool opsize = px.opsize, rep = px.rep, repne = px.repne;
+	const uint8_t rex = px.rex;
 	if (i >= len)
 		return;
 	uint8_t op = p[i++];

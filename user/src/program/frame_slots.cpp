@@ -41,6 +41,27 @@ bool has_modrm_x86_64(uint8_t op)
 	return true;
 }
 
+X86Prefixes x86_prefixes(const uint8_t *p, unsigned len)
+{
+	X86Prefixes x;
+	unsigned &i = x.next;
+	for (; i < len; i++) {
+		uint8_t b = p[i];
+		if (b == 0x66)
+			x.opsize = true;
+		else if (b == 0xf3)
+			x.rep = true;
+		else if (b == 0xf2)
+			x.repne = true;
+		else if (!(b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 || b == 0x64 ||
+			   b == 0x65 || b == 0x67 || b == 0xf0))
+			break;
+	}
+	if (i < len && (p[i] & 0xf0) == 0x40)
+		x.rex = p[i++];
+	return x;
+}
+
 namespace {
 
 struct Access {
@@ -64,25 +85,10 @@ struct Effect {
 Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 {
 	Effect e;
-	unsigned i = 0;
-	bool opsize = false, rep = false, repne = false;
-	for (; i < len; i++) {
-		uint8_t b = p[i];
-		if (b == 0x66)
-			opsize = true;
-		else if (b == 0xf3)
-			rep = true;
-		else if (b == 0xf2)
-			repne = true;
-		else if (b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 || b == 0x64 ||
-			 b == 0x65 || b == 0x67 || b == 0xf0)
-			continue;
-		else
-			break;
-	}
-	uint8_t rex = 0;
-	if (i < len && (p[i] & 0xf0) == 0x40)
-		rex = p[i++];
+	const X86Prefixes px = x86_prefixes(p, len);
+	unsigned i = px.next;
+	const bool opsize = px.opsize, rep = px.rep, repne = px.repne;
+	const uint8_t rex = px.rex;
 	if (i >= len)
 		return e;
 	if (p[i] == 0xc4 || p[i] == 0xc5) {  // VEX: not in hetmig-cc's baseline

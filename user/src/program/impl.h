@@ -45,6 +45,15 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			uint64_t low, Function &f);
 // Whether an x86_64 one-byte-map opcode takes a ModRM byte (frame_slots.cpp).
 bool has_modrm_x86_64(uint8_t op);
+// An x86_64 instruction's legacy prefixes (operand size, rep, repne; the
+// segment, address-size and lock prefixes skipped) and REX byte; `next`
+// is the index of its opcode (frame_slots.cpp).
+struct X86Prefixes {
+	unsigned next = 0;
+	bool opsize = false, rep = false, repne = false;
+	uint8_t rex = 0;
+};
+X86Prefixes x86_prefixes(const uint8_t *p, unsigned len);
 // The index of the instruction at ADDRESS in a function's decoded
 // instructions (in address order), if one starts there (liveness.cpp).
 std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address);
