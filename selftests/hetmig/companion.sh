@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..30"
+echo "1..33"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -86,6 +86,14 @@ hetmig inspect $busy --json > /tmp/inspect-frozen.json 2>&1; rc=$?
 check "companion.inspect_reads_a_frozen_process" \
 	sh -c "[ $rc -eq 0 ] && grep -q '\"pid\": $busy' /tmp/inspect-frozen.json"
 check "companion.frozen_after_inspect_stands_still" stands_still
+# A dump of it cannot stop it again: refused, naming the freeze and the
+# way out, and the process stays frozen.
+out=$(hetmig dump $busy -o /tmp/frozen.img 2>&1); rc=$?
+check "companion.dump_of_a_frozen_process_fails_and_writes_nothing" \
+	sh -c "[ $rc -ne 0 ] && [ ! -e /tmp/frozen.img ]"
+check "companion.dump_of_a_frozen_process_names_the_freeze" \
+	has "$out" "is frozen by 'hetmig freeze' (process $holder); thaw it first ('hetmig thaw $busy')"
+check "companion.frozen_after_refused_dump_stands_still" stands_still
 hetmig thaw $busy; rc=$?
 check "companion.thaw_exit_0" [ $rc -eq 0 ]
 wait $holder; rc=$?
