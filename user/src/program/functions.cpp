@@ -87,25 +87,16 @@ void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunct
 		d.f.has_debug_info = true;
 		d.f.variadic = takes_varargs(&child);
 		{
+			// The return type, typedefs and qualifiers peeled off.
 			Dwarf_Attribute a;
-			Dwarf_Die type;
+			Dwarf_Die type, t;
+			Dwarf_Word size;
 			if (dwarf_attr_integrate(&child, DW_AT_type, &a) &&
-			    dwarf_formref_die(&a, &type)) {
-				Dwarf_Die t = type;
-				for (int tag = dwarf_tag(&t);
-				     tag == DW_TAG_typedef || tag == DW_TAG_const_type ||
-				     tag == DW_TAG_volatile_type;
-				     tag = dwarf_tag(&t))
-					if (!dwarf_attr_integrate(&t, DW_AT_type, &a) ||
-					    !dwarf_formref_die(&a, &t))
-						break;
-				int tag = dwarf_tag(&t);
-				Dwarf_Word size = 0;
-				Dwarf_Attribute sz;
-				if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) &&
-				    dwarf_attr(&t, DW_AT_byte_size, &sz) && dwarf_formudata(&sz, &size) == 0)
-					d.f.returns_in_memory = size > 16;
-			}
+			    dwarf_formref_die(&a, &type) && dwarf_peel_type(&type, &t) == 0 &&
+			    (dwarf_tag(&t) == DW_TAG_structure_type ||
+			     dwarf_tag(&t) == DW_TAG_union_type) &&
+			    dwarf_aggregate_size(&t, &size) == 0)
+				d.f.returns_in_memory = size > 16;
 		}
 		const char *file = dwarf_decl_file(&child);
 		d.f.file = file ? file : "";
