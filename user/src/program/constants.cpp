@@ -35,6 +35,21 @@ using Values = std::array<std::optional<Val>, 64>;
 // Frame slots (fp-relative, 8 bytes) known to hold a value.
 using Slots = std::map<int64_t, Val>;
 
+// A store of SIZE bytes at fp + AT: the slots it overlaps are unknown.
+void forget_slots(Slots &slots, int64_t at, int64_t size)
+{
+	for (auto it = slots.begin(); it != slots.end();)
+		it = (it->first < at + size && at < it->first + 8) ? slots.erase(it) : ++it;
+}
+
+// A store of an 8-byte VALUE (unknown if empty) at fp + AT.
+void set_slot(Slots &slots, int64_t at, std::optional<Val> value)
+{
+	forget_slots(slots, at, 8);
+	if (value)
+		slots[at] = *value;
+}
+
 struct Effect {
 	unsigned bit;
 	std::optional<Val> value;
@@ -395,19 +410,13 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 			indexed_frame = true;
 	}
 	auto xmm = [&](unsigned n) -> std::optional<Val> & { return v[kXmmBit + n]; };
-	auto set_slot = [&](int64_t where, std::optional<Val> val) {
-		for (auto it = slots.begin(); it != slots.end();)
-			it = (it->first < where + 8 && where < it->first + 8) ? slots.erase(it) : ++it;
-		if (val)
-			slots[where] = *val;
-	};
 	// movsd: F2 0F 10 loads, F2 0F 11 stores; movq F3 0F 7E loads, 66 0F D6
 	// stores; movapd/movaps 0F 28 copies a register.
 	if (map == 1 && op == 0x10 && repne) {
 		if (mod == 3)
 			xmm(reg) = xmm(rm);
-		else if (rip)
-			xmm(reg) = read_only(*rip, 8) ? konst(*read_only(*rip, 8)) : std::nullopt;
+		else if (auto word = rip ? read_only(*rip, 8) : std::nullopt)
+			xmm(reg) = konst(*word);
 		else if (at && slots.count(*at))
 			xmm(reg) = slots[*at];
 		else
@@ -418,7 +427,7 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 		if (mod == 3)
 			xmm(rm) = xmm(reg);
 		else if (at)
-			set_slot(*at, xmm(reg));
+			set_slot(slots, *at, xmm(reg));
 		else if (indexed_frame)
 			slots.clear();
 		return;
@@ -442,9 +451,7 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 	if (indexed_frame) {
 		slots.clear();
 	} else if (at) {
-		// Up to 16 bytes written at `at` (the widest baseline store).
-		for (auto it = slots.begin(); it != slots.end();)
-			it = (it->first < *at + 16 && *at < it->first + 8) ? slots.erase(it) : ++it;
+		forget_slots(slots, *at, 16);  // the widest baseline store
 	}
 }
 
@@ -482,23 +489,18 @@ void slot_effect_aarch64(const Insn &in, const Values &v, FrameContext fc, int64
 			return fc.fp_set ? std::optional<int64_t>(imm) : std::nullopt;
 		return fc.sp_is_fp ? std::optional<int64_t>(imm + sp_to_fp) : std::nullopt;
 	};
+	// A store where the frame is not known forgets every slot.
 	auto set = [&](std::optional<int64_t> at, std::optional<Val> val) {
-		if (!at) {
+		if (at)
+			set_slot(slots, *at, val);
+		else
 			slots.clear();
-			return;
-		}
-		for (auto it = slots.begin(); it != slots.end();)
-			it = (it->first < *at + 8 && *at < it->first + 8) ? slots.erase(it) : ++it;
-		if (val)
-			slots[*at] = *val;
 	};
 	auto forget = [&](std::optional<int64_t> at, int64_t size) {
-		if (!at) {
+		if (at)
+			forget_slots(slots, *at, size);
+		else
 			slots.clear();
-			return;
-		}
-		for (auto it = slots.begin(); it != slots.end();)
-			it = (it->first < *at + size && *at < it->first + 8) ? slots.erase(it) : ++it;
 	};
 	bool vec = (x >> 26) & 1;
 	if ((x & 0xffc00000) == 0xf9000000) {  // str xT, [xN, #imm]
