@@ -411,15 +411,7 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 				uint32_t y = insns[j].raw;
 				bool restore = (y & 0x0a000000) == 0x08000000 && ((y >> 22) & 1) &&
 					       (((y >> 5) & 31) == 31 || ((y >> 5) & 31) == 29);
-				if (!restore)
-					alone = false;
-				else
-					for (size_t t = j + 1; t < n && alone; t++) {
-						if (insns[t].flow == Insn::Flow::ret)
-							break;
-						if (insns[t].flow != Insn::Flow::next)
-							alone = false;
-					}
+				alone = restore && straight_to_return(insns, j);
 			}
 			if (alone)
 				f.frame.return_buffer_register = r;

@@ -57,6 +57,9 @@ X86Prefixes x86_prefixes(const uint8_t *p, unsigned len);
 // The index of the instruction at ADDRESS in a function's decoded
 // instructions (in address order), if one starts there (liveness.cpp).
 std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address);
+// Whether straight-line code from instruction I reaches a return (an
+// epilogue), with no branch or call on the way (liveness.cpp).
+bool straight_to_return(const std::vector<Insn> &insns, size_t i);
 // Each instruction's successors in the function (liveness.cpp).
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
 // The SIZE bytes (little endian) at ADDRESS if a segment the program

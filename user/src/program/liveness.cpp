@@ -22,6 +22,17 @@ std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address)
 	return size_t(it - insns.begin());
 }
 
+bool straight_to_return(const std::vector<Insn> &insns, size_t i)
+{
+	for (; i < insns.size(); i++) {
+		if (insns[i].flow == Insn::Flow::ret)
+			return true;
+		if (insns[i].flow != Insn::Flow::next)
+			return false;
+	}
+	return false;
+}
+
 std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 {
 	std::vector<std::vector<size_t>> succ(insns.size());
@@ -91,16 +102,6 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 	std::map<uint64_t, std::string> callee;
 	for (const auto &c : f.calls)
 		callee[c.call_address] = c.callee;
-	// An epilogue's restore: straight-line code from it to a return.
-	auto in_epilogue = [&](size_t i) {
-		for (; i < insns.size(); i++) {
-			if (insns[i].flow == Insn::Flow::ret)
-				return true;
-			if (insns[i].flow != Insn::Flow::next)
-				return false;
-		}
-		return false;
-	};
 	std::vector<unsigned> out;
 	for (unsigned reg = 19; reg <= 28; reg++) {
 		uint64_t bit = uint64_t(1) << reg;
@@ -108,7 +109,9 @@ std::vector<unsigned> instrumentation_registers(const std::vector<Insn> &insns,
 		for (size_t i = 0; i < insns.size() && ok; i++) {
 			const Insn &in = insns[i];
 			bool load = (in.raw & 0x0a000000) == 0x08000000;
-			if ((in.defs & bit) && !(load && in_epilogue(i)))
+			// A load from which straight-line code returns: the
+			// epilogue's restore of the caller's value.
+			if ((in.defs & bit) && !(load && straight_to_return(insns, i)))
 				defined = true;
 			if (!(in.uses & bit) || !(reach_in[i] & bit))
 				continue;  // not a read, or a read of the caller's value
