@@ -57,6 +57,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -840,6 +841,13 @@ unsigned int names_pass::execute(function *fun)
 // call, cannot be paired by name: those are marked ".dup" and the verifier
 // refuses such sites. Volatile, so that no RTL pass forwards the stored
 // register past the call or drops the store.
+//
+// What one build keeps live and the other does not must not be saved, or
+// the site has a value of one build only: a value computed without memory
+// from other saved values (`(long) i` beside `i`, `d + 4 * slot` beside `d`
+// and `slot`) is computed again after the call instead (Recomputation),
+// and a widened integer whose narrow source is not live is saved as that
+// source, as the other build saves it (narrow_source).
 
 bool is_entry_hook(gimple *g)
 {
@@ -1004,6 +1012,156 @@ std::string value_signature(tree name, bool with_location = false)
 	return out;
 }
 
+// Values a point need not save: one computed, with no memory read and
+// nothing that can trap, from values saved at the point (or from others
+// such, a few levels deep) and constants is computed again after the
+// call, from the reloaded ones. The two builds keep different such
+// derivatives live: measured at -O2, x86_64 kept both `i` and `(long) i`
+// across CG's loop point and aarch64 only `i`; aarch64 kept `&d->code[slot]`
+// besides `d` and `slot` across lzw's put_code. Saved, each was a value of
+// one build only, and the site was refused.
+bool is_recomputable_code(tree_code code)
+{
+	switch (code) {
+	case PLUS_EXPR:
+	case MINUS_EXPR:
+	case MULT_EXPR:
+	case POINTER_PLUS_EXPR:
+	case POINTER_DIFF_EXPR:
+	case NEGATE_EXPR:
+	case BIT_AND_EXPR:
+	case BIT_IOR_EXPR:
+	case BIT_XOR_EXPR:
+	case BIT_NOT_EXPR:
+	case LSHIFT_EXPR:
+	case RSHIFT_EXPR:
+	case WIDEN_MULT_EXPR:
+	case WIDEN_MULT_PLUS_EXPR:  // aarch64's (long) a * b + c
+	case WIDEN_MULT_MINUS_EXPR:
+	case SSA_NAME:
+		return true;
+	default:
+		return CONVERT_EXPR_CODE_P(code);
+	}
+}
+
+bool is_integer_or_pointer(tree t)
+{
+	return INTEGRAL_TYPE_P(TREE_TYPE(t)) || POINTER_TYPE_P(TREE_TYPE(t));
+}
+
+class Recomputation {
+public:
+	explicit Recomputation(const std::vector<tree> &live) : live_(live.begin(), live.end()) {}
+
+	// Whether NAME can be computed again after the call from saved
+	// values: DEPTH levels of statements that are not live themselves
+	// (conversions not counted).
+	bool possible(tree name, int depth = 4)
+	{
+		// Known possible, or impossible with as many levels or more.
+		auto known = memo_.find(name);
+		if (known != memo_.end() && (known->second.first || known->second.second >= depth))
+			return known->second.first;
+		bool ok = false;
+		gassign *a = dyn_cast<gassign *>(SSA_NAME_DEF_STMT(name));
+		bool converts = a && CONVERT_EXPR_CODE_P(gimple_assign_rhs_code(a));
+		if (a && depth > 0 && !gimple_vuse(a) && !gimple_has_volatile_ops(a) &&
+		    !gimple_could_trap_p(a) && is_recomputable_code(gimple_assign_rhs_code(a)) &&
+		    is_integer_or_pointer(name)) {
+			ok = true;
+			for (unsigned i = 1; ok && i < gimple_num_ops(a); i++) {
+				tree op = gimple_op(a, i);
+				if (TREE_CODE(op) == SSA_NAME)
+					ok = is_integer_or_pointer(op) &&
+					     (live_.count(op) || narrow_.count(op) ||
+					      possible(op, depth - !converts));
+				else
+					ok = is_gimple_min_invariant(op);
+			}
+		}
+		memo_[name] = {ok, depth};
+		return ok;
+	}
+
+	bool is_live(tree name) const { return live_.count(name); }
+
+	// NARROW, not live, is saved in a wide value's place: computations
+	// may start from it too (its reload, once set_reloaded names it).
+	void allow(tree narrow)
+	{
+		narrow_[narrow] = NULL_TREE;
+		memo_.clear();
+	}
+
+	void set_reloaded(tree narrow, tree reloaded) { narrow_[narrow] = reloaded; }
+
+	// Statements after *GSI that compute NAME again; a live NAME gets a
+	// new definition that update_ssa makes its later uses read.
+	tree emit(tree name, gimple_stmt_iterator *gsi, bool *first, location_t loc)
+	{
+		if (live_.count(name) && !memo_[name].first)
+			return name;  // saved: its reload
+		auto narrow = narrow_.find(name);
+		if (narrow != narrow_.end())
+			return narrow->second;
+		auto done = emitted_.find(name);
+		if (done != emitted_.end())
+			return done->second;
+		gimple *def = SSA_NAME_DEF_STMT(name);
+		gimple *copy = gimple_copy(def);
+		for (unsigned i = 1; i < gimple_num_ops(copy); i++) {
+			tree op = gimple_op(copy, i);
+			if (TREE_CODE(op) == SSA_NAME)
+				gimple_set_op(copy, i, emit(op, gsi, first, loc));
+		}
+		SSA_NAME_DEF_STMT(name) = def;
+		gimple_set_location(copy, loc);
+		tree out = name;
+		if (!live_.count(name)) {
+			out = make_ssa_name(TREE_TYPE(name), copy);
+			gimple_assign_set_lhs(copy, out);
+		}
+		insert_after(gsi, copy, first);
+		if (live_.count(name))
+			create_new_def_for(name, copy, gimple_assign_lhs_ptr(copy));
+		emitted_[name] = out;
+		return out;
+	}
+
+	static void insert_after(gimple_stmt_iterator *gsi, gimple *g, bool *first)
+	{
+		if (*first)
+			gsi_insert_before(gsi, g, GSI_NEW_STMT);
+		else
+			gsi_insert_after(gsi, g, GSI_NEW_STMT);
+		*first = false;
+	}
+
+private:
+	std::set<tree> live_;
+	std::map<tree, tree> narrow_;
+	std::map<tree, std::pair<bool, int>> memo_;
+	std::map<tree, tree> emitted_;
+};
+
+// A widened integer whose narrow source is neither live nor computable
+// (`(long) in->m` where only the widened value is live on x86_64, both on
+// aarch64): the point saves the narrow value, as the other build would,
+// truncated back from the wide one, and widens it again after the call.
+tree narrow_source(tree name)
+{
+	gassign *a = dyn_cast<gassign *>(SSA_NAME_DEF_STMT(name));
+	if (!a || !CONVERT_EXPR_CODE_P(gimple_assign_rhs_code(a)))
+		return NULL_TREE;
+	tree src = gimple_assign_rhs1(a);
+	if (TREE_CODE(src) != SSA_NAME || !INTEGRAL_TYPE_P(TREE_TYPE(src)) ||
+	    !INTEGRAL_TYPE_P(TREE_TYPE(name)) ||
+	    TYPE_PRECISION(TREE_TYPE(src)) > TYPE_PRECISION(TREE_TYPE(name)))
+		return NULL_TREE;
+	return src;
+}
+
 const pass_data saves_pass_data = {
 	GIMPLE_PASS,
 	"hetmig_saves",
@@ -1037,22 +1195,50 @@ unsigned int saves_pass::execute(function *fun)
 			continue;
 		std::string site = site_of(g), callee = callee_symbol(g);
 		bool dup_site = sites[site + "|" + callee] > 1;
-		std::vector<std::pair<std::string, tree>> values;
+		Recomputation again(names);
+		struct Saved {
+			tree name;    // the live value
+			tree narrow;  // or its narrow source, saved in its place
+			std::string hash;
+		};
+		// A second widening of one source is computed from the first.
+		std::map<tree, tree> narrowed;
+		std::set<tree> sources;
+		for (tree n : names) {
+			tree m = narrow_source(n);
+			if (m && !again.is_live(m) && !again.possible(m) && sources.insert(m).second)
+				narrowed[n] = m;
+		}
+		for (tree m : sources)
+			again.allow(m);
+		std::vector<Saved> values;
+		std::vector<tree> recomputed;
+		for (tree n : names) {
+			auto m = narrowed.find(n);
+			if (m != narrowed.end())
+				values.push_back({n, m->second, ""});
+			else if (again.possible(n))
+				recomputed.push_back(n);
+			else
+				values.push_back({n, NULL_TREE, ""});
+		}
+		auto what = [](const Saved &s, bool with_location) {
+			return value_signature(s.narrow ? s.narrow : s.name, with_location);
+		};
 		std::map<std::string, int> count;
 		// Alike values told apart by where they are computed; only
 		// then, since CSE keeps either of two locations.
 		std::map<std::string, int> alike;
-		for (tree n : names)
-			alike[value_signature(n)]++;
-		for (tree n : names) {
-			std::string sig = value_signature(n);
-			std::string h = short_hash(alike[sig] > 1 ? value_signature(n, true) : sig);
-			values.push_back({h, n});
-			count[h]++;
+		for (const Saved &s : values)
+			alike[what(s, false)]++;
+		for (Saved &s : values) {
+			std::string sig = what(s, false);
+			s.hash = short_hash(alike[sig] > 1 ? what(s, true) : sig);
+			count[s.hash]++;
 		}
 		// One order on both builds: by what the values are.
 		std::stable_sort(values.begin(), values.end(),
-				 [](const auto &a, const auto &b) { return a.first < b.first; });
+				 [](const auto &a, const auto &b) { return a.hash < b.hash; });
 		// The reloads start a block of their own: update_ssa takes a
 		// block that defines a replacement to define it before any use
 		// there, and would not give a loop around the call its PHI.
@@ -1060,35 +1246,60 @@ unsigned int saves_pass::execute(function *fun)
 		gimple_stmt_iterator before = gsi_for_stmt(g), after = gsi_after_labels(rest);
 		bool first = true;
 		location_t loc = gimple_location(g);
-		for (auto &[h, n] : values) {
-			std::string hn = "hetmig.s." + site + "." + h +
-					 (dup_site || count[h] > 1 ? ".dup" : "") + "." + callee;
-			tree type = TREE_TYPE(n);
+		for (const Saved &s : values) {
+			tree n = s.name;
+			std::string hn = "hetmig.s." + site + "." + s.hash +
+					 (dup_site || count[s.hash] > 1 ? ".dup" : "") + "." + callee;
+			tree type = TREE_TYPE(s.narrow ? s.narrow : n);
 			tree vtype = build_qualified_type(type, TYPE_QUALS(type) | TYPE_QUAL_VOLATILE);
 			tree var = make_home(fun, vtype, hn, loc);
 			TREE_THIS_VOLATILE(var) = 1;
 			TREE_SIDE_EFFECTS(var) = 1;
-			gassign *store = gimple_build_assign(var, n);
+			tree stored = n;
+			if (s.narrow) {
+				stored = make_ssa_name(type);
+				gassign *cut = gimple_build_assign(stored, NOP_EXPR, n);
+				gimple_set_location(cut, loc);
+				gsi_insert_before(&before, cut, GSI_SAME_STMT);
+			}
+			gassign *store = gimple_build_assign(var, stored);
 			gimple_set_location(store, loc);
 			gsi_insert_before(&before, store, GSI_SAME_STMT);
 			// Built with N as its result (and N's definition put back),
 			// then given a new name that update_ssa makes every later
 			// use read.
 			gimple *def = SSA_NAME_DEF_STMT(n);
-			gassign *load = gimple_build_assign(n, var);
+			gassign *load;
+			if (s.narrow) {
+				tree reloaded = make_ssa_name(type);
+				gassign *narrow = gimple_build_assign(reloaded, var);
+				gimple_set_location(narrow, loc);
+				Recomputation::insert_after(&after, narrow, &first);
+				again.set_reloaded(s.narrow, reloaded);
+				load = gimple_build_assign(n, NOP_EXPR, reloaded);
+			} else {
+				load = gimple_build_assign(n, var);
+			}
 			SSA_NAME_DEF_STMT(n) = def;
 			gimple_set_location(load, loc);
-			if (first)
-				gsi_insert_before(&after, load, GSI_NEW_STMT);
-			else
-				gsi_insert_after(&after, load, GSI_NEW_STMT);
-			first = false;
+			Recomputation::insert_after(&after, load, &first);
 			create_new_def_for(n, load, gimple_assign_lhs_ptr(load));
 			any = true;
 			if (verbose) {
 				expanded_location x = expand_location(loc);
-				fprintf(stderr, "%s:%d:%d: %s: %s (%s)\n", x.file, x.line, x.column,
+				fprintf(stderr, "%s:%d:%d: %s: %s (%s%s)\n", x.file, x.line, x.column,
 					IDENTIFIER_POINTER(DECL_NAME(fun->decl)), hn.c_str(),
+					s.narrow ? "narrowed from: " : "",
+					value_signature(n, true).c_str());
+			}
+		}
+		for (tree n : recomputed) {
+			again.emit(n, &after, &first, loc);
+			any = true;
+			if (verbose) {
+				expanded_location x = expand_location(loc);
+				fprintf(stderr, "%s:%d:%d: %s: computed again: %s\n", x.file, x.line,
+					x.column, IDENTIFIER_POINTER(DECL_NAME(fun->decl)),
 					value_signature(n, true).c_str());
 			}
 		}
