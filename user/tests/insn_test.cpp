@@ -59,6 +59,29 @@ TEST(InsnX86, LengthsAndRbx)
 	EXPECT_EQ(r12->defs, 0u);
 }
 
+// Moves between general and xmm registers: the general register is read
+// only, or written whole.
+TEST(InsnX86, GeneralAndXmmRegisterMoves)
+{
+	auto to_gpr = x86({0x66, 0x49, 0x0f, 0x7e, 0xdc});  // movq %xmm3,%r12
+	ASSERT_TRUE(to_gpr);
+	EXPECT_EQ(to_gpr->uses, 0u);
+	EXPECT_EQ(to_gpr->defs, uint64_t(1) << 12);
+	EXPECT_EQ(to_gpr->kills, uint64_t(1) << 12);
+	auto from_gpr = x86({0x66, 0x49, 0x0f, 0x6e, 0xc4});  // movq %r12,%xmm0
+	ASSERT_TRUE(from_gpr);
+	EXPECT_EQ(from_gpr->uses, uint64_t(1) << 12);
+	EXPECT_EQ(from_gpr->defs, 0u);
+	auto cvt = x86({0xf2, 0x0f, 0x2c, 0xd8});  // cvttsd2si %xmm0,%ebx
+	ASSERT_TRUE(cvt);
+	EXPECT_EQ(cvt->uses, 0u);
+	EXPECT_EQ(cvt->kills, uint64_t(1) << 3);
+	auto from_int = x86({0xf2, 0x48, 0x0f, 0x2a, 0xc3});  // cvtsi2sd %rbx,%xmm0
+	ASSERT_TRUE(from_int);
+	EXPECT_EQ(from_int->uses, uint64_t(1) << 3);
+	EXPECT_EQ(from_int->defs, 0u);
+}
+
 TEST(InsnAarch64, BranchesAndCalls)
 {
 	auto bl = arm(0x94000004);  // bl .+16

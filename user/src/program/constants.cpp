@@ -224,11 +224,26 @@ uint64_t load_le(const uint8_t *p, unsigned n)
 	return v;
 }
 
+// x86_64's xmm0-15 are bits 16-31 of Values (nothing else uses them on
+// x86_64).
+constexpr unsigned kXmmBit = 16;
+
 // x86_64: the same, from the instruction's bytes (P, LEN of them).
 std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Values &v,
 				    FrameContext fc)
 {
 	unsigned i = 0, len = in.length;
+	// movq %xmmN, %r64 (66 REX.W 0F 7E, register form): gcc -O2 keeps a
+	// double constant in a general register across calls that way (CG's
+	// main: a .rodata constant in r12 through its loop).
+	if (len == 5 && p[0] == 0x66 && (p[1] & 0xf8) == 0x48 && p[2] == 0x0f && p[3] == 0x7e &&
+	    (p[4] >> 6) == 3) {
+		unsigned xmm = ((p[4] >> 3) & 7) | ((p[1] & 4) ? 8 : 0),
+			 gpr = (p[4] & 7) | ((p[1] & 1) ? 8 : 0);
+		if (!tracked_gpr(gpr))
+			return std::nullopt;
+		return Effect{gpr, v[kXmmBit + xmm]};
+	}
 	uint8_t rex = 0;
 	if (len && (p[0] & 0xf0) == 0x40)
 		rex = p[i++];
@@ -285,9 +300,7 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 // .LC0(%rip), %xmm7) and, when it must survive a call, spills it to a
 // frame slot (movsd %xmm7, -0x318(%rbp)) that no variable describes: the
 // slot then holds that constant at the call, which the converter writes.
-// xmm0-15 are bits 16-31 of Values (nothing else uses them on x86_64);
-// every call clobbers them.
-constexpr unsigned kXmmBit = 16;
+// xmm0-15 are bits kXmmBit + n of Values; every call clobbers them.
 
 // Whether an instruction that accesses memory through rbp or rsp only
 // reads it: the loads and compares gcc uses on spill slots. Anything else
@@ -326,8 +339,9 @@ bool pure_load_x86_64(unsigned map, uint8_t op, unsigned reg, bool rep)
 // Conservative: an SSE instruction not followed below forgets its
 // destination, a write through rbp or rsp that is not a known store
 // forgets the slots near it, and what cannot be bounded forgets them all.
-void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &read_only,
-			  FrameContext fc, int64_t sp_to_fp, Values &v, Slots &slots)
+std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
+					   const ReadOnlyWord &read_only, FrameContext fc,
+					   int64_t sp_to_fp, Values &v, Slots &slots)
 {
 	auto forget_xmm = [&] {
 		for (unsigned n = 0; n < 16; n++)
@@ -335,7 +349,7 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 	};
 	if (in.flow == Insn::Flow::call || in.flow == Insn::Flow::call_indirect) {
 		forget_xmm();
-		return;
+		return std::nullopt;
 	}
 	const unsigned len = in.length;
 	const X86Prefixes px = x86_prefixes(p, len);
@@ -343,36 +357,36 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 	const bool opsize = px.opsize, rep = px.rep, repne = px.repne;
 	const uint8_t rex = px.rex;
 	if (i >= len)
-		return;
+		return std::nullopt;
 	uint8_t op = p[i++];
 	if (op == 0xc4 || op == 0xc5 || op == 0x62) {  // VEX, EVEX: not in the baseline
 		forget_xmm();
 		slots.clear();
-		return;
+		return std::nullopt;
 	}
 	if (op >= 0x50 && op <= 0x57) {  // push in the body moves sp
 		slots.clear();
-		return;
+		return std::nullopt;
 	}
 	unsigned map = 0;
 	if (op == 0x0f) {
 		if (i >= len)
-			return;
+			return std::nullopt;
 		op = p[i++];
 		map = 1;
 		if (op == 0x38 || op == 0x3a) {
 			map = op == 0x38 ? 2 : 3;
 			if (i >= len)
-				return;
+				return std::nullopt;
 			op = p[i++];
 		}
 	}
 	if (map == 0 && !has_modrm_x86_64(op))
-		return;
+		return std::nullopt;
 	if (i >= len) {
 		if (map)
 			forget_xmm();
-		return;
+		return std::nullopt;
 	}
 	uint8_t modrm = p[i++];
 	unsigned mod = modrm >> 6, reg = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0),
@@ -387,7 +401,7 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 		bool index = false;
 		if ((modrm & 7) == 4) {
 			if (i >= len)
-				return;
+				return std::nullopt;
 			uint8_t sib = p[i++];
 			index = (((sib >> 3) & 7) | ((rex & 2) ? 8 : 0)) != 4;
 			base = ((sib & 7) == 5 && mod == 0) ? -1 : int((sib & 7) | ((rex & 1) ? 8 : 0));
@@ -409,6 +423,21 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 		if ((base == 5 || base == 4) && (index || !at))
 			indexed_frame = true;
 	}
+	// A general register spilled to a frame slot and reloaded (REX.W 89
+	// and 8B): gcc spills a callee-saved register that holds a constant
+	// around a cold call (CG's main: r12 around its loop point's call).
+	// The reload's value is the caller's to set after the instruction's
+	// own writes.
+	if (map == 0 && (rex & 8) && at && (op == 0x89 || op == 0x8b)) {
+		if (op == 0x89) {
+			set_slot(slots, *at, tracked_gpr(reg) ? v[reg] : std::nullopt);
+			return std::nullopt;
+		}
+		auto it = slots.find(*at);
+		if (!tracked_gpr(reg) || it == slots.end())
+			return std::nullopt;
+		return Effect{reg, it->second};
+	}
 	auto xmm = [&](unsigned n) -> std::optional<Val> & { return v[kXmmBit + n]; };
 	// movsd: F2 0F 10 loads, F2 0F 11 stores; movq F3 0F 7E loads, 66 0F D6
 	// stores; movapd/movaps 0F 28 copies a register.
@@ -421,7 +450,7 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 			xmm(reg) = slots[*at];
 		else
 			xmm(reg).reset();
-		return;
+		return std::nullopt;
 	}
 	if (map == 1 && ((op == 0x11 && repne) || (op == 0xd6 && opsize))) {
 		if (mod == 3)
@@ -430,15 +459,22 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 			set_slot(slots, *at, xmm(reg));
 		else if (indexed_frame)
 			slots.clear();
-		return;
+		return std::nullopt;
 	}
 	if (map == 1 && op == 0x28 && mod == 3) {
 		xmm(reg) = xmm(rm);
-		return;
+		return std::nullopt;
+	}
+	// movq between an xmm and a general register (66 REX.W 0F 6E/7E):
+	// 7E writes the general register (effect_x86_64 follows it).
+	if (map == 1 && opsize && mod == 3 && (rex & 8) && (op == 0x6e || op == 0x7e)) {
+		if (op == 0x6e)
+			xmm(reg) = tracked_gpr(rm) ? v[rm] : std::nullopt;
+		return std::nullopt;
 	}
 	if (map == 1 && op == 0xae && mod != 3) {  // fxsave, xsave...: hundreds of bytes
 		slots.clear();
-		return;
+		return std::nullopt;
 	}
 	// SSE writes its ModRM reg operand, but for the store forms, which
 	// write the r/m operand (an xmm register when mod is 3).
@@ -447,12 +483,13 @@ void sse_and_slots_x86_64(const Insn &in, const uint8_t *p, const ReadOnlyWord &
 	else if (map)
 		xmm(reg).reset();
 	if (mod == 3 || pure_load_x86_64(map, op, reg, rep))
-		return;
+		return std::nullopt;
 	if (indexed_frame) {
 		slots.clear();
 	} else if (at) {
 		forget_slots(slots, *at, 16);  // the widest baseline store
 	}
+	return std::nullopt;
 }
 
 // aarch64 stores to the frame: str/stp of 64-bit registers through fp or
@@ -598,9 +635,11 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		} else {
 			size_t off = size_t(in.address - low);
 			if (off + in.length <= code.size()) {
-				sse_and_slots_x86_64(in, code.data() + off, read_only, fc, sp_to_fp,
-						     out, out_slots);
+				auto reload = sse_and_slots_x86_64(in, code.data() + off, read_only,
+								   fc, sp_to_fp, out, out_slots);
 				e = effect_x86_64(in, code.data() + off, out, fc);
+				if (!e)
+					e = reload;
 			} else {
 				out_slots.clear();
 			}

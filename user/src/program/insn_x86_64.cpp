@@ -291,6 +291,24 @@ void effects_0f(unsigned map, uint8_t op, const ModRm &m, const Prefixes &px, In
 			in.defs |= rm;
 			return;
 		}
+		// Moves and conversions between a general register and an
+		// xmm one: the general register is only read (movd/movq to
+		// xmm, cvtsi2sd) or only written, whole (movd/movq from xmm
+		// zero-extends; cvttsd2si, movmskpd, pmovmskb, pextrw).
+		if (op == 0x6e || op == 0x2a) {
+			in.uses |= rm;
+			return;
+		}
+		if (op == 0x7e && !px.rep) {
+			in.defs |= rm;
+			in.kills |= rm;
+			return;
+		}
+		if (op == 0x2c || op == 0x2d || op == 0x50 || op == 0xd7 || op == 0xc5) {
+			in.defs |= reg;
+			in.kills |= reg;
+			return;
+		}
 		if (op == 0xc7 && (m.reg & 7) == 1)
 			in.uses |= gpr_bit(3);  // cmpxchg8b/16b read rbx
 		// imul, cmovcc, bsf, bsr, popcnt, lzcnt, tzcnt: reg is the

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+// The x86_64 constant dataflow (program/constants.cpp) on hand-assembled
+// code: what gcc -O2 did in NPB CG's main, where a double constant from
+// .rodata went through an xmm register into r12 and stayed there across
+// the loop's calls.
+#include <gtest/gtest.h>
+
+#include "program/impl.h"
+
+namespace hetmig::program {
+namespace {
+
+constexpr uint64_t kLow = 0x1000, kConstant = 0x2000;
+constexpr uint64_t kOne = 0x3ff0000000000000ull;  // 1.0
+
+struct Assembled {
+	std::vector<uint8_t> code;
+	std::vector<Insn> insns;
+	Function f;
+};
+
+// push %rbp; mov %rsp,%rbp; then BODY; then call, CALL_TAIL, leave; ret.
+// The call site is f.calls[0]; liveness is computed as the program model
+// does it.
+Assembled assemble(const std::vector<std::vector<uint8_t>> &body,
+		   const std::vector<std::vector<uint8_t>> &call_tail)
+{
+	Assembled a;
+	std::vector<std::vector<uint8_t>> all = {{0x55}, {0x48, 0x89, 0xe5}};
+	all.insert(all.end(), body.begin(), body.end());
+	size_t call_index = all.size();
+	all.push_back({0xe8, 0, 0, 0, 0});
+	all.insert(all.end(), call_tail.begin(), call_tail.end());
+	all.push_back({0xc9});
+	all.push_back({0xc3});
+	for (size_t k = 0; k < all.size(); k++) {
+		uint64_t at = kLow + a.code.size();
+		auto in = decode_x86_64(all[k].data(), all[k].size(), at);
+		EXPECT_TRUE(in && in->length == all[k].size()) << "instruction " << k;
+		if (!in)
+			return a;
+		a.insns.push_back(*in);
+		if (k == call_index) {
+			CallSite c;
+			c.call_address = at;
+			c.return_address = at + in->length;
+			a.f.calls.push_back(c);
+		}
+		a.code.insert(a.code.end(), all[k].begin(), all[k].end());
+	}
+	a.f.low = kLow;
+	a.f.high = kLow + a.code.size();
+	a.f.decoded = true;
+	a.f.frame.known = true;
+	a.f.frame.cfa_minus_fp = 16;
+	a.f.frame.cfa_minus_sp = 32;
+	compute_liveness(Isa::x86_64, a.insns, a.f);
+	compute_constant_registers(
+		Isa::x86_64, a.insns, a.code, kLow,
+		[](uint64_t address, unsigned size) -> std::optional<uint64_t> {
+			if (address == kConstant && size == 8)
+				return kOne;
+			return std::nullopt;
+		},
+		a.f);
+	return a;
+}
+
+// movsd disp(%rip),%xmm3 at kLow + 4, reading kConstant.
+std::vector<uint8_t> load_constant_into_xmm3()
+{
+	uint32_t disp = uint32_t(kConstant - (kLow + 4 + 8));
+	return {0xf2, 0x0f, 0x10, 0x1d, uint8_t(disp), uint8_t(disp >> 8), uint8_t(disp >> 16),
+		uint8_t(disp >> 24)};
+}
+
+const std::vector<uint8_t> kMovqXmm3ToR12 = {0x66, 0x49, 0x0f, 0x7e, 0xdc};
+const std::vector<uint8_t> kMovqR12ToXmm0 = {0x66, 0x49, 0x0f, 0x6e, 0xc4};
+
+std::optional<uint64_t> constant_in(const CallSite &c, unsigned reg)
+{
+	for (const auto &[r, value] : c.constant_registers)
+		if (r == reg)
+			return value;
+	return std::nullopt;
+}
+
+TEST(ConstantsX86, DoubleConstantMovedIntoAGeneralRegister)
+{
+	auto a = assemble({load_constant_into_xmm3(), kMovqXmm3ToR12}, {kMovqR12ToXmm0});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	const CallSite &c = a.f.calls[0];
+	ASSERT_EQ(c.live_registers, std::vector<unsigned>{12}) << "r12 is read after the call";
+	EXPECT_EQ(constant_in(c, 12), kOne);
+}
+
+TEST(ConstantsX86, GeneralRegisterSpilledToTheFrameAndReloaded)
+{
+	auto a = assemble({load_constant_into_xmm3(), kMovqXmm3ToR12,
+			   {0x4c, 0x89, 0x65, 0xf0},  // mov %r12,-0x10(%rbp)
+			   {0x45, 0x31, 0xe4},        // xor %r12d,%r12d
+			   {0x4c, 0x8b, 0x65, 0xf0}}, // mov -0x10(%rbp),%r12
+			  {kMovqR12ToXmm0});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 12), kOne);
+}
+
+TEST(ConstantsX86, AStoreOverTheSlotForgetsIt)
+{
+	auto a = assemble({load_constant_into_xmm3(), kMovqXmm3ToR12,
+			   {0x4c, 0x89, 0x65, 0xf0},  // mov %r12,-0x10(%rbp)
+			   {0x89, 0x45, 0xf4},        // mov %eax,-0xc(%rbp)
+			   {0x4c, 0x8b, 0x65, 0xf0}}, // mov -0x10(%rbp),%r12
+			  {kMovqR12ToXmm0});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	ASSERT_EQ(a.f.calls[0].live_registers, std::vector<unsigned>{12});
+	EXPECT_FALSE(constant_in(a.f.calls[0], 12).has_value());
+}
+
+TEST(ConstantsX86, ReadingR12IntoXmmDoesNotWriteIt)
+{
+	// movq %r12,%xmm0 between the load and the call: r12 keeps its
+	// constant (the decoder once counted it as written).
+	auto a = assemble({load_constant_into_xmm3(), kMovqXmm3ToR12, kMovqR12ToXmm0},
+			  {kMovqR12ToXmm0});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 12), kOne);
+}
+
+} // namespace
+} // namespace hetmig::program
