@@ -12,9 +12,10 @@ ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
+hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..21"
+echo "1..26"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -30,7 +31,9 @@ start() { rm -f "$work/run"; "$M" "$work/in" $STEPS 20 > "$work/run" 2>"$work/er
 runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
 finishes_intact() { wait $pid; rc=$?; [ $rc -eq 0 ] && cmp -s "$work/run" "$work/ref"; }
 
-# 1. The move itself.
+# 1. The move itself. Its stdout and stderr are regular files that are
+# here as they were: carried, the restored process writes on in them at
+# its offset, and nothing goes to --output.
 start
 out=$(hetmig dump $pid -o "$work/img" 2>&1); rc=$?
 check "dump_restore.dump_exit_0" [ $rc -eq 0 ]
@@ -41,11 +44,40 @@ before=$(wc -l < "$work/run")
 out=$(hetmig restore "$work/img" --allow-root --output "$work/after" 2>&1); rc=$?
 check "dump_restore.restore_exit_0" [ $rc -eq 0 ]
 check "dump_restore.restore_keeps_the_pid" has "$out" "restored as pid $pid "
-wait_for "$work/after" "^done"
-cat "$work/run" "$work/after" > "$work/all"
-check "dump_restore.output_equals_an_unmoved_run" cmp "$work/all" "$work/ref"
-check "dump_restore.keeps_writing_after_the_move" [ "$(wc -l < "$work/after")" -gt 1 ]
+check "dump_restore.carried_stdout_not_replaced" hasnt "$out" "stdout was"
+wait_for "$work/run" "^done"
+check "dump_restore.output_equals_an_unmoved_run" cmp "$work/run" "$work/ref"
+check "dump_restore.nothing_went_to_output" [ ! -s "$work/after" ]
 check "dump_restore.moved_mid_run" [ "$before" -lt $((STEPS + 1)) ]
+
+# A log file written to meanwhile is not here as it was: stdout becomes
+# --output, and restore says so.
+start
+hetmig dump $pid -o "$work/img5" > /dev/null 2>&1
+wait $pid 2>/dev/null
+echo "meanwhile" >> "$work/run"
+cp "$work/run" "$work/run5"
+out=$(hetmig restore "$work/img5" --allow-root --output "$work/after5" 2>&1)
+check "dump_restore.changed_stdout_named" has "$out" "stdout was $work/run on the source, which differs here (size or mtime): it is now $work/after5"
+wait_for "$work/after5" "^done"
+grep -v "^meanwhile" "$work/run5" | cat - "$work/after5" > "$work/all5"
+check "dump_restore.changed_stdout_goes_to_output" cmp "$work/all5" "$work/ref"
+
+# stdout and stderr as one file (> log 2>&1): one open file, one offset,
+# after the restore too (two opens would each have their own).
+rm -f "$work/both"
+"$M" "$work/in" $STEPS 20 > "$work/both" 2>&1 & pid=$!
+wait_for "$work/both" "step 2 "
+hetmig dump $pid -o "$work/img6" > /dev/null 2>&1
+wait $pid 2>/dev/null
+hetmig restore "$work/img6" --allow-root --output "$work/after6" > /dev/null 2>&1
+wait_for "$work/both" "step 4 "
+pos() { sed -n 's/^pos:[[:space:]]*//p' /proc/$pid/fdinfo/$1; }
+# Equal unless a write falls between the two reads: a few tries.
+one_offset() { for _ in 1 2 3 4 5; do [ "$(pos 1)" = "$(pos 2)" ] && return 0; done; false; }
+check "dump_restore.shared_stdout_stderr_one_offset" one_offset
+wait_for "$work/both" "^done"
+check "dump_restore.shared_stdout_stderr_output" sh -c "grep -v '^migratee: pid' '$work/both' | cmp - '$work/ref'"
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <linux/hetmig.h>
+#include <linux/kcmp.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -98,20 +100,40 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		else if (line.starts_with("flags:"))
 			f.flags = int(std::stoul(line.substr(6), nullptr, 8));
 	}
-	f.std_stream = fd <= 2;
-	if (f.std_stream)
-		return f;  // whatever it is, the destination provides its own
 	if (f.path == "/dev/null")
 		return f;
 	struct stat st;
-	if (stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st) || !S_ISREG(st.st_mode) ||
-	    f.path.ends_with(" (deleted)"))
+	bool regular = !stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st) &&
+		       S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
+	if (!regular && fd <= 2) {
+		// A terminal, or a pipe or socket to a process left behind:
+		// the destination provides its own.
+		f.std_stream = true;
+		return f;
+	}
+	if (!regular)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, "
 						    "/dev/null and the standard streams can be carried",
 						    fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
 	return f;
+}
+
+// Descriptors that share one open file description (dup, 2>&1): its
+// offset is one, so the destination dups the first instead of opening the
+// file again, where each open would have an offset of its own and the two
+// would overwrite each other. kcmp needs the ptrace access a dump has; a
+// kernel without it (CONFIG_KCMP) leaves every file its own.
+void note_shared_descriptions(pid_t pid, std::vector<OpenFile> &files)
+{
+	for (size_t i = 0; i < files.size(); i++)
+		for (size_t j = 0; j < i; j++)
+			if (files[j].dup_of < 0 && files[j].path == files[i].path &&
+			    syscall(SYS_kcmp, pid, pid, KCMP_FILE, files[j].fd, files[i].fd) == 0) {
+				files[i].dup_of = files[j].fd;
+				break;
+			}
 }
 
 Result<void> check_mapping(const Mapping &m)
@@ -313,6 +335,7 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	}
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
+	note_shared_descriptions(pid, img.files);
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
 	if (pagemap.get() < 0)

@@ -193,6 +193,8 @@ int cmd_restore(int argc, char **argv)
 	auto img = load_image(file);
 	if (!img)
 		return report(img.error());
+	for (const auto &line : settle_std_streams(*img, policy))
+		std::fprintf(stderr, "hetmig: %s\n", line.c_str());
 	auto proc = rebuild(*img, policy);
 	if (!proc)
 		return report(proc.error());

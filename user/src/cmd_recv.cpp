@@ -104,6 +104,8 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	auto end = ch->receive();
 	if (!end || end->first != Msg::kImageEnd)
 		return fail(EBADMSG, "the image stream did not end properly");
+	for (const auto &line : settle_std_streams(*img, policy))
+		std::printf("hetmig: %s\n", line.c_str());
 	auto proc = rebuild(*img, policy);
 	if (!proc) {
 		ch->refuse(proc.error().describe());

@@ -2,6 +2,7 @@
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -114,7 +115,8 @@ json to_cbor_tree(const Image &img)
 	for (const auto &f : img.files)
 		files.push_back({{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
 				 {"offset", f.offset}, {"size", f.size},
-				 {"mtime_ns", f.mtime_ns}, {"std", f.std_stream}});
+				 {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
+				 {"dup_of", f.dup_of}});
 	json mapped = json::array();
 	for (const auto &f : img.mapped_files)
 		mapped.push_back({{"path", f.path}, {"size", f.size},
@@ -197,7 +199,7 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &f : j.at("files"))
 		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
 				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
-				     f.at("std")});
+				     f.at("std"), f.value("dup_of", -1)});
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
@@ -346,6 +348,15 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
+	for (size_t i = 0; i < img.files.size(); i++) {
+		const OpenFile &f = img.files[i];
+		bool earlier = std::any_of(img.files.begin(), img.files.begin() + i,
+					   [&](const OpenFile &e) { return e.fd == f.dup_of; });
+		if (f.fd < 0 || (i && f.fd <= img.files[i - 1].fd) ||
+		    (f.dup_of != -1 && !earlier))
+			return corrupt(strf("file descriptor %d out of order or shared with "
+					    "one the image lacks", f.fd));
+	}
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

@@ -36,7 +36,12 @@ struct OpenFile {
 	uint64_t offset = 0;
 	uint64_t size = 0;	// regular files: must match on the destination
 	int64_t mtime_ns = 0;	// regular files: must match on the destination
-	bool std_stream = false;  // fd 0-2: replaced by the destination's choice
+	// fd 0-2 that is no regular file (a terminal, a pipe): replaced by the
+	// destination's choice (RestorePolicy); one that is, is carried.
+	bool std_stream = false;
+	// Shares its open file description (and offset) with this lower fd:
+	// dup'ed from it on the destination. -1: a description of its own.
+	int dup_of = -1;
 };
 
 // A regular file a mapping is backed by: checked like an open file.

@@ -179,7 +179,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files)
-		if (!f.std_stream && f.path != "/dev/null")
+		if (!f.std_stream && f.dup_of < 0 && f.path != "/dev/null")
 			if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 				return r;
 	for (const auto &f : img.mapped_files)
@@ -286,6 +286,14 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 {
 	for (const auto &f : img.files) {
 		int fd;
+		if (f.dup_of >= 0) {
+			// Its description's first fd is in place (the files are
+			// in fd order), or was left to ours when it is a standard
+			// stream we inherit.
+			if (dup3(f.dup_of, f.fd, (f.flags & O_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+				child_fail(p, strf("fd %d, shared with fd %d", f.fd, f.dup_of), errno);
+			continue;
+		}
 		if (f.std_stream) {
 			const std::string &path = f.fd == 0 ? policy.stdin_path : policy.output_path;
 			if (path.empty())
@@ -539,6 +547,32 @@ void RestoredProcess::discard()
 	waitpid(pid_, nullptr, __WALL);
 	pid_ = 0;
 	tids_.clear();
+}
+
+std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &policy)
+{
+	static const char *const names[] = {"stdin", "stdout", "stderr"};
+	std::vector<std::string> notices;
+	for (auto &f : img.files) {
+		if (f.fd > 2 || f.dup_of >= 0)
+			continue;
+		std::string was = "was " + f.path;
+		if (!f.std_stream) {
+			if (f.path == "/dev/null")
+				continue;
+			auto same = check_same_file(f.path, f.size, f.mtime_ns);
+			if (same)
+				continue;
+			f.std_stream = true;
+			was += " on the source, which " +
+			       std::string(same.error().code == ENOENT ? "is missing here"
+								       : "differs here (size or mtime)");
+		}
+		const std::string &mine = f.fd == 0 ? policy.stdin_path : policy.output_path;
+		notices.push_back(strf("%s %s: it is now %s", names[f.fd], was.c_str(),
+				       mine.empty() ? "the receiver's own" : mine.c_str()));
+	}
+	return notices;
 }
 
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)

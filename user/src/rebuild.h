@@ -25,6 +25,14 @@ struct RestorePolicy {
 	std::string output_path;	// stdout and stderr, appended; empty: inherit
 };
 
+// The standard streams of IMG that cannot be carried here: a terminal or
+// a pipe on the source, or a regular file that is not here as it was
+// (missing, or another size or mtime). Each becomes the policy's choice
+// (stdin_path, output_path; ours when empty) and gets a line saying so.
+// Streams that are regular files and are here as they were, or
+// /dev/null, are carried like any other file: reopened at their offset.
+std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &policy);
+
 class RestoredProcess {
 public:
 	RestoredProcess(pid_t pid, std::vector<pid_t> tids, bool pid_kept)

@@ -105,6 +105,29 @@ TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
 	EXPECT_EQ(back->page_bytes(), img.page_bytes());
 }
 
+// stdout and stderr sharing one open file (2>&1): the sharing reads
+// back; a share with an fd the image lacks, or files out of fd order, is
+// a corrupted image.
+TEST(Image, SharedDescriptions)
+{
+	Image img = sample();
+	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false},
+		     {2, "/var/log/d.log", 01, 100, 100, 5, false, 1}};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->files.size(), 2u);
+	EXPECT_EQ(back->files[0].dup_of, -1);
+	EXPECT_EQ(back->files[1].dup_of, 1);
+
+	img.files[1].dup_of = 7;
+	auto lacking = decode(encode(img, false));
+	ASSERT_FALSE(lacking.has_value());
+	EXPECT_NE(lacking.error().describe().find("corrupted image"), std::string::npos);
+	img.files[1].dup_of = -1;
+	std::swap(img.files[0], img.files[1]);
+	EXPECT_FALSE(decode(encode(img, false)).has_value());
+}
+
 // Runs without data are read through the reader while the image is written.
 TEST(Image, PagesReadWhileWriting)
 {
