@@ -10,10 +10,14 @@ BUILD := $(TOP)/build
 JOBS ?= $(shell nproc)
 
 # Each kernel architecture: Debian name, kbuild ARCH and cross prefix.
+# A build is ARCH (Debian 12's 6.1) or ARCH-6.12 (tools/deps, "The 6.12
+# series"); its kernel is in $(HETMIG_CACHE)/BUILD.
 KARCH_amd64 := x86
 KARCH_arm64 := arm64
 CROSS_amd64 :=
 CROSS_arm64 := aarch64-linux-gnu-
+KBUILDS := amd64 arm64 amd64-6.12 arm64-6.12
+kbuild_arch = $(firstword $(subst -, ,$(1)))
 
 .PHONY: all deps kmod user user-x86_64 user-aarch64 cc cc-test test unit-test demo fuzz \
 	check-debug checkpatch clean distclean
@@ -27,15 +31,15 @@ deps:
 # in its own copy of kmod/ and uapi/.
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild) uapi/linux/hetmig.h
 
-kmod: $(BUILD)/kmod-amd64/kmod/hetmig.ko $(BUILD)/kmod-arm64/kmod/hetmig.ko
+kmod: $(foreach b,$(KBUILDS),$(BUILD)/kmod-$(b)/kmod/hetmig.ko)
 
 $(BUILD)/kmod-%/kmod/hetmig.ko: $(KMOD_SRC)
 	@test -f $(HETMIG_CACHE)/$*/abi || { echo "run 'make deps' first" >&2; exit 1; }
 	mkdir -p $(BUILD)/kmod-$*/kmod $(BUILD)/kmod-$*/uapi/linux
 	cp -p kmod/*.c kmod/*.h kmod/Kbuild $(BUILD)/kmod-$*/kmod/
 	cp -p uapi/linux/hetmig.h $(BUILD)/kmod-$*/uapi/linux/
-	$(MAKE) -C $(HETMIG_CACHE)/$*/usr/src/linux-headers-$$(cat $(HETMIG_CACHE)/$*/abi)-$* \
-		ARCH=$(KARCH_$*) CROSS_COMPILE=$(CROSS_$*) \
+	$(MAKE) -C $(HETMIG_CACHE)/$*/usr/src/linux-headers-$$(cat $(HETMIG_CACHE)/$*/abi)-$(call kbuild_arch,$*) \
+		ARCH=$(KARCH_$(call kbuild_arch,$*)) CROSS_COMPILE=$(CROSS_$(call kbuild_arch,$*)) \
 		M=$(BUILD)/kmod-$*/kmod W=1 modules
 
 # --- the companion, unit tests, selftests and benchmarks (CMake) -----------

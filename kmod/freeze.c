@@ -7,13 +7,21 @@
  *
  * Lifetime: a freeze lives in freeze_list under freeze_lock. It ends by
  * THAW, by its holder's socket closing (netlink notifier), by the
- * process's exit (a waiter on the leader's pidfd wait queue, which the
- * kernel wakes when the leader exits), or by module unload.
+ * process's exit, or by module unload.
+ *
+ * The exit: a waiter on every thread's pidfd wait queue, which the kernel
+ * wakes as that thread exits. 6.1 also wakes the leader's when a traced
+ * leader exits before its other threads; 6.12 only once they are gone,
+ * which for threads the holder traces is when the holder reaps them. So
+ * any thread's exit starts a check of the leader, repeated until the
+ * leader is exiting (a frozen thread exits only when the whole process
+ * is killed).
  */
 
 #include <linux/cred.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -25,6 +33,15 @@
 #include "netlink.h"
 #include "target.h"
 
+struct freeze;
+
+/* A waiter on one thread's pidfd wait queue. */
+struct exit_waiter {
+	struct wait_queue_entry wait;
+	struct pid *pid;
+	struct freeze *freeze;
+};
+
 struct freeze {
 	struct list_head node;		/* in freeze_list; empty once ended */
 	struct pid *pid;		/* the thread group's leader */
@@ -32,9 +49,10 @@ struct freeze {
 	struct net *net;		/* the holder's socket */
 	u32 portid;
 	kuid_t holder_euid;
-	struct wait_queue_entry exit_wait;
-	struct work_struct exit_work;
-	unsigned long exit_seen;	/* bit 0: exit_work queued once */
+	struct exit_waiter *waiters;	/* one per thread at the freeze */
+	unsigned int nr_waiters;
+	bool waiting;			/* the waiters are on their queues */
+	struct delayed_work exit_work;
 };
 
 static struct workqueue_struct *exit_wq;
@@ -63,6 +81,11 @@ static void notify(struct net *net, u8 cmd, u32 nr, u32 reason)
 
 static void free_freeze(struct freeze *f)
 {
+	unsigned int i;
+
+	for (i = 0; i < f->nr_waiters; i++)
+		put_pid(f->waiters[i].pid);
+	kfree(f->waiters);
 	put_pid(f->pid);
 	put_net(f->net);
 	kfree(f);
@@ -72,19 +95,47 @@ static void free_freeze(struct freeze *f)
  * Ends a freeze that was taken off the list by the caller: no wakeup can
  * reach it afterwards, and no exit work is left running.
  */
+static void remove_waiters(struct freeze *f)
+{
+	unsigned int i;
+
+	if (!f->waiting)
+		return;
+	for (i = 0; i < f->nr_waiters; i++)
+		remove_wait_queue(&f->waiters[i].pid->wait_pidfd, &f->waiters[i].wait);
+	f->waiting = false;
+}
+
 static void end_freeze(struct freeze *f, u8 event, u32 reason)
 {
-	remove_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
-	cancel_work_sync(&f->exit_work);
+	remove_waiters(f);
+	cancel_delayed_work_sync(&f->exit_work);
 	notify(f->net, event, f->nr, reason);
 	free_freeze(f);
 }
 
+static bool leader_exiting(struct freeze *f)
+{
+	struct task_struct *leader;
+	bool exiting;
+
+	rcu_read_lock();
+	leader = pid_task(f->pid, PIDTYPE_PID);
+	exiting = !leader || leader->exit_state || (leader->flags & PF_EXITING);
+	rcu_read_unlock();
+	return exiting;
+}
+
 static void exit_work_fn(struct work_struct *work)
 {
-	struct freeze *f = container_of(work, struct freeze, exit_work);
+	struct freeze *f = container_of(to_delayed_work(work), struct freeze, exit_work);
 	bool mine;
 
+	/* Another thread went first: the leader follows, soon. */
+	if (!leader_exiting(f)) {
+		queue_delayed_work(exit_wq, &f->exit_work, msecs_to_jiffies(10));
+		return;
+	}
 	mutex_lock(&freeze_lock);
 	mine = !list_empty(&f->node);
 	list_del_init(&f->node);
@@ -92,7 +143,7 @@ static void exit_work_fn(struct work_struct *work)
 	/* Whoever took it off the list ends it; here that is only us. */
 	if (!mine)
 		return;
-	remove_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
+	remove_waiters(f);
 	notify(f->net, HETMIG_CMD_EXITED, f->nr, 0);
 	free_freeze(f);
 }
@@ -101,10 +152,38 @@ static void exit_work_fn(struct work_struct *work)
 static int exit_wake_fn(struct wait_queue_entry *wait, unsigned int mode,
 			int sync, void *key)
 {
-	struct freeze *f = container_of(wait, struct freeze, exit_wait);
+	struct exit_waiter *w = container_of(wait, struct exit_waiter, wait);
 
-	if (!test_and_set_bit(0, &f->exit_seen))
-		queue_work(exit_wq, &f->exit_work);
+	queue_delayed_work(exit_wq, &w->freeze->exit_work, 0);
+	return 0;
+}
+
+/*
+ * One waiter per thread of LEADER's process. Its threads are all stopped
+ * (FREEZE checks), so none is created meanwhile.
+ */
+static int add_thread_waiters(struct freeze *f, struct task_struct *leader)
+{
+	struct task_struct *t;
+	unsigned int n, i = 0;
+
+	n = get_nr_threads(leader);
+	f->waiters = kcalloc(n, sizeof(*f->waiters), GFP_KERNEL);
+	if (!f->waiters)
+		return -ENOMEM;
+	rcu_read_lock();
+	for_each_thread(leader, t) {
+		if (i == n)
+			break;
+		f->waiters[i].pid = get_task_pid(t, PIDTYPE_PID);
+		if (!f->waiters[i].pid)
+			continue;	/* released already */
+		f->waiters[i].freeze = f;
+		init_waitqueue_func_entry(&f->waiters[i].wait, exit_wake_fn);
+		i++;
+	}
+	rcu_read_unlock();
+	f->nr_waiters = i;
 	return 0;
 }
 
@@ -123,6 +202,7 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct task_struct *leader;
 	struct freeze *f;
+	unsigned int i;
 	int ret = 0;
 
 	leader = hetmig_request_target(info);
@@ -140,9 +220,13 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 	f->net = get_net(genl_info_net(info));
 	f->portid = info->snd_portid;
 	f->holder_euid = current_euid();
-	INIT_WORK(&f->exit_work, exit_work_fn);
-	init_waitqueue_func_entry(&f->exit_wait, exit_wake_fn);
+	INIT_DELAYED_WORK(&f->exit_work, exit_work_fn);
+	ret = add_thread_waiters(f, leader);
 	put_task_struct(leader);
+	if (ret) {
+		free_freeze(f);
+		return ret;
+	}
 
 	mutex_lock(&freeze_lock);
 	if (shutting_down) {
@@ -153,7 +237,9 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 		ret = -EBUSY;
 	} else {
 		list_add(&f->node, &freeze_list);
-		add_wait_queue(&f->pid->wait_pidfd, &f->exit_wait);
+		for (i = 0; i < f->nr_waiters; i++)
+			add_wait_queue(&f->waiters[i].pid->wait_pidfd, &f->waiters[i].wait);
+		f->waiting = true;
 	}
 	mutex_unlock(&freeze_lock);
 	if (ret) {

@@ -36,6 +36,7 @@
 #include <asm/user.h>
 #endif
 
+#include "compat.h"
 #include "restore.h"
 #include "target.h"
 #include "vmas.h"

@@ -18,6 +18,7 @@
 #include <net/genetlink.h>
 #include <linux/hetmig.h>
 
+#include "compat.h"
 #include "freeze.h"
 #include "target.h"
 
@@ -186,7 +187,7 @@ struct task_struct *hetmig_read_target(const struct sk_buff *skb, struct genl_in
  */
 static int hetmig_dump_pid(struct netlink_callback *cb)
 {
-	struct nlattr *pid = genl_dumpit_info(cb)->attrs[HETMIG_A_PID];
+	struct nlattr *pid = hetmig_dump_attr(cb, HETMIG_A_PID);
 
 	if (!pid) {
 		NL_SET_ERR_MSG_MOD(cb->extack, "missing HETMIG_A_PID");
