@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..26"
+echo "1..28"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -62,6 +62,21 @@ check "dump_restore.changed_stdout_named" has "$out" "stdout was $work/run on th
 wait_for "$work/after5" "^done"
 grep -v "^meanwhile" "$work/run5" | cat - "$work/after5" > "$work/all5"
 check "dump_restore.changed_stdout_goes_to_output" cmp "$work/all5" "$work/ref"
+
+# A log whose open file is shared with a process that stays (the shell
+# that started the program and waits for it): two offsets in one file
+# would overwrite each other, so it is left to --output, with the reason.
+rm -f "$work/run7"
+sh -c "\"$M\" \"$work/in\" $STEPS 20 & echo \$! > \"$work/pid7\"; wait" > "$work/run7" 2>/dev/null &
+shell=$!
+wait_for "$work/run7" "step 2 "
+pid=$(cat "$work/pid7")
+hetmig dump $pid -o "$work/img7" > /dev/null 2>&1
+wait $shell 2>/dev/null
+out=$(hetmig restore "$work/img7" --allow-root --output "$work/after7" 2>&1)
+check "dump_restore.shared_log_named" has "$out" "stdout was $work/run7 (shared with process $shell, which stays): it is now $work/after7"
+wait_for "$work/after7" "^done"
+check "dump_restore.shared_log_goes_to_output" grep -q "^done" "$work/after7"
 
 # stdout and stderr as one file (> log 2>&1): one open file, one offset,
 # after the restore too (two opens would each have their own).

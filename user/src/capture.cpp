@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cctype>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -84,6 +85,35 @@ int64_t mtime_ns(const struct stat &st)
 
 namespace {
 
+// Another process holding FD's open file description (its offset): a
+// shell's child that inherited the stream, or the `hetmig send` a program
+// that moves itself starts. Reopened on the destination, the file would
+// have an offset of its own there, and the two would write over each
+// other's output. 0 when none (or none this caller may see).
+pid_t description_shared_outside(pid_t pid, int fd, const std::string &path)
+{
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator("/proc", ec)) {
+		const std::string name = entry.path().filename();
+		if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0])))
+			continue;
+		pid_t other = pid_t(std::stol(name));
+		if (other == pid)
+			continue;
+		std::error_code fd_ec;
+		for (const auto &link :
+		     std::filesystem::directory_iterator(entry.path() / "fd", fd_ec)) {
+			std::error_code link_ec;
+			if (std::filesystem::read_symlink(link.path(), link_ec) != path)
+				continue;
+			int their = std::atoi(link.path().filename().c_str());
+			if (syscall(SYS_kcmp, pid, other, KCMP_FILE, fd, their) == 0)
+				return other;
+		}
+	}
+	return 0;
+}
+
 // Why a file descriptor cannot be carried, or nothing if it can.
 Result<OpenFile> describe_fd(pid_t pid, int fd)
 {
@@ -111,6 +141,12 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		f.std_stream = true;
 		return f;
 	}
+	if (fd <= 2)
+		if (pid_t other = description_shared_outside(pid, fd, f.path)) {
+			f.std_stream = true;
+			f.left_behind = strf("shared with process %d, which stays", other);
+			return f;
+		}
 	if (!regular)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, "
 						    "/dev/null and the standard streams can be carried",

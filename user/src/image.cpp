@@ -116,7 +116,7 @@ json to_cbor_tree(const Image &img)
 		files.push_back({{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
 				 {"offset", f.offset}, {"size", f.size},
 				 {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
-				 {"dup_of", f.dup_of}});
+				 {"left_behind", f.left_behind}, {"dup_of", f.dup_of}});
 	json mapped = json::array();
 	for (const auto &f : img.mapped_files)
 		mapped.push_back({{"path", f.path}, {"size", f.size},
@@ -199,7 +199,8 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &f : j.at("files"))
 		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
 				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
-				     f.at("std"), f.value("dup_of", -1)});
+				     f.at("std"), f.value("left_behind", ""),
+				     f.value("dup_of", -1)});
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.

@@ -39,6 +39,9 @@ struct OpenFile {
 	// fd 0-2 that is no regular file (a terminal, a pipe): replaced by the
 	// destination's choice (RestorePolicy); one that is, is carried.
 	bool std_stream = false;
+	// Why a standard stream that is a regular file stays behind (its open
+	// file is shared with a process that is not moved); empty otherwise.
+	std::string left_behind;
 	// Shares its open file description (and offset) with this lower fd:
 	// dup'ed from it on the destination. -1: a description of its own.
 	int dup_of = -1;

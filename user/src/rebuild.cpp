@@ -557,6 +557,8 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (f.fd > 2 || f.dup_of >= 0)
 			continue;
 		std::string was = "was " + f.path;
+		if (!f.left_behind.empty())
+			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
 			if (f.path == "/dev/null")
 				continue;

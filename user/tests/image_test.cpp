@@ -112,7 +112,7 @@ TEST(Image, SharedDescriptions)
 {
 	Image img = sample();
 	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false},
-		     {2, "/var/log/d.log", 01, 100, 100, 5, false, 1}};
+		     {2, "/var/log/d.log", 01, 100, 100, 5, false, "", 1}};
 	auto back = decode(encode(img, false));
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	ASSERT_EQ(back->files.size(), 2u);

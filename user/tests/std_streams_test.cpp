@@ -96,6 +96,23 @@ TEST(StdStreams, AMissingFileAndATerminalAreNamed)
 	EXPECT_TRUE(img.files[1].std_stream);
 }
 
+TEST(StdStreams, AFileSharedWithAProcessLeftBehindIsNamed)
+{
+	Image img;
+	OpenFile out;
+	out.fd = 1;
+	out.path = "/tmp/self.log";
+	out.std_stream = true;
+	out.left_behind = "shared with process 42, which stays";
+	img.files = {out};
+	RestorePolicy policy;
+	policy.output_path = "/tmp/moved.log";
+	auto lines = settle_std_streams(img, policy);
+	ASSERT_EQ(lines.size(), 1u);
+	EXPECT_EQ(lines[0], "stdout was /tmp/self.log (shared with process 42, which stays): "
+			    "it is now /tmp/moved.log");
+}
+
 TEST(StdStreams, DevNullIsCarried)
 {
 	Image img;

@@ -7,9 +7,9 @@
 # recv --once --wait` here rebuilds it. Then once more with nobody
 # listening on PORT + 1: the call must fail and the program run on.
 # Prints "@@SELF TAG moved|failed LINE" for the line after the call, from
-# the receiver's copy or from the source. On one machine the copy's stdout
-# is the source's (a regular file here as it was: carried), so its line
-# is in that file, and nothing goes to recv's --output.
+# the receiver's copy or from the source. The source's stdout is a file
+# it shares with the `hetmig send` it starts, which stays: the copy's
+# stdout is recv's --output (and recv says so).
 tag=$1 port=$2
 isa=$(uname -m)
 mkdir -p /etc/hetmig && cp /root/key /etc/hetmig/key
@@ -24,8 +24,7 @@ echo "# $tag source: $(tr '\n' '|' < "/tmp/$tag.src")"
 i=0; while kill -0 $recv 2>/dev/null && [ $i -lt 600 ]; do usleep 100000; i=$((i + 1)); done
 kill -9 $recv 2>/dev/null
 sed "s/^/# $tag recv: /" "/tmp/$tag.recv"
-[ -s "/tmp/$tag.moved" ] && echo "# $tag --output got: $(tr '\n' '|' < "/tmp/$tag.moved")"
-echo "@@SELF $tag moved $(grep '^hetmig_migrate returned' "/tmp/$tag.src")"
+echo "@@SELF $tag moved $(grep '^hetmig_migrate returned' "/tmp/$tag.moved")"
 
 # Bounded: a program parked for a companion that is gone used to wait
 # for ever.
