@@ -85,11 +85,39 @@ void fault_point(const char *where)
 		kill(getpid(), SIGKILL);
 }
 
+Result<void> check_key_file(const std::string &path, mode_t mode, uid_t owner, uid_t euid)
+{
+	auto who = [](uid_t uid) { return uid == 0 ? std::string("root") : strf("uid %u", uid); };
+	// No errno: opening it went fine, it is how the file is kept that is
+	// wrong (exit status 1, and no "(strerror)" after the advice).
+	if (owner != euid) {
+		std::string fix = euid == 0 ? "chown root " + path
+					    : "make a key of your own with 'hetmig keygen FILE'";
+		return fail(0, "key " + path + " is owned by " + who(owner) + ": it must be owned by " +
+			       who(euid) + ", who runs hetmig (" + fix + ")");
+	}
+	if (mode & 077)
+		return fail(0, "key " + path + " is mode " + strf("%04o", unsigned(mode & 07777)) +
+			       ": it must be 0600 (chmod 600 " + path + ")");
+	return {};
+}
+
 Result<Key> load_key(const std::string &path)
 {
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, "key file " + path);
+	// The opened file itself, so that what is checked is what is read.
+	struct stat st;
+	if (fstat(fd, &st)) {
+		int err = errno;
+		close(fd);
+		return fail(err, "key file " + path);
+	}
+	if (auto ok = check_key_file(path, st.st_mode, st.st_uid, geteuid()); !ok) {
+		close(fd);
+		return std::unexpected(ok.error());
+	}
 	char hex[129] = {};
 	ssize_t n = read(fd, hex, sizeof(hex) - 1);
 	close(fd);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <sodium.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -22,8 +23,18 @@ namespace hetmig {
 inline constexpr uint16_t kDefaultPort = 7117;
 using Key = std::vector<uint8_t>;  // crypto_secretstream key, 32 bytes
 
-// A key file holds 64 hex digits (hetmig keygen).
+// A key file holds 64 hex digits (hetmig keygen). It is refused, before
+// it is read, when check_key_file refuses what fstat says of it.
 Result<Key> load_key(const std::string &path);
+
+// A key file's owner and mode as send and recv accept them: owned by
+// EUID, who runs hetmig (root for a root companion), and nothing for
+// group or others (0600; 0400 too), since whoever can read the key can
+// send processes to every receiver that holds it and pose as one, and
+// whoever owns it can change it. Otherwise an error naming the file,
+// what is wrong and the command that fixes it.
+Result<void> check_key_file(const std::string &path, mode_t mode, uid_t owner, uid_t euid);
+
 Result<void> write_new_key(const std::string &path);
 
 // Message types, the first byte of each decrypted message.
