@@ -146,7 +146,9 @@ Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &r
 
 int cmd_keygen(int argc, char **argv)
 {
-	if (argc != 2)
+	// An option is no file name: `hetmig keygen --help` once made a key
+	// file named --help.
+	if (argc != 2 || argv[1][0] == '-')
 		return std::fputs("usage: hetmig keygen FILE\n", stderr), kExitUsage;
 	if (auto r = write_new_key(argv[1]); !r)
 		return report(r.error());

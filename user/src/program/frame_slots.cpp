@@ -418,7 +418,7 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			break;
 		}
 	}
-	auto succ = successors(insns);
+	auto succ = successors(insns, calls_that_do_not_return(f));
 	for (auto &c : f.calls) {
 		auto from = insn_at(insns, c.return_address);
 		if (!from)

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,8 +61,12 @@ std::optional<size_t> insn_at(const std::vector<Insn> &insns, uint64_t address);
 // Whether straight-line code from instruction I reaches a return (an
 // epilogue), with no branch or call on the way (liveness.cpp).
 bool straight_to_return(const std::vector<Insn> &insns, size_t i);
-// Each instruction's successors in the function (liveness.cpp).
-std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns);
+// Each instruction's successors in the function (liveness.cpp); a call
+// at an address in NO_RETURN has none.
+std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns,
+					    const std::set<uint64_t> &no_return = {});
+// The calls of F to C library functions that never return (exit, abort...).
+std::set<uint64_t> calls_that_do_not_return(const Function &f);
 // The SIZE bytes (little endian) at ADDRESS if a segment the program
 // cannot write holds them (constants in .rodata), else nullopt.
 using ReadOnlyWord = std::function<std::optional<uint64_t>(uint64_t address, unsigned size)>;

@@ -6,6 +6,7 @@
 // so the verifier refuses such sites. Liveness is the usual backward
 // dataflow over instructions; an indirect jump may go anywhere in the
 // function, which only makes the answer more careful.
+#include <set>
 #include <algorithm>
 #include <map>
 
@@ -33,7 +34,26 @@ bool straight_to_return(const std::vector<Insn> &insns, size_t i)
 	return false;
 }
 
-std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
+std::set<uint64_t> calls_that_do_not_return(const Function &f)
+{
+	// C's functions that never return to their caller. gcc places other
+	// code right after a call of one (another error path, the next
+	// block), which the call does not reach: following it, liveness found
+	// rbx read after CG's make_matrix calls exit() at -O1, and kept it
+	// live across every call before.
+	static const std::set<std::string> no_return = {
+		"exit", "_exit", "_Exit", "quick_exit", "abort", "__assert_fail",
+		"__stack_chk_fail", "pthread_exit", "longjmp", "_longjmp", "siglongjmp",
+	};
+	std::set<uint64_t> out;
+	for (const auto &c : f.calls)
+		if (no_return.count(c.callee))
+			out.insert(c.call_address);
+	return out;
+}
+
+std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns,
+					    const std::set<uint64_t> &no_return)
 {
 	std::vector<std::vector<size_t>> succ(insns.size());
 	for (size_t i = 0; i < insns.size(); i++) {
@@ -43,8 +63,11 @@ std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns)
 				succ[i].push_back(*k);
 		};
 		switch (in.flow) {
-		case Insn::Flow::next:
 		case Insn::Flow::call:
+			if (no_return.count(in.address))
+				break;
+			[[fallthrough]];
+		case Insn::Flow::next:
 		case Insn::Flow::call_indirect:
 			if (i + 1 < insns.size())
 				succ[i].push_back(i + 1);
@@ -186,7 +209,7 @@ uint64_t hook_argument_reads(const std::vector<Insn> &insns, size_t i,
 void compute_liveness(Isa isa, const std::vector<Insn> &insns, Function &f)
 {
 	size_t n = insns.size();
-	auto succ = successors(insns);
+	auto succ = successors(insns, calls_that_do_not_return(f));
 	std::vector<uint64_t> uses(n);
 	std::map<uint64_t, std::string> callee;
 	for (const auto &c : f.calls)
