@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..33"
+echo "1..35"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -22,6 +22,13 @@ check "companion.version_json" has "$out" "\"arch\":\"$(uname -m)\",\"kernel\":\
 
 hetmig no-such-command >/dev/null 2>&1; rc=$?
 check "companion.unknown_command_is_usage_error" [ $rc -eq 64 ]
+
+# An option is no file name: `keygen --help` once wrote a key named --help.
+kdir=$(mktemp -d)
+(cd "$kdir" && hetmig keygen --help) >/dev/null 2>&1; rc=$?
+check "companion.keygen_option_is_usage_error" [ $rc -eq 64 ]
+check "companion.keygen_makes_no_file_named_option" [ ! -e "$kdir/--help" ]
+rm -rf "$kdir"
 
 rmmod hetmig
 out=$(hetmig version 2>&1); rc=$?
