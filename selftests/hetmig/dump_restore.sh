@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..28"
+echo "1..29"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -93,6 +93,21 @@ one_offset() { for _ in 1 2 3 4 5; do [ "$(pos 1)" = "$(pos 2)" ] && return 0; d
 check "dump_restore.shared_stdout_stderr_one_offset" one_offset
 wait_for "$work/both" "^done"
 check "dump_restore.shared_stdout_stderr_output" sh -c "grep -v '^migratee: pid' '$work/both' | cmp - '$work/ref'"
+
+# Resource limits come along (CRIU's zdtm tests found them reset to the
+# restorer's): the file limit a shell set before exec, soft and hard.
+rm -f "$work/run8"
+sh -c "ulimit -n 200 && exec \"$M\" \"$work/in\" $STEPS 20" > "$work/run8" 2>/dev/null &
+pid=$!
+wait_for "$work/run8" "step 2 "
+open_files() { awk '/^Max open files/ {print $4, $5}' /proc/$pid/limits; }
+limits_before=$(open_files)
+hetmig dump $pid -o "$work/img8" > /dev/null 2>&1
+wait $pid 2>/dev/null
+hetmig restore "$work/img8" --allow-root --output /dev/null > /dev/null 2>&1
+same_limits() { [ "${limits_before%% *}" = 200 ] && [ "$(open_files)" = "$limits_before" ]; }
+check "dump_restore.rlimits_carried" same_limits
+wait_for "$work/run8" "^done"
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

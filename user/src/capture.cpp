@@ -12,6 +12,7 @@
 #include <linux/hetmig.h>
 #include <linux/kcmp.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -355,6 +356,12 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit lim;
+		if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim))
+			return fail(errno, strf("cannot read the resource limits of process %d", pid));
+		img.rlimits.push_back({lim.rlim_cur, lim.rlim_max});
+	}
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);

@@ -129,7 +129,7 @@ json to_cbor_tree(const Image &img)
 		{"vdso_size", img.vdso_size}, {"vvar_size", img.vvar_size},
 		{"vdso_digest", img.vdso_digest}, {"threads", threads}, {"mm", mm},
 		{"mappings", maps}, {"signals", sigs}, {"files", files},
-		{"mapped_files", mapped},
+		{"mapped_files", mapped}, {"rlimits", img.rlimits},
 		{"program", {{"path", img.program.path}, {"pair_id", img.program.pair_id},
 			     {"converted_from", img.program.converted_from}}},
 	};
@@ -204,6 +204,8 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
+	if (auto r = j.find("rlimits"); r != j.end())
+		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};
@@ -365,7 +367,9 @@ Result<Image> read_image(const ByteSource &source)
 		RecordHeader rh;
 		if (auto r = source(bytes_of(rh)); !r)
 			return std::unexpected(r.error());
-		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeader, header_crc)))
+		// reserved is outside the checksum: it must be as written.
+		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeader, header_crc)) ||
+		    rh.reserved)
 			return corrupt("page record header checksum mismatch");
 		if (!rh.addr)
 			break;
@@ -400,7 +404,7 @@ Result<Image> read_image(const ByteSource &source)
 	if (auto r = source(bytes_of(t)); !r)
 		return std::unexpected(r.error());
 	if (std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) ||
-	    t.crc != crc32_of(&t, offsetof(Trailer, crc)))
+	    t.crc != crc32_of(&t, offsetof(Trailer, crc)) || t.reserved)
 		return corrupt("bad trailer");
 	if (t.records != records || t.page_bytes != bytes)
 		return corrupt("trailer counts do not match the records");

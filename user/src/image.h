@@ -87,6 +87,9 @@ struct Image {
 	std::vector<SignalAction> signals;
 	std::vector<OpenFile> files;
 	std::vector<MappedFile> mapped_files;
+	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
+	// images written before they were carried.
+	std::vector<std::pair<uint64_t, uint64_t>> rlimits;
 	std::vector<PageRun> pages;
 	ProgramRef program;
 

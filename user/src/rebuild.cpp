@@ -33,6 +33,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -577,6 +578,29 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 	return notices;
 }
 
+// The process's resource limits, as it had them: its clone started with
+// ours. Raising a hard limit above ours needs CAP_SYS_RESOURCE: without
+// it the restore fails, naming the limit, rather than run the process
+// under other limits than its own.
+Result<void> set_rlimits(pid_t pid, const Image &img)
+{
+	static const char *const names[] = {
+		"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+		"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO",
+		"RTTIME",
+	};
+	for (size_t r = 0; r < img.rlimits.size() && r < RLIM_NLIMITS; r++) {
+		struct rlimit lim = {img.rlimits[r].first, img.rlimits[r].second};
+		if (prlimit(pid, static_cast<__rlimit_resource>(r), &lim, nullptr))
+			return fail(errno, strf("setting the process's RLIMIT_%s to %llu/%llu "
+						"(soft/hard) here",
+						r < std::size(names) ? names[r] : "?",
+						(unsigned long long)lim.rlim_cur,
+						(unsigned long long)lim.rlim_max));
+	}
+	return {};
+}
+
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 {
 	if (auto r = check_image(img, policy); !r)
@@ -677,6 +701,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	for (size_t i = 0; i < img.threads.size(); i++)
 		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
 			return std::unexpected(r.error());
+	if (auto r = set_rlimits(pid_t(child), img); !r)
+		return std::unexpected(r.error());
 	return proc;
 }
 

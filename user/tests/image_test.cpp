@@ -41,6 +41,7 @@ Image sample()
 	img.mappings = {m};
 	img.signals = {{10, 0x401000, 0x14000000, 0, 0x401100}};
 	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false}};
+	img.rlimits = {{~0ull, ~0ull}, {8 << 20, ~0ull}, {200, 4096}};
 	// Three runs: compressible, random-ish, and one larger than a record.
 	img.pages.push_back({0x10000, 8192, std::vector<uint8_t>(8192, 0)});
 	std::vector<uint8_t> noise(4096);
@@ -101,6 +102,7 @@ TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
 	EXPECT_EQ(back->mappings[0].path, "/bin/prog");
 	EXPECT_EQ(back->signals[0].restorer, 0x401100u);
 	EXPECT_EQ(back->files[0].mtime_ns, img.files[0].mtime_ns);
+	EXPECT_EQ(back->rlimits, img.rlimits);
 	EXPECT_EQ(memory_of(*back), memory_of(img));
 	EXPECT_EQ(back->page_bytes(), img.page_bytes());
 }
@@ -177,6 +179,22 @@ TEST(Image, EveryFlippedByteIsRefused)
 		auto r = decode(bad);
 		ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
 		EXPECT_EQ(r.error().code, at < 8 ? EBADMSG : r.error().code);
+	}
+}
+
+// Every byte of the format, not only those the sampling above reaches:
+// the reserved words of the record headers and of the trailer are outside
+// their checksums (a flip there was once accepted).
+TEST(Image, EveryFlippedByteOfASmallImageIsRefused)
+{
+	Image img = sample();
+	img.pages = {{0x10000, 4096, std::vector<uint8_t>(4096, 3)}};
+	auto bytes = encode(img, false);
+	for (size_t at = 0; at < bytes.size(); at++) {
+		auto bad = bytes;
+		bad[at] ^= 0x01;
+		ASSERT_FALSE(decode(bad).has_value()) << "flip at " << at << " of "
+							 << bytes.size() << " was accepted";
 	}
 }
 

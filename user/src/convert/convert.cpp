@@ -999,6 +999,8 @@ Result<Image> Converter::run()
 	out_.umask = src_.umask;
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
+	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
+	out_.rlimits = src_.rlimits;
 	out_.mapped_files = src_.mapped_files;
 	// The source build is no longer mapped; the destination build is, and
 	// is checked by its pair note rather than its time stamp.
