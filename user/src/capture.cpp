@@ -86,6 +86,13 @@ int64_t mtime_ns(const struct stat &st)
 
 namespace {
 
+// Whether fd A of process PA and fd B of PB are one open file description
+// (one offset): kcmp, which needs the ptrace access a dump has.
+bool same_description(pid_t pa, int a, pid_t pb, int b)
+{
+	return syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b) == 0;
+}
+
 // Another process holding FD's open file description (its offset): a
 // shell's child that inherited the stream, or the `hetmig send` a program
 // that moves itself starts. Reopened on the destination, the file would
@@ -108,7 +115,7 @@ pid_t description_shared_outside(pid_t pid, int fd, const std::string &path)
 			if (std::filesystem::read_symlink(link.path(), link_ec) != path)
 				continue;
 			int their = std::atoi(link.path().filename().c_str());
-			if (syscall(SYS_kcmp, pid, other, KCMP_FILE, fd, their) == 0)
+			if (same_description(pid, fd, other, their))
 				return other;
 		}
 	}
@@ -160,14 +167,14 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 // Descriptors that share one open file description (dup, 2>&1): its
 // offset is one, so the destination dups the first instead of opening the
 // file again, where each open would have an offset of its own and the two
-// would overwrite each other. kcmp needs the ptrace access a dump has; a
-// kernel without it (CONFIG_KCMP) leaves every file its own.
+// would overwrite each other. A kernel without kcmp (CONFIG_KCMP) leaves
+// every file its own.
 void note_shared_descriptions(pid_t pid, std::vector<OpenFile> &files)
 {
 	for (size_t i = 0; i < files.size(); i++)
 		for (size_t j = 0; j < i; j++)
 			if (files[j].dup_of < 0 && files[j].path == files[i].path &&
-			    syscall(SYS_kcmp, pid, pid, KCMP_FILE, files[j].fd, files[i].fd) == 0) {
+			    same_description(pid, files[j].fd, pid, files[i].fd)) {
 				files[i].dup_of = files[j].fd;
 				break;
 			}

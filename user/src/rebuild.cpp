@@ -282,6 +282,12 @@ int open_flags_for_reopen(int flags)
 	return flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
 }
 
+// The receiver's choice for standard stream FD (0, 1 or 2): empty for ours.
+const std::string &receiver_stream(const RestorePolicy &policy, int fd)
+{
+	return fd == 0 ? policy.stdin_path : policy.output_path;
+}
+
 // Puts every file of the image at its number; returns the highest.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p)
 {
@@ -296,7 +302,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			continue;
 		}
 		if (f.std_stream) {
-			const std::string &path = f.fd == 0 ? policy.stdin_path : policy.output_path;
+			const std::string &path = receiver_stream(policy, f.fd);
 			if (path.empty())
 				continue;  // ours, inherited
 			fd = f.fd == 0 ? open(path.c_str(), O_RDONLY)
@@ -571,7 +577,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 			       std::string(same.error().code == ENOENT ? "is missing here"
 								       : "differs here (size or mtime)");
 		}
-		const std::string &mine = f.fd == 0 ? policy.stdin_path : policy.output_path;
+		const std::string &mine = receiver_stream(policy, f.fd);
 		notices.push_back(strf("%s %s: it is now %s", names[f.fd], was.c_str(),
 				       mine.empty() ? "the receiver's own" : mine.c_str()));
 	}
