@@ -127,5 +127,96 @@ TEST(ConstantsX86, ReadingR12IntoXmmDoesNotWriteIt)
 	EXPECT_EQ(constant_in(a.f.calls[0], 12), kOne);
 }
 
+// aarch64: stp x29, x30, [sp, #-32]!; mov x29, sp; BODY; bl; TAIL;
+// ldp x29, x30, [sp], #32; ret (sp equals fp in the body).
+Assembled assemble_aarch64(const std::vector<uint32_t> &body, const std::vector<uint32_t> &tail)
+{
+	Assembled a;
+	std::vector<uint32_t> all = {0xa9be7bfd, 0x910003fd};
+	all.insert(all.end(), body.begin(), body.end());
+	size_t call_index = all.size();
+	all.push_back(0x94000000);
+	all.insert(all.end(), tail.begin(), tail.end());
+	all.push_back(0xa8c27bfd);
+	all.push_back(0xd65f03c0);
+	for (size_t k = 0; k < all.size(); k++) {
+		uint64_t at = kLow + a.code.size();
+		uint8_t b[4] = {uint8_t(all[k]), uint8_t(all[k] >> 8), uint8_t(all[k] >> 16),
+				uint8_t(all[k] >> 24)};
+		auto in = decode_aarch64(b, 4, at);
+		EXPECT_TRUE(in.has_value()) << "instruction " << k;
+		if (!in)
+			return a;
+		a.insns.push_back(*in);
+		if (k == call_index) {
+			CallSite c;
+			c.call_address = at;
+			c.return_address = at + 4;
+			a.f.calls.push_back(c);
+		}
+		a.code.insert(a.code.end(), b, b + 4);
+	}
+	a.f.low = kLow;
+	a.f.high = kLow + a.code.size();
+	a.f.decoded = true;
+	a.f.frame.known = true;
+	a.f.frame.cfa_minus_fp = 32;
+	a.f.frame.cfa_minus_sp = 32;
+	compute_liveness(Isa::aarch64, a.insns, a.f);
+	compute_dead_slots(Isa::aarch64, a.insns, a.code, kLow, a.f);
+	compute_constant_registers(
+		Isa::aarch64, a.insns, a.code, kLow,
+		[](uint64_t, unsigned) -> std::optional<uint64_t> { return std::nullopt; }, a.f);
+	return a;
+}
+
+// adrp x19, kLow + 0x1000; add x19, x19, #0x10: a global's address.
+const std::vector<uint32_t> kAddressIntoX19 = {0xb0000013, 0x91004273};
+constexpr uint64_t kGlobal = kLow + 0x1000 + 0x10;
+constexpr uint32_t kClobberX19 = 0xd2800013;  // mov x19, #0
+constexpr uint32_t kReadX19 = 0xaa1303e0;     // mov x0, x19
+
+TEST(ConstantsAarch64, ReloadedThroughAPairFromItsSlot)
+{
+	// gcc saves a register holding a global's address around a call with
+	// stp and restores it with ldp (FT's fft_line around __muldc3).
+	auto body = kAddressIntoX19;
+	body.insert(body.end(), {0xa9014fe0, kClobberX19, 0xa9414fe0});  // stp x0, x19, [sp, #16]; ...; ldp
+	auto a = assemble_aarch64(body, {kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 19), kGlobal);
+}
+
+TEST(ConstantsAarch64, ReloadedWithLdrFromItsSlot)
+{
+	auto body = kAddressIntoX19;
+	body.insert(body.end(), {0xf9000fb3, kClobberX19, 0xf9400fb3});  // str x19, [x29, #24]; ...; ldr
+	auto a = assemble_aarch64(body, {kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 19), kGlobal);
+}
+
+TEST(ConstantsAarch64, AReloadFromAnUnknownSlotIsUnknown)
+{
+	auto body = kAddressIntoX19;
+	body.insert(body.end(), {kClobberX19, 0xf9400fb3});  // ldr x19, [x29, #24]
+	auto a = assemble_aarch64(body, {kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_FALSE(constant_in(a.f.calls[0], 19).has_value());
+}
+
+TEST(ConstantsAarch64, ASpilledAddressIsAConstantSlotAtTheCall)
+{
+	// FT's fft_line: str x3, [sp, #120] before a loop point, ldr after.
+	auto body = kAddressIntoX19;
+	body.push_back(0xf9000fb3);  // str x19, [x29, #24]
+	auto a = assemble_aarch64(body, {0xf9400fb3, kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	bool found = false;
+	for (const auto &[slot, value] : a.f.calls[0].constant_slots)
+		found |= slot == 24 && value == kGlobal;
+	EXPECT_TRUE(found);
+}
+
 } // namespace
 } // namespace hetmig::program

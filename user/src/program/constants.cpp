@@ -16,6 +16,7 @@
 #include <map>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "impl.h"
 
@@ -572,6 +573,44 @@ void slot_effect_aarch64(const Insn &in, const Values &v, FrameContext fc, int64
 	slots.clear();
 }
 
+// aarch64 reloads from the frame: ldr xT and ldp xT1, xT2 through fp or sp
+// with an immediate offset, from slots known to hold a value. gcc spills a
+// register that holds a constant around a call and reloads it after (FT's
+// fft_line: the address of __hetmig_pending around a loop point, and
+// through a pair around __muldc3). Up to two registers; the caller sets
+// them after the instruction's own writes.
+std::vector<Effect> reloads_aarch64(const Insn &in, FrameContext fc, int64_t sp_to_fp,
+				    const Slots &slots)
+{
+	uint32_t x = in.raw;
+	unsigned rn = (x >> 5) & 31;
+	std::vector<Effect> out;
+	if (rn != 29 && rn != 31)
+		return out;
+	std::optional<int64_t> base;
+	if (rn == 29 && fc.fp_set)
+		base = 0;
+	else if (rn == 31 && fc.sp_is_fp)
+		base = sp_to_fp;
+	if (!base)
+		return out;
+	auto reload = [&](unsigned t, int64_t at) {
+		auto it = slots.find(at);
+		if (tracked_x(t) && it != slots.end())
+			out.push_back(Effect{t, it->second});
+	};
+	if ((x & 0xffc00000) == 0xf9400000) {  // ldr xT, [xN, #imm]
+		reload(x & 31, *base + int64_t((x >> 10) & 0xfff) * 8);
+	} else if ((x & 0xffc00000) == 0xa9400000) {  // ldp xT1, xT2, [xN, #imm]
+		int64_t at = *base + int64_t(int32_t(x << 10) >> 25) * 8;
+		if ((x & 31) != ((x >> 10) & 31)) {
+			reload(x & 31, at);
+			reload((x >> 10) & 31, at + 8);
+		}
+	}
+	return out;
+}
+
 // Keeps in A what B agrees on; false if nothing changed.
 bool join(Values &a, bool &a_reached, const Values &b)
 {
@@ -629,7 +668,9 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		fc.fp_set = out[kFpSet].has_value();
 		fc.sp_is_fp = fc.fp_set && sp_is_fp;
 		std::optional<Effect> e;
+		std::vector<Effect> reloads;
 		if (isa == Isa::aarch64) {
+			reloads = reloads_aarch64(in, fc, sp_to_fp, out_slots);
 			slot_effect_aarch64(in, out, fc, sp_to_fp, out_slots);
 			e = effect_aarch64(in, out, fc, read_only);
 		} else {
@@ -655,6 +696,8 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 				out[bit].reset();
 		if (e)
 			out[e->bit] = e->value;
+		for (const Effect &r : reloads)
+			out[r.bit] = r.value;
 		if (sets_fp(in))
 			out[kFpSet] = konst(1);
 		for (size_t s : succ[k]) {

@@ -203,11 +203,13 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 	unsigned sse = repne ? 8 : rep ? 4 : 16;  // scalar double, scalar float, packed
 	unsigned read = 32;
 	if (map == 0) {
+		// C0-C1, D0-D3: shifts and rotates in place (`sall -212(%rbp)`).
 		if (op == 0x8b || op == 0x85 || op == 0x81 || op == 0x83 || op == 0xf7 ||
-		    op == 0xff || op == 0x69 || op == 0x6b || (op < 0x40 && (op & 1)))
+		    op == 0xff || op == 0x69 || op == 0x6b || (op < 0x40 && (op & 1)) ||
+		    op == 0xc1 || op == 0xd1 || op == 0xd3)
 			read = wide;
 		else if (op == 0x8a || op == 0x84 || op == 0x80 || op == 0xf6 || op == 0xfe ||
-			 (op < 0x40 && !(op & 1)))
+			 op == 0xc0 || op == 0xd0 || op == 0xd2 || (op < 0x40 && !(op & 1)))
 			read = 1;
 		else if (op == 0x63)
 			read = 4;
@@ -428,16 +430,30 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 				c.taken_slots.push_back({lo, hi});  // may be read through a pointer
 				continue;
 			}
-			// Depth-first over the paths from the return address.
-			std::vector<bool> seen(n, false);
-			std::vector<size_t> work{*from};
+			// Depth-first over the paths from the return address, with
+			// the bytes of the slot no store on the path has written
+			// yet: a load of bytes already written again reads nothing
+			// of the call's time (FT's fft_line at -O2 spills w2 to the
+			// first half of a slot that holds x3 across another call).
+			// Slots wider than 64 bytes are followed as one piece.
+			const bool bytewise = hi - lo <= 64;
+			auto bytes_of = [&](int64_t a, int64_t b) -> uint64_t {
+				if (!bytewise)
+					return 1;
+				a = std::max(a, lo) - lo;
+				b = std::min(b, hi) - lo;
+				uint64_t top = b >= 64 ? ~uint64_t(0) : (uint64_t(1) << b) - 1;
+				return top & ~((uint64_t(1) << a) - 1);
+			};
+			const uint64_t whole = bytes_of(lo, hi);
+			std::set<std::pair<size_t, uint64_t>> seen;
+			std::vector<std::pair<size_t, uint64_t>> work{{*from, whole}};
 			bool live = false;
 			while (!work.empty() && !live) {
-				size_t k = work.back();
+				auto [k, unwritten] = work.back();
 				work.pop_back();
-				if (seen[k])
+				if (!seen.insert({k, unwritten}).second)
 					continue;
-				seen[k] = true;
 				const Effect &e = effects[k];
 				if (e.unknown) {
 					live = true;
@@ -445,25 +461,22 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 				}
 				if (e.frame_gone)
 					continue;
-				bool covered = false;
-				for (const auto &a : e.accesses) {
-					if (a.hi <= lo || a.lo >= hi)
-						continue;
-					if (a.store && a.lo <= lo && a.hi >= hi)
-						covered = true;
-					else if (!a.store)
+				for (const auto &a : e.accesses)
+					if (!a.store && a.hi > lo && a.lo < hi &&
+					    (bytes_of(a.lo, a.hi) & unwritten))
 						live = true;
-					// A store of part of it reads nothing: the rest
-					// is still looked for.
-				}
-				if (live || covered)
+				for (const auto &a : e.accesses)
+					if (a.store && a.hi > lo && a.lo < hi &&
+					    (bytewise || (a.lo <= lo && a.hi >= hi)))
+						unwritten &= ~bytes_of(a.lo, a.hi);
+				if (live || !unwritten)
 					continue;
 				if (insns[k].flow == Insn::Flow::jump_indirect) {
 					live = true;
 					break;
 				}
 				for (size_t s : succ[k])
-					work.push_back(s);
+					work.push_back({s, unwritten});
 				// A jump out of the function (a tail call) has no
 				// successor here: the frame is gone.
 			}
