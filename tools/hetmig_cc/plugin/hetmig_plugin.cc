@@ -44,6 +44,8 @@
 #include "gimple-walk.h"
 #include "tree-cfg.h"
 #include "cfgloop.h"
+#include "tree-ssa-loop-niter.h"
+#include "tree-vectorizer.h"
 #include "cfghooks.h"
 #include "tree-ssa.h"
 #include "gimple-ssa.h"
@@ -1330,11 +1332,13 @@ unsigned int saves_pass::execute(function *fun)
 // __cyg_profile_func_exit at every return; the runtime's enter hook returns
 // at once unless a move is pending, and its exit hook does nothing. Here the
 // entry call runs only while __hetmig_pending (the runtime's pending word)
-// is non-zero, the exit calls go, and every innermost loop without a call
-// gets a point at the top of each iteration: `if (__hetmig_pending)
-// __hetmig_loop_point ();`, so that a kernel looping for seconds without a
-// call can still be moved. The calls are in blocks of their own off the hot
-// path; the saves pass then keeps its stores and reloads there too.
+// is non-zero, and the exit calls go. Loops get their points earlier, right
+// before ivopts (part 6): every innermost loop without a call has one at
+// the top of each iteration, of itself or of its parent (`if
+// (__hetmig_pending) __hetmig_loop_point ();`), so that a kernel looping
+// for seconds without a call can still be moved. The calls are in blocks
+// of their own off the hot path; the saves pass then keeps its stores and
+// reloads there too.
 
 tree pending_decl, loop_point_decl;
 const struct ggc_root_tab points_roots[] = {
@@ -1403,11 +1407,14 @@ bool is_exit_hook(gimple *g)
 	       !strcmp(IDENTIFIER_POINTER(DECL_NAME(fn)), "__cyg_profile_func_exit");
 }
 
-// A location for a loop's point: its header's first located statement.
+// A location for a loop's point: the loop's own, as gcc finds it for its
+// dumps (its exit test's), else its body's first located statement.
 location_t loop_location(class loop *l)
 {
+	location_t out = find_loop_location(l).get_location_t();
+	if (out != UNKNOWN_LOCATION)
+		return out;
 	basic_block *body = get_loop_body(l);
-	location_t out = UNKNOWN_LOCATION;
 	for (unsigned i = 0; i < l->num_nodes && out == UNKNOWN_LOCATION; i++)
 		for (gimple_stmt_iterator g = gsi_start_bb(body[i]); !gsi_end_p(g); gsi_next(&g))
 			if (!is_gimple_debug(gsi_stmt(g)) && gimple_has_location(gsi_stmt(g))) {
@@ -1433,6 +1440,121 @@ bool loop_has_call(class loop *l)
 	return any;
 }
 
+// ---------------------------------------------------------------------------
+// 6. Loop points and ivopts (two GIMPLE passes around "ivopts", -O1 and
+//    above).
+//
+// ivopts picks a loop's induction variables by the target's costs: a
+// pointer on one ISA, a counter on the other, so a value live across a
+// call in a loop it rewrote is not the same on both builds. Off altogether
+// (-fno-ivopts) it cost the NPB kernels 13-28 %, nearly all of hetmig-cc's
+// overhead. hetmig_loop_points runs just before ivopts: it inserts the loop
+// points (after vectorization, so that they keep no loop from being
+// vectorized) and hides from ivopts every loop with a call in it, points
+// included, by clearing its entry in the function's loop array, which
+// loops_list skips; hetmig_loops_back puts them back right after. ivopts so
+// rewrites only loops no call site is in, and the values live at any site
+// are the ones the source computes.
+//
+// The loop that gets the point of the innermost call-free loop INNER is
+// its parent, when that is a loop without calls, else INNER itself: ivopts
+// then rewrites INNER, the hot loop, whose induction variables are dead at
+// the parent's point. A move waits for at most one run of INNER.
+class loop *point_loop_for(class loop *inner)
+{
+	class loop *parent = loop_outer(inner);
+	if (parent && parent->num && !loop_has_call(parent) &&
+	    loop_location(parent) != UNKNOWN_LOCATION)
+		return parent;
+	return inner;
+}
+
+// Puts a guarded __hetmig_loop_point() call at the top of the header of
+// every loop that point_loop_for() chooses. Returns whether it changed FUN.
+bool insert_loop_points(function *fun)
+{
+	std::vector<class loop *> chosen;
+	for (auto l : loops_list(fun, LI_ONLY_INNERMOST)) {
+		if (!l->num || loop_has_call(l))
+			continue;
+		class loop *p = point_loop_for(l);
+		if (loop_location(p) != UNKNOWN_LOCATION &&
+		    std::find(chosen.begin(), chosen.end(), p) == chosen.end())
+			chosen.push_back(p);
+	}
+	for (class loop *l : chosen) {
+		location_t loc = loop_location(l);
+		basic_block header = l->header;
+		basic_block body = split_block_after_labels(header)->dest;
+		basic_block call_bb = split_edge(single_succ_edge(header));
+		gcall *call = gimple_build_call(loop_point(), 0);
+		gimple_set_location(call, loc);
+		gimple_stmt_iterator g = gsi_start_bb(call_bb);
+		gsi_insert_after(&g, call, GSI_NEW_STMT);
+		guard(header, call_bb, body, loc);
+	}
+	return !chosen.empty();
+}
+
+// The loops hetmig_loop_points hid, by number, for hetmig_loops_back.
+std::vector<std::pair<unsigned, class loop *>> hidden_loops;
+
+const pass_data loop_points_pass_data = {
+	GIMPLE_PASS, "hetmig_loop_points", OPTGROUP_NONE, TV_NONE,
+	PROP_ssa | PROP_cfg | PROP_loops, 0, 0, 0, 0,
+};
+
+class loop_points_pass : public gimple_opt_pass {
+public:
+	loop_points_pass(gcc::context *ctxt, bool points)
+		: gimple_opt_pass(loop_points_pass_data, ctxt), points_(points) {}
+	bool gate(function *) override { return optimize; }
+	unsigned int execute(function *fun) override;
+
+private:
+	bool points_;
+};
+
+unsigned int loop_points_pass::execute(function *fun)
+{
+	hidden_loops.clear();
+	if (!loops_for_fn(fun))
+		return 0;
+	if (points_ && flag_instrument_function_entry_exit && insert_loop_points(fun)) {
+		free_dominance_info(CDI_DOMINATORS);
+		calculate_dominance_info(CDI_DOMINATORS);
+		mark_virtual_operands_for_renaming(fun);
+		update_ssa(TODO_update_ssa_only_virtuals);
+	}
+	for (auto l : loops_list(fun, 0))
+		if (l->num && loop_has_call(l))
+			hidden_loops.emplace_back(l->num, l);
+	for (auto &h : hidden_loops)
+		(*loops_for_fn(fun)->larray)[h.first] = nullptr;
+	return 0;
+}
+
+const pass_data loops_back_pass_data = {
+	GIMPLE_PASS, "hetmig_loops_back", OPTGROUP_NONE, TV_NONE,
+	PROP_ssa | PROP_cfg | PROP_loops, 0, 0, 0, 0,
+};
+
+class loops_back_pass : public gimple_opt_pass {
+public:
+	loops_back_pass(gcc::context *ctxt) : gimple_opt_pass(loops_back_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize; }
+	unsigned int execute(function *fun) override
+	{
+		for (auto &h : hidden_loops) {
+			(*loops_for_fn(fun)->larray)[h.first] = h.second;
+			// What ivopts freed for the loops it saw, for these too.
+			free_numbers_of_iterations_estimates(h.second);
+		}
+		hidden_loops.clear();
+		return 0;
+	}
+};
+
 const pass_data points_pass_data = {
 	GIMPLE_PASS,
 	"hetmig_points",
@@ -1455,27 +1577,6 @@ public:
 unsigned int points_pass::execute(function *fun)
 {
 	bool changed = false;
-	// The loops first, while the entry block is as gcc left it.
-	if (loops_for_fn(fun)) {
-		std::vector<class loop *> innermost;
-		for (auto l : loops_list(fun, LI_ONLY_INNERMOST))
-			if (l->num && !loop_has_call(l))
-				innermost.push_back(l);
-		for (class loop *l : innermost) {
-			location_t loc = loop_location(l);
-			if (loc == UNKNOWN_LOCATION)
-				continue;
-			basic_block header = l->header;
-			basic_block body = split_block_after_labels(header)->dest;
-			basic_block call_bb = split_edge(single_succ_edge(header));
-			gcall *call = gimple_build_call(loop_point(), 0);
-			gimple_set_location(call, loc);
-			gimple_stmt_iterator g = gsi_start_bb(call_bb);
-			gsi_insert_after(&g, call, GSI_NEW_STMT);
-			guard(header, call_bb, body, loc);
-			changed = true;
-		}
-	}
 	basic_block bb;
 	std::vector<gimple *> exits;
 	gimple *entry = nullptr;
@@ -1516,15 +1617,20 @@ unsigned int points_pass::execute(function *fun)
 	return 0;
 }
 
-// Runs PASS right after the first instance of the pass named REFERENCE.
-void insert_pass_after(opt_pass *pass, const char *reference)
+// Runs PASS next to (POS) the first instance of the pass named REFERENCE.
+void insert_pass(opt_pass *pass, const char *reference, enum pass_positioning_ops pos)
 {
 	struct register_pass_info info;
 	info.pass = pass;
 	info.reference_pass_name = reference;
 	info.ref_pass_instance_number = 1;
-	info.pos_op = PASS_POS_INSERT_AFTER;
+	info.pos_op = pos;
 	register_callback(plugin_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &info);
+}
+
+void insert_pass_after(opt_pass *pass, const char *reference)
+{
+	insert_pass(pass, reference, PASS_POS_INSERT_AFTER);
 }
 
 std::string target_of(const char *configuration)
@@ -1584,5 +1690,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 				  const_cast<ggc_root_tab *>(points_roots));
 		insert_pass_after(new points_pass(g), "optimized");
 	}
+	insert_pass(new loop_points_pass(g, points), "ivopts", PASS_POS_INSERT_BEFORE);
+	insert_pass(new loops_back_pass(g), "ivopts", PASS_POS_INSERT_AFTER);
 	return 0;
 }
