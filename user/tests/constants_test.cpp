@@ -5,55 +5,24 @@
 // the loop's calls.
 #include <gtest/gtest.h>
 
+#include "assembled.h"
 #include "program/impl.h"
 
 namespace hetmig::program {
 namespace {
 
-constexpr uint64_t kLow = 0x1000, kConstant = 0x2000;
+constexpr uint64_t kLow = testing::kCodeAt, kConstant = 0x2000;
 constexpr uint64_t kOne = 0x3ff0000000000000ull;  // 1.0
 
-struct Assembled {
-	std::vector<uint8_t> code;
-	std::vector<Insn> insns;
-	Function f;
-};
+using testing::Assembled;
 
-// push %rbp; mov %rsp,%rbp; then BODY; then call, CALL_TAIL, leave; ret.
-// The call site is f.calls[0]; liveness is computed as the program model
-// does it.
+// x86_64's frame around BODY, the call and TAIL (sp below fp); liveness and
+// the constants as the program model computes them, a double 1.0 at
+// kConstant in read-only data.
 Assembled assemble(const std::vector<std::vector<uint8_t>> &body,
 		   const std::vector<std::vector<uint8_t>> &call_tail)
 {
-	Assembled a;
-	std::vector<std::vector<uint8_t>> all = {{0x55}, {0x48, 0x89, 0xe5}};
-	all.insert(all.end(), body.begin(), body.end());
-	size_t call_index = all.size();
-	all.push_back({0xe8, 0, 0, 0, 0});
-	all.insert(all.end(), call_tail.begin(), call_tail.end());
-	all.push_back({0xc9});
-	all.push_back({0xc3});
-	for (size_t k = 0; k < all.size(); k++) {
-		uint64_t at = kLow + a.code.size();
-		auto in = decode_x86_64(all[k].data(), all[k].size(), at);
-		EXPECT_TRUE(in && in->length == all[k].size()) << "instruction " << k;
-		if (!in)
-			return a;
-		a.insns.push_back(*in);
-		if (k == call_index) {
-			CallSite c;
-			c.call_address = at;
-			c.return_address = at + in->length;
-			a.f.calls.push_back(c);
-		}
-		a.code.insert(a.code.end(), all[k].begin(), all[k].end());
-	}
-	a.f.low = kLow;
-	a.f.high = kLow + a.code.size();
-	a.f.decoded = true;
-	a.f.frame.known = true;
-	a.f.frame.cfa_minus_fp = 16;
-	a.f.frame.cfa_minus_sp = 32;
+	Assembled a = testing::x86_64_function(body, call_tail, 32);
 	compute_liveness(Isa::x86_64, a.insns, a.f);
 	compute_constant_registers(
 		Isa::x86_64, a.insns, a.code, kLow,
@@ -127,41 +96,11 @@ TEST(ConstantsX86, ReadingR12IntoXmmDoesNotWriteIt)
 	EXPECT_EQ(constant_in(a.f.calls[0], 12), kOne);
 }
 
-// aarch64: stp x29, x30, [sp, #-32]!; mov x29, sp; BODY; bl; TAIL;
-// ldp x29, x30, [sp], #32; ret (sp equals fp in the body).
+// aarch64's frame around BODY, the call and TAIL; liveness, dead slots and
+// constants as the program model computes them.
 Assembled assemble_aarch64(const std::vector<uint32_t> &body, const std::vector<uint32_t> &tail)
 {
-	Assembled a;
-	std::vector<uint32_t> all = {0xa9be7bfd, 0x910003fd};
-	all.insert(all.end(), body.begin(), body.end());
-	size_t call_index = all.size();
-	all.push_back(0x94000000);
-	all.insert(all.end(), tail.begin(), tail.end());
-	all.push_back(0xa8c27bfd);
-	all.push_back(0xd65f03c0);
-	for (size_t k = 0; k < all.size(); k++) {
-		uint64_t at = kLow + a.code.size();
-		uint8_t b[4] = {uint8_t(all[k]), uint8_t(all[k] >> 8), uint8_t(all[k] >> 16),
-				uint8_t(all[k] >> 24)};
-		auto in = decode_aarch64(b, 4, at);
-		EXPECT_TRUE(in.has_value()) << "instruction " << k;
-		if (!in)
-			return a;
-		a.insns.push_back(*in);
-		if (k == call_index) {
-			CallSite c;
-			c.call_address = at;
-			c.return_address = at + 4;
-			a.f.calls.push_back(c);
-		}
-		a.code.insert(a.code.end(), b, b + 4);
-	}
-	a.f.low = kLow;
-	a.f.high = kLow + a.code.size();
-	a.f.decoded = true;
-	a.f.frame.known = true;
-	a.f.frame.cfa_minus_fp = 32;
-	a.f.frame.cfa_minus_sp = 32;
+	Assembled a = testing::aarch64_function(body, tail);
 	compute_liveness(Isa::aarch64, a.insns, a.f);
 	compute_dead_slots(Isa::aarch64, a.insns, a.code, kLow, a.f);
 	compute_constant_registers(

@@ -6,85 +6,26 @@
 
 #include <algorithm>
 
+#include "assembled.h"
 #include "program/impl.h"
 
 namespace hetmig::program {
 namespace {
 
-constexpr uint64_t kLow = 0x1000;
-
-struct Assembled {
-	std::vector<uint8_t> code;
-	std::vector<Insn> insns;
-	Function f;
-};
-
-// The function's instructions, each one instruction's bytes; the call at
-// CALL is f.calls[0]. The frame: fp set up by the first two instructions,
-// sp equal to fp in the body.
-Assembled assemble(Isa isa, const std::vector<std::vector<uint8_t>> &all, size_t call,
-		   uint64_t cfa_minus_fp)
+// The dead slots of a function assembled by assembled.h.
+testing::Assembled x86(const std::vector<testing::Bytes> &body,
+		       const std::vector<testing::Bytes> &tail)
 {
-	Assembled a;
-	for (size_t k = 0; k < all.size(); k++) {
-		uint64_t at = kLow + a.code.size();
-		auto in = isa == Isa::x86_64 ? decode_x86_64(all[k].data(), all[k].size(), at)
-					     : decode_aarch64(all[k].data(), all[k].size(), at);
-		EXPECT_TRUE(in && in->length == all[k].size()) << "instruction " << k;
-		if (!in)
-			return a;
-		a.insns.push_back(*in);
-		if (k == call) {
-			CallSite c;
-			c.call_address = at;
-			c.return_address = at + in->length;
-			a.f.calls.push_back(c);
-		}
-		a.code.insert(a.code.end(), all[k].begin(), all[k].end());
-	}
-	a.f.low = kLow;
-	a.f.high = kLow + a.code.size();
-	a.f.decoded = true;
-	a.f.frame.known = true;
-	a.f.frame.cfa_minus_fp = cfa_minus_fp;
-	a.f.frame.cfa_minus_sp = cfa_minus_fp;
-	compute_dead_slots(isa, a.insns, a.code, kLow, a.f);
+	auto a = testing::x86_64_function(body, tail);
+	compute_dead_slots(Isa::x86_64, a.insns, a.code, a.f.low, a.f);
 	return a;
 }
 
-// push %rbp; mov %rsp,%rbp; BODY; call; TAIL; leave; ret.
-Assembled x86(const std::vector<std::vector<uint8_t>> &body,
-	      const std::vector<std::vector<uint8_t>> &tail)
+testing::Assembled arm(const std::vector<uint32_t> &body, const std::vector<uint32_t> &tail)
 {
-	std::vector<std::vector<uint8_t>> all = {{0x55}, {0x48, 0x89, 0xe5}};
-	all.insert(all.end(), body.begin(), body.end());
-	size_t call = all.size();
-	all.push_back({0xe8, 0, 0, 0, 0});
-	all.insert(all.end(), tail.begin(), tail.end());
-	all.push_back({0xc9});
-	all.push_back({0xc3});
-	return assemble(Isa::x86_64, all, call, 16);
-}
-
-std::vector<uint8_t> word(uint32_t x)
-{
-	return {uint8_t(x), uint8_t(x >> 8), uint8_t(x >> 16), uint8_t(x >> 24)};
-}
-
-// stp x29, x30, [sp, #-32]!; mov x29, sp; BODY; bl; TAIL;
-// ldp x29, x30, [sp], #32; ret.
-Assembled arm(const std::vector<uint32_t> &body, const std::vector<uint32_t> &tail)
-{
-	std::vector<std::vector<uint8_t>> all = {word(0xa9be7bfd), word(0x910003fd)};
-	for (uint32_t x : body)
-		all.push_back(word(x));
-	size_t call = all.size();
-	all.push_back(word(0x94000000));
-	for (uint32_t x : tail)
-		all.push_back(word(x));
-	all.push_back(word(0xa8c27bfd));
-	all.push_back(word(0xd65f03c0));
-	return assemble(Isa::aarch64, all, call, 32);
+	auto a = testing::aarch64_function(body, tail);
+	compute_dead_slots(Isa::aarch64, a.insns, a.code, a.f.low, a.f);
+	return a;
 }
 
 bool has(const std::vector<std::pair<int64_t, int64_t>> &v, int64_t lo, int64_t hi)
