@@ -19,8 +19,8 @@ CROSS_arm64 := aarch64-linux-gnu-
 KBUILDS := amd64 arm64 amd64-6.12 arm64-6.12
 kbuild_arch = $(firstword $(subst -, ,$(1)))
 
-.PHONY: all deps kmod user user-x86_64 user-aarch64 cc cc-test test unit-test demo fuzz \
-	check-debug checkpatch clean distclean
+.PHONY: all deps kmod user user-x86_64 user-aarch64 companion cc cc-test test unit-test demo \
+	fuzz check-debug checkpatch clean distclean deb
 all: kmod user cc
 
 deps:
@@ -45,10 +45,17 @@ $(BUILD)/kmod-%/kmod/hetmig.ko: $(KMOD_SRC)
 # --- the companion, unit tests, selftests and benchmarks (CMake) -----------
 user: user-x86_64 user-aarch64
 
+CONFIGURE_X86_64 = cmake -S . -B $(BUILD)/x86_64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DHETMIG_CACHE=$(HETMIG_CACHE) >/dev/null
+
 user-x86_64:
-	cmake -S . -B $(BUILD)/x86_64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DHETMIG_CACHE=$(HETMIG_CACHE) >/dev/null
+	$(CONFIGURE_X86_64)
 	cmake --build $(BUILD)/x86_64 -j $(JOBS)
+
+# The x86_64 companion alone, in the same build (debian/rules).
+companion:
+	$(CONFIGURE_X86_64)
+	cmake --build $(BUILD)/x86_64 -j $(JOBS) --target hetmig
 
 user-aarch64:
 	cmake -S . -B $(BUILD)/aarch64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -252,3 +259,12 @@ dkms-source:
 	install -m 0755 tools/dkms/check-headers $(DKMS_SRC)/tools/dkms/check-headers
 	sed '/^PACKAGE_VERSION=/s/@VERSION@/$(KMOD_RELEASE)/' dkms.conf > $(DKMS_SRC)/dkms.conf
 	chmod 0644 $(DKMS_SRC)/dkms.conf
+
+# --- make deb ------------------------------------------------------------------
+# The Debian packages hetmig, hetmig-dkms and hetmig-cc in .. (debian/;
+# Documentation/user-guide.md, "Debian packages"), reusing build/; the
+# aarch64 musl from the cache when `make deps` put it there (build profile
+# pkg.hetmig.cache), else from musl-dev:arm64.
+deb:
+	dpkg-buildpackage -us -uc -b \
+		$(if $(wildcard $(ARM64_MUSL)/lib/aarch64-linux-musl),-Ppkg.hetmig.cache)
