@@ -37,10 +37,20 @@ Result<void> check_key_file(const std::string &path, mode_t mode, uid_t owner, u
 
 Result<void> write_new_key(const std::string &path);
 
-// Message types, the first byte of each decrypted message.
+// Message types, the first byte of each decrypted message. A sender opens
+// with kProgram (between ISAs) or kKernel (within one), and the receiver
+// answers it, before the process is touched: what the receiver refuses
+// there, it refuses with the source never stopped. Then kImage... kImageEnd,
+// kReady, kCommit, kDone. A receiver still takes kImage first (a sender
+// from before kKernel): rebuild() checks the vdso then, the image in hand.
 enum class Msg : uint8_t {
 	kProgram = 'P',	// sender: "PAIR_ID PATH", the hetmig-cc build a converted
 			// image needs; receiver: "PATH" where it has it (or kError)
+	kKernel = 'K',	// sender, same ISA: "DIGEST VDSO_SIZE VVAR_SIZE RELEASE",
+			// its kernel's vdso (rebuild.h, KernelVdso); receiver: its
+			// own "RELEASE" when a process can run on its vdso (or kError).
+			// Not part of kProgram: any program moves within one ISA,
+			// and a converted image brings no vdso to compare
 	kImage = 'I',	// image bytes
 	kImageEnd = 'E',	// the image is complete
 	kReady = 'R',	// receiver: rebuilt and stopped; payload "PID KEPT"

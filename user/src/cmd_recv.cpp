@@ -67,8 +67,9 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	auto ch = Channel::accept(fd, key, timeout_s);
 	if (!ch)
 		return std::unexpected(ch.error());
-	// A move across ISAs starts by naming the program's build, so a
-	// missing one refuses the move before the source is touched.
+	// A move across ISAs starts by naming the program's build, a move
+	// within one by describing the source kernel's vdso, so a missing
+	// build or another vdso refuses the move before the source is touched.
 	auto first = ch->receive();
 	if (!first) {
 		// Said to the sender, as for any bad image byte: a forged or
@@ -87,13 +88,32 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 		}
 		if (auto r = ch->send(Msg::kProgram, want.path); !r)
 			return std::unexpected(r.error());
+	} else if (first->first == Msg::kKernel) {
+		auto source = parse_kernel_vdso(std::string(first->second.begin(),
+							    first->second.end()));
+		auto here = this_kernel_vdso();
+		Result<void> same = {};
+		if (!source)
+			same = std::unexpected(source.error());
+		else if (!here)
+			same = std::unexpected(here.error());
+		else
+			same = check_same_vdso(*source, *here);
+		if (!same) {
+			ch->refuse(same.error().describe());
+			return std::unexpected(same.error());
+		}
+		if (auto r = ch->send(Msg::kKernel, here->release); !r)
+			return std::unexpected(r.error());
 	} else if (first->first == Msg::kImage) {
 		image_start = std::move(first->second);
 	} else if (first->first == Msg::kError) {
 		return fail(ECANCELED, "the sender gave up: " +
 			    std::string(first->second.begin(), first->second.end()));
 	} else {
-		return fail(EBADMSG, "unexpected first message from the sender");
+		Error e{EBADMSG, "unexpected first message from the sender", {}, {}};
+		ch->refuse(e.describe());
+		return std::unexpected(e);
 	}
 	ImageSource source(*ch, std::move(image_start));
 	auto img = read_image([&](std::span<uint8_t> b) { return source.read(b); });
@@ -104,13 +124,17 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	auto end = ch->receive();
 	if (!end || end->first != Msg::kImageEnd)
 		return fail(EBADMSG, "the image stream did not end properly");
-	for (const auto &line : settle_std_streams(*img, policy))
-		std::printf("hetmig: %s\n", line.c_str());
+	// Where the standard streams go is said once the process exists: a
+	// refused image changes nothing here.
+	auto notices = settle_std_streams(*img, policy);
 	auto proc = rebuild(*img, policy);
 	if (!proc) {
 		ch->refuse(proc.error().describe());
 		return std::unexpected(proc.error());
 	}
+	for (const auto &line : notices)
+		std::printf("hetmig: %s\n", line.c_str());
+	std::fflush(stdout);
 	// Stopped and traced by us: it dies with us until it is released.
 	pid_t pid = proc->pid();
 	if (auto r = ch->send(Msg::kReady, std::to_string(pid) + (proc->pid_kept() ? " 1" : " 0"));

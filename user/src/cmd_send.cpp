@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "frozen.h"
 #include "image.h"
+#include "rebuild.h"
 
 namespace hetmig {
 
@@ -121,6 +122,29 @@ Result<CrossIsa> prepare_cross_isa(pid_t pid, Channel &ch, const std::string &de
 	if (answer->first != Msg::kProgram)
 		return fail(EREMOTEIO, "the destination refused: " + text_of(answer->second));
 	return CrossIsa{std::move(*from), std::move(*to), text_of(answer->second)};
+}
+
+// Within one ISA the process takes the destination's vdso in place of its
+// own, so the destination's kernel must have this one's (rebuild.h,
+// KernelVdso): asked, and refused by the receiver, before the process is
+// touched. Ours is the process's: it runs on this kernel too.
+Result<void> check_destination_kernel(pid_t pid, Channel &ch)
+{
+	auto mine = this_kernel_vdso();
+	if (!mine) {
+		(void)ch.send(Msg::kError, mine.error().describe());
+		return std::unexpected(mine.error());
+	}
+	if (auto r = ch.send(Msg::kKernel, kernel_vdso_text(*mine)); !r)
+		return r;
+	auto answer = ch.receive();
+	if (!answer)
+		return std::unexpected(answer.error());
+	if (answer->first != Msg::kKernel)
+		return fail(EREMOTEIO, strf("the destination refused: %s [process %d was not "
+					    "stopped: it runs on here]",
+					    text_of(answer->second).c_str(), pid));
+	return {};
 }
 
 // The captured image read in full and converted for the other ISA.
@@ -237,7 +261,8 @@ int cmd_send(int argc, char **argv)
 		return report(ch.error());
 
 	// Across ISAs the process must be a hetmig-cc program whose other
-	// build is here (to convert) and there (to run): checked before the
+	// build is here (to convert) and there (to run); within one, the
+	// destination's kernel must have this one's vdso: checked before the
 	// process is touched.
 	std::optional<CrossIsa> cross;
 	if (ch->peer_arch() != this_arch()) {
@@ -256,6 +281,8 @@ int cmd_send(int argc, char **argv)
 			(void)ch->send(Msg::kError, n.error().describe());
 			return give_up(n.error());
 		}
+	} else if (auto r = check_destination_kernel(*pid, *ch); !r) {
+		return give_up(r.error());
 	}
 	// A hetmig-cc program stops at a migration point first, where its stack
 	// is one the converter understands. Not every point converts (a word

@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,21 +107,14 @@ Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mti
 	return {};
 }
 
-Result<void> check_same_vdso(const Image &img)
+// The last line of defence: a sender checks the receiver's kernel before
+// it stops the process (Msg::kKernel), an image from a file only here.
+Result<void> check_vdso_here(const Image &img)
 {
-	auto own = own_vdso();
-	if (!own)
-		return std::unexpected(own.error());
-	auto [vdso, vvar] = *own;
-	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
-	if (!digest)
-		return std::unexpected(digest.error());
-	if (vdso.end - vdso.start != img.vdso_size || vvar.end - vvar.start != img.vvar_size ||
-	    *digest != img.vdso_digest)
-		return fail(EXDEV, strf("this kernel's vdso differs from the source's "
-					       "(%s): restore on the same kernel build",
-					       img.kernel_release.c_str()));
-	return {};
+	auto here = this_kernel_vdso();
+	if (!here)
+		return std::unexpected(here.error());
+	return check_same_vdso(kernel_vdso_of(img), *here);
 }
 
 // The auxv of a converted image describes the source machine where it
@@ -168,7 +162,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		// of the pair.
 		if (auto r = check_program_build(img.program); !r)
 			return r;
-	} else if (auto r = check_same_vdso(img); !r) {
+	} else if (auto r = check_vdso_here(img); !r) {
 		return r;
 	}
 	uid_t uid = policy.uid.value_or(img.uid);
@@ -554,6 +548,66 @@ void RestoredProcess::discard()
 	waitpid(pid_, nullptr, __WALL);
 	pid_ = 0;
 	tids_.clear();
+}
+
+Result<KernelVdso> this_kernel_vdso()
+{
+	auto own = own_vdso();
+	if (!own)
+		return std::unexpected(own.error());
+	auto [vdso, vvar] = *own;
+	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
+	if (!digest)
+		return std::unexpected(digest.error());
+	KernelVdso k;
+	utsname uts;
+	if (uname(&uts) == 0)
+		k.release = uts.release;
+	k.vdso_size = vdso.end - vdso.start;
+	k.vvar_size = vvar.end - vvar.start;
+	k.digest = *digest;
+	return k;
+}
+
+KernelVdso kernel_vdso_of(const Image &img)
+{
+	return {img.kernel_release, img.vdso_size, img.vvar_size, img.vdso_digest};
+}
+
+Result<void> check_same_vdso(const KernelVdso &source, const KernelVdso &here)
+{
+	if (source.vdso_size == here.vdso_size && source.vvar_size == here.vvar_size &&
+	    source.digest == here.digest)
+		return {};
+	auto name = [](const std::string &r) { return r.empty() ? std::string("unknown") : r; };
+	std::string src = name(source.release);
+	if (source.release == here.release)
+		src += ", the same release but another build";
+	return fail(EXDEV, strf("the destination's kernel (%s) has another vdso than the "
+				"source's (%s): a process moves only between machines on the "
+				"same kernel build", name(here.release).c_str(), src.c_str()));
+}
+
+std::string kernel_vdso_text(const KernelVdso &k)
+{
+	return strf("%s %llu %llu %s", k.digest.c_str(), (unsigned long long)k.vdso_size,
+		    (unsigned long long)k.vvar_size, k.release.c_str());
+}
+
+Result<KernelVdso> parse_kernel_vdso(const std::string &text)
+{
+	KernelVdso k;
+	char digest[129];
+	unsigned long long vdso = 0, vvar = 0;
+	int release_at = -1;
+	if (std::sscanf(text.c_str(), "%128[0-9a-f] %llu %llu %n", digest, &vdso, &vvar,
+			&release_at) != 3 || release_at < 0)
+		return fail(EBADMSG, "the sender's description of its kernel is malformed");
+	k.digest = digest;
+	k.vdso_size = vdso;
+	k.vvar_size = vvar;
+	k.release = text.substr(size_t(release_at));
+	return k;
 }
 
 std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &policy)
