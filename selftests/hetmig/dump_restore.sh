@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..29"
+echo "1..31"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -108,6 +108,21 @@ hetmig restore "$work/img8" --allow-root --output /dev/null > /dev/null 2>&1
 same_limits() { [ "${limits_before%% *}" = 200 ] && [ "$(open_files)" = "$limits_before" ]; }
 check "dump_restore.rlimits_carried" same_limits
 wait_for "$work/run8" "^done"
+
+# Thousands of mappings: one RESTORE_MM request carries them all (a
+# page-sized request once held about sixty, and restore refused more).
+rm -f "$work/maps"
+"$dir/manymaps" 5000 > "$work/maps" 2>&1 &
+pid=$!
+wait_for "$work/maps" "mappings"
+hetmig dump $pid -o "$work/img9" > /dev/null 2>&1
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img9" --allow-root --output /dev/null 2>&1); rc=$?
+check "dump_restore.thousands_of_mappings_restored" [ $rc -eq 0 ]
+new_pid=$(echo "$out" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p')
+[ -n "$new_pid" ] && kill -TERM "$new_pid"
+wait_for "$work/maps" "intact"
+check "dump_restore.thousands_of_mappings_intact" grep -q "^manymaps: 5000 intact" "$work/maps"
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

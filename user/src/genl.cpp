@@ -2,7 +2,10 @@
 #include "genl.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <linux/hetmig.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
@@ -150,7 +153,51 @@ Result<GenlClient> GenlClient::connect()
 
 	if (int r = genl_connect(sock.get()); r < 0)
 		return std::unexpected(libnl_error(r, "genl_connect"));
+	return finish(std::move(sock));
+}
 
+Result<GenlClient> GenlClient::connect_above(int min_fd, size_t send_bytes)
+{
+	int raw = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (raw < 0)
+		return fail(errno, "socket(AF_NETLINK)");
+	int fd = fcntl(raw, F_DUPFD_CLOEXEC, min_fd + 1);
+	int saved = errno;
+	close(raw);
+	if (fd < 0)
+		return fail(saved, "fcntl(F_DUPFD_CLOEXEC)");
+	auto give_up = [fd](Error e) {
+		close(fd);
+		return std::unexpected(std::move(e));
+	};
+	// The kernel doubles what is asked, and takes a request of up to the
+	// buffer less 32 bytes.
+	int want = int(std::min<size_t>(send_bytes + 4096, INT_MAX / 2));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+	int have = 0;
+	socklen_t len = sizeof(have);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &len) < 0)
+		return give_up(Error{errno, "getsockopt(SO_SNDBUF)", {}, {}});
+	if (size_t(have) < send_bytes + 32)
+		return give_up(Error{EMSGSIZE,
+			strf("a request of %zu bytes does not fit a netlink socket's send "
+			     "buffer here (%d bytes): net.core.wmem_max bounds it for a caller "
+			     "without CAP_NET_ADMIN", send_bytes, have), {}, {}});
+	sockaddr_nl local{};
+	local.nl_family = AF_NETLINK;
+	if (bind(fd, reinterpret_cast<sockaddr *>(&local), sizeof(local)) < 0)
+		return give_up(Error{errno, "bind(AF_NETLINK)", {}, {}});
+	NlSock sock(nl_socket_alloc());
+	if (!sock)
+		return give_up(Error{ENOMEM, "nl_socket_alloc", {}, {}});
+	if (int r = nl_socket_set_fd(sock.get(), NETLINK_GENERIC, fd); r < 0)
+		return give_up(libnl_error(r, "nl_socket_set_fd"));
+	return finish(std::move(sock));  // the socket owns fd now
+}
+
+Result<GenlClient> GenlClient::finish(NlSock sock)
+{
 	// Ask for extended ACKs, and for errors that do not echo the request.
 	int one = 1;
 	int fd = nl_socket_get_fd(sock.get());
@@ -176,9 +223,9 @@ Result<GenlClient> GenlClient::connect()
 	return GenlClient(std::move(sock), id);
 }
 
-Result<NlMsg> GenlClient::new_request(uint8_t cmd, int flags) const
+Result<NlMsg> GenlClient::new_request(uint8_t cmd, int flags, size_t room) const
 {
-	NlMsg msg(nlmsg_alloc());
+	NlMsg msg(room ? nlmsg_alloc_size(NLMSG_HDRLEN + GENL_HDRLEN + room) : nlmsg_alloc());
 	if (!msg)
 		return fail(ENOMEM, "nlmsg_alloc");
 	if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_id_, 0,

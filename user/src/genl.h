@@ -36,9 +36,18 @@ public:
 	// Connects and resolves the family; fails with EPROTONOSUPPORT and a
 	// readable message when hetmig.ko is not loaded.
 	static Result<GenlClient> connect();
+	// The same, on a descriptor above MIN_FD and with a send buffer that
+	// takes one request of SEND_BYTES: a process being rebuilt keeps the
+	// descriptors up to MIN_FD for the image's own, and its RESTORE_MM
+	// request carries every mapping at once (rebuild.cpp). netlink refuses
+	// a request longer than the send buffer; the buffer is raised past
+	// net.core.wmem_max where the caller may (CAP_NET_ADMIN), else up to
+	// it, and EMSGSIZE says so when that is not enough.
+	static Result<GenlClient> connect_above(int min_fd, size_t send_bytes);
 
-	// A request of command CMD with the family's header, ready for attributes.
-	Result<NlMsg> new_request(uint8_t cmd, int flags = 0) const;
+	// A request of command CMD with the family's header, ready for
+	// attributes: a page of them, or ROOM bytes.
+	Result<NlMsg> new_request(uint8_t cmd, int flags = 0, size_t room = 0) const;
 
 	// Sends REQUEST, hands every reply to ON_REPLY and waits for the
 	// kernel's ACK (or the end of a dump). CONTEXT names the request in errors.
@@ -63,6 +72,10 @@ public:
 	int fd() const { return nl_socket_get_fd(sock_.get()); }
 
 private:
+	// Extended ACKs, the read buffer and the family's id, on a socket
+	// connected or adopted.
+	static Result<GenlClient> finish(NlSock sock);
+
 	GenlClient(NlSock sock, int family_id)
 		: sock_(std::move(sock)), family_id_(family_id) {}
 

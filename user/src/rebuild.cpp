@@ -322,6 +322,18 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	}
 }
 
+// An upper bound of the RESTORE_MM request's attributes for IMG: the mm
+// fields, the auxv (with the entries with_machine_auxv may add), a nest per
+// mapping and a descriptor to close per file mapping and for our own.
+size_t restore_mm_bytes(const Image &img)
+{
+	const size_t u64 = NLA_HDRLEN + 8, u32 = NLA_HDRLEN + 4;
+	size_t bytes = 11 * u64 + NLA_HDRLEN + (img.mm.auxv.size() + 16) * 8;
+	for (const Mapping &m : img.mappings)
+		bytes += NLA_HDRLEN + 4 * u64 + 2 * u32 + (m.kind == HETMIG_VMA_FILE ? u32 : 0);
+	return bytes + 8 * u32;
+}
+
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids)
 {
@@ -346,6 +358,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		if (fd != go && fd != report)
 			close(fd);
 	p = {go, report};
+	// The netlink socket too, before the uid changes: its send buffer must
+	// take the RESTORE_MM request, one attribute nest per mapping, which
+	// only root may raise past net.core.wmem_max.
+	auto client = GenlClient::connect_above(std::max(go, report), restore_mm_bytes(img));
+	if (!client)
+		child_fail(p, client.error().describe());
 
 	// The process never gets more than the receiving side's policy.
 	uid_t uid = policy.uid.value_or(img.uid);
@@ -373,9 +391,6 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			child_fail(p, "opening " + m.path, errno);
 		close_fds.push_back(map_fds[i]);
 	}
-	auto client = GenlClient::connect();
-	if (!client)
-		child_fail(p, client.error().describe());
 	close_fds.push_back(client->fd());
 
 	// The other threads: each stops at birth under our tracer.
@@ -407,7 +422,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	if (!converted(img))
 		child_vdso(img, p);
 
-	auto req = client->new_request(HETMIG_CMD_RESTORE_MM);
+	auto req = client->new_request(HETMIG_CMD_RESTORE_MM, 0, restore_mm_bytes(img));
 	if (!req)
 		child_fail(p, req.error().describe());
 	nl_msg *msg = req->get();
