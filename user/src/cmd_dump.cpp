@@ -193,11 +193,14 @@ int cmd_restore(int argc, char **argv)
 	auto img = load_image(file);
 	if (!img)
 		return report(img.error());
-	for (const auto &line : settle_std_streams(*img, policy))
-		std::fprintf(stderr, "hetmig: %s\n", line.c_str());
+	// Said once the process exists, as recv does: a refused image
+	// changes nothing here.
+	auto notices = settle_std_streams(*img, policy);
 	auto proc = rebuild(*img, policy);
 	if (!proc)
 		return report(proc.error());
+	for (const auto &line : notices)
+		std::fprintf(stderr, "hetmig: %s\n", line.c_str());
 	pid_t pid = proc->pid();
 	bool kept = proc->pid_kept();
 	if (std::getenv("HETMIG_DEBUG_FAULTS"))
