@@ -40,7 +40,7 @@ Image sample()
 	m.path = "/bin/prog";
 	img.mappings = {m};
 	img.signals = {{10, 0x401000, 0x14000000, 0, 0x401100}};
-	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false}};
+	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false, "", -1}};
 	img.rlimits = {{~0ull, ~0ull}, {8 << 20, ~0ull}, {200, 4096}};
 	// Three runs: compressible, random-ish, and one larger than a record.
 	img.pages.push_back({0x10000, 8192, std::vector<uint8_t>(8192, 0)});
@@ -113,7 +113,7 @@ TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
 TEST(Image, SharedDescriptions)
 {
 	Image img = sample();
-	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false},
+	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false, "", -1},
 		     {2, "/var/log/d.log", 01, 100, 100, 5, false, "", 1}};
 	auto back = decode(encode(img, false));
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
