@@ -471,7 +471,8 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 						unwritten &= ~bytes_of(a.lo, a.hi);
 				if (live || !unwritten)
 					continue;
-				if (insns[k].flow == Insn::Flow::jump_indirect) {
+				if (insns[k].flow == Insn::Flow::jump_indirect &&
+				    insns[k].targets.empty()) {
 					live = true;
 					break;
 				}

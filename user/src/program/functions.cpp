@@ -244,6 +244,10 @@ Result<void> read_functions(Program::Impl &p)
 			d.f.why_not_decoded = strf("instruction at %#lx not understood",
 						   (unsigned long)bad);
 		d.f.decoded = insns.has_value();
+		if (insns)
+			resolve_jump_tables(p.isa, *insns, code, d.f.low, [&p](uint64_t a, unsigned n) {
+				return read_only_word(p, a, n);
+			});
 		uint64_t prologue_end = insns ? decode_prologue(p.isa, *insns, code, d.f.low).end : 0;
 		add_calls(p, names, d, insns ? &*insns : nullptr, prologue_end);
 		std::vector<uint64_t> call_addrs;

@@ -76,6 +76,10 @@ using ReadOnlyWord = std::function<std::optional<uint64_t>(uint64_t address, uns
 void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 				const std::vector<uint8_t> &code, uint64_t low,
 				const ReadOnlyWord &read_only, Function &f);
+// Insn::targets of the switch jumps in INSNS, from their tables in
+// read-only data (jump_tables.cpp). CODE holds the bytes from LOW.
+void resolve_jump_tables(Isa isa, std::vector<Insn> &insns, const std::vector<uint8_t> &code,
+			 uint64_t low, const ReadOnlyWord &read_only);
 // ReadOnlyWord over P's PT_LOAD segments without PF_W (elf_tables.cpp).
 std::optional<uint64_t> read_only_word(const Program::Impl &p, uint64_t address,
 				       unsigned size);

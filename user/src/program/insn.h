@@ -36,6 +36,9 @@ struct Insn {
 	// read. `defs`: may be written. `kills`: certainly overwritten as a
 	// whole without being read first (mov, load, lea...).
 	uint64_t uses = 0, defs = 0, kills = 0;
+	// jump_indirect: where a switch's table sends it, when
+	// resolve_jump_tables found the table (impl.h); empty: anywhere.
+	std::vector<uint64_t> targets;
 };
 
 // Bit in Insn::uses/defs/kills for a callee-saved DWARF register, and back.

@@ -81,6 +81,11 @@ std::vector<std::vector<size_t>> successors(const std::vector<Insn> &insns,
 			to(in.target);  // outside the function: a tail call
 			break;
 		case Insn::Flow::jump_indirect:
+			if (!in.targets.empty()) {
+				for (uint64_t t : in.targets)
+					to(t);
+				break;
+			}
 			for (size_t j = 0; j < insns.size(); j++)
 				succ[i].push_back(j);
 			break;
