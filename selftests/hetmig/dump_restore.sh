@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..31"
+echo "1..38"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -123,6 +123,84 @@ new_pid=$(echo "$out" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p')
 [ -n "$new_pid" ] && kill -TERM "$new_pid"
 wait_for "$work/maps" "intact"
 check "dump_restore.thousands_of_mappings_intact" grep -q "^manymaps: 5000 intact" "$work/maps"
+
+# oom_score_adj comes along (zdtm found it reset to the restorer's). Root
+# may lower it (CAP_SYS_RESOURCE); a receiver that is not root carries a
+# value the process raised, and refuses one below its own, naming it.
+pid_of() { echo "$1" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p'; }
+# wait_comm PID NAME: up to 30 s for PID to run NAME (after its exec).
+wait_comm() { i=0; until [ "$(cat /proc/$1/comm 2>/dev/null)" = "$2" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done; }
+oom_is() {
+	[ -n "$1" ] && [ "$(cat /proc/$1/oom_score_adj 2>/dev/null)" = "$2" ] && return 0
+	echo "# oom_score_adj of restored pid '$1': $(cat /proc/$1/oom_score_adj 2>&1), not $2"
+	false
+}
+sh -c 'echo -300 > /proc/self/oom_score_adj && exec sleep 600' < /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+hetmig dump $pid -o "$work/img10" > /dev/null 2>&1
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img10" --allow-root 2>&1)
+new=$(pid_of "$out")
+check "dump_restore.oom_score_adj_lowered_by_root" oom_is "$new" -300
+[ -n "$new" ] && kill -9 "$new"
+pub=$(mktemp -d) && chmod 755 "$pub"
+"$dir/asuser" 1000 1000 sh -c 'cd / && echo 300 > /proc/self/oom_score_adj && exec sleep 600' \
+	< /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+hetmig dump $pid -o "$pub/img11" > /dev/null 2>&1 && chmod 644 "$pub/img11"
+wait $pid 2>/dev/null
+out=$("$dir/asuser" 1000 1000 hetmig restore "$pub/img11" 2>&1)
+new=$(pid_of "$out")
+check "dump_restore.oom_score_adj_raised_unprivileged" oom_is "$new" 300
+[ -n "$new" ] && kill -9 "$new"
+sh -c "cd / && echo -200 > /proc/self/oom_score_adj && exec $dir/asuser 1000 1000 sleep 600" \
+	< /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+hetmig dump $pid -o "$pub/img12" > /dev/null 2>&1 && chmod 644 "$pub/img12"
+wait $pid 2>/dev/null
+out=$("$dir/asuser" 1000 1000 hetmig restore "$pub/img12" 2>&1); rc=$?
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -9 "$new"
+check "dump_restore.oom_score_adj_below_receivers_refused" has "$out" \
+	"setting the process's oom_score_adj to -200 here (lowering it below this receiver's own, 0, needs CAP_SYS_RESOURCE)"
+rm -rf "$pub"
+
+# Directories held open (zdtm's harness keeps its working directory for
+# renameat; daemons scan one and hold the stream): carried with their
+# positions, O_PATH ones too (dirfds checks them all after the restore).
+# One read part-way needs the same directory unchanged; a missing one is
+# named.
+populate() { mkdir "$1" && printf f0 > "$1/f0" && i=0 && while [ $i -lt 200 ]; do : > "$1/e$i"; i=$((i + 1)); done; }
+populate "$work/dir"
+"$dir/dirfds" "$work/dir" > "$work/dirs" 2>&1 &
+pid=$!
+wait_for "$work/dirs" "ready"
+out=$(hetmig dump $pid -o "$work/img13" 2>&1); rc=$?
+[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
+check "dump_restore.directory_fds_dumped" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img13" --allow-root 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/dirs" "^dirfds: [^r]"
+carried() { [ -n "$new" ] && grep -q "^dirfds: intact" "$work/dirs"; }
+carried || sed 's/^/# /' "$work/dirs"
+check "dump_restore.directory_fds_carried" carried
+populate "$work/dir2"
+"$dir/dirfds" "$work/dir2" > "$work/dirs2" 2>&1 &
+pid=$!
+wait_for "$work/dirs2" "ready"
+hetmig dump $pid -o "$work/img14" > /dev/null 2>&1 || kill -9 $pid
+wait $pid 2>/dev/null
+: > "$work/dir2/new"
+out=$(hetmig restore "$work/img14" --allow-root 2>&1)
+fd=$(sed -n "s/.* of fd \([0-9]*\),.*/\1/p" "$work/dirs2")
+check "dump_restore.changed_directory_refused" has "$out" "directory $work/dir2 of the process (fd $fd) was read up to position"
+rm -rf "$work/dir2"
+out=$(hetmig restore "$work/img14" --allow-root 2>&1)
+check "dump_restore.missing_directory_named" has "$out" "directory $work/dir2 of the process (fd $fd) is missing here"
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

@@ -140,9 +140,9 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	}
 	if (f.path == "/dev/null")
 		return f;
-	struct stat st;
-	bool regular = !stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st) &&
-		       S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
+	struct stat st {};
+	bool statted = !stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st);
+	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
 		// A terminal, or a pipe or socket to a process left behind:
 		// the destination provides its own.
@@ -155,12 +155,23 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 			f.left_behind = strf("shared with process %d, which stays", other);
 			return f;
 		}
-	if (!regular)
-		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, "
-						    "/dev/null and the standard streams can be carried",
-						    fd, f.path.c_str()));
+	bool directory = statted && S_ISDIR(st.st_mode);
+	if (directory && f.path.ends_with(" (deleted)"))
+		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
+					     fd, f.path.c_str()));
+	if (!regular && !directory)
+		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
+					     "/dev/null and the standard streams can be carried",
+					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
+	if (directory) {
+		// Its position (fdinfo's pos, what lseek(fd, 0, SEEK_CUR)
+		// says) is the getdents cookie; the inode tells whether the
+		// destination's directory is the one the cookie belongs to.
+		f.directory = true;
+		f.inode = uint64_t(st.st_ino);
+	}
 	return f;
 }
 
@@ -368,6 +379,13 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 		if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim))
 			return fail(errno, strf("cannot read the resource limits of process %d", pid));
 		img.rlimits.push_back({lim.rlim_cur, lim.rlim_max});
+	}
+	{
+		std::ifstream in(proc(pid, "oom_score_adj"));
+		int adj;
+		if (!(in >> adj))
+			return fail(ESRCH, strf("cannot read the oom_score_adj of process %d", pid));
+		img.oom_score_adj = adj;
 	}
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));

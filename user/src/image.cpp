@@ -112,16 +112,22 @@ json to_cbor_tree(const Image &img)
 				{"flags", s.flags}, {"mask", s.mask},
 				{"restorer", s.restorer}});
 	json files = json::array();
-	for (const auto &f : img.files)
-		files.push_back({{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
-				 {"offset", f.offset}, {"size", f.size},
-				 {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
-				 {"left_behind", f.left_behind}, {"dup_of", f.dup_of}});
+	for (const auto &f : img.files) {
+		json file = {{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
+			     {"offset", f.offset}, {"size", f.size},
+			     {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
+			     {"left_behind", f.left_behind}, {"dup_of", f.dup_of}};
+		if (f.directory) {
+			file["dir"] = true;
+			file["inode"] = f.inode;
+		}
+		files.push_back(std::move(file));
+	}
 	json mapped = json::array();
 	for (const auto &f : img.mapped_files)
 		mapped.push_back({{"path", f.path}, {"size", f.size},
 				  {"mtime_ns", f.mtime_ns}});
-	return {
+	json tree = {
 		{"arch", img.arch}, {"page_size", img.page_size},
 		{"kernel_release", img.kernel_release}, {"hostname", img.hostname},
 		{"comm", img.comm}, {"pid", img.pid}, {"uid", img.uid},
@@ -133,6 +139,9 @@ json to_cbor_tree(const Image &img)
 		{"program", {{"path", img.program.path}, {"pair_id", img.program.pair_id},
 			     {"converted_from", img.program.converted_from}}},
 	};
+	if (img.oom_score_adj)
+		tree["oom_score_adj"] = *img.oom_score_adj;
+	return tree;
 }
 
 void from_cbor_tree(const json &j, Image &img)
@@ -200,12 +209,15 @@ void from_cbor_tree(const json &j, Image &img)
 		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
 				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
 				     f.at("std"), f.value("left_behind", ""),
-				     f.value("dup_of", -1)});
+				     f.value("dup_of", -1), f.value("dir", false),
+				     f.value("inode", uint64_t(0))});
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
 	if (auto r = j.find("rlimits"); r != j.end())
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
+	if (auto o = j.find("oom_score_adj"); o != j.end())
+		img.oom_score_adj = o->get<int>();
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};
@@ -360,6 +372,8 @@ Result<Image> read_image(const ByteSource &source)
 			return corrupt(strf("file descriptor %d out of order or shared with "
 					    "one the image lacks", f.fd));
 	}
+	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
+		return corrupt("oom_score_adj out of range");
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ struct OpenFile {
 	// Shares its open file description (and offset) with this lower fd:
 	// dup'ed from it on the destination. -1: a description of its own.
 	int dup_of = -1;
+	// A directory (opendir, O_DIRECTORY, O_PATH): OFFSET is its getdents
+	// position, a cookie only the same directory gives meaning to. At 0
+	// it need only be a directory on the destination; read part-way, it
+	// must be the same one (INODE, SIZE and MTIME_NS as they were).
+	bool directory = false;
+	uint64_t inode = 0;	// directories: st_ino
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -90,6 +97,9 @@ struct Image {
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.
 	std::vector<std::pair<uint64_t, uint64_t>> rlimits;
+	// /proc/PID/oom_score_adj (-1000..1000); none in images written
+	// before it was carried.
+	std::optional<int> oom_score_adj;
 	std::vector<PageRun> pages;
 	ProgramRef program;
 

@@ -5,12 +5,15 @@
 //  checks the image against the host
 //  clone3 (set_tid: the image's pid)  -> waits
 //  PTRACE_SEIZE, TRACECLONE, EXITKILL
-//  "go"                               -> credentials, files, cwd, umask,
-//                                        signal handlers, vdso/vvar moved,
+//  "go"                               -> credentials, oom_score_adj, files,
+//                                        cwd, umask, signal handlers,
+//                                        vdso/vvar moved,
 //  sees each new thread stop          <- clone3 of the other threads
 //  "ready"                            -> RESTORE_MM: address space replaced,
 //                                        stops with SIGSTOP, never returns
-//  WRITE_PAGES, SET_THREAD per thread
+//  WRITE_PAGES, SET_THREAD per thread,
+//  rlimits, an oom_score_adj the child
+//  could not set
 //  release: PTRACE_DETACH             -> runs as the image says
 //
 // Until RESTORE_MM the child runs our code and reports a failure through a
@@ -107,6 +110,27 @@ Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mti
 	return {};
 }
 
+// A directory fd F of the process: at position 0 (never read, or a
+// directory held for openat and renameat) any directory at its path will
+// do. Read part-way, its position is a cookie of the filesystem's (a
+// hash on ext4, an index on tmpfs) that only the same directory with the
+// same entries gives meaning to: the same inode, size and mtime (a shared
+// file system, or a restore on the source machine).
+Result<void> check_same_directory(const OpenFile &f, const struct stat &st)
+{
+	if (!S_ISDIR(st.st_mode))
+		return fail(ENOTDIR, strf("directory %s of the process (fd %d) is no directory "
+					  "here", f.path.c_str(), f.fd));
+	if (f.offset && (uint64_t(st.st_ino) != f.inode || uint64_t(st.st_size) != f.size ||
+			 mtime_ns(st) != f.mtime_ns))
+		return fail(ESTALE, strf("directory %s of the process (fd %d) was read up to "
+					 "position %llu, which only the same directory unchanged "
+					 "gives meaning to: here it is another directory or it "
+					 "changed (inode, size or mtime)", f.path.c_str(), f.fd,
+					 (unsigned long long)f.offset));
+	return {};
+}
+
 // The last line of defence: a sender checks the receiver's kernel before
 // it stops the process (Msg::kKernel), an image from a file only here.
 Result<void> check_vdso_here(const Image &img)
@@ -175,12 +199,37 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files)
 		if (!f.std_stream && f.dup_of < 0 && f.path != "/dev/null")
-			if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
+			if (auto r = f.directory ? check_directory_here(f)
+						 : check_same_file(f.path, f.size, f.mtime_ns);
+			    !r)
 				return r;
 	for (const auto &f : img.mapped_files)
 		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 			return r;
 	return {};
+}
+
+// Writes /proc/WHO/oom_score_adj; false and errno on failure.
+bool write_oom_score_adj(const std::string &who, int value)
+{
+	int fd = open(("/proc/" + who + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	std::string text = std::to_string(value);
+	bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
+	int err = errno;
+	close(fd);
+	errno = err;
+	return ok;
+}
+
+std::optional<int> read_oom_score_adj(const std::string &who)
+{
+	std::ifstream in("/proc/" + who + "/oom_score_adj");
+	int value;
+	if (in >> value)
+		return value;
+	return std::nullopt;
 }
 
 long raw_clone3(clone_args &args)
@@ -308,10 +357,16 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			child_fail(p, "opening " + f.path, errno);
 		if (!f.std_stream && f.path != "/dev/null") {
 			struct stat st;
-			if (fstat(fd, &st) || uint64_t(st.st_size) != f.size ||
-			    mtime_ns(st) != f.mtime_ns)
+			if (fstat(fd, &st))
+				child_fail(p, "fstat " + f.path, errno);
+			if (f.directory) {
+				if (auto r = check_same_directory(f, st); !r)
+					child_fail(p, r.error().describe());
+			} else if (uint64_t(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns) {
 				child_fail(p, "file " + f.path + " changed");
-			if (lseek(fd, off_t(f.offset), SEEK_SET) < 0)
+			}
+			// An O_PATH descriptor has no position (lseek: EBADF).
+			if (!(f.flags & O_PATH) && lseek(fd, off_t(f.offset), SEEK_SET) < 0)
 				child_fail(p, "seeking in " + f.path, errno);
 		}
 		if (fd != f.fd) {
@@ -372,6 +427,11 @@ size_t restore_mm_bytes(const Image &img)
 			       syscall(SYS_setgid, gid) || syscall(SYS_setuid, uid)))
 		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
 	prctl(PR_SET_DUMPABLE, 1);
+	// The process's oom_score_adj, written as the process itself would
+	// (rebuild() checks it and writes it when this could not): a value
+	// raised without privilege can be lowered again by the process.
+	if (img.oom_score_adj)
+		write_oom_score_adj("self", *img.oom_score_adj);
 
 	child_files(img, policy, p);
 	if (chdir(img.cwd.c_str()))
@@ -676,6 +736,40 @@ Result<void> set_rlimits(pid_t pid, const Image &img)
 	return {};
 }
 
+Result<void> check_directory_here(const OpenFile &f)
+{
+	struct stat st;
+	if (stat(f.path.c_str(), &st))
+		return fail(errno, strf("directory %s of the process (fd %d) is missing here",
+					f.path.c_str(), f.fd));
+	return check_same_directory(f, st);
+}
+
+// The process's oom_score_adj, as it had it. Its clone started with ours,
+// and the child wrote the image's value as the process would have; what it
+// could not write (a value below ours: lowering it needs CAP_SYS_RESOURCE)
+// is written here, with our privilege. A receiver without that privilege
+// refuses the restore, naming the value, rather than leave a process the
+// OOM killer was told to spare more exposed to it than it was.
+Result<void> set_oom_score_adj(pid_t pid, const Image &img)
+{
+	if (!img.oom_score_adj)
+		return {};  // an image from before it was carried
+	const std::string who = std::to_string(pid);
+	if (read_oom_score_adj(who) == img.oom_score_adj)
+		return {};
+	if (write_oom_score_adj(who, *img.oom_score_adj))
+		return {};
+	int err = errno;
+	auto ours = read_oom_score_adj("self");
+	return fail(err, strf("setting the process's oom_score_adj to %d here%s",
+			      *img.oom_score_adj,
+			      err == EACCES && ours
+				      ? strf(" (lowering it below this receiver's own, %d, "
+					     "needs CAP_SYS_RESOURCE)", *ours).c_str()
+				      : ""));
+}
+
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 {
 	if (auto r = check_image(img, policy); !r)
@@ -777,6 +871,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
 			return std::unexpected(r.error());
 	if (auto r = set_rlimits(pid_t(child), img); !r)
+		return std::unexpected(r.error());
+	if (auto r = set_oom_score_adj(pid_t(child), img); !r)
 		return std::unexpected(r.error());
 	return proc;
 }

@@ -33,6 +33,12 @@ struct RestorePolicy {
 // /dev/null, are carried like any other file: reopened at their offset.
 std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &policy);
 
+// Whether directory fd F of an image can be opened again here: a
+// directory at its path, and when it was read part-way (its getdents
+// position is not 0), the same one, unchanged (inode, size, mtime). Else
+// an error naming it.
+Result<void> check_directory_here(const OpenFile &f);
+
 class RestoredProcess {
 public:
 	RestoredProcess(pid_t pid, std::vector<pid_t> tids, bool pid_kept)

@@ -40,8 +40,11 @@ Image sample()
 	m.path = "/bin/prog";
 	img.mappings = {m};
 	img.signals = {{10, 0x401000, 0x14000000, 0, 0x401100}};
-	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false, "", -1}};
+	img.files = {{3, "/tmp/in", 0100000, 42, 65536, 1700000000000000000, false, "", -1, false, 0}};
+	img.files.push_back({5, "/srv/spool", 0200000, 0x7ffe1234, 4096, 1700000000000000001,
+			     false, "", -1, true, 7777});
 	img.rlimits = {{~0ull, ~0ull}, {8 << 20, ~0ull}, {200, 4096}};
+	img.oom_score_adj = -300;
 	// Three runs: compressible, random-ish, and one larger than a record.
 	img.pages.push_back({0x10000, 8192, std::vector<uint8_t>(8192, 0)});
 	std::vector<uint8_t> noise(4096);
@@ -103,6 +106,13 @@ TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
 	EXPECT_EQ(back->signals[0].restorer, 0x401100u);
 	EXPECT_EQ(back->files[0].mtime_ns, img.files[0].mtime_ns);
 	EXPECT_EQ(back->rlimits, img.rlimits);
+	EXPECT_EQ(back->oom_score_adj, -300);
+	ASSERT_EQ(back->files.size(), 2u);
+	EXPECT_FALSE(back->files[0].directory);
+	EXPECT_TRUE(back->files[1].directory);
+	EXPECT_EQ(back->files[1].inode, 7777u);
+	EXPECT_EQ(back->files[1].offset, 0x7ffe1234u);
+	EXPECT_EQ(back->files[1].flags, 0200000);
 	EXPECT_EQ(memory_of(*back), memory_of(img));
 	EXPECT_EQ(back->page_bytes(), img.page_bytes());
 }
@@ -113,8 +123,8 @@ TEST_P(ImageRoundTrip, ReadsBackWhatWasWritten)
 TEST(Image, SharedDescriptions)
 {
 	Image img = sample();
-	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false, "", -1},
-		     {2, "/var/log/d.log", 01, 100, 100, 5, false, "", 1}};
+	img.files = {{1, "/var/log/d.log", 01, 100, 100, 5, false, "", -1, false, 0},
+		     {2, "/var/log/d.log", 01, 100, 100, 5, false, "", 1, false, 0}};
 	auto back = decode(encode(img, false));
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	ASSERT_EQ(back->files.size(), 2u);
@@ -128,6 +138,29 @@ TEST(Image, SharedDescriptions)
 	img.files[1].dup_of = -1;
 	std::swap(img.files[0], img.files[1]);
 	EXPECT_FALSE(decode(encode(img, false)).has_value());
+}
+
+// oom_score_adj: an image written before it was carried has none (and
+// the restore leaves the value alone); one out of the kernel's range is
+// not an image we wrote.
+TEST(Image, OomScoreAdj)
+{
+	Image img = sample();
+	img.oom_score_adj.reset();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_FALSE(older->oom_score_adj.has_value());
+
+	img.oom_score_adj = 1000;
+	auto most = decode(encode(img, false));
+	ASSERT_TRUE(most.has_value()) << most.error().describe();
+	EXPECT_EQ(most->oom_score_adj, 1000);
+
+	img.oom_score_adj = -1001;
+	auto bad = decode(encode(img, false));
+	ASSERT_FALSE(bad.has_value());
+	EXPECT_NE(bad.error().describe().find("oom_score_adj out of range"), std::string::npos)
+		<< bad.error().describe();
 }
 
 // Runs without data are read through the reader while the image is written.
