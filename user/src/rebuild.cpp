@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -538,9 +539,42 @@ std::string read_report(int fd)
 	return msg;
 }
 
+// Whether RUN lies in one mapping of IMG that the process may write.
+bool in_writable_mapping(const Image &img, const PageRun &run)
+{
+	return std::any_of(img.mappings.begin(), img.mappings.end(), [&](const Mapping &m) {
+		return (m.prot & HETMIG_PROT_WRITE) && m.start <= run.addr &&
+		       run.addr + run.data.size() <= m.end;
+	});
+}
+
+// RUN written into PID's memory with process_vm_writev: one copy, the
+// target's pages pinned a batch at a time. False if it did not all go in.
+bool write_directly(pid_t pid, const PageRun &run)
+{
+	size_t done = 0, size = run.data.size();
+	while (done < size) {
+		iovec local{const_cast<uint8_t *>(run.data.data()) + done, size - done};
+		iovec remote{reinterpret_cast<void *>(run.addr + done), size - done};
+		ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return false;
+		done += size_t(n);
+	}
+	return true;
+}
+
+// The image's pages into the rebuilt process. Those of writable mappings,
+// nearly all, go in with process_vm_writev; WRITE_PAGES writes the rest
+// (read-only mappings, as ptrace's POKE would: hetmig.ko copies into a
+// buffer of its own and then into the target with access_process_vm, two
+// copies and a page lookup per page) and any run process_vm_writev did not
+// take, saying why.
 Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
 {
 	for (const auto &run : img.pages) {
+		if (in_writable_mapping(img, run) && write_directly(pid, run))
+			continue;
 		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
 		if (!req)
 			return std::unexpected(req.error());
