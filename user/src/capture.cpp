@@ -380,13 +380,9 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 			return fail(errno, strf("cannot read the resource limits of process %d", pid));
 		img.rlimits.push_back({lim.rlim_cur, lim.rlim_max});
 	}
-	{
-		std::ifstream in(proc(pid, "oom_score_adj"));
-		int adj;
-		if (!(in >> adj))
-			return fail(ESRCH, strf("cannot read the oom_score_adj of process %d", pid));
-		img.oom_score_adj = adj;
-	}
+	img.oom_score_adj = read_oom_score_adj(std::to_string(pid));
+	if (!img.oom_score_adj)
+		return fail(ESRCH, strf("cannot read the oom_score_adj of process %d", pid));
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);

@@ -256,6 +256,14 @@ std::unexpected<Error> corrupt(const std::string &what)
 
 } // namespace
 
+const Mapping *mapping_containing(const Image &img, uint64_t addr)
+{
+	for (const auto &m : img.mappings)
+		if (addr >= m.start && addr < m.end)
+			return &m;
+	return nullptr;
+}
+
 const char *arch_name(uint32_t arch)
 {
 	switch (arch) {

@@ -126,6 +126,9 @@ Result<void> save_image(const Image &img, const std::string &path,
 			const WriteOptions &opts = {});
 Result<Image> load_image(const std::string &path);
 
+// The mapping of IMG that holds ADDR, or nullptr.
+const Mapping *mapping_containing(const Image &img, uint64_t addr);
+
 const char *arch_name(uint32_t arch);
 uint32_t this_arch();
 

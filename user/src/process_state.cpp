@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <fstream>
 #include <string.h>
 #include <elf.h>
 #include <linux/hetmig.h>
@@ -297,6 +298,15 @@ nlohmann::json to_json(const Mapping &m)
 	if (!m.name.empty())
 		j["name"] = m.name;
 	return j;
+}
+
+std::optional<int> read_oom_score_adj(const std::string &who)
+{
+	std::ifstream in("/proc/" + who + "/oom_score_adj");
+	int value;
+	if (in >> value)
+		return value;
+	return std::nullopt;
 }
 
 } // namespace hetmig

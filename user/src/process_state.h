@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,8 @@ struct SignalAction {
 Result<std::vector<SignalAction>> query_signals(GenlClient &client, uint32_t pid);
 Result<std::vector<ThreadState>> query_threads(GenlClient &client, uint32_t pid);
 Result<MmLayout> query_mm(GenlClient &client, uint32_t pid);
+// /proc/WHO/oom_score_adj (WHO: a pid, or "self"), if readable.
+std::optional<int> read_oom_score_adj(const std::string &who);
 // With PAGE_COUNTS, each mapping's pages are counted from pagemap too.
 Result<std::vector<Mapping>> query_mappings(GenlClient &client, uint32_t pid,
 					    bool page_counts = true);

@@ -224,15 +224,6 @@ bool write_oom_score_adj(const std::string &who, int value)
 	return ok;
 }
 
-std::optional<int> read_oom_score_adj(const std::string &who)
-{
-	std::ifstream in("/proc/" + who + "/oom_score_adj");
-	int value;
-	if (in >> value)
-		return value;
-	return std::nullopt;
-}
-
 long raw_clone3(clone_args &args)
 {
 	return syscall(SYS_clone3, &args, sizeof(args));
@@ -542,10 +533,8 @@ std::string read_report(int fd)
 // Whether RUN lies in one mapping of IMG that the process may write.
 bool in_writable_mapping(const Image &img, const PageRun &run)
 {
-	return std::any_of(img.mappings.begin(), img.mappings.end(), [&](const Mapping &m) {
-		return (m.prot & HETMIG_PROT_WRITE) && m.start <= run.addr &&
-		       run.addr + run.data.size() <= m.end;
-	});
+	const Mapping *m = mapping_containing(img, run.addr);
+	return m && (m->prot & HETMIG_PROT_WRITE) && run.addr + run.data.size() <= m->end;
 }
 
 // RUN written into PID's memory with process_vm_writev: one copy, the

@@ -127,14 +127,6 @@ Result<Runtime> read_runtime(const Program &from, const AddressSpace &mem)
 	return Runtime{*addr, rt.parked, rt.park_errno, {rt.park_ra, rt.park_cfa, rt.park_fp}};
 }
 
-const Mapping *mapping_containing(const Image &img, uint64_t addr)
-{
-	for (const auto &m : img.mappings)
-		if (addr >= m.start && addr < m.end)
-			return &m;
-	return nullptr;
-}
-
 // The ELF header fields the auxv needs, read from the build's first page.
 struct ElfEntry {
 	uint64_t phdr = 0, phnum = 0, entry = 0;
