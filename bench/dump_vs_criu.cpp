@@ -22,6 +22,7 @@
 
 namespace {
 
+using bench::reported_ms;
 using bench::run;
 using bench::Target;
 using bench::target_of;
@@ -36,12 +37,6 @@ void remove_images()
 	std::filesystem::remove_all(kCriuDir, ec);
 }
 
-// hetmig's own "in N ms" (freeze to image written).
-double reported_ms(const std::string &out)
-{
-	auto at = out.rfind(" in ");
-	return at == std::string::npos ? 0 : std::atof(out.c_str() + at + 4);
-}
 
 // One untimed dump per tool and size before the timed ones: the first run
 // of each is much slower (page cache, first touch of the tool's pages).
@@ -118,22 +113,11 @@ void BM_Dump_criu(benchmark::State &state)
 	state.SetBytesProcessed(state.iterations() * (state.range(0) << 20));
 }
 
-// One target per size, dumped by both tools in turn; 5 repetitions of one
-// dump each, reported as median (and mean, stddev, cv).
+// One target per size, dumped by both tools in turn; 5 dumps each.
 void register_all()
 {
-	for (long mib : {16, 256, 1024}) {
-		using Fn = void (*)(benchmark::State &);
-		for (auto [name, fn] : {std::pair<const char *, Fn>{"BM_Dump_hetmig", BM_Dump_hetmig},
-					std::pair<const char *, Fn>{"BM_Dump_criu", BM_Dump_criu}})
-			benchmark::RegisterBenchmark(name, fn)
-				->Arg(mib)
-				->Unit(benchmark::kMillisecond)
-				->Iterations(1)
-				->Repetitions(5)
-				->ReportAggregatesOnly(true)
-				->UseRealTime();
-	}
+	bench::register_side_by_side("BM_Dump_hetmig", BM_Dump_hetmig, "BM_Dump_criu",
+				     BM_Dump_criu, [](long) { return 5; });
 }
 
 } // namespace

@@ -6,9 +6,12 @@
 // tells its parent on FD and sleeps.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
@@ -140,6 +143,31 @@ inline int run(const std::vector<std::string> &argv, std::string *out)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+// hetmig's own "in N ms" at the end of what it printed.
+inline double reported_ms(const std::string &out)
+{
+	auto at = out.rfind(" in ");
+	return at == std::string::npos ? 0 : std::atof(out.c_str() + at + 4);
+}
+
+// HETMIG and CRIU, the same work by each tool, registered side by side
+// for 16, 256 and 1024 MiB: one operation per repetition, wall time,
+// REPETITIONS(mib) of them, reported as median (and mean, stddev, cv).
+inline void register_side_by_side(const char *hetmig_name, void (*hetmig)(benchmark::State &),
+				  const char *criu_name, void (*criu)(benchmark::State &),
+				  int (*repetitions)(long mib))
+{
+	for (long mib : {16, 256, 1024})
+		for (auto [name, fn] : {std::pair{hetmig_name, hetmig}, std::pair{criu_name, criu}})
+			benchmark::RegisterBenchmark(name, fn)
+				->Arg(mib)
+				->Unit(benchmark::kMillisecond)
+				->Iterations(1)
+				->Repetitions(repetitions(mib))
+				->ReportAggregatesOnly(true)
+				->UseRealTime();
 }
 
 } // namespace bench

@@ -26,6 +26,7 @@
 
 namespace {
 
+using bench::reported_ms;
 using bench::run;
 using bench::Target;
 
@@ -81,12 +82,6 @@ pid_t restored_pid(const std::string &out)
 	return at == std::string::npos ? -1 : pid_t(std::atoi(out.c_str() + at + 16));
 }
 
-// hetmig's own "in N ms" (image read to process running).
-double reported_ms(const std::string &out)
-{
-	auto at = out.rfind(" in ");
-	return at == std::string::npos ? 0 : std::atof(out.c_str() + at + 4);
-}
 
 void end(pid_t pid)
 {
@@ -150,23 +145,11 @@ void BM_Restore_criu(benchmark::State &state)
 	state.SetBytesProcessed(state.iterations() * (mib << 20));
 }
 
-// Per size, both tools in turn, 5 restores each (3 at 1 GiB), reported as
-// median (and mean, stddev, cv).
+// Per size, both tools in turn, 5 restores each (3 at 1 GiB).
 void register_all()
 {
-	for (long mib : {16, 256, 1024}) {
-		using Fn = void (*)(benchmark::State &);
-		for (auto [name, fn] :
-		     {std::pair<const char *, Fn>{"BM_Restore_hetmig", BM_Restore_hetmig},
-		      std::pair<const char *, Fn>{"BM_Restore_criu", BM_Restore_criu}})
-			benchmark::RegisterBenchmark(name, fn)
-				->Arg(mib)
-				->Unit(benchmark::kMillisecond)
-				->Iterations(1)
-				->Repetitions(mib >= 1024 ? 3 : 5)
-				->ReportAggregatesOnly(true)
-				->UseRealTime();
-	}
+	bench::register_side_by_side("BM_Restore_hetmig", BM_Restore_hetmig, "BM_Restore_criu",
+				     BM_Restore_criu, [](long mib) { return mib >= 1024 ? 3 : 5; });
 }
 
 } // namespace
