@@ -421,70 +421,80 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 		}
 	}
 	auto succ = successors(insns, calls_that_do_not_return(f));
-	for (auto &c : f.calls) {
+	std::vector<size_t> returns;  // each call's return instruction
+	for (const auto &c : f.calls) {
 		auto from = insn_at(insns, c.return_address);
-		if (!from)
+		returns.push_back(from ? *from : n);
+	}
+	std::vector<uint64_t> live_in(n);
+	for (const auto &[lo, hi] : stores) {
+		if (taken(lo, hi)) {
+			for (size_t i = 0; i < f.calls.size(); i++)
+				if (returns[i] < n)
+					f.calls[i].taken_slots.push_back({lo, hi});  // read through a pointer
 			continue;
-		for (const auto &[lo, hi] : stores) {
-			if (taken(lo, hi)) {
-				c.taken_slots.push_back({lo, hi});  // may be read through a pointer
-				continue;
-			}
-			// Depth-first over the paths from the return address, with
-			// the bytes of the slot no store on the path has written
-			// yet: a load of bytes already written again reads nothing
-			// of the call's time (FT's fft_line at -O2 spills w2 to the
-			// first half of a slot that holds x3 across another call).
-			// Slots wider than 64 bytes are followed as one piece.
-			const bool bytewise = hi - lo <= 64;
-			auto bytes_of = [&](int64_t a, int64_t b) -> uint64_t {
-				if (!bytewise)
-					return 1;
-				a = std::max(a, lo) - lo;
-				b = std::min(b, hi) - lo;
-				uint64_t top = b >= 64 ? ~uint64_t(0) : (uint64_t(1) << b) - 1;
-				return top & ~((uint64_t(1) << a) - 1);
-			};
-			const uint64_t whole = bytes_of(lo, hi);
-			std::set<std::pair<size_t, uint64_t>> seen;
-			std::vector<std::pair<size_t, uint64_t>> work{{*from, whole}};
-			bool live = false;
-			while (!work.empty() && !live) {
-				auto [k, unwritten] = work.back();
-				work.pop_back();
-				if (!seen.insert({k, unwritten}).second)
-					continue;
+		}
+		// The slot's bytes that some path from each instruction reads
+		// before a store on it writes them again (a backward liveness
+		// over the slot's bytes, one bit each): a load of bytes already
+		// written again reads nothing of a call's time (FT's fft_line at
+		// -O2 spills w2 to the first half of a slot that holds x3 across
+		// another call). Slots wider than 64 bytes are one bit.
+		const bool bytewise = hi - lo <= 64;
+		auto bytes_of = [&](int64_t a, int64_t b) -> uint64_t {
+			if (!bytewise)
+				return 1;
+			a = std::max(a, lo) - lo;
+			b = std::min(b, hi) - lo;
+			uint64_t top = b >= 64 ? ~uint64_t(0) : (uint64_t(1) << b) - 1;
+			return top & ~((uint64_t(1) << a) - 1);
+		};
+		const uint64_t whole = bytes_of(lo, hi);
+		std::fill(live_in.begin(), live_in.end(), 0);
+		// Reverse order first reaches most fixed points in one pass;
+		// loops take one more pass per nesting level.
+		for (bool changed = true; changed;) {
+			changed = false;
+			for (size_t k = n; k-- > 0;) {
 				const Effect &e = effects[k];
+				uint64_t in = 0;
 				if (e.unknown) {
-					live = true;
-					break;
+					in = whole;
+				} else if (!e.frame_gone) {
+					uint64_t out = 0;
+					// An indirect jump to nowhere known: anything may
+					// be read after it.
+					if (insns[k].flow == Insn::Flow::jump_indirect &&
+					    insns[k].targets.empty())
+						out = whole;
+					// A jump out of the function (a tail call) has no
+					// successor here: the frame is gone.
+					for (size_t s : succ[k])
+						out |= live_in[s];
+					uint64_t read = 0, written = 0;
+					for (const auto &a : e.accesses) {
+						if (a.hi <= lo || a.lo >= hi)
+							continue;
+						if (!a.store)
+							read |= bytes_of(a.lo, a.hi);
+						else if (bytewise || (a.lo <= lo && a.hi >= hi))
+							written |= bytes_of(a.lo, a.hi);
+					}
+					in = read | (out & ~written);
 				}
-				if (e.frame_gone)
-					continue;
-				for (const auto &a : e.accesses)
-					if (!a.store && a.hi > lo && a.lo < hi &&
-					    (bytes_of(a.lo, a.hi) & unwritten))
-						live = true;
-				for (const auto &a : e.accesses)
-					if (a.store && a.hi > lo && a.lo < hi &&
-					    (bytewise || (a.lo <= lo && a.hi >= hi)))
-						unwritten &= ~bytes_of(a.lo, a.hi);
-				if (live || !unwritten)
-					continue;
-				if (insns[k].flow == Insn::Flow::jump_indirect &&
-				    insns[k].targets.empty()) {
-					live = true;
-					break;
+				if (in != live_in[k]) {
+					live_in[k] = in;
+					changed = true;
 				}
-				for (size_t s : succ[k])
-					work.push_back({s, unwritten});
-				// A jump out of the function (a tail call) has no
-				// successor here: the frame is gone.
 			}
-			if (!live)
-				c.dead_slots.push_back({lo, hi});
+		}
+		for (size_t i = 0; i < f.calls.size(); i++) {
+			if (returns[i] >= n)
+				continue;
+			if (live_in[returns[i]] & whole)
+				f.calls[i].live_slots.push_back({lo, hi});
 			else
-				c.live_slots.push_back({lo, hi});
+				f.calls[i].dead_slots.push_back({lo, hi});
 		}
 	}
 }
