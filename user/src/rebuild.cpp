@@ -923,7 +923,9 @@ void use_low_mmap_layout(char **argv)
 
 Result<void> check_program_build(const ProgramRef &want)
 {
-	auto prog = program::Program::open(want.path);
+	// The pair note only: reading the DWARF and analysing every function
+	// would take seconds of the move's downtime in an emulated guest.
+	auto prog = program::Program::open_elf(want.path);
 	if (!prog)
 		return fail(ENOENT, strf("this machine has no %s build of the program at %s "
 					 "(%s)", arch_name(this_arch()), want.path.c_str(),

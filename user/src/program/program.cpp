@@ -52,11 +52,13 @@ void mark_stack_arguments(Program &prog, Program::Impl &p)
 
 } // namespace
 
-Result<Program> Program::open(const std::string &path)
+namespace {
+
+Result<std::unique_ptr<Program::Impl>> open_tables(const std::string &path)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return fail(EINVAL, strf("elf_version: %s", elf_errmsg(-1)));
-	auto p = std::make_unique<Impl>();
+	auto p = std::make_unique<Program::Impl>();
 	p->path = path;
 	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -69,6 +71,25 @@ Result<Program> Program::open(const std::string &path)
 		return fail(ENOEXEC, strf("%s: not an ELF file", path.c_str()));
 	if (auto r = read_elf_tables(*p); !r)
 		return std::unexpected(r.error());
+	return p;
+}
+
+} // namespace
+
+Result<Program> Program::open_elf(const std::string &path)
+{
+	auto p = open_tables(path);
+	if (!p)
+		return std::unexpected(p.error());
+	return Program(std::move(*p));
+}
+
+Result<Program> Program::open(const std::string &path)
+{
+	auto opened = open_tables(path);
+	if (!opened)
+		return std::unexpected(opened.error());
+	auto p = std::move(*opened);
 	// Without DWARF (a stripped or foreign binary) the program still has
 	// symbols and segments; every function is then without debug info.
 	p->dwarf.reset(dwarf_begin_elf(p->elf.get(), DWARF_C_READ, nullptr));

@@ -235,6 +235,9 @@ public:
 	Program &operator=(Program &&) noexcept;
 
 	static Result<Program> open(const std::string &path);
+	// Only the ELF side (symbols, segments, TLS, the pair note): no DWARF
+	// and no functions, for a look at a build that is not converted here.
+	static Result<Program> open_elf(const std::string &path);
 
 	const std::string &path() const;
 	Isa isa() const;
