@@ -19,7 +19,8 @@ extern "C" {
 #define HETMIG_ON_AARCH64 2
 
 #define HETMIG_RT_MAGIC 0x484d5254u	/* "HMRT" */
-#define HETMIG_RT_VERSION 2u	/* 2: struct hetmig_resume carries callee_saved */
+#define HETMIG_RT_VERSION 3u	/* 3: thread-pointer fixups after the TLS bytes */
+#define HETMIG_RT_VERSION_OLDEST 2u	/* 2: struct hetmig_resume carries callee_saved */
 
 /*
  * The runtime's state, one per process, symbol __hetmig_rt (same address in
@@ -85,10 +86,17 @@ struct hetmig_runtime {
  * across calls). x86_64: [0] rbx, [1..4] r12-r15, the rest unused;
  * aarch64: [0..9] x19-x28, [10..17] d8-d15 (the low 64 bits of v8-v15).
  * Every one of them is set on the jump; those no variable needs are 0.
+ *
+ * flags (version 3): the number of thread-pointer fixups, u64 addresses
+ * right after the TLS bytes (rounded up to 8): of words, in the rebuilt
+ * frames or among callee_saved, that hold an offset from the thread
+ * pointer, which the destination's thread gets only here. __hetmig_resume
+ * adds its new thread pointer to each (a thread-local variable's address
+ * that the code keeps in a callee-saved register across calls).
  */
 struct hetmig_resume {
 	uint32_t magic;			/* HETMIG_RESUME_MAGIC */
-	uint32_t flags;			/* 0 */
+	uint32_t flags;			/* thread-pointer fixups (see above) */
 	uint64_t pc;			/* return address into the caller of __hetmig_park */
 	uint64_t sp;			/* sp after that return (the caller's sp at the call) */
 	uint64_t fp;			/* the caller's frame pointer */

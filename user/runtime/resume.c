@@ -179,9 +179,24 @@ NOINST static void patch_libc_auxv(const size_t *aux)
 			v[i + 1] = aux[v[i]];
 }
 
+/* This thread's pointer, as the code reads it (mrs tpidr_el0; %fs:0, musl's
+ * thread descriptor pointing to itself). */
+NOINST static uint64_t thread_pointer(void)
+{
+#ifdef __aarch64__
+	return (uint64_t)(uintptr_t)__builtin_thread_pointer();
+#else
+	uint64_t tp;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+#endif
+}
+
 NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 {
 	size_t aux[MUSL_AUX_CNT];
+	const uint64_t *fixup;
 	unsigned char *tls;
 	uint32_t i;
 
@@ -197,6 +212,9 @@ NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 	tls = (unsigned char *)&__hetmig_tls_anchor - r->tls_anchor_off;
 	for (i = 0; i < r->tls_len; i++)
 		tls[i] = r->tls[i];
+	fixup = (const uint64_t *)(((uintptr_t)r->tls + r->tls_len + 7) & ~(uintptr_t)7);
+	for (i = 0; i < r->flags; i++)
+		*(uint64_t *)(uintptr_t)fixup[i] += thread_pointer();
 	errno = r->errno_val;
 	__hetmig_rt.result = (int32_t)r->retval;
 	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);

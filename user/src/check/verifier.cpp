@@ -257,6 +257,8 @@ std::vector<unsigned> solve_registers(const std::vector<Variable> &vars,
 		known.insert(reg);
 	for (const auto &[reg, offset] : site.frame_registers)
 		known.insert(reg);
+	for (const auto &[reg, offset] : site.thread_registers)
+		known.insert(reg);
 	std::vector<bool> done(vars.size(), false);
 	for (bool progress = true; progress;) {
 		progress = false;

@@ -108,6 +108,7 @@ struct Runtime {
 	uint32_t parked = 0;
 	int32_t park_errno = 0;
 	ParkState park;
+	uint32_t version = 0;
 };
 
 Result<Runtime> read_runtime(const Program &from, const AddressSpace &mem)
@@ -121,10 +122,11 @@ Result<Runtime> read_runtime(const Program &from, const AddressSpace &mem)
 		return std::unexpected(r.error());
 	if (rt.magic != kRuntimeMagic)
 		return fail(EPROTO, "the process's hetmig runtime block has a foreign magic");
-	if (rt.version != kRuntimeVersion)
-		return fail(EPROTO, strf("hetmig runtime version %u, this hetmig knows %u",
-					 rt.version, kRuntimeVersion));
-	return Runtime{*addr, rt.parked, rt.park_errno, {rt.park_ra, rt.park_cfa, rt.park_fp}};
+	if (rt.version < kRuntimeVersionOldest || rt.version > kRuntimeVersion)
+		return fail(EPROTO, strf("hetmig runtime version %u, this hetmig knows %u-%u",
+					 rt.version, kRuntimeVersionOldest, kRuntimeVersion));
+	return Runtime{*addr, rt.parked, rt.park_errno, {rt.park_ra, rt.park_cfa, rt.park_fp},
+		       rt.version};
 }
 
 // The ELF header fields the auxv needs, read from the build's first page.
@@ -196,6 +198,10 @@ private:
 	// Callee-saved registers no inner destination frame restores: the
 	// jump out of __hetmig_resume sets them (resume_registers() order).
 	std::array<uint64_t, HETMIG_RESUME_REGS> resume_registers_{};
+	// Where the runtime adds the destination's thread pointer
+	// (ResumeRecord::tp_words, tp_registers).
+	std::vector<uint64_t> tp_words_;
+	std::vector<size_t> tp_registers_;
 	bool checked_park_registers_ = false;
 };
 
@@ -510,6 +516,9 @@ Result<void> Converter::build_frames()
 		// Constants the destination's code put in callee-saved registers
 		// before this call (CallSite::constant_registers), with their homes.
 		std::vector<std::pair<Place, uint64_t>> dst_constants;
+		// And thread-local addresses there (CallSite::thread_registers):
+		// the thread pointer plus an offset, completed by the runtime.
+		std::vector<std::pair<Place, int64_t>> dst_thread;
 	};
 	std::vector<Planned> plan;
 	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
@@ -596,6 +605,13 @@ Result<void> Converter::build_frames()
 		// The address of a slot of this (destination) frame.
 		for (const auto &[reg, offset] : p.dst_site->frame_registers)
 			constant(reg, p.fp + uint64_t(offset));
+		for (const auto &[reg, offset] : p.dst_site->thread_registers) {
+			RegisterHome home = dst_homes.home(reg);
+			p.dst_thread.push_back(
+				{home.in_register ? Place{Place::Kind::register_file, 0, reg, {}}
+						  : Place{Place::Kind::save_slot, home.slot, reg, {}},
+				 offset});
+		}
 		src_homes.saved_by(*p.src.site, p.src.cfa);
 		dst_homes.saved_by(*p.dst_site, p.cfa);
 	}
@@ -685,6 +701,28 @@ Result<void> Converter::build_frames()
 		}
 		if (auto r = set_registers(p.dst_places, values, p.dst_constants, where); !r)
 			return r;
+		// A register a variable is in, or that a sum solved for, got the
+		// variable's value.
+		for (const auto &[place, offset] : p.dst_thread) {
+			auto uses = [reg = place.reg](const Place &d) {
+				if (d.kind == Place::Kind::linear)
+					return std::any_of(d.terms.begin(), d.terms.end(),
+							   [&](const Place::Term &t) { return t.reg == reg; });
+				return (d.kind == Place::Kind::register_file ||
+					d.kind == Place::Kind::save_slot) && d.reg == reg;
+			};
+			if (std::any_of(p.dst_places.begin(), p.dst_places.end(), uses))
+				continue;
+			bool in_register = place.kind == Place::Kind::register_file;
+			write_register(place.reg, in_register, place.address, uint64_t(offset));
+			if (in_register) {
+				const auto &regs = resume_registers(to_.isa());
+				tp_registers_.push_back(size_t(
+					std::find(regs.begin(), regs.end(), place.reg) - regs.begin()));
+			} else {
+				tp_words_.push_back(place.address);
+			}
+		}
 		// Spilled constants and frame addresses of the destination's code
 		// (CallSite::constant_slots): its own values, nothing read.
 		// A slot a carried variable occupies got that variable's value.
@@ -922,6 +960,14 @@ Result<void> Converter::tls_and_resume()
 	// anew; the runtime kept its value when the program parked.
 	rec.errno_val = rt_.park_errno;
 	rec.callee_saved = resume_registers_;
+	rec.tp_words = tp_words_;
+	rec.tp_registers = tp_registers_;
+	if ((!tp_words_.empty() || !tp_registers_.empty()) &&
+	    rt_.version < kRuntimeVersionTpFixups)
+		return fail(ENOTSUP, strf("the stack keeps addresses of thread-local variables in "
+					  "registers, which the program's runtime (version %u) cannot "
+					  "complete on the destination: rebuild it with this "
+					  "hetmig-cc", rt_.version));
 	auto placed = place_resume_record(mem_, rec, block, anchor, lowest_dst_sp_);
 	// The runtime block: nothing pending any more on the destination.
 	RuntimeLayout rt;

@@ -196,7 +196,8 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 	RuntimeLayout rt;
 	if (auto r = peek(pid, *block, &rt, sizeof(rt)); !r)
 		return std::unexpected(r.error());
-	if (rt.magic != kRuntimeMagic || rt.version != kRuntimeVersion)
+	if (rt.magic != kRuntimeMagic || rt.version < kRuntimeVersionOldest ||
+	    rt.version > kRuntimeVersion)
 		return fail(EPROTO, strf("process %d's runtime block is not one this hetmig "
 					 "knows (magic %#x, version %u)", pid, rt.magic, rt.version));
 	if (rt.pending && !self_requested)

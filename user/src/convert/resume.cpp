@@ -12,7 +12,10 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 				 uint64_t below)
 {
 	// 128 bytes: the x86_64 red zone of the innermost frame.
-	uint64_t size = sizeof(hetmig_resume) + tls.size();
+	// The thread-pointer fixups follow the TLS bytes, 8-aligned.
+	uint64_t fixups_at = (sizeof(hetmig_resume) + tls.size() + 7) & ~uint64_t(7);
+	uint64_t n_fixups = rec.tp_words.size() + rec.tp_registers.size();
+	uint64_t size = fixups_at + 8 * n_fixups;
 	uint64_t record = (below - 128 - size) & ~uint64_t(63);
 	hetmig_resume r{};
 	r.magic = HETMIG_RESUME_MAGIC;
@@ -24,6 +27,12 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 	r.tls_len = uint32_t(tls.size());
 	r.tls_anchor_off = tls_anchor;
 	std::copy(rec.callee_saved.begin(), rec.callee_saved.end(), r.callee_saved);
+	r.flags = uint32_t(n_fixups);
+	std::vector<uint64_t> fixups = rec.tp_words;
+	for (size_t i : rec.tp_registers)
+		fixups.push_back(record + offsetof(hetmig_resume, callee_saved) + 8 * i);
+	for (size_t i = 0; i < fixups.size(); i++)
+		mem.write_u64(record + fixups_at + 8 * i, fixups[i]);
 	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});
 	mem.write(record + sizeof(r), tls);
 	return {record, (record - 256) & ~uint64_t(15)};

@@ -27,6 +27,10 @@ inline constexpr const char *kMainReturnSymbol = "__hetmig_main_return";
 inline constexpr const char *kTlsAnchorSymbol = "__hetmig_tls_anchor";
 inline constexpr uint32_t kRuntimeMagic = HETMIG_RT_MAGIC;
 inline constexpr uint32_t kRuntimeVersion = HETMIG_RT_VERSION;
+// Programs built by an older hetmig-cc, whose runtime has no thread-pointer
+// fixups, still move where they need none.
+inline constexpr uint32_t kRuntimeVersionOldest = HETMIG_RT_VERSION_OLDEST;
+inline constexpr uint32_t kRuntimeVersionTpFixups = 3;
 // What __hetmig_park returns on the destination: where the process now runs.
 inline constexpr uint64_t kOnX86_64 = HETMIG_ON_X86_64, kOnAarch64 = HETMIG_ON_AARCH64;
 // Stack the destination's __hetmig_resume may use below the frames.
@@ -53,6 +57,11 @@ struct ResumeRecord {
 	// The callee-saved registers set on the jump, in the order of
 	// resume_registers() (convert/registers.h).
 	std::array<uint64_t, HETMIG_RESUME_REGS> callee_saved{};
+	// Words that hold an offset from the thread pointer, which the runtime
+	// adds once it has the destination thread's: by address, and by their
+	// index in callee_saved (the record's own address is chosen later).
+	std::vector<uint64_t> tp_words;
+	std::vector<size_t> tp_registers;
 };
 
 struct PlacedRecord {
@@ -61,7 +70,8 @@ struct PlacedRecord {
 };
 
 // Writes the record (and the TLS bytes after it) below BELOW, leaving the
-// red zone of the innermost frame alone.
+// red zone of the innermost frame alone; the thread-pointer fixups after
+// them (a runtime of version 3 or later: the caller checks).
 PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 				 std::span<const uint8_t> tls, uint64_t tls_anchor,
 				 uint64_t below);

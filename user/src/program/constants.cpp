@@ -24,11 +24,15 @@ namespace hetmig::program {
 
 namespace {
 
-// A known value: a constant, or (frame) the frame pointer plus `v`.
+// What a known value is relative to: nothing (a constant), the frame
+// pointer, or the thread pointer.
+enum Base : uint8_t { kConstant, kFrame, kThread };
+
+// A known value: a constant, or `v` plus the frame or thread pointer.
 struct Val {
 	uint64_t v = 0;
-	bool frame = false;
-	bool operator==(const Val &o) const { return v == o.v && frame == o.frame; }
+	Base base = kConstant;
+	bool operator==(const Val &o) const { return v == o.v && base == o.base; }
 	bool operator!=(const Val &o) const { return !(*this == o); }
 };
 
@@ -64,8 +68,8 @@ struct FrameContext {
 	bool sp_is_fp = false;
 };
 
-std::optional<Val> konst(uint64_t v) { return Val{v, false}; }
-std::optional<Val> framed(int64_t off) { return Val{uint64_t(off), true}; }
+std::optional<Val> konst(uint64_t v) { return Val{v, kConstant}; }
+std::optional<Val> framed(int64_t off) { return Val{uint64_t(off), kFrame}; }
 
 int64_t sign_extend(uint64_t v, unsigned bits)
 {
@@ -137,16 +141,16 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 		if (!bit)
 			return std::nullopt;
 		uint64_t imm = ((x >> 10) & 0xfff) * size;
-		if (rn <= 28 && v[rn] && !v[rn]->frame)
+		if (rn <= 28 && v[rn] && !v[rn]->base)
 			if (auto w = read_only(v[rn]->v + imm, size))
 				return Effect{*bit, konst(*w)};
 		return Effect{*bit, std::nullopt};
 	}
 	if (auto d = tracked_d(rd)) {
 		if ((x & 0xfffffc00) == 0x9e670000)  // fmov dN, xM
-			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->frame ? v[rn] : std::nullopt};
+			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->base ? v[rn] : std::nullopt};
 		if ((x & 0xfffffc00) == 0x1e270000)  // fmov sN, wM
-			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->frame
+			return Effect{*d, rn <= 28 && v[rn] && !v[rn]->base
 						  ? konst(v[rn]->v & 0xffffffffu)
 						  : std::nullopt};
 		if ((x & 0xffe01fe0) == 0x1e601000)  // fmov dN, #imm
@@ -161,6 +165,11 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 		}
 		return std::nullopt;
 	}
+	// mrs xN, tpidr_el0: the thread pointer. gcc -O1+ keeps the address of
+	// a thread-local variable (tp plus its offset) in a callee-saved
+	// register across calls (tls.c's visit()).
+	if ((x & 0xffffffe0) == 0xd53bd040)
+		return Effect{rd, tracked_x(rd) ? std::optional<Val>(Val{0, kThread}) : std::nullopt};
 	if ((x & 0x9f000000) == 0x90000000) {  // adrp
 		uint64_t imm = ((x >> 29) & 3) | (((x >> 5) & 0x7ffff) << 2);
 		if (!tracked_x(rd))
@@ -178,8 +187,8 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 		if (sf && ((rn == 29 && fc.fp_set) || (rn == 31 && fc.sp_is_fp)))
 			return Effect{rd, framed(int64_t(imm))};
 		if (tracked_x(rn) && v[rn])
-			return Effect{rd, Val{v[rn]->frame ? v[rn]->v + imm : (v[rn]->v + imm) & width,
-					      v[rn]->frame}};
+			return Effect{rd, Val{v[rn]->base ? v[rn]->v + imm : (v[rn]->v + imm) & width,
+					      v[rn]->base}};
 		return Effect{rd, std::nullopt};
 	}
 	unsigned shift = 16 * ((x >> 21) & 3);
@@ -189,7 +198,7 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 	if ((x & 0x7f800000) == 0x12800000 && tracked_x(rd))  // movn
 		return Effect{rd, konst(~imm16 & width)};
 	if ((x & 0x7f800000) == 0x72800000 && tracked_x(rd)) {  // movk
-		if (!v[rd] || v[rd]->frame)
+		if (!v[rd] || v[rd]->base)
 			return Effect{rd, std::nullopt};
 		return Effect{rd, konst(((v[rd]->v & ~(uint64_t(0xffff) << shift)) | imm16) & width)};
 	}
@@ -205,9 +214,9 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 			return Effect{rd, konst(0)};  // wzr/xzr
 		if (rm == 29 && sf && fc.fp_set)
 			return Effect{rd, framed(0)};
-		if (tracked_x(rm) && v[rm] && (sf || !v[rm]->frame))
-			return Effect{rd, Val{v[rm]->frame ? v[rm]->v : v[rm]->v & width,
-					      v[rm]->frame}};
+		if (tracked_x(rm) && v[rm] && (sf || !v[rm]->base))
+			return Effect{rd, Val{v[rm]->base ? v[rm]->v : v[rm]->v & width,
+					      v[rm]->base}};
 		return Effect{rd, std::nullopt};
 	}
 	return std::nullopt;
@@ -288,9 +297,9 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 			return std::nullopt;
 		if (src == 5 && w && fc.fp_set)
 			return Effect{dst, framed(0)};
-		if (tracked_gpr(src) && v[src] && (w || !v[src]->frame))
-			return Effect{dst, Val{v[src]->frame ? v[src]->v : v[src]->v & width,
-					       v[src]->frame}};
+		if (tracked_gpr(src) && v[src] && (w || !v[src]->base))
+			return Effect{dst, Val{v[src]->base ? v[src]->v : v[src]->v & width,
+					       v[src]->base}};
 		return Effect{dst, std::nullopt};
 	}
 	return std::nullopt;
@@ -517,7 +526,7 @@ void slot_effect_aarch64(const Insn &in, const Values &v, FrameContext fc, int64
 		return;
 	auto value_of = [&](unsigned t) -> std::optional<Val> {
 		if (t == 31)
-			return Val{0, false};  // xzr
+			return Val{0, kConstant};  // xzr
 		if (t <= 28 && v[t])
 			return v[t];
 		return std::nullopt;
@@ -733,8 +742,10 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			if (!bit || !in_state[k][*bit])
 				continue;
 			const Val &val = *in_state[k][*bit];
-			if (val.frame)
+			if (val.base == kFrame)
 				c.frame_registers.push_back({r, int64_t(val.v)});
+			else if (val.base == kThread)
+				c.thread_registers.push_back({r, int64_t(val.v)});
 			else
 				c.constant_registers.push_back({r, val.v});
 		}
@@ -742,9 +753,9 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			auto it = in_slots[k].find(lo);
 			if (hi - lo != 8 || it == in_slots[k].end())
 				continue;
-			if (it->second.frame)
+			if (it->second.base == kFrame)
 				c.frame_address_slots.push_back({lo, int64_t(it->second.v)});
-			else
+			else if (it->second.base == kConstant)
 				c.constant_slots.push_back({lo, it->second.v});
 		}
 	}

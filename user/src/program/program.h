@@ -149,6 +149,13 @@ struct CallSite {
 	// writes the destination's frame pointer plus the destination's offset;
 	// the slot's contents are carried with the variable that holds them.
 	std::vector<std::pair<unsigned, int64_t>> frame_registers;
+	// Live callee-saved registers that hold the thread pointer plus an
+	// offset on every path to the call (a thread-local variable's address,
+	// mrs tpidr_el0 and add, hoisted out of a loop or kept across calls).
+	// The converter has the runtime add the destination's thread pointer,
+	// which exists only once it has built the thread's TLS, to the offset
+	// (struct hetmig_resume's tp_fixups).
+	std::vector<std::pair<unsigned, int64_t>> thread_registers;
 	// Registers this function has saved at the call, fp and return address
 	// included, each with its slot (CFA + offset): where a caller's value
 	// of a callee-saved register is (from the CFI at the call; gcc -O1+
