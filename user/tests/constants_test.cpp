@@ -157,5 +157,17 @@ TEST(ConstantsAarch64, ASpilledAddressIsAConstantSlotAtTheCall)
 	EXPECT_TRUE(found);
 }
 
+TEST(ConstantsAarch64, AThreadLocalAddressIsThreadPointerRelative)
+{
+	// tls.c's visit at -O2: mrs x19, tpidr_el0; add x19, x19, #0x40, then
+	// x19 read after the call: the thread pointer plus 0x40, which only
+	// the destination's runtime can complete; never a constant.
+	auto a = assemble_aarch64({0xd53bd053, 0x91010273}, {kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	const CallSite &c = a.f.calls[0];
+	EXPECT_FALSE(constant_in(c, 19).has_value());
+	EXPECT_EQ(c.thread_registers, (std::vector<std::pair<unsigned, int64_t>>{{19, 0x40}}));
+}
+
 } // namespace
 } // namespace hetmig::program
