@@ -14,9 +14,13 @@ Pure functions over text, so host unit tests can drive them with fixtures
 (tools/hetmig_cc/test_ldscript.py).
 """
 
+import bisect
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+
+from hetmig_cc import erratum
 
 ISAS = ("x86_64", "aarch64")
 BASE = 0x400000
@@ -67,6 +71,7 @@ class InputSection:
     file: str       # as the map names it: /path/x.o or /path/libc.a(m.lo)
     align: int = 1
     addr: int = 0   # where the link placed it
+    adrp: tuple = ()    # offsets of its ADRPs (aarch64 code)
 
     @property
     def key(self):
@@ -176,6 +181,17 @@ def apply_alignments(fl, aligns):
         s.align = aligns.get(s.key, 16)  # unknown: a safe guess, checked later
 
 
+def apply_adrp(fl, addr, data):
+    """Record where each .text input section has its ADRPs, from the first
+    link's .text (at addr, contents data)."""
+    at = [addr + o for o in erratum.adrp_offsets(data)]
+    for s in fl.sections:
+        if s.out == ".text":
+            lo = bisect.bisect_left(at, s.addr)
+            hi = bisect.bisect_left(at, s.addr + s.size)
+            s.adrp = tuple(a - s.addr for a in at[lo:hi])
+
+
 def align_up(v, a):
     return (v + a - 1) // a * a
 
@@ -185,6 +201,8 @@ class Slot:
     key: tuple
     size: int
     align: int
+    adrp: tuple = ()    # the aarch64 section's ADRP offsets
+    offset: int = 0     # from the region's base
 
 
 @dataclass
@@ -195,6 +213,18 @@ class Layout:
     only: dict             # isa -> region -> [InputSection]
     files: dict            # isa -> key -> file as the map names it
     after: dict            # section placed after a region -> address
+    # isa -> [(InputSection, offset)]: ISA-only .text sections placed one by
+    # one, so that their ADRPs stay off the erratum's words too.
+    text_only: dict = field(default_factory=dict)
+
+
+def _place(base, end, align, adrp):
+    """The offset from base of a section that follows end: aligned, and in
+    .text clear of Cortex-A53 erratum 843419 (tools/hetmig_cc/erratum.py)."""
+    start = align_up(end, align)
+    if adrp:
+        start = erratum.clear_address(base + start, align, adrp) - base
+    return start
 
 
 def plan(first):
@@ -223,7 +253,8 @@ def plan(first):
         if o.out != s.out:
             continue   # same name, placed differently: treat as ISA-only
         matched.add(k)
-        slots[s.out].append(Slot(k, max(s.size, o.size), max(s.align, o.align)))
+        slots[s.out].append(Slot(k, max(s.size, o.size), max(s.align, o.align),
+                                 s.adrp + o.adrp))
     only = {isa: {r: [] for r in REGION_NAMES} for isa in ISAS}
     files = {isa: {} for isa in ISAS}
     for isa in ISAS:
@@ -232,6 +263,8 @@ def plan(first):
             if s.out in REGION_NAMES and s.key not in matched:
                 only[isa][s.out].append(s)
     bases, sizes, after = {}, {}, {}
+    text_only = {isa: [] for isa in ISAS}
+    counts = {isa: Counter(s.key for s in first[isa].sections) for isa in ISAS}
     addr = TEXT_BASE
     for r in REGION_NAMES:
         if r in SEGMENT_STARTS:
@@ -240,12 +273,21 @@ def plan(first):
         bases[r] = addr
         end = 0
         for sl in slots[r]:
-            end = align_up(end, sl.align) + sl.size
+            sl.offset = _place(addr, end, sl.align, sl.adrp)
+            end = sl.offset + sl.size
         common = end
         for isa in ISAS:
             e = end
-            for s in only[isa][r]:
-                e = align_up(e, s.align) + s.size
+            # In .text, sections whose key is unique are placed by name and
+            # cleared of the erratum; the rest follow by pattern.
+            named = r == ".text"
+            for s in sorted(only[isa][r], key=lambda s: counts[isa][s.key] > 1):
+                if named and counts[isa][s.key] == 1:
+                    start = _place(addr, e, s.align, s.adrp)
+                    text_only[isa].append((s, start))
+                else:
+                    start = align_up(e, s.align)
+                e = start + s.size
             common = max(common, e)
         # 64: .tbss follows .tdata at a 64-byte aligned address.
         sizes[r] = align_up(common, 64)
@@ -266,7 +308,7 @@ def plan(first):
             after[o] = a
             a += max(first[isa].out_sizes.get(o, 0) for isa in ISAS)
         addr = a
-    return Layout(bases, sizes, slots, only, files, after)
+    return Layout(bases, sizes, slots, only, files, after, text_only)
 
 
 def _pattern(file):
@@ -320,15 +362,18 @@ def render(layout, isa, note_sections=(".note.hetmig",)):
         for sl in layout.slots[r]:
             fk, name = sl.key
             f = files[fk]
-            start = align_up(off, sl.align)
-            w("    . = 0x%x;" % start)
+            w("    . = 0x%x;" % sl.offset)
             w("    KEEP(%s(%s))" % (_pattern(f), name))
-            off = start + sl.size
+            off = sl.offset + sl.size
         w("    . = 0x%x;" % off)
         # [shared_end, end) holds this ISA's own sections: the converter
         # takes those bytes from the destination build, not the source.
         w("    __hetmig_region%s_shared_end = .;" % r.replace(".", "_"))
         w("    /* %s-only sections */" % isa)
+        if r == ".text":
+            for s, start in layout.text_only.get(isa, []):
+                w("    . = 0x%x; KEEP(%s(%s)) /* %s-only */"
+                  % (start, _pattern(s.file), s.name, isa))
         w("    *(%s)" % " ".join(pats))
         w("    ASSERT(. <= 0x%x, \"hetmig-cc: region %s overflows its common size\");"
           % (layout.sizes[r], r))
