@@ -9,6 +9,7 @@
 
 #include "check/verifier.h"
 #include "convert/places.h"
+#include "program/impl.h"
 
 namespace {
 
@@ -70,6 +71,54 @@ TEST(MatchVariables, CarriedPointersMustBeAtTheSameOffsets)
 	auto pairs = match_variables({a}, {b}, "here");
 	ASSERT_FALSE(pairs);
 	EXPECT_NE(pairs.error().describe().find("pointers at other offsets"), std::string::npos);
+}
+
+// A value in memory another object holds (FT's fft_dimension at -O2: the
+// plugin's stride_of[a] described as memory at fbreg + 8 * a on x86_64,
+// optimized out on aarch64, where a was in a register the call clobbers):
+// nothing of its own to carry, so no agreement is needed with a build that
+// keeps nothing; one that stores it still must carry it.
+TEST(MatchVariables, MemoryAnotherObjectHoldsIsNotCarried)
+{
+	auto element = value(Location::Kind::derived_memory, 8);
+	auto out = value(Location::Kind::optimized_out, 8);
+	EXPECT_FALSE(hetmig::check::carried(element));
+	EXPECT_FALSE(hetmig::check::needs_carrying(element, out));
+	auto pairs = match_variables({element}, {out}, "here");
+	ASSERT_TRUE(pairs) << pairs.error().describe();
+	EXPECT_TRUE(pairs->empty());
+	auto slot = value(Location::Kind::cfa_offset, 8);
+	EXPECT_TRUE(hetmig::check::needs_carrying(element, slot));
+}
+
+TEST(LocationKinds, AddressArithmeticIsDerivedMemory)
+{
+	using hetmig::program::address_arithmetic;
+	auto op = [](uint8_t atom, uint64_t n = 0) {
+		Dwarf_Op o{};
+		o.atom = atom;
+		o.number = n;
+		return o;
+	};
+	// stride_of[a]: fbreg -256; deref_size 4; sign-extend; << 3; + fbreg 0; - 0x60
+	std::vector<Dwarf_Op> element = {
+		op(DW_OP_fbreg, uint64_t(-256)), op(DW_OP_deref_size, 4), op(DW_OP_const1u, 32),
+		op(DW_OP_shl), op(DW_OP_const1u, 32), op(DW_OP_shra), op(DW_OP_lit3),
+		op(DW_OP_shl), op(DW_OP_fbreg, 0), op(DW_OP_plus), op(DW_OP_const1u, 0x60),
+		op(DW_OP_minus)};
+	EXPECT_TRUE(address_arithmetic(element.data(), element.size()));
+	// names[f] in .rodata: a static address plus an index.
+	std::vector<Dwarf_Op> global = {op(DW_OP_breg3, 0), op(DW_OP_lit3), op(DW_OP_shl),
+					op(DW_OP_addr, 0x41ef40), op(DW_OP_plus)};
+	EXPECT_TRUE(address_arithmetic(global.data(), global.size()));
+	// A value (stack_value), a register, a piece: not memory of another's.
+	auto value_of = element;
+	value_of.push_back(op(DW_OP_stack_value));
+	EXPECT_FALSE(address_arithmetic(value_of.data(), value_of.size()));
+	std::vector<Dwarf_Op> in_reg = {op(DW_OP_reg3)};
+	EXPECT_FALSE(address_arithmetic(in_reg.data(), in_reg.size()));
+	std::vector<Dwarf_Op> pieces = {op(DW_OP_fbreg, 16), op(DW_OP_piece, 8)};
+	EXPECT_FALSE(address_arithmetic(pieces.data(), pieces.size()));
 }
 
 } // namespace

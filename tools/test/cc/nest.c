@@ -27,3 +27,22 @@ void report_all(const int *v, int n)
 	for (int i = 0; i < n; i++) /* CALLS */
 		report(v[i] * 3);
 }
+
+__attribute__((noinline)) void fill(double *line, int n);
+
+/* Each iteration of STEPS calls fill(), a function of the program, whose
+ * entry is a point: the copy loop in it needs none, and ivopts rewrites it. */
+void scale_rows(double *a, const double *line, int rows, int cols)
+{
+	for (int r = 0; r < rows; r++) { /* STEPS */
+		fill((double *)line, cols);
+		for (int c = 0; c < cols; c++) /* COPY */
+			a[r * cols + c] = line[c] * 2;
+	}
+}
+
+void fill(double *line, int n)
+{
+	for (int i = 0; i < n; i++) /* FILL */
+		line[i] = i;
+}

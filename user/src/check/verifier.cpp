@@ -41,6 +41,7 @@ std::string location_problem(const Program &p, const Variable &v)
 	case Location::Kind::cfa_offset:
 	case Location::Kind::optimized_out:
 	case Location::Kind::computed:
+	case Location::Kind::derived_memory:
 	case Location::Kind::constant:  // compared across the builds by the caller
 		return "";
 	case Location::Kind::affine:
@@ -104,6 +105,7 @@ bool carried(const Variable &v)
 	case Location::Kind::optimized_out:
 	case Location::Kind::constant:
 	case Location::Kind::computed:
+	case Location::Kind::derived_memory:
 		return false;
 	default:
 		return true;
@@ -215,6 +217,8 @@ void check_variables(const Program &a, const Program &b, uint64_t ra_a, uint64_t
 						   ? "optimized out"
 						   : gone.location.kind == Location::Kind::constant
 							     ? "a computed constant"
+						   : gone.location.kind == Location::Kind::derived_memory
+							     ? "memory another object holds"
 							     : "computed from registers",
 					   where(kept_a ? b : a).c_str(), where(kept_a ? a : b).c_str()));
 			continue;

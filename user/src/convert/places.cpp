@@ -96,7 +96,8 @@ Result<Place> place_of(const program::Variable &v, program::Isa isa, uint64_t cf
 	const program::Location &loc = v.location;
 	if (loc.kind == K::constant)
 		return Place{Place::Kind::constant, 0, 0, {}, 0};
-	if (loc.kind == K::optimized_out || loc.kind == K::computed)
+	if (loc.kind == K::optimized_out || loc.kind == K::computed ||
+	    loc.kind == K::derived_memory)
 		return Place{Place::Kind::optimized_out, 0, 0, {}, 0};
 	if (loc.kind != K::reg && loc.kind != K::affine) {
 		const unsigned fp_reg = isa == Isa::x86_64 ? 6 : 29;

@@ -92,6 +92,11 @@ Result<void> read_functions(Program::Impl &p);
 // all its scopes), located at PC (variables.cpp).
 Result<std::vector<Variable>> variables_at_impl(const Program::Impl &p, size_t index,
 						uint64_t pc, bool every_scope = false);
+// Whether a DWARF location expression is a memory location whose address
+// is arithmetic over registers, the frame base, static addresses and
+// memory (no register, no piece, no value of its own): Kind::derived_memory
+// (variables.cpp).
+bool address_arithmetic(const Dwarf_Op *e, size_t len);
 // Bytes of the file at [address, address + length) in PT_LOAD; zero-filled
 // past p_filesz; empty if any byte is not mapped.
 std::vector<uint8_t> load_bytes(const Program::Impl &p, uint64_t address,

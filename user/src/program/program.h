@@ -48,6 +48,13 @@ struct Location {
 		// reads the registers on the source and solves for the one
 		// register the destination's other values leave unknown.
 		affine,
+		// Memory at an address computed from other state (`DW_OP_fbreg
+		// -256; DW_OP_deref_size 4; ...; DW_OP_plus`: an element of a
+		// frame array indexed by another variable). The variable has no
+		// storage of its own: the memory is carried by what owns it (the
+		// array's variable, a frame slot the verifier checks, the heap),
+		// so nothing is carried for it.
+		derived_memory,
 		optimized_out,
 		unsupported,  // anything else; `why` says what
 	};

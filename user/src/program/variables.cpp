@@ -203,6 +203,32 @@ bool affine_value(const Dwarf_Op *e, size_t len, Location &loc)
 	return true;
 }
 
+} // namespace
+
+bool address_arithmetic(const Dwarf_Op *e, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned op = e[i].atom;
+		if ((op >= DW_OP_breg0 && op <= DW_OP_breg31) || (op >= DW_OP_lit0 && op <= DW_OP_lit31))
+			continue;
+		switch (op) {
+		case DW_OP_fbreg: case DW_OP_bregx: case DW_OP_addr: case DW_OP_deref:
+		case DW_OP_deref_size:
+		case DW_OP_const1u: case DW_OP_const1s: case DW_OP_const2u: case DW_OP_const2s:
+		case DW_OP_const4u: case DW_OP_const4s: case DW_OP_const8u: case DW_OP_const8s:
+		case DW_OP_constu: case DW_OP_consts: case DW_OP_plus: case DW_OP_plus_uconst:
+		case DW_OP_minus: case DW_OP_mul: case DW_OP_shl: case DW_OP_shr: case DW_OP_shra:
+		case DW_OP_and: case DW_OP_or: case DW_OP_xor: case DW_OP_neg: case DW_OP_not:
+			continue;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
+namespace {
+
 Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 {
 	Location loc;
@@ -257,6 +283,12 @@ Location locate(Dwarf_Die *var, uint64_t pc, const FrameBase &fb)
 		return loc;
 	}
 	if (lens[0] != 1) {
+		if (address_arithmetic(e, lens[0])) {
+			loc.kind = Location::Kind::derived_memory;
+			for (size_t i = 0; i < lens[0]; i++)
+				loc.why += (i ? "; " : "") + std::string(op_name(e[i].atom));
+			return loc;
+		}
 		for (size_t i = 0; i < lens[0]; i++)
 			if (e[i].atom != DW_OP_fbreg && !(e[i].atom >= DW_OP_breg0 &&
 							  e[i].atom <= DW_OP_breg31))
