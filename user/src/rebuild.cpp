@@ -530,12 +530,41 @@ std::string read_report(int fd)
 	return msg;
 }
 
-// Whether RUN lies in one mapping of IMG that the process may write.
-bool in_writable_mapping(const Image &img, const PageRun &run)
-{
-	const Mapping *m = mapping_containing(img, run.addr);
-	return m && (m->prot & HETMIG_PROT_WRITE) && run.addr + run.data.size() <= m->end;
-}
+// The writable mappings of an image as [start, end) ranges in address
+// order, merged where they touch: a run of pages that lies in one of them
+// can be written with process_vm_writev. Looked up by binary search, not a
+// scan of every mapping per run (a process of 5,000 mappings and as many
+// runs took 25 million comparisons).
+class WritableRanges {
+public:
+	explicit WritableRanges(const Image &img)
+	{
+		for (const auto &m : img.mappings)
+			if (m.prot & HETMIG_PROT_WRITE)
+				ranges_.emplace_back(m.start, m.end);
+		std::sort(ranges_.begin(), ranges_.end());
+		std::vector<std::pair<uint64_t, uint64_t>> merged;
+		for (const auto &r : ranges_)
+			if (!merged.empty() && r.first <= merged.back().second)
+				merged.back().second = std::max(merged.back().second, r.second);
+			else
+				merged.push_back(r);
+		ranges_ = std::move(merged);
+	}
+
+	bool hold(const PageRun &run) const
+	{
+		auto it = std::upper_bound(ranges_.begin(), ranges_.end(),
+					   std::make_pair(run.addr, UINT64_MAX));
+		if (it == ranges_.begin())
+			return false;
+		--it;
+		return run.addr >= it->first && run.addr + run.data.size() <= it->second;
+	}
+
+private:
+	std::vector<std::pair<uint64_t, uint64_t>> ranges_;
+};
 
 // RUN written into PID's memory with process_vm_writev: one copy, the
 // target's pages pinned a batch at a time. False if it did not all go in.
@@ -561,8 +590,9 @@ bool write_directly(pid_t pid, const PageRun &run)
 // take, saying why.
 Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
 {
+	const WritableRanges writable(img);
 	for (const auto &run : img.pages) {
-		if (in_writable_mapping(img, run) && write_directly(pid, run))
+		if (writable.hold(run) && write_directly(pid, run))
 			continue;
 		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
 		if (!req)
