@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -25,17 +26,42 @@ constexpr uint32_t kCodecRaw = 0, kCodecZstd = 1;
 // Metadata larger than this is not an image we wrote.
 constexpr uint64_t kMetaMax = 256 << 20;
 
+// The same in every format version, with the same CRC-32: a reader checks
+// it before it looks at the version, and so a hetmig that reads format 1
+// only still names a newer image's version instead of calling it
+// corrupted. Format 2 follows it with the metadata's XXH3-64 (u64).
 struct [[gnu::packed]] Header {
 	char magic[8];
 	uint32_t version;
 	uint32_t arch;
 	uint64_t meta_len;
-	uint32_t meta_crc;
+	uint32_t meta_crc;	// format 1: the metadata's CRC-32; 2: 0
 	uint32_t header_crc;	// of everything above
 };
 
+// Format 2: XXH3-64 over page data and the structures around it, a few
+// times cheaper than zlib's CRC-32 (Documentation/benchmarks.md, "The
+// image's checksum and compression"), and every reserved word inside a sum.
 struct [[gnu::packed]] RecordHeader {
 	uint64_t addr;		// 0 ends the records
+	uint32_t raw_len;
+	uint32_t stored_len;
+	uint32_t codec;
+	uint32_t reserved;
+	uint64_t data_sum;
+	uint64_t header_sum;	// of everything above
+};
+
+struct [[gnu::packed]] Trailer {
+	char magic[8];
+	uint64_t records;
+	uint64_t page_bytes;
+	uint64_t sum;		// of everything above
+};
+
+// Format 1, read only: CRC-32s, reserved words outside them.
+struct [[gnu::packed]] RecordHeaderV1 {
+	uint64_t addr;
 	uint32_t raw_len;
 	uint32_t stored_len;
 	uint32_t codec;
@@ -44,17 +70,28 @@ struct [[gnu::packed]] RecordHeader {
 	uint32_t reserved;
 };
 
-struct [[gnu::packed]] Trailer {
+struct [[gnu::packed]] TrailerV1 {
 	char magic[8];
 	uint64_t records;
 	uint64_t page_bytes;
-	uint32_t crc;		// of everything above
+	uint32_t crc;
 	uint32_t reserved;
 };
 
 uint32_t crc32_of(const void *p, size_t n)
 {
 	return uint32_t(crc32(0, static_cast<const Bytef *>(p), uInt(n)));
+}
+
+uint64_t sum_of(const void *p, size_t n)
+{
+	return XXH3_64bits(p, n);
+}
+
+// The checksum of page data and metadata in format VERSION.
+uint64_t data_sum(uint32_t version, std::span<const uint8_t> b)
+{
+	return version == 1 ? crc32_of(b.data(), b.size()) : sum_of(b.data(), b.size());
 }
 
 template <typename T>
@@ -242,8 +279,8 @@ Result<void> write_record(const ByteSink &sink, uint64_t addr,
 		}
 	}
 	rh.stored_len = uint32_t(stored.size());
-	rh.data_crc = crc32_of(stored.data(), stored.size());
-	rh.header_crc = crc32_of(&rh, offsetof(RecordHeader, header_crc));
+	rh.data_sum = sum_of(stored.data(), stored.size());
+	rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
 	if (auto r = sink(bytes_of(rh)); !r)
 		return r;
 	return sink(stored);
@@ -252,6 +289,61 @@ Result<void> write_record(const ByteSink &sink, uint64_t addr,
 std::unexpected<Error> corrupt(const std::string &what)
 {
 	return fail(EBADMSG, "corrupted image: " + what);
+}
+
+// A page record's header as either format has it, checked against its sum.
+struct Record {
+	uint64_t addr;		// 0 ends the records
+	uint32_t raw_len, stored_len, codec;
+	uint64_t data_sum;
+};
+
+Result<Record> read_record_header(const ByteSource &source, uint32_t version)
+{
+	if (version == 1) {
+		RecordHeaderV1 rh;
+		if (auto r = source(bytes_of(rh)); !r)
+			return std::unexpected(r.error());
+		// reserved is outside the checksum: it must be as written.
+		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeaderV1, header_crc)) ||
+		    rh.reserved)
+			return corrupt("page record header checksum mismatch");
+		return Record{rh.addr, rh.raw_len, rh.stored_len, rh.codec, rh.data_crc};
+	}
+	RecordHeader rh;
+	if (auto r = source(bytes_of(rh)); !r)
+		return std::unexpected(r.error());
+	if (rh.header_sum != sum_of(&rh, offsetof(RecordHeader, header_sum)) || rh.reserved)
+		return corrupt("page record header checksum mismatch");
+	return Record{rh.addr, rh.raw_len, rh.stored_len, rh.codec, rh.data_sum};
+}
+
+// The trailer's record and byte counts, checked against its sum.
+Result<std::pair<uint64_t, uint64_t>> read_trailer(const ByteSource &source,
+						   uint32_t version)
+{
+	bool good;
+	uint64_t records, bytes;
+	if (version == 1) {
+		TrailerV1 t;
+		if (auto r = source(bytes_of(t)); !r)
+			return std::unexpected(r.error());
+		good = !std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) &&
+		       t.crc == crc32_of(&t, offsetof(TrailerV1, crc)) && !t.reserved;
+		records = t.records;
+		bytes = t.page_bytes;
+	} else {
+		Trailer t;
+		if (auto r = source(bytes_of(t)); !r)
+			return std::unexpected(r.error());
+		good = !std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) &&
+		       t.sum == sum_of(&t, offsetof(Trailer, sum));
+		records = t.records;
+		bytes = t.page_bytes;
+	}
+	if (!good)
+		return corrupt("bad trailer");
+	return std::pair{records, bytes};
 }
 
 } // namespace
@@ -299,9 +391,11 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	h.version = kImageFormatVersion;
 	h.arch = img.arch;
 	h.meta_len = meta.size();
-	h.meta_crc = crc32_of(meta.data(), meta.size());
 	h.header_crc = crc32_of(&h, offsetof(Header, header_crc));
+	uint64_t meta_sum = sum_of(meta.data(), meta.size());
 	if (auto r = sink(bytes_of(h)); !r)
+		return r;
+	if (auto r = sink(bytes_of(meta_sum)); !r)
 		return r;
 	if (auto r = sink(meta); !r)
 		return r;
@@ -330,11 +424,11 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 		}
 	}
 	RecordHeader end{};
-	end.header_crc = crc32_of(&end, offsetof(RecordHeader, header_crc));
+	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
 	if (auto r = sink(bytes_of(end)); !r)
 		return r;
 	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
-	t.crc = crc32_of(&t, offsetof(Trailer, crc));
+	t.sum = sum_of(&t, offsetof(Trailer, sum));
 	return sink(bytes_of(t));
 }
 
@@ -351,16 +445,24 @@ Result<Image> read_image(const ByteSource &source)
 		return std::unexpected(r.error());
 	if (h.header_crc != crc32_of(&h, offsetof(Header, header_crc)))
 		return corrupt("header checksum mismatch");
-	if (h.version != kImageFormatVersion)
-		return fail(EPROTO, "image format version " + std::to_string(h.version) +
-				    " is not supported (this hetmig reads version " +
-				    std::to_string(kImageFormatVersion) + ")");
+	const uint32_t version = h.version;
+	if (version < 1 || version > kImageFormatVersion)
+		return fail(EPROTO, strf("image format version %u is not supported (this "
+					 "hetmig reads versions 1 to %u)", version,
+					 kImageFormatVersion));
+	uint64_t meta_sum = h.meta_crc;
+	if (version >= 2) {
+		if (h.meta_crc)
+			return corrupt("header field reserved in format 2 is set");
+		if (auto r = source(bytes_of(meta_sum)); !r)
+			return std::unexpected(r.error());
+	}
 	if (h.meta_len > kMetaMax)
 		return corrupt("metadata length out of range");
 	std::vector<uint8_t> meta(h.meta_len);
 	if (auto r = source(meta); !r)
 		return std::unexpected(r.error());
-	if (h.meta_crc != crc32_of(meta.data(), meta.size()))
+	if (meta_sum != data_sum(version, meta))
 		return corrupt("metadata checksum mismatch");
 
 	Image img;
@@ -386,13 +488,10 @@ Result<Image> read_image(const ByteSource &source)
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;
 	for (;;) {
-		RecordHeader rh;
-		if (auto r = source(bytes_of(rh)); !r)
-			return std::unexpected(r.error());
-		// reserved is outside the checksum: it must be as written.
-		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeader, header_crc)) ||
-		    rh.reserved)
-			return corrupt("page record header checksum mismatch");
+		auto header = read_record_header(source, version);
+		if (!header)
+			return std::unexpected(header.error());
+		const Record &rh = *header;
 		if (!rh.addr)
 			break;
 		if (rh.raw_len == 0 || rh.raw_len > kPageRecordMax ||
@@ -403,7 +502,7 @@ Result<Image> read_image(const ByteSource &source)
 		stored.resize(rh.stored_len);
 		if (auto r = source(stored); !r)
 			return std::unexpected(r.error());
-		if (rh.data_crc != crc32_of(stored.data(), stored.size()))
+		if (rh.data_sum != data_sum(version, stored))
 			return corrupt("page data checksum mismatch at 0x" +
 				       strf("%lx", (unsigned long)rh.addr));
 		PageRun run{rh.addr, rh.raw_len, {}};
@@ -422,13 +521,10 @@ Result<Image> read_image(const ByteSource &source)
 		records++;
 		bytes += rh.raw_len;
 	}
-	Trailer t;
-	if (auto r = source(bytes_of(t)); !r)
-		return std::unexpected(r.error());
-	if (std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) ||
-	    t.crc != crc32_of(&t, offsetof(Trailer, crc)) || t.reserved)
-		return corrupt("bad trailer");
-	if (t.records != records || t.page_bytes != bytes)
+	auto counts = read_trailer(source, version);
+	if (!counts)
+		return std::unexpected(counts.error());
+	if (counts->first != records || counts->second != bytes)
 		return corrupt("trailer counts do not match the records");
 	return img;
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // The image format: what is written reads back the same, and every cut,
-// flipped byte or foreign version is refused with the right message.
+// flipped byte or foreign version is refused with the right message;
+// images of format 1 (fixtures/image) still read.
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <linux/hetmig.h>
 
@@ -244,6 +247,103 @@ TEST(Image, ForeignVersionIsNamed)
 	EXPECT_EQ(r.error().code, EPROTO);
 	EXPECT_NE(r.error().describe().find("format version 7 is not supported"),
 		  std::string::npos) << r.error().describe();
+}
+
+// The common 32 bytes of the header keep format 1's CRC-32, so a hetmig
+// that reads format 1 only names the version of a newer image.
+TEST(Image, HeaderChecksummedAsFormat1Did)
+{
+	auto bytes = encode(sample(), false);
+	uint32_t version, crc;
+	std::memcpy(&version, bytes.data() + 8, 4);
+	std::memcpy(&crc, bytes.data() + 28, 4);
+	EXPECT_EQ(version, kImageFormatVersion);
+	EXPECT_EQ(crc, uint32_t(crc32(0, bytes.data(), 28)));
+}
+
+// Header fields rewritten with a header CRC made anew, as a mistaken
+// writer would: the checksums further on, or the version's rules, refuse.
+TEST(Image, RewrittenHeadersAreRefused)
+{
+	auto rewritten = [](std::vector<uint8_t> bytes, size_t at, uint32_t v) {
+		std::memcpy(bytes.data() + at, &v, 4);
+		uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+		std::memcpy(bytes.data() + 28, &crc, 4);
+		return decode(bytes);
+	};
+	auto bytes = encode(sample(), true);
+	for (uint32_t v : {0u, 3u}) {
+		auto r = rewritten(bytes, 8, v);
+		ASSERT_FALSE(r.has_value());
+		EXPECT_EQ(r.error().code, EPROTO) << r.error().describe();
+		EXPECT_NE(r.error().describe().find(strf("format version %u is not supported", v)),
+			  std::string::npos) << r.error().describe();
+	}
+	// Format 2's bytes read as format 1: no checksum of format 1 matches.
+	auto as1 = rewritten(bytes, 8, 1);
+	ASSERT_FALSE(as1.has_value());
+	EXPECT_EQ(as1.error().code, EBADMSG) << as1.error().describe();
+	// Format 1's metadata CRC-32 word is reserved in format 2.
+	auto reserved = rewritten(bytes, 24, 1);
+	ASSERT_FALSE(reserved.has_value());
+	EXPECT_NE(reserved.error().describe().find("reserved in format 2"), std::string::npos)
+		<< reserved.error().describe();
+}
+
+std::vector<uint8_t> fixture(const std::string &name)
+{
+	std::ifstream in(std::string(HETMIG_IMAGE_FIXTURES) + "/" + name, std::ios::binary);
+	EXPECT_TRUE(in.good()) << name;
+	return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Images hetmig wrote in format 1 (fixtures/image/README.md), read by
+// this one: what they hold is sample() as it was then.
+TEST(Image, Format1StillReads)
+{
+	for (const char *name : {"format1-zstd.img", "format1-raw.img"}) {
+		auto bytes = fixture(name);
+		uint32_t version;
+		ASSERT_GT(bytes.size(), 12u);
+		std::memcpy(&version, bytes.data() + 8, 4);
+		ASSERT_EQ(version, 1u) << name;
+		auto back = decode(bytes);
+		ASSERT_TRUE(back.has_value()) << name << ": " << back.error().describe();
+		Image want = sample();
+		if (std::string(name) == "format1-raw.img")
+			want.pages.resize(2);
+		EXPECT_EQ(back->pid, 1234u);
+		EXPECT_EQ(back->cwd, "/home/u");
+		ASSERT_EQ(back->threads.size(), 1u);
+		EXPECT_EQ(back->threads[0].regsets, want.threads[0].regsets);
+		EXPECT_EQ(back->rlimits, want.rlimits);
+		EXPECT_EQ(back->oom_score_adj, -300);
+		ASSERT_EQ(back->files.size(), 2u);
+		EXPECT_EQ(back->files[1].inode, 7777u);
+		EXPECT_EQ(memory_of(*back), memory_of(want)) << name;
+	}
+}
+
+// Format 1 refuses damage as it always did: every byte flipped, every cut.
+TEST(Image, Format1DamageIsRefused)
+{
+	auto bytes = fixture("format1-raw.img");
+	for (size_t at = 0; at < bytes.size(); at++) {
+		auto bad = bytes;
+		bad[at] ^= 0x01;
+		auto r = decode(bad);
+		ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
+	}
+	bytes = fixture("format1-zstd.img");
+	for (size_t len = 0; len < bytes.size(); len++) {
+		auto r = decode({bytes.begin(), bytes.begin() + long(len)});
+		ASSERT_FALSE(r.has_value()) << "cut at " << len << " was accepted";
+	}
+	bytes[bytes.size() / 2] ^= 0x40;
+	auto r = decode(bytes);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find("corrupted image"), std::string::npos)
+		<< r.error().describe();
 }
 
 TEST(Image, NotAnImage)
