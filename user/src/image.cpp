@@ -7,6 +7,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/hetmig.h>
+#include <memory>
+#include <system_error>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -260,30 +263,70 @@ void from_cbor_tree(const json &j, Image &img)
 			       p->value("converted_from", "")};
 }
 
-Result<void> write_record(const ByteSink &sink, uint64_t addr,
-			  std::span<const uint8_t> raw, bool compress,
-			  std::vector<uint8_t> &scratch)
-{
+// A page record on its way out: its memory and what encoding it made.
+struct PendingRecord {
+	uint64_t addr = 0;
+	std::span<const uint8_t> raw;
+	std::vector<uint8_t> chunk;	// raw's memory, when read from the process
+	std::vector<uint8_t> packed;	// zstd's output
 	RecordHeader rh{};
-	rh.addr = addr;
-	rh.raw_len = uint32_t(raw.size());
-	std::span<const uint8_t> stored = raw;
-	rh.codec = kCodecRaw;
-	if (compress) {
-		scratch.resize(ZSTD_compressBound(raw.size()));
-		size_t n = ZSTD_compress(scratch.data(), scratch.size(), raw.data(),
-					 raw.size(), 1);
-		if (!ZSTD_isError(n) && n < raw.size()) {
-			stored = {scratch.data(), n};
-			rh.codec = kCodecZstd;
+	std::span<const uint8_t> stored;
+};
+
+using CompressContext = std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)>;
+
+// Compresses (with CCTX, if any) and checksums one record; touches nothing
+// else, so records are encoded on threads side by side.
+void encode_record(PendingRecord &p, ZSTD_CCtx *cctx)
+{
+	p.rh = {};
+	p.rh.addr = p.addr;
+	p.rh.raw_len = uint32_t(p.raw.size());
+	p.rh.codec = kCodecRaw;
+	p.stored = p.raw;
+	if (cctx) {
+		p.packed.resize(ZSTD_compressBound(p.raw.size()));
+		size_t n = ZSTD_compressCCtx(cctx, p.packed.data(), p.packed.size(),
+					     p.raw.data(), p.raw.size(), 1);
+		if (!ZSTD_isError(n) && n < p.raw.size()) {
+			p.stored = {p.packed.data(), n};
+			p.rh.codec = kCodecZstd;
 		}
 	}
-	rh.stored_len = uint32_t(stored.size());
-	rh.data_sum = sum_of(stored.data(), stored.size());
-	rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
-	if (auto r = sink(bytes_of(rh)); !r)
-		return r;
-	return sink(stored);
+	p.rh.stored_len = uint32_t(p.stored.size());
+	p.rh.data_sum = sum_of(p.stored.data(), p.stored.size());
+	p.rh.header_sum = sum_of(&p.rh, offsetof(RecordHeader, header_sum));
+}
+
+// One thread a record, this one included. Not libzstd's own workers
+// (ZSTD_c_nbWorkers): Debian's static libzstd is built without them, and
+// where they exist they cut a frame into jobs of at least 1 MiB (4
+// windows), so a record is one job; on 1 MiB records they were slower than
+// none (Documentation/benchmarks.md, "The image's checksum and compression").
+void encode_records(std::span<PendingRecord> recs, std::span<CompressContext> cctx)
+{
+	std::vector<std::jthread> threads;
+	size_t started = 1;
+	try {
+		for (; started < recs.size(); started++)
+			threads.emplace_back(encode_record, std::ref(recs[started]),
+					     cctx[started].get());
+	} catch (const std::system_error &) {
+		// No thread to be had: the rest are encoded here.
+	}
+	encode_record(recs[0], cctx[0].get());
+	for (size_t i = started; i < recs.size(); i++)
+		encode_record(recs[i], cctx[i].get());
+}
+
+// Records compressed at once: one a CPU, and at most 8 (each holds two
+// buffers of a record).
+size_t compress_lanes(unsigned asked)
+{
+	if (asked)
+		return std::min(asked, 8u);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return size_t(std::clamp(cpus, 1L, 8L));
 }
 
 std::unexpected<Error> corrupt(const std::string &what)
@@ -400,29 +443,54 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	if (auto r = sink(meta); !r)
 		return r;
 
+	// Records go out in batches of one a lane: read in this thread (the
+	// reader is the stopped process), encoded side by side, written in order.
+	const size_t lanes = opts.compress ? compress_lanes(opts.threads) : 1;
+	std::vector<PendingRecord> batch(lanes);
+	std::vector<CompressContext> cctx;
+	for (size_t i = 0; i < lanes; i++) {
+		cctx.emplace_back(opts.compress ? ZSTD_createCCtx() : nullptr, ZSTD_freeCCtx);
+		if (opts.compress && !cctx.back())
+			return fail(ENOMEM, "ZSTD_createCCtx");
+	}
 	Trailer t{};
-	std::vector<uint8_t> scratch, chunk;
+	size_t filled = 0;
+	auto flush = [&]() -> Result<void> {
+		encode_records(std::span(batch).first(filled), cctx);
+		for (size_t i = 0; i < filled; i++) {
+			if (auto r = sink(bytes_of(batch[i].rh)); !r)
+				return r;
+			if (auto r = sink(batch[i].stored); !r)
+				return r;
+			t.records++;
+			t.page_bytes += batch[i].raw.size();
+		}
+		filled = 0;
+		return {};
+	};
 	for (const auto &run : img.pages) {
 		if (run.data.empty() && !opts.reader && run.len)
 			return fail(EINVAL, "write_image: page data without a reader");
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
 			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
-			std::span<const uint8_t> raw;
+			PendingRecord &p = batch[filled];
+			p.addr = run.addr + off;
 			if (run.data.empty()) {
-				chunk.resize(kPageRecordMax);
-				if (auto r = opts.reader(run.addr + off, {chunk.data(), n}); !r)
+				p.chunk.resize(kPageRecordMax);
+				if (auto r = opts.reader(p.addr, {p.chunk.data(), n}); !r)
 					return r;
-				raw = {chunk.data(), n};
+				p.raw = {p.chunk.data(), n};
 			} else {
-				raw = {run.data.data() + off, n};
+				p.raw = {run.data.data() + off, n};
 			}
-			if (auto r = write_record(sink, run.addr + off, raw, opts.compress,
-						  scratch); !r)
-				return r;
-			t.records++;
-			t.page_bytes += n;
+			if (++filled == lanes)
+				if (auto r = flush(); !r)
+					return r;
 		}
 	}
+	if (filled)
+		if (auto r = flush(); !r)
+			return r;
 	RecordHeader end{};
 	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
 	if (auto r = sink(bytes_of(end)); !r)

@@ -115,6 +115,8 @@ using ByteSource = std::function<Result<void>(std::span<uint8_t>)>;
 
 struct WriteOptions {
 	bool compress = false;	// zstd level 1 on page records that shrink
+	// Records compressed side by side; 0: one per online CPU, up to 8.
+	unsigned threads = 0;
 	// Where page runs without DATA come from. Reading them while writing,
 	// through one buffer, keeps a large process's image out of memory.
 	PageReader reader;

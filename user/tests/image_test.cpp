@@ -59,13 +59,14 @@ Image sample()
 	return img;
 }
 
-std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {})
+std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {},
+			    unsigned threads = 0)
 {
 	std::vector<uint8_t> out;
 	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
 		out.insert(out.end(), b.begin(), b.end());
 		return {};
-	}, {.compress = compress, .reader = reader});
+	}, {.compress = compress, .threads = threads, .reader = reader});
 	EXPECT_TRUE(r.has_value());
 	return out;
 }
@@ -189,6 +190,64 @@ TEST(Image, PagesReadWhileWriting)
 }
 
 INSTANTIATE_TEST_SUITE_P(RawAndZstd, ImageRoundTrip, ::testing::Bool());
+
+// Records compressed on threads side by side come out in order, the same
+// bytes whatever the number of threads, from data and from a reader.
+TEST(Image, ThreadsChangeNoByte)
+{
+	Image img = sample();
+	img.pages.push_back({0x400000, 5 * kPageRecordMax + 8192,
+			     std::vector<uint8_t>(5 * kPageRecordMax + 8192)});
+	for (size_t i = 0; i < img.pages.back().data.size(); i++)
+		img.pages.back().data[i] = uint8_t(i / 4096 + (i % 7 ? 0 : i >> 9));
+	auto one = encode(img, true, {}, 1);
+	for (unsigned threads : {2u, 3u, 8u, 0u})
+		EXPECT_EQ(encode(img, true, {}, threads), one) << threads << " threads";
+
+	auto reader = [](uint64_t addr, std::span<uint8_t> out) -> Result<void> {
+		for (size_t i = 0; i < out.size(); i++)
+			out[i] = uint8_t((addr + i) / 4096);
+		return {};
+	};
+	for (auto &run : img.pages)
+		run.data.clear();
+	auto read_one = encode(img, true, reader, 1);
+	EXPECT_EQ(encode(img, true, reader, 3), read_one);
+	auto back = decode(read_one);
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	EXPECT_EQ(back->page_bytes(), img.page_bytes());
+}
+
+// A reader or a sink that fails in the middle of a batch fails the write
+// with its error, whatever the threads were doing.
+TEST(Image, FailureInABatch)
+{
+	Image img = sample();
+	for (auto &run : img.pages)
+		run.data.clear();
+	int calls = 0;
+	auto reader = [&](uint64_t, std::span<uint8_t> out) -> Result<void> {
+		if (++calls == 3)
+			return fail(EIO, "reading the process");
+		std::fill(out.begin(), out.end(), 1);
+		return {};
+	};
+	auto r = write_image(img, [](std::span<const uint8_t>) -> Result<void> { return {}; },
+			     {.compress = true, .threads = 4, .reader = reader});
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().context, "reading the process");
+
+	img = sample();
+	size_t bytes = 0;
+	r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+		bytes += b.size();
+		if (bytes > 1200)	// past the metadata, in the first batch
+			return fail(ENOSPC, "write");
+		return {};
+	}, {.compress = true, .threads = 4, .reader = {}});
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, ENOSPC);
+}
 
 TEST(Image, CompressionShrinksZeroPages)
 {
