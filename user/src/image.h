@@ -3,14 +3,14 @@
 //
 // On disk and on the wire it is one byte stream (Documentation/image.md):
 //   header   "HETMIGIM", format version, architecture, metadata length,
-//            header CRC-32; then the metadata's XXH3-64
+//            header CRC-32; then the metadata's XXH64
 //   metadata CBOR (nlohmann-json): threads, registers, mm layout, mappings,
 //            signals, files, credentials; self-describing, so fields can be
 //            added without a new format version
-//   pages    records of (address, length, codec, XXH3-64) + data, raw or
+//   pages    records of (address, length, codec, XXH64) + data, raw or
 //            zstd-compressed, at most kPageRecordMax bytes each
-//   trailer  "HETMIGND", record count, byte count, XXH3-64
-// Format 1 (CRC-32s where format 2 has XXH3-64) is still read.
+//   trailer  "HETMIGND", record count, byte count, XXH64
+// Format 1 (CRC-32s where format 2 has XXH64) is still read.
 // Every part is checked on reading; a truncated, corrupted or unknown image
 // is refused with a message that says which.
 #pragma once
