@@ -26,8 +26,9 @@
 //                   two load its shared libzstd.so.1, which has.
 // BM_ImageWrite_hetmig, BM_ImageRead_hetmig
 //                   write_image and read_image of SIZE MiB of page data in
-//                   memory (third argument: 1 compressed), as the companion
-//                   does them
+//                   memory (third argument: 1 compressed; fourth, of
+//                   writes: threads, 0 for one per online CPU), as the
+//                   companion does them
 //
 // As ratios: run with --benchmark_out=F.csv --benchmark_out_format=csv,
 // then tools/bench/ratios base=xxh64 F.csv (checksums) and base=threads
@@ -300,13 +301,14 @@ hetmig::Image image_of(size_t mib, int64_t kind)
 
 // Into OUT, whose memory is kept from one call to the next: the companion
 // writes to a file or a socket, not to fresh memory it faults in.
-size_t write_to_memory(const hetmig::Image &img, bool compress, std::vector<uint8_t> &out)
+size_t write_to_memory(const hetmig::Image &img, bool compress, std::vector<uint8_t> &out,
+		       unsigned threads = 0)
 {
 	out.clear();
 	auto r = hetmig::write_image(img, [&](std::span<const uint8_t> b) -> hetmig::Result<void> {
 		out.insert(out.end(), b.begin(), b.end());
 		return {};
-	}, {.compress = compress, .reader = {}});
+	}, {.compress = compress, .threads = threads, .reader = {}});
 	return r ? out.size() : 0;
 }
 
@@ -314,18 +316,23 @@ void BM_ImageWrite_hetmig(benchmark::State &state)
 {
 	auto img = image_of(size_t(state.range(0)), state.range(1));
 	std::vector<uint8_t> out;
-	size_t written = write_to_memory(img, state.range(2), out);
+	unsigned threads = unsigned(state.range(3));
+	size_t written = write_to_memory(img, state.range(2), out, threads);
 	for (auto _ : state) {
-		written = write_to_memory(img, state.range(2), out);
+		written = write_to_memory(img, state.range(2), out, threads);
 		if (!written)
 			return state.SkipWithError("write_image failed");
 	}
 	state.SetBytesProcessed(int64_t(state.iterations() * img.page_bytes()));
 	state.SetLabel(std::string(kind_name(state.range(1))) +
 		       (state.range(2) ? ", zstd" : ", raw") +
-		       stored_label(written, img.page_bytes()));
+		       stored_label(written, img.page_bytes()) +
+		       (state.range(2) ? threads ? ", 1 thread" : ", a thread per CPU" : ""));
 }
-BENCHMARK(BM_ImageWrite_hetmig)->ArgsProduct({{64}, {0, 1}, {0, 1}})
+// Fourth argument: WriteOptions::threads (0: one per online CPU).
+BENCHMARK(BM_ImageWrite_hetmig)
+	->Args({64, 0, 0, 0})->Args({64, 1, 0, 0})
+	->Args({64, 0, 1, 1})->Args({64, 0, 1, 0})->Args({64, 1, 1, 1})->Args({64, 1, 1, 0})
 	->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ImageRead_hetmig(benchmark::State &state)

@@ -8,7 +8,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/hetmig.h>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -120,6 +123,7 @@ struct PendingRecord {
 	std::vector<uint8_t> packed;	// zstd's output
 	RecordHeader rh{};
 	std::span<const uint8_t> stored;
+	bool done = false;		// encoded (RecordPipeline::mu_)
 };
 
 using CompressContext = std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)>;
@@ -147,29 +151,7 @@ void encode_record(PendingRecord &p, ZSTD_CCtx *cctx)
 	p.rh.header_sum = sum_of(&p.rh, offsetof(RecordHeader, header_sum));
 }
 
-// One thread a record, this one included. Not libzstd's own workers
-// (ZSTD_c_nbWorkers): Debian's static libzstd is built without them, and
-// where they exist they cut a frame into jobs of at least 1 MiB (4
-// windows), so a record is one job; on 1 MiB records they were slower than
-// none (Documentation/benchmarks.md, "The image's checksum and compression").
-void encode_records(std::span<PendingRecord> recs, std::span<CompressContext> cctx)
-{
-	std::vector<std::jthread> threads;
-	size_t started = 1;
-	try {
-		for (; started < recs.size(); started++)
-			threads.emplace_back(encode_record, std::ref(recs[started]),
-					     cctx[started].get());
-	} catch (const std::system_error &) {
-		// No thread to be had: the rest are encoded here.
-	}
-	encode_record(recs[0], cctx[0].get());
-	for (size_t i = started; i < recs.size(); i++)
-		encode_record(recs[i], cctx[i].get());
-}
-
-// Records compressed at once: one a CPU, and at most 8 (each holds two
-// buffers of a record).
+// Records compressed at once: one a CPU, and at most 8.
 size_t compress_lanes(unsigned asked)
 {
 	if (asked)
@@ -177,6 +159,111 @@ size_t compress_lanes(unsigned asked)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return size_t(std::clamp(cpus, 1L, 8L));
 }
+
+// Records encoded on worker threads, one a lane, while the writer reads
+// the next ones from the process and writes the finished ones in order.
+// Two records a lane are in flight, so neither side waits on the other's
+// scheduling: batches that waited for their slowest record were slower
+// than one thread on a loaded host. Not libzstd's own workers
+// (ZSTD_c_nbWorkers): Debian's static libzstd is built without them, and
+// where they exist they cut a frame into jobs of at least 1 MiB (4
+// windows), so a record is one job; on 1 MiB records they were slower than
+// none (Documentation/benchmarks.md, "The image's checksum and compression").
+class RecordPipeline {
+public:
+	RecordPipeline(size_t lanes, bool compress) : lanes_(lanes), compress_(compress) {}
+	RecordPipeline(const RecordPipeline &) = delete;
+	RecordPipeline &operator=(const RecordPipeline &) = delete;
+
+	~RecordPipeline()
+	{
+		{
+			std::lock_guard lk(mu_);
+			stop_ = true;
+		}
+		work_.notify_all();
+		for (auto &t : workers_)
+			t.join();
+	}
+
+	Result<void> start()
+	{
+		for (size_t i = 0; i < lanes_; i++) {
+			contexts_.emplace_back(compress_ ? ZSTD_createCCtx() : nullptr,
+					       ZSTD_freeCCtx);
+			if (compress_ && !contexts_.back())
+				return fail(ENOMEM, "ZSTD_createCCtx");
+		}
+		if (lanes_ > 1) {
+			try {
+				for (size_t i = 0; i < lanes_; i++)
+					workers_.emplace_back(&RecordPipeline::work, this,
+							      contexts_[i].get());
+			} catch (const std::system_error &) {
+				// Fewer threads, or none: records are encoded here.
+			}
+		}
+		slots_.resize(workers_.empty() ? 1 : 2 * workers_.size());
+		return {};
+	}
+
+	// Records in flight at most: record N's slot holds N - size() until
+	// that one is written.
+	size_t size() const { return slots_.size(); }
+	PendingRecord &slot(uint64_t n) { return slots_[n % slots_.size()]; }
+
+	void submit(PendingRecord &p)
+	{
+		if (workers_.empty()) {
+			encode_record(p, contexts_[0].get());
+			p.done = true;
+			return;
+		}
+		{
+			std::lock_guard lk(mu_);
+			p.done = false;
+			queue_.push_back(&p);
+		}
+		work_.notify_one();
+	}
+
+	// Record N, once encoded.
+	const PendingRecord &finished(uint64_t n)
+	{
+		PendingRecord &p = slot(n);
+		std::unique_lock lk(mu_);
+		done_.wait(lk, [&] { return p.done; });
+		return p;
+	}
+
+private:
+	void work(ZSTD_CCtx *cctx)
+	{
+		std::unique_lock lk(mu_);
+		for (;;) {
+			work_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+			if (stop_)
+				return;
+			PendingRecord *p = queue_.front();
+			queue_.pop_front();
+			lk.unlock();
+			encode_record(*p, cctx);
+			lk.lock();
+			p->done = true;
+			done_.notify_one();
+		}
+	}
+
+	size_t lanes_;
+	bool compress_;
+	std::vector<CompressContext> contexts_;	// one a lane
+	std::vector<PendingRecord> slots_;
+	std::vector<std::thread> workers_;
+	std::mutex mu_;
+	std::condition_variable work_, done_;
+	std::deque<PendingRecord *> queue_;
+	bool stop_ = false;
+};
 
 std::unexpected<Error> corrupt(const std::string &what)
 {
@@ -292,37 +379,31 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	if (auto r = sink(meta); !r)
 		return r;
 
-	// Records go out in batches of one a lane: read in this thread (the
-	// reader is the stopped process), encoded side by side, written in order.
-	const size_t lanes = opts.compress ? compress_lanes(opts.threads) : 1;
-	std::vector<PendingRecord> batch(lanes);
-	std::vector<CompressContext> cctx;
-	for (size_t i = 0; i < lanes; i++) {
-		cctx.emplace_back(opts.compress ? ZSTD_createCCtx() : nullptr, ZSTD_freeCCtx);
-		if (opts.compress && !cctx.back())
-			return fail(ENOMEM, "ZSTD_createCCtx");
-	}
+	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
+	if (auto r = pipe.start(); !r)
+		return r;
 	Trailer t{};
-	size_t filled = 0;
-	auto flush = [&]() -> Result<void> {
-		encode_records(std::span(batch).first(filled), cctx);
-		for (size_t i = 0; i < filled; i++) {
-			if (auto r = sink(bytes_of(batch[i].rh)); !r)
-				return r;
-			if (auto r = sink(batch[i].stored); !r)
-				return r;
-			t.records++;
-			t.page_bytes += batch[i].raw.size();
-		}
-		filled = 0;
+	uint64_t read = 0, written = 0;		// records
+	auto write_next = [&]() -> Result<void> {
+		const PendingRecord &p = pipe.finished(written++);
+		if (auto r = sink(bytes_of(p.rh)); !r)
+			return r;
+		if (auto r = sink(p.stored); !r)
+			return r;
+		t.records++;
+		t.page_bytes += p.raw.size();
 		return {};
 	};
 	for (const auto &run : img.pages) {
 		if (run.data.empty() && !opts.reader && run.len)
 			return fail(EINVAL, "write_image: page data without a reader");
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
+			if (read - written == pipe.size())
+				if (auto r = write_next(); !r)
+					return r;
+			// Read here, not on the workers: the reader is the process.
 			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
-			PendingRecord &p = batch[filled];
+			PendingRecord &p = pipe.slot(read++);
 			p.addr = run.addr + off;
 			if (run.data.empty()) {
 				p.chunk.resize(kPageRecordMax);
@@ -332,13 +413,11 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 			} else {
 				p.raw = {run.data.data() + off, n};
 			}
-			if (++filled == lanes)
-				if (auto r = flush(); !r)
-					return r;
+			pipe.submit(p);
 		}
 	}
-	if (filled)
-		if (auto r = flush(); !r)
+	while (written < read)
+		if (auto r = write_next(); !r)
 			return r;
 	RecordHeader end{};
 	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));

@@ -218,9 +218,9 @@ TEST(Image, ThreadsChangeNoByte)
 	EXPECT_EQ(back->page_bytes(), img.page_bytes());
 }
 
-// A reader or a sink that fails in the middle of a batch fails the write
-// with its error, whatever the threads were doing.
-TEST(Image, FailureInABatch)
+// A reader or a sink that fails while records are in flight on threads
+// fails the write with its error, and the threads stop.
+TEST(Image, FailureWhileRecordsAreInFlight)
 {
 	Image img = sample();
 	for (auto &run : img.pages)
@@ -241,7 +241,7 @@ TEST(Image, FailureInABatch)
 	size_t bytes = 0;
 	r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
 		bytes += b.size();
-		if (bytes > 1200)	// past the metadata, in the first batch
+		if (bytes > 1200)	// past the metadata, at the first records
 			return fail(ENOSPC, "write");
 		return {};
 	}, {.compress = true, .threads = 4, .reader = {}});
