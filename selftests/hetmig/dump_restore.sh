@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..38"
+echo "1..43"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -49,6 +49,18 @@ wait_for "$work/run" "^done"
 check "dump_restore.output_equals_an_unmoved_run" cmp "$work/run" "$work/ref"
 check "dump_restore.nothing_went_to_output" [ ! -s "$work/after" ]
 check "dump_restore.moved_mid_run" [ "$before" -lt $((STEPS + 1)) ]
+
+# The same move through a compressed image: format 2, its records
+# compressed side by side, one thread per CPU.
+start
+hetmig dump $pid -o "$work/imgz" --compress > /dev/null 2>&1; rc=$?
+check "dump_restore.compressed_dump_exit_0" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+check "dump_restore.image_format_2" [ "$(od -An -tu4 -j8 -N4 "$work/imgz" | tr -d ' ')" = 2 ]
+hetmig restore "$work/imgz" --allow-root --output /dev/null > /dev/null 2>&1; rc=$?
+check "dump_restore.compressed_restore_exit_0" [ $rc -eq 0 ]
+wait_for "$work/run" "^done"
+check "dump_restore.compressed_output_equals_an_unmoved_run" cmp "$work/run" "$work/ref"
 
 # A log file written to meanwhile is not here as it was: stdout becomes
 # --output, and restore says so.
@@ -212,6 +224,13 @@ cp "$work/img" "$work/flip"
 printf 'Z' | dd of="$work/flip" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
 out=$(hetmig restore "$work/flip" --allow-root 2>&1); rc=$?
 check "dump_restore.corrupted_image_refused" has "$out" "corrupted image"
+sizez=$(wc -c < "$work/imgz")
+cp "$work/imgz" "$work/flipz"
+b=$(dd if="$work/imgz" bs=1 skip=$((sizez / 2)) count=1 2>/dev/null)
+[ "$b" = Z ] && b=Y || b=Z
+printf '%s' "$b" | dd of="$work/flipz" bs=1 seek=$((sizez / 2)) conv=notrunc 2>/dev/null
+out=$(hetmig restore "$work/flipz" --allow-root 2>&1)
+check "dump_restore.corrupted_compressed_image_refused" has "$out" "corrupted image"
 echo "not an image" > "$work/text"
 out=$(hetmig restore "$work/text" 2>&1)
 check "dump_restore.not_an_image_refused" has "$out" "not a hetmig image"

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "image_metadata.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/hetmig.h>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -25,17 +33,44 @@ constexpr uint32_t kCodecRaw = 0, kCodecZstd = 1;
 // Metadata larger than this is not an image we wrote.
 constexpr uint64_t kMetaMax = 256 << 20;
 
+// The same in every format version, with the same CRC-32: a reader checks
+// it before it looks at the version, and so a hetmig that reads format 1
+// only still names a newer image's version instead of calling it
+// corrupted. Format 2 follows it with the metadata's XXH64 (u64).
 struct [[gnu::packed]] Header {
 	char magic[8];
 	uint32_t version;
 	uint32_t arch;
 	uint64_t meta_len;
-	uint32_t meta_crc;
+	uint32_t meta_crc;	// format 1: the metadata's CRC-32; 2: 0
 	uint32_t header_crc;	// of everything above
 };
 
+// Format 2: XXH64 over page data and the structures around it, and every
+// reserved word inside a sum. XXH64 costs 0.4 of zlib's CRC-32 per byte on
+// the host and 0.1 under TCG; XXH3, faster still on the host, is vector
+// code that TCG runs 10 to 100 times slower than XXH64 (Documentation/
+// benchmarks.md, "The image's checksum and compression").
 struct [[gnu::packed]] RecordHeader {
 	uint64_t addr;		// 0 ends the records
+	uint32_t raw_len;
+	uint32_t stored_len;
+	uint32_t codec;
+	uint32_t reserved;
+	uint64_t data_sum;
+	uint64_t header_sum;	// of everything above
+};
+
+struct [[gnu::packed]] Trailer {
+	char magic[8];
+	uint64_t records;
+	uint64_t page_bytes;
+	uint64_t sum;		// of everything above
+};
+
+// Format 1, read only: CRC-32s, reserved words outside them.
+struct [[gnu::packed]] RecordHeaderV1 {
+	uint64_t addr;
 	uint32_t raw_len;
 	uint32_t stored_len;
 	uint32_t codec;
@@ -44,17 +79,28 @@ struct [[gnu::packed]] RecordHeader {
 	uint32_t reserved;
 };
 
-struct [[gnu::packed]] Trailer {
+struct [[gnu::packed]] TrailerV1 {
 	char magic[8];
 	uint64_t records;
 	uint64_t page_bytes;
-	uint32_t crc;		// of everything above
+	uint32_t crc;
 	uint32_t reserved;
 };
 
 uint32_t crc32_of(const void *p, size_t n)
 {
 	return uint32_t(crc32(0, static_cast<const Bytef *>(p), uInt(n)));
+}
+
+uint64_t sum_of(const void *p, size_t n)
+{
+	return XXH64(p, n, 0);
+}
+
+// The checksum of page data and metadata in format VERSION.
+uint64_t data_sum(uint32_t version, std::span<const uint8_t> b)
+{
+	return version == 1 ? crc32_of(b.data(), b.size()) : sum_of(b.data(), b.size());
 }
 
 template <typename T>
@@ -69,189 +115,214 @@ std::span<uint8_t> bytes_of(T &v)
 	return {reinterpret_cast<uint8_t *>(&v), sizeof(v)};
 }
 
-json::binary_t binary(const std::vector<uint8_t> &v)
-{
-	return json::binary_t(v);
-}
-
-json to_cbor_tree(const Image &img)
-{
-	json threads = json::array();
-	for (const auto &t : img.threads) {
-		json regsets = json::array();
-		for (const auto &[note, data] : t.regsets)
-			regsets.push_back({{"note", note}, {"data", binary(data)}});
-		threads.push_back({
-			{"tid", t.tid}, {"arch", t.arch}, {"sigmask", t.sigmask},
-			{"tp", t.thread_pointer}, {"ss_sp", t.altstack_sp},
-			{"ss_size", t.altstack_size}, {"ss_flags", t.altstack_flags},
-			{"clear_child_tid", t.clear_child_tid},
-			{"robust_list", t.robust_list}, {"rseq", t.rseq},
-			{"rseq_sig", t.rseq_sig}, {"regsets", regsets},
-		});
-	}
-	const MmLayout &m = img.mm;
-	json mm = {
-		{"start_code", m.start_code}, {"end_code", m.end_code},
-		{"start_data", m.start_data}, {"end_data", m.end_data},
-		{"start_brk", m.start_brk}, {"brk", m.brk},
-		{"start_stack", m.start_stack}, {"arg_start", m.arg_start},
-		{"arg_end", m.arg_end}, {"env_start", m.env_start},
-		{"env_end", m.env_end}, {"auxv", m.auxv},
-	};
-	json maps = json::array();
-	for (const auto &v : img.mappings)
-		maps.push_back({
-			{"start", v.start}, {"end", v.end}, {"pgoff", v.pgoff},
-			{"prot", v.prot}, {"flags", v.flags}, {"kind", v.kind},
-			{"path", v.path}, {"name", v.name}, {"inode", v.inode},
-		});
-	json sigs = json::array();
-	for (const auto &s : img.signals)
-		sigs.push_back({{"signal", s.signal}, {"handler", s.handler},
-				{"flags", s.flags}, {"mask", s.mask},
-				{"restorer", s.restorer}});
-	json files = json::array();
-	for (const auto &f : img.files) {
-		json file = {{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
-			     {"offset", f.offset}, {"size", f.size},
-			     {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
-			     {"left_behind", f.left_behind}, {"dup_of", f.dup_of}};
-		if (f.directory) {
-			file["dir"] = true;
-			file["inode"] = f.inode;
-		}
-		files.push_back(std::move(file));
-	}
-	json mapped = json::array();
-	for (const auto &f : img.mapped_files)
-		mapped.push_back({{"path", f.path}, {"size", f.size},
-				  {"mtime_ns", f.mtime_ns}});
-	json tree = {
-		{"arch", img.arch}, {"page_size", img.page_size},
-		{"kernel_release", img.kernel_release}, {"hostname", img.hostname},
-		{"comm", img.comm}, {"pid", img.pid}, {"uid", img.uid},
-		{"gid", img.gid}, {"umask", img.umask}, {"cwd", img.cwd},
-		{"vdso_size", img.vdso_size}, {"vvar_size", img.vvar_size},
-		{"vdso_digest", img.vdso_digest}, {"threads", threads}, {"mm", mm},
-		{"mappings", maps}, {"signals", sigs}, {"files", files},
-		{"mapped_files", mapped}, {"rlimits", img.rlimits},
-		{"program", {{"path", img.program.path}, {"pair_id", img.program.pair_id},
-			     {"converted_from", img.program.converted_from}}},
-	};
-	if (img.oom_score_adj)
-		tree["oom_score_adj"] = *img.oom_score_adj;
-	return tree;
-}
-
-void from_cbor_tree(const json &j, Image &img)
-{
-	img.arch = j.at("arch");
-	img.page_size = j.at("page_size");
-	img.kernel_release = j.at("kernel_release");
-	img.hostname = j.value("hostname", "");
-	img.comm = j.value("comm", "");
-	img.pid = j.at("pid");
-	img.uid = j.at("uid");
-	img.gid = j.at("gid");
-	img.umask = j.at("umask");
-	img.cwd = j.at("cwd");
-	img.vdso_size = j.at("vdso_size");
-	img.vvar_size = j.at("vvar_size");
-	img.vdso_digest = j.at("vdso_digest");
-	for (const auto &t : j.at("threads")) {
-		ThreadState s;
-		s.tid = t.at("tid");
-		s.arch = t.at("arch");
-		s.sigmask = t.at("sigmask");
-		s.thread_pointer = t.at("tp");
-		s.altstack_sp = t.at("ss_sp");
-		s.altstack_size = t.at("ss_size");
-		s.altstack_flags = t.at("ss_flags");
-		s.clear_child_tid = t.at("clear_child_tid");
-		s.robust_list = t.at("robust_list");
-		s.rseq = t.value("rseq", uint64_t(0));
-		s.rseq_sig = t.value("rseq_sig", uint32_t(0));
-		for (const auto &r : t.at("regsets"))
-			s.regsets[r.at("note")] = r.at("data").get_binary();
-		img.threads.push_back(std::move(s));
-	}
-	const json &m = j.at("mm");
-	img.mm.start_code = m.at("start_code");
-	img.mm.end_code = m.at("end_code");
-	img.mm.start_data = m.at("start_data");
-	img.mm.end_data = m.at("end_data");
-	img.mm.start_brk = m.at("start_brk");
-	img.mm.brk = m.at("brk");
-	img.mm.start_stack = m.at("start_stack");
-	img.mm.arg_start = m.at("arg_start");
-	img.mm.arg_end = m.at("arg_end");
-	img.mm.env_start = m.at("env_start");
-	img.mm.env_end = m.at("env_end");
-	img.mm.auxv = m.at("auxv").get<std::vector<uint64_t>>();
-	for (const auto &v : j.at("mappings")) {
-		Mapping map;
-		map.start = v.at("start");
-		map.end = v.at("end");
-		map.pgoff = v.at("pgoff");
-		map.prot = v.at("prot");
-		map.flags = v.at("flags");
-		map.kind = v.at("kind");
-		map.path = v.at("path");
-		map.name = v.at("name");
-		map.inode = v.at("inode");
-		img.mappings.push_back(std::move(map));
-	}
-	for (const auto &s : j.at("signals"))
-		img.signals.push_back({s.at("signal"), s.at("handler"), s.at("flags"),
-				       s.at("mask"), s.at("restorer")});
-	for (const auto &f : j.at("files"))
-		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
-				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
-				     f.at("std"), f.value("left_behind", ""),
-				     f.value("dup_of", -1), f.value("dir", false),
-				     f.value("inode", uint64_t(0))});
-	for (const auto &f : j.at("mapped_files"))
-		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
-	// Added after format 1 was first written: optional.
-	if (auto r = j.find("rlimits"); r != j.end())
-		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
-	if (auto o = j.find("oom_score_adj"); o != j.end())
-		img.oom_score_adj = o->get<int>();
-	if (auto p = j.find("program"); p != j.end())
-		img.program = {p->value("path", ""), p->value("pair_id", ""),
-			       p->value("converted_from", "")};
-}
-
-Result<void> write_record(const ByteSink &sink, uint64_t addr,
-			  std::span<const uint8_t> raw, bool compress,
-			  std::vector<uint8_t> &scratch)
-{
+// A page record on its way out: its memory and what encoding it made.
+struct PendingRecord {
+	uint64_t addr = 0;
+	std::span<const uint8_t> raw;
+	std::vector<uint8_t> chunk;	// raw's memory, when read from the process
+	std::vector<uint8_t> packed;	// zstd's output
 	RecordHeader rh{};
-	rh.addr = addr;
-	rh.raw_len = uint32_t(raw.size());
-	std::span<const uint8_t> stored = raw;
-	rh.codec = kCodecRaw;
-	if (compress) {
-		scratch.resize(ZSTD_compressBound(raw.size()));
-		size_t n = ZSTD_compress(scratch.data(), scratch.size(), raw.data(),
-					 raw.size(), 1);
-		if (!ZSTD_isError(n) && n < raw.size()) {
-			stored = {scratch.data(), n};
-			rh.codec = kCodecZstd;
+	std::span<const uint8_t> stored;
+	bool done = false;		// encoded (RecordPipeline::mu_)
+};
+
+using CompressContext = std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)>;
+
+// Compresses (with CCTX, if any) and checksums one record; touches nothing
+// else, so records are encoded on threads side by side.
+void encode_record(PendingRecord &p, ZSTD_CCtx *cctx)
+{
+	p.rh = {};
+	p.rh.addr = p.addr;
+	p.rh.raw_len = uint32_t(p.raw.size());
+	p.rh.codec = kCodecRaw;
+	p.stored = p.raw;
+	if (cctx) {
+		p.packed.resize(ZSTD_compressBound(p.raw.size()));
+		size_t n = ZSTD_compressCCtx(cctx, p.packed.data(), p.packed.size(),
+					     p.raw.data(), p.raw.size(), 1);
+		if (!ZSTD_isError(n) && n < p.raw.size()) {
+			p.stored = {p.packed.data(), n};
+			p.rh.codec = kCodecZstd;
 		}
 	}
-	rh.stored_len = uint32_t(stored.size());
-	rh.data_crc = crc32_of(stored.data(), stored.size());
-	rh.header_crc = crc32_of(&rh, offsetof(RecordHeader, header_crc));
-	if (auto r = sink(bytes_of(rh)); !r)
-		return r;
-	return sink(stored);
+	p.rh.stored_len = uint32_t(p.stored.size());
+	p.rh.data_sum = sum_of(p.stored.data(), p.stored.size());
+	p.rh.header_sum = sum_of(&p.rh, offsetof(RecordHeader, header_sum));
 }
+
+// Records compressed at once: one a CPU, and at most 8.
+size_t compress_lanes(unsigned asked)
+{
+	if (asked)
+		return std::min(asked, 8u);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return size_t(std::clamp(cpus, 1L, 8L));
+}
+
+// Records encoded on worker threads, one a lane, while the writer reads
+// the next ones from the process and writes the finished ones in order.
+// Two records a lane are in flight, so neither side waits on the other's
+// scheduling: batches that waited for their slowest record were slower
+// than one thread on a loaded host. Not libzstd's own workers
+// (ZSTD_c_nbWorkers): Debian's static libzstd is built without them, and
+// where they exist they cut a frame into jobs of at least 1 MiB (4
+// windows), so a record is one job; on 1 MiB records they were slower than
+// none (Documentation/benchmarks.md, "The image's checksum and compression").
+class RecordPipeline {
+public:
+	RecordPipeline(size_t lanes, bool compress) : lanes_(lanes), compress_(compress) {}
+	RecordPipeline(const RecordPipeline &) = delete;
+	RecordPipeline &operator=(const RecordPipeline &) = delete;
+
+	~RecordPipeline()
+	{
+		{
+			std::lock_guard lk(mu_);
+			stop_ = true;
+		}
+		work_.notify_all();
+		for (auto &t : workers_)
+			t.join();
+	}
+
+	Result<void> start()
+	{
+		for (size_t i = 0; i < lanes_; i++) {
+			contexts_.emplace_back(compress_ ? ZSTD_createCCtx() : nullptr,
+					       ZSTD_freeCCtx);
+			if (compress_ && !contexts_.back())
+				return fail(ENOMEM, "ZSTD_createCCtx");
+		}
+		if (lanes_ > 1) {
+			try {
+				for (size_t i = 0; i < lanes_; i++)
+					workers_.emplace_back(&RecordPipeline::work, this,
+							      contexts_[i].get());
+			} catch (const std::system_error &) {
+				// Fewer threads, or none: records are encoded here.
+			}
+		}
+		slots_.resize(workers_.empty() ? 1 : 2 * workers_.size());
+		return {};
+	}
+
+	// Records in flight at most: record N's slot holds N - size() until
+	// that one is written.
+	size_t size() const { return slots_.size(); }
+	PendingRecord &slot(uint64_t n) { return slots_[n % slots_.size()]; }
+
+	void submit(PendingRecord &p)
+	{
+		if (workers_.empty()) {
+			encode_record(p, contexts_[0].get());
+			p.done = true;
+			return;
+		}
+		{
+			std::lock_guard lk(mu_);
+			p.done = false;
+			queue_.push_back(&p);
+		}
+		work_.notify_one();
+	}
+
+	// Record N, once encoded.
+	const PendingRecord &finished(uint64_t n)
+	{
+		PendingRecord &p = slot(n);
+		std::unique_lock lk(mu_);
+		done_.wait(lk, [&] { return p.done; });
+		return p;
+	}
+
+private:
+	void work(ZSTD_CCtx *cctx)
+	{
+		std::unique_lock lk(mu_);
+		for (;;) {
+			work_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+			if (stop_)
+				return;
+			PendingRecord *p = queue_.front();
+			queue_.pop_front();
+			lk.unlock();
+			encode_record(*p, cctx);
+			lk.lock();
+			p->done = true;
+			done_.notify_one();
+		}
+	}
+
+	size_t lanes_;
+	bool compress_;
+	std::vector<CompressContext> contexts_;	// one a lane
+	std::vector<PendingRecord> slots_;
+	std::vector<std::thread> workers_;
+	std::mutex mu_;
+	std::condition_variable work_, done_;
+	std::deque<PendingRecord *> queue_;
+	bool stop_ = false;
+};
 
 std::unexpected<Error> corrupt(const std::string &what)
 {
 	return fail(EBADMSG, "corrupted image: " + what);
+}
+
+// A page record's header as either format has it, checked against its sum.
+struct Record {
+	uint64_t addr;		// 0 ends the records
+	uint32_t raw_len, stored_len, codec;
+	uint64_t data_sum;
+};
+
+Result<Record> read_record_header(const ByteSource &source, uint32_t version)
+{
+	if (version == 1) {
+		RecordHeaderV1 rh;
+		if (auto r = source(bytes_of(rh)); !r)
+			return std::unexpected(r.error());
+		// reserved is outside the checksum: it must be as written.
+		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeaderV1, header_crc)) ||
+		    rh.reserved)
+			return corrupt("page record header checksum mismatch");
+		return Record{rh.addr, rh.raw_len, rh.stored_len, rh.codec, rh.data_crc};
+	}
+	RecordHeader rh;
+	if (auto r = source(bytes_of(rh)); !r)
+		return std::unexpected(r.error());
+	if (rh.header_sum != sum_of(&rh, offsetof(RecordHeader, header_sum)) || rh.reserved)
+		return corrupt("page record header checksum mismatch");
+	return Record{rh.addr, rh.raw_len, rh.stored_len, rh.codec, rh.data_sum};
+}
+
+// The trailer's record and byte counts, checked against its sum.
+Result<std::pair<uint64_t, uint64_t>> read_trailer(const ByteSource &source,
+						   uint32_t version)
+{
+	bool good;
+	uint64_t records, bytes;
+	if (version == 1) {
+		TrailerV1 t;
+		if (auto r = source(bytes_of(t)); !r)
+			return std::unexpected(r.error());
+		good = !std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) &&
+		       t.crc == crc32_of(&t, offsetof(TrailerV1, crc)) && !t.reserved;
+		records = t.records;
+		bytes = t.page_bytes;
+	} else {
+		Trailer t;
+		if (auto r = source(bytes_of(t)); !r)
+			return std::unexpected(r.error());
+		good = !std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) &&
+		       t.sum == sum_of(&t, offsetof(Trailer, sum));
+		records = t.records;
+		bytes = t.page_bytes;
+	}
+	if (!good)
+		return corrupt("bad trailer");
+	return std::pair{records, bytes};
 }
 
 } // namespace
@@ -299,42 +370,61 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	h.version = kImageFormatVersion;
 	h.arch = img.arch;
 	h.meta_len = meta.size();
-	h.meta_crc = crc32_of(meta.data(), meta.size());
 	h.header_crc = crc32_of(&h, offsetof(Header, header_crc));
+	uint64_t meta_sum = sum_of(meta.data(), meta.size());
 	if (auto r = sink(bytes_of(h)); !r)
+		return r;
+	if (auto r = sink(bytes_of(meta_sum)); !r)
 		return r;
 	if (auto r = sink(meta); !r)
 		return r;
 
+	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
+	if (auto r = pipe.start(); !r)
+		return r;
 	Trailer t{};
-	std::vector<uint8_t> scratch, chunk;
+	uint64_t read = 0, written = 0;		// records
+	auto write_next = [&]() -> Result<void> {
+		const PendingRecord &p = pipe.finished(written++);
+		if (auto r = sink(bytes_of(p.rh)); !r)
+			return r;
+		if (auto r = sink(p.stored); !r)
+			return r;
+		t.records++;
+		t.page_bytes += p.raw.size();
+		return {};
+	};
 	for (const auto &run : img.pages) {
 		if (run.data.empty() && !opts.reader && run.len)
 			return fail(EINVAL, "write_image: page data without a reader");
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
-			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
-			std::span<const uint8_t> raw;
-			if (run.data.empty()) {
-				chunk.resize(kPageRecordMax);
-				if (auto r = opts.reader(run.addr + off, {chunk.data(), n}); !r)
+			if (read - written == pipe.size())
+				if (auto r = write_next(); !r)
 					return r;
-				raw = {chunk.data(), n};
+			// Read here, not on the workers: the reader is the process.
+			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
+			PendingRecord &p = pipe.slot(read++);
+			p.addr = run.addr + off;
+			if (run.data.empty()) {
+				p.chunk.resize(kPageRecordMax);
+				if (auto r = opts.reader(p.addr, {p.chunk.data(), n}); !r)
+					return r;
+				p.raw = {p.chunk.data(), n};
 			} else {
-				raw = {run.data.data() + off, n};
+				p.raw = {run.data.data() + off, n};
 			}
-			if (auto r = write_record(sink, run.addr + off, raw, opts.compress,
-						  scratch); !r)
-				return r;
-			t.records++;
-			t.page_bytes += n;
+			pipe.submit(p);
 		}
 	}
+	while (written < read)
+		if (auto r = write_next(); !r)
+			return r;
 	RecordHeader end{};
-	end.header_crc = crc32_of(&end, offsetof(RecordHeader, header_crc));
+	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
 	if (auto r = sink(bytes_of(end)); !r)
 		return r;
 	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
-	t.crc = crc32_of(&t, offsetof(Trailer, crc));
+	t.sum = sum_of(&t, offsetof(Trailer, sum));
 	return sink(bytes_of(t));
 }
 
@@ -351,16 +441,24 @@ Result<Image> read_image(const ByteSource &source)
 		return std::unexpected(r.error());
 	if (h.header_crc != crc32_of(&h, offsetof(Header, header_crc)))
 		return corrupt("header checksum mismatch");
-	if (h.version != kImageFormatVersion)
-		return fail(EPROTO, "image format version " + std::to_string(h.version) +
-				    " is not supported (this hetmig reads version " +
-				    std::to_string(kImageFormatVersion) + ")");
+	const uint32_t version = h.version;
+	if (version < 1 || version > kImageFormatVersion)
+		return fail(EPROTO, strf("image format version %u is not supported (this "
+					 "hetmig reads versions 1 to %u)", version,
+					 kImageFormatVersion));
+	uint64_t meta_sum = h.meta_crc;
+	if (version >= 2) {
+		if (h.meta_crc)
+			return corrupt("header field reserved in format 2 is set");
+		if (auto r = source(bytes_of(meta_sum)); !r)
+			return std::unexpected(r.error());
+	}
 	if (h.meta_len > kMetaMax)
 		return corrupt("metadata length out of range");
 	std::vector<uint8_t> meta(h.meta_len);
 	if (auto r = source(meta); !r)
 		return std::unexpected(r.error());
-	if (h.meta_crc != crc32_of(meta.data(), meta.size()))
+	if (meta_sum != data_sum(version, meta))
 		return corrupt("metadata checksum mismatch");
 
 	Image img;
@@ -386,13 +484,10 @@ Result<Image> read_image(const ByteSource &source)
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;
 	for (;;) {
-		RecordHeader rh;
-		if (auto r = source(bytes_of(rh)); !r)
-			return std::unexpected(r.error());
-		// reserved is outside the checksum: it must be as written.
-		if (rh.header_crc != crc32_of(&rh, offsetof(RecordHeader, header_crc)) ||
-		    rh.reserved)
-			return corrupt("page record header checksum mismatch");
+		auto header = read_record_header(source, version);
+		if (!header)
+			return std::unexpected(header.error());
+		const Record &rh = *header;
 		if (!rh.addr)
 			break;
 		if (rh.raw_len == 0 || rh.raw_len > kPageRecordMax ||
@@ -403,7 +498,7 @@ Result<Image> read_image(const ByteSource &source)
 		stored.resize(rh.stored_len);
 		if (auto r = source(stored); !r)
 			return std::unexpected(r.error());
-		if (rh.data_crc != crc32_of(stored.data(), stored.size()))
+		if (rh.data_sum != data_sum(version, stored))
 			return corrupt("page data checksum mismatch at 0x" +
 				       strf("%lx", (unsigned long)rh.addr));
 		PageRun run{rh.addr, rh.raw_len, {}};
@@ -422,13 +517,10 @@ Result<Image> read_image(const ByteSource &source)
 		records++;
 		bytes += rh.raw_len;
 	}
-	Trailer t;
-	if (auto r = source(bytes_of(t)); !r)
-		return std::unexpected(r.error());
-	if (std::memcmp(t.magic, kTrailerMagic, sizeof(kTrailerMagic)) ||
-	    t.crc != crc32_of(&t, offsetof(Trailer, crc)) || t.reserved)
-		return corrupt("bad trailer");
-	if (t.records != records || t.page_bytes != bytes)
+	auto counts = read_trailer(source, version);
+	if (!counts)
+		return std::unexpected(counts.error());
+	if (counts->first != records || counts->second != bytes)
 		return corrupt("trailer counts do not match the records");
 	return img;
 }

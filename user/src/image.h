@@ -2,14 +2,15 @@
 // The migration image: everything a process is, in a form that outlives it.
 //
 // On disk and on the wire it is one byte stream (Documentation/image.md):
-//   header   "HETMIGIM", format version, architecture, metadata length and
-//            CRC-32, header CRC-32
+//   header   "HETMIGIM", format version, architecture, metadata length,
+//            header CRC-32; then the metadata's XXH64
 //   metadata CBOR (nlohmann-json): threads, registers, mm layout, mappings,
 //            signals, files, credentials; self-describing, so fields can be
 //            added without a new format version
-//   pages    records of (address, length, codec, CRC-32) + data, raw or
+//   pages    records of (address, length, codec, XXH64) + data, raw or
 //            zstd-compressed, at most kPageRecordMax bytes each
-//   trailer  "HETMIGND", record count, byte count, CRC-32
+//   trailer  "HETMIGND", record count, byte count, XXH64
+// Format 1 (CRC-32s where format 2 has XXH64) is still read.
 // Every part is checked on reading; a truncated, corrupted or unknown image
 // is refused with a message that says which.
 #pragma once
@@ -26,7 +27,8 @@
 
 namespace hetmig {
 
-inline constexpr uint32_t kImageFormatVersion = 1;
+// The version written; every version from 1 up to it is read.
+inline constexpr uint32_t kImageFormatVersion = 2;
 inline constexpr size_t kPageRecordMax = 1 << 20;
 
 // An open file of the process, to be opened again on the destination.
@@ -113,6 +115,8 @@ using ByteSource = std::function<Result<void>(std::span<uint8_t>)>;
 
 struct WriteOptions {
 	bool compress = false;	// zstd level 1 on page records that shrink
+	// Records compressed side by side; 0: one per online CPU, up to 8.
+	unsigned threads = 0;
 	// Where page runs without DATA come from. Reading them while writing,
 	// through one buffer, keeps a large process's image out of memory.
 	PageReader reader;

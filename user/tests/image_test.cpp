@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // The image format: what is written reads back the same, and every cut,
-// flipped byte or foreign version is refused with the right message.
+// flipped byte or foreign version is refused with the right message;
+// images of format 1 (fixtures/image) still read.
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <linux/hetmig.h>
 
@@ -56,13 +59,14 @@ Image sample()
 	return img;
 }
 
-std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {})
+std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {},
+			    unsigned threads = 0)
 {
 	std::vector<uint8_t> out;
 	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
 		out.insert(out.end(), b.begin(), b.end());
 		return {};
-	}, {.compress = compress, .reader = reader});
+	}, {.compress = compress, .threads = threads, .reader = reader});
 	EXPECT_TRUE(r.has_value());
 	return out;
 }
@@ -187,6 +191,64 @@ TEST(Image, PagesReadWhileWriting)
 
 INSTANTIATE_TEST_SUITE_P(RawAndZstd, ImageRoundTrip, ::testing::Bool());
 
+// Records compressed on threads side by side come out in order, the same
+// bytes whatever the number of threads, from data and from a reader.
+TEST(Image, ThreadsChangeNoByte)
+{
+	Image img = sample();
+	img.pages.push_back({0x400000, 5 * kPageRecordMax + 8192,
+			     std::vector<uint8_t>(5 * kPageRecordMax + 8192)});
+	for (size_t i = 0; i < img.pages.back().data.size(); i++)
+		img.pages.back().data[i] = uint8_t(i / 4096 + (i % 7 ? 0 : i >> 9));
+	auto one = encode(img, true, {}, 1);
+	for (unsigned threads : {2u, 3u, 8u, 0u})
+		EXPECT_EQ(encode(img, true, {}, threads), one) << threads << " threads";
+
+	auto reader = [](uint64_t addr, std::span<uint8_t> out) -> Result<void> {
+		for (size_t i = 0; i < out.size(); i++)
+			out[i] = uint8_t((addr + i) / 4096);
+		return {};
+	};
+	for (auto &run : img.pages)
+		run.data.clear();
+	auto read_one = encode(img, true, reader, 1);
+	EXPECT_EQ(encode(img, true, reader, 3), read_one);
+	auto back = decode(read_one);
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	EXPECT_EQ(back->page_bytes(), img.page_bytes());
+}
+
+// A reader or a sink that fails while records are in flight on threads
+// fails the write with its error, and the threads stop.
+TEST(Image, FailureWhileRecordsAreInFlight)
+{
+	Image img = sample();
+	for (auto &run : img.pages)
+		run.data.clear();
+	int calls = 0;
+	auto reader = [&](uint64_t, std::span<uint8_t> out) -> Result<void> {
+		if (++calls == 3)
+			return fail(EIO, "reading the process");
+		std::fill(out.begin(), out.end(), 1);
+		return {};
+	};
+	auto r = write_image(img, [](std::span<const uint8_t>) -> Result<void> { return {}; },
+			     {.compress = true, .threads = 4, .reader = reader});
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().context, "reading the process");
+
+	img = sample();
+	size_t bytes = 0;
+	r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+		bytes += b.size();
+		if (bytes > 1200)	// past the metadata, at the first records
+			return fail(ENOSPC, "write");
+		return {};
+	}, {.compress = true, .threads = 4, .reader = {}});
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, ENOSPC);
+}
+
 TEST(Image, CompressionShrinksZeroPages)
 {
 	Image img = sample();
@@ -244,6 +306,103 @@ TEST(Image, ForeignVersionIsNamed)
 	EXPECT_EQ(r.error().code, EPROTO);
 	EXPECT_NE(r.error().describe().find("format version 7 is not supported"),
 		  std::string::npos) << r.error().describe();
+}
+
+// The common 32 bytes of the header keep format 1's CRC-32, so a hetmig
+// that reads format 1 only names the version of a newer image.
+TEST(Image, HeaderChecksummedAsFormat1Did)
+{
+	auto bytes = encode(sample(), false);
+	uint32_t version, crc;
+	std::memcpy(&version, bytes.data() + 8, 4);
+	std::memcpy(&crc, bytes.data() + 28, 4);
+	EXPECT_EQ(version, kImageFormatVersion);
+	EXPECT_EQ(crc, uint32_t(crc32(0, bytes.data(), 28)));
+}
+
+// Header fields rewritten with a header CRC made anew, as a mistaken
+// writer would: the checksums further on, or the version's rules, refuse.
+TEST(Image, RewrittenHeadersAreRefused)
+{
+	auto rewritten = [](std::vector<uint8_t> bytes, size_t at, uint32_t v) {
+		std::memcpy(bytes.data() + at, &v, 4);
+		uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+		std::memcpy(bytes.data() + 28, &crc, 4);
+		return decode(bytes);
+	};
+	auto bytes = encode(sample(), true);
+	for (uint32_t v : {0u, 3u}) {
+		auto r = rewritten(bytes, 8, v);
+		ASSERT_FALSE(r.has_value());
+		EXPECT_EQ(r.error().code, EPROTO) << r.error().describe();
+		EXPECT_NE(r.error().describe().find(strf("format version %u is not supported", v)),
+			  std::string::npos) << r.error().describe();
+	}
+	// Format 2's bytes read as format 1: no checksum of format 1 matches.
+	auto as1 = rewritten(bytes, 8, 1);
+	ASSERT_FALSE(as1.has_value());
+	EXPECT_EQ(as1.error().code, EBADMSG) << as1.error().describe();
+	// Format 1's metadata CRC-32 word is reserved in format 2.
+	auto reserved = rewritten(bytes, 24, 1);
+	ASSERT_FALSE(reserved.has_value());
+	EXPECT_NE(reserved.error().describe().find("reserved in format 2"), std::string::npos)
+		<< reserved.error().describe();
+}
+
+std::vector<uint8_t> fixture(const std::string &name)
+{
+	std::ifstream in(std::string(HETMIG_IMAGE_FIXTURES) + "/" + name, std::ios::binary);
+	EXPECT_TRUE(in.good()) << name;
+	return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Images hetmig wrote in format 1 (fixtures/image/README.md), read by
+// this one: what they hold is sample() as it was then.
+TEST(Image, Format1StillReads)
+{
+	for (const char *name : {"format1-zstd.img", "format1-raw.img"}) {
+		auto bytes = fixture(name);
+		uint32_t version;
+		ASSERT_GT(bytes.size(), 12u);
+		std::memcpy(&version, bytes.data() + 8, 4);
+		ASSERT_EQ(version, 1u) << name;
+		auto back = decode(bytes);
+		ASSERT_TRUE(back.has_value()) << name << ": " << back.error().describe();
+		Image want = sample();
+		if (std::string(name) == "format1-raw.img")
+			want.pages.resize(2);
+		EXPECT_EQ(back->pid, 1234u);
+		EXPECT_EQ(back->cwd, "/home/u");
+		ASSERT_EQ(back->threads.size(), 1u);
+		EXPECT_EQ(back->threads[0].regsets, want.threads[0].regsets);
+		EXPECT_EQ(back->rlimits, want.rlimits);
+		EXPECT_EQ(back->oom_score_adj, -300);
+		ASSERT_EQ(back->files.size(), 2u);
+		EXPECT_EQ(back->files[1].inode, 7777u);
+		EXPECT_EQ(memory_of(*back), memory_of(want)) << name;
+	}
+}
+
+// Format 1 refuses damage as it always did: every byte flipped, every cut.
+TEST(Image, Format1DamageIsRefused)
+{
+	auto bytes = fixture("format1-raw.img");
+	for (size_t at = 0; at < bytes.size(); at++) {
+		auto bad = bytes;
+		bad[at] ^= 0x01;
+		auto r = decode(bad);
+		ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
+	}
+	bytes = fixture("format1-zstd.img");
+	for (size_t len = 0; len < bytes.size(); len++) {
+		auto r = decode({bytes.begin(), bytes.begin() + long(len)});
+		ASSERT_FALSE(r.has_value()) << "cut at " << len << " was accepted";
+	}
+	bytes[bytes.size() / 2] ^= 0x40;
+	auto r = decode(bytes);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find("corrupted image"), std::string::npos)
+		<< r.error().describe();
 }
 
 TEST(Image, NotAnImage)

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+// The image's metadata as a CBOR tree (Documentation/image.md): everything
+// the image holds but its pages, self-describing, so keys are added
+// without a new format version.
+#include "image_metadata.h"
+
+namespace hetmig {
+
+namespace {
+
+using nlohmann::json;
+
+json::binary_t binary(const std::vector<uint8_t> &v)
+{
+	return json::binary_t(v);
+}
+
+} // namespace
+
+json to_cbor_tree(const Image &img)
+{
+	json threads = json::array();
+	for (const auto &t : img.threads) {
+		json regsets = json::array();
+		for (const auto &[note, data] : t.regsets)
+			regsets.push_back({{"note", note}, {"data", binary(data)}});
+		threads.push_back({
+			{"tid", t.tid}, {"arch", t.arch}, {"sigmask", t.sigmask},
+			{"tp", t.thread_pointer}, {"ss_sp", t.altstack_sp},
+			{"ss_size", t.altstack_size}, {"ss_flags", t.altstack_flags},
+			{"clear_child_tid", t.clear_child_tid},
+			{"robust_list", t.robust_list}, {"rseq", t.rseq},
+			{"rseq_sig", t.rseq_sig}, {"regsets", regsets},
+		});
+	}
+	const MmLayout &m = img.mm;
+	json mm = {
+		{"start_code", m.start_code}, {"end_code", m.end_code},
+		{"start_data", m.start_data}, {"end_data", m.end_data},
+		{"start_brk", m.start_brk}, {"brk", m.brk},
+		{"start_stack", m.start_stack}, {"arg_start", m.arg_start},
+		{"arg_end", m.arg_end}, {"env_start", m.env_start},
+		{"env_end", m.env_end}, {"auxv", m.auxv},
+	};
+	json maps = json::array();
+	for (const auto &v : img.mappings)
+		maps.push_back({
+			{"start", v.start}, {"end", v.end}, {"pgoff", v.pgoff},
+			{"prot", v.prot}, {"flags", v.flags}, {"kind", v.kind},
+			{"path", v.path}, {"name", v.name}, {"inode", v.inode},
+		});
+	json sigs = json::array();
+	for (const auto &s : img.signals)
+		sigs.push_back({{"signal", s.signal}, {"handler", s.handler},
+				{"flags", s.flags}, {"mask", s.mask},
+				{"restorer", s.restorer}});
+	json files = json::array();
+	for (const auto &f : img.files) {
+		json file = {{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
+			     {"offset", f.offset}, {"size", f.size},
+			     {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
+			     {"left_behind", f.left_behind}, {"dup_of", f.dup_of}};
+		if (f.directory) {
+			file["dir"] = true;
+			file["inode"] = f.inode;
+		}
+		files.push_back(std::move(file));
+	}
+	json mapped = json::array();
+	for (const auto &f : img.mapped_files)
+		mapped.push_back({{"path", f.path}, {"size", f.size},
+				  {"mtime_ns", f.mtime_ns}});
+	json tree = {
+		{"arch", img.arch}, {"page_size", img.page_size},
+		{"kernel_release", img.kernel_release}, {"hostname", img.hostname},
+		{"comm", img.comm}, {"pid", img.pid}, {"uid", img.uid},
+		{"gid", img.gid}, {"umask", img.umask}, {"cwd", img.cwd},
+		{"vdso_size", img.vdso_size}, {"vvar_size", img.vvar_size},
+		{"vdso_digest", img.vdso_digest}, {"threads", threads}, {"mm", mm},
+		{"mappings", maps}, {"signals", sigs}, {"files", files},
+		{"mapped_files", mapped}, {"rlimits", img.rlimits},
+		{"program", {{"path", img.program.path}, {"pair_id", img.program.pair_id},
+			     {"converted_from", img.program.converted_from}}},
+	};
+	if (img.oom_score_adj)
+		tree["oom_score_adj"] = *img.oom_score_adj;
+	return tree;
+}
+
+void from_cbor_tree(const json &j, Image &img)
+{
+	img.arch = j.at("arch");
+	img.page_size = j.at("page_size");
+	img.kernel_release = j.at("kernel_release");
+	img.hostname = j.value("hostname", "");
+	img.comm = j.value("comm", "");
+	img.pid = j.at("pid");
+	img.uid = j.at("uid");
+	img.gid = j.at("gid");
+	img.umask = j.at("umask");
+	img.cwd = j.at("cwd");
+	img.vdso_size = j.at("vdso_size");
+	img.vvar_size = j.at("vvar_size");
+	img.vdso_digest = j.at("vdso_digest");
+	for (const auto &t : j.at("threads")) {
+		ThreadState s;
+		s.tid = t.at("tid");
+		s.arch = t.at("arch");
+		s.sigmask = t.at("sigmask");
+		s.thread_pointer = t.at("tp");
+		s.altstack_sp = t.at("ss_sp");
+		s.altstack_size = t.at("ss_size");
+		s.altstack_flags = t.at("ss_flags");
+		s.clear_child_tid = t.at("clear_child_tid");
+		s.robust_list = t.at("robust_list");
+		s.rseq = t.value("rseq", uint64_t(0));
+		s.rseq_sig = t.value("rseq_sig", uint32_t(0));
+		for (const auto &r : t.at("regsets"))
+			s.regsets[r.at("note")] = r.at("data").get_binary();
+		img.threads.push_back(std::move(s));
+	}
+	const json &m = j.at("mm");
+	img.mm.start_code = m.at("start_code");
+	img.mm.end_code = m.at("end_code");
+	img.mm.start_data = m.at("start_data");
+	img.mm.end_data = m.at("end_data");
+	img.mm.start_brk = m.at("start_brk");
+	img.mm.brk = m.at("brk");
+	img.mm.start_stack = m.at("start_stack");
+	img.mm.arg_start = m.at("arg_start");
+	img.mm.arg_end = m.at("arg_end");
+	img.mm.env_start = m.at("env_start");
+	img.mm.env_end = m.at("env_end");
+	img.mm.auxv = m.at("auxv").get<std::vector<uint64_t>>();
+	for (const auto &v : j.at("mappings")) {
+		Mapping map;
+		map.start = v.at("start");
+		map.end = v.at("end");
+		map.pgoff = v.at("pgoff");
+		map.prot = v.at("prot");
+		map.flags = v.at("flags");
+		map.kind = v.at("kind");
+		map.path = v.at("path");
+		map.name = v.at("name");
+		map.inode = v.at("inode");
+		img.mappings.push_back(std::move(map));
+	}
+	for (const auto &s : j.at("signals"))
+		img.signals.push_back({s.at("signal"), s.at("handler"), s.at("flags"),
+				       s.at("mask"), s.at("restorer")});
+	for (const auto &f : j.at("files"))
+		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
+				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
+				     f.at("std"), f.value("left_behind", ""),
+				     f.value("dup_of", -1), f.value("dir", false),
+				     f.value("inode", uint64_t(0))});
+	for (const auto &f : j.at("mapped_files"))
+		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
+	// Added after format 1 was first written: optional.
+	if (auto r = j.find("rlimits"); r != j.end())
+		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
+	if (auto o = j.find("oom_score_adj"); o != j.end())
+		img.oom_score_adj = o->get<int>();
+	if (auto p = j.find("program"); p != j.end())
+		img.program = {p->value("path", ""), p->value("pair_id", ""),
+			       p->value("converted_from", "")};
+}
+
+} // namespace hetmig
