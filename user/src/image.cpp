@@ -24,6 +24,8 @@ constexpr char kTrailerMagic[8] = {'H', 'E', 'T', 'M', 'I', 'G', 'N', 'D'};
 constexpr uint32_t kCodecRaw = 0, kCodecZstd = 1;
 // Metadata larger than this is not an image we wrote.
 constexpr uint64_t kMetaMax = 256 << 20;
+// The most F_SETPIPE_SZ takes (round_pipe_size's limit).
+constexpr uint32_t kPipeCapacityMax = 1u << 31;
 
 struct [[gnu::packed]] Header {
 	char magic[8];
@@ -121,8 +123,19 @@ json to_cbor_tree(const Image &img)
 			file["dir"] = true;
 			file["inode"] = f.inode;
 		}
+		if (f.pipe)
+			file["pipe"] = f.pipe;
+		if (f.eventfd)
+			file["eventfd"] = {{"count", f.eventfd->count},
+					   {"semaphore", f.eventfd->semaphore}};
+		if (f.rdev)
+			file["rdev"] = f.rdev;
 		files.push_back(std::move(file));
 	}
+	json pipes = json::array();
+	for (const auto &p : img.pipes)
+		pipes.push_back({{"inode", p.inode}, {"capacity", p.capacity},
+				 {"data", binary(p.data)}});
 	json mapped = json::array();
 	for (const auto &f : img.mapped_files)
 		mapped.push_back({{"path", f.path}, {"size", f.size},
@@ -141,6 +154,8 @@ json to_cbor_tree(const Image &img)
 	};
 	if (img.oom_score_adj)
 		tree["oom_score_adj"] = *img.oom_score_adj;
+	if (!img.pipes.empty())
+		tree["pipes"] = pipes;
 	return tree;
 }
 
@@ -205,12 +220,18 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &s : j.at("signals"))
 		img.signals.push_back({s.at("signal"), s.at("handler"), s.at("flags"),
 				       s.at("mask"), s.at("restorer")});
-	for (const auto &f : j.at("files"))
+	for (const auto &f : j.at("files")) {
 		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
 				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
 				     f.at("std"), f.value("left_behind", ""),
 				     f.value("dup_of", -1), f.value("dir", false),
 				     f.value("inode", uint64_t(0))});
+		OpenFile &file = img.files.back();
+		file.pipe = f.value("pipe", uint64_t(0));
+		if (auto e = f.find("eventfd"); e != f.end())
+			file.eventfd = EventCounter{e->at("count"), e->at("semaphore")};
+		file.rdev = f.value("rdev", uint64_t(0));
+	}
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
@@ -218,6 +239,10 @@ void from_cbor_tree(const json &j, Image &img)
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto o = j.find("oom_score_adj"); o != j.end())
 		img.oom_score_adj = o->get<int>();
+	if (auto p = j.find("pipes"); p != j.end())
+		for (const auto &pipe : *p)
+			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
+					     pipe.at("data").get_binary()});
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};
@@ -252,6 +277,37 @@ Result<void> write_record(const ByteSink &sink, uint64_t addr,
 std::unexpected<Error> corrupt(const std::string &what)
 {
 	return fail(EBADMSG, "corrupted image: " + what);
+}
+
+// Every pipe end belongs to a pipe of the image, every pipe has a read
+// end and a write end, and holds no more than it can: what the restore
+// builds from them (fds/pipes.cpp) relies on it.
+Result<void> check_pipes(const Image &img)
+{
+	for (size_t i = 0; i < img.pipes.size(); i++) {
+		const PipeState &p = img.pipes[i];
+		bool twice = std::any_of(img.pipes.begin(), img.pipes.begin() + i,
+					 [&](const PipeState &e) { return e.inode == p.inode; });
+		bool read = false, write = false;
+		for (const auto &f : img.files)
+			if (f.pipe == p.inode) {
+				read |= (f.flags & O_ACCMODE) == O_RDONLY;
+				write |= (f.flags & O_ACCMODE) == O_WRONLY;
+			}
+		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
+		    p.capacity > kPipeCapacityMax)
+			return corrupt(strf("pipe:[%llu] without both ends, or holding more "
+					    "than it can", (unsigned long long)p.inode));
+	}
+	for (const auto &f : img.files) {
+		int mode = f.flags & O_ACCMODE;
+		if (f.pipe && (f.std_stream || f.directory || f.eventfd ||
+			       (mode != O_RDONLY && mode != O_WRONLY) ||
+			       std::none_of(img.pipes.begin(), img.pipes.end(),
+					    [&](const PipeState &p) { return p.inode == f.pipe; })))
+			return corrupt(strf("fd %d is an end of a pipe the image lacks", f.fd));
+	}
+	return {};
 }
 
 } // namespace
@@ -382,6 +438,8 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
 		return corrupt("oom_score_adj out of range");
+	if (auto r = check_pipes(img); !r)
+		return std::unexpected(r.error());
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

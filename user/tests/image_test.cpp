@@ -2,6 +2,7 @@
 // The image format: what is written reads back the same, and every cut,
 // flipped byte or foreign version is refused with the right message.
 #include <cstring>
+#include <fcntl.h>
 #include <map>
 #include <linux/hetmig.h>
 
@@ -161,6 +162,60 @@ TEST(Image, OomScoreAdj)
 	ASSERT_FALSE(bad.has_value());
 	EXPECT_NE(bad.error().describe().find("oom_score_adj out of range"), std::string::npos)
 		<< bad.error().describe();
+}
+
+// Pipes, eventfds and devices: what capture records reads back; an image
+// from before them has none; a pipe end without its pipe, a pipe without
+// one of its ends or holding more than its capacity is a corrupted image.
+TEST(Image, PipesEventfdsAndDevices)
+{
+	Image img = sample();
+	EXPECT_TRUE(img.pipes.empty());
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_TRUE(older->pipes.empty());
+	EXPECT_FALSE(older->files[0].made_anew());
+	EXPECT_EQ(older->files[0].rdev, 0u);
+
+	OpenFile r, w, counter, zero;
+	r.fd = 6, r.path = "pipe:[99]", r.flags = O_RDONLY | O_NONBLOCK, r.pipe = 99;
+	w.fd = 7, w.path = "pipe:[99]", w.flags = O_WRONLY | O_CLOEXEC, w.pipe = 99;
+	counter.fd = 8, counter.path = "anon_inode:[eventfd]", counter.flags = O_RDWR;
+	counter.eventfd = EventCounter{~0ull - 1, true};
+	zero.fd = 9, zero.path = "/dev/zero", zero.rdev = 0x105;
+	img.files.insert(img.files.end(), {r, w, counter, zero});
+	img.pipes = {{99, 65536, std::vector<uint8_t>(3001, 0x5a)}};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->files.size(), 6u);
+	EXPECT_EQ(back->files[2].pipe, 99u);
+	EXPECT_EQ(back->files[3].pipe, 99u);
+	EXPECT_EQ(back->files[3].flags, O_WRONLY | O_CLOEXEC);
+	ASSERT_TRUE(back->files[4].eventfd.has_value());
+	EXPECT_EQ(back->files[4].eventfd->count, ~0ull - 1);
+	EXPECT_TRUE(back->files[4].eventfd->semaphore);
+	EXPECT_EQ(back->files[5].rdev, 0x105u);
+	EXPECT_FALSE(back->files[5].made_anew());
+	ASSERT_EQ(back->pipes.size(), 1u);
+	EXPECT_EQ(back->pipes[0].capacity, 65536u);
+	EXPECT_EQ(back->pipes[0].data, img.pipes[0].data);
+
+	auto corrupted = [&](Image bad) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find("corrupted image") != std::string::npos;
+	};
+	Image no_pipe = img;
+	no_pipe.pipes.clear();
+	EXPECT_TRUE(corrupted(no_pipe));
+	Image no_write_end = img;
+	no_write_end.files.erase(no_write_end.files.begin() + 3);
+	EXPECT_TRUE(corrupted(no_write_end));
+	Image overfull = img;
+	overfull.pipes[0].capacity = 3000;
+	EXPECT_TRUE(corrupted(overfull));
+	Image read_write = img;
+	read_write.files[2].flags = O_RDWR;
+	EXPECT_TRUE(corrupted(read_write));
 }
 
 // Runs without data are read through the reader while the image is written.
