@@ -332,6 +332,23 @@ Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
 	return hex;
 }
 
+Result<void> capture_files(pid_t pid, Image &img)
+{
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"), ec)) {
+		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
+		if (!f)
+			return std::unexpected(f.error());
+		img.files.push_back(std::move(*f));
+	}
+	if (ec)
+		return fail(ec.value(), strf("cannot list the files of process %d", pid));
+	std::sort(img.files.begin(), img.files.end(),
+		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
+	note_shared_descriptions(pid, img.files);
+	return {};
+}
+
 Result<Image> capture(GenlClient &client, pid_t pid)
 {
 	Image img;
@@ -391,15 +408,8 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (auto child = a_child_of(pid))
 		return fail(EOPNOTSUPP, strf("process %d has child processes (pid %d): only "
 					     "single processes can be moved", pid, *child));
-	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"))) {
-		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
-		if (!f)
-			return std::unexpected(f.error());
-		img.files.push_back(std::move(*f));
-	}
-	std::sort(img.files.begin(), img.files.end(),
-		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
-	note_shared_descriptions(pid, img.files);
+	if (auto r = capture_files(pid, img); !r)
+		return std::unexpected(r.error());
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
 	if (pagemap.get() < 0)
