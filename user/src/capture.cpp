@@ -19,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "fds/devices.h"
 #include "pagemap.h"
 
 namespace hetmig {
@@ -138,10 +139,12 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		else if (line.starts_with("flags:"))
 			f.flags = int(std::stoul(line.substr(6), nullptr, 8));
 	}
-	if (f.path == "/dev/null")
-		return f;
 	struct stat st {};
 	bool statted = !stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st);
+	if (auto rdev = statted ? fds::same_everywhere_device(f.path, st) : std::nullopt) {
+		f.rdev = *rdev;
+		return f;
+	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
 		// A terminal, or a pipe or socket to a process left behind:
@@ -161,7 +164,8 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 					     fd, f.path.c_str()));
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
-					     "/dev/null and the standard streams can be carried",
+					     "/dev/null, /dev/zero, /dev/full, /dev/random, "
+					     "/dev/urandom and the standard streams can be carried",
 					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
