@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fds/devices.h"
+#include "fds/eventfd.h"
 #include "pagemap.h"
 
 namespace hetmig {
@@ -145,6 +146,15 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		f.rdev = *rdev;
 		return f;
 	}
+	// Made anew on the destination (fds/eventfd.h); its counter is read
+	// once every fd is described (capture_files).
+	if (fds::is_eventfd(f.path)) {
+		if (pid_t other = description_shared_outside(pid, fd, f.path))
+			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
+						     "which stays: it cannot be carried", fd, other));
+		f.eventfd = EventCounter{};
+		return f;
+	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
 		// A terminal, or a pipe or socket to a process left behind:
@@ -164,8 +174,9 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 					     fd, f.path.c_str()));
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
-					     "/dev/null, /dev/zero, /dev/full, /dev/random, "
-					     "/dev/urandom and the standard streams can be carried",
+					     "eventfds, /dev/null, /dev/zero, /dev/full, "
+					     "/dev/random, /dev/urandom and the standard streams "
+					     "can be carried",
 					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
@@ -350,6 +361,23 @@ Result<void> capture_files(pid_t pid, Image &img)
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
+	// Last: on 6.1 the eventfd's mode is probed by a read and a write,
+	// which would wake an epoll watching it; a process with one was
+	// refused above.
+	for (auto &f : img.files) {
+		if (!f.eventfd)
+			continue;
+		if (f.dup_of >= 0) {
+			for (const auto &original : img.files)
+				if (original.fd == f.dup_of)
+					f.eventfd = original.eventfd;
+			continue;
+		}
+		auto counter = fds::capture_eventfd(pid, f.fd);
+		if (!counter)
+			return std::unexpected(counter.error());
+		f.eventfd = *counter;
+	}
 	return {};
 }
 

@@ -46,6 +46,7 @@
 
 #include "capture.h"
 #include "fds/devices.h"
+#include "fds/eventfd.h"
 #include "genl.h"
 #include "program/program.h"
 
@@ -200,7 +201,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files) {
-		if (f.std_stream || f.dup_of >= 0)
+		if (f.std_stream || f.dup_of >= 0 || f.eventfd)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
@@ -342,8 +343,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				child_fail(p, strf("fd %d, shared with fd %d", f.fd, f.dup_of), errno);
 			continue;
 		}
-		if (fds::is_device(f)) {
-			auto made = fds::open_device(f);
+		if (f.eventfd || fds::is_device(f)) {
+			auto made = f.eventfd ? fds::make_eventfd(f) : fds::open_device(f);
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
@@ -358,7 +359,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !fds::is_device(f)) {
+		if (!f.std_stream && !f.eventfd && !fds::is_device(f)) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -760,7 +761,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (fds::is_device(f))
+			if (f.eventfd || fds::is_device(f))
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-// What the kinds of descriptors (devices.h) share: an owned descriptor.
+// What the kinds of descriptors (eventfd.h, devices.h) share: an owned
+// descriptor, a copy of one a stopped process holds, its fdinfo.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include "error.h"
 
 namespace hetmig::fds {
 
@@ -32,5 +38,16 @@ public:
 private:
 	int fd_ = -1;
 };
+
+// Our own descriptor of the open file description PID has at FD
+// (pidfd_getfd): the way to look into an eventfd of another process. It
+// needs ptrace access to PID, which its tracer (the dumper) has. The
+// description is the process's own: what is done through the copy, it
+// sees.
+Result<UniqueFd> copy_of(pid_t pid, int fd);
+
+// The value after "KEY:" in /proc/PID/fdinfo/FD, leading blanks skipped;
+// nothing when the kernel does not print KEY.
+std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &key);
 
 } // namespace hetmig::fds
