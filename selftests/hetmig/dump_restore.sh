@@ -241,7 +241,7 @@ sh -c "exec 8<>$work/fifo; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null
 pid=$!
 wait_for "$work/run" "step 2 "
 out=$(hetmig dump $pid -o "$work/img3" 2>&1)
-check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is $work/fifo: only"
+check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is the named pipe $work/fifo"
 check "dump_restore.refused_process_runs_on" runs_on
 kill $pid
 sh -c "sleep 30 & wait" & parent=$!

@@ -21,6 +21,7 @@
 
 #include "fds/devices.h"
 #include "fds/eventfd.h"
+#include "fds/pipes.h"
 #include "pagemap.h"
 
 namespace hetmig {
@@ -146,8 +147,13 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		f.rdev = *rdev;
 		return f;
 	}
-	// Made anew on the destination (fds/eventfd.h); its counter is read
-	// once every fd is described (capture_files).
+	// Made anew on the destination (fds/): a pipe is decided with its
+	// other ends (capture_pipes), an eventfd's counter read once every fd
+	// is described.
+	if (uint64_t inode = fds::pipe_inode(f.path)) {
+		f.pipe = inode;
+		return f;
+	}
 	if (fds::is_eventfd(f.path)) {
 		if (pid_t other = description_shared_outside(pid, fd, f.path))
 			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
@@ -157,8 +163,8 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
-		// A terminal, or a pipe or socket to a process left behind:
-		// the destination provides its own.
+		// A terminal or a socket: the destination provides its own
+		// (capture_pipes does the same for a pipe that leads out).
 		f.std_stream = true;
 		return f;
 	}
@@ -172,11 +178,14 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	if (directory && f.path.ends_with(" (deleted)"))
 		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
 					     fd, f.path.c_str()));
+	if (statted && S_ISFIFO(st.st_mode))
+		return fail(EOPNOTSUPP, strf("fd %d is the named pipe %s: FIFOs cannot be "
+					     "carried", fd, f.path.c_str()));
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
-					     "eventfds, /dev/null, /dev/zero, /dev/full, "
-					     "/dev/random, /dev/urandom and the standard streams "
-					     "can be carried",
+					     "pipes whose ends are all in the process, eventfds, "
+					     "/dev/null, /dev/zero, /dev/full, /dev/random, "
+					     "/dev/urandom and the standard streams can be carried",
 					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
@@ -361,6 +370,8 @@ Result<void> capture_files(pid_t pid, Image &img)
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
+	if (auto r = fds::capture_pipes(pid, img.files, img.pipes); !r)
+		return r;
 	// Last: on 6.1 the eventfd's mode is probed by a read and a write,
 	// which would wake an epoll watching it; a process with one was
 	// refused above.

@@ -47,6 +47,7 @@
 #include "capture.h"
 #include "fds/devices.h"
 #include "fds/eventfd.h"
+#include "fds/pipes.h"
 #include "genl.h"
 #include "program/program.h"
 
@@ -201,7 +202,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files) {
-		if (f.std_stream || f.dup_of >= 0 || f.eventfd)
+		if (f.std_stream || f.dup_of >= 0 || f.made_anew())
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
@@ -330,9 +331,13 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 
 // Puts every file of the image at its number, in fd order: each is opened
 // or made at a free number and moved to its own at once, so nothing stays
-// at a number a later one needs.
+// at a number a later one needs. Pipes keep their ends above them all.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p)
 {
+	int top = 2;
+	for (const auto &f : img.files)
+		top = std::max(top, f.fd);
+	fds::PipeMaker pipes(img.pipes, top + 1);
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -343,8 +348,10 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				child_fail(p, strf("fd %d, shared with fd %d", f.fd, f.dup_of), errno);
 			continue;
 		}
-		if (f.eventfd || fds::is_device(f)) {
-			auto made = f.eventfd ? fds::make_eventfd(f) : fds::open_device(f);
+		if (f.made_anew() || fds::is_device(f)) {
+			auto made = f.pipe	  ? pipes.open_end(f)
+				    : f.eventfd ? fds::make_eventfd(f)
+						: fds::open_device(f);
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
@@ -359,7 +366,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !f.eventfd && !fds::is_device(f)) {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f)) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -761,7 +768,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (f.eventfd || fds::is_device(f))
+			if (f.made_anew() || fds::is_device(f))
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// What the kinds of descriptors (eventfd.h, devices.h) share: an owned
-// descriptor, a copy of one a stopped process holds, its fdinfo.
+// What the kinds of descriptors (pipes.h, eventfd.h, devices.h) share: an
+// owned descriptor, a copy of one a stopped process holds, its fdinfo.
 #pragma once
 
 #include <optional>
@@ -40,10 +40,10 @@ private:
 };
 
 // Our own descriptor of the open file description PID has at FD
-// (pidfd_getfd): the way to look into an eventfd of another process. It
-// needs ptrace access to PID, which its tracer (the dumper) has. The
-// description is the process's own: what is done through the copy, it
-// sees.
+// (pidfd_getfd): the way to look into a pipe or an eventfd of another
+// process. It needs ptrace access to PID, which its tracer (the dumper)
+// has. The description is the process's own: what is done through the
+// copy, it sees.
 Result<UniqueFd> copy_of(pid_t pid, int fd);
 
 // The value after "KEY:" in /proc/PID/fdinfo/FD, leading blanks skipped;
