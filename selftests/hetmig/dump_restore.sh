@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..38"
+echo "1..44"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -201,6 +201,44 @@ check "dump_restore.changed_directory_refused" has "$out" "directory $work/dir2 
 rm -rf "$work/dir2"
 out=$(hetmig restore "$work/img14" --allow-root 2>&1)
 check "dump_restore.missing_directory_named" has "$out" "directory $work/dir2 of the process (fd $fd) is missing here"
+
+# Pipes whose ends are all in the process (a daemon's self-pipe), with
+# bytes written and not read, eventfds and devices that are the same
+# everywhere: made anew (pipes checks them all after the restore). A dump
+# reads the bytes without taking them: with --keep the source finds them.
+"$dir/pipes" > "$work/pipes" 2>&1 &
+pid=$!
+wait_for "$work/pipes" "ready"
+out=$(hetmig dump $pid -o "$work/img15" 2>&1); rc=$?
+[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
+check "dump_restore.pipes_dumped" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img15" --allow-root 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/pipes" "^pipes: [^r]"
+intact() { [ -n "$2" ] && grep -q "^pipes: intact" "$1" || { echo "# ${out:-}"; sed 's/^/# /' "$1"; false; }; }
+check "dump_restore.pipes_carried" intact "$work/pipes" "$new"
+"$dir/pipes" > "$work/pipes2" 2>&1 &
+pid=$!
+wait_for "$work/pipes2" "ready"
+out=$(hetmig dump $pid -o "$work/img16" --keep 2>&1); rc=$?
+kill -TERM $pid && wait_for "$work/pipes2" "^pipes: [^r]"
+kept() { [ $rc -eq 0 ] && intact "$work/pipes2" $pid; }
+check "dump_restore.pipes_keep_leaves_their_bytes" kept
+# A pipe that leads out of the process (its write end is a sleep's, which
+# is not moved) is refused, naming the pipe and the process at its other
+# end, and the source runs on with its own pipes untouched.
+sh -c "echo \$\$ > $work/writer; exec sleep 1000" | sh -c "exec 7<&0 </dev/null; exec $dir/pipes" > "$work/pipes3" 2>&1 &
+pid=$!
+wait_for "$work/pipes3" "ready"
+wait_for "$work/writer" "[0-9]"
+writer=$(cat "$work/writer")
+out=$(hetmig dump $pid -o "$work/img17" 2>&1)
+check "dump_restore.pipe_leading_out_refused" has "$out" "fd 7 is pipe:["
+check "dump_restore.pipe_leading_out_names_its_other_end" has "$out" "whose write end process $writer (sleep) holds"
+kill -TERM $pid && wait_for "$work/pipes3" "^pipes: [^r]"
+check "dump_restore.pipe_leading_out_source_runs_on" intact "$work/pipes3" $pid
+kill $writer 2>/dev/null
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
