@@ -2,8 +2,8 @@
 /*
  * pipes: a process holding descriptors that are made anew on a restore,
  * for dump_restore.sh. A daemon wakes its own event loop through a
- * self-pipe or an eventfd; /dev/zero and /dev/urandom are the same on
- * every machine.
+ * self-pipe or an eventfd and keeps its timeouts in timerfds; /dev/zero
+ * and /dev/urandom are the same on every machine.
  *
  * usage: pipes
  *
@@ -14,12 +14,18 @@
  *   E     an eventfd at 5; S an eventfd in semaphore mode at 3 (both
  *         non-blocking)
  *   Z, F, U  /dev/zero, /dev/full, /dev/urandom
+ *   T1    a timerfd (CLOCK_MONOTONIC) due in an hour; T2 one every 50 ms
+ *         that has expired and was not read (non-blocking); T3 one never
+ *         armed, close-on-exec
  * prints "pipes: ready (fds ...)" and waits for SIGTERM. Then it checks
  * them: R reads back the 3001 bytes exactly and then nothing, still
  * non-blocking; W and D write into the pipe, are one open file (a flag set
  * through D shows on W) and D alone is close-on-exec; Q holds nothing and
  * has its capacity; E reads 5 once, S reads 1 three times; Z reads zeros,
- * F fails writes with ENOSPC, U reads. It prints "pipes: intact" and
+ * F fails writes with ENOSPC, U reads; T1 is due in less than an hour
+ * (but not in less than 50 minutes) and not periodic, T2 has an expiry to
+ * read, its 50 ms, and expires again, T3 is unarmed and close-on-exec.
+ * It prints "pipes: intact" and
  * exits 0, or names the first that is not and exits 1.
  */
 #define _GNU_SOURCE
@@ -30,7 +36,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define BUFFERED 3001
@@ -74,7 +82,11 @@ static int reads(int fd, uint64_t want)
 int main(void)
 {
 	static unsigned char buf[BUFFERED + 1];
-	int p[2], q[2], d, e, s, z, f, u, n;
+	struct itimerspec in_an_hour = {{0, 0}, {3600, 0}};
+	struct itimerspec every_50ms = {{0, 50000000}, {0, 1000}}, t;
+	struct pollfd again;
+	int p[2], q[2], d, e, s, z, f, u, t1, t2, t3, n;
+	uint64_t ticks;
 
 	signal(SIGTERM, on_term);
 	if (pipe(p) || pipe(q)) {
@@ -89,14 +101,19 @@ int main(void)
 	z = open("/dev/zero", O_RDONLY);
 	f = open("/dev/full", O_WRONLY);
 	u = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	t1 = timerfd_create(CLOCK_MONOTONIC, 0);
+	t2 = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	t3 = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC);
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) || write(p[1], buf, BUFFERED) != BUFFERED ||
 	    fcntl(q[1], F_SETPIPE_SZ, CAPACITY) != CAPACITY || d < 0 || e < 0 || s < 0 ||
-	    z < 0 || f < 0 || u < 0) {
+	    z < 0 || f < 0 || u < 0 || t1 < 0 || t2 < 0 || t3 < 0 ||
+	    timerfd_settime(t1, 0, &in_an_hour, NULL) ||
+	    timerfd_settime(t2, 0, &every_50ms, NULL)) {
 		perror("pipes: setting up");
 		return 2;
 	}
-	printf("pipes: ready (fds R %d W %d D %d Q %d V %d E %d S %d Z %d F %d U %d)\n",
-	       p[0], p[1], d, q[0], q[1], e, s, z, f, u);
+	printf("pipes: ready (fds R %d W %d D %d Q %d V %d E %d S %d Z %d F %d U %d "
+	       "T1 %d T2 %d T3 %d)\n", p[0], p[1], d, q[0], q[1], e, s, z, f, u, t1, t2, t3);
 	fflush(stdout);
 	while (!done)
 		pause();
@@ -134,6 +151,20 @@ int main(void)
 		return bad("/dev/full", "a write did not fail with ENOSPC");
 	if (read(u, buf, 16) != 16 || !(fcntl(u, F_GETFD) & FD_CLOEXEC))
 		return bad("/dev/urandom", "unreadable, or no longer close-on-exec");
+
+	if (timerfd_gettime(t1, &t) || t.it_value.tv_sec >= 3600 || t.it_value.tv_sec < 3000 ||
+	    t.it_interval.tv_sec || t.it_interval.tv_nsec)
+		return bad("the timerfd due in an hour", "not due within the hour, or periodic");
+	if (read(t2, &ticks, sizeof(ticks)) != sizeof(ticks) || !ticks)
+		return bad("the periodic timerfd", "no expiry to read");
+	again.fd = t2;
+	again.events = POLLIN;
+	if (timerfd_gettime(t2, &t) || t.it_interval.tv_sec || t.it_interval.tv_nsec != 50000000 ||
+	    poll(&again, 1, 5000) != 1)
+		return bad("the periodic timerfd", "not every 50 ms any more");
+	if (timerfd_gettime(t3, &t) || t.it_value.tv_sec || t.it_value.tv_nsec ||
+	    !(fcntl(t3, F_GETFD) & FD_CLOEXEC))
+		return bad("the unarmed timerfd", "armed, or no longer close-on-exec");
 	printf("pipes: intact\n");
 	return 0;
 }

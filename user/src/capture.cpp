@@ -22,6 +22,7 @@
 #include "fds/devices.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/timerfd.h"
 #include "pagemap.h"
 
 namespace hetmig {
@@ -149,7 +150,7 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	}
 	// Made anew on the destination (fds/): a pipe is decided with its
 	// other ends (capture_pipes), an eventfd's counter read once every fd
-	// is described.
+	// is described, a timerfd's timer read here.
 	if (uint64_t inode = fds::pipe_inode(f.path)) {
 		f.pipe = inode;
 		return f;
@@ -159,6 +160,16 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
 						     "which stays: it cannot be carried", fd, other));
 		f.eventfd = EventCounter{};
+		return f;
+	}
+	if (fds::is_timerfd(f.path)) {
+		if (pid_t other = description_shared_outside(pid, fd, f.path))
+			return fail(EOPNOTSUPP, strf("fd %d is a timerfd shared with process %d, "
+						     "which stays: it cannot be carried", fd, other));
+		auto timer = fds::capture_timerfd(pid, fd);
+		if (!timer)
+			return std::unexpected(timer.error());
+		f.timerfd = *timer;
 		return f;
 	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
@@ -184,8 +195,9 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
 					     "pipes whose ends are all in the process, eventfds, "
-					     "/dev/null, /dev/zero, /dev/full, /dev/random, "
-					     "/dev/urandom and the standard streams can be carried",
+					     "timerfds, /dev/null, /dev/zero, /dev/full, "
+					     "/dev/random, /dev/urandom and the standard streams "
+					     "can be carried",
 					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);

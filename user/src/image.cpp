@@ -128,6 +128,13 @@ json to_cbor_tree(const Image &img)
 		if (f.eventfd)
 			file["eventfd"] = {{"count", f.eventfd->count},
 					   {"semaphore", f.eventfd->semaphore}};
+		if (f.timerfd)
+			file["timerfd"] = {{"clockid", f.timerfd->clockid},
+					   {"settime_flags", f.timerfd->settime_flags},
+					   {"ticks", f.timerfd->ticks},
+					   {"value", {f.timerfd->value.sec, f.timerfd->value.nsec}},
+					   {"interval", {f.timerfd->interval.sec,
+							 f.timerfd->interval.nsec}}};
 		if (f.rdev)
 			file["rdev"] = f.rdev;
 		files.push_back(std::move(file));
@@ -230,6 +237,12 @@ void from_cbor_tree(const json &j, Image &img)
 		file.pipe = f.value("pipe", uint64_t(0));
 		if (auto e = f.find("eventfd"); e != f.end())
 			file.eventfd = EventCounter{e->at("count"), e->at("semaphore")};
+		if (auto t = f.find("timerfd"); t != f.end()) {
+			const json &value = t->at("value"), &interval = t->at("interval");
+			file.timerfd = TimerState{t->at("clockid"), t->at("settime_flags"),
+						  t->at("ticks"), {value.at(0), value.at(1)},
+						  {interval.at(0), interval.at(1)}};
+		}
 		file.rdev = f.value("rdev", uint64_t(0));
 	}
 	for (const auto &f : j.at("mapped_files"))
@@ -301,7 +314,7 @@ Result<void> check_pipes(const Image &img)
 	}
 	for (const auto &f : img.files) {
 		int mode = f.flags & O_ACCMODE;
-		if (f.pipe && (f.std_stream || f.directory || f.eventfd ||
+		if (f.pipe && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
 			       (mode != O_RDONLY && mode != O_WRONLY) ||
 			       std::none_of(img.pipes.begin(), img.pipes.end(),
 					    [&](const PipeState &p) { return p.inode == f.pipe; })))
@@ -440,6 +453,11 @@ Result<Image> read_image(const ByteSource &source)
 		return corrupt("oom_score_adj out of range");
 	if (auto r = check_pipes(img); !r)
 		return std::unexpected(r.error());
+	for (const auto &f : img.files)
+		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
+				  f.timerfd->interval.nsec >= 1000000000 ||
+				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
+			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

@@ -35,6 +35,19 @@ struct EventCounter {
 	bool semaphore = false;
 };
 
+struct Timespec {
+	uint64_t sec = 0, nsec = 0;
+};
+
+// A timerfd(2)'s state, as its fdinfo shows it.
+struct TimerState {
+	int clockid = 0;
+	int settime_flags = 0;	// TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
+	uint64_t ticks = 0;	// expiries not read yet
+	Timespec value;		// what remained until the next expiry
+	Timespec interval;
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -65,12 +78,14 @@ struct OpenFile {
 	uint64_t pipe = 0;
 	// An eventfd, with its counter as the process left it.
 	std::optional<EventCounter> eventfd = std::nullopt;
+	// A timerfd, with its timer as the process left it.
+	std::optional<TimerState> timerfd = std::nullopt;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
 
-	bool made_anew() const { return pipe || eventfd; }
+	bool made_anew() const { return pipe || eventfd || timerfd; }
 };
 
 // A pipe whose ends are all in the process, with what was written to it

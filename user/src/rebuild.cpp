@@ -48,6 +48,7 @@
 #include "fds/devices.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/timerfd.h"
 #include "genl.h"
 #include "program/program.h"
 
@@ -351,6 +352,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	  ? pipes.open_end(f)
 				    : f.eventfd ? fds::make_eventfd(f)
+				    : f.timerfd ? fds::make_timerfd(f)
 						: fds::open_device(f);
 			if (!made)
 				child_fail(p, made.error().describe());

@@ -8,9 +8,12 @@
 // child's pipe (with its eventfd and /dev/zero beside it); a pipe that
 // leads out of the process is refused at fd 3 and up, naming the process
 // at its other end, and left to the receiver as a standard stream; a pipe
-// is made again with its capacity, bytes and flags.
+// is made again with its capacity, bytes and flags. A timerfd's timer is
+// read from fdinfo, and made again rearmed relative with its unread
+// expiries.
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -28,6 +31,7 @@
 #include "fds/devices.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/timerfd.h"
 
 namespace hetmig {
 namespace {
@@ -287,6 +291,81 @@ TEST(Pipes, APipeIsMadeAgainWithItsCapacityBytesAndFlags)
 	char two[3] = {};
 	EXPECT_EQ(read(rd.get(), two, 3), 2);
 	EXPECT_STREQ(two, "ab");
+}
+
+double seconds(const timespec &t)
+{
+	return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+TEST(Timerfd, TimersAreReadFromFdinfo)
+{
+	fds::UniqueFd armed(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK));
+	fds::UniqueFd fired(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK));
+	ASSERT_GE(armed.get(), 0);
+	ASSERT_GE(fired.get(), 0);
+	itimerspec in_100s{{2, 0}, {100, 0}}, at_once{{10, 0}, {0, 1000}};
+	ASSERT_EQ(timerfd_settime(armed.get(), 0, &in_100s, nullptr), 0);
+	ASSERT_EQ(timerfd_settime(fired.get(), 0, &at_once, nullptr), 0);
+	usleep(20000);
+	auto a = fds::capture_timerfd(getpid(), armed.get());
+	auto f = fds::capture_timerfd(getpid(), fired.get());
+	ASSERT_TRUE(a && f);
+	EXPECT_EQ(a->clockid, CLOCK_MONOTONIC);
+	EXPECT_EQ(a->ticks, 0u);
+	EXPECT_GE(a->value.sec, 98u);
+	EXPECT_LE(a->value.sec, 99u);
+	EXPECT_EQ(a->interval.sec, 2u);
+	EXPECT_EQ(a->interval.nsec, 0u);
+	// Expired and not read: nothing remains, the read rearms it.
+	EXPECT_EQ(f->ticks, 1u);
+	EXPECT_EQ(f->value.sec + f->value.nsec, 0u);
+	EXPECT_EQ(f->interval.sec, 10u);
+	uint64_t ticks = 0;
+	EXPECT_EQ(read(fired.get(), &ticks, 8), 8);  // still there
+	EXPECT_EQ(ticks, 1u);
+}
+
+TEST(Timerfd, ATimerIsMadeAgainRearmedRelative)
+{
+	OpenFile f;
+	f.fd = 9;
+	f.flags = O_RDWR | O_NONBLOCK | O_CLOEXEC;
+	f.timerfd = TimerState{CLOCK_MONOTONIC, 0, 3, {0, 0}, {10, 0}};
+	auto fd = fds::make_timerfd(f);
+	if (!fd && fd.error().code == ENOTTY)
+		GTEST_SKIP() << "no TFD_IOC_SET_TICKS (CONFIG_CHECKPOINT_RESTORE) here";
+	ASSERT_TRUE(fd.has_value()) << fd.error().describe();
+	fds::UniqueFd timer(*fd);
+	EXPECT_EQ(fcntl(timer.get(), F_GETFD), FD_CLOEXEC);
+	itimerspec now{};
+	ASSERT_EQ(timerfd_gettime(timer.get(), &now), 0);
+	// Expired unread: a whole interval again, and its 3 expiries.
+	EXPECT_GT(seconds(now.it_value), 9.5);
+	EXPECT_EQ(now.it_interval.tv_sec, 10);
+	uint64_t ticks = 0;
+	EXPECT_EQ(read(timer.get(), &ticks, 8), 8);
+	EXPECT_EQ(ticks, 3u);
+
+	// Absolute: at the clock's now plus what remained, still absolute.
+	f.timerfd = TimerState{CLOCK_REALTIME, TFD_TIMER_ABSTIME, 0, {50, 0}, {0, 0}};
+	auto abs = fds::make_timerfd(f);
+	ASSERT_TRUE(abs.has_value()) << abs.error().describe();
+	fds::UniqueFd absolute(*abs);
+	ASSERT_EQ(timerfd_gettime(absolute.get(), &now), 0);
+	EXPECT_GT(seconds(now.it_value), 49.0);
+	EXPECT_LE(seconds(now.it_value), 50.0);
+	auto back = fds::capture_timerfd(getpid(), absolute.get());
+	ASSERT_TRUE(back.has_value());
+	EXPECT_EQ(back->settime_flags, TFD_TIMER_ABSTIME);
+
+	// Disarmed: stays so.
+	f.timerfd = TimerState{CLOCK_BOOTTIME, 0, 0, {0, 0}, {0, 0}};
+	auto off = fds::make_timerfd(f);
+	ASSERT_TRUE(off.has_value()) << off.error().describe();
+	fds::UniqueFd disarmed(*off);
+	ASSERT_EQ(timerfd_gettime(disarmed.get(), &now), 0);
+	EXPECT_EQ(seconds(now.it_value), 0.0);
 }
 
 } // namespace
