@@ -247,7 +247,10 @@ out=$(hetmig restore "$work/cut" --allow-root 2>&1); rc=$?
 check "dump_restore.truncated_image_refused" [ $rc -eq 1 ]
 check "dump_restore.truncated_image_says_so" has "$out" "truncated image"
 cp "$work/img" "$work/flip"
-printf 'Z' | dd of="$work/flip" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
+# Another byte than the one there: a 'Z' over a 'Z' changes nothing.
+was=$(dd if="$work/img" bs=1 skip=$((size / 3)) count=1 2>/dev/null)
+byte=Z && [ "$was" = Z ] && byte=Y
+printf '%s' "$byte" | dd of="$work/flip" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
 out=$(hetmig restore "$work/flip" --allow-root 2>&1); rc=$?
 check "dump_restore.corrupted_image_refused" has "$out" "corrupted image"
 echo "not an image" > "$work/text"
