@@ -19,6 +19,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "fds/devices.h"
+#include "fds/eventfd.h"
+#include "fds/pipes.h"
+#include "fds/timerfd.h"
 #include "pagemap.h"
 
 namespace hetmig {
@@ -138,14 +142,40 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		else if (line.starts_with("flags:"))
 			f.flags = int(std::stoul(line.substr(6), nullptr, 8));
 	}
-	if (f.path == "/dev/null")
-		return f;
 	struct stat st {};
 	bool statted = !stat(proc(pid, "fd/" + std::to_string(fd)).c_str(), &st);
+	if (auto rdev = statted ? fds::same_everywhere_device(f.path, st) : std::nullopt) {
+		f.rdev = *rdev;
+		return f;
+	}
+	// Made anew on the destination (fds/): a pipe is decided with its
+	// other ends (capture_pipes), an eventfd's counter read once every fd
+	// is described, a timerfd's timer read here.
+	if (uint64_t inode = fds::pipe_inode(f.path)) {
+		f.pipe = inode;
+		return f;
+	}
+	if (fds::is_eventfd(f.path)) {
+		if (pid_t other = description_shared_outside(pid, fd, f.path))
+			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
+						     "which stays: it cannot be carried", fd, other));
+		f.eventfd = EventCounter{};
+		return f;
+	}
+	if (fds::is_timerfd(f.path)) {
+		if (pid_t other = description_shared_outside(pid, fd, f.path))
+			return fail(EOPNOTSUPP, strf("fd %d is a timerfd shared with process %d, "
+						     "which stays: it cannot be carried", fd, other));
+		auto timer = fds::capture_timerfd(pid, fd);
+		if (!timer)
+			return std::unexpected(timer.error());
+		f.timerfd = *timer;
+		return f;
+	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
-		// A terminal, or a pipe or socket to a process left behind:
-		// the destination provides its own.
+		// A terminal or a socket: the destination provides its own
+		// (capture_pipes does the same for a pipe that leads out).
 		f.std_stream = true;
 		return f;
 	}
@@ -159,9 +189,15 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	if (directory && f.path.ends_with(" (deleted)"))
 		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
 					     fd, f.path.c_str()));
+	if (statted && S_ISFIFO(st.st_mode))
+		return fail(EOPNOTSUPP, strf("fd %d is the named pipe %s: FIFOs cannot be "
+					     "carried", fd, f.path.c_str()));
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
-					     "/dev/null and the standard streams can be carried",
+					     "pipes whose ends are all in the process, eventfds, "
+					     "timerfds, /dev/null, /dev/zero, /dev/full, "
+					     "/dev/random, /dev/urandom and the standard streams "
+					     "can be carried",
 					     fd, f.path.c_str()));
 	f.size = uint64_t(st.st_size);
 	f.mtime_ns = mtime_ns(st);
@@ -332,6 +368,42 @@ Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
 	return hex;
 }
 
+Result<void> capture_files(pid_t pid, Image &img)
+{
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"), ec)) {
+		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
+		if (!f)
+			return std::unexpected(f.error());
+		img.files.push_back(std::move(*f));
+	}
+	if (ec)
+		return fail(ec.value(), strf("cannot list the files of process %d", pid));
+	std::sort(img.files.begin(), img.files.end(),
+		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
+	note_shared_descriptions(pid, img.files);
+	if (auto r = fds::capture_pipes(pid, img.files, img.pipes); !r)
+		return r;
+	// Last: on 6.1 the eventfd's mode is probed by a read and a write,
+	// which would wake an epoll watching it; a process with one was
+	// refused above.
+	for (auto &f : img.files) {
+		if (!f.eventfd)
+			continue;
+		if (f.dup_of >= 0) {
+			for (const auto &original : img.files)
+				if (original.fd == f.dup_of)
+					f.eventfd = original.eventfd;
+			continue;
+		}
+		auto counter = fds::capture_eventfd(pid, f.fd);
+		if (!counter)
+			return std::unexpected(counter.error());
+		f.eventfd = *counter;
+	}
+	return {};
+}
+
 Result<Image> capture(GenlClient &client, pid_t pid)
 {
 	Image img;
@@ -391,15 +463,8 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (auto child = a_child_of(pid))
 		return fail(EOPNOTSUPP, strf("process %d has child processes (pid %d): only "
 					     "single processes can be moved", pid, *child));
-	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"))) {
-		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
-		if (!f)
-			return std::unexpected(f.error());
-		img.files.push_back(std::move(*f));
-	}
-	std::sort(img.files.begin(), img.files.end(),
-		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
-	note_shared_descriptions(pid, img.files);
+	if (auto r = capture_files(pid, img); !r)
+		return std::unexpected(r.error());
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
 	if (pagemap.get() < 0)

@@ -19,6 +19,10 @@ namespace hetmig {
 // written, and the process must stay stopped until then.
 Result<Image> capture(GenlClient &client, pid_t pid);
 
+// The open files of PID (stopped by us) into IMG's files and pipes, or why
+// one cannot be carried. Part of capture; needs no hetmig.ko.
+Result<void> capture_files(pid_t pid, Image &img);
+
 // /proc/PID/mem, for WriteOptions::reader.
 class MemoryReader {
 public:

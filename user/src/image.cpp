@@ -32,6 +32,8 @@ constexpr char kTrailerMagic[8] = {'H', 'E', 'T', 'M', 'I', 'G', 'N', 'D'};
 constexpr uint32_t kCodecRaw = 0, kCodecZstd = 1;
 // Metadata larger than this is not an image we wrote.
 constexpr uint64_t kMetaMax = 256 << 20;
+// The most F_SETPIPE_SZ takes (round_pipe_size's limit).
+constexpr uint32_t kPipeCapacityMax = 1u << 31;
 
 // The same in every format version, with the same CRC-32: a reader checks
 // it before it looks at the version, and so a hetmig that reads format 1
@@ -270,6 +272,37 @@ std::unexpected<Error> corrupt(const std::string &what)
 	return fail(EBADMSG, "corrupted image: " + what);
 }
 
+// Every pipe end belongs to a pipe of the image, every pipe has a read
+// end and a write end, and holds no more than it can: what the restore
+// builds from them (fds/pipes.cpp) relies on it.
+Result<void> check_pipes(const Image &img)
+{
+	for (size_t i = 0; i < img.pipes.size(); i++) {
+		const PipeState &p = img.pipes[i];
+		bool twice = std::any_of(img.pipes.begin(), img.pipes.begin() + i,
+					 [&](const PipeState &e) { return e.inode == p.inode; });
+		bool read = false, write = false;
+		for (const auto &f : img.files)
+			if (f.pipe == p.inode) {
+				read |= (f.flags & O_ACCMODE) == O_RDONLY;
+				write |= (f.flags & O_ACCMODE) == O_WRONLY;
+			}
+		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
+		    p.capacity > kPipeCapacityMax)
+			return corrupt(strf("pipe:[%llu] without both ends, or holding more "
+					    "than it can", (unsigned long long)p.inode));
+	}
+	for (const auto &f : img.files) {
+		int mode = f.flags & O_ACCMODE;
+		if (f.pipe && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
+			       (mode != O_RDONLY && mode != O_WRONLY) ||
+			       std::none_of(img.pipes.begin(), img.pipes.end(),
+					    [&](const PipeState &p) { return p.inode == f.pipe; })))
+			return corrupt(strf("fd %d is an end of a pipe the image lacks", f.fd));
+	}
+	return {};
+}
+
 // A page record's header as either format has it, checked against its sum.
 struct Record {
 	uint64_t addr;		// 0 ends the records
@@ -480,6 +513,13 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
 		return corrupt("oom_score_adj out of range");
+	if (auto r = check_pipes(img); !r)
+		return std::unexpected(r.error());
+	for (const auto &f : img.files)
+		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
+				  f.timerfd->interval.nsec >= 1000000000 ||
+				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
+			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

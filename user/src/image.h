@@ -31,6 +31,25 @@ namespace hetmig {
 inline constexpr uint32_t kImageFormatVersion = 2;
 inline constexpr size_t kPageRecordMax = 1 << 20;
 
+// An eventfd(2)'s state: its counter and EFD_SEMAPHORE.
+struct EventCounter {
+	uint64_t count = 0;
+	bool semaphore = false;
+};
+
+struct Timespec {
+	uint64_t sec = 0, nsec = 0;
+};
+
+// A timerfd(2)'s state, as its fdinfo shows it.
+struct TimerState {
+	int clockid = 0;
+	int settime_flags = 0;	// TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET
+	uint64_t ticks = 0;	// expiries not read yet
+	Timespec value;		// what remained until the next expiry
+	Timespec interval;
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -54,6 +73,29 @@ struct OpenFile {
 	// must be the same one (INODE, SIZE and MTIME_NS as they were).
 	bool directory = false;
 	uint64_t inode = 0;	// directories: st_ino
+	// Descriptors made anew on the destination, not opened by path
+	// (user/src/fds/). An end of the pipe of Image::pipes with this inode
+	// (pipe:[PIPE] on the source), the end FLAGS' access mode says; 0 for
+	// none.
+	uint64_t pipe = 0;
+	// An eventfd, with its counter as the process left it.
+	std::optional<EventCounter> eventfd = std::nullopt;
+	// A timerfd, with its timer as the process left it.
+	std::optional<TimerState> timerfd = std::nullopt;
+	// A character device that is the same everywhere (/dev/zero): its
+	// device number (st_rdev), which the destination's PATH must have.
+	// 0: none, or /dev/null in an image from before devices were checked.
+	uint64_t rdev = 0;
+
+	bool made_anew() const { return pipe || eventfd || timerfd; }
+};
+
+// A pipe whose ends are all in the process, with what was written to it
+// and not yet read.
+struct PipeState {
+	uint64_t inode = 0;	// pipe:[INODE]: its fds' OpenFile::pipe
+	uint32_t capacity = 0;	// F_GETPIPE_SZ
+	std::vector<uint8_t> data;
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -95,6 +137,9 @@ struct Image {
 	std::vector<Mapping> mappings;
 	std::vector<SignalAction> signals;
 	std::vector<OpenFile> files;
+	// The pipes some of FILES are ends of; none in images written before
+	// pipes were carried.
+	std::vector<PipeState> pipes;
 	std::vector<MappedFile> mapped_files;
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.

@@ -64,8 +64,26 @@ json to_cbor_tree(const Image &img)
 			file["dir"] = true;
 			file["inode"] = f.inode;
 		}
+		if (f.pipe)
+			file["pipe"] = f.pipe;
+		if (f.eventfd)
+			file["eventfd"] = {{"count", f.eventfd->count},
+					   {"semaphore", f.eventfd->semaphore}};
+		if (f.timerfd)
+			file["timerfd"] = {{"clockid", f.timerfd->clockid},
+					   {"settime_flags", f.timerfd->settime_flags},
+					   {"ticks", f.timerfd->ticks},
+					   {"value", {f.timerfd->value.sec, f.timerfd->value.nsec}},
+					   {"interval", {f.timerfd->interval.sec,
+							 f.timerfd->interval.nsec}}};
+		if (f.rdev)
+			file["rdev"] = f.rdev;
 		files.push_back(std::move(file));
 	}
+	json pipes = json::array();
+	for (const auto &p : img.pipes)
+		pipes.push_back({{"inode", p.inode}, {"capacity", p.capacity},
+				 {"data", binary(p.data)}});
 	json mapped = json::array();
 	for (const auto &f : img.mapped_files)
 		mapped.push_back({{"path", f.path}, {"size", f.size},
@@ -84,6 +102,8 @@ json to_cbor_tree(const Image &img)
 	};
 	if (img.oom_score_adj)
 		tree["oom_score_adj"] = *img.oom_score_adj;
+	if (!img.pipes.empty())
+		tree["pipes"] = pipes;
 	return tree;
 }
 
@@ -148,12 +168,24 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &s : j.at("signals"))
 		img.signals.push_back({s.at("signal"), s.at("handler"), s.at("flags"),
 				       s.at("mask"), s.at("restorer")});
-	for (const auto &f : j.at("files"))
+	for (const auto &f : j.at("files")) {
 		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
 				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
 				     f.at("std"), f.value("left_behind", ""),
 				     f.value("dup_of", -1), f.value("dir", false),
 				     f.value("inode", uint64_t(0))});
+		OpenFile &file = img.files.back();
+		file.pipe = f.value("pipe", uint64_t(0));
+		if (auto e = f.find("eventfd"); e != f.end())
+			file.eventfd = EventCounter{e->at("count"), e->at("semaphore")};
+		if (auto t = f.find("timerfd"); t != f.end()) {
+			const json &value = t->at("value"), &interval = t->at("interval");
+			file.timerfd = TimerState{t->at("clockid"), t->at("settime_flags"),
+						  t->at("ticks"), {value.at(0), value.at(1)},
+						  {interval.at(0), interval.at(1)}};
+		}
+		file.rdev = f.value("rdev", uint64_t(0));
+	}
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
@@ -161,6 +193,10 @@ void from_cbor_tree(const json &j, Image &img)
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto o = j.find("oom_score_adj"); o != j.end())
 		img.oom_score_adj = o->get<int>();
+	if (auto p = j.find("pipes"); p != j.end())
+		for (const auto &pipe : *p)
+			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
+					     pipe.at("data").get_binary()});
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};

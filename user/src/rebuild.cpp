@@ -45,6 +45,10 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "fds/devices.h"
+#include "fds/eventfd.h"
+#include "fds/pipes.h"
+#include "fds/timerfd.h"
 #include "genl.h"
 #include "program/program.h"
 
@@ -198,12 +202,15 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 	if (uid == 0 && !policy.allow_root)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
-	for (const auto &f : img.files)
-		if (!f.std_stream && f.dup_of < 0 && f.path != "/dev/null")
-			if (auto r = f.directory ? check_directory_here(f)
-						 : check_same_file(f.path, f.size, f.mtime_ns);
-			    !r)
-				return r;
+	for (const auto &f : img.files) {
+		if (f.std_stream || f.dup_of >= 0 || f.made_anew())
+			continue;
+		auto r = fds::is_device(f) ? fds::check_device_here(f)
+			 : f.directory	   ? check_directory_here(f)
+					   : check_same_file(f.path, f.size, f.mtime_ns);
+		if (!r)
+			return r;
+	}
 	for (const auto &f : img.mapped_files)
 		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 			return r;
@@ -323,9 +330,15 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 	return fd == 0 ? policy.stdin_path : policy.output_path;
 }
 
-// Puts every file of the image at its number; returns the highest.
+// Puts every file of the image at its number, in fd order: each is opened
+// or made at a free number and moved to its own at once, so nothing stays
+// at a number a later one needs. Pipes keep their ends above them all.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p)
 {
+	int top = 2;
+	for (const auto &f : img.files)
+		top = std::max(top, f.fd);
+	fds::PipeMaker pipes(img.pipes, top + 1);
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -336,7 +349,15 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				child_fail(p, strf("fd %d, shared with fd %d", f.fd, f.dup_of), errno);
 			continue;
 		}
-		if (f.std_stream) {
+		if (f.made_anew() || fds::is_device(f)) {
+			auto made = f.pipe	  ? pipes.open_end(f)
+				    : f.eventfd ? fds::make_eventfd(f)
+				    : f.timerfd ? fds::make_timerfd(f)
+						: fds::open_device(f);
+			if (!made)
+				child_fail(p, made.error().describe());
+			fd = *made;
+		} else if (f.std_stream) {
 			const std::string &path = receiver_stream(policy, f.fd);
 			if (path.empty())
 				continue;  // ours, inherited
@@ -347,7 +368,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && f.path != "/dev/null") {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f)) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -749,7 +770,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (f.path == "/dev/null")
+			if (f.made_anew() || fds::is_device(f))
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)

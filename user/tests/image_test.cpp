@@ -3,6 +3,7 @@
 // flipped byte or foreign version is refused with the right message;
 // images of format 1 (fixtures/image) still read.
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -165,6 +166,74 @@ TEST(Image, OomScoreAdj)
 	ASSERT_FALSE(bad.has_value());
 	EXPECT_NE(bad.error().describe().find("oom_score_adj out of range"), std::string::npos)
 		<< bad.error().describe();
+}
+
+// Pipes, eventfds, timerfds and devices: what capture records reads back;
+// an image from before them has none; a pipe end without its pipe, a pipe
+// without one of its ends or holding more than its capacity, a timer's
+// nanoseconds of a second or more: a corrupted image.
+TEST(Image, PipesEventfdsTimerfdsAndDevices)
+{
+	Image img = sample();
+	EXPECT_TRUE(img.pipes.empty());
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_TRUE(older->pipes.empty());
+	EXPECT_FALSE(older->files[0].made_anew());
+	EXPECT_EQ(older->files[0].rdev, 0u);
+
+	OpenFile r, w, counter, zero, timer;
+	r.fd = 6, r.path = "pipe:[99]", r.flags = O_RDONLY | O_NONBLOCK, r.pipe = 99;
+	w.fd = 7, w.path = "pipe:[99]", w.flags = O_WRONLY | O_CLOEXEC, w.pipe = 99;
+	counter.fd = 8, counter.path = "anon_inode:[eventfd]", counter.flags = O_RDWR;
+	counter.eventfd = EventCounter{~0ull - 1, true};
+	zero.fd = 9, zero.path = "/dev/zero", zero.rdev = 0x105;
+	timer.fd = 10, timer.path = "anon_inode:[timerfd]", timer.flags = O_RDWR;
+	timer.timerfd = TimerState{7, 1, 4, {12, 500}, {0, 999999999}};
+	img.files.insert(img.files.end(), {r, w, counter, zero, timer});
+	img.pipes = {{99, 65536, std::vector<uint8_t>(3001, 0x5a)}};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->files.size(), 7u);
+	EXPECT_EQ(back->files[2].pipe, 99u);
+	EXPECT_EQ(back->files[3].pipe, 99u);
+	EXPECT_EQ(back->files[3].flags, O_WRONLY | O_CLOEXEC);
+	ASSERT_TRUE(back->files[4].eventfd.has_value());
+	EXPECT_EQ(back->files[4].eventfd->count, ~0ull - 1);
+	EXPECT_TRUE(back->files[4].eventfd->semaphore);
+	EXPECT_EQ(back->files[5].rdev, 0x105u);
+	EXPECT_FALSE(back->files[5].made_anew());
+	ASSERT_TRUE(back->files[6].timerfd.has_value());
+	const TimerState &t = *back->files[6].timerfd;
+	EXPECT_EQ(t.clockid, 7);
+	EXPECT_EQ(t.settime_flags, 1);
+	EXPECT_EQ(t.ticks, 4u);
+	EXPECT_EQ(t.value.sec, 12u);
+	EXPECT_EQ(t.value.nsec, 500u);
+	EXPECT_EQ(t.interval.nsec, 999999999u);
+	ASSERT_EQ(back->pipes.size(), 1u);
+	EXPECT_EQ(back->pipes[0].capacity, 65536u);
+	EXPECT_EQ(back->pipes[0].data, img.pipes[0].data);
+
+	auto corrupted = [&](Image bad) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find("corrupted image") != std::string::npos;
+	};
+	Image no_pipe = img;
+	no_pipe.pipes.clear();
+	EXPECT_TRUE(corrupted(no_pipe));
+	Image no_write_end = img;
+	no_write_end.files.erase(no_write_end.files.begin() + 3);
+	EXPECT_TRUE(corrupted(no_write_end));
+	Image overfull = img;
+	overfull.pipes[0].capacity = 3000;
+	EXPECT_TRUE(corrupted(overfull));
+	Image read_write = img;
+	read_write.files[2].flags = O_RDWR;
+	EXPECT_TRUE(corrupted(read_write));
+	Image bad_time = img;
+	bad_time.files[6].timerfd->value.nsec = 1000000000;
+	EXPECT_TRUE(corrupted(bad_time));
 }
 
 // Runs without data are read through the reader while the image is written.

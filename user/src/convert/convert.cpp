@@ -1037,6 +1037,7 @@ Result<Image> Converter::run()
 	out_.umask = src_.umask;
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
+	out_.pipes = src_.pipes;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+// What the kinds of descriptors (pipes.h, eventfd.h, devices.h) share: an
+// owned descriptor, a copy of one a stopped process holds, its fdinfo.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "error.h"
+
+namespace hetmig::fds {
+
+// A descriptor closed when its owner goes; moving it leaves -1 behind.
+class UniqueFd {
+public:
+	UniqueFd() = default;
+	explicit UniqueFd(int fd) : fd_(fd) {}
+	UniqueFd(UniqueFd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+	UniqueFd &operator=(UniqueFd &&o) noexcept
+	{
+		if (this != &o) {
+			reset();
+			fd_ = o.fd_;
+			o.fd_ = -1;
+		}
+		return *this;
+	}
+	UniqueFd(const UniqueFd &) = delete;
+	UniqueFd &operator=(const UniqueFd &) = delete;
+	~UniqueFd() { reset(); }
+
+	int get() const { return fd_; }
+	int release() { int fd = fd_; fd_ = -1; return fd; }
+	void reset() { if (fd_ >= 0) ::close(fd_); fd_ = -1; }
+
+private:
+	int fd_ = -1;
+};
+
+// Our own descriptor of the open file description PID has at FD
+// (pidfd_getfd): the way to look into a pipe or an eventfd of another
+// process. It needs ptrace access to PID, which its tracer (the dumper)
+// has. The description is the process's own: what is done through the
+// copy, it sees.
+Result<UniqueFd> copy_of(pid_t pid, int fd);
+
+// The value after "KEY:" in /proc/PID/fdinfo/FD, leading blanks skipped;
+// nothing when the kernel does not print KEY.
+std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &key);
+
+} // namespace hetmig::fds

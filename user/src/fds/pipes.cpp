@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fds/pipes.h"
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace hetmig::fds {
+
+namespace {
+
+std::string pipe_name(uint64_t inode)
+{
+	return strf("pipe:[%llu]", (unsigned long long)inode);
+}
+
+bool reads(const OpenFile &f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
+
+// The fds of one pipe in the process, in fd order.
+struct Ends {
+	std::vector<int> read, write;
+};
+
+// " (comm)" of PID, for messages; empty when it cannot be read.
+std::string comm_of(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+	std::string comm;
+	std::getline(in, comm);
+	return comm.empty() ? comm : " (" + comm + ")";
+}
+
+// For each pipe of ENDS that another process than PID holds, one such
+// process, as far as /proc shows us (all of them to root): a pipe whose
+// ends are all in the process may still be shared with a child it forked.
+std::map<uint64_t, pid_t> held_outside(pid_t pid, const std::map<uint64_t, Ends> &ends)
+{
+	std::map<uint64_t, pid_t> found;
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return found;
+	while (dirent *e = readdir(proc)) {
+		if (!std::isdigit(static_cast<unsigned char>(e->d_name[0])))
+			continue;
+		pid_t other = pid_t(std::atol(e->d_name));
+		if (other == pid)
+			continue;
+		std::string dir = std::string("/proc/") + e->d_name + "/fd";
+		DIR *fds = opendir(dir.c_str());
+		if (!fds)
+			continue;  // gone, or not ours to look at
+		while (dirent *fd = readdir(fds)) {
+			char link[64];
+			ssize_t n = readlinkat(dirfd(fds), fd->d_name, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			uint64_t inode = pipe_inode(std::string(link, size_t(n)));
+			if (inode && ends.contains(inode))
+				found.emplace(inode, other);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+// Why F, an end of a pipe that cannot be carried, refuses the dump.
+std::unexpected<Error> refuse(const OpenFile &f, const Ends &ends, std::optional<pid_t> other)
+{
+	const char *missing = ends.read.empty() ? "read" : "write";
+	std::string why;
+	if (!ends.read.empty() && !ends.write.empty())
+		why = strf("which process %d%s holds too", *other, comm_of(*other).c_str());
+	else if (other)
+		why = strf("whose %s end process %d%s holds", missing, *other,
+			   comm_of(*other).c_str());
+	else
+		why = strf("whose %s end is not in the process", missing);
+	return fail(EOPNOTSUPP, strf("fd %d is %s, %s: only pipes whose ends are all in the "
+				     "process can be carried", f.fd, pipe_name(f.pipe).c_str(),
+				     why.c_str()));
+}
+
+// The bytes queued in the pipe FD reads from, left where they are. tee
+// copies the pipe's buffers, one slot of ours for each of its own, and
+// starts from the first again on every call: a pipe of ours as large as
+// CAPACITY takes them all in one call.
+Result<std::vector<uint8_t>> peek(int fd, uint32_t capacity, const std::string &name)
+{
+	int queued = 0;
+	if (ioctl(fd, FIONREAD, &queued) < 0)
+		return fail(errno, name + ": FIONREAD");
+	std::vector<uint8_t> data(static_cast<size_t>(queued));
+	if (data.empty())
+		return data;
+	int own[2];
+	if (pipe2(own, O_CLOEXEC | O_NONBLOCK))
+		return fail(errno, "pipe2");
+	UniqueFd out(own[0]), in(own[1]);
+	int ours = fcntl(in.get(), F_GETPIPE_SZ);
+	if (ours < 0 || (uint32_t(ours) < capacity && fcntl(in.get(), F_SETPIPE_SZ, capacity) < 0))
+		return fail(errno, strf("%s: a pipe of %u bytes to copy its contents into",
+					name.c_str(), capacity));
+	ssize_t n = tee(fd, in.get(), data.size(), SPLICE_F_NONBLOCK);
+	if (n != queued)
+		return fail(n < 0 ? errno : EIO, strf("%s: tee copied %zd of its %d bytes",
+						      name.c_str(), n, queued));
+	for (size_t got = 0; got < data.size();) {
+		ssize_t m = read(out.get(), data.data() + got, data.size() - got);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0)
+			return fail(m < 0 ? errno : EIO,
+				    name + ": reading the copy of its contents");
+		got += size_t(m);
+	}
+	return data;
+}
+
+} // namespace
+
+uint64_t pipe_inode(const std::string &link)
+{
+	if (!link.starts_with("pipe:[") || !link.ends_with("]"))
+		return 0;
+	return std::strtoull(link.c_str() + 6, nullptr, 10);
+}
+
+Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
+			   std::vector<PipeState> &pipes)
+{
+	std::map<uint64_t, Ends> ends;
+	for (const auto &f : files)
+		if (f.pipe)
+			(reads(f) ? ends[f.pipe].read : ends[f.pipe].write).push_back(f.fd);
+	if (ends.empty())
+		return {};
+	auto outside = held_outside(pid, ends);
+	auto carried = [&](uint64_t inode) {
+		const Ends &e = ends[inode];
+		return !e.read.empty() && !e.write.empty() && !outside.contains(inode);
+	};
+
+	// Every refusal before anything is read.
+	for (auto &f : files) {
+		if (!f.pipe)
+			continue;
+		int mode = f.flags & O_ACCMODE;
+		if (carried(f.pipe) && mode != O_RDONLY && mode != O_WRONLY)
+			return fail(EOPNOTSUPP, strf("fd %d is %s opened for reading and writing "
+						     "(through /proc), which cannot be carried",
+						     f.fd, pipe_name(f.pipe).c_str()));
+		if (carried(f.pipe) && (f.flags & O_DIRECT))
+			return fail(EOPNOTSUPP, strf("fd %d is %s in packet mode (O_DIRECT), whose "
+						     "message boundaries cannot be carried",
+						     f.fd, pipe_name(f.pipe).c_str()));
+		if (carried(f.pipe))
+			continue;
+		if (f.fd <= 2) {
+			// A shell's pipeline: the destination provides its own
+			// stream, as for a terminal.
+			f.std_stream = true;
+			f.pipe = 0;
+			continue;
+		}
+		auto other = outside.find(f.pipe);
+		return refuse(f, ends[f.pipe],
+			      other == outside.end() ? std::nullopt : std::optional(other->second));
+	}
+
+	for (const auto &[inode, e] : ends) {
+		if (!carried(inode))
+			continue;
+		std::string name = pipe_name(inode) + strf(" (fd %d)", e.read.front());
+		auto copy = copy_of(pid, e.read.front());
+		if (!copy)
+			return std::unexpected(copy.error());
+		int capacity = fcntl(copy->get(), F_GETPIPE_SZ);
+		if (capacity <= 0)
+			return fail(errno, name + ": F_GETPIPE_SZ");
+		auto data = peek(copy->get(), uint32_t(capacity), name);
+		if (!data)
+			return std::unexpected(data.error());
+		pipes.push_back({inode, uint32_t(capacity), std::move(*data)});
+	}
+	return {};
+}
+
+Result<PipeMaker::Made *> PipeMaker::make(uint64_t inode)
+{
+	if (auto it = made_.find(inode); it != made_.end())
+		return &it->second;
+	const PipeState *p = nullptr;
+	for (const auto &s : pipes_)
+		if (s.inode == inode)
+			p = &s;
+	std::string name = pipe_name(inode) + " of the process";
+	if (!p)
+		return fail(EINVAL, name + " is not in the image");
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK))
+		return fail(errno, name + ": pipe2");
+	UniqueFd read(fds[0]), write(fds[1]);
+	int size = fcntl(write.get(), F_GETPIPE_SZ);
+	if (size != int(p->capacity) && fcntl(write.get(), F_SETPIPE_SZ, p->capacity) < 0)
+		return fail(errno, strf("giving %s its capacity of %u bytes here", name.c_str(),
+					p->capacity));
+	// Non-blocking: bytes that did not fit would fail, not hang. They fit,
+	// as they did on the source.
+	for (size_t off = 0; off < p->data.size();) {
+		ssize_t n = ::write(write.get(), p->data.data() + off, p->data.size() - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO, strf("writing the %zu bytes %s held "
+							      "back into it", p->data.size(),
+							      name.c_str()));
+		off += size_t(n);
+	}
+	// Above every number the image uses: putting one end at its number
+	// must not close the other.
+	Made m;
+	m.read = UniqueFd(fcntl(read.get(), F_DUPFD_CLOEXEC, above_));
+	m.write = UniqueFd(fcntl(write.get(), F_DUPFD_CLOEXEC, above_));
+	if (m.read.get() < 0 || m.write.get() < 0)
+		return fail(errno, name + ": F_DUPFD");
+	return &(made_[inode] = std::move(m));
+}
+
+Result<int> PipeMaker::open_end(const OpenFile &f)
+{
+	auto m = make(f.pipe);
+	if (!m)
+		return std::unexpected(m.error());
+	bool reading = reads(f);
+	const UniqueFd &end = reading ? (*m)->read : (*m)->write;
+	bool &given = reading ? (*m)->read_given : (*m)->write_given;
+	int fd;
+	if (!given) {
+		given = true;
+		// O_NONBLOCK is the description's; this fd is its first.
+		if (fcntl(end.get(), F_SETFL, f.flags & O_NONBLOCK) < 0)
+			return fail(errno, strf("fd %d, an end of %s: F_SETFL", f.fd,
+						pipe_name(f.pipe).c_str()));
+		fd = fcntl(end.get(), (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	} else {
+		fd = open(("/proc/self/fd/" + std::to_string(end.get())).c_str(),
+			  f.flags & (O_ACCMODE | O_NONBLOCK | O_CLOEXEC));
+	}
+	if (fd < 0)
+		return fail(errno, strf("fd %d, an end of %s", f.fd, pipe_name(f.pipe).c_str()));
+	return fd;
+}
+
+} // namespace hetmig::fds

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+// Pipes whose ends are all in the process: the self-pipe a daemon wakes
+// its own event loop with, with what was written to it and not yet read.
+// Capture and rebuild side by side.
+//
+// Captured: which fds are its read and write ends (the fdinfo flags'
+// access mode; dups share an end), its capacity (F_GETPIPE_SZ) and its
+// buffered bytes, read without consuming them: tee(2) from our copy of a
+// read end (pidfd_getfd) into a pipe of our own. Rebuilt: pipe2, the same
+// capacity, the bytes written back, each end put at its fds with its
+// flags. A pipe that leads out of the process (to a process left behind)
+// cannot be carried: as a standard stream it becomes the receiver's, like
+// a terminal; at any other fd the dump is refused, naming the pipe and the
+// process at its other end when one is found.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "error.h"
+#include "fds/fd.h"
+#include "image.h"
+
+namespace hetmig::fds {
+
+// N of a "pipe:[N]" link (/proc/PID/fd/FD), or 0 for anything else.
+uint64_t pipe_inode(const std::string &link);
+
+// Decides about every pipe end among FILES (those with OpenFile::pipe, in
+// fd order), and appends the state of each pipe that is carried to PIPES.
+// PID is stopped and traced by us.
+Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
+			   std::vector<PipeState> &pipes);
+
+// The restore's side, in the process being rebuilt: makes each pipe the
+// first time one of its ends is asked for, and keeps both ends above
+// every fd number the image uses (ABOVE and up) until it goes.
+class PipeMaker {
+public:
+	PipeMaker(const std::vector<PipeState> &pipes, int above)
+		: pipes_(pipes), above_(above) {}
+
+	// A new descriptor (the lowest free number) of F's end of its pipe,
+	// with F's flags (O_NONBLOCK, O_CLOEXEC): the first of each end is
+	// that end's pipe2 description, one more that is no dup of it a
+	// description of its own, as opening /proc/PID/fd/N made it.
+	Result<int> open_end(const OpenFile &f);
+
+private:
+	struct Made {
+		UniqueFd read, write;
+		bool read_given = false, write_given = false;
+	};
+	Result<Made *> make(uint64_t inode);
+
+	const std::vector<PipeState> &pipes_;
+	int above_;
+	std::map<uint64_t, Made> made_;
+};
+
+} // namespace hetmig::fds
