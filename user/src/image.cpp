@@ -141,6 +141,16 @@ json to_cbor_tree(const Image &img)
 	};
 	if (img.oom_score_adj)
 		tree["oom_score_adj"] = *img.oom_score_adj;
+	if (img.timers) {
+		json posix = json::array();
+		for (const auto &t : img.timers->posix)
+			posix.push_back({{"id", t.id}, {"clock", t.clock}, {"signal", t.signal},
+					 {"notify", t.notify}, {"value", t.value},
+					 {"interval_ns", t.interval_ns},
+					 {"remaining_ns", t.remaining_ns}});
+		tree["timers"] = {{"itimers", img.timers->itimers}, {"posix", posix},
+				  {"slack_ns", img.timers->slack_ns}};
+	}
 	return tree;
 }
 
@@ -218,6 +228,16 @@ void from_cbor_tree(const json &j, Image &img)
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto o = j.find("oom_score_adj"); o != j.end())
 		img.oom_score_adj = o->get<int>();
+	if (auto t = j.find("timers"); t != j.end()) {
+		Timers timers;
+		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();
+		for (const auto &p : t->at("posix"))
+			timers.posix.push_back({p.at("id"), p.at("clock"), p.at("signal"),
+						p.at("notify"), p.at("value"), p.at("interval_ns"),
+						p.at("remaining_ns")});
+		timers.slack_ns = t->at("slack_ns");
+		img.timers = std::move(timers);
+	}
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};
@@ -382,6 +402,14 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
 		return corrupt("oom_score_adj out of range");
+	if (img.timers)
+		for (size_t i = 0; i < img.timers->posix.size(); i++) {
+			const PosixTimer &t = img.timers->posix[i];
+			if (t.id < 0 || (i && t.id <= img.timers->posix[i - 1].id) ||
+			    t.signal < 0 || t.signal > 64)
+				return corrupt(strf("POSIX timer %d out of order or with signal %d",
+						    t.id, t.signal));
+		}
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;
