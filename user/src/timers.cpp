@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -139,6 +140,28 @@ Result<Timers> capture_timers(pid_t pid)
 	if (!posix)
 		return std::unexpected(posix.error());
 	timers.posix = std::move(*posix);
+
+	// A seccomp filter may kill the process for a call it would never
+	// make itself: it is suspended while ours are made, which needs
+	// CAP_SYS_ADMIN, or the dump is refused before anything is lost.
+	std::string seccomp;
+	std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+	for (std::string line; std::getline(status, line);)
+		if (line.starts_with("Seccomp:"))
+			std::istringstream(line.substr(8)) >> seccomp;
+	if (seccomp == "1")
+		return fail(EOPNOTSUPP, strf("process %d runs in seccomp strict mode: its "
+					     "timers cannot be read", pid));
+	bool suspended = seccomp == "2";
+	if (suspended && ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_SUSPEND_SECCOMP))
+		return fail(errno, strf("process %d has a seccomp filter, which might kill it "
+					"for the system calls that read its timers; suspending "
+					"it (PTRACE_O_SUSPEND_SECCOMP) needs CAP_SYS_ADMIN", pid));
+	struct Resume {
+		pid_t pid;
+		bool on;
+		~Resume() { if (on) ptrace(PTRACE_SETOPTIONS, pid, 0, 0); }
+	} resume{pid, suspended};  // the Seizure's options: none
 
 	auto calls = RemoteSyscalls::in(pid, pid);
 	if (!calls)

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <ctime>
 #include <gtest/gtest.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -120,6 +121,45 @@ TEST(Timers, CapturedFromAStoppedProcess)
 	EXPECT_EQ(t->posix[1].clock, CLOCK_MONOTONIC);
 	EXPECT_EQ(t->posix[1].interval_ns, 250000000u);
 	EXPECT_GT(t->posix[1].remaining_ns, 190000000000u);
+}
+
+// A process in seccomp strict mode would be killed by the first call made
+// for us: it is refused, and runs on.
+TEST(Timers, SeccompStrictRefused)
+{
+	int go[2];
+	ASSERT_EQ(pipe(go), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		close(go[1]);
+		prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
+		char c;
+		long ok = read(go[0], &c, 1) == 1 && c == 'g';
+		syscall(SYS_exit, ok ? 42 : 2);	// exit_group is not allowed
+	}
+	close(go[0]);
+	struct Reap {
+		pid_t pid;
+		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
+	} reap{child};
+	usleep(100000);
+	{
+		auto s = Seizure::stop(child);
+		if (!s && s.error().code == EPERM)
+			GTEST_SKIP() << "ptrace is not permitted here";
+		ASSERT_TRUE(s.has_value()) << s.error().describe();
+		auto t = capture_timers(child);
+		ASSERT_FALSE(t.has_value());
+		EXPECT_NE(t.error().describe().find("seccomp strict mode"), std::string::npos)
+			<< t.error().describe();
+	}
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	int status = 0;
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	reap.pid = 0;
+	ASSERT_TRUE(WIFEXITED(status)) << "status 0x" << std::hex << status;
+	EXPECT_EQ(WEXITSTATUS(status), 42);
 }
 
 // What a dump captured, made again in a fresh process: the same ids, the
