@@ -5,7 +5,9 @@
 #include <csignal>
 #include <ctime>
 #include <gtest/gtest.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <cstddef>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -153,6 +155,55 @@ TEST(Timers, SeccompStrictRefused)
 		ASSERT_FALSE(t.has_value());
 		EXPECT_NE(t.error().describe().find("seccomp strict mode"), std::string::npos)
 			<< t.error().describe();
+	}
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	int status = 0;
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	reap.pid = 0;
+	ASSERT_TRUE(WIFEXITED(status)) << "status 0x" << std::hex << status;
+	EXPECT_EQ(WEXITSTATUS(status), 42);
+}
+
+// A filter that kills the process for getitimer, which it never calls: the
+// filter is suspended while the calls are made for us, and the process
+// runs on under it.
+TEST(Timers, SeccompFilterSuspended)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "suspending seccomp needs CAP_SYS_ADMIN";
+	int go[2];
+	ASSERT_EQ(pipe(go), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		close(go[1]);
+		itimerval it = {{5, 0}, {100, 0}};
+		setitimer(ITIMER_REAL, &it, nullptr);
+		sock_filter code[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getitimer, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		sock_fprog prog = {std::size(code), code};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(3);
+		char c;
+		_exit(read(go[0], &c, 1) == 1 && c == 'g' ? 42 : 2);
+	}
+	close(go[0]);
+	struct Reap {
+		pid_t pid;
+		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
+	} reap{child};
+	usleep(100000);
+	{
+		auto s = Seizure::stop(child);
+		ASSERT_TRUE(s.has_value()) << s.error().describe();
+		auto t = capture_timers(child);
+		ASSERT_TRUE(t.has_value()) << t.error().describe();
+		EXPECT_EQ(t->itimers[0].first, 5000000u);
 	}
 	ASSERT_EQ(write(go[1], "g", 1), 1);
 	int status = 0;
