@@ -129,23 +129,28 @@ TEST(Timers, CapturedFromAStoppedProcess)
 // for us: it is refused, and runs on.
 TEST(Timers, SeccompStrictRefused)
 {
-	int go[2];
+	int go[2], ready[2];
 	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(pipe(ready), 0);
 	pid_t child = fork();
 	ASSERT_GE(child, 0);
 	if (child == 0) {
 		close(go[1]);
 		prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
+		(void)!write(ready[1], "r", 1);	// write is allowed
 		char c;
 		long ok = read(go[0], &c, 1) == 1 && c == 'g';
 		syscall(SYS_exit, ok ? 42 : 2);	// exit_group is not allowed
 	}
 	close(go[0]);
+	close(ready[1]);
 	struct Reap {
 		pid_t pid;
 		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
 	} reap{child};
-	usleep(100000);
+	char c;
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	usleep(100000);  // into its read
 	{
 		auto s = Seizure::stop(child);
 		if (!s && s.error().code == EPERM)
@@ -171,8 +176,9 @@ TEST(Timers, SeccompFilterSuspended)
 {
 	if (geteuid() != 0)
 		GTEST_SKIP() << "suspending seccomp needs CAP_SYS_ADMIN";
-	int go[2];
+	int go[2], ready[2];
 	ASSERT_EQ(pipe(go), 0);
+	ASSERT_EQ(pipe(ready), 0);
 	pid_t child = fork();
 	ASSERT_GE(child, 0);
 	if (child == 0) {
@@ -189,15 +195,18 @@ TEST(Timers, SeccompFilterSuspended)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
 			_exit(3);
+		(void)!write(ready[1], "r", 1);
 		char c;
 		_exit(read(go[0], &c, 1) == 1 && c == 'g' ? 42 : 2);
 	}
 	close(go[0]);
+	close(ready[1]);
 	struct Reap {
 		pid_t pid;
 		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
 	} reap{child};
-	usleep(100000);
+	char c;
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	{
 		auto s = Seizure::stop(child);
 		ASSERT_TRUE(s.has_value()) << s.error().describe();
