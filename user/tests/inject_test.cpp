@@ -23,11 +23,11 @@ namespace {
 volatile sig_atomic_t go_on;
 
 // Arms ITIMER_REAL far ahead (its SIGALRM would end the child), blocks
-// SIGUSR2 and then, as MODE says, reads a byte from FD (stopped inside a
-// system call) or spins until SIGUSR1 (stopped in user space). Exits with
-// 42 when the timer and the mask are as they were set and the byte read
-// is 'x'.
-[[noreturn]] void child_main(int fd, bool in_syscall)
+// SIGUSR2, says so on READY and then, as IN_SYSCALL says, reads a byte
+// from FD (stopped inside a system call) or spins until SIGUSR1 (stopped
+// in user space). Exits with 42 when the timer and the mask are as they
+// were set and the byte read is 'x'.
+[[noreturn]] void child_main(int fd, int ready, bool in_syscall)
 {
 	struct sigaction sa = {};
 	sa.sa_handler = [](int) { go_on = 1; };
@@ -38,6 +38,7 @@ volatile sig_atomic_t go_on;
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &usr2, nullptr);
+	(void)!write(ready, "r", 1);
 	char c = 'x';
 	if (in_syscall) {
 		if (read(fd, &c, 1) != 1)
@@ -56,19 +57,24 @@ volatile sig_atomic_t go_on;
 
 void run_case(bool in_syscall)
 {
-	int pipefd[2];
+	int pipefd[2], ready[2];
 	ASSERT_EQ(pipe(pipefd), 0);
+	ASSERT_EQ(pipe(ready), 0);
 	pid_t child = fork();
 	ASSERT_GE(child, 0);
 	if (child == 0) {
 		close(pipefd[1]);
-		child_main(pipefd[0], in_syscall);
+		child_main(pipefd[0], ready[1], in_syscall);
 	}
 	close(pipefd[0]);
+	close(ready[1]);
 	struct Reap {
 		pid_t pid;
 		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
 	} reap{child};
+	char c;
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	usleep(100000);  // into its read, or its loop
 	{
 		auto s = hetmig::Seizure::stop(child);
