@@ -17,9 +17,9 @@
 // a restart_syscall one) is lost: such a call, once let go, starts over
 // with its first arguments (a sleep sleeps its whole time again).
 //
-// Every signal but SIGKILL is blocked meanwhile, so that none is taken
-// (and handled on our borrowed registers) between the stops, and the
-// thread is stopped again by PTRACE_INTERRUPT, as the Seizure left it.
+// Every signal but SIGKILL and SIGSTOP is blocked meanwhile, so that none
+// is taken (and handled on our borrowed registers) between the stops, and
+// the thread is stopped again by PTRACE_INTERRUPT, as the Seizure left it.
 #include "inject.h"
 
 #include <cerrno>
@@ -112,9 +112,9 @@ Result<void> set_regset(pid_t tid, unsigned note, void *data, size_t len)
 }
 
 // Resumes TID to its next system call stop. Without PTRACE_O_TRACESYSGOOD
-// (the Seizure sets no option) such a stop looks like SIGTRAP delivered,
-// but with every signal blocked none is, and its siginfo's code is
-// SIGTRAP, which no trap of a CPU gives.
+// (the Seizure sets no option) such a stop looks like a SIGTRAP delivered,
+// but with every signal blocked none is taken, and the stop's siginfo
+// code is ptrace_notify's, SIGTRAP.
 Result<void> to_syscall_stop(pid_t tid)
 {
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
