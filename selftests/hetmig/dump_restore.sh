@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..49"
+echo "1..51"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -251,6 +251,23 @@ check "dump_restore.pipe_leading_out_names_its_other_end" has "$out" "whose writ
 kill -TERM $pid && wait_for "$work/pipes3" "^pipes: [^r]"
 check "dump_restore.pipe_leading_out_source_runs_on" intact "$work/pipes3" $pid
 kill $writer 2>/dev/null
+# Timers (setitimer, timer_create, the timer slack): only the process can
+# read them, so the dump has it make the calls; restored with their ids, a
+# gap between them, and the time they had left (timers checks them all and
+# that they still fire).
+"$dir/timers" > "$work/timers" 2>&1 &
+pid=$!
+wait_for "$work/timers" "ready"
+out=$(hetmig dump $pid -o "$work/img18" 2>&1); rc=$?
+[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
+check "dump_restore.timers_dumped" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img18" --allow-root 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/timers" "^timers: [^r]"
+carried() { [ -n "$new" ] && grep -q "^timers: intact" "$work/timers"; }
+carried || { echo "# $out"; sed 's/^/# /' "$work/timers"; }
+check "dump_restore.timers_carried" carried
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

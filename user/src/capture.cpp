@@ -24,6 +24,7 @@
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "pagemap.h"
+#include "timers.h"
 
 namespace hetmig {
 
@@ -455,6 +456,10 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	img.oom_score_adj = read_oom_score_adj(std::to_string(pid));
 	if (!img.oom_score_adj)
 		return fail(ESRCH, strf("cannot read the oom_score_adj of process %d", pid));
+	auto timers = capture_timers(pid);
+	if (!timers)
+		return std::unexpected(timers.error());
+	img.timers = std::move(*timers);
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);

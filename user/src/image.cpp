@@ -515,6 +515,14 @@ Result<Image> read_image(const ByteSource &source)
 		return corrupt("oom_score_adj out of range");
 	if (auto r = check_pipes(img); !r)
 		return std::unexpected(r.error());
+	if (img.timers)
+		for (size_t i = 0; i < img.timers->posix.size(); i++) {
+			const PosixTimer &t = img.timers->posix[i];
+			if (t.id < 0 || (i && t.id <= img.timers->posix[i - 1].id) ||
+			    t.signal < 0 || t.signal > 64)
+				return corrupt(strf("POSIX timer %d out of order or with signal %d",
+						    t.id, t.signal));
+		}
 	for (const auto &f : img.files)
 		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
 				  f.timerfd->interval.nsec >= 1000000000 ||

@@ -15,6 +15,7 @@
 // is refused with a message that says which.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -124,6 +125,27 @@ struct ProgramRef {
 	std::string path, pair_id, converted_from;
 };
 
+// A POSIX timer of the process (timer_create(2)): /proc/PID/timers and
+// timer_gettime(2) as the process saw them.
+struct PosixTimer {
+	int32_t id = 0;
+	int32_t clock = 0;		// clockid_t; CPU clocks of others refused
+	int32_t signal = 0;
+	int32_t notify = 0;		// SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, or
+					// SIGEV_SIGNAL | SIGEV_THREAD_ID: the main thread
+	uint64_t value = 0;		// sigev_value
+	uint64_t interval_ns = 0;
+	uint64_t remaining_ns = 0;	// 0: disarmed
+};
+
+// The process's timers, which only it can read of itself (inject.h).
+struct Timers {
+	// ITIMER_REAL, _VIRTUAL, _PROF: interval and time left, microseconds.
+	std::array<std::pair<uint64_t, uint64_t>, 3> itimers{};
+	std::vector<PosixTimer> posix;	// by id
+	uint64_t slack_ns = 0;		// the main thread's (PR_GET_TIMERSLACK)
+};
+
 struct Image {
 	uint32_t arch = 0;
 	uint32_t page_size = 0;
@@ -147,6 +169,8 @@ struct Image {
 	// /proc/PID/oom_score_adj (-1000..1000); none in images written
 	// before it was carried.
 	std::optional<int> oom_score_adj;
+	// None in images written before they were carried.
+	std::optional<Timers> timers;
 	std::vector<PageRun> pages;
 	ProgramRef program;
 

@@ -104,6 +104,16 @@ json to_cbor_tree(const Image &img)
 		tree["oom_score_adj"] = *img.oom_score_adj;
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
+	if (img.timers) {
+		json posix = json::array();
+		for (const auto &t : img.timers->posix)
+			posix.push_back({{"id", t.id}, {"clock", t.clock}, {"signal", t.signal},
+					 {"notify", t.notify}, {"value", t.value},
+					 {"interval_ns", t.interval_ns},
+					 {"remaining_ns", t.remaining_ns}});
+		tree["timers"] = {{"itimers", img.timers->itimers}, {"posix", posix},
+				  {"slack_ns", img.timers->slack_ns}};
+	}
 	return tree;
 }
 
@@ -193,6 +203,16 @@ void from_cbor_tree(const json &j, Image &img)
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto o = j.find("oom_score_adj"); o != j.end())
 		img.oom_score_adj = o->get<int>();
+	if (auto t = j.find("timers"); t != j.end()) {
+		Timers timers;
+		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();
+		for (const auto &p : t->at("posix"))
+			timers.posix.push_back({p.at("id"), p.at("clock"), p.at("signal"),
+						p.at("notify"), p.at("value"), p.at("interval_ns"),
+						p.at("remaining_ns")});
+		timers.slack_ns = t->at("slack_ns");
+		img.timers = std::move(timers);
+	}
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),

@@ -7,9 +7,9 @@
 //  PTRACE_SEIZE, TRACECLONE, EXITKILL
 //  "go"                               -> credentials, oom_score_adj, files,
 //                                        cwd, umask, signal handlers,
-//                                        vdso/vvar moved,
 //  sees each new thread stop          <- clone3 of the other threads
-//  "ready"                            -> RESTORE_MM: address space replaced,
+//  "ready"                            -> timers, vdso/vvar moved,
+//                                        RESTORE_MM: address space replaced,
 //                                        stops with SIGSTOP, never returns
 //  WRITE_PAGES, SET_THREAD per thread,
 //  rlimits, an oom_score_adj the child
@@ -51,6 +51,7 @@
 #include "fds/timerfd.h"
 #include "genl.h"
 #include "program/program.h"
+#include "timers.h"
 
 namespace hetmig {
 
@@ -490,6 +491,12 @@ size_t restore_mm_bytes(const Image &img)
 			child_fail(p, "creating a thread", errno);
 	}
 	wait_byte(p);  // every thread is stopped
+	// Timers are the process's, and stay through RESTORE_MM. Armed this
+	// late, they lose the least of their time to the restore; their
+	// signals wait, blocked, until SET_THREAD gives each thread its mask.
+	if (img.timers)
+		if (auto r = restore_timers(*img.timers); !r)
+			child_fail(p, r.error().describe());
 	// Last: after the move, libc's cached vdso entry points are stale, so
 	// nothing that could read the clock runs from here on.
 	if (!converted(img))

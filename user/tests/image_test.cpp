@@ -236,6 +236,43 @@ TEST(Image, PipesEventfdsTimerfdsAndDevices)
 	EXPECT_TRUE(corrupted(bad_time));
 }
 
+// Timers: an image written before they were carried has none (the restore
+// makes none); POSIX timers out of id order are not an image we wrote.
+TEST(Image, Timers)
+{
+	Image img = sample();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_FALSE(older->timers.has_value());
+
+	Timers t;
+	t.itimers = {{{200000, 150000}, {0, 0}, {1000, 999}}};
+	t.posix = {{0, 0, 0, 1, 0, 0, 999000000000},
+		   {2, 1, 10, 4, 0xfffffffffffffff0, 100000000, 3}};
+	t.slack_ns = 123456;
+	img.timers = t;
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_TRUE(back->timers.has_value());
+	EXPECT_EQ(back->timers->itimers, t.itimers);
+	EXPECT_EQ(back->timers->slack_ns, 123456u);
+	ASSERT_EQ(back->timers->posix.size(), 2u);
+	const PosixTimer &p = back->timers->posix[1];
+	EXPECT_EQ(p.id, 2);
+	EXPECT_EQ(p.clock, 1);
+	EXPECT_EQ(p.signal, 10);
+	EXPECT_EQ(p.notify, 4);
+	EXPECT_EQ(p.value, 0xfffffffffffffff0);
+	EXPECT_EQ(p.interval_ns, 100000000u);
+	EXPECT_EQ(p.remaining_ns, 3u);
+
+	std::swap(img.timers->posix[0], img.timers->posix[1]);
+	auto bad = decode(encode(img, false));
+	ASSERT_FALSE(bad.has_value());
+	EXPECT_NE(bad.error().describe().find("POSIX timer 0 out of order"), std::string::npos)
+		<< bad.error().describe();
+}
+
 // Runs without data are read through the reader while the image is written.
 TEST(Image, PagesReadWhileWriting)
 {

@@ -1041,6 +1041,8 @@ Result<Image> Converter::run()
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;
+	// Signals and clocks are numbered alike on both ISAs.
+	out_.timers = src_.timers;
 	out_.mapped_files = src_.mapped_files;
 	// The source build is no longer mapped; the destination build is, and
 	// is checked by its pair note rather than its time stamp.

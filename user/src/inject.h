@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+// System calls made by a stopped thread of another process, on our behalf:
+// state only the process can read of itself (getitimer, timer_gettime,
+// prctl PR_GET_TIMERSLACK). The thread is made to execute one syscall
+// instruction it already has (in its vdso, or else in any executable
+// mapping) with our number and arguments, single-stepped, and put back:
+// registers, syscall number, signal mask and the stack bytes we borrowed
+// exactly as they were, so it runs on as if nothing happened.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <sys/types.h>
+
+#include "error.h"
+
+namespace hetmig {
+
+class RemoteSyscalls {
+public:
+	// TID (a thread of PID) must be in a ptrace stop of this thread's,
+	// as a Seizure leaves it.
+	static Result<RemoteSyscalls> in(pid_t pid, pid_t tid);
+
+	// Runs syscall NR with ARGS; the kernel's return value (-errno on
+	// failure). With OUT, argument OUT_ARG is replaced by the address of
+	// OUT.size() bytes below the thread's stack pointer, copied to OUT
+	// after the call.
+	Result<long> call(long nr, std::array<uint64_t, 6> args = {}, int out_arg = -1,
+			  std::span<uint8_t> out = {});
+
+	uint64_t instruction() const { return insn_; }
+
+private:
+	RemoteSyscalls(pid_t pid, pid_t tid, uint64_t insn) : pid_(pid), tid_(tid), insn_(insn) {}
+	pid_t pid_, tid_;
+	uint64_t insn_;	// address of a syscall instruction in the process
+};
+
+} // namespace hetmig
