@@ -7,6 +7,8 @@
 #include <cstring>
 #include <elf.h>
 #include <gtest/gtest.h>
+
+#include "reaped_child.h"
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -68,10 +70,7 @@ void run_case(bool in_syscall)
 	}
 	close(pipefd[0]);
 	close(ready[1]);
-	struct Reap {
-		pid_t pid;
-		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
-	} reap{child};
+	hetmig::testing::ReapedChild reap{child};
 	char c;
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);

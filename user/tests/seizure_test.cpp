@@ -3,6 +3,8 @@
 // go must leave it exactly as it was, signals included.
 #include <csignal>
 #include <gtest/gtest.h>
+
+#include "reaped_child.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,10 +45,7 @@ TEST(Seizure, StoppingAndLettingGoLosesNoSignal)
 	ASSERT_GE(child, 0);
 	if (child == 0)
 		raise_until_term();
-	struct Reap {
-		pid_t pid;
-		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
-	} reap{child};
+	hetmig::testing::ReapedChild reap{child};
 	usleep(20000);
 	for (int i = 0; i < 20000; i++) {
 		auto s = hetmig::Seizure::stop(child);

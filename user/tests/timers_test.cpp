@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "reaped_child.h"
 #include "seizure.h"
 #include "timers.h"
 
@@ -97,10 +98,7 @@ TEST(Timers, CapturedFromAStoppedProcess)
 			pause();
 	}
 	close(ready[1]);
-	struct Reap {
-		pid_t pid;
-		~Reap() { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); }
-	} reap{child};
+	hetmig::testing::ReapedChild reap{child};
 	char c;
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	close(ready[0]);
@@ -144,10 +142,7 @@ TEST(Timers, SeccompStrictRefused)
 	}
 	close(go[0]);
 	close(ready[1]);
-	struct Reap {
-		pid_t pid;
-		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
-	} reap{child};
+	hetmig::testing::ReapedChild reap{child};
 	char c;
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	usleep(100000);  // into its read
@@ -201,10 +196,7 @@ TEST(Timers, SeccompFilterSuspended)
 	}
 	close(go[0]);
 	close(ready[1]);
-	struct Reap {
-		pid_t pid;
-		~Reap() { if (pid > 0) { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); } }
-	} reap{child};
+	hetmig::testing::ReapedChild reap{child};
 	char c;
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	{
