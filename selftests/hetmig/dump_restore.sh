@@ -140,6 +140,28 @@ check "dump_restore.thousands_of_mappings_intact" grep -q "^manymaps: 5000 intac
 # may lower it (CAP_SYS_RESOURCE); a receiver that is not root carries a
 # value the process raised, and refuses one below its own, naming it.
 pid_of() { echo "$1" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p'; }
+# A helper program that checks itself once told to finish (SIGTERM):
+# PROG's output LOG says "PROG: intact" and PID (empty when there was
+# none) was running; else what it and the last command said is shown.
+intact() { [ -n "$3" ] && grep -q "^$2: intact" "$1" || { echo "# ${out:-}"; sed 's/^/# /' "$1"; false; }; }
+# PROG ARGS started, dumped to IMG, restored and told to finish: checks
+# dump_restore.NAME_dumped and dump_restore.NAME_carried; the restored
+# pid is left in $new.
+moved_intact() { # NAME IMG LOG PROG [ARG...]
+	name=$1 img=$2 log=$3 prog=$4
+	shift 3
+	"$dir/$@" > "$log" 2>&1 &
+	pid=$!
+	wait_for "$log" "ready"
+	out=$(hetmig dump $pid -o "$img" 2>&1); rc=$?
+	[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
+	check "dump_restore.${name}_dumped" [ $rc -eq 0 ]
+	wait $pid 2>/dev/null
+	out=$(hetmig restore "$img" --allow-root 2>&1)
+	new=$(pid_of "$out")
+	[ -n "$new" ] && kill -TERM "$new" && wait_for "$log" "^$prog: [^r]"
+	check "dump_restore.${name}_carried" intact "$log" "$prog" "$new"
+}
 # wait_comm PID NAME: up to 30 s for PID to run NAME (after its exec).
 wait_comm() { i=0; until [ "$(cat /proc/$1/comm 2>/dev/null)" = "$2" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done; }
 oom_is() {
@@ -187,19 +209,7 @@ rm -rf "$pub"
 # named.
 populate() { mkdir "$1" && printf f0 > "$1/f0" && i=0 && while [ $i -lt 200 ]; do : > "$1/e$i"; i=$((i + 1)); done; }
 populate "$work/dir"
-"$dir/dirfds" "$work/dir" > "$work/dirs" 2>&1 &
-pid=$!
-wait_for "$work/dirs" "ready"
-out=$(hetmig dump $pid -o "$work/img13" 2>&1); rc=$?
-[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
-check "dump_restore.directory_fds_dumped" [ $rc -eq 0 ]
-wait $pid 2>/dev/null
-out=$(hetmig restore "$work/img13" --allow-root 2>&1)
-new=$(pid_of "$out")
-[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/dirs" "^dirfds: [^r]"
-carried() { [ -n "$new" ] && grep -q "^dirfds: intact" "$work/dirs"; }
-carried || sed 's/^/# /' "$work/dirs"
-check "dump_restore.directory_fds_carried" carried
+moved_intact directory_fds "$work/img13" "$work/dirs" dirfds "$work/dir"
 populate "$work/dir2"
 "$dir/dirfds" "$work/dir2" > "$work/dirs2" 2>&1 &
 pid=$!
@@ -218,24 +228,13 @@ check "dump_restore.missing_directory_named" has "$out" "directory $work/dir2 of
 # bytes written and not read, eventfds and devices that are the same
 # everywhere: made anew (pipes checks them all after the restore). A dump
 # reads the bytes without taking them: with --keep the source finds them.
-"$dir/pipes" > "$work/pipes" 2>&1 &
-pid=$!
-wait_for "$work/pipes" "ready"
-out=$(hetmig dump $pid -o "$work/img15" 2>&1); rc=$?
-[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
-check "dump_restore.pipes_dumped" [ $rc -eq 0 ]
-wait $pid 2>/dev/null
-out=$(hetmig restore "$work/img15" --allow-root 2>&1)
-new=$(pid_of "$out")
-[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/pipes" "^pipes: [^r]"
-intact() { [ -n "$2" ] && grep -q "^pipes: intact" "$1" || { echo "# ${out:-}"; sed 's/^/# /' "$1"; false; }; }
-check "dump_restore.pipes_carried" intact "$work/pipes" "$new"
+moved_intact pipes "$work/img15" "$work/pipes" pipes
 "$dir/pipes" > "$work/pipes2" 2>&1 &
 pid=$!
 wait_for "$work/pipes2" "ready"
 out=$(hetmig dump $pid -o "$work/img16" --keep 2>&1); rc=$?
 kill -TERM $pid && wait_for "$work/pipes2" "^pipes: [^r]"
-kept() { [ $rc -eq 0 ] && intact "$work/pipes2" $pid; }
+kept() { [ $rc -eq 0 ] && intact "$work/pipes2" pipes $pid; }
 check "dump_restore.pipes_keep_leaves_their_bytes" kept
 # A pipe that leads out of the process (its write end is a sleep's, which
 # is not moved) is refused, naming the pipe and the process at its other
@@ -249,25 +248,13 @@ out=$(hetmig dump $pid -o "$work/img17" 2>&1)
 check "dump_restore.pipe_leading_out_refused" has "$out" "fd 7 is pipe:["
 check "dump_restore.pipe_leading_out_names_its_other_end" has "$out" "whose write end process $writer (sleep) holds"
 kill -TERM $pid && wait_for "$work/pipes3" "^pipes: [^r]"
-check "dump_restore.pipe_leading_out_source_runs_on" intact "$work/pipes3" $pid
+check "dump_restore.pipe_leading_out_source_runs_on" intact "$work/pipes3" pipes $pid
 kill $writer 2>/dev/null
 # Timers (setitimer, timer_create, the timer slack): only the process can
 # read them, so the dump has it make the calls; restored with their ids, a
 # gap between them, and the time they had left (timers checks them all and
 # that they still fire).
-"$dir/timers" > "$work/timers" 2>&1 &
-pid=$!
-wait_for "$work/timers" "ready"
-out=$(hetmig dump $pid -o "$work/img18" 2>&1); rc=$?
-[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
-check "dump_restore.timers_dumped" [ $rc -eq 0 ]
-wait $pid 2>/dev/null
-out=$(hetmig restore "$work/img18" --allow-root 2>&1)
-new=$(pid_of "$out")
-[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/timers" "^timers: [^r]"
-carried() { [ -n "$new" ] && grep -q "^timers: intact" "$work/timers"; }
-carried || { echo "# $out"; sed 's/^/# /' "$work/timers"; }
-check "dump_restore.timers_carried" carried
+moved_intact timers "$work/img18" "$work/timers" timers
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
