@@ -128,9 +128,8 @@ void run_case(bool in_syscall)
 	else
 		kill(child, SIGUSR1);
 	close(pipefd[1]);
-	int status = 0;
-	ASSERT_EQ(waitpid(child, &status, 0), child);
-	reap.pid = 0;
+	int status = reap.wait();
+	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status)) << "status 0x" << std::hex << status;
 	EXPECT_EQ(WEXITSTATUS(status), 42);
 }

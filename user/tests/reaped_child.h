@@ -16,6 +16,17 @@ struct ReapedChild {
 	explicit ReapedChild(pid_t child) : pid(child) {}
 	ReapedChild(const ReapedChild &) = delete;
 	ReapedChild &operator=(const ReapedChild &) = delete;
+	// Waits for the child to end and reaps it: its wait status, or -1 if
+	// waitpid failed (the destructor then still kills it).
+	int wait()
+	{
+		int status = 0;
+		if (waitpid(pid, &status, 0) != pid)
+			return -1;
+		pid = 0;
+		return status;
+	}
+
 	~ReapedChild()
 	{
 		if (pid > 0) {

@@ -54,9 +54,8 @@ TEST(Seizure, StoppingAndLettingGoLosesNoSignal)
 		ASSERT_TRUE(s.has_value()) << s.error().describe();
 	}  // each Seizure lets the child go as it ends
 	kill(child, SIGTERM);
-	int status = 0;
-	ASSERT_EQ(waitpid(child, &status, 0), child);
-	reap.pid = 0;
+	int status = reap.wait();
+	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
 	EXPECT_EQ(WEXITSTATUS(status), 0) << "signals the child lost";
 }

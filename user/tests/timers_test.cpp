@@ -157,9 +157,8 @@ TEST(Timers, SeccompStrictRefused)
 			<< t.error().describe();
 	}
 	ASSERT_EQ(write(go[1], "g", 1), 1);
-	int status = 0;
-	ASSERT_EQ(waitpid(child, &status, 0), child);
-	reap.pid = 0;
+	int status = reap.wait();
+	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status)) << "status 0x" << std::hex << status;
 	EXPECT_EQ(WEXITSTATUS(status), 42);
 }
@@ -207,9 +206,8 @@ TEST(Timers, SeccompFilterSuspended)
 		EXPECT_EQ(t->itimers[0].first, 5000000u);
 	}
 	ASSERT_EQ(write(go[1], "g", 1), 1);
-	int status = 0;
-	ASSERT_EQ(waitpid(child, &status, 0), child);
-	reap.pid = 0;
+	int status = reap.wait();
+	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status)) << "status 0x" << std::hex << status;
 	EXPECT_EQ(WEXITSTATUS(status), 42);
 }
