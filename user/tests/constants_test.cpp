@@ -96,6 +96,57 @@ TEST(ConstantsX86, ReadingR12IntoXmmDoesNotWriteIt)
 	EXPECT_EQ(constant_in(a.f.calls[0], 12), kOne);
 }
 
+TEST(ConstantsX86, AMaskBuiltByAShift)
+{
+	// NPB's lcg_pow at -Os: mov $0x7fffff, %ebx; shl $0x17, %rbx; rbx
+	// read after the loop's calls.
+	auto a = assemble({{0xbb, 0xff, 0xff, 0x7f, 0x00}, {0x48, 0xc1, 0xe3, 0x17}},
+			  {{0x48, 0x89, 0xd8}});  // mov %rbx,%rax
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	ASSERT_EQ(a.f.calls[0].live_registers, std::vector<unsigned>{3});
+	EXPECT_EQ(constant_in(a.f.calls[0], 3), uint64_t(0x7fffff) << 23);
+}
+
+TEST(ConstantsX86, AGeneralRegisterLoadedFromReadOnlyData)
+{
+	// fp.c's simpson at -O1: mov .LC(%rip), %rbx (a double's bits).
+	uint32_t disp = uint32_t(kConstant - (kLow + 4 + 7));
+	auto a = assemble({{0x48, 0x8b, 0x1d, uint8_t(disp), uint8_t(disp >> 8),
+			    uint8_t(disp >> 16), uint8_t(disp >> 24)}},
+			  {{0x48, 0x89, 0xd8}});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 3), kOne);
+}
+
+TEST(ConstantsX86, AFrameAddressThroughAScratchRegister)
+{
+	// pointers.c's main at -Os: lea -0x11a(%rbp), %rax; mov %rax, %rbx.
+	auto a = assemble({{0x48, 0x8d, 0x45, 0xf0}, {0x48, 0x89, 0xc3}}, {{0x48, 0x89, 0xd8}});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(a.f.calls[0].frame_registers,
+		  (std::vector<std::pair<unsigned, int64_t>>{{3, -0x10}}));
+}
+
+TEST(ConstantsX86, AScratchRegisterForgetsAtAnInstructionNotModelled)
+{
+	// add %rcx, %rax between them: rax is no longer the frame address
+	// (the decoder records no write of rax; the dataflow forgets every
+	// caller-saved register at an instruction it does not model).
+	auto a = assemble({{0x48, 0x8d, 0x45, 0xf0}, {0x48, 0x01, 0xc8}, {0x48, 0x89, 0xc3}},
+			  {{0x48, 0x89, 0xd8}});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_TRUE(a.f.calls[0].frame_registers.empty());
+	EXPECT_FALSE(constant_in(a.f.calls[0], 3).has_value());
+}
+
+TEST(ConstantsX86, ArithmeticOnAnUnknownRegisterIsUnknown)
+{
+	auto a = assemble({{0x48, 0x83, 0xc3, 0x10}},  // add $0x10, %rbx
+			  {{0x48, 0x89, 0xd8}});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_FALSE(constant_in(a.f.calls[0], 3).has_value());
+}
+
 // aarch64's frame around BODY, the call and TAIL; liveness, dead slots and
 // constants as the program model computes them.
 Assembled assemble_aarch64(const std::vector<uint32_t> &body, const std::vector<uint32_t> &tail)
@@ -155,6 +206,47 @@ TEST(ConstantsAarch64, ASpilledAddressIsAConstantSlotAtTheCall)
 	for (const auto &[slot, value] : a.f.calls[0].constant_slots)
 		found |= slot == 24 && value == kGlobal;
 	EXPECT_TRUE(found);
+}
+
+TEST(ConstantsAarch64, AnAddressBuiltInX8ToX15IsAConstant)
+{
+	// callbacks.c's main at -O2 with corpus_rand inlined: adrp x11, sym;
+	// add x25, x11, #lo12. x8-x15 share their numbers with d8-d15, which
+	// the dataflow also tracks: an integer write to x11 is still x11's.
+	auto a = assemble_aarch64({0xb000000b, 0x91004173}, {kReadX19});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 19), kGlobal);
+}
+
+TEST(ConstantsAarch64, NoPathContinuesAfterExit)
+{
+	// IS's full_verify at -Os: x19 = &sym + 0x3e8 on the way into a loop
+	// of calls; an error path calls exit(), and gcc put the loop's body
+	// right after that call. Falling through it would bring x19 = &sym
+	// into the loop and make the register unknown at the loop's calls.
+	using testing::word;
+	std::vector<testing::Bytes> all = {
+		word(0xa9be7bfd), word(0x910003fd),
+		word(0xb0000013),  // adrp x19, kLow + 0x1000
+		word(0xb40000c0),  // cbz x0, the exit() call
+		word(0x91004273),  // add x19, x19, #0x10
+		word(0x94000000),  // bl: the call under test
+		word(kReadX19),
+		word(0xa8c27bfd), word(0xd65f03c0),
+		word(0x94000000),  // bl exit
+		word(0x17fffffb),  // b back to the call
+	};
+	Assembled a = testing::assemble(Isa::aarch64, all, 5, 32, 32);
+	CallSite exit_call;
+	exit_call.call_address = kLow + 9 * 4;
+	exit_call.return_address = exit_call.call_address + 4;
+	exit_call.callee = "exit";
+	a.f.calls.push_back(exit_call);
+	compute_liveness(Isa::aarch64, a.insns, a.f);
+	compute_constant_registers(
+		Isa::aarch64, a.insns, a.code, kLow,
+		[](uint64_t, unsigned) -> std::optional<uint64_t> { return std::nullopt; }, a.f);
+	EXPECT_EQ(constant_in(a.f.calls[0], 19), kGlobal);
 }
 
 TEST(ConstantsAarch64, AThreadLocalAddressIsThreadPointerRelative)

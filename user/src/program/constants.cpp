@@ -163,7 +163,7 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 			auto m = tracked_d(rn);
 			return Effect{*d, m ? v[*m] : std::nullopt};
 		}
-		return std::nullopt;
+		// Not a write of dN: rd is x8-x15 (adrp x11, sym), decoded below.
 	}
 	// mrs xN, tpidr_el0: the thread pointer. gcc -O1+ keeps the address of
 	// a thread-local variable (tp plus its offset) in a callee-saved
@@ -222,10 +222,17 @@ std::optional<Effect> effect_aarch64(const Insn &in, const Values &v, FrameConte
 	return std::nullopt;
 }
 
+// x86_64: every general register but rsp and rbp. The decoder records
+// writes of the callee-saved ones only (Insn::defs); a caller-saved one
+// keeps its value only across the instructions effect_x86_64 models,
+// which write nothing else (kScratchGprs): enough for gcc's `lea
+// -0x11a(%rbp), %rax; mov %rax, %rbx`.
 bool tracked_gpr(unsigned hw)
 {
-	return hw == 3 || (hw >= 12 && hw <= 15);
+	return hw < 16 && hw != 4 && hw != 5;
 }
+
+constexpr unsigned kScratchGprs[] = {0, 1, 2, 6, 7, 8, 9, 10, 11};
 
 uint64_t load_le(const uint8_t *p, unsigned n)
 {
@@ -240,7 +247,7 @@ constexpr unsigned kXmmBit = 16;
 
 // x86_64: the same, from the instruction's bytes (P, LEN of them).
 std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Values &v,
-				    FrameContext fc)
+				    FrameContext fc, const ReadOnlyWord &read_only)
 {
 	unsigned i = 0, len = in.length;
 	// movq %xmmN, %r64 (66 REX.W 0F 7E, register form): gcc -O2 keeps a
@@ -283,6 +290,13 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 	}
 	if ((op == 0x31 || op == 0x33) && mod == 3 && reg == rm && tracked_gpr(rm))
 		return Effect{rm, konst(0)};  // xor %r, %r
+	// mov disp(%rip), %r: a constant from read-only data (gcc -O1 loads
+	// a double's bits into rbx this way in fp.c's simpson).
+	if (op == 0x8b && mod == 0 && (modrm & 7) == 5 && tracked_gpr(reg) && i + 4 == len) {
+		uint64_t at = in.address + len + uint64_t(sign_extend(load_le(p + i, 4), 32));
+		auto word = read_only(at, w ? 8 : 4);
+		return Effect{reg, word ? konst(*word) : std::nullopt};
+	}
 	if (op == 0x8d && w && mod == 0 && (modrm & 7) == 5 && tracked_gpr(reg) && i + 4 == len)
 		return Effect{reg, konst(in.address + len +
 					 uint64_t(sign_extend(load_le(p + i, 4), 32)))};
@@ -291,6 +305,47 @@ std::optional<Effect> effect_x86_64(const Insn &in, const uint8_t *p, const Valu
 	    fc.fp_set && i + (mod == 1 ? 1 : 4) == len)
 		return Effect{reg, framed(mod == 1 ? sign_extend(p[i], 8)
 						   : sign_extend(load_le(p + i, 4), 32))};
+	// Arithmetic on a known register with an immediate: gcc -Os builds a
+	// mask as `mov $0x7fffff, %ebx; shl $0x17, %rbx` (NPB's lcg_pow).
+	// Shifts (C1 /4,5,7 ib; D1 by one) and add, or, and, sub, xor
+	// (83 ib, 81 id, sign-extended); a frame address only moves by add
+	// and sub. 32-bit forms zero the upper half.
+	if ((op == 0xc1 || op == 0xd1 || op == 0x81 || op == 0x83) && mod == 3 && tracked_gpr(rm)) {
+		unsigned sub = (modrm >> 3) & 7;
+		size_t imm_len = op == 0xd1 ? 0 : op == 0x81 ? 4 : 1;
+		if (i + imm_len != len)
+			return Effect{rm, std::nullopt};
+		bool shift = op == 0xc1 || op == 0xd1;
+		if (!shift && sub == 7)
+			return std::nullopt;  // cmp writes nothing
+		if (!v[rm] || (v[rm]->base && (shift || !w || (sub != 0 && sub != 5))))
+			return Effect{rm, std::nullopt};
+		uint64_t a = v[rm]->v, out;
+		if (shift) {
+			unsigned n = (op == 0xd1 ? 1 : p[i]) & (w ? 63 : 31);
+			a &= width;
+			if (sub == 4 || sub == 6)
+				out = a << n;
+			else if (sub == 5)
+				out = a >> n;
+			else if (sub == 7)
+				out = w ? uint64_t(int64_t(a) >> n)
+					: uint64_t(uint32_t(int32_t(uint32_t(a)) >> n));
+			else
+				return Effect{rm, std::nullopt};  // rotates
+		} else {
+			uint64_t imm = uint64_t(sign_extend(load_le(p + i, imm_len), 8 * imm_len));
+			switch (sub) {
+			case 0: out = a + imm; break;
+			case 1: out = a | imm; break;
+			case 4: out = a & imm; break;
+			case 5: out = a - imm; break;
+			case 6: out = a ^ imm; break;
+			default: return Effect{rm, std::nullopt};  // adc, sbb
+			}
+		}
+		return Effect{rm, Val{v[rm]->base ? out : out & width, v[rm]->base}};
+	}
 	if ((op == 0x89 || op == 0x8b) && mod == 3) {  // mov %r, %r
 		unsigned dst = op == 0x89 ? rm : reg, src = op == 0x89 ? reg : rm;
 		if (!tracked_gpr(dst))
@@ -646,7 +701,7 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 	size_t n = insns.size();
 	if (!n)
 		return;
-	auto succ = successors(insns);
+	auto succ = successors(insns, calls_that_do_not_return(f));
 	std::vector<Values> in_state(n);
 	std::vector<Slots> in_slots(n);
 	int64_t sp_to_fp = int64_t(f.frame.cfa_minus_fp) - int64_t(f.frame.cfa_minus_sp);
@@ -687,12 +742,15 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			if (off + in.length <= code.size()) {
 				auto reload = sse_and_slots_x86_64(in, code.data() + off, read_only,
 								   fc, sp_to_fp, out, out_slots);
-				e = effect_x86_64(in, code.data() + off, out, fc);
+				e = effect_x86_64(in, code.data() + off, out, fc, read_only);
 				if (!e)
 					e = reload;
 			} else {
 				out_slots.clear();
 			}
+			if (!e)
+				for (unsigned r : kScratchGprs)
+					out[r].reset();
 		}
 		for (unsigned bit = 0; bit < 64; bit++)
 			if (in.defs & (uint64_t(1) << bit))
