@@ -125,5 +125,28 @@ TEST(InsnAarch64, CalleeSaved)
 	EXPECT_EQ(ldp->kills, (uint64_t(1) << 19) | (uint64_t(1) << 20));
 }
 
+TEST(InsnAarch64, SimdCopiesNameTheirRegistersOnly)
+{
+	constexpr uint64_t kD8 = uint64_t(1) << 40, kX19 = uint64_t(1) << 19;
+	// dup v1.2d, v1.d[0]: its imm5 (0b01000) is no d8 (fp.c at -O2).
+	auto dup = arm(0x4e080421);
+	ASSERT_TRUE(dup);
+	EXPECT_EQ(dup->defs & kD8, 0u);
+	EXPECT_EQ(dup->defs & 2, 0u) << "nor x1";
+	auto dup_gp = arm(0x4e080e68);  // dup v8.2d, x19
+	ASSERT_TRUE(dup_gp);
+	EXPECT_EQ(dup_gp->uses, kX19);
+	EXPECT_EQ(dup_gp->kills, kD8);
+	auto umov = arm(0x4e183d13);  // umov x19, v8.d[1]
+	ASSERT_TRUE(umov);
+	EXPECT_EQ(umov->uses, kD8);
+	EXPECT_EQ(umov->kills, kX19);
+	auto ins = arm(0x4e181c28);  // ins v8.d[1], x1: a part of d8
+	ASSERT_TRUE(ins);
+	EXPECT_EQ(ins->defs, kD8);
+	EXPECT_EQ(ins->kills, 0u);
+	EXPECT_TRUE(ins->uses & kD8);
+}
+
 } // namespace
 } // namespace hetmig::program

@@ -210,10 +210,30 @@ void simd_fp(uint32_t x, Insn &in)
 		write(d);
 	} else if ((x & 0x9ff80400) == 0x0f000400) {  // movi
 		write(d);
+	} else if ((x & 0x9fe08400) == 0x0e000400) {
+		// Advanced SIMD copy: dup, ins, umov, smov. Bits 20:16 are imm5
+		// (the element), not a register: `dup v1.2d, v1.d[0]` is no
+		// write of d8 (fp.c's main at -O2, where d8 held 1.0).
+		unsigned imm4 = (x >> 11) & 15;
+		bool ins_element = (x >> 29) & 1;
+		if (ins_element) {
+			use_def_all(in, d | n);  // ins vd.T[i], vn.T[j]: a part of d
+		} else if (imm4 == 0) {
+			in.uses |= n;  // dup vd.T, vn.T[i]
+			write(d);
+		} else if (imm4 == 1) {
+			in.uses |= gp(rn(x));  // dup vd.T, wn|xn
+			write(d);
+		} else if (imm4 == 3) {
+			in.uses |= gp(rn(x));  // ins vd.T[i], wn|xn
+			use_def_all(in, d);
+		} else if (imm4 == 5 || imm4 == 7) {
+			in.uses |= n;  // smov, umov wd|xd, vn.T[i]
+			in.defs |= gp(rd(x)), in.kills |= gp(rd(x));
+		} else {
+			use_def_all(in, gp(rd(x)) | gp(rn(x)) | d | n);
+		}
 	} else {
-		bool copy = (x & 0x9fe08400) == 0x0e000400;  // dup, ins, umov, smov
-		if (copy)
-			use_def_all(in, gp(rd(x)) | gp(rn(x)));
 		use_def_all(in, d | n | m | fp(rt2(x)));
 	}
 }
