@@ -64,6 +64,14 @@ Prologue x86_prologue(const std::vector<Insn> &insns, const std::vector<uint8_t>
 		} else if (rexw && b[1] == 0x81 && b[2] == 0xec && in.length == 7) {
 			depth += uint32_t(b[3]) | uint32_t(b[4]) << 8 | uint32_t(b[5]) << 16 |
 				 uint32_t(b[6]) << 24;  // sub $imm32,%rsp
+		} else if (rexw && b[1] == 0x83 && b[2] == 0xc4 && in.length == 4 && (b[3] & 0x80)) {
+			// add $-128,%rsp: gcc's shorter form of sub $128 (imm8 is
+			// signed, so +128 would take an imm32).
+			depth += uint64_t(-int64_t(int8_t(b[3])));
+		} else if (rexw && b[1] == 0x81 && b[2] == 0xc4 && in.length == 7 && (b[6] & 0x80)) {
+			depth += uint64_t(-int64_t(int32_t(uint32_t(b[3]) | uint32_t(b[4]) << 8 |
+							   uint32_t(b[5]) << 16 |
+							   uint32_t(b[6]) << 24)));  // add $-imm32
 		} else if (in.push) {
 			break;  // pushing an argument: the frame is complete
 		} else {
