@@ -257,6 +257,55 @@ void apply_saved_values(std::vector<Variable> &vars, const CallSite &site, const
 	}
 }
 
+// A variable whose frame memory lies inside another's is that memory, and
+// the other carries it: gcc -O2 describes the plugin's value of
+// `size_of[b]` (b a constant there) as the array's element in FT's
+// fft_dimension. Of two with the same bytes, the first carries them.
+void mark_aliases(std::vector<Variable> &vars, const Function &f, Isa isa)
+{
+	std::vector<std::optional<std::pair<int64_t, int64_t>>> bytes;
+	for (const auto &v : vars)
+		bytes.push_back(frame_bytes(v, f, isa));
+	for (size_t i = 0; i < vars.size(); i++) {
+		if (!bytes[i] || bytes[i]->first == bytes[i]->second)
+			continue;
+		for (size_t k = 0; k < vars.size(); k++) {
+			if (k == i || !bytes[k] || vars[k].dead ||
+			    vars[k].location.kind == Location::Kind::derived_memory)
+				continue;
+			auto [lo, hi] = *bytes[k];
+			bool inside = lo <= bytes[i]->first && bytes[i]->second <= hi;
+			bool same = lo == bytes[i]->first && hi == bytes[i]->second;
+			if (inside && (!same || k < i)) {
+				vars[i].location.kind = Location::Kind::derived_memory;
+				vars[i].location.why = "inside the memory of " + vars[k].name;
+				break;
+			}
+		}
+	}
+}
+
+} // namespace
+
+namespace {
+
+// What REG holds at SITE when the function's code sets it to the same
+// value on every path (CallSite::constant_registers, frame_registers,
+// thread_registers), or nullptr.
+const char *site_set_register(const CallSite &site, unsigned reg)
+{
+	for (const auto &[r, value] : site.constant_registers)
+		if (r == reg)
+			return "a constant";
+	for (const auto &[r, offset] : site.frame_registers)
+		if (r == reg)
+			return "an address in the frame";
+	for (const auto &[r, offset] : site.thread_registers)
+		if (r == reg)
+			return "an address in the thread's area";
+	return nullptr;
+}
+
 } // namespace
 
 Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
@@ -330,8 +379,21 @@ Result<std::vector<Variable>> Program::variables_at(uint64_t pc) const
 			v.location.why = strf(by_call ? "%s is clobbered by the call"
 						      : "%s is not read after the call",
 					      register_name(impl_->isa, *gone));
+		} else if (v.location.kind == Location::Kind::reg && v.type.size <= 8) {
+			// A register the code sets to one value on every path here
+			// (a constant, fp + N, tp + N) is written by the converter
+			// from this site's own description: the variable in it is
+			// computed, as if DWARF said so. gcc keeps `char *wp = word`
+			// in x25 on aarch64 and says fbreg - 298 on x86_64.
+			if (auto what = site_set_register(*site, v.location.reg)) {
+				v.location.kind = Location::Kind::computed;
+				v.location.why = strf("%s holds %s at the call",
+						      register_name(impl_->isa, v.location.reg),
+						      what);
+			}
 		}
 	}
+	mark_aliases(*vars, *f, impl_->isa);
 	return vars;
 }
 
