@@ -28,7 +28,9 @@
 //    gcc gives artificial variables no declaration line).
 //
 // Options: -fplugin-arg-hetmig_plugin-verbose (each home on stderr),
-// -fplugin-arg-hetmig_plugin-no-order, -fplugin-arg-hetmig_plugin-no-homes.
+// -fplugin-arg-hetmig_plugin-no-order, -fplugin-arg-hetmig_plugin-no-homes,
+// ...-no-names, -no-saves, -no-points, -no-leaves (each part off), and
+// ...-leaves-only (part 7 alone, for a plain build that counts entries).
 
 #include "gcc-plugin.h"
 #include "plugin-version.h"
@@ -45,6 +47,7 @@
 #include "tree-cfg.h"
 #include "cfgloop.h"
 #include "cgraph.h"
+#include "attribs.h"
 #include "tree-ssa-loop-niter.h"
 #include "tree-vectorizer.h"
 #include "cfghooks.h"
@@ -171,10 +174,109 @@ tree order_arguments_r(tree *tp, int *walk_subtrees, void *data)
 	return NULL_TREE;
 }
 
+// ---------------------------------------------------------------------------
+// 7. Leaf functions inlined
+//
+// A function that calls nothing and has no loop can never be on the stack
+// of a parked process: nothing in it reaches a migration point. Its entry
+// hook is dropped and gcc inlines it everywhere (always_inline; hetmig-cc
+// builds with -fno-inline otherwise), so no call site is lost or added
+// and its callers' loops may become call-free. EP called lcg_mul once per
+// random number: 940 million instructions of call, frame and entry check
+// at class S, 1.47x gcc -O2's whole run. The decision is taken on the
+// front end's GENERIC, which is the same tree on both ISAs: no call but
+// to a leaf defined before it (builtins neither: one may become a call on
+// one ISA only), no loop
+// or label, no asm, no long double or complex arithmetic (libgcc calls on
+// one ISA), no variable-length type, not variadic, at most
+// kLeafNodes tree nodes.
+
+constexpr unsigned kLeafNodes = 120;
+
+bool leaf_refuses_type(tree type)
+{
+	if (!type)
+		return false;
+	if (TREE_CODE(type) == COMPLEX_TYPE)
+		return true;
+	return TREE_CODE(type) == REAL_TYPE && TYPE_PRECISION(type) > 64;
+}
+
+// The leaves of this unit found so far, with their sizes in nodes: a
+// function whose only calls are to these is a leaf too once they are
+// inlined into it (randlc calls lcg_mul). Functions are genericized in
+// the order they are defined, so a leaf must come before its callers.
+std::map<tree, unsigned> leaf_sizes;
+
+tree leaf_scan_r(tree *tp, int *walk_subtrees, void *data)
+{
+	unsigned *nodes = static_cast<unsigned *>(data);
+	tree t = *tp;
+	if (TYPE_P(t)) {
+		*walk_subtrees = 0;
+		return NULL_TREE;
+	}
+	if (++*nodes > kLeafNodes)
+		return t;
+	if (TREE_CODE(t) == CALL_EXPR) {
+		tree callee = get_callee_fndecl(t);
+		auto leaf = callee ? leaf_sizes.find(callee) : leaf_sizes.end();
+		if (leaf == leaf_sizes.end())
+			return t;
+		*nodes += leaf->second;
+		return *nodes > kLeafNodes ? t : NULL_TREE;
+	}
+	const char *code = get_tree_code_name(TREE_CODE(t));
+	static const char *const refused[] = {
+		"call_expr", "va_arg_expr", "asm_expr", "loop_expr", "goto_expr", "label_expr",
+		"label_decl", "for_stmt", "while_stmt", "do_stmt", "continue_stmt",
+	};
+	for (const char *r : refused)
+		if (!strcmp(code, r))
+			return t;
+	if (DECL_P(t) && TREE_TYPE(t) && variably_modified_type_p(TREE_TYPE(t), NULL_TREE))
+		return t;
+	if (CAN_HAVE_LOCATION_P(t) || DECL_P(t))
+		if (leaf_refuses_type(TREE_TYPE(t)))
+			return t;
+	return NULL_TREE;
+}
+
+void inline_if_leaf(tree fndecl)
+{
+	if (!strcmp(IDENTIFIER_POINTER(DECL_NAME(fndecl)), "main") ||
+	    stdarg_p(TREE_TYPE(fndecl)) || DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT(fndecl) ||
+	    lookup_attribute("noinline", DECL_ATTRIBUTES(fndecl)) ||
+	    lookup_attribute("noipa", DECL_ATTRIBUTES(fndecl)) ||
+	    leaf_refuses_type(TREE_TYPE(TREE_TYPE(fndecl))))
+		return;
+	for (tree arg = DECL_ARGUMENTS(fndecl); arg; arg = DECL_CHAIN(arg))
+		if (leaf_refuses_type(TREE_TYPE(arg)))
+			return;
+	unsigned nodes = 0;
+	if (walk_tree_without_duplicates(&DECL_SAVED_TREE(fndecl), leaf_scan_r, &nodes))
+		return;
+	leaf_sizes[fndecl] = nodes;
+	DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT(fndecl) = 1;
+	DECL_DISREGARD_INLINE_LIMITS(fndecl) = 1;
+	DECL_DECLARED_INLINE_P(fndecl) = 1;  // else gcc warns that it might not inline it
+	DECL_ATTRIBUTES(fndecl) = tree_cons(get_identifier("always_inline"), NULL_TREE,
+					    DECL_ATTRIBUTES(fndecl));
+	if (verbose)
+		fprintf(stderr, "hetmig plugin: %s is a leaf (%u nodes): inlined, no entry point\n",
+			IDENTIFIER_POINTER(DECL_NAME(fndecl)), nodes);
+}
+
+bool order_arguments = true, inline_leaves = true;
+
 void pre_genericize(void *gcc_data, void *)
 {
 	tree fndecl = static_cast<tree>(gcc_data);
 	if (!fndecl || TREE_CODE(fndecl) != FUNCTION_DECL || !DECL_SAVED_TREE(fndecl))
+		return;
+	if (inline_leaves)
+		inline_if_leaf(fndecl);
+	if (!order_arguments)
 		return;
 	hash_set<tree> seen;
 	walk_tree(&DECL_SAVED_TREE(fndecl), order_arguments_r, &seen, &seen);
@@ -1694,6 +1796,7 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 	}
 	plugin_name = args->base_name;
 	bool order = true, homes = true, names = true, saves = true, points = true;
+	bool leaves_only = false;
 	for (int i = 0; i < args->argc; i++) {
 		const char *k = args->argv[i].key;
 		if (!strcmp(k, "verbose"))
@@ -1708,13 +1811,27 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 			saves = false;
 		else if (!strcmp(k, "no-points"))
 			points = false;
+		else if (!strcmp(k, "no-leaves"))
+			inline_leaves = false;
+		else if (!strcmp(k, "leaves-only"))
+			leaves_only = true;
 		else {
 			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
 			return 1;
 		}
 	}
 	register_callback(plugin_name, PLUGIN_INFO, nullptr, &info);
-	if (order)
+	// leaves-only: what a plain -finstrument-functions build needs to
+	// count the same function entries as a hetmig-cc build
+	// (tools/test/hetero-test's counting build).
+	if (leaves_only) {
+		inline_leaves = true;
+		order_arguments = false;
+		register_callback(plugin_name, PLUGIN_PRE_GENERICIZE, pre_genericize, nullptr);
+		return 0;
+	}
+	order_arguments = order;
+	if (order || inline_leaves)
 		register_callback(plugin_name, PLUGIN_PRE_GENERICIZE, pre_genericize, nullptr);
 	if (names)
 		insert_pass_after(new names_pass(g), "ssa");
