@@ -168,7 +168,7 @@ Result<std::vector<uint64_t>> PrecopySender::scan_running()
 			p.dirty = false;  // soft-dirty bits mean nothing here
 		if (auto r = hash_compare(*pages); !r)
 			return std::unexpected(r.error());
-		return ledger_.to_send(*pages);
+		return to_send(*pages);
 	}
 	// Stopped while the bits are read and cleared: a write between the
 	// two would be lost.
@@ -181,7 +181,17 @@ Result<std::vector<uint64_t>> PrecopySender::scan_running()
 	if (auto r = clear_soft_dirty(pid_); !r)
 		return std::unexpected(r.error());
 	stopped->release();
-	return ledger_.to_send(*pages);
+	return to_send(*pages);
+}
+
+std::vector<uint64_t> PrecopySender::to_send(const std::vector<PageState> &pages)
+{
+	// Forgotten until sent: the bits just cleared will not tell again,
+	// and the rounds may end before these pages go.
+	auto out = ledger_.to_send(pages);
+	for (uint64_t a : out)
+		ledger_.forget(a);
+	return out;
 }
 
 PageReader PrecopySender::recording_reader()

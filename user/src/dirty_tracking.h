@@ -62,6 +62,8 @@ private:
 	PrecopySender(pid_t pid, DirtyTracking t, uint64_t page_size, MemoryReader mem)
 		: pid_(pid), tracking_(t), page_size_(page_size), mem_(std::move(mem)),
 		  ledger_(page_size) {}
+	// The ledger's choice of PAGES, which it then forgets until sent.
+	std::vector<uint64_t> to_send(const std::vector<PageState> &pages);
 	// Marks the pages of CANDIDATES whose bytes differ from what was sent.
 	Result<void> hash_compare(std::vector<PageState> &candidates);
 

@@ -53,6 +53,10 @@ public:
 	// The receiver holds ADDR as sent now; HASH is the XXH64 of the bytes
 	// sent (hash tracking) or 0.
 	void sent(uint64_t addr, uint64_t hash = 0) { held_[addr] = hash; }
+	// The receiver's copy of ADDR is stale: a scan found it dirty, and
+	// the tracker will not say so again (soft-dirty bits are cleared
+	// by the scan). Until a round sends it, it is not held.
+	void forget(uint64_t addr) { held_.erase(addr); }
 	// The hash recorded for ADDR, if the receiver holds it.
 	std::optional<uint64_t> held(uint64_t addr) const;
 	size_t pages() const { return held_.size(); }

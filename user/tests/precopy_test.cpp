@@ -68,6 +68,8 @@ TEST(PrecopyLedger, ARoundSendsDirtyPagesAndPagesNotHeld)
 	EXPECT_EQ(ledger.to_send(states(now, {dirty})), pages({2, 9}));
 	EXPECT_EQ(ledger.held(pages({1})[0]), pages({1})[0] * 7);
 	EXPECT_FALSE(ledger.held(pages({9})[0]));
+	ledger.forget(pages({1})[0]);
+	EXPECT_EQ(ledger.to_send(states(now)), pages({1, 9}));
 }
 
 TEST(PrecopyLedger, TheFinalRoundKeepsCleanHeldPagesAndForgetsUnmappedOnes)
@@ -292,15 +294,24 @@ void tracks_writes(DirtyTracking tracking)
 		EXPECT_FALSE(w.has(*second, i)) << "page " << i;
 	send_all(*pre, *second);
 
+	// A scan finds page 4 written, and the rounds end before it is sent:
+	// the final round must send it, though its bit was cleared.
+	w.write_page(4);
+	auto third = pre->scan_running();
+	ASSERT_TRUE(third) << third.error().describe();
+	EXPECT_TRUE(w.has(*third, 4));
+
 	// The final round: pages 0-7 captured, page 6 written since.
 	w.write_page(6);
 	Image img;
 	img.pages.push_back({w.page(0), Writer::kPages * kPage, {}});
 	ASSERT_TRUE(pre->finish(img));
-	ASSERT_EQ(img.pages.size(), 1u);
-	EXPECT_EQ(img.pages[0].addr, w.page(6));
+	ASSERT_EQ(img.pages.size(), 2u);
+	EXPECT_EQ(img.pages[0].addr, w.page(4));
 	EXPECT_EQ(img.pages[0].len, kPage);
-	std::vector<std::pair<uint64_t, uint64_t>> kept{{w.page(0), 6 * kPage},
+	EXPECT_EQ(img.pages[1].addr, w.page(6));
+	std::vector<std::pair<uint64_t, uint64_t>> kept{{w.page(0), 4 * kPage},
+							 {w.page(5), kPage},
 							 {w.page(7), kPage}};
 	EXPECT_EQ(img.precopied, kept);
 }
