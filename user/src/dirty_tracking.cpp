@@ -20,6 +20,7 @@ namespace hetmig {
 namespace {
 
 constexpr uint64_t kSoftDirtyBit = 1ull << 55;
+constexpr uint64_t kPfnMask = (1ull << 55) - 1;
 constexpr size_t kChunk = 1 << 20;	// memory read at once
 
 std::string proc_path(pid_t pid, const char *what)
@@ -62,6 +63,63 @@ Result<void> each_entry(int pagemap, uint64_t page, uint64_t start, uint64_t end
 	return {};
 }
 
+// The frames of the kernel's zero page and huge zero page, as pagemap
+// shows them to root (0: not shown, unknown). A page the receiver holds
+// that the process dropped (MADV_DONTNEED) and then only read is mapped to
+// the zero page again without a soft-dirty bit: it must count as dirty, or
+// the receiver would keep the bytes it had (CRIU checks the same frame).
+struct ZeroFrames {
+	uint64_t small = 0, huge = 0;
+	uint64_t huge_pages = 0;	// frames of the huge zero page
+
+	bool contain(uint64_t entry) const
+	{
+		uint64_t pfn = entry & kPfnMask;
+		if (!pm_present(entry) || !pfn)
+			return false;
+		return pfn == small || (huge && pfn >= huge && pfn < huge + huge_pages);
+	}
+};
+
+// Reads a fresh anonymous page (and a fresh huge page's worth) of our own.
+ZeroFrames probe_zero_frames()
+{
+	ZeroFrames z;
+	const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE)), huge = 2 << 20;
+	Fd pagemap(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+	auto pfn_of = [&](const void *p) -> uint64_t {
+		uint64_t e = 0;
+		if (pread(pagemap.get(), &e, 8, off_t(uintptr_t(p) / page * 8)) != 8 ||
+		    !pm_present(e))
+			return 0;
+		return e & kPfnMask;
+	};
+	void *p = mmap(nullptr, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return z;
+	auto *aligned = reinterpret_cast<volatile char *>((uintptr_t(p) + huge - 1) & ~(huge - 1));
+	madvise((void *)aligned, huge, MADV_NOHUGEPAGE);
+	(void)aligned[0];
+	z.small = pfn_of((const void *)aligned);
+	madvise((void *)aligned, huge, MADV_HUGEPAGE);
+	madvise((void *)aligned, huge, MADV_DONTNEED);
+	(void)aligned[page];
+	uint64_t h = pfn_of((const void *)(aligned + page));
+	if (h && h != z.small) {
+		z.huge = h - 1;  // the frame of the page at offset PAGE
+		z.huge_pages = huge / page;
+	}
+	munmap(p, 2 * huge);
+	return z;
+}
+
+const ZeroFrames &zero_frames()
+{
+	static const ZeroFrames z = probe_zero_frames();
+	return z;
+}
+
 // The pages of the running process a dump would carry, from /proc/PID/maps
 // and pagemap, with their soft-dirty bits: the same rule as capture's
 // (anonymous memory present or swapped; of a private file mapping the
@@ -95,7 +153,7 @@ Result<std::vector<PageState>> running_pages(pid_t pid, uint64_t page)
 			bool wanted = file ? (pm_present(e) && !pm_file_or_shared(e)) || pm_swapped(e)
 					   : pm_present(e) || pm_swapped(e);
 			if (wanted)
-				out.push_back({a, bool(e & kSoftDirtyBit)});
+				out.push_back({a, (e & kSoftDirtyBit) || zero_frames().contain(e)});
 		});
 		if (!r)
 			return std::unexpected(r.error());
@@ -254,7 +312,10 @@ Result<void> PrecopySender::finish(Image &img)
 		for (const auto &run : img.pages) {
 			auto r = each_entry(pagemap.get(), page_size_, run.addr, run.addr + run.len,
 					    [&](uint64_t, uint64_t e) {
-						    candidates[i++].dirty = e & kSoftDirtyBit;
+						    if (i < candidates.size())
+							    candidates[i++].dirty =
+								    (e & kSoftDirtyBit) ||
+								    zero_frames().contain(e);
 					    });
 			if (!r)
 				return r;

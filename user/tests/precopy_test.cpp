@@ -220,6 +220,7 @@ TEST(PrecopyRecords, ARoundsRecordsComeBackAsWritten)
 // page N when sent N over a pipe and answers when done.
 struct Writer {
 	static constexpr int kPages = 8;
+	static constexpr char kDropAndRead = 0x40;	// | N: MADV_DONTNEED page N, read it
 	char *region;
 	int cmd[2], ack[2];
 	std::unique_ptr<hetmig::testing::ReapedChild> child;
@@ -237,7 +238,14 @@ struct Writer {
 		if (pid == 0) {
 			char n;
 			while (read(cmd[0], &n, 1) == 1) {
-				region[n * kPage + 1]++;
+				if (n & kDropAndRead) {
+					// Back to the zero page, without a write.
+					char *p = region + (n & ~kDropAndRead) * kPage;
+					madvise(p, kPage, MADV_DONTNEED);
+					(void)*static_cast<volatile char *>(p);
+				} else {
+					region[n * kPage + 1]++;
+				}
 				if (write(ack[1], &n, 1) != 1)
 					_exit(1);
 			}
@@ -301,16 +309,20 @@ void tracks_writes(DirtyTracking tracking)
 	ASSERT_TRUE(third) << third.error().describe();
 	EXPECT_TRUE(w.has(*third, 4));
 
-	// The final round: pages 0-7 captured, page 6 written since.
+	// The final round: pages 0-7 captured, page 6 written since, page 1
+	// dropped and read (the zero page, which no write made dirty).
 	w.write_page(6);
+	w.write_page(Writer::kDropAndRead | 1);
 	Image img;
 	img.pages.push_back({w.page(0), Writer::kPages * kPage, {}});
 	ASSERT_TRUE(pre->finish(img));
-	ASSERT_EQ(img.pages.size(), 2u);
-	EXPECT_EQ(img.pages[0].addr, w.page(4));
+	ASSERT_EQ(img.pages.size(), 3u);
+	EXPECT_EQ(img.pages[0].addr, w.page(1));
 	EXPECT_EQ(img.pages[0].len, kPage);
-	EXPECT_EQ(img.pages[1].addr, w.page(6));
-	std::vector<std::pair<uint64_t, uint64_t>> kept{{w.page(0), 4 * kPage},
+	EXPECT_EQ(img.pages[1].addr, w.page(4));
+	EXPECT_EQ(img.pages[2].addr, w.page(6));
+	std::vector<std::pair<uint64_t, uint64_t>> kept{{w.page(0), kPage},
+							 {w.page(2), 2 * kPage},
 							 {w.page(5), kPage},
 							 {w.page(7), kPage}};
 	EXPECT_EQ(img.precopied, kept);
