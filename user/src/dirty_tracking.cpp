@@ -153,7 +153,7 @@ Result<std::vector<PageState>> running_pages(pid_t pid, uint64_t page)
 			bool wanted = file ? (pm_present(e) && !pm_file_or_shared(e)) || pm_swapped(e)
 					   : pm_present(e) || pm_swapped(e);
 			if (wanted)
-				out.push_back({a, (e & kSoftDirtyBit) || zero_frames().contain(e)});
+				out.push_back({a, bool(e & kSoftDirtyBit), zero_frames().contain(e)});
 		});
 		if (!r)
 			return std::unexpected(r.error());
@@ -239,7 +239,15 @@ Result<std::vector<uint64_t>> PrecopySender::scan_running()
 	if (auto r = clear_soft_dirty(pid_); !r)
 		return std::unexpected(r.error());
 	stopped->release();
+	zero_pages_dirty(*pages);
 	return to_send(*pages);
+}
+
+void PrecopySender::zero_pages_dirty(std::vector<PageState> &pages) const
+{
+	for (auto &p : pages)
+		if (p.zero && ledger_.held(p.addr) == kSentNonZero)
+			p.dirty = true;
 }
 
 std::vector<uint64_t> PrecopySender::to_send(const std::vector<PageState> &pages)
@@ -262,10 +270,15 @@ PageReader PrecopySender::recording_reader()
 			std::memset(out.data(), 0, out.size());
 			return {};
 		}
-		for (size_t off = 0; off + page_size_ <= out.size(); off += page_size_)
-			ledger_.sent(addr + off, tracking_ == DirtyTracking::kHash
-							 ? XXH64(out.data() + off, page_size_, 0)
-							 : 0);
+		for (size_t off = 0; off + page_size_ <= out.size(); off += page_size_) {
+			const uint8_t *page = out.data() + off;
+			if (tracking_ == DirtyTracking::kHash)
+				ledger_.sent(addr + off, XXH64(page, page_size_, 0));
+			else
+				ledger_.sent(addr + off, page[0] == 0 && !std::memcmp(page, page + 1,
+											page_size_ - 1)
+								 ? kSentZero : kSentNonZero);
+		}
 		return {};
 	};
 }
@@ -312,16 +325,18 @@ Result<void> PrecopySender::finish(Image &img)
 		for (const auto &run : img.pages) {
 			auto r = each_entry(pagemap.get(), page_size_, run.addr, run.addr + run.len,
 					    [&](uint64_t, uint64_t e) {
-						    if (i < candidates.size())
-							    candidates[i++].dirty =
-								    (e & kSoftDirtyBit) ||
-								    zero_frames().contain(e);
+						    if (i == candidates.size())
+							    return;
+						    candidates[i].dirty = e & kSoftDirtyBit;
+						    candidates[i].zero = zero_frames().contain(e);
+						    i++;
 					    });
 			if (!r)
 				return r;
 		}
 		if (i != candidates.size())
 			return fail(EIO, "pagemap ended before the captured pages");
+		zero_pages_dirty(candidates);
 	}
 	auto f = ledger_.finish(candidates);
 	img.pages = runs_of(f.send, page_size_);

@@ -62,6 +62,11 @@ private:
 	PrecopySender(pid_t pid, DirtyTracking t, uint64_t page_size, MemoryReader mem)
 		: pid_(pid), tracking_(t), page_size_(page_size), mem_(std::move(mem)),
 		  ledger_(page_size) {}
+	// Soft-dirty tracking: what the ledger records of a page sent, so that
+	// a page found on the zero page again (dropped, then read; no bit set)
+	// counts as dirty unless zeros were what the receiver got.
+	static constexpr uint64_t kSentZero = 0, kSentNonZero = 1;
+	void zero_pages_dirty(std::vector<PageState> &pages) const;
 	// The ledger's choice of PAGES, which it then forgets until sent.
 	std::vector<uint64_t> to_send(const std::vector<PageState> &pages);
 	// Marks the pages of CANDIDATES whose bytes differ from what was sent.

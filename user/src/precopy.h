@@ -36,6 +36,7 @@ inline constexpr uint32_t kPrecopyVersion = 1;
 struct PageState {
 	uint64_t addr = 0;
 	bool dirty = false;
+	bool zero = false;	// maps the kernel's zero page (read, never written)
 };
 
 // Sorted page addresses as runs of contiguous pages (DATA empty).
