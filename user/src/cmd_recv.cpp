@@ -5,6 +5,7 @@
 // side's policy, never the sender's.
 #include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -196,12 +197,16 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	// The rounds' pages the final image keeps join its own; the rest (of
 	// mappings gone since, or pages the process dropped) are discarded.
 	Result<void> merged = {};
+	auto m0 = std::chrono::steady_clock::now();
+	uint64_t held = store ? store->bytes() : 0;
 	if (store)
 		merged = store->complete(*img);
 	else if (!img->precopied.empty())
 		merged = fail(EBADMSG, "the image names pre-copied pages, but no pre-copy "
 				       "rounds came");
 	store.reset();
+	double merge_ms = std::chrono::duration<double, std::milli>(
+		std::chrono::steady_clock::now() - m0).count();
 	if (!merged) {
 		ch->refuse(merged.error().describe());
 		return std::unexpected(merged.error());
@@ -209,11 +214,17 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	// Where the standard streams go is said once the process exists: a
 	// refused image changes nothing here.
 	auto notices = settle_std_streams(*img, policy);
+	auto r0 = std::chrono::steady_clock::now();
 	auto proc = rebuild(*img, policy);
 	if (!proc) {
 		ch->refuse(proc.error().describe());
 		return std::unexpected(proc.error());
 	}
+	if (held)
+		std::printf("hetmig: pre-copy: %.1f MiB held from the rounds, merged into the final "
+			    "image in %.0f ms; rebuilt in %.0f ms\n", double(held) / (1 << 20), merge_ms,
+			    std::chrono::duration<double, std::milli>(
+				    std::chrono::steady_clock::now() - r0).count());
 	for (const auto &line : notices)
 		std::printf("hetmig: %s\n", line.c_str());
 	std::fflush(stdout);

@@ -80,7 +80,10 @@ private:
 struct RoundBounds {
 	int max_rounds = 8;		// rounds before the final one
 	uint64_t max_bytes = 0;		// pre-copy bytes at most (0: no bound)
-	uint64_t small_bytes = 1 << 20;	// a dirty set this small is left to the final round
+	// A dirty set this small is left to the final round: two huge pages,
+	// since a transparent huge page is one soft-dirty bit and a process
+	// that writes all the time keeps at least one dirty.
+	uint64_t small_bytes = 4 << 20;
 };
 struct RoundsEnd {
 	std::string why;

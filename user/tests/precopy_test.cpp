@@ -91,7 +91,7 @@ TEST(PrecopyRounds, TheFirstRoundAlwaysGoes)
 
 TEST(PrecopyRounds, ASmallDirtySetIsLeftToTheFinalRound)
 {
-	auto end = rounds_end({64 << 20, 512 << 10}, 64 << 20, {});
+	auto end = rounds_end({64 << 20, 4 << 20}, 64 << 20, {});
 	ASSERT_TRUE(end);
 	EXPECT_FALSE(end->gave_up);
 	EXPECT_NE(end->why.find("converged"), std::string::npos);
