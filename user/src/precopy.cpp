@@ -106,17 +106,24 @@ Result<void> PrecopyStore::complete(Image &img)
 	for (const auto &[addr, len] : img.precopied) {
 		if (addr % page_size_ || len % page_size_ || !len)
 			return fail(EBADMSG, "corrupted image: a pre-copied run is not whole pages");
-		PageRun run{addr, len, std::vector<uint8_t>(len)};
-		for (uint64_t off = 0; off < len; off += page_size_) {
-			auto it = pages_.find(addr + off);
-			if (it == pages_.end())
-				return fail(EBADMSG, strf("the image names the page at 0x%llx as "
-							  "pre-copied, but no round sent it",
-							  (unsigned long long)(addr + off)));
-			std::memcpy(run.data.data() + off, it->second.data(), page_size_);
-			pages_.erase(it);
+		// In pieces of a record's size, as read_image makes them: the
+		// pages held are freed as they are copied, so the merge needs
+		// a record's memory more than the pages, not twice them.
+		for (uint64_t at = addr; at < addr + len;) {
+			uint64_t n = std::min<uint64_t>(addr + len - at, kPageRecordMax);
+			PageRun run{at, n, std::vector<uint8_t>(n)};
+			for (uint64_t off = 0; off < n; off += page_size_) {
+				auto it = pages_.find(at + off);
+				if (it == pages_.end())
+					return fail(EBADMSG, strf("the image names the page at 0x%llx "
+								  "as pre-copied, but no round sent it",
+								  (unsigned long long)(at + off)));
+				std::memcpy(run.data.data() + off, it->second.data(), page_size_);
+				pages_.erase(it);
+			}
+			img.pages.push_back(std::move(run));
+			at += n;
 		}
-		img.pages.push_back(std::move(run));
 	}
 	pages_.clear();  // unmapped or dropped by the process since they were sent
 	img.precopied.clear();

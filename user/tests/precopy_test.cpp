@@ -153,6 +153,26 @@ TEST(PrecopyStore, LaterRoundsReplacePagesAndTheImageTakesOnlyWhatItNames)
 	EXPECT_EQ(store.bytes(), 0u);
 }
 
+TEST(PrecopyStore, ALongRunIsTakenInRecordSizedPieces)
+{
+	PrecopyStore store(kPage);
+	uint64_t n = 3 * kPageRecordMax / kPage + 5;
+	ASSERT_TRUE(store.apply({filled(0x400000, n, 0x5a)}));
+	Image img;
+	img.precopied = {{0x400000, n * kPage}};
+	ASSERT_TRUE(store.complete(img));
+	ASSERT_EQ(img.pages.size(), 4u);
+	uint64_t next = 0x400000;
+	for (const auto &run : img.pages) {
+		EXPECT_EQ(run.addr, next);
+		EXPECT_LE(run.len, kPageRecordMax);
+		EXPECT_EQ(run.data.size(), run.len);
+		EXPECT_EQ(run.data.back(), 0x5a);
+		next += run.len;
+	}
+	EXPECT_EQ(next, 0x400000 + n * kPage);
+}
+
 TEST(PrecopyStore, APageNamedButNeverSentIsRefused)
 {
 	PrecopyStore store(kPage);
