@@ -340,11 +340,14 @@ int cmd_send(int argc, char **argv)
 	if (!pid || dest.empty() || timeout_s <= 0)
 		return std::fputs(usage, stderr), kExitUsage;
 	// Soft-dirty where the kernel keeps it (x86_64), else page hashes.
-	live_opts.tracking = tracking.value_or(soft_dirty_works() ? DirtyTracking::kSoftDirty
+	if (live) {
+		bool soft_dirty = soft_dirty_works();
+		live_opts.tracking = tracking.value_or(soft_dirty ? DirtyTracking::kSoftDirty
 								  : DirtyTracking::kHash);
-	if (live && live_opts.tracking == DirtyTracking::kSoftDirty && !soft_dirty_works())
-		return std::fputs("hetmig: this kernel keeps no soft-dirty bits: use "
-				  "--dirty-tracking hash\n", stderr), kExitUsage;
+		if (live_opts.tracking == DirtyTracking::kSoftDirty && !soft_dirty)
+			return std::fputs("hetmig: this kernel keeps no soft-dirty bits: use "
+					  "--dirty-tracking hash\n", stderr), kExitUsage;
+	}
 
 	// --parked: the process waits at its point until a companion tells
 	// it how the move went (hetmig_migrate, HETMIG_PARK_AT); taking charge
