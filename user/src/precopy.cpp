@@ -92,40 +92,70 @@ Result<void> PrecopyStore::apply(std::vector<PageRun> &&runs)
 						  "bytes is not whole pages",
 						  (unsigned long long)r.addr,
 						  (unsigned long long)r.len));
+		// A page held already is overwritten where it is; a record
+		// with new pages is kept as it came (its pages held elsewhere
+		// left unused in it), so a later round costs no memory more
+		// than its new pages.
+		bool has_new = false;
 		for (uint64_t off = 0; off < r.len; off += page_size_) {
-			auto &page = pages_[r.addr + off];
-			page.assign(r.data.begin() + long(off), r.data.begin() + long(off + page_size_));
+			auto it = where_.find(r.addr + off);
+			if (it == where_.end()) {
+				has_new = true;
+				continue;
+			}
+			auto &rec = records_[it->second.first];
+			std::memcpy(rec.data.data() + it->second.second, r.data.data() + off, page_size_);
 		}
-		r.data = {};
+		if (!has_new)
+			continue;
+		uint32_t index = uint32_t(records_.size());
+		for (uint64_t off = 0; off < r.len; off += page_size_)
+			if (where_.emplace(r.addr + off, std::pair{index, off}).second)
+				held_bytes_ += page_size_;
+		records_.push_back(std::move(r));
 	}
 	return {};
 }
 
 Result<void> PrecopyStore::complete(Image &img)
 {
+	// Each pre-copied page once: taken out of WHERE_ as it joins IMG.
 	for (const auto &[addr, len] : img.precopied) {
 		if (addr % page_size_ || len % page_size_ || !len)
 			return fail(EBADMSG, "corrupted image: a pre-copied run is not whole pages");
-		// In pieces of a record's size, as read_image makes them: the
-		// pages held are freed as they are copied, so the merge needs
-		// a record's memory more than the pages, not twice them.
 		for (uint64_t at = addr; at < addr + len;) {
-			uint64_t n = std::min<uint64_t>(addr + len - at, kPageRecordMax);
-			PageRun run{at, n, std::vector<uint8_t>(n)};
-			for (uint64_t off = 0; off < n; off += page_size_) {
-				auto it = pages_.find(at + off);
-				if (it == pages_.end())
-					return fail(EBADMSG, strf("the image names the page at 0x%llx "
-								  "as pre-copied, but no round sent it",
-								  (unsigned long long)(at + off)));
-				std::memcpy(run.data.data() + off, it->second.data(), page_size_);
-				pages_.erase(it);
+			auto it = where_.find(at);
+			if (it == where_.end())
+				return fail(EBADMSG, strf("the image names the page at 0x%llx as "
+							  "pre-copied, but no round sent it",
+							  (unsigned long long)at));
+			auto [index, off] = it->second;
+			PageRun &rec = records_[index];
+			// The pages from AT that follow each other in one record.
+			uint64_t n = 0;
+			while (at + n < addr + len && off + n < rec.len) {
+				auto next = where_.find(at + n);
+				if (next == where_.end() || next->second.first != index ||
+				    next->second.second != off + n)
+					break;
+				where_.erase(next);
+				n += page_size_;
 			}
-			img.pages.push_back(std::move(run));
+			if (off == 0 && n == rec.len) {
+				img.pages.push_back(std::move(rec));	// the whole record: no copy
+				rec = {};
+			} else {
+				img.pages.push_back({at, n, std::vector<uint8_t>(
+						rec.data.begin() + long(off),
+						rec.data.begin() + long(off + n))});
+			}
 			at += n;
 		}
 	}
-	pages_.clear();  // unmapped or dropped by the process since they were sent
+	// What is left was unmapped or dropped by the process since it was sent.
+	records_.clear();
+	where_.clear();
+	held_bytes_ = 0;
 	img.precopied.clear();
 	std::sort(img.pages.begin(), img.pages.end(),
 		  [](const PageRun &a, const PageRun &b) { return a.addr < b.addr; });

@@ -100,14 +100,19 @@ public:
 	// The pages of RUNS replace what was held at their addresses.
 	Result<void> apply(std::vector<PageRun> &&runs);
 	// Moves the pages IMG names as pre-copied into IMG's pages (sorted by
-	// address) and drops every other page held. A page named but never
+	// address; a record whose pages are all named is moved, not copied)
+	// and drops every other page held. A page named but never
 	// sent, or one that is sent in the final round too, refuses the image.
 	Result<void> complete(Image &img);
-	uint64_t bytes() const { return uint64_t(pages_.size()) * page_size_; }
+	uint64_t bytes() const { return held_bytes_; }
 
 private:
 	uint64_t page_size_;
-	std::unordered_map<uint64_t, std::vector<uint8_t>> pages_;
+	// Records as they came, and where each page's latest copy is in them
+	// (record, offset): the final image takes whole records as they are.
+	std::vector<PageRun> records_;
+	std::unordered_map<uint64_t, std::pair<uint32_t, uint64_t>> where_;
+	uint64_t held_bytes_ = 0;
 };
 
 } // namespace hetmig

@@ -153,24 +153,54 @@ TEST(PrecopyStore, LaterRoundsReplacePagesAndTheImageTakesOnlyWhatItNames)
 	EXPECT_EQ(store.bytes(), 0u);
 }
 
-TEST(PrecopyStore, ALongRunIsTakenInRecordSizedPieces)
+TEST(PrecopyStore, WholeRecordsAreTakenAsTheyCameAndPartsCopied)
 {
 	PrecopyStore store(kPage);
-	uint64_t n = 3 * kPageRecordMax / kPage + 5;
-	ASSERT_TRUE(store.apply({filled(0x400000, n, 0x5a)}));
+	const uint64_t per = kPageRecordMax / kPage, base = 0x400000;
+	// Three records as a round brings them, and one page more.
+	std::vector<PageRun> round1;
+	for (uint64_t i = 0; i < 3; i++)
+		round1.push_back(filled(base + i * kPageRecordMax, per, uint8_t(i + 1)));
+	round1.push_back(filled(base + 3 * kPageRecordMax, 1, 4));
+	ASSERT_TRUE(store.apply(std::move(round1)));
+	// A later round's page replaces the held one in place.
+	ASSERT_TRUE(store.apply({filled(base + kPage, 1, 0x77)}));
+	EXPECT_EQ(store.bytes(), (3 * per + 1) * kPage);
+
+	// The final image keeps all but the third record's first page.
 	Image img;
-	img.precopied = {{0x400000, n * kPage}};
-	ASSERT_TRUE(store.complete(img));
-	ASSERT_EQ(img.pages.size(), 4u);
-	uint64_t next = 0x400000;
+	img.precopied = {{base, 2 * kPageRecordMax},
+			 {base + 2 * kPageRecordMax + kPage, kPageRecordMax}};
+	img.pages.push_back(filled(base + 2 * kPageRecordMax, 1, 9));
+	auto r = store.complete(img);
+	ASSERT_TRUE(r) << r.error().describe();
+	ASSERT_EQ(img.pages.size(), 5u);
+	EXPECT_EQ(img.pages[0].addr, base);
+	EXPECT_EQ(img.pages[0].len, kPageRecordMax);
+	EXPECT_EQ(img.pages[0].data[0], 1);
+	EXPECT_EQ(img.pages[0].data[kPage], 0x77);
+	EXPECT_EQ(img.pages[1].data[0], 2);
+	EXPECT_EQ(img.pages[2].data[0], 9);	// sent in the final image
+	EXPECT_EQ(img.pages[3].addr, base + 2 * kPageRecordMax + kPage);
+	EXPECT_EQ(img.pages[3].len, kPageRecordMax - kPage);	// a part, copied
+	EXPECT_EQ(img.pages[3].data[0], 3);
+	EXPECT_EQ(img.pages[4].addr, base + 3 * kPageRecordMax);
+	EXPECT_EQ(img.pages[4].data[0], 4);
+	uint64_t total = 0;
 	for (const auto &run : img.pages) {
-		EXPECT_EQ(run.addr, next);
-		EXPECT_LE(run.len, kPageRecordMax);
 		EXPECT_EQ(run.data.size(), run.len);
-		EXPECT_EQ(run.data.back(), 0x5a);
-		next += run.len;
+		total += run.len;
 	}
-	EXPECT_EQ(next, 0x400000 + n * kPage);
+	EXPECT_EQ(total, (3 * per + 1) * kPage);
+}
+
+TEST(PrecopyStore, APageNamedTwiceIsRefused)
+{
+	PrecopyStore store(kPage);
+	ASSERT_TRUE(store.apply({filled(0x10000, 4, 1)}));
+	Image img;
+	img.precopied = {{0x10000, 2 * kPage}, {0x10000 + kPage, kPage}};
+	EXPECT_FALSE(store.complete(img));
 }
 
 TEST(PrecopyStore, APageNamedButNeverSentIsRefused)

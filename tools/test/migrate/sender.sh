@@ -121,10 +121,14 @@ check "live.too_fast.gave_up" has "$out" "pre-copy gave up"
 wait $pid
 check "live.too_fast.source_gone" [ $? -eq 137 ]
 
+# The real move is --live: migratee (4 threads, a private file page
+# written, signals) goes in rounds, and its output across A, B and A
+# again must still equal an unmoved run's. B sends it back without.
 start
-send --key /root/key
+send --key /root/key --live
 check "send.exit_0" [ $rc -eq 0 ]
 check "send.reports_new_pid_and_downtime" has "$out" "now runs on $HETMIG_PEER as pid"
+check "send.live_sent_rounds" has "$out" "pre-copy round 1:"
 wait $pid
 check "send.source_gone" [ $? -eq 137 ]
 sed 's/^/@@SRC /' /tmp/run
