@@ -272,7 +272,7 @@ int cmd_send(int argc, char **argv)
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
 			    "                   [--parked] [--every-point]\n"
 			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
-			    "                    [--dirty-tracking soft-dirty|hash]]\n";
+			    "                    [--dirty-tracking KIND]]\n";
 	int park_timeout_ms = 30000;
 	uint32_t at_point = 1;
 	int max_points = 8;
