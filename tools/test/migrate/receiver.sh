@@ -51,6 +51,9 @@ check "recv.out_of_memory_no_copy_left" [ "$(migratees)" -eq 0 ]
 
 # --live (sender.sh): memhog checks itself and exits 0 once here.
 touch /tmp/arrived
+HETMIG_FAULT_RECV_BEFORE_LIVE=1 recv
+check "recv.live.old_receiver.refused" [ $rc -ne 0 ]
+check "recv.live.old_receiver.nothing_ran" [ ! -s /tmp/after ]
 recv
 check "recv.live.dropped_in_precopy.refused" [ $rc -ne 0 ]
 check "recv.live.dropped_in_precopy.nothing_ran" [ ! -s /tmp/after ]

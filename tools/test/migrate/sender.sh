@@ -93,6 +93,16 @@ H=/usr/lib/hetmig/selftests/memhog
 hog() { rm -f /tmp/hog /tmp/arrived; "$H" 16 "$1" /tmp/arrived > /tmp/hog 2>&1 & pid=$!; wait_for /tmp/hog "check 1 ok"; }
 checks() { grep -c "^check" /tmp/hog; }
 
+# A receiver from before --live (HETMIG_FAULT_RECV_BEFORE_LIVE) refuses
+# it, and the process was never stopped.
+hog 4
+send --key /root/key --live
+check "live.old_receiver.fails" [ $rc -ne 0 ]
+check "live.old_receiver.says_so" has "$out" "does not take pre-copy rounds"
+check "live.old_receiver.says_not_stopped" has "$out" "was not stopped"
+touch /tmp/arrived; wait $pid
+check "live.old_receiver.source_memory_intact" [ $? -eq 0 ]
+
 # The connection cut in the first round: the source was never frozen.
 hog 4
 HETMIG_FAULT_DROP_AT=3000000 send --key /root/key --live
