@@ -20,7 +20,8 @@ _hetmig_options() { # COMMAND: its options
 	version) echo --json ;;
 	inspect) echo --frames --parked --json ;;
 	send) echo --key --keep --no-compress --timeout --park-timeout --at-point \
-		--max-points --parked --every-point ;;
+		--max-points --parked --every-point --live --max-rounds --max-precopy \
+		--dirty-tracking ;;
 	recv) echo --listen --key --once --timeout --allow-root --user --group --no-pid \
 		--stdin --output --wait ;;
 	dump) echo -o --keep --compress --park ;;
@@ -65,6 +66,8 @@ _hetmig() {
 		_hetmig_files "$cur"; return ;;
 	--to)
 		mapfile -t COMPREPLY < <(compgen -W "x86_64 aarch64" -- "$cur"); return ;;
+	--dirty-tracking)
+		mapfile -t COMPREPLY < <(compgen -W "soft-dirty hash" -- "$cur"); return ;;
 	esac
 	# The other values are numbers or an address: nothing to offer.
 	_hetmig_takes_value "$prev" && return

@@ -40,9 +40,13 @@ Result<void> write_new_key(const std::string &path);
 // Message types, the first byte of each decrypted message. A sender opens
 // with kProgram (between ISAs) or kKernel (within one), and the receiver
 // answers it, before the process is touched: what the receiver refuses
-// there, it refuses with the source never stopped. Then kImage... kImageEnd,
-// kReady, kCommit, kDone. A receiver still takes kImage first (a sender
-// from before kKernel): rebuild() checks the vdso then, the image in hand.
+// there, it refuses with the source never stopped. `send --live` then asks
+// kLive, and the receiver answers it (a receiver from before --live refuses
+// it as a cut image), then sends its pre-copy rounds as kRound messages,
+// each round the page records of an image alone (image.h,
+// write_page_records). Then kImage... kImageEnd, kReady, kCommit, kDone.
+// A receiver still takes kImage first (a sender from before kKernel):
+// rebuild() checks the vdso then, the image in hand.
 enum class Msg : uint8_t {
 	kProgram = 'P',	// sender: "PAIR_ID PATH", the hetmig-cc build a converted
 			// image needs; receiver: "PATH" where it has it (or kError)
@@ -51,6 +55,9 @@ enum class Msg : uint8_t {
 			// own "RELEASE" when a process can run on its vdso (or kError).
 			// Not part of kProgram: any program moves within one ISA,
 			// and a converted image brings no vdso to compare
+	kLive = 'L',	// sender: "VERSION PAGE_SIZE TRACKING", pre-copy rounds follow;
+			// receiver: "VERSION" when it takes them (or kError)
+	kRound = 'V',	// a pre-copy round's bytes: page records, end record, trailer
 	kImage = 'I',	// image bytes
 	kImageEnd = 'E',	// the image is complete
 	kReady = 'R',	// receiver: rebuilt and stopped; payload "PID KEPT"

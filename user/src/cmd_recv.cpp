@@ -5,6 +5,7 @@
 // side's policy, never the sender's.
 #include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "image.h"
+#include "precopy.h"
 #include "rebuild.h"
 
 namespace hetmig {
@@ -26,11 +28,14 @@ int parse_policy_option(int argc, char **argv, int &i, RestorePolicy &policy);
 
 namespace {
 
-// Pulls image bytes out of kImage messages until kImageEnd.
+// Pulls image bytes out of messages of TYPE (kImage, or a pre-copy
+// round's kRound) until another kind comes.
 class ImageSource {
 public:
-	explicit ImageSource(Channel &ch, std::vector<uint8_t> first = {})
-		: ch_(ch), buf_(std::move(first)) {}
+	explicit ImageSource(Channel &ch, std::vector<uint8_t> first = {}, Msg type = Msg::kImage)
+		: ch_(ch), type_(type), buf_(std::move(first)) {}
+	// Every byte received was read: a round ends with its last message.
+	bool drained() const { return pos_ == buf_.size(); }
 	Result<void> read(std::span<uint8_t> out)
 	{
 		size_t done = 0;
@@ -42,7 +47,7 @@ public:
 				if (m->first == Msg::kError)
 					return fail(ECANCELED, "the sender gave up: " +
 						    std::string(m->second.begin(), m->second.end()));
-				if (m->first != Msg::kImage)
+				if (m->first != type_)
 					return fail(EBADMSG, "truncated image: the stream ended early");
 				buf_ = std::move(m->second);
 				pos_ = 0;
@@ -57,9 +62,50 @@ public:
 
 private:
 	Channel &ch_;
+	Msg type_;
 	std::vector<uint8_t> buf_;
 	size_t pos_ = 0;
 };
+
+// `send --live`'s question: "VERSION PAGE_SIZE TRACKING". The pages of
+// the rounds are held here, nothing is rebuilt before the final image.
+Result<PrecopyStore> take_precopy(Channel &ch, const std::vector<uint8_t> &ask)
+{
+	unsigned version = 0;
+	unsigned long page = 0;
+	std::string text(ask.begin(), ask.end());
+	if (std::sscanf(text.c_str(), "%u %lu", &version, &page) != 2 || version != kPrecopyVersion)
+		return fail(EPROTONOSUPPORT, strf("pre-copy version %u is not supported (this "
+						  "hetmig speaks version %u)", version,
+						  kPrecopyVersion));
+	if (page != static_cast<unsigned long>(sysconf(_SC_PAGESIZE)))
+		return fail(EINVAL, strf("pre-copy of %lu-byte pages, this machine's are %ld",
+					 page, sysconf(_SC_PAGESIZE)));
+	if (auto r = ch.send(Msg::kLive, std::to_string(kPrecopyVersion)); !r)
+		return std::unexpected(r.error());
+	return PrecopyStore(page);
+}
+
+// The rounds up to the final image: each applied to STORE, later pages
+// replacing earlier ones. Returns the first message after them.
+Result<std::pair<Msg, std::vector<uint8_t>>> take_rounds(Channel &ch, PrecopyStore &store)
+{
+	for (;;) {
+		auto m = ch.receive();
+		if (!m || m->first != Msg::kRound)
+			return m;
+		ImageSource source(ch, std::move(m->second), Msg::kRound);
+		std::vector<PageRun> runs;
+		if (auto r = read_page_records([&](std::span<uint8_t> b) { return source.read(b); },
+					       kImageFormatVersion, runs);
+		    !r)
+			return std::unexpected(r.error());
+		if (!source.drained())
+			return fail(EBADMSG, "corrupted pre-copy round: bytes after its trailer");
+		if (auto r = store.apply(std::move(runs)); !r)
+			return std::unexpected(r.error());
+	}
+}
 
 // One migration on an accepted connection. Returns the new pid.
 Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int timeout_s)
@@ -105,8 +151,39 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 		}
 		if (auto r = ch->send(Msg::kKernel, here->release); !r)
 			return std::unexpected(r.error());
-	} else if (first->first == Msg::kImage) {
+	}
+	// Pre-copy rounds (send --live), then the image; or the image at once.
+	// HETMIG_FAULT_RECV_BEFORE_LIVE (tests): read on as a receiver from
+	// before --live did, taking the next message for image bytes.
+	bool before_live = getenv("HETMIG_FAULT_RECV_BEFORE_LIVE");
+	std::optional<PrecopyStore> store;
+	if (before_live) {
+		// as it was: the image's bytes from the next message on
+	} else if (first->first == Msg::kProgram || first->first == Msg::kKernel) {
+		bool cross = first->first == Msg::kProgram;
+		auto next = ch->receive();
+		if (next && next->first == Msg::kLive && cross)
+			next = fail(EOPNOTSUPP, "pre-copy (--live) between instruction sets is not "
+						"supported");
+		else if (next && next->first == Msg::kLive) {
+			auto s = take_precopy(*ch, next->second);
+			if (!s) {
+				ch->refuse(s.error().describe());
+				return std::unexpected(s.error());
+			}
+			store.emplace(std::move(*s));
+			next = take_rounds(*ch, *store);
+		}
+		if (!next) {
+			ch->refuse(next.error().describe());
+			return std::unexpected(next.error());
+		}
+		first = std::move(next);
+	}
+	if (first->first == Msg::kImage) {
 		image_start = std::move(first->second);
+	} else if (before_live && (first->first == Msg::kProgram || first->first == Msg::kKernel)) {
+		// answered above; the image follows
 	} else if (first->first == Msg::kError) {
 		return fail(ECANCELED, "the sender gave up: " +
 			    std::string(first->second.begin(), first->second.end()));
@@ -124,14 +201,37 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	auto end = ch->receive();
 	if (!end || end->first != Msg::kImageEnd)
 		return fail(EBADMSG, "the image stream did not end properly");
+	// The rounds' pages the final image keeps join its own; the rest (of
+	// mappings gone since, or pages the process dropped) are discarded.
+	Result<void> merged = {};
+	auto m0 = std::chrono::steady_clock::now();
+	uint64_t held = store ? store->bytes() : 0;
+	if (store)
+		merged = store->complete(*img);
+	else if (!img->precopied.empty())
+		merged = fail(EBADMSG, "the image names pre-copied pages, but no pre-copy "
+				       "rounds came");
+	store.reset();
+	double merge_ms = std::chrono::duration<double, std::milli>(
+		std::chrono::steady_clock::now() - m0).count();
+	if (!merged) {
+		ch->refuse(merged.error().describe());
+		return std::unexpected(merged.error());
+	}
 	// Where the standard streams go is said once the process exists: a
 	// refused image changes nothing here.
 	auto notices = settle_std_streams(*img, policy);
+	auto r0 = std::chrono::steady_clock::now();
 	auto proc = rebuild(*img, policy);
 	if (!proc) {
 		ch->refuse(proc.error().describe());
 		return std::unexpected(proc.error());
 	}
+	if (held)
+		std::printf("hetmig: pre-copy: %.1f MiB held from the rounds, merged into the final "
+			    "image in %.0f ms; rebuilt in %.0f ms\n", double(held) / (1 << 20), merge_ms,
+			    std::chrono::duration<double, std::milli>(
+				    std::chrono::steady_clock::now() - r0).count());
 	for (const auto &line : notices)
 		std::printf("hetmig: %s\n", line.c_str());
 	std::fflush(stdout);

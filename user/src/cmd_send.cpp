@@ -21,6 +21,7 @@
 #include "channel.h"
 #include "cli.h"
 #include "commands.h"
+#include "dirty_tracking.h"
 #include "frozen.h"
 #include "image.h"
 #include "rebuild.h"
@@ -42,8 +43,8 @@ std::string text_of(const std::vector<uint8_t> &v)
 class ImageStream {
 public:
 	static constexpr size_t kChunk = 1 << 20;
-	ImageStream(Channel &ch, bool progress, uint64_t expected)
-		: ch_(ch), progress_(progress), expected_(expected) {}
+	ImageStream(Channel &ch, bool progress, uint64_t expected, Msg type = Msg::kImage)
+		: ch_(ch), progress_(progress), expected_(expected), type_(type) {}
 
 	Result<void> write(std::span<const uint8_t> b)
 	{
@@ -56,7 +57,7 @@ public:
 	{
 		if (buf_.empty())
 			return {};
-		auto r = ch_.send(Msg::kImage, buf_);
+		auto r = ch_.send(type_, buf_);
 		total_ += buf_.size();
 		buf_.clear();
 		if (progress_) {
@@ -76,6 +77,7 @@ private:
 	Channel &ch_;
 	bool progress_;
 	uint64_t expected_;  // page bytes, before compression
+	Msg type_;
 	std::vector<uint8_t> buf_;
 	uint64_t total_ = 0;
 	std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
@@ -166,6 +168,90 @@ Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &r
 	return out;
 }
 
+// What `send --live` asks of the destination: pre-copy rounds it applies
+// and rebuilds from only after the final image. A receiver from before
+// --live refuses kLive as a cut image: its words are passed on.
+Result<void> ask_for_precopy(pid_t pid, Channel &ch, DirtyTracking tracking)
+{
+	if (auto r = ch.send(Msg::kLive, strf("%u %ld %s", kPrecopyVersion, sysconf(_SC_PAGESIZE),
+					      tracking_name(tracking)));
+	    !r)
+		return r;
+	auto answer = ch.receive();
+	if (!answer)
+		return std::unexpected(answer.error());
+	if (answer->first != Msg::kLive)
+		return fail(EPROTONOSUPPORT,
+			    strf("the destination does not take pre-copy rounds (--live): its "
+				 "hetmig is older, or refused (it said: %s); send without --live "
+				 "[process %d was not stopped: it runs on here]",
+				 text_of(answer->second).c_str(), pid));
+	return {};
+}
+
+struct PrecopyOptions {
+	DirtyTracking tracking = DirtyTracking::kSoftDirty;
+	RoundBounds bounds;
+	uint64_t max_factor = 3;	// --max-precopy's default: 3 times the memory
+};
+
+struct PrecopyDone {
+	int rounds = 0;
+	uint64_t page_bytes = 0;	// memory sent in the rounds
+	double ms = 0;
+};
+
+// The rounds, while the process runs: each sends what the last one left
+// dirty, until rounds_end says stop. The process is never frozen here
+// (soft-dirty tracking stops it for the instant its bits are read and
+// cleared), so a failure leaves it as it was.
+Result<PrecopyDone> precopy_rounds(PrecopySender &pre, Channel &ch, PrecopyOptions o,
+				   const WriteOptions &opts)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	PrecopyDone done;
+	std::vector<uint64_t> dirty;
+	for (;;) {
+		auto r0 = std::chrono::steady_clock::now();
+		auto pages = pre.scan_running();
+		if (!pages)
+			return std::unexpected(pages.error());
+		uint64_t bytes = pages->size() * pre.page_size();
+		dirty.push_back(bytes);
+		if (dirty.size() == 1 && !o.bounds.max_bytes)
+			o.bounds.max_bytes = o.max_factor * bytes;
+		if (auto end = rounds_end(dirty, done.page_bytes, o.bounds)) {
+			std::fprintf(stderr, "hetmig: pre-copy %s after %d round%s (%s tracking): %s; "
+				     "stopping the process for the final round\n",
+				     end->gave_up ? "gave up" : "done", done.rounds,
+				     done.rounds == 1 ? "" : "s", tracking_name(pre.tracking()),
+				     end->why.c_str());
+			break;
+		}
+		ImageStream stream(ch, isatty(STDERR_FILENO), bytes, Msg::kRound);
+		WriteOptions round_opts = opts;
+		round_opts.reader = pre.recording_reader();
+		auto sent = write_page_records(runs_of(*pages, pre.page_size()),
+					       [&](std::span<const uint8_t> b) { return stream.write(b); },
+					       round_opts);
+		if (sent)
+			sent = stream.flush();
+		if (isatty(STDERR_FILENO))
+			std::fputc('\n', stderr);
+		if (!sent)
+			return std::unexpected(sent.error());
+		done.rounds++;
+		done.page_bytes += bytes;
+		std::fprintf(stderr, "hetmig: pre-copy round %d: %.1f MiB in %.0f ms\n", done.rounds,
+			     double(bytes) / (1 << 20),
+			     std::chrono::duration<double, std::milli>(
+				     std::chrono::steady_clock::now() - r0).count());
+	}
+	done.ms = std::chrono::duration<double, std::milli>(
+		std::chrono::steady_clock::now() - t0).count();
+	return done;
+}
+
 } // namespace
 
 int cmd_keygen(int argc, char **argv)
@@ -184,7 +270,9 @@ int cmd_send(int argc, char **argv)
 	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
 			    "[--no-compress] [--timeout SECONDS]\n"
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
-			    "                   [--parked] [--every-point]\n";
+			    "                   [--parked] [--every-point]\n"
+			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
+			    "                    [--dirty-tracking KIND]]\n";
 	int park_timeout_ms = 30000;
 	uint32_t at_point = 1;
 	int max_points = 8;
@@ -198,6 +286,9 @@ int cmd_send(int argc, char **argv)
 	int timeout_s = 120;
 	WriteOptions opts;
 	opts.compress = true;
+	bool live = false;
+	PrecopyOptions live_opts;
+	std::optional<DirtyTracking> tracking;
 	for (int i = 1; i < argc; i++) {
 		std::string a = argv[i];
 		if (a == "--key" && i + 1 < argc)
@@ -220,6 +311,21 @@ int cmd_send(int argc, char **argv)
 		} else if (a == "--max-points" && i + 1 < argc) {
 			if (!set_option(max_points, "--max-points", argv[++i], 1, 1000000))
 				return kExitUsage;
+		} else if (a == "--live") {
+			live = true;
+		} else if (a == "--max-rounds" && i + 1 < argc) {
+			if (!set_option(live_opts.bounds.max_rounds, "--max-rounds", argv[++i], 1, 1000))
+				return kExitUsage;
+		} else if (a == "--max-precopy" && i + 1 < argc) {
+			uint64_t mib = 0;
+			if (!set_option(mib, "--max-precopy", argv[++i], 1, uint64_t(1) << 30))
+				return kExitUsage;
+			live_opts.bounds.max_bytes = mib << 20;
+		} else if (a == "--dirty-tracking" && i + 1 < argc) {
+			tracking = parse_tracking(argv[++i]);
+			if (!tracking)
+				return std::fputs("hetmig: --dirty-tracking is soft-dirty or hash\n",
+						  stderr), kExitUsage;
 		} else if (a == "--every-point")
 			every_point = true;
 		else if (a == "--parked")
@@ -233,6 +339,15 @@ int cmd_send(int argc, char **argv)
 	}
 	if (!pid || dest.empty() || timeout_s <= 0)
 		return std::fputs(usage, stderr), kExitUsage;
+	// Soft-dirty where the kernel keeps it (x86_64), else page hashes.
+	if (live) {
+		bool soft_dirty = soft_dirty_works();
+		live_opts.tracking = tracking.value_or(soft_dirty ? DirtyTracking::kSoftDirty
+								  : DirtyTracking::kHash);
+		if (live_opts.tracking == DirtyTracking::kSoftDirty && !soft_dirty)
+			return std::fputs("hetmig: this kernel keeps no soft-dirty bits: use "
+					  "--dirty-tracking hash\n", stderr), kExitUsage;
+	}
 
 	// --parked: the process waits at its point until a companion tells
 	// it how the move went (hetmig_migrate, HETMIG_PARK_AT); taking charge
@@ -265,6 +380,17 @@ int cmd_send(int argc, char **argv)
 	// destination's kernel must have this one's vdso: checked before the
 	// process is touched.
 	std::optional<CrossIsa> cross;
+	if (live && ch->peer_arch() != this_arch()) {
+		// The rounds would carry memory the converter rewrites (the
+		// stack, the runtime's block) in the final round only; not done.
+		Error e{EXDEV, strf("--live moves a process within one instruction set only: %s is "
+				    "%s and this machine %s; send without --live [process %d was "
+				    "not stopped: it runs on here]", dest.c_str(),
+				    arch_name(ch->peer_arch()), arch_name(this_arch()), *pid),
+			{}, {}};
+		(void)ch->send(Msg::kError, e.describe());
+		return give_up(e);
+	}
 	if (ch->peer_arch() != this_arch()) {
 		auto c = prepare_cross_isa(*pid, *ch, dest);
 		if (!c) {
@@ -283,6 +409,28 @@ int cmd_send(int argc, char **argv)
 		}
 	} else if (auto r = check_destination_kernel(*pid, *ch); !r) {
 		return give_up(r.error());
+	}
+	// --live: the memory goes in rounds while the process runs; a failure
+	// here leaves it running, never stopped for more than a round's scan.
+	std::optional<PrecopySender> pre;
+	std::optional<PrecopyDone> precopied;
+	if (live) {
+		auto not_stopped = [&](Error e) {
+			if (!e.context.ends_with("it runs on here]"))
+				e.context += strf(" [process %d was not stopped: it runs on here]", *pid);
+			(void)ch->send(Msg::kError, e.describe());
+			return give_up(e);
+		};
+		if (auto r = ask_for_precopy(*pid, *ch, live_opts.tracking); !r)
+			return give_up(r.error());
+		auto p = PrecopySender::open(*pid, live_opts.tracking);
+		if (!p)
+			return not_stopped(p.error());
+		pre.emplace(std::move(*p));
+		auto d = precopy_rounds(*pre, *ch, live_opts, opts);
+		if (!d)
+			return not_stopped(d.error());
+		precopied = *d;
 	}
 	// A hetmig-cc program stops at a migration point first, where its stack
 	// is one the converter understands. Not every point converts (a word
@@ -345,6 +493,11 @@ int cmd_send(int argc, char **argv)
 			return call_off(m.error());
 		memory.emplace(std::move(*m));
 		opts.reader = memory->reader();
+		if (pre)
+			if (auto r = pre->finish(*img); !r) {
+				(void)ch->send(Msg::kError, r.error().describe());
+				return call_off(r.error());
+			}
 		if (!cross)
 			break;
 		auto c0 = std::chrono::steady_clock::now();
@@ -374,6 +527,11 @@ int cmd_send(int argc, char **argv)
 		memory.reset();
 		parking.reset();
 	}
+	auto since_freeze = [&] {
+		return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+								 t0).count();
+	};
+	double captured_ms = since_freeze();
 	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				opts);
@@ -396,6 +554,7 @@ int cmd_send(int argc, char **argv)
 	if (ready->first != Msg::kReady)
 		return call_off(Error{EPROTO, "unexpected answer from the destination", {}, {}});
 	fault_point("ready");
+	double ready_ms = since_freeze();
 
 	// Commit. Until DONE arrives the outcome is open and the source stays;
 	// a lost DONE thaws it (two copies at worst, never none).
@@ -419,15 +578,28 @@ int cmd_send(int argc, char **argv)
 	}
 	std::string converted_in =
 		convert_ms >= 0 ? strf(", converted in %.1f ms", convert_ms) : std::string();
+	std::string live_note;
+	// Where the downtime went: what the rounds could shorten is the sending.
+	if (precopied)
+		std::fprintf(stderr, "hetmig: downtime: frozen and captured in %.0f ms, final image "
+			     "sent and rebuilt there in %.0f ms, committed in %.0f ms\n", captured_ms,
+			     ready_ms - captured_ms, downtime - ready_ms);
+	if (precopied)
+		live_note = strf(" (%.1f MiB of memory in %d pre-copy round%s over %.0f ms, %s "
+				 "tracking; %.1f MiB in the final round)",
+				 double(precopied->page_bytes) / (1 << 20), precopied->rounds,
+				 precopied->rounds == 1 ? "" : "s", precopied->ms,
+				 tracking_name(live_opts.tracking),
+				 double(img->page_bytes()) / (1 << 20));
 	bool pid_kept = text_of(ready->second).ends_with(" 1");
 	if (points_tried)
 		converted_in += strf(" at the %d%s point tried", points_tried + 1,
 				     points_tried == 1 ? "nd" : points_tried == 2 ? "rd" : "th");
 	std::printf("hetmig: process %d now runs on %s as pid %s%s; downtime %.0f ms%s, "
-		    "%.1f MiB sent%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
+		    "%.1f MiB sent%s%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
 		    pid_kept ? "" : " (its pid was taken there)",
 		    downtime, converted_in.c_str(), double(ch->bytes_sent()) / (1 << 20),
-		    keep ? "; the source runs on too (--keep)" : "");
+		    live_note.c_str(), keep ? "; the source runs on too (--keep)" : "");
 	return kExitOk;
 }
 

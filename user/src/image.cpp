@@ -412,6 +412,12 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	if (auto r = sink(meta); !r)
 		return r;
 
+	return write_page_records(img.pages, sink, opts);
+}
+
+Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSink &sink,
+			       const WriteOptions &opts)
+{
 	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
 	if (auto r = pipe.start(); !r)
 		return r;
@@ -427,7 +433,7 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 		t.page_bytes += p.raw.size();
 		return {};
 	};
-	for (const auto &run : img.pages) {
+	for (const auto &run : pages) {
 		if (run.data.empty() && !opts.reader && run.len)
 			return fail(EINVAL, "write_image: page data without a reader");
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
@@ -529,6 +535,14 @@ Result<Image> read_image(const ByteSource &source)
 				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 
+	if (auto r = read_page_records(source, version, img.pages); !r)
+		return std::unexpected(r.error());
+	return img;
+}
+
+Result<void> read_page_records(const ByteSource &source, uint32_t version,
+			      std::vector<PageRun> &pages)
+{
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;
 	for (;;) {
@@ -561,7 +575,7 @@ Result<Image> read_image(const ByteSource &source)
 			stored = {};
 		}
 		// One run a record: joining them would copy every byte again.
-		img.pages.push_back(std::move(run));
+		pages.push_back(std::move(run));
 		records++;
 		bytes += rh.raw_len;
 	}
@@ -570,7 +584,7 @@ Result<Image> read_image(const ByteSource &source)
 		return std::unexpected(counts.error());
 	if (counts->first != records || counts->second != bytes)
 		return corrupt("trailer counts do not match the records");
-	return img;
+	return {};
 }
 
 Result<void> save_image(const Image &img, const std::string &path,

@@ -172,6 +172,10 @@ struct Image {
 	// None in images written before they were carried.
 	std::optional<Timers> timers;
 	std::vector<PageRun> pages;
+	// Runs (address, length) of pages the receiver already holds from the
+	// pre-copy rounds of `hetmig send --live`, unchanged since: with PAGES
+	// they are the process's memory. Empty in every other image.
+	std::vector<std::pair<uint64_t, uint64_t>> precopied;
 	ProgramRef program;
 
 	uint64_t page_bytes() const;
@@ -194,6 +198,15 @@ struct WriteOptions {
 Result<void> write_image(const Image &img, const ByteSink &sink,
 			 const WriteOptions &opts = {});
 Result<Image> read_image(const ByteSource &source);
+
+// The page records of an image alone (records, end record, trailer), in
+// format kImageFormatVersion: what a pre-copy round of `hetmig send --live`
+// sends (Documentation/image.md, "Pre-copy rounds"). read_page_records
+// appends the runs it reads to PAGES.
+Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSink &sink,
+				const WriteOptions &opts = {});
+Result<void> read_page_records(const ByteSource &source, uint32_t version,
+			       std::vector<PageRun> &pages);
 
 Result<void> save_image(const Image &img, const std::string &path,
 			const WriteOptions &opts = {});

@@ -104,6 +104,8 @@ json to_cbor_tree(const Image &img)
 		tree["oom_score_adj"] = *img.oom_score_adj;
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
+	if (!img.precopied.empty())
+		tree["precopied"] = img.precopied;
 	if (img.timers) {
 		json posix = json::array();
 		for (const auto &t : img.timers->posix)
@@ -217,6 +219,8 @@ void from_cbor_tree(const json &j, Image &img)
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
 					     pipe.at("data").get_binary()});
+	if (auto p = j.find("precopied"); p != j.end())
+		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};

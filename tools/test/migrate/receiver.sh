@@ -49,6 +49,26 @@ echo "# $out"
 check "recv.out_of_memory_killed" [ $rc -eq 137 ]
 check "recv.out_of_memory_no_copy_left" [ "$(migratees)" -eq 0 ]
 
+# --live (sender.sh): memhog checks itself and exits 0 once here.
+touch /tmp/arrived
+HETMIG_FAULT_RECV_BEFORE_LIVE=1 recv
+check "recv.live.old_receiver.refused" [ $rc -ne 0 ]
+check "recv.live.old_receiver.nothing_ran" [ ! -s /tmp/after ]
+recv
+check "recv.live.dropped_in_precopy.refused" [ $rc -ne 0 ]
+check "recv.live.dropped_in_precopy.nothing_ran" [ ! -s /tmp/after ]
+rm -f /tmp/after
+recv --wait
+check "recv.live.arrived_with_its_memory_intact" [ $rc -eq 0 ]
+check "recv.live.checked_here" grep -q "checked after the move: ok" /tmp/after
+[ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
+rm -f /tmp/after
+recv --wait
+check "recv.live.too_fast.arrived_with_its_memory_intact" [ $rc -eq 0 ]
+check "recv.live.too_fast.checked_here" grep -q "checked after the move: ok" /tmp/after
+[ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
+rm -f /tmp/after
+
 recv
 check "recv.exit_0" [ $rc -eq 0 ]
 pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')

@@ -85,10 +85,60 @@ check "send.receiver_out_of_memory_fails" [ $rc -eq 1 ]
 check "send.receiver_out_of_memory_source_runs_on" runs_on
 check "send.receiver_out_of_memory_source_output_intact" intact
 
+# --live: memhog rewrites RATE MiB/s of its 16 MiB and checks its whole
+# memory each second (every page whole, the generations adding up to the
+# writes it made: a stale page fails); it exits 0 after a check once
+# /tmp/arrived exists, which only B has.
+H=/usr/lib/hetmig/selftests/memhog
+hog() { rm -f /tmp/hog /tmp/arrived; "$H" 16 "$1" /tmp/arrived > /tmp/hog 2>&1 & pid=$!; wait_for /tmp/hog "check 1 ok"; }
+checks() { grep -c "^check" /tmp/hog; }
+
+# A receiver from before --live (HETMIG_FAULT_RECV_BEFORE_LIVE) refuses
+# it, and the process was never stopped.
+hog 4
+send --key /root/key --live
+check "live.old_receiver.fails" [ $rc -ne 0 ]
+check "live.old_receiver.says_so" has "$out" "does not take pre-copy rounds"
+check "live.old_receiver.says_not_stopped" has "$out" "was not stopped"
+touch /tmp/arrived; wait $pid
+check "live.old_receiver.source_memory_intact" [ $? -eq 0 ]
+
+# The connection cut in the first round: the source was never frozen.
+hog 4
+HETMIG_FAULT_DROP_AT=3000000 send --key /root/key --live
+check "live.dropped_in_precopy.fails" [ $rc -ne 0 ]
+check "live.dropped_in_precopy.says_not_stopped" has "$out" "was not stopped"
+before=$(checks); sleep 3
+check "live.dropped_in_precopy.source_runs_on" [ "$(checks)" -gt "$before" ]
+touch /tmp/arrived; wait $pid; st=$?
+[ $st -eq 0 ] || tail -3 /tmp/hog | sed 's/^/# hog: /'
+check "live.dropped_in_precopy.source_memory_intact" [ $st -eq 0 ]
+
+hog 4
+send --key /root/key --live
+check "live.exit_0" [ $rc -eq 0 ]
+check "live.sent_rounds" has "$out" "pre-copy round 1:"
+check "live.reports_the_final_round" has "$out" "MiB in the final round"
+wait $pid
+check "live.source_gone" [ $? -eq 137 ]
+
+# Dirtying faster than the wire carries: the rounds give up and it moves
+# by stop-and-copy all the same.
+hog 64
+send --key /root/key --live --max-rounds 2
+check "live.too_fast.exit_0" [ $rc -eq 0 ]
+check "live.too_fast.gave_up" has "$out" "pre-copy gave up"
+wait $pid
+check "live.too_fast.source_gone" [ $? -eq 137 ]
+
+# The real move is --live: migratee (4 threads, a private file page
+# written, signals) goes in rounds, and its output across A, B and A
+# again must still equal an unmoved run's. B sends it back without.
 start
-send --key /root/key
+send --key /root/key --live
 check "send.exit_0" [ $rc -eq 0 ]
 check "send.reports_new_pid_and_downtime" has "$out" "now runs on $HETMIG_PEER as pid"
+check "send.live_sent_rounds" has "$out" "pre-copy round 1:"
 wait $pid
 check "send.source_gone" [ $? -eq 137 ]
 sed 's/^/@@SRC /' /tmp/run
