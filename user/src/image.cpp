@@ -272,6 +272,39 @@ std::unexpected<Error> corrupt(const std::string &what)
 	return fail(EBADMSG, "corrupted image: " + what);
 }
 
+// Every epoll target is a file of the image, and every pending signal is a
+// signal (1 to 64, not SIGKILL or SIGSTOP) of a thread the image has: the
+// restore adds and queues them as they are.
+Result<void> check_epolls_and_signals(const Image &img)
+{
+	auto has_fd = [&](int fd) {
+		return std::any_of(img.files.begin(), img.files.end(),
+				   [&](const OpenFile &f) { return f.fd == fd; });
+	};
+	for (const auto &f : img.files)
+		if (f.epoll)
+			for (const auto &t : *f.epoll)
+				if (!has_fd(t.fd) || t.fd == f.fd)
+					return corrupt(strf("fd %d: an epoll watching fd %d, which "
+							    "the image lacks", f.fd, t.fd));
+	auto bad_queue = [](const std::vector<SigInfo> &q) {
+		return std::any_of(q.begin(), q.end(), [](const SigInfo &info) {
+			int32_t sig;
+			std::memcpy(&sig, info.data(), sizeof(sig));
+			return sig < 1 || sig > 64 || sig == 9 || sig == 19;
+		});
+	};
+	const PendingSignals &p = img.pending_signals;
+	if (bad_queue(p.shared))
+		return corrupt("a pending signal out of range");
+	for (const auto &[tid, q] : p.threads)
+		if (bad_queue(q) || std::none_of(img.threads.begin(), img.threads.end(),
+						 [&](const ThreadState &t) { return t.tid == tid; }))
+			return corrupt(strf("pending signals of thread %u, which the image lacks or "
+					    "out of range", tid));
+	return {};
+}
+
 // Every pipe end belongs to a pipe of the image, every pipe has a read
 // end and a write end, and holds no more than it can: what the restore
 // builds from them (fds/pipes.cpp) relies on it.
@@ -499,6 +532,8 @@ Result<Image> read_image(const ByteSource &source)
 		from_cbor_tree(json::from_cbor(meta), img);
 	} catch (const json::exception &e) {
 		return corrupt(std::string("metadata: ") + e.what());
+	} catch (const std::out_of_range &e) {
+		return corrupt(std::string("metadata: ") + e.what());
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
@@ -528,6 +563,8 @@ Result<Image> read_image(const ByteSource &source)
 				  f.timerfd->interval.nsec >= 1000000000 ||
 				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
+	if (auto r = check_epolls_and_signals(img); !r)
+		return std::unexpected(r.error());
 
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;

@@ -51,6 +51,16 @@ struct TimerState {
 	Timespec interval;
 };
 
+// One entry of an epoll(7) descriptor's interest list, as its fdinfo shows
+// it: the target's fd number, the events with their flags (EPOLLET,
+// EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLWAKEUP; a oneshot entry that fired
+// has its flags only) and the user's data word.
+struct EpollTarget {
+	int fd = -1;
+	uint32_t events = 0;
+	uint64_t data = 0;
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -83,12 +93,16 @@ struct OpenFile {
 	std::optional<EventCounter> eventfd = std::nullopt;
 	// A timerfd, with its timer as the process left it.
 	std::optional<TimerState> timerfd = std::nullopt;
+	// An epoll descriptor, with its interest list (targets in fd order).
+	std::optional<std::vector<EpollTarget>> epoll = std::nullopt;
+	// A signalfd, with the signals it reads (bit N - 1 for signal N).
+	std::optional<uint64_t> signalfd = std::nullopt;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
 
-	bool made_anew() const { return pipe || eventfd || timerfd; }
+	bool made_anew() const { return pipe || eventfd || timerfd || epoll || signalfd; }
 };
 
 // A pipe whose ends are all in the process, with what was written to it
@@ -146,6 +160,19 @@ struct Timers {
 	uint64_t slack_ns = 0;		// the main thread's (PR_GET_TIMERSLACK)
 };
 
+// A signal sent and not yet taken: the kernel's siginfo (128 bytes, one
+// layout on x86_64 and arm64) as PTRACE_PEEKSIGINFO gives it.
+using SigInfo = std::array<uint8_t, 128>;
+
+// Signals pending in the process: its shared (process-wide) queue and each
+// thread's own, each in the order they were queued.
+struct PendingSignals {
+	std::vector<SigInfo> shared;
+	std::vector<std::pair<uint32_t, std::vector<SigInfo>>> threads;	// by tid
+
+	bool empty() const { return shared.empty() && threads.empty(); }
+};
+
 struct Image {
 	uint32_t arch = 0;
 	uint32_t page_size = 0;
@@ -171,6 +198,8 @@ struct Image {
 	std::optional<int> oom_score_adj;
 	// None in images written before they were carried.
 	std::optional<Timers> timers;
+	// None in images written before they were carried, or with none.
+	PendingSignals pending_signals;
 	std::vector<PageRun> pages;
 	ProgramRef program;
 
