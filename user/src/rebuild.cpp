@@ -46,8 +46,10 @@
 
 #include "capture.h"
 #include "fds/devices.h"
+#include "fds/epoll.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/signalfd.h"
 #include "fds/timerfd.h"
 #include "genl.h"
 #include "program/program.h"
@@ -351,10 +353,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			continue;
 		}
 		if (f.made_anew() || fds::is_device(f)) {
-			auto made = f.pipe	  ? pipes.open_end(f)
-				    : f.eventfd ? fds::make_eventfd(f)
-				    : f.timerfd ? fds::make_timerfd(f)
-						: fds::open_device(f);
+			auto made = f.pipe	   ? pipes.open_end(f)
+				    : f.eventfd	   ? fds::make_eventfd(f)
+				    : f.timerfd	   ? fds::make_timerfd(f)
+				    : f.epoll	   ? fds::make_epoll(f)
+				    : f.signalfd ? fds::make_signalfd(f)
+						   : fds::open_device(f);
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
@@ -389,6 +393,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			close(fd);
 		}
 	}
+	// Every target is at its number now, epolls watched by other epolls
+	// included.
+	for (const auto &f : img.files)
+		if (f.epoll && f.dup_of < 0)
+			if (auto r = fds::fill_epoll(f); !r)
+				child_fail(p, r.error().describe());
 }
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm
