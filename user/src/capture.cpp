@@ -26,6 +26,7 @@
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
 #include "pagemap.h"
+#include "pending_signals.h"
 #include "timers.h"
 
 namespace hetmig {
@@ -489,6 +490,10 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (!timers)
 		return std::unexpected(timers.error());
 	img.timers = std::move(*timers);
+	auto pending = capture_pending_signals(pid, img.threads);
+	if (!pending)
+		return std::unexpected(pending.error());
+	img.pending_signals = std::move(*pending);
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);

@@ -13,7 +13,8 @@
 //                                        stops with SIGSTOP, never returns
 //  WRITE_PAGES, SET_THREAD per thread,
 //  rlimits, an oom_score_adj the child
-//  could not set
+//  could not set, pending signals (each
+//  thread queues its own: inject.h)
 //  release: PTRACE_DETACH             -> runs as the image says
 //
 // Until RESTORE_MM the child runs our code and reports a failure through a
@@ -52,6 +53,7 @@
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
 #include "genl.h"
+#include "pending_signals.h"
 #include "program/program.h"
 #include "timers.h"
 
@@ -964,6 +966,10 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	if (auto r = set_rlimits(pid_t(child), img); !r)
 		return std::unexpected(r.error());
 	if (auto r = set_oom_score_adj(pid_t(child), img); !r)
+		return std::unexpected(r.error());
+	// Last, under the image's limits (RLIMIT_SIGPENDING), by the threads
+	// with their own registers and stacks.
+	if (auto r = queue_pending_signals(pid_t(child), tids, img); !r)
 		return std::unexpected(r.error());
 	return proc;
 }
