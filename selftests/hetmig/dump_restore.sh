@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..51"
+echo "1..61"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -255,6 +255,34 @@ kill $writer 2>/dev/null
 # gap between them, and the time they had left (timers checks them all and
 # that they still fire).
 moved_intact timers "$work/img18" "$work/timers" timers
+# An event loop: an epoll with its interest list (epoll checks that each
+# target is reported with its data, edge-triggered and one-shot entries as
+# they were, and an epoll watching the epoll); a signalfd; signals pending
+# in the process and in each of its threads, standard and real-time, with
+# their siginfo (signals checks their order, codes, values and senders).
+moved_intact epoll "$work/img19" "$work/epoll" epoll
+moved_intact signalfd "$work/img20" "$work/signalfd" signalfd
+moved_intact signals "$work/img21" "$work/signals" signals
+# An epoll entry whose fd was closed since (its file lives on at another
+# fd) cannot be added again: refused, naming both, and the source runs on.
+"$dir/epoll" closed > "$work/epoll2" 2>&1 &
+pid=$!
+wait_for "$work/epoll2" "ready"
+p=$(sed -n 's/.*(fds P \([0-9]*\) .*/\1/p' "$work/epoll2")
+out=$(hetmig dump $pid -o "$work/img22" 2>&1)
+check "dump_restore.epoll_closed_target_refused" has "$out" "fd $p is an epoll watching a file added as fd"
+kill -TERM $pid && wait_for "$work/epoll2" "^epoll: [^r]"
+check "dump_restore.epoll_closed_target_source_runs_on" intact "$work/epoll2" epoll $pid
+# A target that is refused itself (a named pipe) names the epoll too.
+mkfifo "$work/fifo2"
+"$dir/epoll" fifo "$work/fifo2" > "$work/epoll3" 2>&1 &
+pid=$!
+wait_for "$work/epoll3" "ready"
+p=$(sed -n 's/.*(fds P \([0-9]*\) .*/\1/p' "$work/epoll3")
+out=$(hetmig dump $pid -o "$work/img23" 2>&1)
+check "dump_restore.epoll_refused_target_names_the_epoll" has "$out" "the named pipe $work/fifo2: FIFOs cannot be carried (watched by the epoll at fd $p)"
+kill -TERM $pid && wait_for "$work/epoll3" "^epoll: [^r]"
+check "dump_restore.epoll_refused_target_source_runs_on" intact "$work/epoll3" epoll $pid
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
