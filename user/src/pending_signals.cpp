@@ -55,9 +55,8 @@ Result<std::vector<SigInfo>> peek_queue(pid_t tid, bool shared)
 	}
 }
 
-// The queue with SIGKILL and SIGSTOP left out, and a synthesized entry
-// (SI_USER, as the kernel delivers it) for every signal of PENDING that
-// has none.
+} // namespace
+
 std::vector<SigInfo> completed(std::vector<SigInfo> queue, uint64_t pending)
 {
 	std::erase_if(queue, [](const SigInfo &i) {
@@ -78,8 +77,6 @@ std::vector<SigInfo> completed(std::vector<SigInfo> queue, uint64_t pending)
 	}
 	return queue;
 }
-
-} // namespace
 
 Result<PendingSignals> capture_pending_signals(pid_t pid, const std::vector<ThreadState> &threads)
 {

@@ -30,6 +30,11 @@
 
 namespace hetmig {
 
+// QUEUE (a thread's or the process's) with SIGKILL and SIGSTOP left out,
+// and an entry for every signal of PENDING (bit N - 1 for signal N) that
+// has none: SI_USER with no sender, as the kernel delivers such a signal.
+std::vector<SigInfo> completed(std::vector<SigInfo> queue, uint64_t pending);
+
 // The pending signals of PID, whose threads THREADS are in ptrace stops of
 // ours.
 Result<PendingSignals> capture_pending_signals(pid_t pid, const std::vector<ThreadState> &threads);
