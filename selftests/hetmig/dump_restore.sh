@@ -148,19 +148,19 @@ intact() { [ -n "$3" ] && grep -q "^$2: intact" "$1" || { echo "# ${out:-}"; sed
 # dump_restore.NAME_dumped and dump_restore.NAME_carried; the restored
 # pid is left in $new.
 moved_intact() { # NAME IMG LOG PROG [ARG...]
-	name=$1 img=$2 log=$3 prog=$4
+	what=$1 img=$2 log=$3 prog=$4
 	shift 3
 	"$dir/$@" > "$log" 2>&1 &
 	pid=$!
 	wait_for "$log" "ready"
 	out=$(hetmig dump $pid -o "$img" 2>&1); rc=$?
 	[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
-	check "dump_restore.${name}_dumped" [ $rc -eq 0 ]
+	check "dump_restore.${what}_dumped" [ $rc -eq 0 ]
 	wait $pid 2>/dev/null
 	out=$(hetmig restore "$img" --allow-root 2>&1)
 	new=$(pid_of "$out")
 	[ -n "$new" ] && kill -TERM "$new" && wait_for "$log" "^$prog: [^r]"
-	check "dump_restore.${name}_carried" intact "$log" "$prog" "$new"
+	check "dump_restore.${what}_carried" intact "$log" "$prog" "$new"
 }
 # wait_comm PID NAME: up to 30 s for PID to run NAME (after its exec).
 wait_comm() { i=0; until [ "$(cat /proc/$1/comm 2>/dev/null)" = "$2" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done; }
