@@ -272,6 +272,37 @@ std::unexpected<Error> corrupt(const std::string &what)
 	return fail(EBADMSG, "corrupted image: " + what);
 }
 
+// Every socket pair is a stream or datagram pair of two ends the image has
+// (as files), each a stream's one message at most; every socket end
+// belongs to a pair.
+Result<void> check_unix_pairs(const Image &img)
+{
+	auto pair_of = [&](uint64_t inode) {
+		return std::count_if(img.unix_pairs.begin(), img.unix_pairs.end(),
+				     [&](const UnixPair &p) {
+					     return p.ends[0].inode == inode || p.ends[1].inode == inode;
+				     });
+	};
+	for (const auto &p : img.unix_pairs) {
+		if ((p.type != 1 && p.type != 2) || p.ends[0].inode == p.ends[1].inode)
+			return corrupt("a socket pair of another type, or with one end twice");
+		for (const auto &e : p.ends) {
+			if (pair_of(e.inode) != 1 ||
+			    std::none_of(img.files.begin(), img.files.end(), [&](const OpenFile &f) {
+				    return f.unix_socket == e.inode;
+			    }))
+				return corrupt(strf("socket:[%llu] of a pair, which no fd holds or "
+						    "another pair has too", (unsigned long long)e.inode));
+			if (p.type == 1 && e.queued.size() > 1)
+				return corrupt("a stream socket with more than one message");
+		}
+	}
+	for (const auto &f : img.files)
+		if (f.unix_socket && (f.pipe || pair_of(f.unix_socket) != 1))
+			return corrupt(strf("fd %d is an end of a socket pair the image lacks", f.fd));
+	return {};
+}
+
 // Every epoll target is a file of the image, and every pending signal is a
 // signal (1 to 64, not SIGKILL or SIGSTOP) of a thread the image has: the
 // restore adds and queues them as they are.
@@ -564,6 +595,8 @@ Result<Image> read_image(const ByteSource &source)
 				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 	if (auto r = check_epolls_and_signals(img); !r)
+		return std::unexpected(r.error());
+	if (auto r = check_unix_pairs(img); !r)
 		return std::unexpected(r.error());
 
 	uint64_t records = 0, bytes = 0;

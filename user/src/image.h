@@ -97,12 +97,18 @@ struct OpenFile {
 	std::optional<std::vector<EpollTarget>> epoll = std::nullopt;
 	// A signalfd, with the signals it reads (bit N - 1 for signal N).
 	std::optional<uint64_t> signalfd = std::nullopt;
+	// An end of the unix socket pair of Image::unix_pairs with this inode
+	// (socket:[N] on the source); 0 for none.
+	uint64_t unix_socket = 0;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
 
-	bool made_anew() const { return pipe || eventfd || timerfd || epoll || signalfd; }
+	bool made_anew() const
+	{
+		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket;
+	}
 };
 
 // A pipe whose ends are all in the process, with what was written to it
@@ -111,6 +117,19 @@ struct PipeState {
 	uint64_t inode = 0;	// pipe:[INODE]: its fds' OpenFile::pipe
 	uint32_t capacity = 0;	// F_GETPIPE_SZ
 	std::vector<uint8_t> data;
+};
+
+// A pair of connected unix sockets, both ends in the process (socketpair),
+// with what each end has to read: a stream's bytes (one message), or the
+// datagrams in order.
+struct UnixPair {
+	int type = 0;	// SOCK_STREAM or SOCK_DGRAM
+	struct End {
+		uint64_t inode = 0;	// socket:[INODE]: its fds' OpenFile::unix_socket
+		uint32_t sndbuf = 0;	// SO_SNDBUF as getsockopt gives it
+		std::vector<std::vector<uint8_t>> queued;
+	};
+	std::array<End, 2> ends;
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -189,6 +208,9 @@ struct Image {
 	// The pipes some of FILES are ends of; none in images written before
 	// pipes were carried.
 	std::vector<PipeState> pipes;
+	// The socket pairs some of FILES are ends of; none in images written
+	// before they were carried.
+	std::vector<UnixPair> unix_pairs;
 	std::vector<MappedFile> mapped_files;
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.

@@ -85,6 +85,8 @@ json to_cbor_tree(const Image &img)
 		}
 		if (f.signalfd)
 			file["signalfd"] = *f.signalfd;
+		if (f.unix_socket)
+			file["unix_socket"] = f.unix_socket;
 		if (f.rdev)
 			file["rdev"] = f.rdev;
 		files.push_back(std::move(file));
@@ -113,6 +115,21 @@ json to_cbor_tree(const Image &img)
 		tree["oom_score_adj"] = *img.oom_score_adj;
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
+	if (!img.unix_pairs.empty()) {
+		json pairs = json::array();
+		for (const auto &p : img.unix_pairs) {
+			json ends = json::array();
+			for (const auto &e : p.ends) {
+				json queued = json::array();
+				for (const auto &m : e.queued)
+					queued.push_back(binary(m));
+				ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf},
+						{"queued", queued}});
+			}
+			pairs.push_back({{"type", p.type}, {"ends", ends}});
+		}
+		tree["unix_pairs"] = pairs;
+	}
 	if (!img.pending_signals.empty()) {
 		auto queue = [](const std::vector<SigInfo> &q) {
 			json infos = json::array();
@@ -224,6 +241,7 @@ void from_cbor_tree(const json &j, Image &img)
 		}
 		if (auto s = f.find("signalfd"); s != f.end())
 			file.signalfd = s->get<uint64_t>();
+		file.unix_socket = f.value("unix_socket", uint64_t(0));
 		file.rdev = f.value("rdev", uint64_t(0));
 	}
 	for (const auto &f : j.at("mapped_files"))
@@ -260,6 +278,21 @@ void from_cbor_tree(const json &j, Image &img)
 		for (const auto &t : p->at("threads"))
 			img.pending_signals.threads.emplace_back(t.at("tid"), queue(t.at("queue")));
 	}
+	if (auto u = j.find("unix_pairs"); u != j.end())
+		for (const auto &pair : *u) {
+			UnixPair p;
+			p.type = pair.at("type");
+			const json &ends = pair.at("ends");
+			if (ends.size() != 2)
+				throw std::out_of_range("a socket pair without two ends");
+			for (size_t i = 0; i < 2; i++) {
+				p.ends[i].inode = ends[i].at("inode");
+				p.ends[i].sndbuf = ends[i].at("sndbuf");
+				for (const auto &m : ends[i].at("queued"))
+					p.ends[i].queued.push_back(m.get_binary());
+			}
+			img.unix_pairs.push_back(std::move(p));
+		}
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
