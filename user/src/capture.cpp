@@ -25,6 +25,7 @@
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
+#include "fds/unix_pairs.h"
 #include "pagemap.h"
 #include "pending_signals.h"
 #include "timers.h"
@@ -157,6 +158,10 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	// is described, a timerfd's timer read here.
 	if (uint64_t inode = fds::pipe_inode(f.path)) {
 		f.pipe = inode;
+		return f;
+	}
+	if (uint64_t inode = fds::socket_inode(f.path)) {
+		f.unix_socket = inode;	// decided with its peer (capture_unix_pairs)
 		return f;
 	}
 	if (fds::is_eventfd(f.path)) {
@@ -412,7 +417,10 @@ Result<void> capture_files(pid_t pid, Image &img)
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes); !r)
 		return r;
-	// After the pipes: one leading out at fd 0-2 is left to the receiver.
+	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs); !r)
+		return r;
+	// After the pipes and sockets: one leading out at fd 0-2 is left to
+	// the receiver.
 	if (auto r = fds::check_epoll_targets(img.files); !r)
 		return r;
 	// Last of the descriptors: on 6.1 the eventfd's mode is probed by a

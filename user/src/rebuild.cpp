@@ -52,6 +52,7 @@
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
+#include "fds/unix_pairs.h"
 #include "genl.h"
 #include "pending_signals.h"
 #include "program/program.h"
@@ -344,6 +345,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	for (const auto &f : img.files)
 		top = std::max(top, f.fd);
 	fds::PipeMaker pipes(img.pipes, top + 1);
+	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -356,6 +358,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
+				    : f.unix_socket ? sockets.open_end(f)
 				    : f.eventfd	   ? fds::make_eventfd(f)
 				    : f.timerfd	   ? fds::make_timerfd(f)
 				    : f.epoll	   ? fds::make_epoll(f)

@@ -1038,6 +1038,7 @@ Result<Image> Converter::run()
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
 	out_.pipes = src_.pipes;
+	out_.unix_pairs = src_.unix_pairs;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;
