@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..61"
+echo "1..66"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -263,6 +263,19 @@ moved_intact timers "$work/img18" "$work/timers" timers
 moved_intact epoll "$work/img19" "$work/epoll" epoll
 moved_intact signalfd "$work/img20" "$work/signalfd" signalfd
 moved_intact signals "$work/img21" "$work/signals" signals
+# Unix socket pairs with both ends in the process, with what each end has
+# to read (a stream's bytes, datagrams with their boundaries); one with a
+# descriptor in flight (SCM_RIGHTS) is refused, and the source runs on.
+moved_intact sockpair "$work/img24" "$work/sockpair" sockpair
+"$dir/sockpair" rights > "$work/sockpair2" 2>&1 &
+pid=$!
+wait_for "$work/sockpair2" "ready"
+d1=$(sed -n 's/.* D1 \([0-9]*\))/\1/p' "$work/sockpair2")
+out=$(hetmig dump $pid -o "$work/img25" 2>&1)
+check "dump_restore.sockpair_rights_refused" has "$out" "fd $d1 is socket:["
+check "dump_restore.sockpair_rights_named" has "$out" "has descriptors in flight (SCM_RIGHTS)"
+kill -TERM $pid && wait_for "$work/sockpair2" "^sockpair: [^r]"
+check "dump_restore.sockpair_rights_source_runs_on" intact "$work/sockpair2" sockpair $pid
 # An epoll entry whose fd was closed since (its file lives on at another
 # fd) cannot be added again: refused, naming both, and the source runs on.
 "$dir/epoll" closed > "$work/epoll2" 2>&1 &
