@@ -338,6 +338,56 @@ TEST(Image, EpollsSignalfdsAndPendingSignals)
 	EXPECT_TRUE(corrupted(other_thread, "pending signals of thread 99"));
 }
 
+// Unix socket pairs: each end's inode, send buffer and queued messages
+// read back; an image from before them has none; an end without its pair,
+// a pair without one of its fds, a stream end with two messages: corrupted.
+TEST(Image, UnixSocketPairs)
+{
+	Image img = sample();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_TRUE(older->unix_pairs.empty());
+	EXPECT_EQ(older->files[0].unix_socket, 0u);
+
+	OpenFile a, b;
+	a.fd = 6, a.path = "socket:[41]", a.flags = O_RDWR | O_NONBLOCK, a.unix_socket = 41;
+	b.fd = 7, b.path = "socket:[42]", b.flags = O_RDWR, b.unix_socket = 42;
+	img.files.insert(img.files.end(), {a, b});
+	UnixPair p;
+	p.type = 2;
+	p.ends[0] = {41, 212992, {}};
+	p.ends[1] = {42, 4096, {{'o', 'n', 'e'}, {}, std::vector<uint8_t>(70000, 7)}};
+	img.unix_pairs = {p};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->unix_pairs.size(), 1u);
+	const UnixPair &q = back->unix_pairs[0];
+	EXPECT_EQ(q.type, 2);
+	EXPECT_EQ(q.ends[0].inode, 41u);
+	EXPECT_EQ(q.ends[0].sndbuf, 212992u);
+	EXPECT_TRUE(q.ends[0].queued.empty());
+	EXPECT_EQ(q.ends[1].queued, p.ends[1].queued);
+	EXPECT_EQ(back->files[3].unix_socket, 42u);
+	EXPECT_TRUE(back->files[3].made_anew());
+
+	auto corrupted = [&](Image bad) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find("corrupted image") != std::string::npos;
+	};
+	Image no_pair = img;
+	no_pair.unix_pairs.clear();
+	EXPECT_TRUE(corrupted(no_pair));
+	Image no_fd = img;
+	no_fd.files.pop_back();
+	EXPECT_TRUE(corrupted(no_fd));
+	Image stream = img;
+	stream.unix_pairs[0].type = 1;
+	EXPECT_TRUE(corrupted(stream));
+	Image seqpacket = img;
+	seqpacket.unix_pairs[0].type = 5;
+	EXPECT_TRUE(corrupted(seqpacket));
+}
+
 // Runs without data are read through the reader while the image is written.
 TEST(Image, PagesReadWhileWriting)
 {
