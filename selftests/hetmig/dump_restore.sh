@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..51"
+echo "1..66"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -148,19 +148,19 @@ intact() { [ -n "$3" ] && grep -q "^$2: intact" "$1" || { echo "# ${out:-}"; sed
 # dump_restore.NAME_dumped and dump_restore.NAME_carried; the restored
 # pid is left in $new.
 moved_intact() { # NAME IMG LOG PROG [ARG...]
-	name=$1 img=$2 log=$3 prog=$4
+	what=$1 img=$2 log=$3 prog=$4
 	shift 3
 	"$dir/$@" > "$log" 2>&1 &
 	pid=$!
 	wait_for "$log" "ready"
 	out=$(hetmig dump $pid -o "$img" 2>&1); rc=$?
 	[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
-	check "dump_restore.${name}_dumped" [ $rc -eq 0 ]
+	check "dump_restore.${what}_dumped" [ $rc -eq 0 ]
 	wait $pid 2>/dev/null
 	out=$(hetmig restore "$img" --allow-root 2>&1)
 	new=$(pid_of "$out")
 	[ -n "$new" ] && kill -TERM "$new" && wait_for "$log" "^$prog: [^r]"
-	check "dump_restore.${name}_carried" intact "$log" "$prog" "$new"
+	check "dump_restore.${what}_carried" intact "$log" "$prog" "$new"
 }
 # wait_comm PID NAME: up to 30 s for PID to run NAME (after its exec).
 wait_comm() { i=0; until [ "$(cat /proc/$1/comm 2>/dev/null)" = "$2" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done; }
@@ -255,6 +255,47 @@ kill $writer 2>/dev/null
 # gap between them, and the time they had left (timers checks them all and
 # that they still fire).
 moved_intact timers "$work/img18" "$work/timers" timers
+# An event loop: an epoll with its interest list (epoll checks that each
+# target is reported with its data, edge-triggered and one-shot entries as
+# they were, and an epoll watching the epoll); a signalfd; signals pending
+# in the process and in each of its threads, standard and real-time, with
+# their siginfo (signals checks their order, codes, values and senders).
+moved_intact epoll "$work/img19" "$work/epoll" epoll
+moved_intact signalfd "$work/img20" "$work/signalfd" signalfd
+moved_intact signals "$work/img21" "$work/signals" signals
+# Unix socket pairs with both ends in the process, with what each end has
+# to read (a stream's bytes, datagrams with their boundaries); one with a
+# descriptor in flight (SCM_RIGHTS) is refused, and the source runs on.
+moved_intact sockpair "$work/img24" "$work/sockpair" sockpair
+"$dir/sockpair" rights > "$work/sockpair2" 2>&1 &
+pid=$!
+wait_for "$work/sockpair2" "ready"
+d1=$(sed -n 's/.* D1 \([0-9]*\))/\1/p' "$work/sockpair2")
+out=$(hetmig dump $pid -o "$work/img25" 2>&1)
+check "dump_restore.sockpair_rights_refused" has "$out" "fd $d1 is socket:["
+check "dump_restore.sockpair_rights_named" has "$out" "has descriptors in flight (SCM_RIGHTS)"
+kill -TERM $pid && wait_for "$work/sockpair2" "^sockpair: [^r]"
+check "dump_restore.sockpair_rights_source_runs_on" intact "$work/sockpair2" sockpair $pid
+# An epoll entry whose fd was closed since (its file lives on at another
+# fd) cannot be added again: refused, naming both, and the source runs on.
+"$dir/epoll" closed > "$work/epoll2" 2>&1 &
+pid=$!
+wait_for "$work/epoll2" "ready"
+p=$(sed -n 's/.*(fds P \([0-9]*\) .*/\1/p' "$work/epoll2")
+out=$(hetmig dump $pid -o "$work/img22" 2>&1)
+check "dump_restore.epoll_closed_target_refused" has "$out" "fd $p is an epoll watching a file added as fd"
+kill -TERM $pid && wait_for "$work/epoll2" "^epoll: [^r]"
+check "dump_restore.epoll_closed_target_source_runs_on" intact "$work/epoll2" epoll $pid
+# A target that is refused itself (a named pipe) names the epoll too.
+mkfifo "$work/fifo2"
+"$dir/epoll" fifo "$work/fifo2" > "$work/epoll3" 2>&1 &
+pid=$!
+wait_for "$work/epoll3" "ready"
+p=$(sed -n 's/.*(fds P \([0-9]*\) .*/\1/p' "$work/epoll3")
+out=$(hetmig dump $pid -o "$work/img23" 2>&1)
+check "dump_restore.epoll_refused_target_names_the_epoll" has "$out" "the named pipe $work/fifo2: FIFOs cannot be carried (watched by the epoll at fd $p)"
+kill -TERM $pid && wait_for "$work/epoll3" "^epoll: [^r]"
+check "dump_restore.epoll_refused_target_source_runs_on" intact "$work/epoll3" epoll $pid
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")

@@ -20,10 +20,14 @@
 #include <unistd.h>
 
 #include "fds/devices.h"
+#include "fds/epoll.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/signalfd.h"
 #include "fds/timerfd.h"
+#include "fds/unix_pairs.h"
 #include "pagemap.h"
+#include "pending_signals.h"
 #include "timers.h"
 
 namespace hetmig {
@@ -156,6 +160,10 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		f.pipe = inode;
 		return f;
 	}
+	if (uint64_t inode = fds::socket_inode(f.path)) {
+		f.unix_socket = inode;	// decided with its peer (capture_unix_pairs)
+		return f;
+	}
 	if (fds::is_eventfd(f.path)) {
 		if (pid_t other = description_shared_outside(pid, fd, f.path))
 			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
@@ -171,6 +179,24 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		if (!timer)
 			return std::unexpected(timer.error());
 		f.timerfd = *timer;
+		return f;
+	}
+	if (fds::is_epoll(f.path) || fds::is_signalfd(f.path)) {
+		const char *kind = fds::is_epoll(f.path) ? "an epoll" : "a signalfd";
+		if (pid_t other = description_shared_outside(pid, fd, f.path))
+			return fail(EOPNOTSUPP, strf("fd %d is %s shared with process %d, which "
+						     "stays: it cannot be carried", fd, kind, other));
+		if (fds::is_signalfd(f.path)) {
+			auto mask = fds::capture_signalfd(pid, fd);
+			if (!mask)
+				return std::unexpected(mask.error());
+			f.signalfd = *mask;
+			return f;
+		}
+		auto targets = fds::capture_epoll(pid, fd);
+		if (!targets)
+			return std::unexpected(targets.error());
+		f.epoll = std::move(*targets);
 		return f;
 	}
 	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
@@ -196,7 +222,7 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
 					     "pipes whose ends are all in the process, eventfds, "
-					     "timerfds, /dev/null, /dev/zero, /dev/full, "
+					     "timerfds, epolls, signalfds, /dev/null, /dev/zero, /dev/full, "
 					     "/dev/random, /dev/urandom and the standard streams "
 					     "can be carried",
 					     fd, f.path.c_str()));
@@ -373,9 +399,15 @@ Result<void> capture_files(pid_t pid, Image &img)
 {
 	std::error_code ec;
 	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"), ec)) {
-		auto f = describe_fd(pid, std::stoi(entry.path().filename().string()));
-		if (!f)
-			return std::unexpected(f.error());
+		int fd = std::stoi(entry.path().filename().string());
+		auto f = describe_fd(pid, fd);
+		if (!f) {
+			// A descriptor an epoll of the process watches: say so,
+			// since the epoll cannot go without it either.
+			Error e = f.error();
+			e.context += fds::epolls_watching(pid, fd);
+			return std::unexpected(e);
+		}
 		img.files.push_back(std::move(*f));
 	}
 	if (ec)
@@ -385,9 +417,15 @@ Result<void> capture_files(pid_t pid, Image &img)
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes); !r)
 		return r;
-	// Last: on 6.1 the eventfd's mode is probed by a read and a write,
-	// which would wake an epoll watching it; a process with one was
-	// refused above.
+	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs); !r)
+		return r;
+	// After the pipes and sockets: one leading out at fd 0-2 is left to
+	// the receiver.
+	if (auto r = fds::check_epoll_targets(img.files); !r)
+		return r;
+	// Last of the descriptors: on 6.1 the eventfd's mode is probed by a
+	// read and a write, which an epoll of the process watching it sees
+	// (restrictions.md).
 	for (auto &f : img.files) {
 		if (!f.eventfd)
 			continue;
@@ -460,6 +498,10 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	if (!timers)
 		return std::unexpected(timers.error());
 	img.timers = std::move(*timers);
+	auto pending = capture_pending_signals(pid, img.threads);
+	if (!pending)
+		return std::unexpected(pending.error());
+	img.pending_signals = std::move(*pending);
 	img.program.path = read_link(proc(pid, "exe")).value_or("");
 	std::ifstream comm(proc(pid, "comm"));
 	std::getline(comm, img.comm);

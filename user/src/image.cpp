@@ -272,6 +272,70 @@ std::unexpected<Error> corrupt(const std::string &what)
 	return fail(EBADMSG, "corrupted image: " + what);
 }
 
+// Every socket pair is a stream or datagram pair of two ends the image has
+// (as files), each a stream's one message at most; every socket end
+// belongs to a pair.
+Result<void> check_unix_pairs(const Image &img)
+{
+	auto pair_of = [&](uint64_t inode) {
+		return std::count_if(img.unix_pairs.begin(), img.unix_pairs.end(),
+				     [&](const UnixPair &p) {
+					     return p.ends[0].inode == inode || p.ends[1].inode == inode;
+				     });
+	};
+	for (const auto &p : img.unix_pairs) {
+		if ((p.type != 1 && p.type != 2) || p.ends[0].inode == p.ends[1].inode)
+			return corrupt("a socket pair of another type, or with one end twice");
+		for (const auto &e : p.ends) {
+			if (pair_of(e.inode) != 1 ||
+			    std::none_of(img.files.begin(), img.files.end(), [&](const OpenFile &f) {
+				    return f.unix_socket == e.inode;
+			    }))
+				return corrupt(strf("socket:[%llu] of a pair, which no fd holds or "
+						    "another pair has too", (unsigned long long)e.inode));
+			if (p.type == 1 && e.queued.size() > 1)
+				return corrupt("a stream socket with more than one message");
+		}
+	}
+	for (const auto &f : img.files)
+		if (f.unix_socket && (f.pipe || pair_of(f.unix_socket) != 1))
+			return corrupt(strf("fd %d is an end of a socket pair the image lacks", f.fd));
+	return {};
+}
+
+// Every epoll target is a file of the image, and every pending signal is a
+// signal (1 to 64, not SIGKILL or SIGSTOP) of a thread the image has: the
+// restore adds and queues them as they are.
+Result<void> check_epolls_and_signals(const Image &img)
+{
+	auto has_fd = [&](int fd) {
+		return std::any_of(img.files.begin(), img.files.end(),
+				   [&](const OpenFile &f) { return f.fd == fd; });
+	};
+	for (const auto &f : img.files)
+		if (f.epoll)
+			for (const auto &t : *f.epoll)
+				if (!has_fd(t.fd) || t.fd == f.fd)
+					return corrupt(strf("fd %d: an epoll watching fd %d, which "
+							    "the image lacks", f.fd, t.fd));
+	auto bad_queue = [](const std::vector<SigInfo> &q) {
+		return std::any_of(q.begin(), q.end(), [](const SigInfo &info) {
+			int32_t sig;
+			std::memcpy(&sig, info.data(), sizeof(sig));
+			return sig < 1 || sig > 64 || sig == 9 || sig == 19;
+		});
+	};
+	const PendingSignals &p = img.pending_signals;
+	if (bad_queue(p.shared))
+		return corrupt("a pending signal out of range");
+	for (const auto &[tid, q] : p.threads)
+		if (bad_queue(q) || std::none_of(img.threads.begin(), img.threads.end(),
+						 [&](const ThreadState &t) { return t.tid == tid; }))
+			return corrupt(strf("pending signals of thread %u, which the image lacks or "
+					    "out of range", tid));
+	return {};
+}
+
 // Every pipe end belongs to a pipe of the image, every pipe has a read
 // end and a write end, and holds no more than it can: what the restore
 // builds from them (fds/pipes.cpp) relies on it.
@@ -505,6 +569,8 @@ Result<Image> read_image(const ByteSource &source)
 		from_cbor_tree(json::from_cbor(meta), img);
 	} catch (const json::exception &e) {
 		return corrupt(std::string("metadata: ") + e.what());
+	} catch (const std::out_of_range &e) {
+		return corrupt(std::string("metadata: ") + e.what());
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
@@ -534,6 +600,10 @@ Result<Image> read_image(const ByteSource &source)
 				  f.timerfd->interval.nsec >= 1000000000 ||
 				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
+	if (auto r = check_epolls_and_signals(img); !r)
+		return std::unexpected(r.error());
+	if (auto r = check_unix_pairs(img); !r)
+		return std::unexpected(r.error());
 
 	if (auto r = read_page_records(source, version, img.pages); !r)
 		return std::unexpected(r.error());

@@ -51,6 +51,16 @@ struct TimerState {
 	Timespec interval;
 };
 
+// One entry of an epoll(7) descriptor's interest list, as its fdinfo shows
+// it: the target's fd number, the events with their flags (EPOLLET,
+// EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLWAKEUP; a oneshot entry that fired
+// has its flags only) and the user's data word.
+struct EpollTarget {
+	int fd = -1;
+	uint32_t events = 0;
+	uint64_t data = 0;
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -83,12 +93,22 @@ struct OpenFile {
 	std::optional<EventCounter> eventfd = std::nullopt;
 	// A timerfd, with its timer as the process left it.
 	std::optional<TimerState> timerfd = std::nullopt;
+	// An epoll descriptor, with its interest list (targets in fd order).
+	std::optional<std::vector<EpollTarget>> epoll = std::nullopt;
+	// A signalfd, with the signals it reads (bit N - 1 for signal N).
+	std::optional<uint64_t> signalfd = std::nullopt;
+	// An end of the unix socket pair of Image::unix_pairs with this inode
+	// (socket:[N] on the source); 0 for none.
+	uint64_t unix_socket = 0;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
 
-	bool made_anew() const { return pipe || eventfd || timerfd; }
+	bool made_anew() const
+	{
+		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket;
+	}
 };
 
 // A pipe whose ends are all in the process, with what was written to it
@@ -97,6 +117,19 @@ struct PipeState {
 	uint64_t inode = 0;	// pipe:[INODE]: its fds' OpenFile::pipe
 	uint32_t capacity = 0;	// F_GETPIPE_SZ
 	std::vector<uint8_t> data;
+};
+
+// A pair of connected unix sockets, both ends in the process (socketpair),
+// with what each end has to read: a stream's bytes (one message), or the
+// datagrams in order.
+struct UnixPair {
+	int type = 0;	// SOCK_STREAM or SOCK_DGRAM
+	struct End {
+		uint64_t inode = 0;	// socket:[INODE]: its fds' OpenFile::unix_socket
+		uint32_t sndbuf = 0;	// SO_SNDBUF as getsockopt gives it
+		std::vector<std::vector<uint8_t>> queued;
+	};
+	std::array<End, 2> ends;
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -146,6 +179,19 @@ struct Timers {
 	uint64_t slack_ns = 0;		// the main thread's (PR_GET_TIMERSLACK)
 };
 
+// A signal sent and not yet taken: the kernel's siginfo (128 bytes, one
+// layout on x86_64 and arm64) as PTRACE_PEEKSIGINFO gives it.
+using SigInfo = std::array<uint8_t, 128>;
+
+// Signals pending in the process: its shared (process-wide) queue and each
+// thread's own, each in the order they were queued.
+struct PendingSignals {
+	std::vector<SigInfo> shared;
+	std::vector<std::pair<uint32_t, std::vector<SigInfo>>> threads;	// by tid
+
+	bool empty() const { return shared.empty() && threads.empty(); }
+};
+
 struct Image {
 	uint32_t arch = 0;
 	uint32_t page_size = 0;
@@ -162,6 +208,9 @@ struct Image {
 	// The pipes some of FILES are ends of; none in images written before
 	// pipes were carried.
 	std::vector<PipeState> pipes;
+	// The socket pairs some of FILES are ends of; none in images written
+	// before they were carried.
+	std::vector<UnixPair> unix_pairs;
 	std::vector<MappedFile> mapped_files;
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.
@@ -171,6 +220,8 @@ struct Image {
 	std::optional<int> oom_score_adj;
 	// None in images written before they were carried.
 	std::optional<Timers> timers;
+	// None in images written before they were carried, or with none.
+	PendingSignals pending_signals;
 	std::vector<PageRun> pages;
 	// Runs (address, length) of pages the receiver already holds from the
 	// pre-copy rounds of `hetmig send --live`, unchanged since: with PAGES

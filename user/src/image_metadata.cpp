@@ -76,6 +76,17 @@ json to_cbor_tree(const Image &img)
 					   {"value", {f.timerfd->value.sec, f.timerfd->value.nsec}},
 					   {"interval", {f.timerfd->interval.sec,
 							 f.timerfd->interval.nsec}}};
+		if (f.epoll) {
+			json targets = json::array();
+			for (const auto &t : *f.epoll)
+				targets.push_back({{"fd", t.fd}, {"events", t.events},
+						   {"data", t.data}});
+			file["epoll"] = targets;
+		}
+		if (f.signalfd)
+			file["signalfd"] = *f.signalfd;
+		if (f.unix_socket)
+			file["unix_socket"] = f.unix_socket;
 		if (f.rdev)
 			file["rdev"] = f.rdev;
 		files.push_back(std::move(file));
@@ -106,6 +117,35 @@ json to_cbor_tree(const Image &img)
 		tree["pipes"] = pipes;
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
+	if (!img.unix_pairs.empty()) {
+		json pairs = json::array();
+		for (const auto &p : img.unix_pairs) {
+			json ends = json::array();
+			for (const auto &e : p.ends) {
+				json queued = json::array();
+				for (const auto &m : e.queued)
+					queued.push_back(binary(m));
+				ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf},
+						{"queued", queued}});
+			}
+			pairs.push_back({{"type", p.type}, {"ends", ends}});
+		}
+		tree["unix_pairs"] = pairs;
+	}
+	if (!img.pending_signals.empty()) {
+		auto queue = [](const std::vector<SigInfo> &q) {
+			json infos = json::array();
+			for (const auto &info : q)
+				infos.push_back(json::binary_t(std::vector<uint8_t>(info.begin(),
+										    info.end())));
+			return infos;
+		};
+		json threads = json::array();
+		for (const auto &[tid, q] : img.pending_signals.threads)
+			threads.push_back({{"tid", tid}, {"queue", queue(q)}});
+		tree["pending_signals"] = {{"shared", queue(img.pending_signals.shared)},
+					   {"threads", threads}};
+	}
 	if (img.timers) {
 		json posix = json::array();
 		for (const auto &t : img.timers->posix)
@@ -196,6 +236,14 @@ void from_cbor_tree(const json &j, Image &img)
 						  t->at("ticks"), {value.at(0), value.at(1)},
 						  {interval.at(0), interval.at(1)}};
 		}
+		if (auto e = f.find("epoll"); e != f.end()) {
+			file.epoll.emplace();
+			for (const auto &t : *e)
+				file.epoll->push_back({t.at("fd"), t.at("events"), t.at("data")});
+		}
+		if (auto s = f.find("signalfd"); s != f.end())
+			file.signalfd = s->get<uint64_t>();
+		file.unix_socket = f.value("unix_socket", uint64_t(0));
 		file.rdev = f.value("rdev", uint64_t(0));
 	}
 	for (const auto &f : j.at("mapped_files"))
@@ -215,6 +263,38 @@ void from_cbor_tree(const json &j, Image &img)
 		timers.slack_ns = t->at("slack_ns");
 		img.timers = std::move(timers);
 	}
+	if (auto p = j.find("pending_signals"); p != j.end()) {
+		auto queue = [](const json &q) {
+			std::vector<SigInfo> infos;
+			for (const auto &b : q) {
+				const auto &bytes = b.get_binary();
+				if (bytes.size() != sizeof(SigInfo))
+					throw std::out_of_range("a pending signal's siginfo is not "
+								"128 bytes");
+				infos.emplace_back();
+				std::copy(bytes.begin(), bytes.end(), infos.back().begin());
+			}
+			return infos;
+		};
+		img.pending_signals.shared = queue(p->at("shared"));
+		for (const auto &t : p->at("threads"))
+			img.pending_signals.threads.emplace_back(t.at("tid"), queue(t.at("queue")));
+	}
+	if (auto u = j.find("unix_pairs"); u != j.end())
+		for (const auto &pair : *u) {
+			UnixPair p;
+			p.type = pair.at("type");
+			const json &ends = pair.at("ends");
+			if (ends.size() != 2)
+				throw std::out_of_range("a socket pair without two ends");
+			for (size_t i = 0; i < 2; i++) {
+				p.ends[i].inode = ends[i].at("inode");
+				p.ends[i].sndbuf = ends[i].at("sndbuf");
+				for (const auto &m : ends[i].at("queued"))
+					p.ends[i].queued.push_back(m.get_binary());
+			}
+			img.unix_pairs.push_back(std::move(p));
+		}
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),

@@ -22,6 +22,7 @@
 // the thread is stopped again by PTRACE_INTERRUPT, as the Seizure left it.
 #include "inject.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -155,7 +156,7 @@ Result<RemoteSyscalls> RemoteSyscalls::in(pid_t pid, pid_t tid)
 }
 
 Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out_arg,
-				  std::span<uint8_t> out)
+				  std::span<uint8_t> out, std::span<const uint8_t> in)
 {
 	user_regs_struct saved, regs;
 	if (auto r = get_regset(tid_, NT_PRSTATUS, &saved, sizeof(saved)); !r)
@@ -174,11 +175,12 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 
 	// The bytes we borrow below the stack pointer (and its red zone). A
 	// stack not grown that far has none to keep: the call grows it.
-	uint64_t scratch = (sp - kRedZone - out.size()) & ~uint64_t(15);
-	std::vector<uint8_t> kept(out.size());
+	const size_t borrowed = std::max(out.size(), in.size());
+	uint64_t scratch = (sp - kRedZone - borrowed) & ~uint64_t(15);
+	std::vector<uint8_t> kept(borrowed);
 	iovec local{kept.data(), kept.size()};
 	iovec remote{reinterpret_cast<void *>(scratch), kept.size()};
-	bool keep = !out.empty() &&
+	bool keep = borrowed &&
 		    process_vm_readv(pid_, &local, 1, &remote, 1, 0) == ssize_t(kept.size());
 	if (out_arg >= 0 && out_arg < 6)
 		args[size_t(out_arg)] = scratch;
@@ -207,6 +209,13 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 			return fail(errno, strf("blocking the signals of thread %d", tid_));
 		if (auto r = set_regset(tid_, NT_PRSTATUS, &regs, sizeof(regs)); !r)
 			return r;
+		if (!in.empty()) {
+			iovec from{const_cast<uint8_t *>(in.data()), in.size()};
+			iovec to{reinterpret_cast<void *>(scratch), in.size()};
+			if (process_vm_writev(pid_, &from, 1, &to, 1, 0) != ssize_t(in.size()))
+				return fail(errno, strf("writing the arguments of a system call "
+							"of thread %d", tid_));
+		}
 		resumed = true;
 		if (auto r = to_syscall_stop(tid_); !r)
 			return r;
@@ -222,7 +231,8 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 #endif
 		if (!out.empty()) {
 			iovec to{out.data(), out.size()};
-			if (process_vm_readv(pid_, &to, 1, &remote, 1, 0) != ssize_t(out.size()))
+			iovec what{reinterpret_cast<void *>(scratch), out.size()};
+			if (process_vm_readv(pid_, &to, 1, &what, 1, 0) != ssize_t(out.size()))
 				return fail(errno, strf("reading what a system call of thread "
 							"%d wrote", tid_));
 		}

@@ -26,9 +26,10 @@ public:
 	// Runs syscall NR with ARGS; the kernel's return value (-errno on
 	// failure). With OUT, argument OUT_ARG is replaced by the address of
 	// OUT.size() bytes below the thread's stack pointer, copied to OUT
-	// after the call.
+	// after the call. With IN, those bytes hold IN when the call is made
+	// (at least IN.size() of them).
 	Result<long> call(long nr, std::array<uint64_t, 6> args = {}, int out_arg = -1,
-			  std::span<uint8_t> out = {});
+			  std::span<uint8_t> out = {}, std::span<const uint8_t> in = {});
 
 	uint64_t instruction() const { return insn_; }
 

@@ -13,7 +13,8 @@
 //                                        stops with SIGSTOP, never returns
 //  WRITE_PAGES, SET_THREAD per thread,
 //  rlimits, an oom_score_adj the child
-//  could not set
+//  could not set, pending signals (each
+//  thread queues its own: inject.h)
 //  release: PTRACE_DETACH             -> runs as the image says
 //
 // Until RESTORE_MM the child runs our code and reports a failure through a
@@ -46,10 +47,14 @@
 
 #include "capture.h"
 #include "fds/devices.h"
+#include "fds/epoll.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
+#include "fds/signalfd.h"
 #include "fds/timerfd.h"
+#include "fds/unix_pairs.h"
 #include "genl.h"
+#include "pending_signals.h"
 #include "program/program.h"
 #include "timers.h"
 
@@ -340,6 +345,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	for (const auto &f : img.files)
 		top = std::max(top, f.fd);
 	fds::PipeMaker pipes(img.pipes, top + 1);
+	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -351,10 +357,13 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			continue;
 		}
 		if (f.made_anew() || fds::is_device(f)) {
-			auto made = f.pipe	  ? pipes.open_end(f)
-				    : f.eventfd ? fds::make_eventfd(f)
-				    : f.timerfd ? fds::make_timerfd(f)
-						: fds::open_device(f);
+			auto made = f.pipe	   ? pipes.open_end(f)
+				    : f.unix_socket ? sockets.open_end(f)
+				    : f.eventfd	   ? fds::make_eventfd(f)
+				    : f.timerfd	   ? fds::make_timerfd(f)
+				    : f.epoll	   ? fds::make_epoll(f)
+				    : f.signalfd ? fds::make_signalfd(f)
+						   : fds::open_device(f);
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
@@ -389,6 +398,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			close(fd);
 		}
 	}
+	// Every target is at its number now, epolls watched by other epolls
+	// included.
+	for (const auto &f : img.files)
+		if (f.epoll && f.dup_of < 0)
+			if (auto r = fds::fill_epoll(f); !r)
+				child_fail(p, r.error().describe());
 }
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm
@@ -954,6 +969,10 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	if (auto r = set_rlimits(pid_t(child), img); !r)
 		return std::unexpected(r.error());
 	if (auto r = set_oom_score_adj(pid_t(child), img); !r)
+		return std::unexpected(r.error());
+	// Last, under the image's limits (RLIMIT_SIGPENDING), by the threads
+	// with their own registers and stacks.
+	if (auto r = queue_pending_signals(pid_t(child), tids, img); !r)
 		return std::unexpected(r.error());
 	return proc;
 }

@@ -230,6 +230,12 @@ Result<void> restore_timers(const Timers &timers)
 	}
 	for (int which = 0; which < 3; which++) {
 		auto [interval, value] = timers.itimers[size_t(which)];
+		// A periodic ITIMER_REAL whose SIGALRM is pending shows nothing
+		// left: the kernel starts it again when the signal is taken, and
+		// the signal comes along (pending_signals.h). Here nothing would:
+		// it restarts a whole interval, as the timerfd's does.
+		if (!value)
+			value = interval;
 		if (!value)
 			continue;
 		itimerval it = {timeval_of(interval), timeval_of(value)};

@@ -273,6 +273,121 @@ TEST(Image, Timers)
 		<< bad.error().describe();
 }
 
+// Epolls with their interest lists, signalfds and pending signals: what
+// capture records reads back; an image from before them has none; an
+// epoll watching an fd the image lacks or itself, a pending signal out of
+// range or of a thread the image lacks: corrupted.
+TEST(Image, EpollsSignalfdsAndPendingSignals)
+{
+	Image img = sample();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_FALSE(older->files[0].epoll.has_value());
+	EXPECT_FALSE(older->files[0].signalfd.has_value());
+	EXPECT_TRUE(older->pending_signals.empty());
+
+	OpenFile ep, sfd;
+	ep.fd = 6, ep.path = "anon_inode:[eventpoll]", ep.flags = O_RDWR | O_CLOEXEC;
+	ep.epoll = std::vector<EpollTarget>{{3, 0x80000019, 0xfedcba9876543210}, {7, 0x40000000, 0}};
+	sfd.fd = 7, sfd.path = "anon_inode:[signalfd]", sfd.flags = O_RDWR | O_NONBLOCK;
+	sfd.signalfd = 0x8000000000000200;
+	img.files.insert(img.files.end(), {ep, sfd});
+	SigInfo usr1{}, rt{};
+	usr1[0] = 10;
+	rt[0] = 35, rt[8] = 0xff, rt[127] = 0x42;
+	img.pending_signals.shared = {rt, usr1};
+	img.pending_signals.threads = {{1234, {usr1}}};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->files.size(), 4u);
+	ASSERT_TRUE(back->files[2].epoll.has_value());
+	const auto &targets = *back->files[2].epoll;
+	ASSERT_EQ(targets.size(), 2u);
+	EXPECT_EQ(targets[0].fd, 3);
+	EXPECT_EQ(targets[0].events, 0x80000019u);
+	EXPECT_EQ(targets[0].data, 0xfedcba9876543210u);
+	EXPECT_EQ(targets[1].fd, 7);
+	EXPECT_EQ(targets[1].events, 0x40000000u);
+	EXPECT_TRUE(back->files[2].made_anew());
+	EXPECT_EQ(back->files[3].signalfd, 0x8000000000000200u);
+	EXPECT_TRUE(back->files[3].made_anew());
+	ASSERT_EQ(back->pending_signals.shared.size(), 2u);
+	EXPECT_EQ(back->pending_signals.shared[0], rt);
+	EXPECT_EQ(back->pending_signals.shared[1], usr1);
+	ASSERT_EQ(back->pending_signals.threads.size(), 1u);
+	EXPECT_EQ(back->pending_signals.threads[0].first, 1234u);
+	EXPECT_EQ(back->pending_signals.threads[0].second, std::vector<SigInfo>{usr1});
+
+	auto corrupted = [&](Image bad, const char *why) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find(why) != std::string::npos;
+	};
+	Image lacking = img;
+	(*lacking.files[2].epoll)[1].fd = 8;
+	EXPECT_TRUE(corrupted(lacking, "an epoll watching fd 8, which the image lacks"));
+	Image itself = img;
+	(*itself.files[2].epoll)[1].fd = 6;
+	EXPECT_TRUE(corrupted(itself, "an epoll watching fd 6"));
+	for (uint8_t sig : {0, 9, 19, 65}) {
+		Image out_of_range = img;
+		out_of_range.pending_signals.shared[1][0] = sig;
+		EXPECT_TRUE(corrupted(out_of_range, "a pending signal out of range")) << int(sig);
+	}
+	Image other_thread = img;
+	other_thread.pending_signals.threads[0].first = 99;
+	EXPECT_TRUE(corrupted(other_thread, "pending signals of thread 99"));
+}
+
+// Unix socket pairs: each end's inode, send buffer and queued messages
+// read back; an image from before them has none; an end without its pair,
+// a pair without one of its fds, a stream end with two messages: corrupted.
+TEST(Image, UnixSocketPairs)
+{
+	Image img = sample();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_TRUE(older->unix_pairs.empty());
+	EXPECT_EQ(older->files[0].unix_socket, 0u);
+
+	OpenFile a, b;
+	a.fd = 6, a.path = "socket:[41]", a.flags = O_RDWR | O_NONBLOCK, a.unix_socket = 41;
+	b.fd = 7, b.path = "socket:[42]", b.flags = O_RDWR, b.unix_socket = 42;
+	img.files.insert(img.files.end(), {a, b});
+	UnixPair p;
+	p.type = 2;
+	p.ends[0] = {41, 212992, {}};
+	p.ends[1] = {42, 4096, {{'o', 'n', 'e'}, {}, std::vector<uint8_t>(70000, 7)}};
+	img.unix_pairs = {p};
+	auto back = decode(encode(img, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->unix_pairs.size(), 1u);
+	const UnixPair &q = back->unix_pairs[0];
+	EXPECT_EQ(q.type, 2);
+	EXPECT_EQ(q.ends[0].inode, 41u);
+	EXPECT_EQ(q.ends[0].sndbuf, 212992u);
+	EXPECT_TRUE(q.ends[0].queued.empty());
+	EXPECT_EQ(q.ends[1].queued, p.ends[1].queued);
+	EXPECT_EQ(back->files[3].unix_socket, 42u);
+	EXPECT_TRUE(back->files[3].made_anew());
+
+	auto corrupted = [&](Image bad) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find("corrupted image") != std::string::npos;
+	};
+	Image no_pair = img;
+	no_pair.unix_pairs.clear();
+	EXPECT_TRUE(corrupted(no_pair));
+	Image no_fd = img;
+	no_fd.files.pop_back();
+	EXPECT_TRUE(corrupted(no_fd));
+	Image stream = img;
+	stream.unix_pairs[0].type = 1;
+	EXPECT_TRUE(corrupted(stream));
+	Image seqpacket = img;
+	seqpacket.unix_pairs[0].type = 5;
+	EXPECT_TRUE(corrupted(seqpacket));
+}
+
 // Runs without data are read through the reader while the image is written.
 TEST(Image, PagesReadWhileWriting)
 {

@@ -244,5 +244,29 @@ TEST(Timers, RestoredWithTheirIds)
 	EXPECT_EQ(WEXITSTATUS(status), 42);
 }
 
+// A periodic ITIMER_REAL captured while its SIGALRM was pending has
+// nothing left (the kernel starts it again when the signal is taken): it
+// is made again a whole interval away, not left disarmed.
+TEST(Timers, APeriodicItimerWithItsSignalPendingRestarts)
+{
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		signal(SIGALRM, SIG_IGN);
+		Timers t;
+		t.itimers[0] = {200000, 0};
+		if (!restore_timers(t))
+			_exit(1);
+		itimerval it;
+		bool ok = !getitimer(ITIMER_REAL, &it) && it.it_interval.tv_usec == 200000 &&
+			  (it.it_value.tv_usec || it.it_value.tv_sec);
+		_exit(ok ? 42 : 2);
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 42);
+}
+
 } // namespace
 } // namespace hetmig

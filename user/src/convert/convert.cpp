@@ -1038,11 +1038,14 @@ Result<Image> Converter::run()
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
 	out_.pipes = src_.pipes;
+	out_.unix_pairs = src_.unix_pairs;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;
 	// Signals and clocks are numbered alike on both ISAs.
 	out_.timers = src_.timers;
+	// So are siginfo layouts; the one thread keeps its tid.
+	out_.pending_signals = src_.pending_signals;
 	out_.mapped_files = src_.mapped_files;
 	// The source build is no longer mapped; the destination build is, and
 	// is checked by its pair note rather than its time stamp.

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fds/epoll.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <linux/kcmp.h>
+#include <sstream>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fds/fd.h"
+
+namespace hetmig::fds {
+
+namespace {
+
+std::string fdinfo_text(pid_t pid, int fd)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+	std::stringstream text;
+	text << in.rdbuf();
+	return text.str();
+}
+
+// Whether fd TFD of PID is the file the epoll at EPFD holds under TFD.
+// kcmp answers 0 for the same file; ENOENT when the epoll has no such
+// entry any more.
+Result<bool> target_is_in_place(pid_t pid, int epfd, int tfd)
+{
+	struct kcmp_epoll_slot slot = {uint32_t(epfd), uint32_t(tfd), 0};
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, tfd, &slot);
+	if (r == 0)
+		return true;
+	if (r > 0 || errno == EBADF)
+		return false;
+	return fail(errno, strf("fd %d, an epoll: comparing its target fd %d with what the "
+				"process holds there (kcmp)", epfd, tfd));
+}
+
+} // namespace
+
+bool is_epoll(const std::string &link)
+{
+	return link == "anon_inode:[eventpoll]";
+}
+
+Result<std::vector<EpollTarget>> parse_epoll_fdinfo(const std::string &text)
+{
+	std::vector<EpollTarget> targets;
+	std::istringstream in(text);
+	for (std::string line; std::getline(in, line);) {
+		if (!line.starts_with("tfd:"))
+			continue;
+		EpollTarget t;
+		unsigned long long data;
+		if (std::sscanf(line.c_str(), "tfd: %d events: %" SCNx32 " data: %llx", &t.fd,
+				&t.events, &data) != 3 || t.fd < 0)
+			return fail(EPROTO, "an epoll's fdinfo line is not as Linux 6.1 to 6.12 "
+					    "print it: \"" + line + "\"");
+		t.data = data;
+		targets.push_back(t);
+	}
+	std::stable_sort(targets.begin(), targets.end(),
+			 [](const EpollTarget &a, const EpollTarget &b) { return a.fd < b.fd; });
+	return targets;
+}
+
+Result<std::vector<EpollTarget>> capture_epoll(pid_t pid, int fd)
+{
+	auto targets = parse_epoll_fdinfo(fdinfo_text(pid, fd));
+	if (!targets)
+		return fail(targets.error().code, strf("fd %d: %s", fd,
+						       targets.error().describe().c_str()));
+	for (const auto &t : *targets) {
+		auto same = target_is_in_place(pid, fd, t.fd);
+		if (!same)
+			return std::unexpected(same.error());
+		if (!*same)
+			return fail(EOPNOTSUPP, strf("fd %d is an epoll watching a file added as fd "
+						     "%d, which was closed since (the file lives "
+						     "on elsewhere, and fd %d is %s): an entry whose "
+						     "fd is gone cannot be added again", fd, t.fd,
+						     t.fd, access(strf("/proc/%d/fd/%d", pid,
+								       t.fd).c_str(), F_OK)
+								   ? "closed"
+								   : "another file now"));
+	}
+	return targets;
+}
+
+Result<void> check_epoll_targets(const std::vector<OpenFile> &files)
+{
+	for (const auto &f : files) {
+		if (!f.epoll)
+			continue;
+		for (const auto &t : *f.epoll) {
+			auto target = std::find_if(files.begin(), files.end(),
+						   [&](const OpenFile &o) { return o.fd == t.fd; });
+			if (target == files.end())
+				return fail(EOPNOTSUPP, strf("fd %d is an epoll watching fd %d, which "
+							     "the process does not hold", f.fd, t.fd));
+			if (target->std_stream)
+				return fail(EOPNOTSUPP, strf("fd %d is an epoll watching fd %d (%s), "
+							     "a standard stream that stays with the "
+							     "receiver: it cannot be watched there as "
+							     "it was", f.fd, t.fd,
+							     target->path.c_str()));
+		}
+	}
+	return {};
+}
+
+std::string epolls_watching(pid_t pid, int fd)
+{
+	std::string found;
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator(
+		     "/proc/" + std::to_string(pid) + "/fd", ec)) {
+		std::error_code link_ec;
+		if (!is_epoll(std::filesystem::read_symlink(entry.path(), link_ec).string()))
+			continue;
+		int epfd = std::stoi(entry.path().filename().string());
+		auto targets = parse_epoll_fdinfo(fdinfo_text(pid, epfd));
+		if (targets && std::any_of(targets->begin(), targets->end(),
+					   [&](const EpollTarget &t) { return t.fd == fd; }))
+			found += strf(" (watched by the epoll at fd %d)", epfd);
+	}
+	return found;
+}
+
+Result<int> make_epoll(const OpenFile &f)
+{
+	UniqueFd ep(epoll_create1(f.flags & O_CLOEXEC ? EPOLL_CLOEXEC : 0));
+	if (ep.get() < 0)
+		return fail(errno, strf("fd %d, an epoll: epoll_create1", f.fd));
+	if ((f.flags & O_NONBLOCK) && fcntl(ep.get(), F_SETFL, O_NONBLOCK) < 0)
+		return fail(errno, strf("fd %d, an epoll: F_SETFL", f.fd));
+	return ep.release();
+}
+
+Result<void> fill_epoll(const OpenFile &f)
+{
+	for (const auto &t : *f.epoll) {
+		epoll_event ev{};
+		ev.events = t.events;
+		ev.data.u64 = t.data;
+		if (epoll_ctl(f.fd, EPOLL_CTL_ADD, t.fd, &ev))
+			return fail(errno, strf("fd %d, an epoll: adding fd %d with events 0x%x "
+						"(EPOLL_CTL_ADD)", f.fd, t.fd, t.events));
+	}
+	return {};
+}
+
+} // namespace hetmig::fds

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fds/unix_pairs.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fds/epoll.h"
+
+namespace hetmig::fds {
+
+namespace {
+
+std::string socket_name(uint64_t inode)
+{
+	return strf("socket:[%llu]", (unsigned long long)inode);
+}
+
+// What unix_diag says of one unix socket.
+struct Diag {
+	int type = 0, state = 0;
+	uint64_t peer = 0;
+	bool named = false;
+	int shutdown = 0;
+};
+
+Result<Diag> diag(uint64_t inode)
+{
+	UniqueFd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+	if (nl.get() < 0)
+		return fail(errno, "a NETLINK_SOCK_DIAG socket");
+	struct {
+		nlmsghdr nlh;
+		unix_diag_req req;
+	} msg{};
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+	msg.req.sdiag_family = AF_UNIX;
+	msg.req.udiag_states = ~0u;
+	msg.req.udiag_ino = uint32_t(inode);
+	msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME;
+	msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;
+	if (send(nl.get(), &msg, sizeof(msg), 0) != ssize_t(sizeof(msg)))
+		return fail(errno, "asking unix_diag");
+	alignas(nlmsghdr) char buf[8192];
+	ssize_t n = recv(nl.get(), buf, sizeof(buf), 0);
+	if (n < ssize_t(sizeof(nlmsghdr)))
+		return fail(n < 0 ? errno : EPROTO, "reading unix_diag's answer");
+	auto *h = reinterpret_cast<nlmsghdr *>(buf);
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		int err = -reinterpret_cast<nlmsgerr *>(NLMSG_DATA(h))->error;
+		return fail(err, strf("the kernel's unix socket diagnostics (unix_diag) about %s%s",
+				      socket_name(inode).c_str(),
+				      err == ENOENT ? ", which this kernel lacks (modprobe unix_diag)"
+						    : ""));
+	}
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || !NLMSG_OK(h, size_t(n)) ||
+	    h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg)))
+		return fail(EPROTO, "unix_diag's answer is malformed");
+	auto *m = reinterpret_cast<unix_diag_msg *>(NLMSG_DATA(h));
+	Diag d;
+	d.type = m->udiag_type;
+	d.state = m->udiag_state;
+	int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	for (auto *a = reinterpret_cast<rtattr *>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
+			d.peer = *reinterpret_cast<uint32_t *>(RTA_DATA(a));
+		else if (a->rta_type == UNIX_DIAG_NAME)
+			d.named = true;
+		else if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
+			d.shutdown = *reinterpret_cast<uint8_t *>(RTA_DATA(a));
+	}
+	return d;
+}
+
+// The messages queued to the socket FD reads from, left where they are.
+// A peek offset (SO_PEEK_OFF) moves each peek past the last; the
+// socket's own is put back after.
+Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name)
+{
+	int saved = -1;
+	socklen_t len = sizeof(saved);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, &len))
+		return fail(errno, name + ": SO_PEEK_OFF");
+	int zero = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)))
+		return fail(errno, name + ": SO_PEEK_OFF");
+	std::vector<std::vector<uint8_t>> queued;
+	std::vector<uint8_t> buf(1 << 20);
+	auto peek = [&]() -> Result<void> {
+		for (;;) {
+			alignas(cmsghdr) char control[CMSG_SPACE(253 * sizeof(int))];
+			iovec iov{buf.data(), buf.size()};
+			msghdr mh{};
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = control;
+			mh.msg_controllen = sizeof(control);
+			ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				return {};
+			if (n < 0)
+				return fail(errno, name + ": reading its queue (MSG_PEEK)");
+			bool rights = false;
+			for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+					rights = true;
+					auto *fds = reinterpret_cast<int *>(CMSG_DATA(c));
+					size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+					for (size_t i = 0; i < count; i++)
+						close(fds[i]);
+				}
+			if (rights || (mh.msg_flags & MSG_CTRUNC))
+				return fail(EOPNOTSUPP, name + " has descriptors in flight (SCM_RIGHTS) "
+							"in its queue, which cannot be carried");
+			if (mh.msg_flags & MSG_TRUNC)
+				return fail(EOPNOTSUPP, name + " has a datagram of more than 1 MiB "
+							"queued, which cannot be carried");
+			if (type == SOCK_STREAM) {
+				if (n == 0)
+					return {};
+				if (queued.empty())
+					queued.emplace_back();
+				queued[0].insert(queued[0].end(), buf.begin(), buf.begin() + n);
+				continue;
+			}
+			if (n == 0)
+				return fail(EOPNOTSUPP, name + " has an empty datagram queued, which "
+							"cannot be read without taking it");
+			queued.emplace_back(buf.begin(), buf.begin() + n);
+		}
+	};
+	auto r = peek();
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) && r)
+		r = fail(errno, name + ": putting its SO_PEEK_OFF back");
+	if (!r)
+		return std::unexpected(r.error());
+	return queued;
+}
+
+Result<void> send_all(int fd, const std::vector<uint8_t> &m, int type)
+{
+	for (size_t off = 0; off < m.size() || (type != SOCK_STREAM && off == 0);) {
+		ssize_t n = send(fd, m.data() + off, m.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(errno, strf("writing back %zu bytes", m.size()));
+		if (type != SOCK_STREAM)
+			return n == ssize_t(m.size()) ? Result<void>{} : fail(EMSGSIZE, "a datagram");
+		off += size_t(n);
+	}
+	return {};
+}
+
+// A process other than PID that holds socket INODE (inherited, or passed
+// to it), as far as /proc shows us; 0 for none.
+pid_t held_outside(pid_t pid, uint64_t inode)
+{
+	const std::string link = socket_name(inode);
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	pid_t found = 0;
+	while (dirent *e = readdir(proc)) {
+		if (found || !std::isdigit(static_cast<unsigned char>(e->d_name[0])))
+			continue;
+		pid_t other = pid_t(std::atol(e->d_name));
+		if (other == pid || other == getpid())
+			continue;  // our copies of its descriptors are no one else's
+		std::string dir = std::string("/proc/") + e->d_name + "/fd";
+		DIR *fds = opendir(dir.c_str());
+		if (!fds)
+			continue;
+		while (dirent *fd = readdir(fds)) {
+			char target[64];
+			ssize_t n = readlinkat(dirfd(fds), fd->d_name, target, sizeof(target) - 1);
+			if (n > 0 && std::string(target, size_t(n)) == link)
+				found = other;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+} // namespace
+
+uint64_t socket_inode(const std::string &link)
+{
+	if (!link.starts_with("socket:[") || !link.ends_with("]"))
+		return 0;
+	return std::strtoull(link.c_str() + 8, nullptr, 10);
+}
+
+Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
+				std::vector<UnixPair> &pairs)
+{
+	std::map<uint64_t, int> first_fd;	// inode -> its lowest fd
+	for (const auto &f : files)
+		if (f.unix_socket && !first_fd.contains(f.unix_socket))
+			first_fd[f.unix_socket] = f.fd;
+	// Why F's socket is not carried, or nothing.
+	auto why_not = [&](const OpenFile &f, int &type) -> Result<std::string> {
+		auto copy = copy_of(pid, f.fd);
+		if (!copy)
+			return std::unexpected(copy.error());
+		int domain = 0;
+		socklen_t len = sizeof(domain);
+		if (getsockopt(copy->get(), SOL_SOCKET, SO_DOMAIN, &domain, &len))
+			return fail(errno, strf("fd %d: SO_DOMAIN", f.fd));
+		if (domain != AF_UNIX)
+			return strf("a socket of address family %d (only unix socket pairs can be "
+				    "carried)", domain);
+		auto d = diag(f.unix_socket);
+		if (!d)
+			return d.error().describe();
+		type = d->type;
+		if (d->type != SOCK_STREAM && d->type != SOCK_DGRAM)
+			return std::string("a unix socket of sequenced packets: only stream and "
+					   "datagram pairs can be carried");
+		if (d->named || d->state == 10 /* TCP_LISTEN */)
+			return std::string("a unix socket with a name (bound, or listening): only "
+					   "unnamed socket pairs can be carried");
+		if (!d->peer || !first_fd.contains(d->peer))
+			return std::string("a unix socket whose peer is not in the process: only "
+					   "pairs whose both ends are in it can be carried");
+		if (d->shutdown)
+			return std::string("a unix socket shut down in a direction, which cannot be "
+					   "carried");
+		for (uint64_t end : {f.unix_socket, d->peer})
+			if (pid_t other = held_outside(pid, end))
+				return strf("a unix socket pair whose %s process %d holds too: only "
+					    "pairs whose both ends are in the process alone can be "
+					    "carried", end == f.unix_socket ? "end" : "other end",
+					    other);
+		return std::string();
+	};
+
+	std::map<uint64_t, int> types;
+	std::map<uint64_t, uint64_t> peers;
+	for (auto &f : files) {
+		if (!f.unix_socket || first_fd[f.unix_socket] != f.fd)
+			continue;
+		int type = 0;
+		auto why = why_not(f, type);
+		if (!why)
+			return std::unexpected(why.error());
+		if (!why->empty()) {
+			if (f.fd <= 2) {
+				// A socket to a log (a journal stream) or a
+				// terminal's: the receiver provides its own.
+				for (auto &g : files)
+					if (g.unix_socket == f.unix_socket) {
+						g.std_stream = g.fd <= 2;
+						if (g.fd > 2)
+							return fail(EOPNOTSUPP, strf(
+								"fd %d is %s, a dup of standard stream "
+								"%d: %s", g.fd, f.path.c_str(), f.fd,
+								why->c_str()));
+						g.unix_socket = 0;
+					}
+				continue;
+			}
+			return fail(EOPNOTSUPP, strf("fd %d is %s, %s%s", f.fd, f.path.c_str(),
+						     why->c_str(),
+						     epolls_watching(pid, f.fd).c_str()));
+		}
+		types[f.unix_socket] = type;
+		auto d = diag(f.unix_socket);
+		if (!d)
+			return std::unexpected(d.error());
+		peers[f.unix_socket] = d->peer;
+	}
+
+	for (const auto &[inode, peer] : peers) {
+		if (inode > peer)
+			continue;  // the pair is taken from its lower inode
+		UnixPair p;
+		p.type = types[inode];
+		uint64_t inodes[2] = {inode, peer};
+		for (size_t i = 0; i < 2; i++) {
+			int fd = first_fd[inodes[i]];
+			std::string name = socket_name(inodes[i]) + strf(" (fd %d)", fd);
+			auto copy = copy_of(pid, fd);
+			if (!copy)
+				return std::unexpected(copy.error());
+			int sndbuf = 0;
+			socklen_t len = sizeof(sndbuf);
+			if (getsockopt(copy->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &len))
+				return fail(errno, name + ": SO_SNDBUF");
+			auto queued = peek_queue(copy->get(), p.type, name);
+			if (!queued)
+				return fail(queued.error().code,
+					    strf("fd %d is %s", fd, queued.error().describe().c_str()));
+			p.ends[i] = {inodes[i], uint32_t(sndbuf), std::move(*queued)};
+		}
+		pairs.push_back(std::move(p));
+	}
+	return {};
+}
+
+Result<int> UnixPairMaker::open_end(const OpenFile &f)
+{
+	std::string name = socket_name(f.unix_socket) + " of the process";
+	if (!made_.contains(f.unix_socket)) {
+		const UnixPair *p = nullptr;
+		for (const auto &pair : pairs_)
+			if (pair.ends[0].inode == f.unix_socket || pair.ends[1].inode == f.unix_socket)
+				p = &pair;
+		if (!p)
+			return fail(EINVAL, name + " is not in the image");
+		int sv[2];
+		if (socketpair(AF_UNIX, p->type | SOCK_CLOEXEC, 0, sv))
+			return fail(errno, name + ": socketpair");
+		UniqueFd ends[2] = {UniqueFd(sv[0]), UniqueFd(sv[1])};
+		for (size_t i = 0; i < 2; i++) {
+			// getsockopt gives twice what setsockopt takes.
+			int sndbuf = int(p->ends[i].sndbuf / 2);
+			if (sndbuf)
+				setsockopt(ends[i].get(), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					   sizeof(sndbuf));
+		}
+		for (size_t i = 0; i < 2; i++)
+			for (const auto &m : p->ends[i].queued)
+				if (auto r = send_all(ends[1 - i].get(), m, p->type); !r)
+					return fail(r.error().code,
+						    strf("%s: %s its end held", name.c_str(),
+							 r.error().describe().c_str()));
+		for (size_t i = 0; i < 2; i++) {
+			UniqueFd above(fcntl(ends[i].get(), F_DUPFD_CLOEXEC, above_));
+			if (above.get() < 0)
+				return fail(errno, name + ": F_DUPFD");
+			made_[p->ends[i].inode] = std::move(above);
+		}
+	}
+	const UniqueFd &end = made_[f.unix_socket];
+	if (fcntl(end.get(), F_SETFL, f.flags & O_NONBLOCK) < 0)
+		return fail(errno, strf("fd %d, an end of %s: F_SETFL", f.fd, name.c_str()));
+	int fd = fcntl(end.get(), (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (fd < 0)
+		return fail(errno, strf("fd %d, an end of %s", f.fd, name.c_str()));
+	return fd;
+}
+
+} // namespace hetmig::fds

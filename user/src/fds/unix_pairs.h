@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+// Unix socket pairs whose both ends are in the process (socketpair(2)):
+// a daemon's channel between its threads, with what each end has yet to
+// read. Capture and rebuild side by side.
+//
+// Captured: each socket's peer from the kernel's socket diagnostics
+// (NETLINK_SOCK_DIAG, unix_diag: the same lookup `ss -x` makes), its type
+// and send buffer, and the messages queued to each end, read without
+// taking them: MSG_PEEK on our copy of the end (pidfd_getfd), moved along
+// the queue by a peek offset (SO_PEEK_OFF) that is put back as it was. A
+// stream's bytes are one message; datagrams keep their boundaries.
+// Refused, naming the fd: a socket that is not AF_UNIX, one with a name
+// (bound), a listening one, one whose peer is not in the process (at fd
+// 0-2 it is a standard stream the receiver provides, as before), one that
+// was shut down in a direction, a sequenced-packet pair, a message with
+// descriptors in flight (SCM_RIGHTS), and an empty datagram (a peek
+// cannot step past it). Credentials that went with a message
+// (SO_PASSCRED) are not carried.
+//
+// Rebuilt: socketpair, each end's send buffer, and each end's messages
+// written into it through its peer, in order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "error.h"
+#include "fds/fd.h"
+#include "image.h"
+
+namespace hetmig::fds {
+
+// N of a "socket:[N]" link, or 0 for anything else.
+uint64_t socket_inode(const std::string &link);
+
+// Decides about every socket among FILES (those with
+// OpenFile::unix_socket, in fd order), and appends each pair that is
+// carried to PAIRS. PID is stopped and traced by us.
+Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
+				std::vector<UnixPair> &pairs);
+
+// The restore's side: makes each pair the first time one of its ends is
+// asked for, its ends kept at ABOVE and up until it goes.
+class UnixPairMaker {
+public:
+	UnixPairMaker(const std::vector<UnixPair> &pairs, int above)
+		: pairs_(pairs), above_(above) {}
+
+	// A new descriptor (the lowest free number) of F's end, with F's
+	// flags (O_NONBLOCK, O_CLOEXEC).
+	Result<int> open_end(const OpenFile &f);
+
+private:
+	const std::vector<UnixPair> &pairs_;
+	int above_;
+	std::map<uint64_t, UniqueFd> made_;	// by inode
+};
+
+} // namespace hetmig::fds

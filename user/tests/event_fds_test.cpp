@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+// Epolls and signalfds (user/src/fds/): an epoll's fdinfo read into its
+// interest list in fd order; a stopped child's epoll captured with every
+// target's events and data; an entry whose fd was closed since refused,
+// naming both, and a refused target naming the epoll that watches it; an
+// epoll made again reports its targets with their data, an edge-triggered
+// one once. A signalfd's mask read from fdinfo, from a stopped child, and
+// made again with its flags.
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "capture.h"
+#include "fds/epoll.h"
+#include "fds/fd.h"
+#include "fds/signalfd.h"
+#include "reaped_child.h"
+
+namespace hetmig {
+namespace {
+
+TEST(Epoll, FdinfoIsReadInFdOrder)
+{
+	// As fs/eventpoll.c prints it on 6.1 and 6.12 (entries in its tree's
+	// order, which is the files' addresses').
+	const std::string text =
+		"pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        9 events: 80000019 data: fedcba9876543210  pos:0 ino:41 sdev:e\n"
+		"tfd:        4 events:       19 data:                0  pos:0 ino:1c5f sdev:c\n"
+		"tfd:       12 events: 40000000 data:               2a  pos:0 ino:1057 sdev:e\n";
+	auto targets = fds::parse_epoll_fdinfo(text);
+	ASSERT_TRUE(targets.has_value()) << targets.error().describe();
+	ASSERT_EQ(targets->size(), 3u);
+	EXPECT_EQ((*targets)[0].fd, 4);
+	EXPECT_EQ((*targets)[0].events, 0x19u);
+	EXPECT_EQ((*targets)[0].data, 0u);
+	EXPECT_EQ((*targets)[1].fd, 9);
+	EXPECT_EQ((*targets)[1].events, 0x80000019u);
+	EXPECT_EQ((*targets)[1].data, 0xfedcba9876543210u);
+	EXPECT_EQ((*targets)[2].fd, 12);
+	EXPECT_EQ((*targets)[2].events, unsigned(EPOLLONESHOT));
+	EXPECT_EQ((*targets)[2].data, 0x2au);
+	auto empty = fds::parse_epoll_fdinfo("pos:\t0\nflags:\t02\n");
+	ASSERT_TRUE(empty.has_value());
+	EXPECT_TRUE(empty->empty());
+	auto bad = fds::parse_epoll_fdinfo("tfd: nine events: 19 data: 0\n");
+	ASSERT_FALSE(bad.has_value());
+	EXPECT_EQ(bad.error().code, EPROTO);
+}
+
+const OpenFile *fd_of(const Image &img, int fd)
+{
+	for (const auto &f : img.files)
+		if (f.fd == fd)
+			return &f;
+	return nullptr;
+}
+
+// A child that runs SETUP (fd 3 and up free), says so and waits; its
+// capture_files result once it is stopped. The child is left stopped.
+template <typename Setup>
+Result<void> capture_child(Setup setup, Image &img, pid_t &pid)
+{
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC))
+		return fail(errno, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		int w = fcntl(ready[1], F_DUPFD_CLOEXEC, 100);
+		close_range(3, unsigned(w) - 1, 0);
+		close_range(unsigned(w) + 1, ~0U, 0);
+		setup();
+		(void)!write(w, "r", 1);
+		close(w);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	// "r", then the end of the pipe: the child closed its end.
+	char c;
+	bool said = read(ready[0], &c, 1) == 1 && read(ready[0], &c, 1) == 0;
+	close(ready[0]);
+	if (!said)
+		return fail(ECHILD, "the child did not set up");
+	kill(pid, SIGSTOP);
+	int status;
+	waitpid(pid, &status, WUNTRACED);
+	return capture_files(pid, img);
+}
+
+void add(int ep, int fd, uint32_t events, uint64_t data)
+{
+	epoll_event ev{};
+	ev.events = events;
+	ev.data.u64 = data;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		_exit(20);
+}
+
+TEST(Epoll, AStoppedChildsInterestListIsCaptured)
+{
+	Image img;
+	pid_t pid = -1;
+	auto r = capture_child([] {
+		// 3 the epoll, 4 an eventfd, 5 and 6 a pipe, 7 an epoll in it.
+		int ep = epoll_create1(EPOLL_CLOEXEC), e = eventfd(0, 0), p[2];
+		if (ep != 3 || e != 4 || pipe(p) || epoll_create1(0) != 7)
+			_exit(10);
+		add(3, 4, EPOLLIN | EPOLLET, 0xabc);
+		add(3, 6, EPOLLOUT | EPOLLONESHOT, 0x600000006);
+		add(3, 5, EPOLLIN | EPOLLEXCLUSIVE, 5);
+		add(7, 3, EPOLLIN, 7);
+	}, img, pid);
+	hetmig::testing::ReapedChild reap{pid};
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << "no ptrace access to a child here: " << r.error().describe();
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	const OpenFile *ep = fd_of(img, 3), *inner = fd_of(img, 7);
+	ASSERT_TRUE(ep && ep->epoll && inner && inner->epoll);
+	EXPECT_TRUE(ep->made_anew());
+	EXPECT_EQ(ep->flags & O_CLOEXEC, O_CLOEXEC);
+	const auto &t = *ep->epoll;
+	ASSERT_EQ(t.size(), 3u);
+	// EPOLLERR and EPOLLHUP are the kernel's own additions.
+	EXPECT_EQ(t[0].fd, 4);
+	EXPECT_EQ(t[0].events, EPOLLIN | EPOLLET | EPOLLERR | EPOLLHUP);
+	EXPECT_EQ(t[0].data, 0xabcu);
+	EXPECT_EQ(t[1].fd, 5);
+	EXPECT_EQ(t[1].events, EPOLLIN | EPOLLEXCLUSIVE | EPOLLERR | EPOLLHUP);
+	EXPECT_EQ(t[2].fd, 6);
+	EXPECT_EQ(t[2].events, EPOLLOUT | EPOLLONESHOT | EPOLLERR | EPOLLHUP);
+	EXPECT_EQ(t[2].data, 0x600000006u);
+	ASSERT_EQ(inner->epoll->size(), 1u);
+	EXPECT_EQ((*inner->epoll)[0].fd, 3);
+}
+
+TEST(Epoll, AnEntryWhoseFdWasClosedIsRefused)
+{
+	Image img;
+	pid_t pid = -1;
+	auto r = capture_child([] {
+		int ep = epoll_create1(0), e = eventfd(0, 0), d = dup(e);
+		if (ep != 3 || e != 4 || d != 5)
+			_exit(10);
+		add(3, 5, EPOLLIN, 1);
+		close(5);
+	}, img, pid);
+	hetmig::testing::ReapedChild reap{pid};
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << r.error().describe();
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, EOPNOTSUPP);
+	std::string why = r.error().describe();
+	EXPECT_NE(why.find("fd 3 is an epoll watching a file added as fd 5, which was closed "
+			   "since (the file lives on elsewhere, and fd 5 is closed)"),
+		  std::string::npos) << why;
+}
+
+TEST(Epoll, ARefusedTargetNamesTheEpoll)
+{
+	Image img;
+	pid_t pid = -1;
+	auto r = capture_child([] {
+		int ep = epoll_create1(0), s = socket(AF_INET, SOCK_DGRAM, 0);
+		if (ep != 3 || s != 4)
+			_exit(10);
+		add(3, 4, EPOLLIN, 1);
+	}, img, pid);
+	hetmig::testing::ReapedChild reap{pid};
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << r.error().describe();
+	ASSERT_FALSE(r.has_value());
+	std::string why = r.error().describe();
+	EXPECT_NE(why.find("fd 4 is socket:["), std::string::npos) << why;
+	EXPECT_NE(why.find("a socket of address family 2"), std::string::npos) << why;
+	EXPECT_NE(why.find("(watched by the epoll at fd 3)"), std::string::npos) << why;
+}
+
+TEST(Epoll, AnEpollIsMadeAgainWithItsTargets)
+{
+	fds::UniqueFd level(eventfd(1, EFD_NONBLOCK)), edge(eventfd(1, EFD_NONBLOCK)),
+		quiet(eventfd(1, EFD_NONBLOCK));
+	OpenFile f;
+	f.flags = O_RDWR | O_CLOEXEC | O_NONBLOCK;
+	f.epoll = std::vector<EpollTarget>{
+		{level.get(), EPOLLIN, 0x1111000000000001},
+		{edge.get(), EPOLLIN | EPOLLET, 0x2222000000000002},
+		// A one-shot entry that fired: its flags only.
+		{quiet.get(), EPOLLONESHOT, 0x3333000000000003},
+	};
+	auto made = fds::make_epoll(f);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	fds::UniqueFd ep(*made);
+	f.fd = ep.get();
+	ASSERT_TRUE(fds::fill_epoll(f).has_value());
+	EXPECT_EQ(fcntl(ep.get(), F_GETFD), FD_CLOEXEC);
+	EXPECT_EQ(fcntl(ep.get(), F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	auto wait = [&] {
+		epoll_event evs[4];
+		int n = epoll_wait(ep.get(), evs, 4, 0);
+		unsigned seen = 0;
+		for (int i = 0; i < n; i++)
+			seen |= evs[i].data.u64 == 0x1111000000000001 ? 1
+			      : evs[i].data.u64 == 0x2222000000000002 ? 2
+			      : evs[i].data.u64 == 0x3333000000000003 ? 4 : 8;
+		return seen;
+	};
+	EXPECT_EQ(wait(), 3u);
+	EXPECT_EQ(wait(), 1u) << "the edge-triggered entry reported twice";
+	auto back = fds::parse_epoll_fdinfo([&] {
+		std::ifstream in("/proc/self/fdinfo/" + std::to_string(ep.get()));
+		return std::string(std::istreambuf_iterator<char>(in), {});
+	}());
+	ASSERT_TRUE(back.has_value());
+	ASSERT_EQ(back->size(), 3u);
+	EXPECT_EQ((*back)[1].events & EPOLLET, unsigned(EPOLLET));
+	EXPECT_EQ((*back)[2].events & EPOLLONESHOT, unsigned(EPOLLONESHOT));
+	EXPECT_EQ((*back)[2].events & EPOLLIN, 0u);
+	// A target that is not there fails, naming it.
+	f.epoll = std::vector<EpollTarget>{{999, EPOLLIN, 0}};
+	auto r = fds::fill_epoll(f);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find("adding fd 999"), std::string::npos);
+}
+
+TEST(Signalfd, TheMaskIsReadFromFdinfo)
+{
+	EXPECT_EQ(fds::parse_sigmask("0000000000000200"), 0x200u);
+	EXPECT_EQ(fds::parse_sigmask("8000000000000001"), 0x8000000000000001u);
+	EXPECT_FALSE(fds::parse_sigmask("200"));
+	EXPECT_FALSE(fds::parse_sigmask("000000000000020x"));
+
+	Image img;
+	pid_t pid = -1;
+	auto r = capture_child([] {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGRTMIN + 5);
+		if (signalfd(-1, &set, SFD_NONBLOCK) != 3)
+			_exit(10);
+	}, img, pid);
+	hetmig::testing::ReapedChild reap{pid};
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << r.error().describe();
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	const OpenFile *s = fd_of(img, 3);
+	ASSERT_TRUE(s && s->signalfd);
+	EXPECT_EQ(*s->signalfd, (1ull << (SIGUSR1 - 1)) | (1ull << (SIGRTMIN + 5 - 1)));
+	EXPECT_EQ(s->flags & O_NONBLOCK, O_NONBLOCK);
+}
+
+TEST(Signalfd, ASignalfdIsMadeAgainWithItsMaskAndFlags)
+{
+	OpenFile f;
+	f.fd = 9;
+	f.flags = O_RDWR | O_CLOEXEC;
+	f.signalfd = 1ull << (SIGUSR2 - 1);
+	auto made = fds::make_signalfd(f);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	fds::UniqueFd s(*made);
+	EXPECT_EQ(fcntl(s.get(), F_GETFD), FD_CLOEXEC);
+	EXPECT_EQ(fcntl(s.get(), F_GETFL) & O_NONBLOCK, 0);
+	auto mask = fds::fdinfo_field(getpid(), s.get(), "sigmask");
+	ASSERT_TRUE(mask.has_value());
+	EXPECT_EQ(fds::parse_sigmask(*mask), 1ull << (SIGUSR2 - 1));
+}
+
+} // namespace
+} // namespace hetmig
