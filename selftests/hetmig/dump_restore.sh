@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..51"
+echo "1..61"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -256,6 +256,35 @@ kill $writer 2>/dev/null
 # that they still fire).
 moved_intact timers "$work/img18" "$work/timers" timers
 
+# A process tree: a parent, two children (one its own process group with
+# a child in it, one its own session), shared anonymous memory, a shared
+# /dev/zero page and a page only the group shares, a parent-death signal;
+# moved whole, with its pids, and checked by its members (tree.c).
+moved_intact tree "$work/img19" "$work/tree" tree
+check "dump_restore.tree_restored_whole" has "$out" "restored as pid $pid with 3 processes of its tree"
+# A tree sharing memory with a process outside it: refused, naming both,
+# no image written, and the tree runs on.
+"$dir/tree" outside > "$work/tree2" 2>&1 &
+pid=$!
+wait_for "$work/tree2" "ready"
+x=$(sed -n 's/^tree: ready \([0-9]*\)$/\1/p' "$work/tree2")
+out=$(hetmig dump "$x" -o "$work/img20" 2>&1)
+check "dump_restore.tree_sharing_memory_outside_refused" has "$out" "process $x shares the memory at"
+check "dump_restore.tree_sharing_memory_outside_names_the_other" has "$out" "which is not in the tree"
+check "dump_restore.tree_refused_leaves_no_image" [ ! -e "$work/img20" ]
+kill -TERM $pid && wait_for "$work/tree2" "^tree: [^r]"
+check "dump_restore.tree_refused_runs_on" intact "$work/tree2" tree "$x"
+# A copy (--keep) restored where the tree still runs: its pids are taken,
+# the restore is refused before anything runs, and the source runs on.
+"$dir/tree" > "$work/tree3" 2>&1 &
+pid=$!
+wait_for "$work/tree3" "ready"
+hetmig dump $pid -o "$work/img21" --keep > /dev/null 2>&1
+out=$(hetmig restore "$work/img21" --allow-root 2>&1)
+check "dump_restore.tree_pids_taken_refused" has "$out" "of the tree is taken here"
+kill -TERM $pid && wait_for "$work/tree3" "^tree: [^r]"
+check "dump_restore.tree_kept_source_intact" intact "$work/tree3" tree $pid
+
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
 head -c $((size / 2)) "$work/img" > "$work/cut"
@@ -308,11 +337,14 @@ out=$(hetmig dump $pid -o "$work/img3" 2>&1)
 check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is the named pipe $work/fifo"
 check "dump_restore.refused_process_runs_on" runs_on
 kill $pid
-sh -c "sleep 30 & wait" & parent=$!
+# A child that exited and was never waited for (the sleep that replaced
+# the shell waits for nothing): zombies are refused, and the parent runs on.
+sh -c "sleep 0 & exec sleep 30" & parent=$!
 # its child, found by ppid (not every kernel has /proc/PID/task/TID/children)
-has_child() { grep -qs "^[0-9]* ([^)]*) [A-Z] $parent " /proc/[0-9]*/stat; }
-i=0; until has_child || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done
+has_zombie() { grep -qs "^[0-9]* ([^)]*) Z $parent " /proc/[0-9]*/stat; }
+i=0; until has_zombie || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done
 out=$(hetmig dump $parent -o "$work/img4" 2>&1)
-check "dump_restore.child_processes_refused" has "$out" "has child processes"
+check "dump_restore.zombie_child_refused" has "$out" "(a zombie): zombies cannot be carried yet"
+check "dump_restore.zombie_parent_runs_on" [ "$(awk '{print $3}' /proc/$parent/stat)" = S ]
 kill $parent 2>/dev/null
 rm -rf "$work"
