@@ -117,7 +117,7 @@ static void member(int me)
 	shm->ready[me] = 1;
 	while (!shm->quit) {
 		shm->count[me]++;
-		if (me == G)
+		if (me == G && a_page)
 			a_page[1]++;
 		if (shm->check && !shm->verdict[me])
 			shm->verdict[me] = verdict(me);
