@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..61"
+echo "1..63"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -262,6 +262,20 @@ moved_intact timers "$work/img18" "$work/timers" timers
 # moved whole, with its pids, and checked by its members (tree.c).
 moved_intact tree "$work/img19" "$work/tree" tree
 check "dump_restore.tree_restored_whole" has "$out" "restored as pid $pid with 3 processes of its tree"
+# Moved twice: restored, its shared memory is a memfd mapped in each
+# process, which the second dump carries as shared memory again.
+"$dir/tree" > "$work/tree4" 2>&1 &
+pid=$!
+wait_for "$work/tree4" "ready"
+hetmig dump $pid -o "$work/img22" > /dev/null 2>&1
+wait $pid 2>/dev/null
+hetmig restore "$work/img22" --allow-root > /dev/null 2>&1
+check "dump_restore.tree_shared_memory_is_a_memfd" grep -q "/memfd:hetmig-shared-anon (deleted)" /proc/$pid/maps
+out=$(hetmig dump $pid -o "$work/img23" 2>&1) || echo "# $out"
+i=0; while [ -d /proc/$pid ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+out=$(hetmig restore "$work/img23" --allow-root 2>&1)
+[ -n "$(pid_of "$out")" ] && kill -TERM $pid && wait_for "$work/tree4" "^tree: [^r]"
+check "dump_restore.tree_moved_twice" intact "$work/tree4" tree "$(pid_of "$out")"
 # A tree sharing memory with a process outside it: refused, naming both,
 # no image written, and the tree runs on.
 "$dir/tree" outside > "$work/tree2" 2>&1 &

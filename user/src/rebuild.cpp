@@ -935,6 +935,10 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		notices.push_back(strf("%s %s: it is now %s", names[f.fd], was.c_str(),
 				       mine.empty() ? "the receiver's own" : mine.c_str()));
 	}
+	// The tree's other processes, each said with its pid.
+	for (auto &m : img.members)
+		for (const auto &line : settle_std_streams(m, policy))
+			notices.push_back(strf("process %u's ", m.pid) + line);
 	return notices;
 }
 
