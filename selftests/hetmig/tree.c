@@ -15,14 +15,17 @@
  * which stays in A's group and sets PR_SET_PDEATHSIG to SIGUSR2. B makes
  * its own session. Every child counts in the shared region without pause.
  * Before the dump G fills a page of the region that no other process
- * touches, B writes into the /dev/zero page, A into its own page.
+ * touches, B writes into the /dev/zero page, A into its own page. Two
+ * more children of ours exit, one with 7 and one killed by SIGUSR1, and
+ * stay zombies.
  * "tree: ready" once all that is done.
  *
  * On SIGTERM (after the restore), each member checks itself (parent,
  * process group, session, parent-death signal, the pages written before
  * the dump) and writes its verdict into the shared region; we check that
  * every counter still moves (the region is one object again), the
- * verdicts, and that A and B are still our children (waitpid). "tree:
+ * verdicts, that A and B are still our children (waitpid), and that the
+ * zombies are too, exited as they did. "tree:
  * intact" and exit 0, or what is not and exit 1.
  */
 #define _GNU_SOURCE
@@ -236,6 +239,17 @@ int main(int argc, char **argv)
 	pid_t b = fork();
 	if (b == 0)
 		child_b();
+	pid_t z1 = fork();
+	if (z1 == 0)
+		_exit(7);
+	pid_t z2 = fork();
+	if (z2 == 0)
+		for (;;)
+			pause();
+	kill(z2, SIGUSR1);
+	siginfo_t si;
+	if (waitid(P_PID, z1, &si, WEXITED | WNOWAIT) || waitid(P_PID, z2, &si, WEXITED | WNOWAIT))
+		return fail("waitid");
 	while (!shm->ready[A] || !shm->ready[B] || !shm->ready[G])
 		usleep(1000);
 	printf("tree: ready\n");
@@ -264,6 +278,10 @@ int main(int argc, char **argv)
 			    reasons[WEXITSTATUS(st)] : "A is not our child or failed");
 	if (waitpid(b, &st, 0) != b || !WIFEXITED(st) || WEXITSTATUS(st))
 		return fail("B is not our child or failed");
+	if (waitpid(z1, &st, WNOHANG) != z1 || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+		return fail("the zombie that exited with 7 is not ours or not as it was");
+	if (waitpid(z2, &st, WNOHANG) != z2 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGUSR1)
+		return fail("the zombie killed by SIGUSR1 is not ours or not as it was");
 	printf("tree: intact\n");
 	return 0;
 }

@@ -592,7 +592,7 @@ Result<Image> read_image(const ByteSource &source)
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {
-		if (m.is_tree() || m.arch != img.arch)
+		if (!m.members.empty() || !m.shared.empty() || m.arch != img.arch)
 			return corrupt(strf("member %u of the tree has members of its own or "
 					    "another architecture", m.pid));
 		if (auto r = check_process(m, img.shared.size()); !r)

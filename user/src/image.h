@@ -161,6 +161,13 @@ struct SharedMemory {
 	std::string name;		// a memfd's name; empty: anonymous
 };
 
+// A child that exited and was not waited for yet: made again as a child
+// that exits at once the same way, for its parent's waitpid.
+struct Zombie {
+	uint32_t pid = 0;
+	int32_t status = 0;	// as waitpid(2) gives it
+};
+
 // Where a process stands in its tree on the source.
 struct TreeLinks {
 	uint32_t ppid = 0, pgid = 0, sid = 0;
@@ -201,9 +208,14 @@ struct Image {
 	std::vector<Image> members;
 	// The shared memory of the whole tree (root image only).
 	std::vector<SharedMemory> shared;
+	// This process's zombie children.
+	std::vector<Zombie> zombies;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
-	bool is_tree() const { return !members.empty() || !shared.empty(); }
+	bool is_tree() const
+	{
+		return !members.empty() || !shared.empty() || !zombies.empty();
+	}
 };
 
 // Where image bytes go and where they come from: a file or a connection.

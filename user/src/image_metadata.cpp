@@ -108,7 +108,7 @@ json to_cbor_tree(const Image &img)
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
-	if (img.is_tree()) {
+	if (!img.members.empty() || !img.shared.empty() || !img.zombies.empty()) {
 		// Format 3: the page records are the root's, then each member's,
 		// in order; each process says how many bytes are its own.
 		tree["page_bytes"] = img.page_bytes();
@@ -123,6 +123,12 @@ json to_cbor_tree(const Image &img)
 			shared.push_back({{"dev", s.dev}, {"inode", s.inode}, {"size", s.size},
 					  {"name", s.name}});
 		tree["shared"] = shared;
+	}
+	if (!img.zombies.empty()) {
+		json zombies = json::array();
+		for (const auto &z : img.zombies)
+			zombies.push_back({{"pid", z.pid}, {"status", z.status}});
+		tree["zombies"] = zombies;
 	}
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
@@ -248,6 +254,9 @@ void from_cbor_tree(const json &j, Image &img)
 			from_cbor_tree(member, mi);
 			img.members.push_back(std::move(mi));
 		}
+	if (auto z = j.find("zombies"); z != j.end())
+		for (const auto &zombie : *z)
+			img.zombies.push_back({zombie.at("pid"), zombie.at("status")});
 	if (auto s = j.find("shared"); s != j.end())
 		for (const auto &shm : *s)
 			img.shared.push_back({shm.at("dev"), shm.at("inode"), shm.at("size"),

@@ -622,6 +622,24 @@ bool read_full(int fd, void *buf, size_t len)
 	return true;
 }
 
+// Ends this process the way STATUS (waitpid's) says: an exit code, or a
+// signal (without a core dump).
+[[noreturn]] void exit_as(int status)
+{
+	if (WIFSIGNALED(status)) {
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		int sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, nullptr);
+		kill(getpid(), sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
 [[noreturn]] void member_main(const TreeSetup &t, size_t i)
 {
 	ChildPipes p{t.go_read[i], t.report_write[i]};
@@ -639,6 +657,26 @@ bool read_full(int fd, void *buf, size_t len)
 			child_fail(p, "setsid", errno);
 	} else if (plan.group_leader && setpgid(0, 0)) {
 		child_fail(p, "making its process group", errno);
+	}
+	// Its zombies: children that exit at once as they did, never waited
+	// for here (SIGCHLD at its default, so they stay).
+	signal(SIGCHLD, SIG_DFL);
+	for (const Zombie &z : t.images[i]->zombies) {
+		pid_t want = pid_t(z.pid);
+		clone_args args{};
+		args.exit_signal = SIGCHLD;
+		if (t.keep_pids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r < 0)
+			child_fail(p, t.keep_pids && errno == EEXIST
+				   ? strf("pid %d of the tree (a zombie) is taken here (--no-pid "
+					  "gives the tree's processes new pids)", want)
+				   : strf("making zombie %d again", want), errno);
+		if (r == 0)
+			exit_as(z.status);
 	}
 	for (size_t c = 1; c < t.plan.size(); c++) {
 		if (t.plan[c].parent != i)

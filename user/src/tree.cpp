@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -120,6 +121,23 @@ std::vector<ProcStat> children_of(pid_t pid)
 	std::sort(out.begin(), out.end(),
 		  [](const ProcStat &a, const ProcStat &b) { return a.pid < b.pid; });
 	return out;
+}
+
+// The wait status of zombie PID: /proc/PID/stat's 52nd field, exit_code.
+Result<int32_t> exit_status_of(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+	std::string line;
+	std::getline(in, line);
+	auto close = line.rfind(')');
+	if (close == std::string::npos)
+		return fail(ESRCH, strf("process %d vanished", pid));
+	std::istringstream fields(line.substr(close + 1));
+	std::string field;
+	for (int k = 3; fields >> field; k++)
+		if (k == 52)
+			return int32_t(std::stol(field));
+	return fail(ENOSYS, strf("this kernel does not say how process %d exited", pid));
 }
 
 // PR_GET_PDEATHSIG, which only the process can ask of itself: its stopped
@@ -246,12 +264,12 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 	// forks no more; a child that exits meanwhile fails its freeze.
 	for (size_t i = 0; i < tree.procs_.size(); i++) {
 		pid_t parent = tree.procs_[i].pid();
+		tree.zombies_.emplace_back();
 		for (const auto &child : children_of(parent)) {
-			if (child.state == 'Z')
-				return fail(EOPNOTSUPP, strf("process %d, a child of %d in the "
-							     "tree, has exited and was not waited "
-							     "for (a zombie): zombies cannot be "
-							     "carried yet", child.pid, parent));
+			if (child.state == 'Z') {
+				tree.zombies_[i].push_back(child.pid);
+				continue;
+			}
 			auto f = FrozenProcess::freeze(child.pid);
 			if (!f) {
 				Error e = f.error();
@@ -297,6 +315,12 @@ Result<Image> capture_tree(FrozenTree &tree)
 		if (!st)
 			return fail(ESRCH, strf("process %d vanished", pids[i]));
 		img->links = {st->ppid, st->pgid, st->sid, 0};
+		for (pid_t z : tree.zombies(i)) {
+			auto status = exit_status_of(z);
+			if (!status)
+				return std::unexpected(status.error());
+			img->zombies.push_back({uint32_t(z), *status});
+		}
 		if (i) {
 			// The root's parent stays behind: its parent-death signal
 			// would fire when the restorer exits.

@@ -46,7 +46,8 @@ std::vector<TreeMember> tree_members(const Image &img);
 
 // The tree rooted at a pid, frozen for as long as the object lives: each
 // process is frozen before its children are looked for, so none can fork
-// unseen. thaw() (also the destructor's) or kill() end every freeze.
+// unseen; its zombie children are noted. thaw() (also the destructor's)
+// or kill() end every freeze.
 class FrozenTree {
 public:
 	static Result<FrozenTree> freeze(pid_t root);
@@ -55,12 +56,16 @@ public:
 
 	std::vector<FrozenProcess> &processes() { return procs_; }
 	std::vector<pid_t> pids() const;
+	// The zombie children of processes()[I]: exited, not waited for, and
+	// so unable to change until their parent, frozen, waits.
+	const std::vector<pid_t> &zombies(size_t i) const { return zombies_[i]; }
 	void thaw();
 	void kill();
 
 private:
 	FrozenTree() = default;
 	std::vector<FrozenProcess> procs_;
+	std::vector<std::vector<pid_t>> zombies_;
 };
 
 // The frozen tree into one Image: the root's, with the others in

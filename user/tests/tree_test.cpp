@@ -117,6 +117,8 @@ Image tree_image()
 	Image root = process(100, 50, 1);
 	root.members = {process(101, 100, 2), process(103, 101, 3)};
 	root.shared = {{1, 77, 0x2000, ""}};
+	root.zombies = {{104, 7 << 8}};
+	root.members[0].zombies = {{105, SIGUSR1}};
 	root.pages.push_back({0x7f0000000000, 0x2000, std::vector<uint8_t>(0x2000, 0x5a)});
 	return root;
 }
@@ -186,6 +188,12 @@ TEST(TreeImage, EachProcessReadsBackItsOwn)
 		EXPECT_EQ(got->shared[0].size, 0x2000u);
 		EXPECT_EQ(got->shared[0].inode, 77u);
 		EXPECT_EQ(got->links.sid, 50u);
+		ASSERT_EQ(got->zombies.size(), 1u);
+		EXPECT_EQ(got->zombies[0].pid, 104u);
+		EXPECT_EQ(got->zombies[0].status, 7 << 8);
+		ASSERT_EQ(got->members[0].zombies.size(), 1u);
+		EXPECT_EQ(got->members[0].zombies[0].status, SIGUSR1);
+		EXPECT_TRUE(got->members[1].zombies.empty());
 	}
 }
 
