@@ -354,7 +354,9 @@ kill $pid
 # A child that exited and was never waited for (the sleep that replaced
 # the shell waits for nothing): the zombie is made again, with its pid,
 # still the restored parent's child.
-sh -c "sleep 0 & exec sleep 30" & parent=$!
+# Its streams are /dev/null: carried, so the restored sleep does not
+# hold the pipe of $(hetmig restore) open.
+sh -c "sleep 0 & exec sleep 30" < /dev/null > /dev/null 2>&1 & parent=$!
 # its child, found by ppid (not every kernel has /proc/PID/task/TID/children)
 zombie_of() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '$3 == "Z" && $4 == p { print $1 }'; }
 i=0; until [ -n "$(zombie_of $parent)" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done

@@ -677,6 +677,22 @@ bool read_full(int fd, void *buf, size_t len)
 				   : strf("making zombie %d again", want), errno);
 		if (r == 0)
 			exit_as(z.status);
+		siginfo_t si;
+		waitid(P_PID, id_t(r), &si, WEXITED | WNOWAIT);  // a zombie, not reaped
+	}
+	// Their SIGCHLD is the restore's, not the process's. Ignored at its
+	// default, it is dropped, unless the mask we inherited from whoever
+	// started the restorer blocks it: then, left pending, it would
+	// interrupt the call the process sleeps in once it runs.
+	if (!t.images[i]->zombies.empty()) {
+		sigset_t chld, old;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, &old);
+		struct timespec now = {0, 0};
+		while (sigtimedwait(&chld, nullptr, &now) > 0)
+			;
+		sigprocmask(SIG_SETMASK, &old, nullptr);
 	}
 	for (size_t c = 1; c < t.plan.size(); c++) {
 		if (t.plan[c].parent != i)
