@@ -10,6 +10,7 @@
 #include <sstream>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "inject.h"
@@ -256,6 +257,15 @@ Result<void> capture_shared(Image &root, std::span<const pid_t> tree)
 Result<FrozenTree> FrozenTree::freeze(pid_t root)
 {
 	FrozenTree tree;
+	for (pid_t p = getpid(); p > 1;) {
+		if (p == root)
+			return fail(EINVAL, strf("this hetmig is in the tree of process %d, which "
+						 "it cannot freeze while it runs in it", root));
+		auto st = read_stat("/proc/" + std::to_string(p));
+		if (!st)
+			break;
+		p = pid_t(st->ppid);
+	}
 	auto first = FrozenProcess::freeze(root);
 	if (!first)
 		return std::unexpected(first.error());
