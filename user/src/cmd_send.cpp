@@ -443,8 +443,9 @@ int cmd_send(int argc, char **argv)
 	std::string others = img->members.empty() ? ""
 		: strf(" and %zu process%s of its tree", img->members.size(),
 		       img->members.size() == 1 ? "" : "es");
-	std::printf("hetmig: process %d%s now runs on %s as pid %s%s; downtime %.0f ms%s, "
-		    "%.1f MiB sent%s\n", *pid, others.c_str(), dest.c_str(),
+	std::printf("hetmig: process %d%s now run%s on %s as pid %s%s; downtime %.0f ms%s, "
+		    "%.1f MiB sent%s\n", *pid, others.c_str(), others.empty() ? "s" : "",
+		    dest.c_str(),
 		    text_of(done->second).c_str(),
 		    pid_kept ? "" : " (its pid was taken there)",
 		    downtime, converted_in.c_str(), double(ch->bytes_sent()) / (1 << 20),
