@@ -256,12 +256,12 @@ kill $writer 2>/dev/null
 # that they still fire).
 moved_intact timers "$work/img18" "$work/timers" timers
 
-# A process tree: a parent, two children (one its own process group with
-# a child in it, one its own session), shared anonymous memory, a shared
+# A process tree: a parent, three children (one its own process group with
+# a child in it, one its own session, one in its sibling's group), shared anonymous memory, a shared
 # /dev/zero page and a page only the group shares, a parent-death signal;
 # moved whole, with its pids, and checked by its members (tree.c).
 moved_intact tree "$work/img19" "$work/tree" tree
-check "dump_restore.tree_restored_whole" has "$out" "restored as pid $pid with 3 processes of its tree"
+check "dump_restore.tree_restored_whole" has "$out" "restored as pid $pid with 4 processes of its tree"
 # Moved twice: restored, its shared memory is a memfd mapped in each
 # process, which the second dump carries as shared memory again.
 "$dir/tree" > "$work/tree4" 2>&1 &

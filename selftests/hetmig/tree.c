@@ -13,7 +13,7 @@
  * and a shared /dev/zero page, then fork A and B. A makes its own process
  * group, maps a shared page of its own (only A and G see it) and forks G,
  * which stays in A's group and sets PR_SET_PDEATHSIG to SIGUSR2. B makes
- * its own session. Every child counts in the shared region without pause.
+ * its own session. C, forked after them, joins its sibling A's group. Every child counts in the shared region without pause.
  * Before the dump G fills a page of the region that no other process
  * touches, B writes into the /dev/zero page, A into its own page. Two
  * more children of ours exit, one with 7 and one killed by SIGUSR1, and
@@ -40,7 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { P, A, B, G, MEMBERS };
+enum { P, A, B, G, C, MEMBERS };
 
 struct shared {
 	volatile pid_t pid[MEMBERS];
@@ -87,7 +87,7 @@ static int filled(const volatile char *p, size_t n, int seed)
 static int verdict(int me)
 {
 	pid_t parent = me == G ? shm->pid[A] : shm->pid[P];
-	pid_t group = me == B ? shm->pid[B] : shm->pid[A];
+	pid_t group = me == B ? shm->pid[B] : shm->pid[A];	/* A, G and C: A's */
 	pid_t session = me == B ? shm->pid[B] : getsid(shm->pid[P]);
 	int sig = 0;
 
@@ -149,6 +149,14 @@ static void child_a(void)
 	member(A);
 	int st;
 	_exit(waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 9);
+}
+
+static void child_c(void)
+{
+	if (setpgid(0, shm->pid[A]))
+		_exit(3);
+	member(C);
+	_exit(0);
 }
 
 static void child_b(void)
@@ -239,6 +247,11 @@ int main(int argc, char **argv)
 	pid_t b = fork();
 	if (b == 0)
 		child_b();
+	while (!shm->ready[A])
+		usleep(1000);
+	pid_t c = fork();
+	if (c == 0)
+		child_c();
 	pid_t z1 = fork();
 	if (z1 == 0)
 		_exit(7);
@@ -250,26 +263,27 @@ int main(int argc, char **argv)
 	siginfo_t si;
 	if (waitid(P_PID, z1, &si, WEXITED | WNOWAIT) || waitid(P_PID, z2, &si, WEXITED | WNOWAIT))
 		return fail("waitid");
-	while (!shm->ready[A] || !shm->ready[B] || !shm->ready[G])
+	while (!shm->ready[A] || !shm->ready[B] || !shm->ready[G] || !shm->ready[C])
 		usleep(1000);
 	printf("tree: ready\n");
 	wait_term();
 
-	if (!all_move(1u << A | 1u << B | 1u << G))
+	if (!all_move(1u << A | 1u << B | 1u << G | 1u << C))
 		return fail("a member stopped counting in the shared region");
 	shm->check = 1;
-	for (int t = 0; t < 300 && !(shm->verdict[A] && shm->verdict[B] && shm->verdict[G]); t++)
+	for (int t = 0; t < 300 && !(shm->verdict[A] && shm->verdict[B] && shm->verdict[G] &&
+				     shm->verdict[C]); t++)
 		usleep(10000);
 	for (int i = A; i < MEMBERS; i++)
 		if (shm->verdict[i] != 1) {
 			char what[80];
-			snprintf(what, sizeof(what), "member %c: %s", "PABG"[i],
+			snprintf(what, sizeof(what), "member %c: %s", "PABGC"[i],
 				 shm->verdict[i] >= 0 && shm->verdict[i] < 10 ?
 				 reasons[shm->verdict[i]] : "no verdict");
 			return fail(what);
 		}
 	if (getpgid(shm->pid[A]) != shm->pid[A] || getsid(shm->pid[B]) != shm->pid[B] ||
-	    getpgid(shm->pid[G]) != shm->pid[A])
+	    getpgid(shm->pid[G]) != shm->pid[A] || getpgid(shm->pid[C]) != shm->pid[A])
 		return fail("groups or sessions seen from the root");
 	shm->quit = 1;
 	int st;
@@ -278,6 +292,8 @@ int main(int argc, char **argv)
 			    reasons[WEXITSTATUS(st)] : "A is not our child or failed");
 	if (waitpid(b, &st, 0) != b || !WIFEXITED(st) || WEXITSTATUS(st))
 		return fail("B is not our child or failed");
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+		return fail("C is not our child or failed");
 	if (waitpid(z1, &st, WNOHANG) != z1 || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
 		return fail("the zombie that exited with 7 is not ours or not as it was");
 	if (waitpid(z2, &st, WNOHANG) != z2 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGUSR1)

@@ -107,7 +107,7 @@ pid=$!
 wait_for /tmp/tree "ready"
 send --key /root/key
 check "send.tree_exit_0" [ $rc -eq 0 ]
-check "send.tree_moved_whole" has "$out" "and 3 processes of its tree"
+check "send.tree_moved_whole" has "$out" "and 4 processes of its tree"
 wait $pid
 check "send.tree_source_gone" [ $? -eq 137 ]
 echo "1..$n"
