@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..66"
+echo "1..78"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -297,6 +297,49 @@ check "dump_restore.epoll_refused_target_names_the_epoll" has "$out" "the named 
 kill -TERM $pid && wait_for "$work/epoll3" "^epoll: [^r]"
 check "dump_restore.epoll_refused_target_source_runs_on" intact "$work/epoll3" epoll $pid
 
+# A process tree: a parent, three children (one its own process group with
+# a child in it, one its own session, one in its sibling's group), shared anonymous memory, a shared
+# /dev/zero page and a page only the group shares, a parent-death signal;
+# moved whole, with its pids, and checked by its members (tree.c).
+moved_intact tree "$work/img39" "$work/tree" tree
+check "dump_restore.tree_restored_whole" has "$out" "restored as pid $pid with 4 processes of its tree"
+# Moved twice: restored, its shared memory is a memfd mapped in each
+# process, which the second dump carries as shared memory again.
+"$dir/tree" > "$work/tree4" 2>&1 &
+pid=$!
+wait_for "$work/tree4" "ready"
+hetmig dump $pid -o "$work/img32" > /dev/null 2>&1
+wait $pid 2>/dev/null
+hetmig restore "$work/img32" --allow-root > /dev/null 2>&1
+check "dump_restore.tree_shared_memory_is_a_memfd" grep -q "/memfd:hetmig-shared-anon (deleted)" /proc/$pid/maps
+out=$(hetmig dump $pid -o "$work/img33" 2>&1) || echo "# $out"
+i=0; while [ -d /proc/$pid ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+out=$(hetmig restore "$work/img33" --allow-root 2>&1)
+[ -n "$(pid_of "$out")" ] && kill -TERM $pid && wait_for "$work/tree4" "^tree: [^r]"
+check "dump_restore.tree_moved_twice" intact "$work/tree4" tree "$(pid_of "$out")"
+# A tree sharing memory with a process outside it: refused, naming both,
+# no image written, and the tree runs on.
+"$dir/tree" outside > "$work/tree2" 2>&1 &
+pid=$!
+wait_for "$work/tree2" "ready"
+x=$(sed -n 's/^tree: ready \([0-9]*\)$/\1/p' "$work/tree2")
+out=$(hetmig dump "$x" -o "$work/img30" 2>&1)
+check "dump_restore.tree_sharing_memory_outside_refused" has "$out" "process $x shares the memory at"
+check "dump_restore.tree_sharing_memory_outside_names_the_other" has "$out" "which is not in the tree"
+check "dump_restore.tree_refused_leaves_no_image" [ ! -e "$work/img30" ]
+kill -TERM $pid && wait_for "$work/tree2" "^tree: [^r]"
+check "dump_restore.tree_refused_runs_on" intact "$work/tree2" tree "$x"
+# A copy (--keep) restored where the tree still runs: its pids are taken,
+# the restore is refused before anything runs, and the source runs on.
+"$dir/tree" > "$work/tree3" 2>&1 &
+pid=$!
+wait_for "$work/tree3" "ready"
+hetmig dump $pid -o "$work/img31" --keep > /dev/null 2>&1
+out=$(hetmig restore "$work/img31" --allow-root 2>&1)
+check "dump_restore.tree_pids_taken_refused" has "$out" "of the tree is taken here"
+kill -TERM $pid && wait_for "$work/tree3" "^tree: [^r]"
+check "dump_restore.tree_kept_source_intact" intact "$work/tree3" tree $pid
+
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
 head -c $((size / 2)) "$work/img" > "$work/cut"
@@ -349,11 +392,23 @@ out=$(hetmig dump $pid -o "$work/img3" 2>&1)
 check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is the named pipe $work/fifo"
 check "dump_restore.refused_process_runs_on" runs_on
 kill $pid
-sh -c "sleep 30 & wait" & parent=$!
+# A child that exited and was never waited for (the sleep that replaced
+# the shell waits for nothing): the zombie is made again, with its pid,
+# still the restored parent's child.
+# Its streams are /dev/null: carried, so the restored sleep does not
+# hold the pipe of $(hetmig restore) open.
+sh -c "sleep 0 & exec sleep 30" < /dev/null > /dev/null 2>&1 & parent=$!
 # its child, found by ppid (not every kernel has /proc/PID/task/TID/children)
-has_child() { grep -qs "^[0-9]* ([^)]*) [A-Z] $parent " /proc/[0-9]*/stat; }
-i=0; until has_child || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done
-out=$(hetmig dump $parent -o "$work/img4" 2>&1)
-check "dump_restore.child_processes_refused" has "$out" "has child processes"
+zombie_of() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '$3 == "Z" && $4 == p { print $1 }'; }
+i=0; until [ -n "$(zombie_of $parent)" ] || [ $i -ge 300 ]; do usleep 100000; i=$((i + 1)); done
+zombie=$(zombie_of $parent)
+hetmig dump $parent -o "$work/img4" > /dev/null 2>&1; rc=$?
+dumped() { [ $rc -eq 0 ] && [ -n "$zombie" ]; }
+check "dump_restore.zombie_child_dumped" dumped
+wait $parent 2>/dev/null
+i=0; while [ -d /proc/$zombie ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+out=$(hetmig restore "$work/img4" --allow-root 2>&1)
+carried() { [ "$(zombie_of $parent)" = "$zombie" ] || { echo "# zombie $zombie of $parent: $out"; ls -d /proc/$zombie; false; }; }
+check "dump_restore.zombie_child_carried" carried
 kill $parent 2>/dev/null
 rm -rf "$work"

@@ -107,7 +107,8 @@ bool same_description(pid_t pa, int a, pid_t pb, int b)
 // that moves itself starts. Reopened on the destination, the file would
 // have an offset of its own there, and the two would write over each
 // other's output. 0 when none (or none this caller may see).
-pid_t description_shared_outside(pid_t pid, int fd, const std::string &path)
+pid_t description_shared_outside(pid_t pid, int fd, const std::string &path,
+				 std::span<const pid_t> tree = {})
 {
 	std::error_code ec;
 	for (const auto &entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -115,7 +116,7 @@ pid_t description_shared_outside(pid_t pid, int fd, const std::string &path)
 		if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0])))
 			continue;
 		pid_t other = pid_t(std::stol(name));
-		if (other == pid)
+		if (other == pid || std::find(tree.begin(), tree.end(), other) != tree.end())
 			continue;
 		std::error_code fd_ec;
 		for (const auto &link :
@@ -131,8 +132,17 @@ pid_t description_shared_outside(pid_t pid, int fd, const std::string &path)
 	return 0;
 }
 
-// Why a file descriptor cannot be carried, or nothing if it can.
-Result<OpenFile> describe_fd(pid_t pid, int fd)
+// "which stays", or "of the tree" for a process that moves with PID.
+const char *whose(pid_t other, std::span<const pid_t> tree)
+{
+	return std::find(tree.begin(), tree.end(), other) != tree.end()
+		? "which moves with it, but descriptors shared between processes are not "
+		  "carried yet" : "which stays";
+}
+
+// Why a file descriptor cannot be carried, or nothing if it can. TREE:
+// the processes that move with PID.
+Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 {
 	OpenFile f;
 	f.fd = fd;
@@ -167,14 +177,16 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 	if (fds::is_eventfd(f.path)) {
 		if (pid_t other = description_shared_outside(pid, fd, f.path))
 			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
-						     "which stays: it cannot be carried", fd, other));
+						     "%s: it cannot be carried", fd, other,
+						     whose(other, tree)));
 		f.eventfd = EventCounter{};
 		return f;
 	}
 	if (fds::is_timerfd(f.path)) {
 		if (pid_t other = description_shared_outside(pid, fd, f.path))
 			return fail(EOPNOTSUPP, strf("fd %d is a timerfd shared with process %d, "
-						     "which stays: it cannot be carried", fd, other));
+						     "%s: it cannot be carried", fd, other,
+						     whose(other, tree)));
 		auto timer = fds::capture_timerfd(pid, fd);
 		if (!timer)
 			return std::unexpected(timer.error());
@@ -206,8 +218,10 @@ Result<OpenFile> describe_fd(pid_t pid, int fd)
 		f.std_stream = true;
 		return f;
 	}
+	// A standard stream the tree's processes share (a parent's log its
+	// children inherited) is opened again in each.
 	if (fd <= 2)
-		if (pid_t other = description_shared_outside(pid, fd, f.path)) {
+		if (pid_t other = description_shared_outside(pid, fd, f.path, tree)) {
 			f.std_stream = true;
 			f.left_behind = strf("shared with process %d, which stays", other);
 			return f;
@@ -254,6 +268,20 @@ void note_shared_descriptions(pid_t pid, std::vector<OpenFile> &files)
 			}
 }
 
+} // namespace
+
+bool is_shared_memory(const Mapping &m)
+{
+	// The kernel's internal tmpfs (device 0:N) holds MAP_SHARED anonymous
+	// memory and shared /dev/zero (both "/dev/zero (deleted)") and memfds.
+	bool internal = m.kind == HETMIG_VMA_FILE && m.dev_major == 0 &&
+			(m.flags & HETMIG_VMA_F_MAYSHARE) && m.path.ends_with(" (deleted)");
+	return internal && !(m.flags & HETMIG_VMA_F_HUGETLB) &&
+	       (m.path == "/dev/zero (deleted)" || m.path.starts_with("/memfd:"));
+}
+
+namespace {
+
 Result<void> check_mapping(const Mapping &m)
 {
 	auto refuse = [&](const char *why) {
@@ -265,6 +293,8 @@ Result<void> check_mapping(const Mapping &m)
 			: refuse("a special mapping other than vdso/vvar");
 	if (m.flags & (HETMIG_VMA_F_HUGETLB | HETMIG_VMA_F_IO))
 		return refuse("hugetlb and device memory cannot be carried");
+	if (is_shared_memory(m))
+		return {};  // capture_tree's
 	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && m.kind != HETMIG_VMA_FILE)
 		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
 	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && (m.prot & HETMIG_PROT_WRITE))
@@ -325,30 +355,6 @@ void normalize_restart(ThreadState &t)
 	w[kOrigRax] = -1;
 }
 
-// A process whose parent is PID, from every /proc/N/stat (the "children"
-// files need CONFIG_PROC_CHILDREN, which not every kernel has).
-std::optional<pid_t> a_child_of(pid_t pid)
-{
-	std::error_code ec;
-	for (const auto &entry : std::filesystem::directory_iterator("/proc", ec)) {
-		const std::string name = entry.path().filename().string();
-		if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0])))
-			continue;
-		std::ifstream stat(entry.path() / "stat");
-		std::string line;
-		std::getline(stat, line);
-		// "pid (comm) state ppid ...": comm may hold anything but ')'.
-		auto close = line.rfind(')');
-		char state;
-		int ppid;
-		if (close != std::string::npos &&
-		    std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
-		    ppid == pid)
-			return std::stoi(name);
-	}
-	return std::nullopt;
-}
-
 } // namespace
 
 Result<MemoryReader> MemoryReader::open(pid_t pid)
@@ -395,12 +401,12 @@ Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
 	return hex;
 }
 
-Result<void> capture_files(pid_t pid, Image &img)
+Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
 {
 	std::error_code ec;
 	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"), ec)) {
 		int fd = std::stoi(entry.path().filename().string());
-		auto f = describe_fd(pid, fd);
+		auto f = describe_fd(pid, fd, tree);
 		if (!f) {
 			// A descriptor an epoll of the process watches: say so,
 			// since the epoll cannot go without it either.
@@ -443,7 +449,7 @@ Result<void> capture_files(pid_t pid, Image &img)
 	return {};
 }
 
-Result<Image> capture(GenlClient &client, pid_t pid)
+Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree)
 {
 	Image img;
 	img.arch = this_arch();
@@ -507,10 +513,7 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 	std::getline(comm, img.comm);
 
 	// Resources the restore cannot rebuild are refused up front.
-	if (auto child = a_child_of(pid))
-		return fail(EOPNOTSUPP, strf("process %d has child processes (pid %d): only "
-					     "single processes can be moved", pid, *child));
-	if (auto r = capture_files(pid, img); !r)
+	if (auto r = capture_files(pid, img, tree); !r)
 		return std::unexpected(r.error());
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
@@ -531,6 +534,8 @@ Result<Image> capture(GenlClient &client, pid_t pid)
 			img.vvar_size = m.end - m.start;
 			continue;
 		}
+		if (is_shared_memory(m))
+			continue;  // its pages: capture_tree, once for the tree
 		if (m.kind == HETMIG_VMA_FILE &&
 		    std::none_of(img.mapped_files.begin(), img.mapped_files.end(),
 				 [&](const MappedFile &f) { return f.path == m.path; })) {

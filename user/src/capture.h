@@ -5,6 +5,7 @@
 // restore cannot rebuild is refused here, before anything is lost.
 #pragma once
 
+#include <span>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -16,12 +17,18 @@ namespace hetmig {
 
 // PID must be stopped by this process (a Seizure) and frozen. The page
 // runs are listed, not read: a MemoryReader reads them while the image is
-// written, and the process must stay stopped until then.
-Result<Image> capture(GenlClient &client, pid_t pid);
+// written, and the process must stay stopped until then. TREE: the
+// processes that move with it (tree.h), PID among them; its shared memory
+// is left to capture_tree (its mappings listed, their pages not).
+Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree = {});
 
 // The open files of PID (stopped by us) into IMG's files and pipes, or why
 // one cannot be carried. Part of capture; needs no hetmig.ko.
-Result<void> capture_files(pid_t pid, Image &img);
+Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree = {});
+
+// A mapping of shared memory that capture_tree carries: MAP_SHARED
+// anonymous memory, shared /dev/zero, a memfd (the kernel's internal tmpfs).
+bool is_shared_memory(const Mapping &m);
 
 // /proc/PID/mem, for WriteOptions::reader.
 class MemoryReader {

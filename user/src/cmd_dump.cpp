@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // hetmig dump PID -o FILE [--keep] [--compress] [--park]: move a process
-//   into an image file (it is killed once the image is whole; --keep thaws
+//   and its descendants (tree.h) into an image file (it is killed once the image is whole; --keep thaws
 //   it). --park first stops a hetmig-cc program at its next migration
 //   point, so the image can be converted for the other ISA.
-// hetmig restore FILE [--allow-root] [--no-pid]: rebuild it here and let
-//   it run; prints the new pid.
+// hetmig restore FILE [--allow-root] [--no-pid]: rebuild it (and the
+//   processes of its tree) here and let it run; prints the new pid.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +23,7 @@
 #include "frozen.h"
 #include "image.h"
 #include "rebuild.h"
+#include "tree.h"
 
 namespace hetmig {
 
@@ -111,16 +112,26 @@ int cmd_dump(int argc, char **argv)
 			return report(p.error());
 		parking.emplace(std::move(*p));
 	}
-	auto frozen = FrozenProcess::freeze(*pid);
+	// The process and its descendants, frozen together.
+	auto frozen = FrozenTree::freeze(*pid);
 	if (!frozen)
-		return report(frozen.error());
-	auto img = capture(frozen->client(), *pid);
+		return report(frozen.error());  // those frozen thaw: nothing lost
+	if (park && frozen->processes().size() > 1)
+		return report(fail(EOPNOTSUPP, strf("process %d has child processes: only a "
+						    "single process can be parked", *pid)).error());
+	auto img = capture_tree(*frozen);
 	if (!img)
-		return report(img.error());  // the process thaws: nothing lost
-	auto memory = MemoryReader::open(*pid);
-	if (!memory)
-		return report(memory.error());
-	opts.reader = memory->reader();
+		return report(img.error());  // the processes thaw: nothing lost
+	std::vector<MemoryReader> memory;
+	for (pid_t p : frozen->pids()) {
+		auto m = MemoryReader::open(p);
+		if (!m)
+			return report(m.error());
+		memory.push_back(std::move(*m));
+	}
+	opts.reader = memory[0].reader();
+	for (size_t i = 1; i < memory.size(); i++)
+		opts.member_readers.push_back(memory[i].reader());
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
 	if (keep) {
@@ -132,10 +143,18 @@ int cmd_dump(int argc, char **argv)
 			parking->moved();
 		frozen->kill();
 	}
-	std::printf("hetmig: process %d dumped to %s (%zu threads, %.1f MiB of pages) "
-		    "in %.0f ms; %s\n", *pid, out.c_str(), img->threads.size(),
-		    double(img->page_bytes()) / (1 << 20), ms_since(t0),
-		    keep ? "it runs on" : "it was stopped for good");
+	uint64_t bytes = img->page_bytes();
+	for (const auto &m : img->members)
+		bytes += m.page_bytes();
+	std::string others = img->members.empty() ? ""
+		: strf(" and %zu process%s of its tree", img->members.size(),
+		       img->members.size() == 1 ? "" : "es");
+	std::printf("hetmig: process %d%s dumped to %s (%zu threads, %.1f MiB of pages) "
+		    "in %.0f ms; %s\n", *pid, others.c_str(), out.c_str(), img->threads.size(),
+		    double(bytes) / (1 << 20), ms_since(t0),
+		    keep ? (img->members.empty() ? "it runs on" : "they run on")
+			 : (img->members.empty() ? "it was stopped for good"
+						 : "they were stopped for good"));
 	return kExitOk;
 }
 
@@ -203,12 +222,21 @@ int cmd_restore(int argc, char **argv)
 		std::fprintf(stderr, "hetmig: %s\n", line.c_str());
 	pid_t pid = proc->pid();
 	bool kept = proc->pid_kept();
+	const std::vector<pid_t> proc_members = proc->members();
 	if (std::getenv("HETMIG_DEBUG_FAULTS"))
 		return debug_faults(pid);
 	if (auto r = proc->release(); !r)
 		return report(r.error());
-	std::printf("hetmig: restored as pid %d%s in %.0f ms\n", pid,
-		    kept ? "" : strf(" (pid %u was taken here)", img->pid).c_str(),
+	std::string tree;
+	for (pid_t m : proc_members)
+		tree += strf("%s%d", tree.empty() ? "" : " ", m);
+	if (!tree.empty())
+		tree = strf(" with %zu process%s of its tree (%s)", proc_members.size(),
+			    proc_members.size() == 1 ? "" : "es", tree.c_str());
+	std::printf("hetmig: restored as pid %d%s%s in %.0f ms\n", pid, tree.c_str(),
+		    kept ? "" : img->members.empty()
+			? strf(" (pid %u was taken here)", img->pid).c_str()
+			: " (new pids: --no-pid)",
 		    ms_since(t0));
 	int ws;
 	if (wait) {

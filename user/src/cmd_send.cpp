@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "dirty_tracking.h"
 #include "frozen.h"
+#include "tree.h"
 #include "image.h"
 #include "rebuild.h"
 
@@ -440,8 +441,8 @@ int cmd_send(int argc, char **argv)
 	// (hetmig_migrate): it waits at the one point it chose.
 	int points_tried = 0;
 	std::optional<convert::Parking> parking;
-	std::optional<FrozenProcess> frozen;
-	std::optional<MemoryReader> memory;
+	std::optional<FrozenTree> frozen;	// the process and its descendants
+	std::vector<MemoryReader> memory;
 	Result<Image> img = std::unexpected(Error{EIO, "nothing captured", {}, {}});
 	// Every failure once the process is frozen thaws it; say so with the reason.
 	auto call_off = [&](Error e) {
@@ -469,12 +470,19 @@ int cmd_send(int argc, char **argv)
 			parking.emplace(std::move(*p));
 		}
 		t0 = std::chrono::steady_clock::now();
-		auto f = FrozenProcess::freeze(*pid);
+		auto f = FrozenTree::freeze(*pid);
 		if (!f) {
 			(void)ch->send(Msg::kError, f.error().describe());
 			return report(f.error());
 		}
 		frozen.emplace(std::move(*f));
+		if ((cross || parking) && frozen->processes().size() > 1) {
+			Error e{EOPNOTSUPP, strf("process %d has child processes: a process tree "
+						 "moves only between machines of one ISA, and not "
+						 "parked", *pid), {}, {}};
+			(void)ch->send(Msg::kError, e.describe());
+			return call_off(e);
+		}
 		if (!cross && parking)
 			if (auto r = parking->resume_there(this_arch() == HETMIG_ARCH_X86_64
 								   ? convert::kOnX86_64
@@ -483,16 +491,22 @@ int cmd_send(int argc, char **argv)
 				(void)ch->send(Msg::kError, r.error().describe());
 				return call_off(r.error());
 			}
-		img = capture(frozen->client(), *pid);
+		img = capture_tree(*frozen);
 		if (!img) {
 			(void)ch->send(Msg::kError, img.error().describe());
 			return call_off(img.error());
 		}
-		auto m = MemoryReader::open(*pid);
-		if (!m)
-			return call_off(m.error());
-		memory.emplace(std::move(*m));
-		opts.reader = memory->reader();
+		memory.clear();
+		opts.member_readers.clear();
+		for (pid_t p : frozen->pids()) {
+			auto m = MemoryReader::open(p);
+			if (!m)
+				return call_off(m.error());
+			memory.push_back(std::move(*m));
+		}
+		opts.reader = memory[0].reader();
+		for (size_t i = 1; i < memory.size(); i++)
+			opts.member_readers.push_back(memory[i].reader());
 		if (pre)
 			if (auto r = pre->finish(*img); !r) {
 				(void)ch->send(Msg::kError, r.error().describe());
@@ -524,7 +538,7 @@ int cmd_send(int argc, char **argv)
 		parking->release(0);
 		frozen->thaw();
 		frozen.reset();
-		memory.reset();
+		memory.clear();
 		parking.reset();
 	}
 	auto since_freeze = [&] {
@@ -532,7 +546,10 @@ int cmd_send(int argc, char **argv)
 								 t0).count();
 	};
 	double captured_ms = since_freeze();
-	ImageStream stream(*ch, isatty(STDERR_FILENO), img->page_bytes());
+	uint64_t page_bytes = img->page_bytes();
+	for (const auto &m : img->members)
+		page_bytes += m.page_bytes();
+	ImageStream stream(*ch, isatty(STDERR_FILENO), page_bytes);
 	auto sent = write_image(*img, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				opts);
 	if (sent)
@@ -595,8 +612,13 @@ int cmd_send(int argc, char **argv)
 	if (points_tried)
 		converted_in += strf(" at the %d%s point tried", points_tried + 1,
 				     points_tried == 1 ? "nd" : points_tried == 2 ? "rd" : "th");
-	std::printf("hetmig: process %d now runs on %s as pid %s%s; downtime %.0f ms%s, "
-		    "%.1f MiB sent%s%s\n", *pid, dest.c_str(), text_of(done->second).c_str(),
+	std::string others = img->members.empty() ? ""
+		: strf(" and %zu process%s of its tree", img->members.size(),
+		       img->members.size() == 1 ? "" : "es");
+	std::printf("hetmig: process %d%s now run%s on %s as pid %s%s; downtime %.0f ms%s, "
+		    "%.1f MiB sent%s%s\n", *pid, others.c_str(), others.empty() ? "s" : "",
+		    dest.c_str(),
+		    text_of(done->second).c_str(),
 		    pid_kept ? "" : " (its pid was taken there)",
 		    downtime, converted_in.c_str(), double(ch->bytes_sent()) / (1 << 20),
 		    live_note.c_str(), keep ? "; the source runs on too (--keep)" : "");

@@ -458,13 +458,18 @@ uint64_t Image::page_bytes() const
 	return n;
 }
 
+namespace {
+Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageReader *>> &runs,
+			const ByteSink &sink, const WriteOptions &opts);
+} // namespace
+
 Result<void> write_image(const Image &img, const ByteSink &sink,
 			 const WriteOptions &opts)
 {
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = kImageFormatVersion;
+	h.version = img.is_tree() ? kImageFormatVersion : kImageFormatSingle;
 	h.arch = img.arch;
 	h.meta_len = meta.size();
 	h.header_crc = crc32_of(&h, offsetof(Header, header_crc));
@@ -476,11 +481,32 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	if (auto r = sink(meta); !r)
 		return r;
 
-	return write_page_records(img.pages, sink, opts);
+	// The root's runs, then each member's (format 3), each from its reader.
+	std::vector<std::pair<const PageRun *, const PageReader *>> runs;
+	for (const auto &run : img.pages)
+		runs.emplace_back(&run, &opts.reader);
+	for (size_t i = 0; i < img.members.size(); i++)
+		for (const auto &run : img.members[i].pages)
+			runs.emplace_back(&run, i < opts.member_readers.size()
+						       ? &opts.member_readers[i] : nullptr);
+	return write_runs(runs, sink, opts);
 }
 
 Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSink &sink,
 			       const WriteOptions &opts)
+{
+	std::vector<std::pair<const PageRun *, const PageReader *>> runs;
+	for (const auto &run : pages)
+		runs.emplace_back(&run, &opts.reader);
+	return write_runs(runs, sink, opts);
+}
+
+namespace {
+
+// Page records for RUNS, each read with its reader when it has no data,
+// then the end record and the trailer.
+Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageReader *>> &runs,
+			const ByteSink &sink, const WriteOptions &opts)
 {
 	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
 	if (auto r = pipe.start(); !r)
@@ -497,8 +523,9 @@ Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSin
 		t.page_bytes += p.raw.size();
 		return {};
 	};
-	for (const auto &run : pages) {
-		if (run.data.empty() && !opts.reader && run.len)
+	for (const auto &[run_ptr, reader] : runs) {
+		const PageRun &run = *run_ptr;
+		if (run.data.empty() && (!reader || !*reader) && run.len)
 			return fail(EINVAL, "write_image: page data without a reader");
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
 			if (read - written == pipe.size())
@@ -510,7 +537,7 @@ Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSin
 			p.addr = run.addr + off;
 			if (run.data.empty()) {
 				p.chunk.resize(kPageRecordMax);
-				if (auto r = opts.reader(p.addr, {p.chunk.data(), n}); !r)
+				if (auto r = (*reader)(p.addr, {p.chunk.data(), n}); !r)
 					return r;
 				p.raw = {p.chunk.data(), n};
 			} else {
@@ -530,6 +557,76 @@ Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSin
 	t.sum = sum_of(&t, offsetof(Trailer, sum));
 	return sink(bytes_of(t));
 }
+
+// What one process of an image must satisfy (the root and each member):
+// files in fd order, values in range, pipes whole, shared memory that
+// exists (SHARED: how many objects the image has).
+Result<void> check_process(const Image &img, size_t shared)
+{
+	for (size_t i = 0; i < img.files.size(); i++) {
+		const OpenFile &f = img.files[i];
+		bool earlier = std::any_of(img.files.begin(), img.files.begin() + i,
+					   [&](const OpenFile &e) { return e.fd == f.dup_of; });
+		if (f.fd < 0 || (i && f.fd <= img.files[i - 1].fd) ||
+		    (f.dup_of != -1 && !earlier))
+			return corrupt(strf("file descriptor %d out of order or shared with "
+					    "one the image lacks", f.fd));
+	}
+	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
+		return corrupt("oom_score_adj out of range");
+	if (auto r = check_pipes(img); !r)
+		return std::unexpected(r.error());
+	if (img.timers)
+		for (size_t i = 0; i < img.timers->posix.size(); i++) {
+			const PosixTimer &t = img.timers->posix[i];
+			if (t.id < 0 || (i && t.id <= img.timers->posix[i - 1].id) ||
+			    t.signal < 0 || t.signal > 64)
+				return corrupt(strf("POSIX timer %d out of order or with signal %d",
+						    t.id, t.signal));
+		}
+	for (const auto &f : img.files)
+		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
+				  f.timerfd->interval.nsec >= 1000000000 ||
+				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
+			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
+	if (auto r = check_epolls_and_signals(img); !r)
+		return std::unexpected(r.error());
+	if (auto r = check_unix_pairs(img); !r)
+		return std::unexpected(r.error());
+	for (const auto &m : img.mappings)
+		if (m.shared >= 0 && (size_t(m.shared) >= shared ||
+				      !(m.flags & HETMIG_VMA_F_MAYSHARE)))
+			return corrupt(strf("mapping 0x%lx of process %u: shared memory the "
+					    "image lacks", (unsigned long)m.start, img.pid));
+	return {};
+}
+
+// The records of a tree's image, read into the root's pages, handed to
+// each process: SHARES[0] bytes are the root's, the next SHARES[1] the
+// first member's, and so on. A record belongs to one process only.
+Result<void> share_out_pages(Image &img, const std::vector<uint64_t> &shares)
+{
+	if (shares.size() != img.members.size() + 1)
+		return corrupt("page byte counts do not match the tree");
+	std::vector<PageRun> all = std::move(img.pages);
+	img.pages.clear();
+	size_t next = 0;
+	for (size_t p = 0; p < shares.size(); p++) {
+		std::vector<PageRun> &out = p ? img.members[p - 1].pages : img.pages;
+		uint64_t left = shares[p];
+		while (left) {
+			if (next == all.size() || all[next].len > left)
+				return corrupt("page records do not match the tree's byte counts");
+			left -= all[next].len;
+			out.push_back(std::move(all[next++]));
+		}
+	}
+	if (next != all.size())
+		return corrupt("page records beyond the tree's byte counts");
+	return {};
+}
+
+} // namespace
 
 Result<Image> read_image(const ByteSource &source)
 {
@@ -565,8 +662,16 @@ Result<Image> read_image(const ByteSource &source)
 		return corrupt("metadata checksum mismatch");
 
 	Image img;
+	// Format 3: how many page bytes are the root's, then each member's.
+	std::vector<uint64_t> shares;
 	try {
-		from_cbor_tree(json::from_cbor(meta), img);
+		json j = json::from_cbor(meta);
+		from_cbor_tree(j, img);
+		if (img.is_tree()) {
+			shares.push_back(j.at("page_bytes"));
+			for (const auto &m : j.at("members"))
+				shares.push_back(m.at("page_bytes"));
+		}
 	} catch (const json::exception &e) {
 		return corrupt(std::string("metadata: ") + e.what());
 	} catch (const std::out_of_range &e) {
@@ -574,39 +679,26 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
-	for (size_t i = 0; i < img.files.size(); i++) {
-		const OpenFile &f = img.files[i];
-		bool earlier = std::any_of(img.files.begin(), img.files.begin() + i,
-					   [&](const OpenFile &e) { return e.fd == f.dup_of; });
-		if (f.fd < 0 || (i && f.fd <= img.files[i - 1].fd) ||
-		    (f.dup_of != -1 && !earlier))
-			return corrupt(strf("file descriptor %d out of order or shared with "
-					    "one the image lacks", f.fd));
+	if (img.is_tree() && version < 3)
+		return corrupt("a process tree or shared memory in a format 1 or 2 image");
+	if (auto r = check_process(img, img.shared.size()); !r)
+		return std::unexpected(r.error());
+	for (const auto &m : img.members) {
+		if (!m.members.empty() || !m.shared.empty() || m.arch != img.arch)
+			return corrupt(strf("member %u of the tree has members of its own or "
+					    "another architecture", m.pid));
+		if (auto r = check_process(m, img.shared.size()); !r)
+			return std::unexpected(r.error());
 	}
-	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
-		return corrupt("oom_score_adj out of range");
-	if (auto r = check_pipes(img); !r)
-		return std::unexpected(r.error());
-	if (img.timers)
-		for (size_t i = 0; i < img.timers->posix.size(); i++) {
-			const PosixTimer &t = img.timers->posix[i];
-			if (t.id < 0 || (i && t.id <= img.timers->posix[i - 1].id) ||
-			    t.signal < 0 || t.signal > 64)
-				return corrupt(strf("POSIX timer %d out of order or with signal %d",
-						    t.id, t.signal));
-		}
-	for (const auto &f : img.files)
-		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
-				  f.timerfd->interval.nsec >= 1000000000 ||
-				  f.timerfd->value.sec > INT64_MAX || f.timerfd->interval.sec > INT64_MAX))
-			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
-	if (auto r = check_epolls_and_signals(img); !r)
-		return std::unexpected(r.error());
-	if (auto r = check_unix_pairs(img); !r)
-		return std::unexpected(r.error());
+	for (const auto &sh : img.shared)
+		if (sh.size % img.page_size || sh.size > (uint64_t(1) << 47))
+			return corrupt("shared memory size out of range");
 
 	if (auto r = read_page_records(source, version, img.pages); !r)
 		return std::unexpected(r.error());
+	if (!shares.empty())
+		if (auto r = share_out_pages(img, shares); !r)
+			return std::unexpected(r.error());
 	return img;
 }
 

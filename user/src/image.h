@@ -28,8 +28,12 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read.
-inline constexpr uint32_t kImageFormatVersion = 2;
+// The version written; every version from 1 up to it is read. Version 3
+// is written only for an image of a process tree or with shared memory
+// (Image::members, Image::shared); one process without either is still
+// written as version 2, which older hetmigs read.
+inline constexpr uint32_t kImageFormatVersion = 3;
+inline constexpr uint32_t kImageFormatSingle = 2;
 inline constexpr size_t kPageRecordMax = 1 << 20;
 
 // An eventfd(2)'s state: its counter and EFD_SEMAPHORE.
@@ -192,6 +196,30 @@ struct PendingSignals {
 	bool empty() const { return shared.empty() && threads.empty(); }
 };
 
+// A shared memory object that the tree's processes map (MAP_SHARED
+// anonymous memory, shared /dev/zero, a memfd with its fd closed): made
+// once on the destination (a memfd) and mapped by each mapping whose
+// Mapping::shared names it. Its pages are carried once, with the first
+// mapping of the tree that holds them.
+struct SharedMemory {
+	uint64_t dev = 0, inode = 0;	// the source's object (identity only)
+	uint64_t size = 0;		// up to the furthest mapping's end
+	std::string name;		// a memfd's name; empty: anonymous
+};
+
+// A child that exited and was not waited for yet: made again as a child
+// that exits at once the same way, for its parent's waitpid.
+struct Zombie {
+	uint32_t pid = 0;
+	int32_t status = 0;	// as waitpid(2) gives it
+};
+
+// Where a process stands in its tree on the source.
+struct TreeLinks {
+	uint32_t ppid = 0, pgid = 0, sid = 0;
+	int32_t pdeathsig = 0;		// PR_SET_PDEATHSIG; not kept for the root
+};
+
 struct Image {
 	uint32_t arch = 0;
 	uint32_t page_size = 0;
@@ -228,8 +256,21 @@ struct Image {
 	// they are the process's memory. Empty in every other image.
 	std::vector<std::pair<uint64_t, uint64_t>> precopied;
 	ProgramRef program;
+	TreeLinks links;
+	// The root's descendants, each parent before its children; empty in a
+	// member and in an image of one process. Each is a whole Image of its
+	// own (machine fields copied from the root), pages included.
+	std::vector<Image> members;
+	// The shared memory of the whole tree (root image only).
+	std::vector<SharedMemory> shared;
+	// This process's zombie children.
+	std::vector<Zombie> zombies;
 
-	uint64_t page_bytes() const;
+	uint64_t page_bytes() const;	// this process's, members not counted
+	bool is_tree() const
+	{
+		return !members.empty() || !shared.empty() || !zombies.empty();
+	}
 };
 
 // Where image bytes go and where they come from: a file or a connection.
@@ -244,6 +285,8 @@ struct WriteOptions {
 	// Where page runs without DATA come from. Reading them while writing,
 	// through one buffer, keeps a large process's image out of memory.
 	PageReader reader;
+	// The same for each of Image::members, in order.
+	std::vector<PageReader> member_readers = {};
 };
 
 Result<void> write_image(const Image &img, const ByteSink &sink,

@@ -43,12 +43,15 @@ json to_cbor_tree(const Image &img)
 		{"env_end", m.env_end}, {"auxv", m.auxv},
 	};
 	json maps = json::array();
-	for (const auto &v : img.mappings)
+	for (const auto &v : img.mappings) {
 		maps.push_back({
 			{"start", v.start}, {"end", v.end}, {"pgoff", v.pgoff},
 			{"prot", v.prot}, {"flags", v.flags}, {"kind", v.kind},
 			{"path", v.path}, {"name", v.name}, {"inode", v.inode},
 		});
+		if (v.shared >= 0)
+			maps.back()["shared"] = v.shared;
+	}
 	json sigs = json::array();
 	for (const auto &s : img.signals)
 		sigs.push_back({{"signal", s.signal}, {"handler", s.handler},
@@ -113,6 +116,31 @@ json to_cbor_tree(const Image &img)
 	};
 	if (img.oom_score_adj)
 		tree["oom_score_adj"] = *img.oom_score_adj;
+	if (img.links.ppid)
+		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
+				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
+	if (!img.members.empty() || !img.shared.empty() || !img.zombies.empty()) {
+		// Format 3: the page records are the root's, then each member's,
+		// in order; each process says how many bytes are its own.
+		tree["page_bytes"] = img.page_bytes();
+		json members = json::array();
+		for (const auto &m : img.members) {
+			members.push_back(to_cbor_tree(m));
+			members.back()["page_bytes"] = m.page_bytes();
+		}
+		tree["members"] = members;
+		json shared = json::array();
+		for (const auto &s : img.shared)
+			shared.push_back({{"dev", s.dev}, {"inode", s.inode}, {"size", s.size},
+					  {"name", s.name}});
+		tree["shared"] = shared;
+	}
+	if (!img.zombies.empty()) {
+		json zombies = json::array();
+		for (const auto &z : img.zombies)
+			zombies.push_back({{"pid", z.pid}, {"status", z.status}});
+		tree["zombies"] = zombies;
+	}
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
 	if (!img.precopied.empty())
@@ -215,6 +243,7 @@ void from_cbor_tree(const json &j, Image &img)
 		map.path = v.at("path");
 		map.name = v.at("name");
 		map.inode = v.at("inode");
+		map.shared = v.value("shared", int32_t(-1));
 		img.mappings.push_back(std::move(map));
 	}
 	for (const auto &s : j.at("signals"))
@@ -301,6 +330,21 @@ void from_cbor_tree(const json &j, Image &img)
 					     pipe.at("data").get_binary()});
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();
+	if (auto l = j.find("links"); l != j.end())
+		img.links = {l->at("ppid"), l->at("pgid"), l->at("sid"), l->at("pdeathsig")};
+	if (auto m = j.find("members"); m != j.end())
+		for (const auto &member : *m) {
+			Image mi;
+			from_cbor_tree(member, mi);
+			img.members.push_back(std::move(mi));
+		}
+	if (auto z = j.find("zombies"); z != j.end())
+		for (const auto &zombie : *z)
+			img.zombies.push_back({zombie.at("pid"), zombie.at("status")});
+	if (auto s = j.find("shared"); s != j.end())
+		for (const auto &shm : *s)
+			img.shared.push_back({shm.at("dev"), shm.at("inode"), shm.at("size"),
+					      shm.at("name")});
 	if (auto p = j.find("program"); p != j.end())
 		img.program = {p->value("path", ""), p->value("pair_id", ""),
 			       p->value("converted_from", "")};

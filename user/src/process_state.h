@@ -45,6 +45,9 @@ struct Mapping {
 	std::string path;  // backing file
 	std::string name;  // special mapping name ("[vdso]")
 	PageCounts pages;  // from /proc/PID/pagemap (see pagemap.h)
+	// Shared memory (MAP_SHARED anonymous, shared /dev/zero, a memfd):
+	// its index in the root image's Image::shared; -1 for none.
+	int32_t shared = -1;
 };
 
 // One signal's disposition other than the default.

@@ -30,6 +30,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fstream>
+#include <memory>
 #include <grp.h>
 #include <linux/hetmig.h>
 #include <linux/sched.h>
@@ -57,6 +58,7 @@
 #include "pending_signals.h"
 #include "program/program.h"
 #include "timers.h"
+#include "tree.h"
 
 namespace hetmig {
 
@@ -242,6 +244,19 @@ long raw_clone3(clone_args &args)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
+class Pipe {
+public:
+	Pipe() { if (pipe2(fds_, O_CLOEXEC)) fds_[0] = fds_[1] = -1; }
+	~Pipe() { close_read(); close_write(); }
+	int read_end() const { return fds_[0]; }
+	int write_end() const { return fds_[1]; }
+	void close_read() { if (fds_[0] >= 0) close(fds_[0]); fds_[0] = -1; }
+	void close_write() { if (fds_[1] >= 0) close(fds_[1]); fds_[1] = -1; }
+
+private:
+	int fds_[2];
+};
+
 // ---- the child ------------------------------------------------------------
 
 struct ChildPipes {
@@ -418,28 +433,37 @@ size_t restore_mm_bytes(const Image &img)
 	return bytes + 8 * u32;
 }
 
+// The member's part once the whole tree exists (Tree::member_main made
+// it, its session and group): everything else, up to RESTORE_MM. SHM: the
+// tree's shared memory objects, one fd each.
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
-			     bool keep_tids)
+			     bool keep_tids, std::vector<int> shm, bool root)
 {
-	wait_byte(p);
-	setsid();
-
-	// Our pipes go above every number the image uses, the rest is closed.
+	// Our pipes and the shared memory go above every number the image
+	// uses, the rest is closed.
 	int top = 2;
 	for (const auto &f : img.files)
 		top = std::max(top, f.fd);
 	int go = fcntl(p.go, F_DUPFD, top + 1), report = fcntl(p.report, F_DUPFD, top + 1);
 	if (go < 0 || report < 0)
 		child_fail(p, "fcntl", errno);
+	std::vector<int> keep = {go, report};
+	for (int &fd : shm) {
+		fd = fcntl(fd, F_DUPFD, top + 1);
+		if (fd < 0)
+			child_fail({go, report}, "fcntl", errno);
+		keep.push_back(fd);
+	}
 	for (int fd = 0; fd <= top; fd++) {
 		bool std_inherited = fd <= 2 && std::any_of(img.files.begin(), img.files.end(),
 			[&](const OpenFile &f) { return f.fd == fd && f.std_stream; });
 		if (!std_inherited)
 			close(fd);
 	}
-	close_range(unsigned(std::max(go, report)) + 1, ~0U, 0);
-	for (int fd = top + 1; fd < std::max(go, report); fd++)
-		if (fd != go && fd != report)
+	int highest = *std::max_element(keep.begin(), keep.end());
+	close_range(unsigned(highest) + 1, ~0U, 0);
+	for (int fd = top + 1; fd < highest; fd++)
+		if (std::find(keep.begin(), keep.end(), fd) == keep.end())
 			close(fd);
 	p = {go, report};
 	// The netlink socket too, before the uid changes: its send buffer must
@@ -470,9 +494,16 @@ size_t restore_mm_bytes(const Image &img)
 
 	// Files the mappings need, and the netlink socket: closed by RESTORE_MM.
 	std::vector<int> close_fds = {p.go, p.report};
+	close_fds.insert(close_fds.end(), shm.begin(), shm.end());
 	std::vector<int> map_fds(img.mappings.size(), -1);
 	for (size_t i = 0; i < img.mappings.size(); i++) {
 		const Mapping &m = img.mappings[i];
+		if (m.shared >= 0) {
+			if (size_t(m.shared) >= shm.size())
+				child_fail(p, "a mapping of shared memory the image lacks");
+			map_fds[i] = shm[size_t(m.shared)];
+			continue;
+		}
 		if (m.kind != HETMIG_VMA_FILE)
 			continue;
 		map_fds[i] = open(m.path.c_str(), O_RDONLY);
@@ -512,6 +543,12 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.timers)
 		if (auto r = restore_timers(*img.timers); !r)
 			child_fail(p, r.error().describe());
+	// After the credentials, which clear it; its parent is the member
+	// that forked us, as on the source.
+	if (!root && img.links.pdeathsig &&
+	    prctl(PR_SET_PDEATHSIG, (unsigned long)img.links.pdeathsig))
+		child_fail(p, strf("setting the parent-death signal %d", img.links.pdeathsig),
+			   errno);
 	// Last: after the move, libc's cached vdso entry points are stale, so
 	// nothing that could read the clock runs from here on.
 	if (!converted(img))
@@ -559,6 +596,155 @@ size_t restore_mm_bytes(const Image &img)
 	auto r = client->ack(std::move(*req), "RESTORE_MM");
 	// Success never comes back here: the task stopped in the kernel.
 	child_fail(p, r ? std::string("RESTORE_MM returned") : r.error().describe());
+}
+
+// ---- the tree -------------------------------------------------------------
+//
+// Each member is forked by its parent's restore (the root by the restorer),
+// with its pid (clone3 set_tid), after its parent made its own session or
+// group: the parent links and inherited sessions are the fork order's. Each
+// then writes its index and pid into CREATED and waits; the restorer traces
+// them all and tells each, with "g", which group to join (a sibling's or
+// cousin's group exists only once the whole tree does).
+
+struct TreeSetup {
+	std::vector<const Image *> images;	// the root first
+	std::vector<MemberPlan> plan;
+	const RestorePolicy *policy = nullptr;
+	bool keep_pids = false, keep_tids = false;
+	std::vector<int> go_read, go_write, report_read, report_write;	// per member
+	int created_read = -1, created_write = -1;
+	std::vector<int> shm;	// the tree's shared memory, memfds
+};
+
+struct Created {
+	uint32_t index;
+	int32_t pid;
+};
+
+bool read_full(int fd, void *buf, size_t len)
+{
+	auto *p = static_cast<uint8_t *>(buf);
+	while (len) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= size_t(n);
+	}
+	return true;
+}
+
+// Ends this process the way STATUS (waitpid's) says: an exit code, or a
+// signal (without a core dump).
+[[noreturn]] void exit_as(int status)
+{
+	if (WIFSIGNALED(status)) {
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		int sig = WTERMSIG(status);
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, nullptr);
+		kill(getpid(), sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+[[noreturn]] void member_main(const TreeSetup &t, size_t i)
+{
+	ChildPipes p{t.go_read[i], t.report_write[i]};
+	if (i == 0) {
+		// The restorer's ends: a member must see EOF when it is gone.
+		for (size_t j = 0; j < t.plan.size(); j++) {
+			close(t.go_write[j]);
+			close(t.report_read[j]);
+		}
+		close(t.created_read);
+	}
+	const MemberPlan &plan = t.plan[i];
+	if (plan.session_leader) {
+		if (setsid() < 0)
+			child_fail(p, "setsid", errno);
+	} else if (plan.group_leader && setpgid(0, 0)) {
+		child_fail(p, "making its process group", errno);
+	}
+	// Its zombies: children that exit at once as they did, never waited
+	// for here (SIGCHLD at its default, so they stay).
+	signal(SIGCHLD, SIG_DFL);
+	for (const Zombie &z : t.images[i]->zombies) {
+		pid_t want = pid_t(z.pid);
+		clone_args args{};
+		args.exit_signal = SIGCHLD;
+		if (t.keep_pids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r < 0)
+			child_fail(p, t.keep_pids && errno == EEXIST
+				   ? strf("pid %d of the tree (a zombie) is taken here (--no-pid "
+					  "gives the tree's processes new pids)", want)
+				   : strf("making zombie %d again", want), errno);
+		if (r == 0)
+			exit_as(z.status);
+		siginfo_t si;
+		waitid(P_PID, id_t(r), &si, WEXITED | WNOWAIT);  // a zombie, not reaped
+	}
+	// Their SIGCHLD is the restore's, not the process's. Ignored at its
+	// default, it is dropped, unless the mask we inherited from whoever
+	// started the restorer blocks it: then, left pending, it would
+	// interrupt the call the process sleeps in once it runs.
+	if (!t.images[i]->zombies.empty()) {
+		sigset_t chld, old;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, &old);
+		struct timespec now = {0, 0};
+		while (sigtimedwait(&chld, nullptr, &now) > 0)
+			;
+		sigprocmask(SIG_SETMASK, &old, nullptr);
+	}
+	for (size_t c = 1; c < t.plan.size(); c++) {
+		if (t.plan[c].parent != i)
+			continue;
+		pid_t want = pid_t(t.images[c]->pid);
+		clone_args args{};
+		args.exit_signal = SIGCHLD;
+		if (t.keep_pids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r < 0)
+			child_fail(p, t.keep_pids && errno == EEXIST
+				   ? strf("pid %d of the tree is taken here (--no-pid gives the "
+					  "tree's processes new pids)", want)
+				   : strf("creating process %d of the tree", want), errno);
+		if (r == 0)
+			member_main(t, c);
+	}
+	for (size_t j = 0; j < t.plan.size(); j++)
+		if (j != i) {
+			close(t.go_read[j]);
+			close(t.report_write[j]);
+		}
+	Created rec{uint32_t(i), int32_t(getpid())};
+	if (write(t.created_write, &rec, sizeof(rec)) != sizeof(rec))
+		child_fail(p, "telling the restorer its pid", errno);
+	close(t.created_write);
+	char go[5];
+	if (!read_full(p.go, go, sizeof(go)) || go[0] != 'g')
+		_exit(1);  // the restorer is gone, or gave up
+	int32_t pgid;
+	std::memcpy(&pgid, go + 1, sizeof(pgid));
+	if (pgid && setpgid(0, pgid))
+		child_fail(p, strf("joining process group %d", pgid), errno);
+	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, i == 0);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -631,10 +817,28 @@ bool write_directly(pid_t pid, const PageRun &run)
 // buffer of its own and then into the target with access_process_vm, two
 // copies and a page lookup per page) and any run process_vm_writev did not
 // take, saying why.
-Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img)
+Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
+			const std::vector<int> &shm)
 {
 	const WritableRanges writable(img);
 	for (const auto &run : img.pages) {
+		// Shared memory straight into its object, whatever the mapping's
+		// protection.
+		const Mapping *m = mapping_containing(img, run.addr);
+		if (m && m->shared >= 0) {
+			if (run.addr + run.data.size() > m->end || size_t(m->shared) >= shm.size())
+				return fail(EINVAL, strf("pages at 0x%lx overrun their shared memory",
+							 (unsigned long)run.addr));
+			uint64_t off = run.addr - m->start + m->pgoff;
+			for (size_t done = 0; done < run.data.size();) {
+				ssize_t n = pwrite(shm[size_t(m->shared)], run.data.data() + done,
+						   run.data.size() - done, off_t(off + done));
+				if (n <= 0)
+					return fail(n < 0 ? errno : EIO, "writing shared memory");
+				done += size_t(n);
+			}
+			continue;
+		}
 		if (writable.hold(run) && write_directly(pid, run))
 			continue;
 		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
@@ -683,19 +887,6 @@ Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadSt
 	return client.ack(std::move(*req), "SET_THREAD");
 }
 
-class Pipe {
-public:
-	Pipe() { if (pipe2(fds_, O_CLOEXEC)) fds_[0] = fds_[1] = -1; }
-	~Pipe() { close_read(); close_write(); }
-	int read_end() const { return fds_[0]; }
-	int write_end() const { return fds_[1]; }
-	void close_read() { if (fds_[0] >= 0) close(fds_[0]); fds_[0] = -1; }
-	void close_write() { if (fds_[1] >= 0) close(fds_[1]); fds_[1] = -1; }
-
-private:
-	int fds_[2];
-};
-
 } // namespace
 
 Result<void> RestoredProcess::release()
@@ -705,6 +896,7 @@ Result<void> RestoredProcess::release()
 			return fail(errno, strf("letting thread %d run", tid));
 	pid_ = 0;
 	tids_.clear();
+	members_.clear();
 	return {};
 }
 
@@ -713,12 +905,18 @@ void RestoredProcess::discard()
 	if (!pid_)
 		return;
 	kill(pid_, SIGKILL);
+	for (pid_t m : members_)
+		kill(m, SIGKILL);
 	for (pid_t tid : tids_)
 		if (tid != pid_)
 			waitpid(tid, nullptr, __WALL);
+	for (pid_t m : members_)
+		if (std::find(tids_.begin(), tids_.end(), m) == tids_.end())
+			waitpid(m, nullptr, __WALL);
 	waitpid(pid_, nullptr, __WALL);
 	pid_ = 0;
 	tids_.clear();
+	members_.clear();
 }
 
 Result<KernelVdso> this_kernel_vdso()
@@ -806,6 +1004,10 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		notices.push_back(strf("%s %s: it is now %s", names[f.fd], was.c_str(),
 				       mine.empty() ? "the receiver's own" : mine.c_str()));
 	}
+	// The tree's other processes, each said with its pid.
+	for (auto &m : img.members)
+		for (const auto &line : settle_std_streams(m, policy))
+			notices.push_back(strf("process %u's ", m.pid) + line);
 	return notices;
 }
 
@@ -866,114 +1068,236 @@ Result<void> set_oom_score_adj(pid_t pid, const Image &img)
 				      : ""));
 }
 
+namespace {
+
+// The tid of TID's thread group, from /proc (a thread stopped at birth).
+pid_t tgid_of(pid_t tid)
+{
+	std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+	for (std::string line; std::getline(in, line);)
+		if (line.starts_with("Tgid:"))
+			return pid_t(std::stol(line.substr(5)));
+	return 0;
+}
+
+struct FdList {
+	std::vector<int> fds;
+	FdList() = default;
+	FdList(const FdList &) = delete;
+	~FdList() { for (int fd : fds) close(fd); }
+};
+
+} // namespace
+
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 {
-	if (auto r = check_image(img, policy); !r)
-		return std::unexpected(r.error());
+	TreeSetup t;
+	t.images.push_back(&img);
+	for (const auto &m : img.members)
+		t.images.push_back(&m);
+	for (const Image *i : t.images)
+		if (auto r = check_image(*i, policy); !r)
+			return std::unexpected(r.error());
+	auto plan = plan_tree(tree_members(img));
+	if (!plan)
+		return std::unexpected(plan.error());
+	t.plan = std::move(*plan);
+	const size_t n = t.images.size();
+	const bool tree = n > 1;
+	bool privileged = geteuid() == 0;
+	if (tree && policy.keep_pid && !privileged)
+		return fail(EPERM, "a process tree is restored with its own pids, which needs "
+				   "root here; with --no-pid its processes get new ones, which "
+				   "they do not know of");
 	auto client = GenlClient::connect();
 	if (!client)
 		return std::unexpected(client.error());
 
-	Pipe go, report;
-	if (go.read_end() < 0 || report.read_end() < 0)
+	FdList shm;
+	for (const auto &sh : img.shared) {
+		int fd = memfd_create(sh.name.empty() ? "hetmig-shared-anon" : sh.name.c_str(),
+				      MFD_CLOEXEC);
+		if (fd < 0)
+			return fail(errno, "making the tree's shared memory");
+		shm.fds.push_back(fd);
+		if (ftruncate(fd, off_t(sh.size)))
+			return fail(errno, "sizing the tree's shared memory");
+	}
+	std::vector<std::unique_ptr<Pipe>> go, report;
+	Pipe created;
+	for (size_t i = 0; i < n; i++) {
+		go.push_back(std::make_unique<Pipe>());
+		report.push_back(std::make_unique<Pipe>());
+		if (go.back()->read_end() < 0 || report.back()->read_end() < 0)
+			return fail(errno, "pipe");
+		t.go_read.push_back(go.back()->read_end());
+		t.go_write.push_back(go.back()->write_end());
+		t.report_read.push_back(report.back()->read_end());
+		t.report_write.push_back(report.back()->write_end());
+	}
+	if (created.read_end() < 0)
 		return fail(errno, "pipe");
-	bool privileged = geteuid() == 0;
-	bool keep_tids = policy.keep_pid && privileged &&
-			 policy.uid.value_or(img.uid) == 0;
+	t.created_read = created.read_end();
+	t.created_write = created.write_end();
+	t.shm = shm.fds;
+	t.policy = &policy;
+	t.keep_pids = policy.keep_pid && privileged;
+	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
 
 	clone_args args{};
 	args.exit_signal = SIGCHLD;
 	pid_t want = pid_t(img.pid);
-	if (policy.keep_pid && privileged) {
+	if (t.keep_pids) {
 		args.set_tid = reinterpret_cast<uint64_t>(&want);
 		args.set_tid_size = 1;
 	}
 	long child = raw_clone3(args);
-	if (child < 0 && args.set_tid) {
+	if (child < 0 && args.set_tid && !tree) {
+		// One process takes another pid when its own is taken here; a
+		// tree's processes know each other's pids, so a tree does not.
 		args.set_tid = 0;
 		args.set_tid_size = 0;
 		child = raw_clone3(args);
 	}
 	if (child < 0)
-		return fail(errno, "creating the process");
+		return fail(errno, tree && errno == EEXIST
+				   ? strf("pid %d of the tree is taken here (--no-pid gives the "
+					  "tree's processes new pids)", want)
+				   : std::string("creating the process"));
 	if (child == 0)
-		child_main(img, policy, {go.read_end(), report.write_end()}, keep_tids);
-	go.close_read();
-	report.close_write();
+		member_main(t, 0);
+	for (size_t i = 0; i < n; i++) {
+		go[i]->close_read();
+		report[i]->close_write();
+	}
+	created.close_write();
 
-	std::vector<pid_t> tids = {pid_t(child)};
-	RestoredProcess proc(pid_t(child), tids, child == want);
+	RestoredProcess proc(pid_t(child), {pid_t(child)}, child == want);
 	auto died = [&](const std::string &fallback) {
-		std::string msg = read_report(report.read_end());
+		// Members not traced yet see their "go" pipe end and exit; the
+		// traced ones are killed. Then their reports are whole.
+		for (auto &g : go)
+			g->close_write();
 		proc.discard();
+		std::string msg;
+		for (auto &r : report)
+			if (msg.empty())
+				msg = read_report(r->read_end());
 		return fail(EIO, "restore: " + (msg.empty() ? fallback : msg));
 	};
-	if (ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))
-		return fail(errno, "tracing the new process");
-	if (write(go.write_end(), "g", 1) != 1)
-		return died("the new process is gone");
 
-	// Collect the threads it creates; each stops at birth.
+	std::vector<pid_t> pids(n, 0);
+	for (size_t k = 0; k < n; k++) {
+		Created rec;
+		if (!read_full(created.read_end(), &rec, sizeof(rec)) || rec.index >= n ||
+		    pids[rec.index])
+			return died("a process of the tree died while the tree was made");
+		pids[rec.index] = rec.pid;
+	}
+	// Traced from here on: each dies with us (EXITKILL).
+	bool kept = true;
+	for (size_t i = 0; i < n; i++) {
+		if (ptrace(PTRACE_SEIZE, pids[i], 0, PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))
+			return died(strf("tracing process %d: %s", pids[i], std::strerror(errno)));
+		if (i)
+			proc.add_member(pids[i]);
+		kept &= pids[i] == pid_t(t.images[i]->pid);
+	}
+	proc.set_pid_kept(kept);
+	for (size_t i = 0; i < n; i++) {
+		char msg[5] = {'g'};
+		int32_t pgid = t.plan[i].join == kNoMember ? 0 : pids[t.plan[i].join];
+		std::memcpy(msg + 1, &pgid, sizeof(pgid));
+		if (write(go[i]->write_end(), msg, sizeof(msg)) != sizeof(msg))
+			return died("a process of the tree is gone");
+	}
+
+	// Collect the threads each creates; each stops at birth.
+	auto member_of = [&](pid_t pid) {
+		return size_t(std::find(pids.begin(), pids.end(), pid) - pids.begin());
+	};
+	std::vector<std::vector<pid_t>> tids(n);
+	size_t threads_wanted = 0;
+	for (size_t i = 0; i < n; i++) {
+		tids[i] = {pids[i]};
+		threads_wanted += t.images[i]->threads.size() - 1;
+	}
+	auto note_thread = [&](size_t i, pid_t tid) {
+		if (i < n && std::find(tids[i].begin(), tids[i].end(), tid) == tids[i].end())
+			tids[i].push_back(tid);
+	};
 	size_t stopped_threads = 0;
-	while (stopped_threads + 1 < img.threads.size()) {
+	while (stopped_threads < threads_wanted) {
 		int status;
 		pid_t w = waitpid(-1, &status, __WALL);
 		if (w < 0)
 			return died("waitpid");
-		if (w == child && (WIFEXITED(status) || WIFSIGNALED(status)))
-			return died("the new process died while being set up");
+		size_t mi = member_of(w);
+		if (mi < n && (WIFEXITED(status) || WIFSIGNALED(status)))
+			return died(strf("process %d died while being set up", w));
 		if (!WIFSTOPPED(status))
 			continue;
 		int event = status >> 16;
-		if (w == child) {
+		if (mi < n) {
 			if (event == PTRACE_EVENT_CLONE) {
 				unsigned long tid;
-				ptrace(PTRACE_GETEVENTMSG, child, 0, &tid);
-				if (std::find(tids.begin(), tids.end(), pid_t(tid)) == tids.end())
-					tids.push_back(pid_t(tid));
+				ptrace(PTRACE_GETEVENTMSG, w, 0, &tid);
+				note_thread(mi, pid_t(tid));
 			}
-			ptrace(PTRACE_CONT, child, 0, 0);
+			ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}
 		if (event == PTRACE_EVENT_STOP) {
-			if (std::find(tids.begin(), tids.end(), w) == tids.end())
-				tids.push_back(w);
+			note_thread(member_of(tgid_of(w)), w);
 			stopped_threads++;
 		}
 	}
-	proc.set_threads(tids);
-	if (write(go.write_end(), "r", 1) != 1)
-		return died("the new process is gone");
+	std::vector<pid_t> all;
+	for (const auto &v : tids)
+		all.insert(all.end(), v.begin(), v.end());
+	proc.set_threads(all);
+	for (size_t i = 0; i < n; i++)
+		if (write(go[i]->write_end(), "r", 1) != 1)
+			return died("a process of the tree is gone");
 
-	// RESTORE_MM ends with the leader stopped by SIGSTOP.
-	for (;;) {
-		int status;
-		if (waitpid(child, &status, __WALL) != child)
-			return died("waitpid");
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return died("the new process died while its address space was "
-				    "rebuilt (see the kernel log)");
-		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP && !(status >> 16))
-			break;
-		if (WIFSTOPPED(status) && (status >> 16) == 0 && WSTOPSIG(status) != SIGSTOP)
-			return died(strf("the new process got signal %d while "
-						"being set up", WSTOPSIG(status)));
-		ptrace(PTRACE_CONT, child, 0, 0);
-	}
+	// RESTORE_MM ends with each member stopped by SIGSTOP.
+	for (size_t i = 0; i < n; i++)
+		for (;;) {
+			int status;
+			if (waitpid(pids[i], &status, __WALL) != pids[i])
+				return died("waitpid");
+			if (WIFEXITED(status) || WIFSIGNALED(status))
+				return died(strf("process %d died while its address space was "
+						 "rebuilt (see the kernel log)", pids[i]));
+			if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP && !(status >> 16))
+				break;
+			// Its children's SIGCHLD, of their restore: not the process's.
+			if (WIFSTOPPED(status) && (status >> 16) == 0 &&
+			    WSTOPSIG(status) != SIGSTOP && WSTOPSIG(status) != SIGCHLD)
+				return died(strf("process %d got signal %d while being set up",
+						 pids[i], WSTOPSIG(status)));
+			ptrace(PTRACE_CONT, pids[i], 0, 0);
+		}
 
-	if (auto r = write_pages(*client, pid_t(child), img); !r)
-		return std::unexpected(r.error());
-	for (size_t i = 0; i < img.threads.size(); i++)
-		if (auto r = set_thread(*client, pid_t(child), tids[i], img.threads[i]); !r)
+	for (size_t i = 0; i < n; i++) {
+		const Image &mi = *t.images[i];
+		if (tids[i].size() != mi.threads.size())
+			return died(strf("process %d has %zu threads, not %zu", pids[i],
+					 tids[i].size(), mi.threads.size()));
+		if (auto r = write_pages(*client, pids[i], mi, shm.fds); !r)
 			return std::unexpected(r.error());
-	if (auto r = set_rlimits(pid_t(child), img); !r)
-		return std::unexpected(r.error());
-	if (auto r = set_oom_score_adj(pid_t(child), img); !r)
-		return std::unexpected(r.error());
-	// Last, under the image's limits (RLIMIT_SIGPENDING), by the threads
-	// with their own registers and stacks.
-	if (auto r = queue_pending_signals(pid_t(child), tids, img); !r)
-		return std::unexpected(r.error());
+		for (size_t k = 0; k < mi.threads.size(); k++)
+			if (auto r = set_thread(*client, pids[i], tids[i][k], mi.threads[k]); !r)
+				return std::unexpected(r.error());
+		if (auto r = set_rlimits(pids[i], mi); !r)
+			return std::unexpected(r.error());
+		if (auto r = set_oom_score_adj(pids[i], mi); !r)
+			return std::unexpected(r.error());
+		// Last, under the image's limits (RLIMIT_SIGPENDING), by the
+		// threads with their own registers and stacks.
+		if (auto r = queue_pending_signals(pids[i], tids[i], mi); !r)
+			return std::unexpected(r.error());
+	}
 	return proc;
 }
 

@@ -44,7 +44,8 @@ public:
 	RestoredProcess(pid_t pid, std::vector<pid_t> tids, bool pid_kept)
 		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
 	RestoredProcess(RestoredProcess &&o) noexcept
-		: pid_(o.pid_), tids_(std::move(o.tids_)), pid_kept_(o.pid_kept_)
+		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
+		  pid_kept_(o.pid_kept_)
 	{
 		o.pid_ = 0;
 	}
@@ -52,8 +53,14 @@ public:
 	~RestoredProcess() { discard(); }
 
 	pid_t pid() const { return pid_; }
+	// Every thread of the tree's processes, the root's first.
 	void set_threads(std::vector<pid_t> tids) { tids_ = std::move(tids); }
+	// The root's descendants (a process tree), each traced by us.
+	void add_member(pid_t pid) { members_.push_back(pid); }
+	const std::vector<pid_t> &members() const { return members_; }
+	// Whether every process of the tree has the pid it had.
 	bool pid_kept() const { return pid_kept_; }
+	void set_pid_kept(bool kept) { pid_kept_ = kept; }
 
 	// Lets every thread run on from where the image stopped it.
 	Result<void> release();
@@ -63,6 +70,7 @@ public:
 private:
 	pid_t pid_;
 	std::vector<pid_t> tids_;
+	std::vector<pid_t> members_;
 	bool pid_kept_;
 };
 

@@ -83,4 +83,16 @@ done
 echo "# $out"
 check "send.back_exit_0" [ $rc -eq 0 ]
 sed 's/^/@@DST /' /tmp/after
+
+# A's process tree: its stdout (a file on A) is our --output here; told
+# to check itself, it finds its links, groups, sessions, shared memory
+# and zombies as they were.
+out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/tree 2>&1); rc=$?
+echo "# $out"
+check "recv.tree_exit_0" [ $rc -eq 0 ]
+pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
+[ -n "$pid" ] && kill -TERM $pid
+wait_for /tmp/tree "^tree: [^r]"
+sed 's/^/# /' /tmp/tree
+check "recv.tree_intact" grep -q "^tree: intact" /tmp/tree
 echo "1..$n"

@@ -149,4 +149,15 @@ echo "# $out"
 check "recv.back_exit_0" [ $rc -eq 0 ]
 wait_for /tmp/back "^done"
 sed 's/^/@@BACK /' /tmp/back
+
+# A process tree (tree.c: children, a grandchild, groups, a session,
+# shared memory, zombies) moved to B whole; B checks it there.
+/usr/lib/hetmig/selftests/tree > /tmp/tree 2>&1 &
+pid=$!
+wait_for /tmp/tree "ready"
+send --key /root/key
+check "send.tree_exit_0" [ $rc -eq 0 ]
+check "send.tree_moved_whole" has "$out" "and 4 processes of its tree"
+wait $pid
+check "send.tree_source_gone" [ $? -eq 137 ]
 echo "1..$n"
