@@ -148,5 +148,33 @@ TEST(InsnAarch64, SimdCopiesNameTheirRegistersOnly)
 	EXPECT_TRUE(ins->uses & kD8);
 }
 
+TEST(InsnAarch64, ConversionsReadOneFileWriteTheOther)
+{
+	constexpr uint64_t kD8 = uint64_t(1) << 40, kD9 = uint64_t(1) << 41;
+	constexpr uint64_t kX8 = uint64_t(1) << 8, kX19 = uint64_t(1) << 19;
+	auto scvtf = arm(0x1e620102);  // scvtf d2, w8: no d8 (FT's main at -O2)
+	ASSERT_TRUE(scvtf);
+	EXPECT_EQ(scvtf->uses, kX8);
+	EXPECT_EQ(scvtf->defs & (kD8 | kD9), 0u);
+	auto ucvtf = arm(0x9e630269);  // ucvtf d9, x19
+	ASSERT_TRUE(ucvtf);
+	EXPECT_EQ(ucvtf->uses, kX19);
+	EXPECT_EQ(ucvtf->kills, kD9);
+	auto fcvtzs = arm(0x1e780113);  // fcvtzs w19, d8
+	ASSERT_TRUE(fcvtzs);
+	EXPECT_EQ(fcvtzs->uses, kD8);
+	EXPECT_EQ(fcvtzs->kills, kX19);
+	auto to_x = arm(0x9e660113);  // fmov x19, d8
+	ASSERT_TRUE(to_x);
+	EXPECT_EQ(to_x->uses, kD8);
+	EXPECT_EQ(to_x->kills, kX19);
+	auto upper = arm(0x9eaf0268);  // fmov v8.d[1], x19: a part of d8
+	ASSERT_TRUE(upper);
+	EXPECT_TRUE(upper->uses & kX19);
+	EXPECT_TRUE(upper->uses & kD8);
+	EXPECT_EQ(upper->defs, kD8);
+	EXPECT_EQ(upper->kills, 0u);
+}
+
 } // namespace
 } // namespace hetmig::program
