@@ -70,6 +70,19 @@ TEST(FrameSlotsX86, AReloadAfterTheCallIsLive)
 	EXPECT_TRUE(has(a.f.calls[0].live_slots, -16, -8));
 }
 
+TEST(FrameSlotsX86, AJumpsDisplacementIsNoOperand)
+{
+	// je rel32 whose displacement starts 45 f0: read as a ModRM byte it
+	// was `test %al, -0x10(%rbp)`, and CG's main at -O2 had a site
+	// refused for a slot written again after it.
+	auto a = x86({kSpillR12}, {{0x0f, 0x84, 0x45, 0xf0, 0x00, 0x00},  // je .+0xf045
+				   {0x48, 0x89, 0x45, 0xf0},              // mov %rax,-0x10(%rbp)
+				   {0x48, 0x8b, 0x45, 0xf0}});            // mov -0x10(%rbp),%rax
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_TRUE(has(a.f.calls[0].dead_slots, -16, -8));
+	EXPECT_FALSE(has(a.f.calls[0].live_slots, -16, -8));
+}
+
 TEST(FrameSlotsAarch64, AHalfStoredAgainBeforeItIsReadIsDead)
 {
 	// FT's fft_line at -O2: x3 spilled to [sp, 120] around one call,

@@ -446,7 +446,7 @@ std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 			op = p[i++];
 		}
 	}
-	if (map == 0 && !has_modrm_x86_64(op))
+	if ((map == 0 && !has_modrm_x86_64(op)) || (map == 1 && !has_modrm_x86_64_0f(op)))
 		return std::nullopt;
 	if (i >= len) {
 		if (map)

@@ -41,6 +41,21 @@ bool has_modrm_x86_64(uint8_t op)
 	return true;
 }
 
+bool has_modrm_x86_64_0f(uint8_t op)
+{
+	// jcc rel32 above all: its displacement, read as a ModRM byte, made
+	// CG's `je` at -O2 "read" a spill slot (rbp-1488) the site had not
+	// written, and the site was refused.
+	if ((op >= 0x80 && op <= 0x8f) || (op >= 0x30 && op <= 0x37) || (op >= 0xc8 && op <= 0xcf))
+		return false;
+	switch (op) {
+	case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0b: case 0x0e:
+	case 0x77: case 0xa0: case 0xa1: case 0xa2: case 0xa8: case 0xa9: case 0xaa:
+		return false;
+	}
+	return true;
+}
+
 X86Prefixes x86_prefixes(const uint8_t *p, unsigned len)
 {
 	X86Prefixes x;
@@ -126,6 +141,8 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 		if (!has_modrm_x86_64(op))
 			return e;
 	}
+	if (map == 1 && !has_modrm_x86_64_0f(op2))
+		return e;
 	if (i >= len)
 		return e;
 	uint8_t modrm = p[i++];

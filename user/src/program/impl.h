@@ -46,6 +46,8 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 			uint64_t low, Function &f);
 // Whether an x86_64 one-byte-map opcode takes a ModRM byte (frame_slots.cpp).
 bool has_modrm_x86_64(uint8_t op);
+// The same for the 0f map's opcodes (after 0x0f).
+bool has_modrm_x86_64_0f(uint8_t op);
 // An x86_64 instruction's legacy prefixes (operand size, rep, repne; the
 // segment, address-size and lock prefixes skipped) and REX byte; `next`
 // is the index of its opcode (frame_slots.cpp).
