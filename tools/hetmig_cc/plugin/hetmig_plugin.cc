@@ -30,7 +30,8 @@
 // Options: -fplugin-arg-hetmig_plugin-verbose (each home on stderr),
 // -fplugin-arg-hetmig_plugin-no-order, -fplugin-arg-hetmig_plugin-no-homes,
 // ...-no-names, -no-saves, -no-points, -no-leaves (each part off), and
-// ...-leaves-only (part 7 alone, for a plain build that counts entries).
+// ...-leaves-only (part 7 alone, for a plain build that counts entries;
+// -leaves-only=optimized counts for a build at -O1 or above).
 
 #include "gcc-plugin.h"
 #include "plugin-version.h"
@@ -46,6 +47,7 @@
 #include "gimple-walk.h"
 #include "tree-cfg.h"
 #include "cfgloop.h"
+#include "rtl.h"
 #include "cgraph.h"
 #include "attribs.h"
 #include "tree-ssa-loop-niter.h"
@@ -186,54 +188,100 @@ tree order_arguments_r(tree *tp, int *walk_subtrees, void *data)
 // at class S, 1.47x gcc -O2's whole run. The decision is taken on the
 // front end's GENERIC, which is the same tree on both ISAs: no call but
 // to a leaf defined before it (builtins neither: one may become a call on
-// one ISA only), no loop
-// or label, no asm, no long double or complex arithmetic (libgcc calls on
-// one ISA), no variable-length type, not variadic, at most
-// kLeafNodes tree nodes.
-
-constexpr unsigned kLeafNodes = 120;
+// one ISA only), no label whose address is taken, no asm, no long double
+// arithmetic (libgcc calls on aarch64 only), no variable-length
+// type, not variadic, at most kLeafNodes tree nodes.
+//
+// With optimization, a leaf may loop too (a loop leaf), if it is static
+// and referred to once in the unit: its loops then become loops of its
+// one caller and get their points there (part 6), which bounds the wait
+// for a move as the entry hook did; the points are sites of the caller,
+// inside a DW_TAG_inlined_subroutine the verifier reads like any scope.
+// FT's fft_line, called for every line of the grid, ran 4 % of FT's time
+// in calls, frames and entry checks. Inlined twice, a loop's point would
+// be two sites of one location in one function, which no name tells
+// apart (CG's multiply): a second reference, seen while later functions
+// are parsed (gcc gimplifies none before the unit ends), undoes the
+// decision, and that of every leaf that counted on it. At -O0 there are
+// no loop points, so a loop leaf keeps its call and its entry point.
+constexpr unsigned kLeafNodes = 200;
 
 bool leaf_refuses_type(tree type)
 {
 	if (!type)
 		return false;
+	// double complex multiplies and divides call libgcc's __muldc3 and
+	// __divdc3 on both ISAs alike; those call no program code.
 	if (TREE_CODE(type) == COMPLEX_TYPE)
-		return true;
+		type = TREE_TYPE(type);
 	return TREE_CODE(type) == REAL_TYPE && TYPE_PRECISION(type) > 64;
 }
 
-// The leaves of this unit found so far, with their sizes in nodes: a
-// function whose only calls are to these is a leaf too once they are
-// inlined into it (randlc calls lcg_mul). Functions are genericized in
-// the order they are defined, so a leaf must come before its callers.
-std::map<tree, unsigned> leaf_sizes;
+// The leaves of this unit found so far: a function whose only calls are
+// to these is a leaf too once they are inlined into it (randlc calls
+// lcg_mul). Functions are genericized in the order they are defined, so
+// a leaf must come before its callers.
+struct Leaf {
+	unsigned nodes = 0;          // its leaves' counted in
+	bool loops = false;          // it or a leaf it calls has a loop
+	unsigned references = 0;     // loop leaves: calls and addresses seen
+	tree attributes = NULL_TREE; // DECL_ATTRIBUTES before always_inline
+	bool declared_inline = false;
+	std::vector<tree> dependents; // leaves that call it
+};
+std::map<tree, Leaf> leaves;
+
+// Whether leaves may loop: with optimization (loop points), or when
+// leaves-only counts for an optimized build (leaves-only=optimized).
+bool leaves_may_loop = false;
+
+struct LeafScan {
+	unsigned nodes = 0;
+	bool loops = false;
+	std::vector<tree> callees;
+};
 
 tree leaf_scan_r(tree *tp, int *walk_subtrees, void *data)
 {
-	unsigned *nodes = static_cast<unsigned *>(data);
+	auto *scan = static_cast<LeafScan *>(data);
 	tree t = *tp;
 	if (TYPE_P(t)) {
 		*walk_subtrees = 0;
 		return NULL_TREE;
 	}
-	if (++*nodes > kLeafNodes)
+	if (++scan->nodes > kLeafNodes)
 		return t;
 	if (TREE_CODE(t) == CALL_EXPR) {
 		tree callee = get_callee_fndecl(t);
-		auto leaf = callee ? leaf_sizes.find(callee) : leaf_sizes.end();
-		if (leaf == leaf_sizes.end())
+		auto leaf = callee ? leaves.find(callee) : leaves.end();
+		if (leaf == leaves.end())
 			return t;
-		*nodes += leaf->second;
-		return *nodes > kLeafNodes ? t : NULL_TREE;
+		scan->nodes += leaf->second.nodes;
+		scan->loops |= leaf->second.loops;
+		scan->callees.push_back(callee);
+		return scan->nodes > kLeafNodes ? t : NULL_TREE;
 	}
 	const char *code = get_tree_code_name(TREE_CODE(t));
-	static const char *const refused[] = {
-		"call_expr", "va_arg_expr", "asm_expr", "loop_expr", "goto_expr", "label_expr",
-		"label_decl", "for_stmt", "while_stmt", "do_stmt", "continue_stmt",
+	static const char *const refused[] = {"call_expr", "va_arg_expr", "asm_expr"};
+	static const char *const looping[] = {
+		"loop_expr", "goto_expr", "label_expr", "label_decl", "for_stmt",
+		"while_stmt", "do_stmt", "continue_stmt",
 	};
 	for (const char *r : refused)
 		if (!strcmp(code, r))
 			return t;
+	for (const char *r : looping) {
+		if (strcmp(code, r))
+			continue;
+		if (!leaves_may_loop)
+			return t;
+		scan->loops = true;
+	}
+	// A computed goto, or a label another function may jump to.
+	if (TREE_CODE(t) == GOTO_EXPR && TREE_CODE(GOTO_DESTINATION(t)) != LABEL_DECL)
+		return t;
+	if (TREE_CODE(t) == LABEL_DECL && (FORCED_LABEL(t) || DECL_NONLOCAL(t)))
+		return t;
 	if (DECL_P(t) && TREE_TYPE(t) && variably_modified_type_p(TREE_TYPE(t), NULL_TREE))
 		return t;
 	if (CAN_HAVE_LOCATION_P(t) || DECL_P(t))
@@ -253,18 +301,65 @@ void inline_if_leaf(tree fndecl)
 	for (tree arg = DECL_ARGUMENTS(fndecl); arg; arg = DECL_CHAIN(arg))
 		if (leaf_refuses_type(TREE_TYPE(arg)))
 			return;
-	unsigned nodes = 0;
-	if (walk_tree_without_duplicates(&DECL_SAVED_TREE(fndecl), leaf_scan_r, &nodes))
+	LeafScan scan;
+	if (walk_tree_without_duplicates(&DECL_SAVED_TREE(fndecl), leaf_scan_r, &scan))
 		return;
-	leaf_sizes[fndecl] = nodes;
+	if (scan.loops && TREE_PUBLIC(fndecl))
+		return;  // other units may call it too
+	Leaf &leaf = leaves[fndecl];
+	leaf.nodes = scan.nodes;
+	leaf.loops = scan.loops;
+	leaf.attributes = DECL_ATTRIBUTES(fndecl);
+	leaf.declared_inline = DECL_DECLARED_INLINE_P(fndecl);
+	for (tree callee : scan.callees)
+		leaves[callee].dependents.push_back(fndecl);
 	DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT(fndecl) = 1;
 	DECL_DISREGARD_INLINE_LIMITS(fndecl) = 1;
 	DECL_DECLARED_INLINE_P(fndecl) = 1;  // else gcc warns that it might not inline it
 	DECL_ATTRIBUTES(fndecl) = tree_cons(get_identifier("always_inline"), NULL_TREE,
 					    DECL_ATTRIBUTES(fndecl));
 	if (verbose)
-		fprintf(stderr, "hetmig plugin: %s is a leaf (%u nodes): inlined, no entry point\n",
-			IDENTIFIER_POINTER(DECL_NAME(fndecl)), nodes);
+		fprintf(stderr, "hetmig plugin: %s is a %sleaf (%u nodes): inlined, no entry point\n",
+			IDENTIFIER_POINTER(DECL_NAME(fndecl)), scan.loops ? "loop " : "",
+			scan.nodes);
+}
+
+// FNDECL is no leaf after all (a loop leaf referred to twice): its call
+// and entry point come back, and every leaf that inlined it is undone too.
+void unleaf(tree fndecl)
+{
+	auto it = leaves.find(fndecl);
+	if (it == leaves.end())
+		return;
+	Leaf leaf = std::move(it->second);
+	leaves.erase(it);
+	DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT(fndecl) = 0;
+	DECL_DISREGARD_INLINE_LIMITS(fndecl) = 0;
+	DECL_DECLARED_INLINE_P(fndecl) = leaf.declared_inline;
+	DECL_ATTRIBUTES(fndecl) = leaf.attributes;
+	if (verbose)
+		fprintf(stderr, "hetmig plugin: %s is referred to twice: not inlined, entry point kept\n",
+			IDENTIFIER_POINTER(DECL_NAME(fndecl)));
+	for (tree d : leaf.dependents)
+		unleaf(d);
+}
+
+// Counts the references of FNDECL's body to loop leaves; a second one
+// undoes the leaf. A call's function is an ADDR_EXPR like any other use
+// of a function's address.
+tree count_references_r(tree *tp, int *walk_subtrees, void *)
+{
+	tree t = *tp;
+	if (TYPE_P(t)) {
+		*walk_subtrees = 0;
+		return NULL_TREE;
+	}
+	if (TREE_CODE(t) != ADDR_EXPR || TREE_CODE(TREE_OPERAND(t, 0)) != FUNCTION_DECL)
+		return NULL_TREE;
+	auto it = leaves.find(TREE_OPERAND(t, 0));
+	if (it != leaves.end() && it->second.loops && ++it->second.references > 1)
+		unleaf(it->first);
+	return NULL_TREE;
 }
 
 bool order_arguments = true, inline_leaves = true;
@@ -274,8 +369,11 @@ void pre_genericize(void *gcc_data, void *)
 	tree fndecl = static_cast<tree>(gcc_data);
 	if (!fndecl || TREE_CODE(fndecl) != FUNCTION_DECL || !DECL_SAVED_TREE(fndecl))
 		return;
-	if (inline_leaves)
+	if (inline_leaves) {
 		inline_if_leaf(fndecl);
+		// walk_tree, not without duplicates: each call is a reference.
+		walk_tree(&DECL_SAVED_TREE(fndecl), count_references_r, nullptr, nullptr);
+	}
 	if (!order_arguments)
 		return;
 	hash_set<tree> seen;
@@ -413,6 +511,20 @@ struct Webs {
 // the other ISA.
 std::string operand_signature(tree t, int depth);
 
+// A variable by name; one of an inlined function's body (a leaf's, item
+// 7) as name'function: FT's fft_dimension has a `stride` of its own and,
+// with fft_line inlined, fft_line's.
+std::string variable_label(tree var)
+{
+	std::string out = IDENTIFIER_POINTER(DECL_NAME(var));
+	tree origin = DECL_ORIGIN(var);
+	tree fn = origin != var ? DECL_CONTEXT(origin) : NULL_TREE;
+	if (fn && TREE_CODE(fn) == FUNCTION_DECL && fn != current_function_decl &&
+	    DECL_NAME(fn))
+		out += std::string("'") + IDENTIFIER_POINTER(DECL_NAME(fn));
+	return out;
+}
+
 std::string statement_signature(gimple *g, int depth)
 {
 	if (!g || depth <= 0)
@@ -473,7 +585,7 @@ std::string operand_signature(tree t, int depth)
 			return operand_signature(gimple_assign_rhs1(d), depth);
 		tree var = SSA_NAME_VAR(t);
 		if (var && DECL_NAME(var) && !(TREE_CODE(var) == VAR_DECL && DECL_IGNORED_P(var)))
-			return IDENTIFIER_POINTER(DECL_NAME(var));
+			return variable_label(var);
 		return "(" + statement_signature(SSA_NAME_DEF_STMT(t), depth) + ")";
 	}
 	case INTEGER_CST:
@@ -481,6 +593,7 @@ std::string operand_signature(tree t, int depth)
 	case VAR_DECL:
 	case PARM_DECL:
 	case FUNCTION_DECL:
+		return DECL_NAME(t) ? variable_label(t) : "decl";
 	case FIELD_DECL:
 		return DECL_NAME(t) ? IDENTIFIER_POINTER(DECL_NAME(t)) : "decl";
 	default:
@@ -1100,9 +1213,7 @@ std::string value_signature(tree name, bool with_location = false)
 	// A compiler temporary's name is numbered (ivtmp.297): not the
 	// same on both builds.
 	tree var = SSA_NAME_VAR(name);
-	std::string out = var && DECL_NAME(var) && !DECL_ARTIFICIAL(var)
-				  ? IDENTIFIER_POINTER(DECL_NAME(var))
-				  : "";
+	std::string out = var && DECL_NAME(var) && !DECL_ARTIFICIAL(var) ? variable_label(var) : "";
 	gimple *at = SSA_NAME_DEF_STMT(name);
 	if (with_location && !SSA_NAME_IS_DEFAULT_DEF(name) && gimple_has_location(at)) {
 		expanded_location x = expand_location(gimple_location(at));
@@ -1161,8 +1272,10 @@ public:
 
 	// Whether NAME can be computed again after the call from saved
 	// values: DEPTH levels of statements that are not live themselves
-	// (conversions not counted).
-	bool possible(tree name, int depth = 4)
+	// (conversions not counted). Six: an address into a grid,
+	// `v + ((long) ia * sa + (long) ib * sb) * 16` (FT's `base`, live on
+	// aarch64 only across the points of an inlined fft_line), is five.
+	bool possible(tree name, int depth = 6)
 	{
 		// Known possible, or impossible with as many levels or more.
 		auto known = memo_.find(name);
@@ -1695,6 +1808,71 @@ public:
 	}
 };
 
+// RTL loop-invariant motion (loop2_invariant) hoists what a loop computes
+// again and again into its preheader, and a value hoisted out of a loop
+// with a call is live across that call in a register or frame slot no
+// variable names, on one ISA only: pointers.c's main at -O2 kept a vector
+// constant of an inlined fill() at rbp-432 across walk() on x86_64. The
+// same trick as around ivopts: loops with a call are hidden from it, and
+// it still hoists out of the call-free loops, the hot ones, into their
+// preheaders.
+std::vector<std::pair<unsigned, class loop *>> rtl_hidden_loops;
+
+bool rtl_loop_has_call(class loop *l)
+{
+	basic_block *body = get_loop_body(l);
+	bool any = false;
+	for (unsigned i = 0; i < l->num_nodes && !any; i++) {
+		rtx_insn *insn;
+		FOR_BB_INSNS(body[i], insn)
+			if (CALL_P(insn)) {
+				any = true;
+				break;
+			}
+	}
+	free(body);
+	return any;
+}
+
+const pass_data rtl_loops_hide_pass_data = {
+	RTL_PASS, "hetmig_rtl_loops_hide", OPTGROUP_NONE, TV_NONE, 0, 0, 0, 0, 0,
+};
+
+class rtl_loops_hide_pass : public rtl_opt_pass {
+public:
+	rtl_loops_hide_pass(gcc::context *ctxt) : rtl_opt_pass(rtl_loops_hide_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize && flag_move_loop_invariants; }
+	unsigned int execute(function *fun) override
+	{
+		rtl_hidden_loops.clear();
+		if (!loops_for_fn(fun))
+			return 0;
+		for (auto l : loops_list(fun, 0))
+			if (l->num && rtl_loop_has_call(l))
+				rtl_hidden_loops.emplace_back(l->num, l);
+		for (auto &h : rtl_hidden_loops)
+			(*loops_for_fn(fun)->larray)[h.first] = nullptr;
+		return 0;
+	}
+};
+
+const pass_data rtl_loops_back_pass_data = {
+	RTL_PASS, "hetmig_rtl_loops_back", OPTGROUP_NONE, TV_NONE, 0, 0, 0, 0, 0,
+};
+
+class rtl_loops_back_pass : public rtl_opt_pass {
+public:
+	rtl_loops_back_pass(gcc::context *ctxt) : rtl_opt_pass(rtl_loops_back_pass_data, ctxt) {}
+	bool gate(function *) override { return optimize && flag_move_loop_invariants; }
+	unsigned int execute(function *fun) override
+	{
+		for (auto &h : rtl_hidden_loops)
+			(*loops_for_fn(fun)->larray)[h.first] = h.second;
+		rtl_hidden_loops.clear();
+		return 0;
+	}
+};
+
 const pass_data points_pass_data = {
 	GIMPLE_PASS,
 	"hetmig_points",
@@ -1796,7 +1974,8 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 	}
 	plugin_name = args->base_name;
 	bool order = true, homes = true, names = true, saves = true, points = true;
-	bool leaves_only = false;
+	bool rtl_invariants = true;
+	bool leaves_only = false, leaves_for_optimized = false;
 	for (int i = 0; i < args->argc; i++) {
 		const char *k = args->argv[i].key;
 		if (!strcmp(k, "verbose"))
@@ -1811,16 +1990,28 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 			saves = false;
 		else if (!strcmp(k, "no-points"))
 			points = false;
+		else if (!strcmp(k, "no-rtl-invariants"))
+			rtl_invariants = false;
 		else if (!strcmp(k, "no-leaves"))
 			inline_leaves = false;
-		else if (!strcmp(k, "leaves-only"))
+		else if (!strcmp(k, "leaves-only")) {
 			leaves_only = true;
+			// =optimized: count for a build at -O1 or above.
+			const char *v = args->argv[i].value;
+			if (v && strcmp(v, "optimized")) {
+				fprintf(stderr, "hetmig plugin: leaves-only=%s: the one value is "
+						"'optimized'\n", v);
+				return 1;
+			}
+			leaves_for_optimized = v != nullptr;
+		}
 		else {
 			fprintf(stderr, "hetmig plugin: unknown option %s\n", k);
 			return 1;
 		}
 	}
 	register_callback(plugin_name, PLUGIN_INFO, nullptr, &info);
+	leaves_may_loop = optimize || leaves_for_optimized;
 	// leaves-only: what a plain -finstrument-functions build needs to
 	// count the same function entries as a hetmig-cc build
 	// (tools/test/hetero-test's counting build).
@@ -1847,5 +2038,9 @@ int plugin_init(struct plugin_name_args *args, struct plugin_gcc_version *versio
 	}
 	insert_pass(new loop_points_pass(g, points), "ivopts", PASS_POS_INSERT_BEFORE);
 	insert_pass(new loops_back_pass(g), "ivopts", PASS_POS_INSERT_AFTER);
+	if (rtl_invariants) {
+		insert_pass(new rtl_loops_hide_pass(g), "loop2_invariant", PASS_POS_INSERT_BEFORE);
+		insert_pass(new rtl_loops_back_pass(g), "loop2_invariant", PASS_POS_INSERT_AFTER);
+	}
 	return 0;
 }
