@@ -83,6 +83,28 @@ TEST(FrameSlotsX86, AJumpsDisplacementIsNoOperand)
 	EXPECT_FALSE(has(a.f.calls[0].live_slots, -16, -8));
 }
 
+TEST(FrameSlotsX86, ASlotNoPathWroteBeforeTheCallIsDead)
+{
+	// Read after the call on a path that stored nothing there before it
+	// (CG's main at -O2: a slot its later code reuses, "read" on paths the
+	// program never takes): nothing of the call's time is in it.
+	auto a = x86({}, {{0x4c, 0x8b, 0x65, 0xf0},    // mov -0x10(%rbp),%r12
+			  kSpillR12});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_TRUE(has(a.f.calls[0].dead_slots, -16, -8));
+	EXPECT_FALSE(has(a.f.calls[0].live_slots, -16, -8));
+}
+
+TEST(FrameSlotsAarch64, ASlotNoPathWroteBeforeTheCallIsDead)
+{
+	auto a = arm({}, {0xf9400bb3, 0xf9000bb3});  // ldr x19, [x29, #16]; str x19, [x29, #16]
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_TRUE(has(a.f.calls[0].dead_slots, 16, 24));
+	auto b = arm({0xf9000bb4}, {0xf9400bb3, 0xf9000bb3});  // str x20, [x29, #16] first
+	ASSERT_EQ(b.f.calls.size(), 1u);
+	EXPECT_TRUE(has(b.f.calls[0].live_slots, 16, 24));
+}
+
 TEST(FrameSlotsAarch64, AHalfStoredAgainBeforeItIsReadIsDead)
 {
 	// FT's fft_line at -O2: x3 spilled to [sp, 120] around one call,

@@ -92,6 +92,10 @@ struct Effect {
 	std::optional<int64_t> addressed;
 	bool addressed_unknown = false;  // a frame address with an index
 	bool unknown = false;    // a frame access the scanner cannot bound: live
+	// The unknown access is a push or a pre-indexed store through sp: it
+	// writes below sp (the prologue's saves, outgoing arguments), never a
+	// slot the function stores to through fp or sp otherwise.
+	bool pushes = false;
 	bool frame_gone = false; // the epilogue: no slot is read after it
 };
 
@@ -135,7 +139,7 @@ Effect x86_effect(const uint8_t *p, unsigned len, int64_t sp_to_fp)
 			return e;
 		}
 		if (op >= 0x50 && op <= 0x57) {  // push moves sp in the body
-			e.unknown = true;
+			e.unknown = e.pushes = true;
 			return e;
 		}
 		if (!has_modrm_x86_64(op))
@@ -296,7 +300,7 @@ Effect aarch64_effect(uint32_t x, int64_t sp_to_fp)
 			if (rn == 31 && load && mode == 1)
 				e.frame_gone = true;  // ldp x29, x30, [sp], #N
 			else
-				e.unknown = true;
+				e.unknown = true, e.pushes = rn == 31 && !load && mode == 3;
 			return e;
 		}
 		int64_t at = base_off(imm);
@@ -443,7 +447,8 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 		auto from = insn_at(insns, c.return_address);
 		returns.push_back(from ? *from : n);
 	}
-	std::vector<uint64_t> live_in(n);
+	std::vector<uint64_t> live_in(n), written_in(n);
+	const FrameLayout &fr = f.frame;
 	for (const auto &[lo, hi] : stores) {
 		if (taken(lo, hi)) {
 			for (size_t i = 0; i < f.calls.size(); i++)
@@ -505,10 +510,38 @@ void compute_dead_slots(Isa isa, const std::vector<Insn> &insns, const std::vect
 				}
 			}
 		}
+		// The slot's bytes that some path from the entry writes before
+		// each instruction (a forward pass): a byte no path has written
+		// at a call holds nothing of this function's there, whatever a
+		// later path reads (gcc reuses a slot for values the function
+		// computes later: CG's main at -O2 kept a bool and then a double
+		// at rbp-776, "read" after its first sites on paths the program
+		// never takes). Only the frame's own bytes: what lies above the
+		// CFA is the caller's (arguments on the stack).
+		std::fill(written_in.begin(), written_in.end(), 0);
+		const bool own = fr.known && hi <= int64_t(fr.cfa_minus_fp);
+		for (bool changed = own; changed;) {
+			changed = false;
+			for (size_t k = 0; k < n; k++) {
+				const Effect &e = effects[k];
+				uint64_t out = written_in[k];
+				if (e.unknown && !e.pushes)
+					out = whole;
+				for (const auto &a : e.accesses)
+					if (a.store && a.lo < hi && lo < a.hi)
+						out |= bytes_of(a.lo, a.hi);
+				for (size_t s : succ[k])
+					if ((written_in[s] | out) != written_in[s]) {
+						written_in[s] |= out;
+						changed = true;
+					}
+			}
+		}
 		for (size_t i = 0; i < f.calls.size(); i++) {
 			if (returns[i] >= n)
 				continue;
-			if (live_in[returns[i]] & whole)
+			uint64_t maybe_written = own ? written_in[returns[i]] : whole;
+			if (live_in[returns[i]] & whole & maybe_written)
 				f.calls[i].live_slots.push_back({lo, hi});
 			else
 				f.calls[i].dead_slots.push_back({lo, hi});
