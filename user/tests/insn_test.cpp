@@ -59,6 +59,22 @@ TEST(InsnX86, LengthsAndRbx)
 	EXPECT_EQ(r12->defs, 0u);
 }
 
+TEST(InsnX86, ThreeOperandImulWritesItsDestinationOnly)
+{
+	// imul $0xfa0,%r13,%r14: stdio.c's `lines = 4000 * scale`, computed
+	// again after a call, was taken to read r14 too.
+	constexpr uint64_t kR13 = uint64_t(1) << 13, kR14 = uint64_t(1) << 14;
+	auto imul32 = x86({0x4d, 0x69, 0xf5, 0xa0, 0x0f, 0x00, 0x00});
+	ASSERT_TRUE(imul32);
+	EXPECT_EQ(imul32->length, 7u);
+	EXPECT_EQ(imul32->uses, kR13);
+	EXPECT_EQ(imul32->kills, kR14);
+	auto imul8 = x86({0x4d, 0x6b, 0xf5, 0x03});  // imul $3,%r13,%r14
+	ASSERT_TRUE(imul8);
+	EXPECT_EQ(imul8->uses, kR13);
+	EXPECT_EQ(imul8->kills, kR14);
+}
+
 // Moves between general and xmm registers: the general register is read
 // only, or written whole.
 TEST(InsnX86, GeneralAndXmmRegisterMoves)

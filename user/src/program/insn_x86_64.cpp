@@ -164,6 +164,8 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 	case 0x8b:  // mov reg, r/m
 	case 0x63:  // movsxd
 	case 0x8d:  // lea
+	case 0x69:  // imul reg, r/m, imm32: reg is the result only
+	case 0x6b:  // imul reg, r/m, imm8
 		in.uses |= rm;
 		in.defs |= reg;
 		if (whole)
