@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+// musl 1.2.3's thread descriptor (struct pthread) and the thread area that
+// pthread_create lays out around it, on each ISA: what the destination of a
+// move between ISAs must rebuild for every thread but the main one, whose
+// descriptor __hetmig_resume has musl build (issue 17).
+//
+// The descriptor holds the same fields on both ISAs, 200 bytes, but not in
+// one order: x86_64 (TLS variant II, the thread pointer at the descriptor,
+// the TLS block below it) keeps dtv and the stack canary near the start,
+// aarch64 (variant I, the thread pointer right after the descriptor, a
+// 16-byte TCB gap, then the TLS block) at the end. Everything from tid to
+// stdio_locks is one run of 152 bytes in the same order on both. Measured
+// with a thread of a hetmig-cc build on each ISA (the offsets are in
+// user/tests/musl_thread_test.cpp with the bytes they were read from).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "program/program.h"
+
+namespace hetmig::convert {
+
+struct DescriptorLayout {
+	uint64_t size;		// sizeof(struct pthread)
+	uint64_t tp_offset;	// thread pointer - descriptor address
+	uint64_t self, dtv, prev, next, sysinfo, canary;
+	uint64_t common;	// where the run tid..stdio_locks starts
+};
+
+// Offsets inside the common run (add DescriptorLayout::common).
+namespace musl_field {
+constexpr uint64_t kTid = 0, kErrno = 4, kDetachState = 8, kMapBase = 24, kMapSize = 32,
+		   kStack = 40, kStackSize = 48, kGuardSize = 56, kResult = 64, kCancelBuf = 72,
+		   kTsd = 80, kRobustHead = 88, kRobustOff = 96, kRobustPending = 104,
+		   kLocale = 120, kStdioLocks = 144;
+constexpr uint64_t kCommonLen = 152;
+} // namespace musl_field
+
+const DescriptorLayout &descriptor_layout(program::Isa isa);
+
+// A thread's descriptor (descriptor_layout(FROM).size bytes at FROM_SELF)
+// as the other ISA's musl lays it out at TO_SELF: each field moved to its
+// place, `self` set, the pointers into the descriptor itself (the robust
+// list's head and pending entry while the list is empty) following it,
+// dtv left 0 (it names the destination's TLS block: the caller's). Refused
+// when the descriptor is not one musl made for a running thread: a wrong
+// `self`, or cleanup handlers (cancelbuf, which points into the stack).
+Result<std::vector<uint8_t>> translate_descriptor(const std::vector<uint8_t> &bytes,
+						  program::Isa from, uint64_t from_self,
+						  program::Isa to, uint64_t to_self);
+
+// Where a thread's descriptor, thread pointer, TLS block and dtv (2 words:
+// the module count, 1, and the block's address) lie on ISA, laid out in
+// [lo, hi) as musl's __copy_tls would from the area's start LO (the top of
+// the thread's stack): the descriptor aligned so that the TLS block keeps
+// PT_TLS's alignment.
+struct ThreadArea {
+	uint64_t self = 0, tp = 0, tls_block = 0, dtv = 0;
+	uint64_t lo = 0, hi = 0;	// the bytes the area uses
+};
+ThreadArea lay_out_thread_area(program::Isa isa, uint64_t lo, const program::TlsInfo &tls);
+
+} // namespace hetmig::convert
