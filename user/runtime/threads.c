@@ -11,8 +11,8 @@
  * parks the thread here, at a call of __hetmig_park in an -O0 frame of the
  * runtime, with no libc frame and no libc wait state on its stack; after
  * the park (moved or not) the wait goes on, or ends as POSIX allows:
- *   pthread_cond_wait     returns 0 holding the mutex (a spurious wakeup,
- *                         which every caller must handle);
+ *   pthread_cond_wait     returns 0 holding the mutex after each slice (a
+ *                         spurious wakeup, which every caller must handle);
  *   pthread_mutex_lock    tries again;
  *   pthread_join          waits again;
  *   nanosleep, usleep, sleep  sleep what was left (kept as a duration, not
@@ -84,23 +84,27 @@ NOINST static clockid_t cond_clock(const pthread_cond_t *c)
 	return clk == CLOCK_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
 
+/*
+ * One slice, then back to the caller as a spurious wakeup: a slice that
+ * times out may have taken a signal or broadcast meant for it (a timed
+ * wait can return ETIMEDOUT when it was woken at the same time), and
+ * waiting again here would lose that wakeup for good (measured: eight
+ * idle waiters, a broadcast, a hang). The caller's predicate loop, which
+ * POSIX requires around every wait, sees what changed.
+ */
 NOINST int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	struct timespec until;
 	int r;
 
-	for (;;) {
-		slice_end(cond_clock(c), &until);
-		r = pthread_cond_timedwait(c, m, &until);
-		if (r != ETIMEDOUT)
-			return r;
-		if (requested()) {
-			/* Parked holding the mutex, as a waiter that just woke
-			 * up would; then a spurious wakeup. */
-			(void)__hetmig_park();
-			return 0;
-		}
-	}
+	slice_end(cond_clock(c), &until);
+	r = pthread_cond_timedwait(c, m, &until);
+	if (r != ETIMEDOUT)
+		return r;
+	/* Parked holding the mutex, as a waiter that just woke up would. */
+	if (requested())
+		(void)__hetmig_park();
+	return 0;
 }
 
 NOINST int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
@@ -136,32 +140,54 @@ NOINST int __wrap_pthread_join(pthread_t t, void **ret)
 	}
 }
 
+NOINST static long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Slices end at absolute times, so that slicing adds no drift (measured:
+ * relative 2 ms sleeps made sleep(2) last 2.15-2.34 s). Across a park only
+ * what is left is kept, a duration: the clock of another machine.
+ */
 NOINST int __wrap_nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	/* What is left to sleep, in ns: a duration carries to another machine. */
-	long long left, step;
-	struct timespec ts, not_slept;
+	long long end, now, left, step;
+	struct timespec until;
+	int r;
 
 	if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000L || req->tv_sec < 0)
 		return __real_nanosleep(req, rem);
-	left = (long long)req->tv_sec * 1000000000LL + req->tv_nsec;
-	while (left > 0) {
-		step = left < HETMIG_SLICE_NS ? left : HETMIG_SLICE_NS;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)step;
-		if (__real_nanosleep(&ts, &not_slept)) {
-			if (errno == EINTR && rem) {
-				left -= step - not_slept.tv_nsec;
+	end = monotonic_ns() + (long long)req->tv_sec * 1000000000LL + req->tv_nsec;
+	for (;;) {
+		now = monotonic_ns();
+		left = end - now;
+		if (left <= 0)
+			return 0;
+		step = now + (left < HETMIG_SLICE_NS ? left : HETMIG_SLICE_NS);
+		until.tv_sec = (time_t)(step / 1000000000LL);
+		until.tv_nsec = (long)(step % 1000000000LL);
+		r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+		if (r == EINTR) {
+			left = end - monotonic_ns();
+			if (left < 0)
+				left = 0;
+			if (rem) {
 				rem->tv_sec = (time_t)(left / 1000000000LL);
 				rem->tv_nsec = (long)(left % 1000000000LL);
 			}
+			errno = EINTR;
 			return -1;
 		}
-		left -= step;
-		if (left > 0 && requested())
+		if (requested()) {
+			left = end - monotonic_ns();
 			(void)__hetmig_park();
+			end = monotonic_ns() + left;
+		}
 	}
-	return 0;
 }
 
 NOINST int __wrap_usleep(unsigned us)

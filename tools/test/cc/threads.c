@@ -15,6 +15,7 @@
  *    not know: the others park, it does not, and the threads not in a
  *    slot are exactly it (what the companion names in its refusal). Let
  *    go, the program runs on and ends as it would have.
+ * 3. No condition wakeup is lost to the wrappers' slices (broadcasts()).
  * stdout is the same on every run and ISA; tools/test/cc-test runs it.
  */
 #define _GNU_SOURCE
@@ -236,6 +237,53 @@ NOINST static void *companion_barrier(void *arg)
 	return NULL;
 }
 
+/*
+ * 3. Broadcasts to waiters whose 2 ms slices have been timing out: none
+ *    may be lost. A wrapper that waited again after a timed-out slice lost
+ *    them: eight waiters idle for 2 s missed one broadcast, every run.
+ *    GENERATIONS broadcasts, the first ones 0-3 ms apart, the last ones
+ *    after 150 ms idle; every waiter sees the last one.
+ */
+#define GENERATIONS 24
+static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gen_cond = PTHREAD_COND_INITIALIZER;
+static unsigned generation;
+
+static void *gen_waiter(void *arg)
+{
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&gen_lock);
+	while (seen < GENERATIONS) {
+		while (generation == seen)
+			pthread_cond_wait(&gen_cond, &gen_lock);
+		seen = generation;
+	}
+	pthread_mutex_unlock(&gen_lock);
+	return arg;
+}
+
+static void broadcasts(void)
+{
+	pthread_t w[WORKERS];
+	struct timespec ts = { 0, 0 };
+	long k;
+
+	for (k = 0; k < WORKERS; k++)
+		pthread_create(&w[k], NULL, gen_waiter, NULL);
+	for (k = 1; k <= GENERATIONS; k++) {
+		ts.tv_nsec = k <= GENERATIONS - 4 ? (k % 4) * 1000000L : 150000000L;
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&gen_lock);
+		generation = (unsigned)k;
+		pthread_cond_broadcast(&gen_cond);
+		pthread_mutex_unlock(&gen_lock);
+	}
+	for (k = 0; k < WORKERS; k++)
+		pthread_join(w[k], NULL);
+	printf("broadcasts: %d waiters saw all %d generations\n", WORKERS, GENERATIONS);
+}
+
 static void finish(pthread_t *th, pthread_t last)
 {
 	long k;
@@ -279,6 +327,7 @@ int main(void)
 	pthread_join(extra, NULL);
 
 	finish(th, 0);
+	broadcasts();
 	printf("done: every thread ended, pending %u, parked %u\n", __hetmig_rt.pending,
 	       __hetmig_rt.parked);
 	return 0;
