@@ -7,7 +7,10 @@
  * them off the queue and prints a running digest. The pipe and the queue
  * keep their order, so the output is the same whoever waits for whom: a
  * move finds threads in a pipe read or write, a condition wait and
- * computing.
+ * computing. The producer ends the stream with a record of its own rather
+ * than by closing the pipe: both ends stay open until main closes them,
+ * so a move finds no pipe with an end gone (which hetmig does not carry,
+ * Documentation/restrictions.md).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "corpus.h"
 
 #define RING 16
+#define END_OF_STREAM 0xffffffffu	/* the last record's seq */
 
 struct record {
 	unsigned seq;
@@ -84,7 +88,8 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Reads all of LEN bytes; 0 at end of file before the first byte. */
+/* Reads all of LEN bytes; 0 at end of file before the first byte (the
+ * producer never closes its end, but a reader must not loop on EOF). */
 static int read_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
@@ -117,7 +122,11 @@ static void *producer(void *arg)
 			exit(3);
 		CORPUS_POINT();
 	}
-	close(pipe_fd[1]);
+	r.seq = END_OF_STREAM;
+	r.value = 0;
+	rc = write_all(pipe_fd[1], &r, sizeof(r));
+	if (rc)
+		exit(3);
 	return NULL;
 }
 
@@ -140,7 +149,7 @@ static void *filter(void *arg)
 		rc = read_all(pipe_fd[0], &r, sizeof(r));
 		if (rc < 0)
 			exit(4);
-		if (rc == 0)
+		if (rc == 0 || r.seq == END_OF_STREAM)
 			break;
 		r.value = mix(r.value);
 		put(r);
@@ -187,6 +196,7 @@ int main(int argc, char **argv)
 	pthread_join(f, NULL);
 	pthread_join(c, NULL);
 	close(pipe_fd[0]);
+	close(pipe_fd[1]);
 	printf("pipeline: %u records, digest %016lx\n", records, digest);
 	return 0;
 }
