@@ -150,6 +150,9 @@ extern __thread uint64_t __hetmig_tls_anchor;
 int __hetmig_park(void);
 void __hetmig_resume(struct hetmig_resume *r) __attribute__((noreturn));
 void __hetmig_main_return(int status) __attribute__((noreturn));
+/* Only in programs that create threads (threads.c): where a thread's start
+ * routine returns on the destination; its value goes to pthread_exit. */
+void __hetmig_thread_return(void) __attribute__((noreturn));
 
 /*
  * A migration point: one load and a branch while nothing is pending.

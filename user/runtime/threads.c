@@ -267,3 +267,38 @@ NOINST ssize_t __wrap_write(int fd, const void *buf, size_t n)
 	}
 	return (ssize_t)done;
 }
+
+/*
+ * A thread's start routine returns here on the destination of a move
+ * between ISAs (issue 17): its return address was into musl's `start`
+ * (pthread_create.c), a libc frame the converter does not rebuild, as
+ * main's was into libc's start code (__hetmig_main_return). The routine's
+ * `ret` lands here, not a call, with its value in rax / x0: the stack is
+ * realigned and the value goes to pthread_exit, which is what `start`
+ * does with it. Checked by tools/test/cc/threads.c, which sets a start
+ * routine's return address to it.
+ */
+#if defined(__x86_64__)
+__asm__(".pushsection .text.__hetmig_thread_return,\"ax\"\n"
+	".globl __hetmig_thread_return\n"
+	".type __hetmig_thread_return,@function\n"
+	"__hetmig_thread_return:\n"
+	"	mov %rax, %rdi\n"
+	"	and $-16, %rsp\n"
+	"	call pthread_exit\n"
+	"	ud2\n"
+	".size __hetmig_thread_return, .-__hetmig_thread_return\n"
+	".popsection\n");
+#elif defined(__aarch64__)
+__asm__(".pushsection .text.__hetmig_thread_return,\"ax\"\n"
+	".globl __hetmig_thread_return\n"
+	".type __hetmig_thread_return,%function\n"
+	"__hetmig_thread_return:\n"
+	"	mov x9, sp\n"
+	"	and x9, x9, #~15\n"
+	"	mov sp, x9\n"
+	"	bl pthread_exit\n"
+	"	brk #0\n"
+	".size __hetmig_thread_return, .-__hetmig_thread_return\n"
+	".popsection\n");
+#endif

@@ -16,6 +16,7 @@
  *    slot are exactly it (what the companion names in its refusal). Let
  *    go, the program runs on and ends as it would have.
  * 3. No condition wakeup is lost to the wrappers' slices (broadcasts()).
+ * 4. __hetmig_thread_return ends a thread as musl's start would.
  * stdout is the same on every run and ISA; tools/test/cc-test runs it.
  */
 #define _GNU_SOURCE
@@ -284,6 +285,31 @@ static void broadcasts(void)
 	printf("broadcasts: %d waiters saw all %d generations\n", WORKERS, GENERATIONS);
 }
 
+/*
+ * 4. A start routine returning into __hetmig_thread_return (what the
+ *    converter makes of its return address into musl's start) ends its
+ *    thread with the returned value. [fp + 8] is the frame record's
+ *    return address on both ISAs (-O0, frame pointers); not inlined, so
+ *    the routine has a frame record of its own.
+ */
+static __attribute__((noinline)) void *returns_to_runtime(void *arg)
+{
+	void **record = __builtin_frame_address(0);
+
+	record[1] = (void *)__hetmig_thread_return;
+	return (void *)((long)arg + 1);
+}
+
+static void thread_return(void)
+{
+	pthread_t t;
+	void *ret = NULL;
+
+	pthread_create(&t, NULL, returns_to_runtime, (void *)41);
+	pthread_join(t, &ret);
+	printf("thread return: joined with %ld\n", (long)ret);
+}
+
 static void finish(pthread_t *th, pthread_t last)
 {
 	long k;
@@ -328,6 +354,7 @@ int main(void)
 
 	finish(th, 0);
 	broadcasts();
+	thread_return();
 	printf("done: every thread ended, pending %u, parked %u\n", __hetmig_rt.pending,
 	       __hetmig_rt.parked);
 	return 0;
