@@ -165,6 +165,37 @@ TEST_P(ConvertThreads, DescriptorsAndTlsAreEachThreadsOwn)
 	EXPECT_EQ(marks, (std::vector<uint64_t>{0x600d, 0xaaaa, 0xbbbb, 0xcccc}));
 }
 
+// Each worker's area planned for the other ISA below its own tsd: the
+// source's stack top is where musl's tls_size says; the main thread's
+// descriptor is musl's static one, no area of pthread_create's.
+TEST_P(ConvertThreads, EachWorkersAreaIsPlannedForTheOtherIsa)
+{
+	const Recorded &r = recorded(GetParam());
+	Isa isa = GetParam(), other = isa == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	const DescriptorLayout &l = descriptor_layout(isa);
+	auto tls = r.prog.tls();
+	ASSERT_TRUE(tls);
+	int planned = 0, main_refused = 0;
+	for (const auto &t : r.img.threads) {
+		uint64_t self = t.thread_pointer - l.tp_offset;
+		std::vector<uint8_t> d(l.size);
+		ASSERT_TRUE(r.mem.read(self, d));
+		auto plan = plan_thread_area(d, isa, self, other, *tls);
+		if (t.tid == r.img.pid) {
+			EXPECT_FALSE(plan);
+			main_refused += !plan;
+			continue;
+		}
+		ASSERT_TRUE(plan) << plan.error().describe();
+		planned++;
+		EXPECT_LE(plan->area.hi, plan->tsd);
+		EXPECT_EQ(plan->lower_stack_by, isa == Isa::x86_64 ? 64u : 0u);
+		EXPECT_EQ(plan->area.tls_block % tls->align, 0u);
+	}
+	EXPECT_EQ(planned, 3);
+	EXPECT_EQ(main_refused, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, ConvertThreads, ::testing::Values(Isa::x86_64, Isa::aarch64),
 			 [](const auto &info) { return std::string(program::isa_name(info.param)); });
 

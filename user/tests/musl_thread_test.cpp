@@ -145,4 +145,48 @@ TEST(MuslThread, TheAreaIsWhereMuslPutsIt)
 	EXPECT_GT(a_at_x.hi - a_at_x.lo, x.hi - x.lo);
 }
 
+TEST(MuslThread, TlsSizeIsMuslsOnEachIsa)
+{
+	// tsd - stack of the threads above: what libc.tls_size was.
+	hetmig::program::TlsInfo tls{0x42ffc0, 0x40, 0x40, 0x40};
+	EXPECT_EQ(musl_tls_size(Isa::x86_64, tls), 0x7fd92adf9c00u - 0x7fd92adf9aa8u);
+	EXPECT_EQ(musl_tls_size(Isa::aarch64, tls), 0x5500825c00u - 0x5500825a68u);
+}
+
+TEST(MuslThread, AnAreaPlannedBelowTheSameTsd)
+{
+	hetmig::program::TlsInfo tls{0x42ffc0, 0x40, 0x40, 0x40};
+	// x86_64 -> aarch64: 64 bytes more than the stack's top leaves.
+	auto xa = plan_thread_area(bytes_of(kX86Words), Isa::x86_64, kX86Self, Isa::aarch64, tls);
+	ASSERT_TRUE(xa) << xa.error().describe();
+	EXPECT_EQ(xa->src_lo, 0x7fd92adf9aa8u);
+	EXPECT_EQ(xa->tsd, 0x7fd92adf9c00u);
+	EXPECT_EQ(xa->area.lo, 0x7fd92adf9c00u - 408);
+	EXPECT_EQ(xa->area.self, 0x7fd92adf9a78u);
+	EXPECT_EQ(xa->area.tp % 64, 0u);
+	EXPECT_LE(xa->area.hi, xa->tsd);
+	EXPECT_EQ(xa->lower_stack_by, 64u);
+	// aarch64 -> x86_64: it fits above the stack's top, which stays.
+	auto ax = plan_thread_area(bytes_of(kA64Words), Isa::aarch64, kA64Self, Isa::x86_64, tls);
+	ASSERT_TRUE(ax) << ax.error().describe();
+	EXPECT_EQ(ax->src_lo, 0x5500825a68u);
+	EXPECT_EQ(ax->area.lo, 0x5500825c00u - 344);
+	EXPECT_EQ(ax->area.self % 64, 0u);
+	EXPECT_EQ(ax->area.hi, ax->area.self + 200);
+	EXPECT_LE(ax->area.hi, ax->tsd);
+	EXPECT_EQ(ax->lower_stack_by, 0u);
+}
+
+TEST(MuslThread, AStackTheProgramGaveIsRefused)
+{
+	hetmig::program::TlsInfo tls{0x42ffc0, 0x40, 0x40, 0x40};
+	auto x = bytes_of(kX86Words);
+	const auto &lx = descriptor_layout(Isa::x86_64);
+	uint64_t elsewhere = 0x7fd900001000;
+	std::memcpy(x.data() + lx.common + musl_field::kStack, &elsewhere, 8);
+	auto r = plan_thread_area(x, Isa::x86_64, kX86Self, Isa::aarch64, tls);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, ENOTSUP);
+}
+
 } // namespace

@@ -96,4 +96,51 @@ ThreadArea lay_out_thread_area(program::Isa isa, uint64_t lo, const program::Tls
 	return a;
 }
 
+uint64_t musl_tls_size(program::Isa isa, const program::TlsInfo &tls)
+{
+	// musl 1.2.3 src/env/__init_tls.c, static_init_tls: the block's size
+	// rounded so that its start keeps the image's alignment; on variant I
+	// the TCB gap and its padding (the block's offset from the thread
+	// pointer) too; 2 words of dtv, the descriptor, an alignment's slack,
+	// rounded to MIN_TLS_ALIGN (8: struct builtin_tls's descriptor offset).
+	constexpr uint64_t kMinTlsAlign = 8, kGapAboveTp = 16;
+	uint64_t align = tls.align ? tls.align : 1;
+	uint64_t size = tls.mem_size + ((-tls.mem_size - tls.vaddr) & (align - 1));
+	uint64_t offset = 0;
+	if (isa == program::Isa::aarch64)
+		offset = kGapAboveTp + ((-kGapAboveTp + tls.vaddr) & (align - 1));
+	if (align < kMinTlsAlign)
+		align = kMinTlsAlign;
+	uint64_t n = 2 * 8 + descriptor_layout(isa).size + offset + size + align;
+	return (n + kMinTlsAlign - 1) & ~(kMinTlsAlign - 1);
+}
+
+Result<ThreadAreaPlan> plan_thread_area(const std::vector<uint8_t> &descriptor,
+					program::Isa from, uint64_t self, program::Isa to,
+					const program::TlsInfo &tls)
+{
+	const DescriptorLayout &f = descriptor_layout(from);
+	if (descriptor.size() != f.size || word(descriptor, f.self) != self)
+		return fail(EPROTO, strf("no thread descriptor at 0x%llx", (unsigned long long)self));
+	using namespace musl_field;
+	ThreadAreaPlan p;
+	p.tsd = word(descriptor, f.common + kTsd);
+	p.src_lo = word(descriptor, f.common + kStack);
+	uint64_t map = word(descriptor, f.common + kMapBase);
+	uint64_t map_end = map + word(descriptor, f.common + kMapSize);
+	if (!map || p.tsd < map || p.tsd > map_end || p.src_lo != p.tsd - musl_tls_size(from, tls) ||
+	    self < p.src_lo || self >= p.tsd)
+		return fail(ENOTSUP, strf("the thread of descriptor 0x%llx has a stack or thread "
+					  "area pthread_create did not lay out (pthread_attr_setstack?)",
+					  (unsigned long long)self));
+	p.area = lay_out_thread_area(to, p.tsd - musl_tls_size(to, tls), tls);
+	if (p.area.hi > p.tsd || p.area.lo < map)
+		return fail(ENOSPC, strf("the thread of descriptor 0x%llx: the %s thread area does "
+					 "not fit below its tsd", (unsigned long long)self,
+					 program::isa_name(to)));
+	if (p.area.lo < p.src_lo)
+		p.lower_stack_by = (p.src_lo - p.area.lo + 15) & ~uint64_t(15);
+	return p;
+}
+
 } // namespace hetmig::convert

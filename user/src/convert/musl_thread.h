@@ -64,4 +64,31 @@ struct ThreadArea {
 };
 ThreadArea lay_out_thread_area(program::Isa isa, uint64_t lo, const program::TlsInfo &tls);
 
+// musl's libc.tls_size on ISA for a program with this PT_TLS
+// (static_init_tls): the bytes pthread_create reserves right below a
+// thread's tsd array for its descriptor, TLS block and dtv; the thread's
+// stack ends where they begin.
+uint64_t musl_tls_size(program::Isa isa, const program::TlsInfo &tls);
+
+// Where a thread's area goes on the destination: laid out as the
+// destination's musl would for a thread created with the same mapping,
+// below the same tsd (which stays, as does everything above it). The
+// source's area starts at its stack's top; the destination's may start
+// lower (x86_64 -> aarch64: 64 bytes for a 64-byte aligned PT_TLS), and
+// then the thread's frames must move down by LOWER_STACK_BY (a multiple
+// of 16) to make room, or higher, and they stay.
+struct ThreadAreaPlan {
+	ThreadArea area;		// on the destination
+	uint64_t src_lo = 0;		// the source's area: its stack's top
+	uint64_t tsd = 0;
+	uint64_t lower_stack_by = 0;
+};
+
+// From the source thread's descriptor (its bytes at SELF on FROM).
+// Refused when the area is not where pthread_create puts it (a stack the
+// program gave with pthread_attr_setstack, or the main thread's).
+Result<ThreadAreaPlan> plan_thread_area(const std::vector<uint8_t> &descriptor,
+					program::Isa from, uint64_t self, program::Isa to,
+					const program::TlsInfo &tls);
+
 } // namespace hetmig::convert
