@@ -47,9 +47,8 @@
  * "Parking threads"), and the cost of an idle thread (one wakeup a slice). */
 #define HETMIG_SLICE_NS 2000000L
 
-int __real_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
-int __real_pthread_mutex_lock(pthread_mutex_t *m);
-int __real_pthread_join(pthread_t t, void **ret);
+/* The calls themselves, for the wrappers that make them (--wrap names
+ * them __real_*); the others wait with the timed variants. */
 int __real_nanosleep(const struct timespec *req, struct timespec *rem);
 ssize_t __real_read(int fd, void *buf, size_t n);
 ssize_t __real_write(int fd, const void *buf, size_t n);
