@@ -196,6 +196,16 @@ TEST_P(ConvertThreads, EachWorkersAreaIsPlannedForTheOtherIsa)
 	EXPECT_EQ(main_refused, 1);
 }
 
+// A converted image starts with no slot taken: the threads leave their
+// park on the destination without freeing them, and the slots carried
+// would fill the table after 64 moves.
+TEST(ConvertThreadsTable, TheDestinationKeepsItsOwnEmptyTable)
+{
+	EXPECT_TRUE(is_isa_local("__hetmig_threads"));
+	EXPECT_TRUE(is_isa_local("__hetmig_unproven"));
+	EXPECT_FALSE(is_isa_local("__hetmig_rt"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, ConvertThreads, ::testing::Values(Isa::x86_64, Isa::aarch64),
 			 [](const auto &info) { return std::string(program::isa_name(info.param)); });
 
