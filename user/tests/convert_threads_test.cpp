@@ -196,6 +196,57 @@ TEST_P(ConvertThreads, EachWorkersAreaIsPlannedForTheOtherIsa)
 	EXPECT_EQ(main_refused, 1);
 }
 
+// Where the process holds each thread's descriptor address (pthread_t is
+// that address in musl): every aligned word of the image's memory equal
+// to one, outside the descriptors themselves, named by the symbol or the
+// thread stack it lies in. This is what a move must map to the moved
+// descriptors (Documentation/heterogeneous.md, issue 17's "left" item 3).
+TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
+{
+	const Recorded &r = recorded(GetParam());
+	const DescriptorLayout &l = descriptor_layout(GetParam());
+	std::map<uint64_t, std::string> self_of;  // descriptor -> thread
+	for (const auto &t : r.img.threads)
+		self_of[t.thread_pointer - l.tp_offset] = t.tid == r.img.pid ? "main" : "worker";
+	auto name_of = [&](uint64_t a) -> std::string {
+		for (const auto &[self, who] : self_of)
+			if (a >= self && a < self + l.size)
+				return strf("%s descriptor +%llu", who.c_str(),
+					    (unsigned long long)(a - self));
+		for (const auto &s : r.prog.symbols())
+			if (!s.function && !s.tls && a >= s.value && a < s.value + s.size)
+				return s.name;
+		for (const auto &[self, who] : self_of)
+			if (who == "worker" && a < self && a + 0x40000 > self)
+				return "a worker's stack";
+		return a >= 0x7f0000000000 ? "the main stack" : "elsewhere";
+	};
+	std::map<std::string, int> holders;
+	for (const auto &run : r.img.pages)
+		for (uint64_t off = 0; off + 8 <= run.data.size(); off += 8) {
+			uint64_t v;
+			std::memcpy(&v, run.data.data() + off, 8);
+			if (self_of.count(v))
+				holders[name_of(run.addr + off) + " -> " + self_of[v]]++;
+		}
+	std::string all;
+	for (const auto &[h, n] : holders)
+		all += strf("%s x%d; ", h.c_str(), n);
+	// Each descriptor points to itself (self); the thread list links them
+	// (prev, next: main's and the workers'); main holds its three
+	// pthread_t on its stack; no global of the program or of libc holds
+	// one. (aarch64 also leaves main's in worker_a's stack below its
+	// parked sp, dead bytes of an earlier libc call.)
+	EXPECT_EQ(holders["main descriptor +0 -> main"], 1) << all;
+	EXPECT_EQ(holders["worker descriptor +0 -> worker"], 3) << all;
+	int elsewhere = 0;
+	for (const auto &[h, n] : holders)
+		if (h.find("descriptor") == std::string::npos && h.find("stack") == std::string::npos)
+			elsewhere += n;
+	EXPECT_EQ(elsewhere, 0) << all;
+	EXPECT_EQ(holders["the main stack -> worker"], 3) << all;
+}
+
 // A converted image starts with no slot taken: the threads leave their
 // park on the destination without freeing them, and the slots carried
 // would fill the table after 64 moves.
