@@ -51,7 +51,8 @@ struct hetmig_runtime {
 	volatile uint32_t pending;	/* N > 0: park at the N-th point from now;
 					 * kept non-zero while parked, cleared by
 					 * the companion to let the process go */
-	volatile uint32_t parked;	/* 1 while __hetmig_park waits */
+	volatile uint32_t parked;	/* threads waiting in __hetmig_park (1 for
+					 * a single-threaded process) */
 	int32_t result;			/* what __hetmig_park returns; written by
 					 * the companion before it clears pending */
 	int32_t park_errno;		/* the program's errno when it parked: carried
@@ -69,6 +70,39 @@ struct hetmig_runtime {
 					 * killed `hetmig send` leaves no
 					 * process parked for ever */
 	uint32_t reserved;		/* 0 */
+};
+
+/*
+ * Every parked thread, symbol __hetmig_threads (same address in both
+ * builds, in .bss). A request (pending 1) parks every thread that reaches
+ * a migration point, and every thread in a blocking call the runtime knows
+ * (threads.c: condition and mutex waits, join, sleeps, pipe reads and
+ * writes), which leaves the call to park at its wrapper's point. Each
+ * parked thread holds a slot: its tid, then the same record as the block's
+ * park_ra/park_cfa/park_fp/park_errno (which the main thread, tid == pid,
+ * writes too: a single-threaded process reads as before). A thread that
+ * does not park within the companion's wait is named in its refusal.
+ * Offsets: magic 0, slots 4, slot[] 16, 48 bytes each: tid 0,
+ * state 4, ra 8, cfa 16, fp 24, errno 32, reserved 36.
+ */
+#define HETMIG_THREADS_MAX 64u
+#define HETMIG_THREAD_PARKED 1u
+
+struct hetmig_thread {
+	volatile int32_t tid;		/* 0: a free slot */
+	volatile uint32_t state;	/* HETMIG_THREAD_PARKED once the rest is set */
+	uint64_t park_ra;		/* as struct hetmig_runtime's */
+	uint64_t park_cfa;
+	uint64_t park_fp;
+	int32_t park_errno;
+	uint32_t reserved[3];
+};
+
+struct hetmig_threads {
+	uint32_t magic;			/* HETMIG_RT_MAGIC once a thread parked */
+	uint32_t slots;			/* HETMIG_THREADS_MAX */
+	uint32_t reserved[2];
+	struct hetmig_thread slot[HETMIG_THREADS_MAX];
 };
 
 #define HETMIG_RESUME_MAGIC 0x484d5253u	/* "HMRS" */
@@ -110,11 +144,15 @@ struct hetmig_resume {
 
 extern struct hetmig_runtime __hetmig_rt;
 extern struct hetmig_unproven __hetmig_unproven;
+extern struct hetmig_threads __hetmig_threads;
 extern __thread uint64_t __hetmig_tls_anchor;
 
 int __hetmig_park(void);
 void __hetmig_resume(struct hetmig_resume *r) __attribute__((noreturn));
 void __hetmig_main_return(int status) __attribute__((noreturn));
+/* Only in programs that create threads (threads.c): where a thread's start
+ * routine returns on the destination; its value goes to pthread_exit. */
+void __hetmig_thread_return(void) __attribute__((noreturn));
 
 /*
  * A migration point: one load and a branch while nothing is pending.

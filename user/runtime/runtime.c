@@ -30,6 +30,8 @@ _Static_assert(sizeof(struct hetmig_resume) == 200, "struct hetmig_resume layout
 _Static_assert(offsetof(struct hetmig_resume, tls_anchor_off) == 48, "struct hetmig_resume layout");
 /* __hetmig_jump (resume.c) loads the registers by these offsets. */
 _Static_assert(offsetof(struct hetmig_resume, callee_saved) == 56, "struct hetmig_resume layout");
+_Static_assert(sizeof(struct hetmig_thread) == 48, "struct hetmig_thread layout");
+_Static_assert(offsetof(struct hetmig_threads, slot) == 16, "struct hetmig_threads layout");
 
 struct hetmig_runtime __hetmig_rt = {
 	.magic = HETMIG_RT_MAGIC,
@@ -158,9 +160,53 @@ __asm__(".pushsection .text.__cyg_profile_func_exit, \"ax\", %progbits\n"
  * companion that dies without clearing pending (SIGKILL, a crash) would
  * leave us here for ever: when the holder it named is gone, go on as if it
  * had said -ECANCELED.
+ *
+ * Threads: every thread that reaches a point while a request is pending
+ * parks here, each in a slot of __hetmig_threads, and `parked` counts
+ * them; a thread in a blocking call the runtime knows (threads.c) comes
+ * out of it to park at its wrapper's call. The companion waits until
+ * every thread of the process is parked, or names those that are not.
  */
 struct hetmig_unproven __hetmig_unproven;
-static int self_request;	/* hetmig_migrate is parking */
+struct hetmig_threads __hetmig_threads;
+static int32_t self_request;	/* the tid of the thread in hetmig_migrate */
+
+/*
+ * A slot of __hetmig_threads for the calling thread, filled in and marked
+ * parked; NULL when every slot is taken (the thread then does not park,
+ * and the companion names it). Claimed by its tid, so the companion can
+ * tell which of the process's threads are parked.
+ */
+NOINST static struct hetmig_thread *claim_slot(int32_t tid, uint64_t ra, uint64_t cfa,
+					       uint64_t fp, int32_t err)
+{
+	struct hetmig_threads *t = &__hetmig_threads;
+	unsigned i;
+
+	for (i = 0; i < HETMIG_THREADS_MAX; i++) {
+		struct hetmig_thread *s = &t->slot[i];
+		int32_t free_tid = 0;
+
+		if (!__atomic_compare_exchange_n(&s->tid, &free_tid, tid, 0, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			continue;
+		s->park_ra = ra;
+		s->park_cfa = cfa;
+		s->park_fp = fp;
+		s->park_errno = err;
+		t->slots = HETMIG_THREADS_MAX;
+		__atomic_store_n(&t->magic, HETMIG_RT_MAGIC, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&s->state, HETMIG_THREAD_PARKED, __ATOMIC_SEQ_CST);
+		return s;
+	}
+	return NULL;
+}
+
+NOINST static void free_slot(struct hetmig_thread *s)
+{
+	__atomic_store_n(&s->state, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->tid, 0, __ATOMIC_SEQ_CST);
+}
 
 /*
  * Whether a frame on this stack is stopped at a site the companion listed
@@ -224,6 +270,9 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 	struct hetmig_runtime *rt = &__hetmig_rt;
 	struct timespec ms = { 0, 1000000 };
 	uint32_t p = __atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST);
+	struct hetmig_thread *slot;
+	uint64_t cfa, fp;
+	int32_t tid, err;
 	int r;
 
 	while (p > 1)
@@ -234,18 +283,32 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 		return 0;
 	/* Not a migration point: stay pending, try the next one. A move the
 	 * program asked for itself (hetmig_migrate) is tried here only. */
-	if (!self_request && at_unproven_site())
+	tid = (int32_t)hetmig_sys3(SYS_gettid, 0, 0, 0);
+	if (__atomic_load_n(&self_request, __ATOMIC_SEQ_CST) != tid && at_unproven_site())
 		return 0;
-	rt->park_ra = ra;
 	/* The CFA of this function is the caller's sp just before the call on
 	 * both ISAs (x86_64: above the pushed return address; aarch64: sp at
 	 * entry). Checked by tools/test/cc/resume.c. */
-	rt->park_cfa = (uint64_t)(uintptr_t)__builtin_dwarf_cfa();
+	cfa = (uint64_t)(uintptr_t)__builtin_dwarf_cfa();
 	/* With frame pointers, [fp] holds the caller's fp on both ISAs. */
-	rt->park_fp = *(uint64_t *)__builtin_frame_address(0);
-	rt->result = 0;
-	rt->park_errno = errno;	/* the raw nanosleep below leaves errno alone */
-	__atomic_store_n(&rt->parked, 1, __ATOMIC_SEQ_CST);
+	fp = *(uint64_t *)__builtin_frame_address(0);
+	err = errno;	/* the raw nanosleep below leaves errno alone */
+	/* Every thread that parks has a slot; the main thread's record is
+	 * the block's too, where a single-threaded process was always read. */
+	slot = claim_slot(tid, ra, cfa, fp, err);
+	if (!slot)
+		return 0;	/* no slot: go on, the companion names this thread */
+	if (tid == (int32_t)hetmig_sys3(SYS_getpid, 0, 0, 0)) {
+		rt->park_ra = ra;
+		rt->park_cfa = cfa;
+		rt->park_fp = fp;
+		rt->park_errno = err;
+	}
+	/* No earlier move's result: the first thread to park clears it, before
+	 * the companion can see anything parked and write its own. */
+	if (!__atomic_load_n(&rt->parked, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&rt->result, 0, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&rt->parked, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&rt->pending, __ATOMIC_SEQ_CST)) {
 		int32_t holder = __atomic_load_n(&rt->holder, __ATOMIC_SEQ_CST);
 
@@ -261,7 +324,8 @@ NOINST __attribute__((noinline)) int __hetmig_park(void)
 		hetmig_sys3(SYS_nanosleep, (long)&ms, 0, 0);
 	}
 	r = __atomic_load_n(&rt->result, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&rt->parked, 0, __ATOMIC_SEQ_CST);
+	free_slot(slot);
+	__atomic_fetch_sub(&rt->parked, 1, __ATOMIC_SEQ_CST);
 	return r;
 }
 
@@ -378,8 +442,8 @@ NOINST int hetmig_migrate(const char *dest)
 	 * -ECANCELED instead of lasting for ever. */
 	__atomic_store_n(&rt->holder, err, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&rt->pending, 1, __ATOMIC_SEQ_CST);
-	self_request = 1;
+	__atomic_store_n(&self_request, (int32_t)hetmig_sys3(SYS_gettid, 0, 0, 0), __ATOMIC_SEQ_CST);
 	err = __hetmig_park();
-	self_request = 0;
+	__atomic_store_n(&self_request, 0, __ATOMIC_SEQ_CST);
 	return err;
 }

@@ -107,7 +107,8 @@ int cmd_dump(int argc, char **argv)
 		auto prog = convert::program_of(*pid);
 		if (!prog)
 			return report(prog.error());
-		auto p = convert::Parking::request(*pid, *prog, 30000);
+		// Every thread: a parked image is one to convert (issue 17).
+		auto p = convert::Parking::request(*pid, *prog, 30000, false, 1, true);
 		if (!p)
 			return report(p.error());
 		parking.emplace(std::move(*p));

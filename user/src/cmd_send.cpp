@@ -461,7 +461,8 @@ int cmd_send(int argc, char **argv)
 		// the copy must find itself let go (resume_there below).
 		if (cross || parked) {
 			auto p = cross ? convert::Parking::request(*pid, cross->from, park_timeout_ms,
-								   parked, points_tried ? 1 : at_point)
+								   parked, points_tried ? 1 : at_point,
+								   true)
 				       : parked_process();
 			if (!p) {
 				(void)ch->send(Msg::kError, p.error().describe());

@@ -222,9 +222,12 @@ Result<void> Converter::check_pair()
 					 from_.path().c_str(), to_.path().c_str(),
 					 from_.pair_id().c_str(),
 					 to_.pair_id().empty() ? "none" : to_.pair_id().c_str()));
+	// hetmig send parked every thread first (Parking's every_thread), so
+	// this is the converter's own limit, not the program's state.
 	if (src_.threads.size() != 1)
 		return fail(ENOTSUP, strf("the process has %zu threads; only single-threaded "
-					  "programs move between ISAs",
+					  "programs move between ISAs yet (issue 17: every thread's "
+					  "stack, musl descriptor and TLS block would be converted)",
 					  src_.threads.size()));
 	// The runtime block and resume entry must be at one address: the
 	// converter writes the destination's through the source's address.

@@ -17,8 +17,14 @@ std::string where(const program::Function &fn)
 
 } // namespace
 
+bool in_thread_start(const program::Program &prog, uint64_t pc)
+{
+	const program::Function *fn = prog.function_at(pc);
+	return fn && !fn->has_debug_info && (fn->name == "start" || fn->name == "start_c11");
+}
+
 Result<std::vector<Frame>> parked_frames(const program::Program &prog, const ParkState &park,
-					 const WordReader &read_u64)
+					 const WordReader &read_u64, bool thread)
 {
 	std::vector<Frame> frames;
 	uint64_t pc = park.ra, sp = park.cfa, fp = park.fp;
@@ -59,6 +65,8 @@ Result<std::vector<Frame>> parked_frames(const program::Program &prog, const Par
 			return std::unexpected(ra.error());
 		if (!saved_fp)
 			return std::unexpected(saved_fp.error());
+		if (thread && in_thread_start(prog, *ra))
+			return frames;
 		// The caller's sp at its call is this frame's CFA, on both ISAs.
 		pc = *ra;
 		sp = f.cfa;

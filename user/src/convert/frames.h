@@ -30,11 +30,17 @@ struct Frame {
 
 using WordReader = std::function<Result<uint64_t>(uint64_t addr)>;
 
-// Innermost first; the last frame is main's. Refuses a frame whose
-// function has no debug information or an unknown layout, a frame that
-// disagrees with its layout, and a chain that does not reach main.
+// Innermost first; the last frame is main's, or with THREAD a thread's
+// start routine: the frame whose return address is in musl's `start` or
+// `start_c11` (pthread_create.c, thrd_create), the libc frames that
+// called it (issue 17). Refuses a frame whose function has no debug
+// information or an unknown layout, a frame that disagrees with its
+// layout, and a chain that does not reach main (or a start routine).
 Result<std::vector<Frame>> parked_frames(const program::Program &prog, const ParkState &park,
-					 const WordReader &read_u64);
+					 const WordReader &read_u64, bool thread = false);
+
+// Whether PC is in the libc function that calls a thread's start routine.
+bool in_thread_start(const program::Program &prog, uint64_t pc);
 
 // Where a variable's bytes are in a frame with this CFA and frame pointer
 // (FP_REG: the ISA's DWARF number for it), or why that cannot be said;

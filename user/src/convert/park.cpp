@@ -20,6 +20,7 @@
 #include "check/verifier.h"
 #include "convert/agreement.h"
 #include "convert/resume.h"
+#include "convert/thread_parking.h"
 
 namespace hetmig::convert {
 
@@ -67,6 +68,35 @@ bool same_pid_namespace(pid_t pid)
 	return stat("/proc/self/ns/pid", &ours) == 0 &&
 	       stat(strf("/proc/%d/ns/pid", pid).c_str(), &theirs) == 0 &&
 	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+// Waits until every thread of PID has a parked slot, for up to TIMEOUT_MS;
+// else says which did not and where each is.
+Result<void> wait_for_every_thread(pid_t pid, const program::Program &prog, int timeout_ms)
+{
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+	for (;;) {
+		auto tasks = tasks_of(pid);
+		if (!tasks)
+			return ended(pid);
+		auto table = read_thread_table(pid, prog);
+		if (!table)
+			return std::unexpected(table.error());
+		std::vector<pid_t> missing = unparked(*tasks, parked_threads(*table));
+		if (missing.empty())
+			return {};
+		if (std::chrono::steady_clock::now() > deadline) {
+			std::string who;
+			for (pid_t t : missing)
+				who += (who.empty() ? "" : "; ") +
+				       describe(prog.isa(), where_is(pid, t, prog));
+			return fail(EBUSY, strf("%zu of process %d's %zu threads did not park within "
+						"%d ms (not at a migration point, nor in a blocking "
+						"call the runtime knows): %s", missing.size(), pid,
+						tasks->size(), timeout_ms, who.c_str()));
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
 }
 
 } // namespace
@@ -188,7 +218,7 @@ Result<size_t> mark_unproven_sites(pid_t pid, const program::Program &from,
 }
 
 Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int timeout_ms,
-				 bool self_requested, uint32_t countdown)
+				 bool self_requested, uint32_t countdown, bool every_thread)
 {
 	auto block = prog.symbol(kRuntimeSymbol);
 	if (!block)
@@ -203,14 +233,15 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 	if (rt.pending && !self_requested)
 		return fail(EBUSY, strf("process %d already has a move pending", pid));
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-	// Polls `parked` until it reads WANT; TIMED_OUT says what did not happen.
+	// Polls `parked` (the number of threads parked) until it reads WANT
+	// or more, or 0 for WANT 0; TIMED_OUT says what did not happen.
 	auto wait_for_parked = [&](uint32_t want, const char *timed_out) -> Result<void> {
 		for (;;) {
 			uint32_t parked = 0;
 			if (auto r = peek(pid, *block + offsetof(RuntimeLayout, parked), &parked, 4);
 			    !r)
 				return r;
-			if (parked == want)
+			if (want ? parked >= want : parked == 0)
 				return {};
 			if (std::chrono::steady_clock::now() > deadline)
 				return fail(ETIMEDOUT, strf("process %d %s within %d ms", pid,
@@ -237,6 +268,11 @@ Result<Parking> Parking::request(pid_t pid, const program::Program &prog, int ti
 			return std::unexpected(r.error());
 	if (auto r = wait_for_parked(1, "reached no migration point"); !r)
 		return std::unexpected(r.error());
+	if (every_thread)
+		if (auto r = wait_for_every_thread(pid, prog, kEveryThreadMs); !r) {
+			parking.release(r.error().code);
+			return std::unexpected(r.error());
+		}
 	return parking;
 }
 

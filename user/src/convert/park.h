@@ -28,9 +28,17 @@ public:
 	// Sets `pending` to COUNTDOWN (the process parks at the COUNTDOWN-th
 	// migration point from now; unless it asked itself: hetmig_migrate)
 	// and waits up to TIMEOUT_MS for `parked`. On a timeout the request is
-	// withdrawn and the process runs on untouched.
+	// withdrawn and the process runs on untouched. EVERY_THREAD (a move
+	// between ISAs): then waits up to kEveryThreadMs more for every
+	// thread of the process to park, and refuses naming those that did
+	// not (each with the function and system call it is in).
 	static Result<Parking> request(pid_t pid, const program::Program &prog, int timeout_ms,
-				       bool self_requested = false, uint32_t countdown = 1);
+				       bool self_requested = false, uint32_t countdown = 1,
+				       bool every_thread = false);
+	// How long the other threads have, once one parked: a thread at work
+	// reaches a point at its next function entry or loop; one in a known
+	// blocking call looks at the request every 2 ms (user/runtime/threads.c).
+	static constexpr int kEveryThreadMs = 2000;
 	Parking(Parking &&o) noexcept : pid_(o.pid_), block_(o.block_) { o.pid_ = 0; }
 	Parking &operator=(Parking &&) = delete;
 	// Withdraws the request with ECANCELED unless release() or moved() ran.

@@ -90,7 +90,12 @@ bool is_isa_local(const std::string &symbol)
 	// its initial value makes the destination look its own vdso up.
 	// __hetmig_unproven: return addresses of the source build, which mean
 	// nothing in the destination's; the next move writes its own.
-	static const char *const names[] = {"vdso_func", "__hetmig_unproven"};
+	// __hetmig_threads: the parked threads' slots, which the threads
+	// leave on the destination without freeing them (__hetmig_resume
+	// returns past __hetmig_park's end): carried, every move would leave
+	// one taken for good, and after 64 no thread could park.
+	static const char *const names[] = {"vdso_func", "__hetmig_unproven",
+					    "__hetmig_threads"};
 	for (const char *n : names)
 		if (symbol == n)
 			return true;

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+// A multi-threaded process parked with every thread (fixtures/states,
+// threads.c; issue 17), recorded in a guest of each ISA: what the
+// converter will need of each thread is there and reads as expected. Each
+// parked thread's slot leads to its frames, out to its start routine (the
+// frame musl's `start` called) or to main; its descriptor, found from its
+// thread pointer, is musl's, with its tid and errno, and translates to the
+// other ISA; its TLS block holds its own value.
+#include <gtest/gtest.h>
+#include <linux/hetmig.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "convert/frames.h"
+#include "convert/memory.h"
+#include "convert/musl_thread.h"
+#include "convert/resume.h"
+#include "convert/thread_parking.h"
+#include "hetmig.h"
+#include "image.h"
+#include "reparked.h"
+
+namespace hetmig::convert {
+namespace {
+
+using program::Isa;
+using program::Program;
+
+std::string state_file(const std::string &name)
+{
+	return std::string(HETMIG_STATE_FIXTURES) + "/" + name;
+}
+
+struct Recorded {
+	Program prog;
+	Image img;
+	AddressSpace mem;
+};
+
+const Recorded &recorded(Isa isa)
+{
+	static std::map<Isa, std::unique_ptr<Recorded>> cache;
+	auto &r = cache[isa];
+	if (!r) {
+		std::string suffix = program::isa_name(isa);
+		auto prog = Program::open(state_file("threads." + suffix));
+		auto img = load_image(state_file("threads." + suffix + ".img"));
+		if (!prog || !img) {
+			ADD_FAILURE() << (prog ? img.error().describe() : prog.error().describe());
+			std::abort();
+		}
+		auto mem = testing::memory_of(*img);
+		r = std::make_unique<Recorded>(
+			Recorded{std::move(*prog), std::move(*img), std::move(mem)});
+	}
+	return *r;
+}
+
+hetmig_threads table_of(const Recorded &r)
+{
+	hetmig_threads t{};
+	auto at = r.prog.symbol("__hetmig_threads");
+	EXPECT_TRUE(at.has_value());
+	auto ok = r.mem.read(*at, {reinterpret_cast<uint8_t *>(&t), sizeof(t)});
+	EXPECT_TRUE(ok.has_value());
+	return t;
+}
+
+class ConvertThreads : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(ConvertThreads, EveryThreadOfTheImageIsParked)
+{
+	const Recorded &r = recorded(GetParam());
+	auto parked = parked_threads(table_of(r));
+	std::vector<pid_t> tasks;
+	for (const auto &t : r.img.threads)
+		tasks.push_back(pid_t(t.tid));
+	EXPECT_EQ(r.img.threads.size(), 4u);
+	EXPECT_EQ(parked.size(), 4u);
+	EXPECT_TRUE(unparked(tasks, parked).empty());
+}
+
+// Outermost function first, innermost last, for each thread.
+TEST_P(ConvertThreads, EachThreadsFramesEndAtItsStartRoutineOrMain)
+{
+	const Recorded &r = recorded(GetParam());
+	auto read = [&](uint64_t a) { return r.mem.read_u64(a); };
+	std::map<std::string, std::vector<std::string>> stacks;
+	std::map<std::string, int32_t> errnos;
+	for (const auto &t : parked_threads(table_of(r))) {
+		auto frames = parked_frames(r.prog, {t.ra, t.cfa, t.fp}, read, true);
+		ASSERT_TRUE(frames) << "thread " << t.tid << ": " << frames.error().describe();
+		std::vector<std::string> names;
+		for (auto it = frames->rbegin(); it != frames->rend(); ++it)
+			names.push_back(it->function->name);
+		stacks[names.front()] = names;
+		errnos[names.front()] = t.errno_val;
+		// A worker's start routine returns into musl's start; main's
+		// frame is the last of the main thread's.
+		const Frame &outer = frames->back();
+		if (outer.function->name != "main") {
+			auto ra = read(outer.cfa + outer.function->frame.saved_ra_at);
+			ASSERT_TRUE(ra);
+			EXPECT_TRUE(in_thread_start(r.prog, *ra)) << outer.function->name;
+		}
+	}
+	using V = std::vector<std::string>;
+	EXPECT_EQ(stacks["main"], (V{"main", "__wrap_usleep", "__wrap_nanosleep"}));
+	EXPECT_EQ(stacks["worker_a"], (V{"worker_a", "descend", "descend", "descend", "descend",
+					 "__wrap_pthread_cond_wait"}));
+	EXPECT_EQ(stacks["worker_b"], (V{"worker_b", "__wrap_read", "wait_ready"}));
+	EXPECT_EQ(stacks["worker_c"], (V{"worker_c", "__wrap_usleep", "__wrap_nanosleep"}));
+	EXPECT_EQ(errnos["worker_a"], 11);
+	EXPECT_EQ(errnos["worker_b"], 22);
+	EXPECT_EQ(errnos["worker_c"], 33);
+}
+
+// Without THREAD the walk goes on into musl's start, which has no
+// debug information: what the converter refuses today.
+TEST_P(ConvertThreads, AWorkerWalkedAsMainRunsIntoLibc)
+{
+	const Recorded &r = recorded(GetParam());
+	auto read = [&](uint64_t a) { return r.mem.read_u64(a); };
+	int refused = 0;
+	for (const auto &t : parked_threads(table_of(r))) {
+		auto frames = parked_frames(r.prog, {t.ra, t.cfa, t.fp}, read);
+		if (!frames) {
+			refused++;
+			EXPECT_NE(frames.error().describe().find("start has no debug information"),
+				  std::string::npos) << frames.error().describe();
+		}
+	}
+	EXPECT_EQ(refused, 3);
+}
+
+TEST_P(ConvertThreads, DescriptorsAndTlsAreEachThreadsOwn)
+{
+	const Recorded &r = recorded(GetParam());
+	Isa isa = GetParam(), other = isa == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	const DescriptorLayout &l = descriptor_layout(isa);
+	auto tls = r.prog.tls();
+	auto mark = r.prog.symbol("mark");
+	ASSERT_TRUE(tls && mark);
+	std::vector<uint64_t> marks;
+	for (const auto &t : r.img.threads) {
+		uint64_t self = t.thread_pointer - l.tp_offset;
+		std::vector<uint8_t> d(l.size);
+		ASSERT_TRUE(r.mem.read(self, d));
+		uint32_t tid;
+		std::memcpy(&tid, d.data() + l.common + musl_field::kTid, 4);
+		EXPECT_EQ(tid, t.tid);
+		// musl registers the robust list with the kernel only once a
+		// robust mutex is locked; then it is the descriptor's own head.
+		if (t.robust_list)
+			EXPECT_EQ(t.robust_list, self + l.common + musl_field::kRobustHead);
+		auto moved = translate_descriptor(d, isa, self, other, 0x10000000);
+		ASSERT_TRUE(moved) << moved.error().describe();
+		auto value = r.mem.read_u64(tls_block_address(isa, t.thread_pointer, *tls) + *mark);
+		ASSERT_TRUE(value);
+		marks.push_back(*value);
+	}
+	std::sort(marks.begin(), marks.end());
+	EXPECT_EQ(marks, (std::vector<uint64_t>{0x600d, 0xaaaa, 0xbbbb, 0xcccc}));
+}
+
+// Each worker's area planned for the other ISA below its own tsd: the
+// source's stack top is where musl's tls_size says; the main thread's
+// descriptor is musl's static one, no area of pthread_create's.
+TEST_P(ConvertThreads, EachWorkersAreaIsPlannedForTheOtherIsa)
+{
+	const Recorded &r = recorded(GetParam());
+	Isa isa = GetParam(), other = isa == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	const DescriptorLayout &l = descriptor_layout(isa);
+	auto tls = r.prog.tls();
+	ASSERT_TRUE(tls);
+	int planned = 0, main_refused = 0;
+	for (const auto &t : r.img.threads) {
+		uint64_t self = t.thread_pointer - l.tp_offset;
+		std::vector<uint8_t> d(l.size);
+		ASSERT_TRUE(r.mem.read(self, d));
+		auto plan = plan_thread_area(d, isa, self, other, *tls);
+		if (t.tid == r.img.pid) {
+			EXPECT_FALSE(plan);
+			main_refused += !plan;
+			continue;
+		}
+		ASSERT_TRUE(plan) << plan.error().describe();
+		planned++;
+		EXPECT_LE(plan->area.hi, plan->tsd);
+		EXPECT_EQ(plan->lower_stack_by, isa == Isa::x86_64 ? 64u : 0u);
+		EXPECT_EQ(plan->area.tls_block % tls->align, 0u);
+	}
+	EXPECT_EQ(planned, 3);
+	EXPECT_EQ(main_refused, 1);
+}
+
+// Where the process holds each thread's descriptor address (pthread_t is
+// that address in musl): every aligned word of the image's memory equal
+// to one, outside the descriptors themselves, named by the symbol or the
+// thread stack it lies in. This is what a move must map to the moved
+// descriptors (Documentation/heterogeneous.md, issue 17's "left" item 3).
+TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
+{
+	const Recorded &r = recorded(GetParam());
+	const DescriptorLayout &l = descriptor_layout(GetParam());
+	std::map<uint64_t, std::string> self_of;  // descriptor -> thread
+	for (const auto &t : r.img.threads)
+		self_of[t.thread_pointer - l.tp_offset] = t.tid == r.img.pid ? "main" : "worker";
+	auto name_of = [&](uint64_t a) -> std::string {
+		for (const auto &[self, who] : self_of)
+			if (a >= self && a < self + l.size)
+				return strf("%s descriptor +%llu", who.c_str(),
+					    (unsigned long long)(a - self));
+		for (const auto &s : r.prog.symbols())
+			if (!s.function && !s.tls && a >= s.value && a < s.value + s.size)
+				return s.name;
+		for (const auto &[self, who] : self_of)
+			if (who == "worker" && a < self && a + 0x40000 > self)
+				return "a worker's stack";
+		return a >= 0x7f0000000000 ? "the main stack" : "elsewhere";
+	};
+	std::map<std::string, int> holders;
+	for (const auto &run : r.img.pages)
+		for (uint64_t off = 0; off + 8 <= run.data.size(); off += 8) {
+			uint64_t v;
+			std::memcpy(&v, run.data.data() + off, 8);
+			if (self_of.count(v))
+				holders[name_of(run.addr + off) + " -> " + self_of[v]]++;
+		}
+	std::string all;
+	for (const auto &[h, n] : holders)
+		all += strf("%s x%d; ", h.c_str(), n);
+	// Each descriptor points to itself (self); the thread list links them
+	// (prev, next: main's and the workers'); main holds its three
+	// pthread_t on its stack; no global of the program or of libc holds
+	// one. (aarch64 also leaves main's in worker_a's stack below its
+	// parked sp, dead bytes of an earlier libc call.)
+	EXPECT_EQ(holders["main descriptor +0 -> main"], 1) << all;
+	EXPECT_EQ(holders["worker descriptor +0 -> worker"], 3) << all;
+	int elsewhere = 0;
+	for (const auto &[h, n] : holders)
+		if (h.find("descriptor") == std::string::npos && h.find("stack") == std::string::npos)
+			elsewhere += n;
+	EXPECT_EQ(elsewhere, 0) << all;
+	EXPECT_EQ(holders["the main stack -> worker"], 3) << all;
+}
+
+// A converted image starts with no slot taken: the threads leave their
+// park on the destination without freeing them, and the slots carried
+// would fill the table after 64 moves.
+TEST(ConvertThreadsTable, TheDestinationKeepsItsOwnEmptyTable)
+{
+	EXPECT_TRUE(is_isa_local("__hetmig_threads"));
+	EXPECT_TRUE(is_isa_local("__hetmig_unproven"));
+	EXPECT_FALSE(is_isa_local("__hetmig_rt"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, ConvertThreads, ::testing::Values(Isa::x86_64, Isa::aarch64),
+			 [](const auto &info) { return std::string(program::isa_name(info.param)); });
+
+} // namespace
+} // namespace hetmig::convert
