@@ -21,6 +21,13 @@ CRT_LOCALS = {"frame_dummy", "__do_global_dtors_aux", "deregister_tm_clones",
               "__do_global_dtors_aux_fini_array_entry",
               "__frame_dummy_init_array_entry", "__TMC_END__",
               "__EH_FRAME_BEGIN__"}
+# musl's signal return trampolines: x86_64's restore.s puts a nop before
+# __restore_rt (unwinders look up the return address minus one), aarch64's
+# does not, so it sits one byte further on x86_64. The kernel keeps it as a
+# handler's sa_restorer, which the converter sets from the destination
+# build's symbol (Converter::signals_and_threads); nothing in memory
+# points at it.
+PER_ISA = {"__restore_rt", "__restore"}
 
 
 def read_symbols(path, nm="nm"):
@@ -37,7 +44,8 @@ def parse_nm(text):
         if len(parts) != 3:
             continue
         value, kind, name = parts
-        if name.startswith(IGNORE_PREFIXES) or kind in "aAN" or name in CRT_LOCALS:
+        if (name.startswith(IGNORE_PREFIXES) or kind in "aAN" or name in CRT_LOCALS or
+                name in PER_ISA):
             continue
         if name in syms:
             dup.add(name)

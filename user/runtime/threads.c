@@ -18,9 +18,11 @@
  *   nanosleep, usleep, sleep  sleep what was left (kept as a duration, not
  *                         an end time: the clock of another machine);
  *   read, write on a pipe wait for it again (poll), then read or write.
- * Signals: a slice interrupted by a handler goes on like an SA_RESTART
- * call, except the sleeps, which return EINTR with what was left, as
- * they would. Any other blocking call (a barrier, a semaphore, a socket,
+ * Signals: the sleeps return EINTR with what was left, as they would. A
+ * pipe's wait interrupted by a handler returns EINTR as the read or write
+ * would unless every handler the process has installed restarts calls
+ * (SA_RESTART); then it goes on. The kernel restarts the read or write by
+ * the flags of the one signal that came, which poll does not tell. Any other blocking call (a barrier, a semaphore, a socket,
  * poll itself) is not known: the thread does not park and the companion
  * names it in its refusal, and the program runs on.
  *
@@ -33,6 +35,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
@@ -217,9 +220,27 @@ NOINST static int blocking_pipe(int fd)
 	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
+/* Whether every signal handler installed restarts interrupted calls. */
+NOINST static int handlers_restart(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < _NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa))
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
+}
+
 /* Waits until FD is ready for EVENTS (or has an error or hang-up, which
- * the read or write then reports), parking between slices when asked. */
-NOINST static void wait_ready(int fd, short events)
+ * the read or write then reports), parking between slices when asked.
+ * -1 with errno EINTR: a handler interrupted the wait, and the call
+ * must not be restarted. */
+NOINST static int wait_ready(int fd, short events)
 {
 	struct pollfd p;
 	int r;
@@ -230,7 +251,11 @@ NOINST static void wait_ready(int fd, short events)
 		p.revents = 0;
 		r = poll(&p, 1, (int)(HETMIG_SLICE_NS / 1000000L));
 		if (r > 0 || (r < 0 && errno != EINTR))
-			return;
+			return 0;
+		if (r < 0 && !handlers_restart()) {
+			errno = EINTR;
+			return -1;
+		}
 		if (r == 0 && requested())
 			(void)__hetmig_park();
 	}
@@ -238,8 +263,8 @@ NOINST static void wait_ready(int fd, short events)
 
 NOINST ssize_t __wrap_read(int fd, void *buf, size_t n)
 {
-	if (n && blocking_pipe(fd))
-		wait_ready(fd, POLLIN);
+	if (n && blocking_pipe(fd) && wait_ready(fd, POLLIN))
+		return -1;
 	return __real_read(fd, buf, n);
 }
 
@@ -257,7 +282,8 @@ NOINST ssize_t __wrap_write(int fd, const void *buf, size_t n)
 	if (!n || !blocking_pipe(fd))
 		return __real_write(fd, buf, n);
 	while (done < n) {
-		wait_ready(fd, POLLOUT);
+		if (wait_ready(fd, POLLOUT))
+			return done ? (ssize_t)done : -1;
 		step = n - done < PIPE_BUF ? n - done : PIPE_BUF;
 		r = __real_write(fd, p + done, step);
 		if (r < 0)

@@ -17,15 +17,21 @@
  *    go, the program runs on and ends as it would have.
  * 3. No condition wakeup is lost to the wrappers' slices (broadcasts()).
  * 4. __hetmig_thread_return ends a thread as musl's start would.
+ * 5. A pipe read a signal handler interrupts returns EINTR when the
+ *    handler does not restart calls, and goes on to the data when it does
+ *    (SA_RESTART), as the read alone would.
  * stdout is the same on every run and ISA; tools/test/cc-test runs it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -327,6 +333,47 @@ static void finish(pthread_t *th, pthread_t last)
 			pthread_join(th[k], NULL);
 }
 
+static NOINST void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void *writes_later(void *arg)
+{
+	int fd = (int)(long)arg;
+	struct timespec ts = { 0, 200000000 };
+
+	nanosleep(&ts, NULL);
+	if (write(fd, "y", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/* A read of a pipe no one writes yet, a handler 50 ms in. */
+static void interrupted_read(int restart)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = restart ? SA_RESTART : 0 };
+	struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+	int fds[2];
+	pthread_t t;
+	char c = 0;
+	ssize_t r;
+
+	if (pipe(fds))
+		abort();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	pthread_create(&t, NULL, writes_later, (void *)(long)fds[1]);
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = read(fds[0], &c, 1);
+	printf("interrupted read, %s: %s\n", restart ? "SA_RESTART" : "no SA_RESTART",
+	       r == 1 && c == 'y' ? "the data" : r < 0 && errno == EINTR ? "EINTR" : "other");
+	pthread_join(t, NULL);
+	signal(SIGALRM, SIG_DFL);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	pthread_condattr_t a;
@@ -355,6 +402,8 @@ int main(void)
 	finish(th, 0);
 	broadcasts();
 	thread_return();
+	interrupted_read(0);
+	interrupted_read(1);
 	printf("done: every thread ended, pending %u, parked %u\n", __hetmig_rt.pending,
 	       __hetmig_rt.parked);
 	return 0;
