@@ -37,6 +37,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -220,17 +221,23 @@ NOINST static int blocking_pipe(int fd)
 	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
-/* Whether every signal handler installed restarts interrupted calls. */
+/*
+ * Whether every signal handler installed restarts interrupted calls. The
+ * kernel's rt_sigaction, not libc's sigaction: a call of sigaction is a
+ * site hetmig check refuses (libc's may call a handler; struct sigaction
+ * holds a union), and this one is in every threaded program. The kernel's
+ * struct begins with the handler and the flags on both ISAs.
+ */
 NOINST static int handlers_restart(void)
 {
-	struct sigaction sa;
+	unsigned long ksa[4];	/* handler, flags, restorer, mask */
 	int sig;
 
 	for (sig = 1; sig < _NSIG; sig++) {
-		if (sigaction(sig, NULL, &sa))
+		if (syscall(SYS_rt_sigaction, sig, NULL, ksa, _NSIG / 8))
 			continue;
-		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
-		    !(sa.sa_flags & SA_RESTART))
+		if (ksa[0] != (unsigned long)SIG_DFL && ksa[0] != (unsigned long)SIG_IGN &&
+		    !(ksa[1] & SA_RESTART))
 			return 0;
 	}
 	return 1;
