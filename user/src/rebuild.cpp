@@ -655,6 +655,28 @@ bool read_full(int fd, void *buf, size_t len)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+// A child for a process of the tree, with pid WANT when the tree keeps its
+// pids: clone3's result (0 in the child). A ZOMBIE is made again only to
+// exit as it did. Fails the member on an error.
+long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, bool zombie)
+{
+	clone_args args{};
+	args.exit_signal = SIGCHLD;
+	if (t.keep_pids) {
+		args.set_tid = reinterpret_cast<uint64_t>(&want);
+		args.set_tid_size = 1;
+	}
+	long r = raw_clone3(args);
+	if (r >= 0)
+		return r;
+	int err = errno;  // before strf, which may set it
+	if (t.keep_pids && err == EEXIST)
+		child_fail(p, strf("pid %d of the tree%s is taken here (--no-pid gives the tree's "
+				   "processes new pids)", want, zombie ? " (a zombie)" : ""), err);
+	child_fail(p, zombie ? strf("making zombie %d again", want)
+			     : strf("creating process %d of the tree", want), err);
+}
+
 [[noreturn]] void member_main(const TreeSetup &t, size_t i)
 {
 	ChildPipes p{t.go_read[i], t.report_write[i]};
@@ -677,19 +699,7 @@ bool read_full(int fd, void *buf, size_t len)
 	// for here (SIGCHLD at its default, so they stay).
 	signal(SIGCHLD, SIG_DFL);
 	for (const Zombie &z : t.images[i]->zombies) {
-		pid_t want = pid_t(z.pid);
-		clone_args args{};
-		args.exit_signal = SIGCHLD;
-		if (t.keep_pids) {
-			args.set_tid = reinterpret_cast<uint64_t>(&want);
-			args.set_tid_size = 1;
-		}
-		long r = raw_clone3(args);
-		if (r < 0)
-			child_fail(p, t.keep_pids && errno == EEXIST
-				   ? strf("pid %d of the tree (a zombie) is taken here (--no-pid "
-					  "gives the tree's processes new pids)", want)
-				   : strf("making zombie %d again", want), errno);
+		long r = clone_tree_process(t, p, pid_t(z.pid), true);
 		if (r == 0)
 			exit_as(z.status);
 		siginfo_t si;
@@ -712,20 +722,7 @@ bool read_full(int fd, void *buf, size_t len)
 	for (size_t c = 1; c < t.plan.size(); c++) {
 		if (t.plan[c].parent != i)
 			continue;
-		pid_t want = pid_t(t.images[c]->pid);
-		clone_args args{};
-		args.exit_signal = SIGCHLD;
-		if (t.keep_pids) {
-			args.set_tid = reinterpret_cast<uint64_t>(&want);
-			args.set_tid_size = 1;
-		}
-		long r = raw_clone3(args);
-		if (r < 0)
-			child_fail(p, t.keep_pids && errno == EEXIST
-				   ? strf("pid %d of the tree is taken here (--no-pid gives the "
-					  "tree's processes new pids)", want)
-				   : strf("creating process %d of the tree", want), errno);
-		if (r == 0)
+		if (clone_tree_process(t, p, pid_t(t.images[c]->pid), false) == 0)
 			member_main(t, c);
 	}
 	for (size_t j = 0; j < t.plan.size(); j++)
