@@ -365,6 +365,23 @@ Result<MemoryReader> MemoryReader::open(pid_t pid)
 	return MemoryReader(fd, pid);
 }
 
+Result<std::vector<MemoryReader>> open_tree_memory(std::span<const pid_t> pids,
+						   WriteOptions &opts)
+{
+	std::vector<MemoryReader> memory;
+	for (pid_t p : pids) {
+		auto m = MemoryReader::open(p);
+		if (!m)
+			return std::unexpected(m.error());
+		memory.push_back(std::move(*m));
+	}
+	opts.reader = memory.empty() ? PageReader{} : memory[0].reader();
+	opts.member_readers.clear();
+	for (size_t i = 1; i < memory.size(); i++)
+		opts.member_readers.push_back(memory[i].reader());
+	return memory;
+}
+
 MemoryReader::~MemoryReader()
 {
 	if (fd_ >= 0)

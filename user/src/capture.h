@@ -45,6 +45,11 @@ private:
 	pid_t pid_;
 };
 
+// /proc/PID/mem of each of PIDS (a tree's, its root first), with OPTS's
+// readers set to them: reader the root's, member_readers the others'.
+Result<std::vector<MemoryReader>> open_tree_memory(std::span<const pid_t> pids,
+						   WriteOptions &opts);
+
 // A file's modification time in nanoseconds, as images record it.
 int64_t mtime_ns(const struct stat &st);
 

@@ -123,16 +123,9 @@ int cmd_dump(int argc, char **argv)
 	auto img = capture_tree(*frozen);
 	if (!img)
 		return report(img.error());  // the processes thaw: nothing lost
-	std::vector<MemoryReader> memory;
-	for (pid_t p : frozen->pids()) {
-		auto m = MemoryReader::open(p);
-		if (!m)
-			return report(m.error());
-		memory.push_back(std::move(*m));
-	}
-	opts.reader = memory[0].reader();
-	for (size_t i = 1; i < memory.size(); i++)
-		opts.member_readers.push_back(memory[i].reader());
+	auto memory = open_tree_memory(frozen->pids(), opts);
+	if (!memory)
+		return report(memory.error());
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
 	if (keep) {

@@ -498,16 +498,10 @@ int cmd_send(int argc, char **argv)
 			return call_off(img.error());
 		}
 		memory.clear();
-		opts.member_readers.clear();
-		for (pid_t p : frozen->pids()) {
-			auto m = MemoryReader::open(p);
-			if (!m)
-				return call_off(m.error());
-			memory.push_back(std::move(*m));
-		}
-		opts.reader = memory[0].reader();
-		for (size_t i = 1; i < memory.size(); i++)
-			opts.member_readers.push_back(memory[i].reader());
+		auto opened = open_tree_memory(frozen->pids(), opts);
+		if (!opened)
+			return call_off(opened.error());
+		memory = std::move(*opened);
 		if (pre)
 			if (auto r = pre->finish(*img); !r) {
 				(void)ch->send(Msg::kError, r.error().describe());
