@@ -13,9 +13,13 @@
 #include <zlib.h>
 
 #include "image.h"
+#include "image_bytes.h"
 
 namespace hetmig {
 namespace {
+
+using testing::decode;
+using testing::encode;
 
 Image sample()
 {
@@ -60,17 +64,6 @@ Image sample()
 	return img;
 }
 
-std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {},
-			    unsigned threads = 0)
-{
-	std::vector<uint8_t> out;
-	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
-		out.insert(out.end(), b.begin(), b.end());
-		return {};
-	}, {.compress = compress, .threads = threads, .reader = reader});
-	EXPECT_TRUE(r.has_value());
-	return out;
-}
 
 // Address -> byte, over every run: records may split runs differently.
 std::map<uint64_t, uint8_t> memory_of(const Image &img)
@@ -82,17 +75,6 @@ std::map<uint64_t, uint8_t> memory_of(const Image &img)
 	return m;
 }
 
-Result<Image> decode(const std::vector<uint8_t> &bytes)
-{
-	size_t pos = 0;
-	return read_image([&](std::span<uint8_t> b) -> Result<void> {
-		if (bytes.size() - pos < b.size())
-			return fail(EBADMSG, "truncated image");
-		std::memcpy(b.data(), bytes.data() + pos, b.size());
-		pos += b.size();
-		return {};
-	});
-}
 
 class ImageRoundTrip : public ::testing::TestWithParam<bool> {};
 

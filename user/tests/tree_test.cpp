@@ -10,10 +10,14 @@
 #include <zlib.h>
 
 #include "image.h"
+#include "image_bytes.h"
 #include "tree.h"
 
 namespace hetmig {
 namespace {
+
+using testing::decode;
+using testing::encode;
 
 // tree.c's tree, under a shell (session 50, group 60): P forks A (its own
 // group) and B (its own session); A forks G, in A's group.
@@ -123,28 +127,7 @@ Image tree_image()
 	return root;
 }
 
-std::vector<uint8_t> encode(const Image &img, bool compress)
-{
-	std::vector<uint8_t> out;
-	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
-		out.insert(out.end(), b.begin(), b.end());
-		return {};
-	}, {.compress = compress, .threads = 2, .reader = {}});
-	EXPECT_TRUE(r.has_value());
-	return out;
-}
 
-Result<Image> decode(const std::vector<uint8_t> &bytes)
-{
-	size_t pos = 0;
-	return read_image([&](std::span<uint8_t> b) -> Result<void> {
-		if (bytes.size() - pos < b.size())
-			return fail(EBADMSG, "truncated image");
-		std::memcpy(b.data(), bytes.data() + pos, b.size());
-		pos += b.size();
-		return {};
-	});
-}
 
 uint64_t sum_of(const Image &img, uint8_t *first = nullptr)
 {
@@ -162,7 +145,7 @@ TEST(TreeImage, EachProcessReadsBackItsOwn)
 {
 	for (bool compress : {false, true}) {
 		Image want = tree_image();
-		auto bytes = encode(want, compress);
+		auto bytes = encode(want, compress, {}, 2);
 		uint32_t version;
 		std::memcpy(&version, bytes.data() + 8, 4);
 		EXPECT_EQ(version, 3u);
@@ -208,14 +191,14 @@ std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
 
 TEST(TreeImage, MislabelledTreesAndMissingSharedMemoryAreRefused)
 {
-	auto r = decode(relabelled(encode(tree_image(), false), 2));
+	auto r = decode(relabelled(encode(tree_image(), false, {}, 2), 2));
 	ASSERT_FALSE(r.has_value());
 	EXPECT_NE(r.error().describe().find("process tree or shared memory in a format 1 or 2"),
 		  std::string::npos) << r.error().describe();
 
 	Image img = tree_image();
 	img.shared.clear();  // a mapping naming shared memory the image lacks
-	r = decode(encode(img, false));
+	r = decode(encode(img, false, {}, 2));
 	ASSERT_FALSE(r.has_value());
 	EXPECT_NE(r.error().describe().find("shared memory the image lacks"), std::string::npos)
 		<< r.error().describe();
@@ -225,7 +208,7 @@ TEST(TreeImage, OneProcessStaysFormat2)
 {
 	Image img = process(100, 50, 1);
 	img.mappings.clear();
-	auto bytes = encode(img, false);
+	auto bytes = encode(img, false, {}, 2);
 	uint32_t version;
 	std::memcpy(&version, bytes.data() + 8, 4);
 	EXPECT_EQ(version, kImageFormatSingle);

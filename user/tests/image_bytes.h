@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+// An image to bytes in memory and back, for the tests of image.h's codec.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "image.h"
+
+namespace hetmig::testing {
+
+inline std::vector<uint8_t> encode(const Image &img, bool compress, PageReader reader = {},
+				   unsigned threads = 0)
+{
+	std::vector<uint8_t> out;
+	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+		out.insert(out.end(), b.begin(), b.end());
+		return {};
+	}, {.compress = compress, .threads = threads, .reader = reader});
+	EXPECT_TRUE(r.has_value());
+	return out;
+}
+
+// Fails with EBADMSG "truncated image" where BYTES end too early.
+inline Result<Image> decode(const std::vector<uint8_t> &bytes)
+{
+	size_t pos = 0;
+	return read_image([&](std::span<uint8_t> b) -> Result<void> {
+		if (bytes.size() - pos < b.size())
+			return fail(EBADMSG, "truncated image");
+		std::memcpy(b.data(), bytes.data() + pos, b.size());
+		pos += b.size();
+		return {};
+	});
+}
+
+} // namespace hetmig::testing
