@@ -1749,8 +1749,34 @@ bool insert_loop_points(function *fun)
 	return !chosen.empty();
 }
 
-// The loops hetmig_loop_points hid, by number, for hetmig_loops_back.
-std::vector<std::pair<unsigned, class loop *>> hidden_loops;
+// Loops hidden from a pass, by number, to be put back after it.
+using HiddenLoops = std::vector<std::pair<unsigned, class loop *>>;
+
+// Hides from the passes that walk loops_list every loop of FUN for which
+// HAS_CALL holds, by clearing its entry in the loop array (loops_list
+// skips cleared entries); records them in HIDDEN.
+void hide_loops(function *fun, bool (*has_call)(class loop *), HiddenLoops &hidden)
+{
+	hidden.clear();
+	if (!loops_for_fn(fun))
+		return;
+	for (auto l : loops_list(fun, 0))
+		if (l->num && has_call(l))
+			hidden.emplace_back(l->num, l);
+	for (auto &h : hidden)
+		(*loops_for_fn(fun)->larray)[h.first] = nullptr;
+}
+
+// Puts back the loops of HIDDEN.
+void show_loops(function *fun, HiddenLoops &hidden)
+{
+	for (auto &h : hidden)
+		(*loops_for_fn(fun)->larray)[h.first] = h.second;
+	hidden.clear();
+}
+
+// The loops hetmig_loop_points hid from ivopts.
+HiddenLoops hidden_loops;
 
 const pass_data loop_points_pass_data = {
 	GIMPLE_PASS, "hetmig_loop_points", OPTGROUP_NONE, TV_NONE,
@@ -1779,11 +1805,7 @@ unsigned int loop_points_pass::execute(function *fun)
 		mark_virtual_operands_for_renaming(fun);
 		update_ssa(TODO_update_ssa_only_virtuals);
 	}
-	for (auto l : loops_list(fun, 0))
-		if (l->num && loop_has_call(l))
-			hidden_loops.emplace_back(l->num, l);
-	for (auto &h : hidden_loops)
-		(*loops_for_fn(fun)->larray)[h.first] = nullptr;
+	hide_loops(fun, loop_has_call, hidden_loops);
 	return 0;
 }
 
@@ -1798,12 +1820,10 @@ public:
 	bool gate(function *) override { return optimize; }
 	unsigned int execute(function *fun) override
 	{
-		for (auto &h : hidden_loops) {
-			(*loops_for_fn(fun)->larray)[h.first] = h.second;
-			// What ivopts freed for the loops it saw, for these too.
+		// What ivopts freed for the loops it saw, for these too.
+		for (auto &h : hidden_loops)
 			free_numbers_of_iterations_estimates(h.second);
-		}
-		hidden_loops.clear();
+		show_loops(fun, hidden_loops);
 		return 0;
 	}
 };
@@ -1816,7 +1836,7 @@ public:
 // same trick as around ivopts: loops with a call are hidden from it, and
 // it still hoists out of the call-free loops, the hot ones, into their
 // preheaders.
-std::vector<std::pair<unsigned, class loop *>> rtl_hidden_loops;
+HiddenLoops rtl_hidden_loops;
 
 bool rtl_loop_has_call(class loop *l)
 {
@@ -1844,14 +1864,7 @@ public:
 	bool gate(function *) override { return optimize && flag_move_loop_invariants; }
 	unsigned int execute(function *fun) override
 	{
-		rtl_hidden_loops.clear();
-		if (!loops_for_fn(fun))
-			return 0;
-		for (auto l : loops_list(fun, 0))
-			if (l->num && rtl_loop_has_call(l))
-				rtl_hidden_loops.emplace_back(l->num, l);
-		for (auto &h : rtl_hidden_loops)
-			(*loops_for_fn(fun)->larray)[h.first] = nullptr;
+		hide_loops(fun, rtl_loop_has_call, rtl_hidden_loops);
 		return 0;
 	}
 };
@@ -1866,9 +1879,7 @@ public:
 	bool gate(function *) override { return optimize && flag_move_loop_invariants; }
 	unsigned int execute(function *fun) override
 	{
-		for (auto &h : rtl_hidden_loops)
-			(*loops_for_fn(fun)->larray)[h.first] = h.second;
-		rtl_hidden_loops.clear();
+		show_loops(fun, rtl_hidden_loops);
 		return 0;
 	}
 };
