@@ -19,7 +19,7 @@ extern "C" {
 #define HETMIG_ON_AARCH64 2
 
 #define HETMIG_RT_MAGIC 0x484d5254u	/* "HMRT" */
-#define HETMIG_RT_VERSION 3u	/* 3: thread-pointer fixups after the TLS bytes */
+#define HETMIG_RT_VERSION 4u	/* 4: thread-pointer stores, threads resumed */
 #define HETMIG_RT_VERSION_OLDEST 2u	/* 2: struct hetmig_resume carries callee_saved */
 
 /*
@@ -126,7 +126,22 @@ struct hetmig_threads {
  * frames or among callee_saved, that hold an offset from the thread
  * pointer, which the destination's thread gets only here. __hetmig_resume
  * adds its new thread pointer to each (a thread-local variable's address
- * that the code keeps in a callee-saved register across calls).
+ * that the code keeps in a callee-saved register across calls, or the
+ * main thread's descriptor address that another thread's descriptor or a
+ * pthread_t holds).
+ *
+ * flags (version 4): the low 16 bits count those fixups; the high 16 bits
+ * count thread-pointer stores right after them: pairs of u64 (an offset
+ * from the new thread pointer, a value) that __hetmig_resume writes once
+ * musl built the main thread's descriptor (its links into musl's thread
+ * list, its thread-specific data), in a process whose other threads
+ * moved with it.
+ *
+ * The other threads start at __hetmig_resume_thread with a record of
+ * their own (no TLS bytes, no fixups: their thread areas were rebuilt by
+ * the converter, at addresses it knew). They wait until the main thread
+ * cleared `pending`, which the converter leaves at 1, and then return
+ * from __hetmig_park as the main thread does.
  */
 struct hetmig_resume {
 	uint32_t magic;			/* HETMIG_RESUME_MAGIC */
@@ -149,6 +164,7 @@ extern __thread uint64_t __hetmig_tls_anchor;
 
 int __hetmig_park(void);
 void __hetmig_resume(struct hetmig_resume *r) __attribute__((noreturn));
+void __hetmig_resume_thread(struct hetmig_resume *r) __attribute__((noreturn));
 void __hetmig_main_return(int status) __attribute__((noreturn));
 /* Only in programs that create threads (threads.c): where a thread's start
  * routine returns on the destination; its value goes to pthread_exit. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "hetmig.h"
 #include "sys.h"
@@ -25,12 +26,14 @@ void __init_tls(size_t *aux);
 extern size_t __hwcap, __sysinfo;
 
 void __hetmig_resume_c(struct hetmig_resume *r) __attribute__((noreturn));
+void __hetmig_resume_thread_c(struct hetmig_resume *r) __attribute__((noreturn));
 void __hetmig_jump(const struct hetmig_resume *r) __attribute__((noreturn));
 
 /*
  * Entry points in assembly, each in its own section so that the linker
  * script gives them one address on both ISAs.
  * __hetmig_resume: a clean frame chain and a 16-byte aligned stack for C.
+ * __hetmig_resume_thread: the same, for the other threads of the process.
  * __hetmig_jump: the return from __hetmig_park (x86_64: sp after the ret
  *   popped the return address; aarch64: sp and x30 as after `ret`), with
  *   the callee-saved registers of the record (offsets: hetmig.h), loaded
@@ -50,6 +53,16 @@ __asm__(
 	"	call __hetmig_resume_c\n"
 	"	ud2\n"
 	".size __hetmig_resume, .-__hetmig_resume\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_resume_thread,\"ax\"\n"
+	".globl __hetmig_resume_thread\n"
+	".type __hetmig_resume_thread,@function\n"
+	"__hetmig_resume_thread:\n"
+	"	xor %ebp, %ebp\n"
+	"	and $-16, %rsp\n"
+	"	call __hetmig_resume_thread_c\n"
+	"	ud2\n"
+	".size __hetmig_resume_thread, .-__hetmig_resume_thread\n"
 	".popsection\n"
 	".pushsection .text.__hetmig_jump,\"ax\"\n"
 	".globl __hetmig_jump\n"
@@ -90,6 +103,19 @@ __asm__(
 	"	bl __hetmig_resume_c\n"
 	"	brk #0\n"
 	".size __hetmig_resume, .-__hetmig_resume\n"
+	".popsection\n"
+	".pushsection .text.__hetmig_resume_thread,\"ax\"\n"
+	".globl __hetmig_resume_thread\n"
+	".type __hetmig_resume_thread,%function\n"
+	"__hetmig_resume_thread:\n"
+	"	mov x29, #0\n"
+	"	mov x30, #0\n"
+	"	mov x9, sp\n"
+	"	and x9, x9, #~15\n"
+	"	mov sp, x9\n"
+	"	bl __hetmig_resume_thread_c\n"
+	"	brk #0\n"
+	".size __hetmig_resume_thread, .-__hetmig_resume_thread\n"
 	".popsection\n"
 	".pushsection .text.__hetmig_jump,\"ax\"\n"
 	".globl __hetmig_jump\n"
@@ -213,11 +239,35 @@ NOINST void __hetmig_resume_c(struct hetmig_resume *r)
 	for (i = 0; i < r->tls_len; i++)
 		tls[i] = r->tls[i];
 	fixup = (const uint64_t *)(((uintptr_t)r->tls + r->tls_len + 7) & ~(uintptr_t)7);
-	for (i = 0; i < r->flags; i++)
+	for (i = 0; i < (r->flags & 0xffff); i++)
 		*(uint64_t *)(uintptr_t)fixup[i] += thread_pointer();
+	/* Then the main thread's descriptor, musl's own now, gets what the
+	 * source's had of the other threads: its links in the thread list. */
+	fixup += r->flags & 0xffff;
+	for (i = 0; i < r->flags >> 16; i++, fixup += 2)
+		*(uint64_t *)(uintptr_t)(thread_pointer() + fixup[0]) = fixup[1];
 	errno = r->errno_val;
 	__hetmig_rt.result = (int32_t)r->retval;
 	__atomic_store_n(&__hetmig_rt.pending, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&__hetmig_rt.parked, 0, __ATOMIC_SEQ_CST);
+	__hetmig_jump(r);
+}
+
+/*
+ * Every other thread of a process moved between ISAs starts here, its
+ * descriptor, TLS block and thread pointer already in place (the
+ * converter rebuilt them). The main thread is still building its own, and
+ * linking it to theirs, until it clears `pending`: nothing of libc is
+ * safe before that, so wait for it, with raw calls, then return from
+ * __hetmig_park like the main thread.
+ */
+NOINST void __hetmig_resume_thread_c(struct hetmig_resume *r)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (r->magic != HETMIG_RESUME_MAGIC)
+		resume_fail("hetmig: resume: no resume record for a thread\n");
+	while (__atomic_load_n(&__hetmig_rt.pending, __ATOMIC_SEQ_CST))
+		hetmig_sys3(SYS_nanosleep, (long)&ms, 0, 0);
 	__hetmig_jump(r);
 }

@@ -56,6 +56,20 @@
 int __real_nanosleep(const struct timespec *req, struct timespec *rem);
 ssize_t __real_read(int fd, void *buf, size_t n);
 ssize_t __real_write(int fd, const void *buf, size_t n);
+int __real_pthread_mutex_lock(pthread_mutex_t *m);
+
+/*
+ * --wrap redirects libc's own calls too: musl's pthread_cond_timedwait
+ * takes the mutex back with pthread_mutex_lock, which lands in our
+ * wrapper. Parking there would leave a libc frame, with its wait state,
+ * on the parked stack (hetero-test's pool: "__pthread_cond_timedwait has
+ * no debug information"). While a wrapper is inside libc, a wrapped call
+ * is made plainly. Thread-local: carried with the thread's TLS block, and
+ * 0 whenever the thread can park.
+ */
+static __thread int in_libc;
+
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m);
 
 /* A request to move is pending (a countdown, pending > 1, counts function
  * entries only, as loop points do). */
@@ -101,12 +115,25 @@ NOINST int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 	int r;
 
 	slice_end(cond_clock(c), &until);
+	in_libc++;
 	r = pthread_cond_timedwait(c, m, &until);
+	in_libc--;
 	if (r != ETIMEDOUT)
 		return r;
-	/* Parked holding the mutex, as a waiter that just woke up would. */
-	if (requested())
+	/*
+	 * Parked without the mutex: another waiter woken at the same time
+	 * takes it back inside libc (pthread_cond_timedwait's relock, which
+	 * cannot park), and would wait there for as long as this thread is
+	 * parked, so that the move could never find it at a point (hetero-test's
+	 * pool: its main thread "in sccp, system call futex"). Taken again
+	 * afterwards as a plain pthread_mutex_lock of the program, which parks
+	 * if asked; a spurious wakeup to the caller either way.
+	 */
+	if (requested()) {
+		pthread_mutex_unlock(m);
 		(void)__hetmig_park();
+		return __wrap_pthread_mutex_lock(m);
+	}
 	return 0;
 }
 
@@ -115,6 +142,8 @@ NOINST int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
 	struct timespec until;
 	int r;
 
+	if (in_libc)
+		return __real_pthread_mutex_lock(m);
 	r = pthread_mutex_trylock(m);
 	if (r != EBUSY)
 		return r;

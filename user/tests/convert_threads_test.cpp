@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <elf.h>
 #include <map>
+#include <set>
 
+#include "convert/convert.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
 #include "convert/musl_thread.h"
@@ -245,6 +248,172 @@ TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
 			elsewhere += n;
 	EXPECT_EQ(elsewhere, 0) << all;
 	EXPECT_EQ(holders["the main stack -> worker"], 3) << all;
+}
+
+uint64_t thread_pointer_of(Isa isa, const ThreadState &t)
+{
+	uint64_t tp = 0;
+	if (isa == Isa::x86_64) {
+		auto it = t.regsets.find(NT_PRSTATUS);
+		if (it != t.regsets.end() && it->second.size() >= 22 * 8)
+			std::memcpy(&tp, it->second.data() + 21 * 8, 8);
+	} else {
+		auto it = t.regsets.find(0x401);  // NT_ARM_TLS
+		if (it != t.regsets.end() && it->second.size() >= 8)
+			std::memcpy(&tp, it->second.data(), 8);
+	}
+	return tp;
+}
+
+uint64_t pc_of(Isa isa, const ThreadState &t)
+{
+	uint64_t pc = 0;
+	auto it = t.regsets.find(NT_PRSTATUS);
+	if (it != t.regsets.end())
+		std::memcpy(&pc, it->second.data() + (isa == Isa::x86_64 ? 16 : 32) * 8, 8);
+	return pc;
+}
+
+// The whole process converted: each worker's descriptor, TLS block and
+// dtv where the destination's musl would have put them for its mapping,
+// with its tid, errno and __thread value; each starts at
+// __hetmig_resume_thread with its own thread pointer, robust list head
+// and the kernel's thread-list lock as clear_child_tid; the thread list's
+// links and main's pthread_t follow the moved descriptors; the main
+// thread's record tells its runtime to link musl's new descriptor in.
+TEST_P(ConvertThreads, EveryThreadMovesToTheOtherIsa)
+{
+	Isa isa = GetParam(), other = isa == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	const Recorded &r = recorded(isa), &o = recorded(other);
+	Report report;
+	auto out = convert_image(r.img, r.prog, o.prog, &report);
+	ASSERT_TRUE(out) << out.error().describe();
+	ASSERT_EQ(out->threads.size(), r.img.threads.size());
+	auto mem = testing::memory_of(*out);
+	const DescriptorLayout &fl = descriptor_layout(isa), &tl = descriptor_layout(other);
+	auto tls = o.prog.tls();
+	auto mark = o.prog.symbol("mark");
+	ASSERT_TRUE(tls && mark);
+
+	std::map<uint64_t, uint64_t> moved;  // source descriptor -> destination's
+	std::vector<uint64_t> marks;
+	std::set<int32_t> errnos;
+	for (size_t i = 0; i < out->threads.size(); i++) {
+		const ThreadState &s = r.img.threads[i], &d = out->threads[i];
+		EXPECT_EQ(d.tid, s.tid);
+		if (s.tid == r.img.pid) {
+			EXPECT_EQ(pc_of(other, d), *o.prog.symbol(kResumeSymbol));
+			continue;
+		}
+		EXPECT_EQ(pc_of(other, d), *o.prog.symbol(kResumeThreadSymbol));
+		uint64_t tp = thread_pointer_of(other, d);
+		ASSERT_NE(tp, 0u);
+		EXPECT_EQ(tp, d.thread_pointer);
+		uint64_t self = tp - tl.tp_offset;
+		moved[s.thread_pointer - fl.tp_offset] = self;
+		std::vector<uint8_t> desc(tl.size);
+		ASSERT_TRUE(mem.read(self, desc));
+		auto at = [&](uint64_t off) {
+			uint64_t v;
+			std::memcpy(&v, desc.data() + off, 8);
+			return v;
+		};
+		EXPECT_EQ(at(tl.self), self);
+		uint32_t tid;
+		int32_t err;
+		std::memcpy(&tid, desc.data() + tl.common + musl_field::kTid, 4);
+		std::memcpy(&err, desc.data() + tl.common + musl_field::kErrno, 4);
+		EXPECT_EQ(tid, s.tid);
+		errnos.insert(err);
+		uint64_t block = tls_block_address(other, tp, *tls);
+		EXPECT_EQ(block % tls->align, 0u);
+		EXPECT_EQ(at(tl.dtv) ? *mem.read_u64(at(tl.dtv) + 8) : 0, block);
+		EXPECT_EQ(*mem.read_u64(at(tl.dtv)), 1u);
+		marks.push_back(*mem.read_u64(block + *mark));
+		// The kernel's view of the thread follows its descriptor.
+		if (s.robust_list)
+			EXPECT_EQ(d.robust_list, self + tl.common + musl_field::kRobustHead);
+		EXPECT_EQ(d.clear_child_tid, s.clear_child_tid);
+		EXPECT_EQ(d.clear_child_tid, *o.prog.symbol("__thread_list_lock"));
+	}
+	std::sort(marks.begin(), marks.end());
+	EXPECT_EQ(marks, (std::vector<uint64_t>{0xaaaa, 0xbbbb, 0xcccc}));
+	EXPECT_EQ(errnos, (std::set<int32_t>{11, 22, 33}));
+
+	// The list of threads: each worker's links lead to a moved worker or
+	// to main's new descriptor, an offset from its thread pointer.
+	const uint64_t main_word = uint64_t(-int64_t(tl.tp_offset));
+	std::set<uint64_t> news;
+	for (auto [from, to] : moved)
+		news.insert(to);
+	int to_main = 0;
+	for (uint64_t self : news)
+		for (uint64_t field : {tl.prev, tl.next}) {
+			uint64_t v = *mem.read_u64(self + field);
+			EXPECT_TRUE(news.contains(v) || v == main_word) << std::hex << v;
+			to_main += v == main_word;
+		}
+	EXPECT_EQ(to_main, 2);  // main's next's prev, and its prev's next
+	// main's three pthread_t, on its rebuilt stack, name the new ones.
+	const uint64_t main_src = r.img.threads.front().thread_pointer - fl.tp_offset;
+	int held = 0, stale = 0;
+	for (const auto &run : out->pages)
+		for (uint64_t off = 0; off + 8 <= run.data.size(); off += 8) {
+			uint64_t v;
+			std::memcpy(&v, run.data.data() + off, 8);
+			uint64_t a = run.addr + off;
+			bool in_desc = std::any_of(news.begin(), news.end(), [&](uint64_t s) {
+				return a >= s && a < s + tl.size;
+			});
+			if (!in_desc && news.contains(v))
+				held++;
+			// The source's main descriptor is left behind (musl makes
+			// another); nothing else may still name an old one.
+			if (a >= main_src && a < main_src + fl.size)
+				continue;
+			stale += moved.contains(v) && !news.contains(v);
+		}
+	// main's a, b and c, and the two links its record stores.
+	EXPECT_EQ(held, 3 + 2);
+	EXPECT_EQ(stale, 0);
+	EXPECT_EQ(report.thread_words, 3u);
+
+	// Main's record: the fixups of the words that held its descriptor,
+	// then three stores (prev, next, tsd), found from its registers.
+	uint64_t record = 0;
+	{
+		const auto &regs = out->threads.front().regsets.at(NT_PRSTATUS);
+		std::memcpy(&record, regs.data() + (other == Isa::x86_64 ? 14 : 0) * 8, 8);
+	}
+	hetmig_resume rec{};
+	ASSERT_TRUE(mem.read(record, {reinterpret_cast<uint8_t *>(&rec), sizeof(rec)}));
+	EXPECT_EQ(rec.magic, HETMIG_RESUME_MAGIC);
+	EXPECT_EQ(rec.flags >> 16, 3u);  // tsd, prev, next
+	EXPECT_GE(rec.flags & 0xffff, 2u);
+	// No thread parks again on arrival: the others wait for main, which
+	// clears `pending`.
+	RuntimeLayout rt{};
+	ASSERT_TRUE(mem.read(*o.prog.symbol(kRuntimeSymbol),
+			     {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)}));
+	EXPECT_EQ(rt.pending, 1u);
+	EXPECT_EQ(rt.parked, 0u);
+}
+
+// A program built before threads moved (runtime version 3) is refused
+// with what to do, not moved wrong.
+TEST_P(ConvertThreads, AnOlderRuntimeIsRefused)
+{
+	Isa isa = GetParam(), other = isa == Isa::x86_64 ? Isa::aarch64 : Isa::x86_64;
+	const Recorded &r = recorded(isa), &o = recorded(other);
+	Image img = r.img;
+	auto mem = testing::memory_of(img);
+	mem.write_u64(*r.prog.symbol(kRuntimeSymbol), uint64_t(3) << 32 | HETMIG_RT_MAGIC);
+	img.pages = mem.to_pages();
+	auto out = convert_image(img, r.prog, o.prog);
+	ASSERT_FALSE(out);
+	EXPECT_NE(out.error().describe().find("4 threads, and its runtime (version 3) cannot "
+					      "resume them"), std::string::npos)
+		<< out.error().describe();
 }
 
 // A converted image starts with no slot taken: the threads leave their

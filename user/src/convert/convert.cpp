@@ -23,9 +23,11 @@
 #include "check/verifier.h"
 #include "convert/frames.h"
 #include "convert/memory.h"
+#include "convert/musl_thread.h"
 #include "convert/places.h"
 #include "convert/registers.h"
 #include "convert/resume.h"
+#include "convert/thread_parking.h"
 #include "program/insn.h"
 
 namespace hetmig::convert {
@@ -151,6 +153,59 @@ Result<ElfEntry> elf_entry(const Program &p)
 
 bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
 
+// One destination frame as planned: where it goes, what it holds.
+struct Planned {
+	Frame src;
+	const program::Function *dst_fn;
+	const program::CallSite *dst_site;
+	uint64_t cfa, fp, sp;
+	const std::vector<VariablePair> *vars;  // in Converter::matched_
+	std::vector<Place> src_places, dst_places;  // vars[i]'s
+	// Constants the destination's code put in callee-saved registers
+	// before this call (CallSite::constant_registers), with their homes.
+	std::vector<std::pair<Place, uint64_t>> dst_constants;
+	// And thread-local addresses there (CallSite::thread_registers):
+	// the thread pointer plus an offset.
+	std::vector<std::pair<Place, int64_t>> dst_thread;
+};
+
+// One thread's stack on its way: the main thread's (the process's stack
+// mapping, moved as a whole when it does not fit the destination) or
+// another's (the stack pthread_create mapped, below the thread's area,
+// which the destination lays out anew: Documentation/heterogeneous.md,
+// "Threads").
+struct ThreadJob {
+	const ThreadState *state = nullptr;
+	bool main = false;
+	ParkState park;
+	int32_t park_errno = 0;
+	const Mapping *mapping = nullptr;  // holding the stack
+	// The stack rebuilt: [lo, hi); for the main thread its whole mapping,
+	// for another from the mapping's start to the top of its stack.
+	uint64_t lo = 0, hi = 0;
+	StackSnapshot old;
+	std::vector<Frame> frames;
+	int64_t delta = 0;  // how far the stack's contents move
+	// Another thread's descriptor (source address and bytes) and area.
+	uint64_t self = 0;
+	std::vector<uint8_t> descriptor;
+	ThreadAreaPlan area;
+	std::vector<Planned> plan;  // outermost first
+	uint64_t lowest_dst_sp = 0;
+	// The innermost destination frame, where __hetmig_park "returns".
+	uint64_t resume_pc = 0, resume_sp = 0, resume_fp = 0;
+	// Callee-saved registers no inner destination frame restores: the
+	// jump out of __hetmig_resume sets them (resume_registers() order).
+	std::array<uint64_t, HETMIG_RESUME_REGS> resume_registers{};
+	// Main thread: where the runtime adds the destination's thread
+	// pointer (ResumeRecord::tp_words, tp_registers), and what it stores
+	// relative to it (ResumeRecord::tp_stores).
+	std::vector<uint64_t> tp_words;
+	std::vector<size_t> tp_registers;
+	std::vector<std::pair<int64_t, uint64_t>> tp_stores;
+	bool contains(uint64_t a) const { return a >= lo && a < hi; }
+};
+
 class Converter {
 public:
 	Converter(const Image &src, const Program &from, const Program &to, Report &report)
@@ -161,11 +216,17 @@ private:
 	Result<void> check_pair();
 	Result<void> check_runs_build();
 	Result<void> plan_stack();
+	Result<ThreadJob> plan_thread(const ThreadState &t, const ParkState &park, int32_t err);
 	Result<void> build_frames();
+	Result<void> plan_frames(ThreadJob &job);
+	Result<void> write_frames(ThreadJob &job);
 	Result<void> fix_memory_pointers();
+	Result<void> relink_threads();
 	Result<void> binary_mappings();
 	Result<void> tls_and_resume();
+	Result<void> thread_records();
 	Result<void> signals_and_threads();
+	const ThreadJob *stack_of(uint64_t addr) const;
 	void translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
 				bool entry_point);
 	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
@@ -187,21 +248,13 @@ private:
 	Image out_;
 	AddressSpace mem_;
 	Runtime rt_;
-	std::vector<Frame> frames_;
-	const Mapping *stack_ = nullptr;
-	StackSnapshot old_stack_;
+	// Every thread's, the main thread's first; cur_ is the one whose
+	// frames are being written.
+	std::vector<ThreadJob> jobs_;
+	ThreadJob *cur_ = nullptr;
 	StackMap map_;
-	int64_t delta_ = 0;
-	uint64_t lowest_dst_sp_ = 0;
-	// The innermost destination frame, where __hetmig_park "returns".
-	uint64_t resume_pc_ = 0, resume_sp_ = 0, resume_fp_ = 0;
-	// Callee-saved registers no inner destination frame restores: the
-	// jump out of __hetmig_resume sets them (resume_registers() order).
-	std::array<uint64_t, HETMIG_RESUME_REGS> resume_registers_{};
-	// Where the runtime adds the destination's thread pointer
-	// (ResumeRecord::tp_words, tp_registers).
-	std::vector<uint64_t> tp_words_;
-	std::vector<size_t> tp_registers_;
+	// Variables matched per call site, by the source's return address.
+	std::map<uint64_t, std::vector<VariablePair>> matched_;
 	bool checked_park_registers_ = false;
 };
 
@@ -222,13 +275,10 @@ Result<void> Converter::check_pair()
 					 from_.path().c_str(), to_.path().c_str(),
 					 from_.pair_id().c_str(),
 					 to_.pair_id().empty() ? "none" : to_.pair_id().c_str()));
-	// hetmig send parked every thread first (Parking's every_thread), so
-	// this is the converter's own limit, not the program's state.
-	if (src_.threads.size() != 1)
-		return fail(ENOTSUP, strf("the process has %zu threads; only single-threaded "
-					  "programs move between ISAs yet (issue 17: every thread's "
-					  "stack, musl descriptor and TLS block would be converted)",
-					  src_.threads.size()));
+	// Every thread moves: its frames, musl descriptor and TLS block
+	// (hetmig send parked each first: Parking's every_thread).
+	if (src_.threads.empty() || src_.threads.front().tid != uint32_t(src_.pid))
+		return fail(EPROTO, "the image's first thread is not its main thread");
 	// The runtime block and resume entry must be at one address: the
 	// converter writes the destination's through the source's address.
 	for (const char *sym : {kRuntimeSymbol, kResumeSymbol, kMainReturnSymbol})
@@ -284,33 +334,115 @@ Result<void> Converter::plan_stack()
 	rt_ = *rt;
 	if (!rt_.parked)
 		return fail(EAGAIN, "the process is not parked at a migration point");
+	if (src_.threads.size() == 1) {
+		auto job = plan_thread(src_.threads.front(), rt_.park, rt_.park_errno);
+		if (!job)
+			return std::unexpected(job.error());
+		jobs_.push_back(std::move(*job));
+		return {};
+	}
+	// Each thread's record is in its slot of __hetmig_threads.
+	if (rt_.version < kRuntimeVersionThreads)
+		return fail(ENOTSUP, strf("the process has %zu threads, and its runtime (version "
+					  "%u) cannot resume them on the destination: rebuild it "
+					  "with this hetmig-cc", src_.threads.size(), rt_.version));
+	for (const char *sym : {kThreadReturnSymbol, kResumeThreadSymbol})
+		if (!from_.symbol(sym) || from_.symbol(sym) != to_.symbol(sym))
+			return fail(EPROTO, strf("the process has %zu threads, but %s is not at one "
+						 "address in both builds", src_.threads.size(), sym));
+	auto table_at = from_.symbol(kThreadsSymbol);
+	hetmig_threads table{};
+	if (!table_at || !mem_.read(*table_at, {reinterpret_cast<uint8_t *>(&table),
+						sizeof(table)}))
+		return fail(EPROTO, strf("%s has no table of parked threads", from_.path().c_str()));
+	auto parked = parked_threads(table);
+	for (const ThreadState &t : src_.threads) {
+		auto slot = std::find_if(parked.begin(), parked.end(), [&](const ParkedThread &p) {
+			return p.tid == pid_t(t.tid);
+		});
+		if (slot == parked.end())
+			return fail(EAGAIN, strf("thread %u is not parked", t.tid));
+		auto job = plan_thread(t, {slot->ra, slot->cfa, slot->fp}, slot->errno_val);
+		if (!job)
+			return std::unexpected(job.error());
+		jobs_.push_back(std::move(*job));
+	}
+	return {};
+}
 
-	stack_ = mapping_containing(src_, rt_.park.cfa);
-	if (!stack_)
-		return fail(EFAULT, "the parked stack pointer is in no mapping");
-	old_stack_.base = stack_->start;
-	old_stack_.bytes.assign(stack_->end - stack_->start, 0);
+Result<ThreadJob> Converter::plan_thread(const ThreadState &t, const ParkState &park,
+					 int32_t err)
+{
+	ThreadJob job;
+	job.state = &t;
+	job.main = t.tid == uint32_t(src_.pid);
+	job.park = park;
+	job.park_errno = err;
+	const std::string who = job.main ? std::string("the main thread")
+					 : strf("thread %u", t.tid);
+	job.mapping = mapping_containing(src_, park.cfa);
+	if (!job.mapping)
+		return fail(EFAULT, strf("%s: the parked stack pointer is in no mapping",
+					 who.c_str()));
+	const Mapping &m = *job.mapping;
+	job.lo = m.start;
+	job.hi = m.end;
+	job.old.base = m.start;
+	job.old.bytes.assign(m.end - m.start, 0);
 	// Stack pages the image does not hold were never touched: zeros.
-	for (uint64_t a = stack_->start; a < stack_->end; a += kPage)
+	for (uint64_t a = m.start; a < m.end; a += kPage)
 		if (mem_.contains(a, kPage))
-			(void)mem_.read(a, {old_stack_.bytes.data() + (a - stack_->start), kPage});
+			(void)mem_.read(a, {job.old.bytes.data() + (a - m.start), kPage});
 
-	auto read = [this](uint64_t a) -> Result<uint64_t> {
+	if (!job.main) {
+		// The thread's descriptor, from its thread pointer, says where
+		// its stack ends and its area begins.
+		auto tls = from_.tls();
+		if (!tls)
+			return fail(EPROTO, from_.path() + " has no TLS segment");
+		job.self = t.thread_pointer - descriptor_layout(from_.isa()).tp_offset;
+		job.descriptor.resize(descriptor_layout(from_.isa()).size);
+		if (auto r = mem_.read(job.self, job.descriptor); !r)
+			return fail(EFAULT, strf("%s: its descriptor at %s: %s", who.c_str(),
+						 hex(job.self).c_str(), r.error().context.c_str()));
+		auto area = plan_thread_area(job.descriptor, from_.isa(), job.self, to_.isa(),
+					     *tls);
+		if (!area)
+			return fail(area.error().code, who + ": " + area.error().context);
+		job.area = *area;
+		if (job.area.src_lo <= park.cfa || job.area.tsd > m.end)
+			return fail(EPROTO, strf("%s: its stack top %s is not above its parked "
+						 "frame in %s", who.c_str(),
+						 hex(job.area.src_lo).c_str(), maps_line(m).c_str()));
+		job.hi = job.area.src_lo;
+		job.delta = -int64_t(job.area.lower_stack_by);
+	} else if (m.end > user_limit(to_.isa())) {
+		job.delta = int64_t(kRelocatedStackEnd - m.end);
+		report_.stack_moved_by = job.delta;
+	}
+
+	auto read = [&job](uint64_t a) -> Result<uint64_t> {
 		uint64_t v = 0;
-		if (auto r = old_stack_.read(a, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
+		if (auto r = job.old.read(a, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
 			return std::unexpected(r.error());
 		return v;
 	};
-	auto frames = parked_frames(from_, rt_.park, read);
-	if (!frames)
-		return std::unexpected(frames.error());
-	frames_ = std::move(*frames);
-
-	if (stack_->end > user_limit(to_.isa())) {
-		delta_ = int64_t(kRelocatedStackEnd - stack_->end);
-		report_.stack_moved_by = delta_;
+	auto frames = parked_frames(from_, park, read, !job.main);
+	if (!frames) {
+		if (src_.threads.size() == 1)
+			return std::unexpected(frames.error());
+		return fail(frames.error().code, who + ": " + frames.error().context);
 	}
-	return {};
+	job.frames = std::move(*frames);
+	return job;
+}
+
+const ThreadJob *Converter::stack_of(uint64_t addr) const
+{
+	for (const auto &j : jobs_)
+		if (j.contains(addr))
+			return &j;
+	return nullptr;
 }
 
 // A variable's value on its way (bytes of the source's, pointers into
@@ -323,14 +455,15 @@ void Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::V
 			continue;
 		uint64_t value;
 		std::memcpy(&value, bytes.data() + off, 8);
-		if (value < stack_->start || value >= stack_->end)
+		const ThreadJob *stack = stack_of(value);
+		if (!stack)
 			continue;  // code, data or heap: the same on both sides
 		if (auto to = map_.map(value)) {
 			std::memcpy(bytes.data() + off, &*to, 8);
 			report_.pointers_in_variables++;
 			continue;
 		}
-		if (value < frames_.front().sp) {
+		if (value < stack->frames.front().sp) {
 			// Below every live frame: a dangling pointer the program
 			// cannot use; it stays dangling.
 			report_.stale_stack_words++;
@@ -359,7 +492,7 @@ Result<uint64_t> Converter::read_register(unsigned reg, bool in_register, uint64
 {
 	if (!in_register) {
 		uint64_t v = 0;
-		if (auto r = old_stack_.read(slot, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
+		if (auto r = cur_->old.read(slot, {reinterpret_cast<uint8_t *>(&v), 8}); !r)
 			return fail(EFAULT, strf("%s's save slot: %s", what.c_str(),
 						 r.error().context.c_str()));
 		return v;
@@ -373,7 +506,7 @@ Result<uint64_t> Converter::read_register(unsigned reg, bool in_register, uint64
 						  why->c_str()));
 		checked_park_registers_ = true;
 	}
-	return parked_register(from_.isa(), src_.threads.front(), reg);
+	return parked_register(from_.isa(), *cur_->state, reg);
 }
 
 Result<CarriedValue> Converter::read_source(const Place &place, const program::Variable &v,
@@ -387,7 +520,7 @@ Result<CarriedValue> Converter::read_source(const Place &place, const program::V
 	case Place::Kind::optimized_out:
 		break;
 	case Place::Kind::memory:
-		if (auto r = old_stack_.read(place.address, value.bytes); !r)
+		if (auto r = cur_->old.read(place.address, value.bytes); !r)
 			return fail(EFAULT, strf("%s: %s", what.c_str(), r.error().context.c_str()));
 		break;
 	case Place::Kind::save_slot:
@@ -425,7 +558,7 @@ void Converter::write_register(unsigned reg, bool in_register, uint64_t slot, ui
 	}
 	const auto &regs = resume_registers(to_.isa());
 	auto i = size_t(std::find(regs.begin(), regs.end(), reg) - regs.begin());
-	resume_registers_.at(i) = v;
+	cur_->resume_registers.at(i) = v;
 }
 
 void Converter::write_destination(const Place &place, const CarriedValue &value)
@@ -501,39 +634,41 @@ Result<void> Converter::set_registers(const std::vector<Place> &places,
 	return {};
 }
 
+// Every thread's frames are planned before any is written: a variable of
+// one thread may point into another's stack (a worker's argument on
+// main's), and each pointer is mapped to where its target goes.
 Result<void> Converter::build_frames()
 {
-	const Frame &main_frame = frames_.back();
-	const uint64_t dst_main_cfa = main_frame.cfa + uint64_t(delta_);
+	for (auto &job : jobs_)
+		if (auto r = plan_frames(job); !r)
+			return r;
+	for (auto &job : jobs_)
+		if (auto r = write_frames(job); !r)
+			return r;
+	return {};
+}
 
-	// The block above main moves as a whole.
-	map_.add(main_frame.cfa, stack_->end - main_frame.cfa, dst_main_cfa);
+Result<void> Converter::plan_frames(ThreadJob &job)
+{
+	const Frame &outer = job.frames.back();
+	const uint64_t dst_outer_cfa = outer.cfa + uint64_t(job.delta);
 
-	struct Planned {
-		Frame src;
-		const program::Function *dst_fn;
-		const program::CallSite *dst_site;
-		uint64_t cfa, fp, sp;
-		const std::vector<VariablePair> &vars;  // in `matched`
-		std::vector<Place> src_places, dst_places;  // vars[i]'s
-		// Constants the destination's code put in callee-saved registers
-		// before this call (CallSite::constant_registers), with their homes.
-		std::vector<std::pair<Place, uint64_t>> dst_constants;
-		// And thread-local addresses there (CallSite::thread_registers):
-		// the thread pointer plus an offset, completed by the runtime.
-		std::vector<std::pair<Place, int64_t>> dst_thread;
-	};
-	std::vector<Planned> plan;
-	std::map<uint64_t, std::vector<VariablePair>> matched;  // by return address
-	uint64_t cfa = dst_main_cfa;
+	// The block above the outermost frame (main's arguments, environment
+	// and auxv; a thread's start arguments) moves as a whole.
+	map_.add(outer.cfa, job.hi - outer.cfa, dst_outer_cfa);
+
+	auto &plan = job.plan;
+	uint64_t cfa = dst_outer_cfa;
 	// A build made with --warn-only reaches sites hetmig check refuses:
 	// their frames hold what no variable describes. Asked once per site.
 	std::map<std::string, std::vector<std::string>> refused;
 	// Outermost first: each frame's sp is the next inner frame's CFA.
-	for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
+	for (auto it = job.frames.rbegin(); it != job.frames.rend(); ++it) {
 		const Frame &f = *it;
 		std::string where = strf("%s:%d:%d in %s", f.site->file.c_str(), f.site->line,
 					 f.site->column, f.function->name.c_str());
+		if (!job.main)
+			where += strf(" (thread %u)", job.state->tid);
 		auto [why, fresh] = refused.try_emplace(f.site->key);
 		if (fresh)
 			why->second = check::refuse_site(from_, to_, f.site->key);
@@ -561,16 +696,16 @@ Result<void> Converter::build_frames()
 		// Looking variables up in DWARF was most of a conversion's time
 		// (bench/convert.cpp); a recursion has few call sites and many
 		// frames, so each site is looked up and matched once.
-		auto known = matched.find(f.resume_pc);
-		if (known == matched.end()) {
+		auto known = matched_.find(f.resume_pc);
+		if (known == matched_.end()) {
 			auto vars = frame_variables(from_, to_, f.resume_pc, dsite->return_address,
 						    where);
 			if (!vars)
 				return std::unexpected(vars.error());
-			known = matched.emplace(f.resume_pc, std::move(*vars)).first;
+			known = matched_.emplace(f.resume_pc, std::move(*vars)).first;
 		}
 		Planned p{f, dfn, dsite, cfa, cfa - dfn->frame.cfa_minus_fp,
-			  cfa - dfn->frame.cfa_minus_sp, known->second, {}, {}, {}};
+			  cfa - dfn->frame.cfa_minus_sp, &known->second, {}, {}, {}, {}};
 		cfa = p.sp;
 		plan.push_back(std::move(p));
 	}
@@ -586,7 +721,7 @@ Result<void> Converter::build_frames()
 					 p.src.site->line, p.src.function->name.c_str());
 		const FrameAt src{from_.isa(), p.src.cfa, p.src.fp, src_homes};
 		const FrameAt dst{to_.isa(), p.cfa, p.fp, dst_homes};
-		for (const auto &vp : p.vars) {
+		for (const auto &vp : *p.vars) {
 			auto places = places_of(vp, src, dst, where);
 			if (!places)
 				return std::unexpected(places.error());
@@ -596,25 +731,18 @@ Result<void> Converter::build_frames()
 			p.src_places.push_back(sp);
 			p.dst_places.push_back(dp);
 		}
-		auto constant = [&](unsigned reg, uint64_t value) {
+		auto home_of = [&](unsigned reg) {
 			RegisterHome home = dst_homes.home(reg);
-			p.dst_constants.push_back(
-				{home.in_register ? Place{Place::Kind::register_file, 0, reg, {}}
-						  : Place{Place::Kind::save_slot, home.slot, reg, {}},
-				 value});
+			return home.in_register ? Place{Place::Kind::register_file, 0, reg, {}}
+						: Place{Place::Kind::save_slot, home.slot, reg, {}};
 		};
 		for (const auto &[reg, value] : p.dst_site->constant_registers)
-			constant(reg, value);
+			p.dst_constants.push_back({home_of(reg), value});
 		// The address of a slot of this (destination) frame.
 		for (const auto &[reg, offset] : p.dst_site->frame_registers)
-			constant(reg, p.fp + uint64_t(offset));
-		for (const auto &[reg, offset] : p.dst_site->thread_registers) {
-			RegisterHome home = dst_homes.home(reg);
-			p.dst_thread.push_back(
-				{home.in_register ? Place{Place::Kind::register_file, 0, reg, {}}
-						  : Place{Place::Kind::save_slot, home.slot, reg, {}},
-				 offset});
-		}
+			p.dst_constants.push_back({home_of(reg), p.fp + uint64_t(offset)});
+		for (const auto &[reg, offset] : p.dst_site->thread_registers)
+			p.dst_thread.push_back({home_of(reg), offset});
 		src_homes.saved_by(*p.src.site, p.src.cfa);
 		dst_homes.saved_by(*p.dst_site, p.cfa);
 	}
@@ -623,69 +751,81 @@ Result<void> Converter::build_frames()
 	// records, variables and save slots do not overlap. A callee's stack
 	// parameters sit in its caller's outgoing area, inside the caller's
 	// frame, where no variable or frame record of the caller is.
-	{
-		struct Span {
-			uint64_t start, len;
-			std::string what;
-		};
-		std::vector<Span> spans;
-		for (const auto &p : plan) {
-			const auto &layout = p.dst_fn->frame;
-			spans.push_back({p.cfa + uint64_t(layout.saved_fp_at), 8,
-					 p.dst_fn->name + "'s saved frame pointer"});
-			spans.push_back({p.cfa + uint64_t(layout.saved_ra_at), 8,
-					 p.dst_fn->name + "'s return address"});
-			for (size_t i = 0; i < p.vars.size(); i++) {
-				const Place &d = p.dst_places[i];
-				if (d.kind == Place::Kind::memory)
-					spans.push_back({d.address, p.vars[i].dst.type.size,
-							 p.dst_fn->name + "'s " + p.vars[i].dst.name});
-				else if (d.kind == Place::Kind::save_slot)
-					spans.push_back({d.address, 8, "the save slot of " +
-							 std::string(program::register_name(
-								 to_.isa(), d.reg))});
-			}
-		}
-		std::sort(spans.begin(), spans.end(), [](const Span &x, const Span &y) {
-			return std::tie(x.start, x.len) < std::tie(y.start, y.len);
-		});
-		for (size_t i = 1; i < spans.size(); i++) {
-			const Span &x = spans[i - 1], &y = spans[i];
-			// One register saved once holds every variable kept in it;
-			// two variables DWARF places in the same bytes get the same
-			// value twice.
-			if (x.start == y.start && x.len == y.len)
-				continue;
-			if (y.start < x.start + x.len)
-				return fail(EPROTO, strf("destination stack: %s and %s overlap at %s",
-							 x.what.c_str(), y.what.c_str(),
-							 hex(y.start).c_str()));
+	struct Span {
+		uint64_t start, len;
+		std::string what;
+	};
+	std::vector<Span> spans;
+	for (const auto &p : plan) {
+		const auto &layout = p.dst_fn->frame;
+		spans.push_back({p.cfa + uint64_t(layout.saved_fp_at), 8,
+				 p.dst_fn->name + "'s saved frame pointer"});
+		spans.push_back({p.cfa + uint64_t(layout.saved_ra_at), 8,
+				 p.dst_fn->name + "'s return address"});
+		for (size_t i = 0; i < p.vars->size(); i++) {
+			const Place &d = p.dst_places[i];
+			if (d.kind == Place::Kind::memory)
+				spans.push_back({d.address, (*p.vars)[i].dst.type.size,
+						 p.dst_fn->name + "'s " + (*p.vars)[i].dst.name});
+			else if (d.kind == Place::Kind::save_slot)
+				spans.push_back({d.address, 8, "the save slot of " +
+						 std::string(program::register_name(to_.isa(),
+										    d.reg))});
 		}
 	}
+	std::sort(spans.begin(), spans.end(), [](const Span &x, const Span &y) {
+		return std::tie(x.start, x.len) < std::tie(y.start, y.len);
+	});
+	for (size_t i = 1; i < spans.size(); i++) {
+		const Span &x = spans[i - 1], &y = spans[i];
+		// One register saved once holds every variable kept in it;
+		// two variables DWARF places in the same bytes get the same
+		// value twice.
+		if (x.start == y.start && x.len == y.len)
+			continue;
+		if (y.start < x.start + x.len)
+			return fail(EPROTO, strf("destination stack: %s and %s overlap at %s",
+						 x.what.c_str(), y.what.c_str(),
+						 hex(y.start).c_str()));
+	}
+	return {};
+}
 
-	// The old stack goes; the block above main comes back (moved), then
-	// the frames are written into the cleared space below it.
-	mem_.discard(stack_->start, stack_->end - stack_->start);
-	std::vector<uint8_t> above(old_stack_.bytes.begin() + (main_frame.cfa - stack_->start),
-				   old_stack_.bytes.end());
-	if (delta_) {
+Result<void> Converter::write_frames(ThreadJob &job)
+{
+	cur_ = &job;
+	const Frame &outer = job.frames.back();
+	const uint64_t dst_outer_cfa = outer.cfa + uint64_t(job.delta);
+
+	// The old stack goes (and another thread's area above it, which
+	// relink_threads lays out again); the block above the outermost frame
+	// comes back (moved), then the frames are written into the cleared
+	// space below it.
+	mem_.discard(job.lo, (job.main ? job.hi : job.area.tsd) - job.lo);
+	std::vector<uint8_t> above(job.old.bytes.begin() + ptrdiff_t(outer.cfa - job.old.base),
+				   job.old.bytes.begin() + ptrdiff_t(job.hi - job.old.base));
+	if (job.delta) {
 		// Pointers within the block (argv[], envp[], auxv strings) move
 		// with it.
 		for (size_t off = 0; off + 8 <= above.size(); off += 8) {
 			uint64_t v;
 			std::memcpy(&v, above.data() + off, 8);
-			if (v >= main_frame.cfa && v < stack_->end) {
-				v += uint64_t(delta_);
+			if (v >= outer.cfa && v < job.hi) {
+				v += uint64_t(job.delta);
 				std::memcpy(above.data() + off, &v, 8);
 			}
 		}
 	}
-	mem_.write(dst_main_cfa, above);
+	mem_.write(dst_outer_cfa, above);
 
+	// Another thread's thread pointer on the destination is known here:
+	// its area is laid out by the converter, not by musl.
+	const uint64_t dst_tp = job.main ? 0 : job.area.area.tp;
 	uint64_t caller_fp = 0;
-	uint64_t caller_resume = *to_.symbol(kMainReturnSymbol);
-	for (const auto &p : plan) {
+	uint64_t caller_resume = *to_.symbol(job.main ? kMainReturnSymbol : kThreadReturnSymbol);
+	for (const auto &p : job.plan) {
 		const auto &layout = p.dst_fn->frame;
+		const auto &vars = *p.vars;
 		mem_.write_u64(p.cfa + uint64_t(layout.saved_fp_at), caller_fp);
 		mem_.write_u64(p.cfa + uint64_t(layout.saved_ra_at), caller_resume);
 		std::string where = strf("%s:%d in %s", p.src.site->file.c_str(),
@@ -693,8 +833,8 @@ Result<void> Converter::build_frames()
 		// Stopped at its own entry point: its locals are not yet set.
 		const bool entry_point = p.src.site->callee == kEntryPointHook;
 		std::vector<CarriedValue> values;
-		for (size_t i = 0; i < p.vars.size(); i++) {
-			const VariablePair &vp = p.vars[i];
+		for (size_t i = 0; i < vars.size(); i++) {
+			const VariablePair &vp = vars[i];
 			auto value = read_source(p.src_places[i], vp.src, where);
 			if (!value)
 				return std::unexpected(value.error());
@@ -717,22 +857,25 @@ Result<void> Converter::build_frames()
 			if (std::any_of(p.dst_places.begin(), p.dst_places.end(), uses))
 				continue;
 			bool in_register = place.kind == Place::Kind::register_file;
-			write_register(place.reg, in_register, place.address, uint64_t(offset));
+			write_register(place.reg, in_register, place.address,
+				       dst_tp + uint64_t(offset));
+			if (!job.main)
+				continue;
 			if (in_register) {
 				const auto &regs = resume_registers(to_.isa());
-				tp_registers_.push_back(size_t(
+				job.tp_registers.push_back(size_t(
 					std::find(regs.begin(), regs.end(), place.reg) - regs.begin()));
 			} else {
-				tp_words_.push_back(place.address);
+				job.tp_words.push_back(place.address);
 			}
 		}
 		// Spilled constants and frame addresses of the destination's code
 		// (CallSite::constant_slots): its own values, nothing read.
 		// A slot a carried variable occupies got that variable's value.
 		auto is_variable = [&](uint64_t addr) {
-			for (size_t i = 0; i < p.vars.size(); i++)
+			for (size_t i = 0; i < vars.size(); i++)
 				if (p.dst_places[i].kind == Place::Kind::memory &&
-				    addr < p.dst_places[i].address + p.vars[i].dst.type.size &&
+				    addr < p.dst_places[i].address + vars[i].dst.type.size &&
 				    p.dst_places[i].address < addr + 8)
 					return true;
 			return false;
@@ -743,17 +886,19 @@ Result<void> Converter::build_frames()
 		for (const auto &[at, offset] : p.dst_site->frame_address_slots)
 			if (!is_variable(p.fp + uint64_t(at)))
 				mem_.write_u64(p.fp + uint64_t(at), p.fp + uint64_t(offset));
-		report_.frames.push_back({p.src.function->name, p.src.site->file,
-					  p.src.site->line, p.src.site->column, p.src.cfa, p.cfa,
-					  p.vars.size()});
+		if (job.main)
+			report_.frames.push_back({p.src.function->name, p.src.site->file,
+						  p.src.site->line, p.src.site->column, p.src.cfa,
+						  p.cfa, vars.size()});
 		caller_fp = p.fp;
 		caller_resume = p.dst_site->return_address;
-		resume_pc_ = p.dst_site->return_address;
-		resume_sp_ = p.sp;
-		resume_fp_ = p.fp;
+		job.resume_pc = p.dst_site->return_address;
+		job.resume_sp = p.sp;
+		job.resume_fp = p.fp;
 	}
-	std::reverse(report_.frames.begin(), report_.frames.end());
-	lowest_dst_sp_ = resume_sp_;
+	if (job.main)
+		std::reverse(report_.frames.begin(), report_.frames.end());
+	job.lowest_dst_sp = job.resume_sp;
 	return {};
 }
 
@@ -763,10 +908,16 @@ Result<void> Converter::fix_memory_pointers()
 {
 	std::vector<std::pair<uint64_t, uint64_t>> fixes;
 	for (const auto &m : src_.mappings) {
-		if (&m == stack_ || !(m.prot & PROT_WRITE))
+		if (!(m.prot & PROT_WRITE))
 			continue;
-		mem_.for_each_word(m.start, m.end, [&](uint64_t addr, uint64_t v) {
-			if (v < stack_->start || v >= stack_->end)
+		// The stacks are rebuilt; above another thread's lies its area
+		// (laid out again) and its thread-specific data (scanned).
+		uint64_t from = m.start;
+		for (const auto &j : jobs_)
+			if (j.mapping == &m)
+				from = j.main ? m.end : j.area.tsd;
+		mem_.for_each_word(from, m.end, [&](uint64_t addr, uint64_t v) {
+			if (!stack_of(v))
 				return;
 			if (auto to = map_.map(v)) {
 				fixes.emplace_back(addr, *to);
@@ -778,6 +929,193 @@ Result<void> Converter::fix_memory_pointers()
 	}
 	for (auto [addr, v] : fixes)
 		mem_.write_u64(addr, v);
+	return {};
+}
+
+// The other threads' areas on the destination (descriptor, TLS block,
+// dtv), and every word that held a thread's descriptor address (a
+// pthread_t, musl's list of threads) pointing at its new one. The main
+// thread's descriptor is musl's to build in __hetmig_resume, at an address
+// known only there: words that held it become an offset from the thread
+// pointer, which the runtime completes (Documentation/heterogeneous.md,
+// "Threads").
+Result<void> Converter::relink_threads()
+{
+	// hetmig-cc links threads.c into a program that creates threads.
+	if (!from_.symbol(kThreadReturnSymbol))
+		return {};
+	const auto tls = from_.tls();
+	if (!tls)
+		return fail(EPROTO, from_.path() + " has no TLS segment");
+	const DescriptorLayout &fl = descriptor_layout(from_.isa());
+	const DescriptorLayout &tl = descriptor_layout(to_.isa());
+	ThreadJob &main = jobs_.front();
+	const uint64_t main_self = main.state->thread_pointer - fl.tp_offset;
+	std::vector<uint8_t> main_desc(fl.size);
+	if (auto r = mem_.read(main_self, main_desc); !r)
+		return fail(EFAULT, "the main thread's descriptor: " + r.error().context);
+	std::map<uint64_t, uint64_t> moved;  // source descriptor -> destination's
+	for (const auto &j : jobs_)
+		if (!j.main)
+			moved[j.self] = j.area.area.self;
+	const uint64_t main_word = uint64_t(-int64_t(tl.tp_offset));
+
+	// Threads that ended and were not joined yet: no task, but their
+	// descriptor and mapping stay until pthread_join takes the result and
+	// unmaps it, reading the descriptor as the destination lays it out
+	// (hetero-test's reduce: a join after the move read another field as
+	// the thread's state). Found by what pthread_create made: a descriptor
+	// pointing to itself inside the mapping it names.
+	struct Exited {
+		uint64_t self;
+		ThreadAreaPlan area;
+		std::vector<uint8_t> bytes;
+	};
+	std::vector<Exited> exited;
+	{
+		using namespace musl_field;
+		std::vector<uint64_t> candidates;
+		for (const auto &m : src_.mappings)
+			if ((m.prot & PROT_WRITE) && &m != main.mapping)
+				mem_.for_each_word(m.start, m.end, [&](uint64_t addr, uint64_t v) {
+					if (v == addr && addr != main_self && !moved.contains(addr))
+						candidates.push_back(addr);
+				});
+		for (uint64_t self : candidates) {
+			std::vector<uint8_t> d(fl.size);
+			if (!mem_.read(self, d))
+				continue;
+			uint64_t base, size;
+			std::memcpy(&base, d.data() + fl.common + kMapBase, 8);
+			std::memcpy(&size, d.data() + fl.common + kMapSize, 8);
+			if (!base || base % kPage || size % kPage || self < base || self >= base + size)
+				continue;
+			auto area = plan_thread_area(d, from_.isa(), self, to_.isa(), *tls);
+			if (!area)
+				continue;
+			moved[self] = area->area.self;
+			exited.push_back({self, *area, std::move(d)});
+		}
+	}
+
+	std::vector<std::pair<uint64_t, uint64_t>> words;
+	for (const auto &m : src_.mappings) {
+		if (!(m.prot & PROT_WRITE))
+			continue;
+		uint64_t lo = m.start, hi = m.end;
+		if (&m == main.mapping)
+			lo += uint64_t(main.delta), hi += uint64_t(main.delta);
+		mem_.for_each_word(lo, hi, [&](uint64_t addr, uint64_t v) {
+			if (addr >= main_self && addr < main_self + fl.size)
+				return;  // musl builds it again
+			if (v == main_self || moved.contains(v))
+				words.emplace_back(addr, v);
+		});
+	}
+	for (auto [addr, v] : words) {
+		if (v == main_self) {
+			mem_.write_u64(addr, main_word);
+			main.tp_words.push_back(addr);
+		} else {
+			mem_.write_u64(addr, moved.at(v));
+		}
+	}
+	report_.thread_words = words.size();
+	report_.exited_threads = exited.size();
+
+	auto link = [&](uint64_t v, const std::string &who) -> Result<uint64_t> {
+		if (v == main_self)
+			return main_word;
+		auto it = moved.find(v);
+		if (it == moved.end())
+			return fail(EPROTO, strf("%s is linked to 0x%llx, no thread of the image",
+						 who.c_str(), (unsigned long long)v));
+		return it->second;
+	};
+	using namespace musl_field;
+	for (auto &j : jobs_) {
+		if (j.main)
+			continue;
+		const std::string who = strf("thread %u's descriptor", j.state->tid);
+		const ThreadArea &a = j.area.area;
+		auto desc = translate_descriptor(j.descriptor, from_.isa(), j.self, to_.isa(),
+						 a.self);
+		if (!desc)
+			return fail(desc.error().code, strf("thread %u: %s", j.state->tid,
+							    desc.error().context.c_str()));
+		auto word = [&](uint64_t off) {
+			uint64_t v;
+			std::memcpy(&v, desc->data() + off, 8);
+			return v;
+		};
+		auto set = [&](uint64_t off, uint64_t v) { std::memcpy(desc->data() + off, &v, 8); };
+		for (uint64_t field : {tl.prev, tl.next}) {
+			auto to = link(word(field), who);
+			if (!to)
+				return std::unexpected(to.error());
+			set(field, *to);
+			if (*to == main_word)
+				main.tp_words.push_back(a.self + field);
+		}
+		set(tl.dtv, a.dtv);
+		// The stack ends where the destination's area begins.
+		set(tl.common + kStackSize, word(tl.common + kStackSize) + a.lo - j.area.src_lo);
+		set(tl.common + kStack, a.lo);
+		mem_.write(a.self, *desc);
+
+		// The TLS block: the thread's own values, stack addresses in it
+		// following their targets.
+		std::vector<uint8_t> block(tls->mem_size);
+		if (auto r = j.old.read(tls_block_address(from_.isa(), j.state->thread_pointer, *tls),
+					block); !r)
+			return fail(EFAULT, strf("thread %u's TLS block: %s", j.state->tid,
+						 r.error().context.c_str()));
+		for (size_t off = 0; off + 8 <= block.size(); off += 8) {
+			uint64_t v;
+			std::memcpy(&v, block.data() + off, 8);
+			if (auto to = stack_of(v) ? map_.map(v) : std::nullopt)
+				std::memcpy(block.data() + off, &*to, 8);
+		}
+		mem_.write(a.tls_block, block);
+		// musl's dtv of a static program: one module, its block.
+		mem_.write_u64(a.dtv, 1);
+		mem_.write_u64(a.dtv + 8, a.tls_block);
+	}
+
+	// An ended thread's descriptor, for pthread_join: its state, result
+	// and mapping; its links are stale (musl unlinked it).
+	for (auto &e : exited) {
+		const ThreadArea &a = e.area.area;
+		auto desc = translate_descriptor(e.bytes, from_.isa(), e.self, to_.isa(), a.self);
+		if (!desc)
+			return fail(desc.error().code, strf("an ended thread's descriptor at %s: %s",
+							    hex(e.self).c_str(),
+							    desc.error().context.c_str()));
+		mem_.discard(e.area.src_lo, e.area.tsd - e.area.src_lo);
+		mem_.write(a.self, *desc);
+	}
+
+	// What musl's new descriptor for the main thread must have of the
+	// old one: its links among the others, its thread-specific data
+	// (pthread_create set `tsd` once, for good).
+	auto main_word_at = [&](uint64_t off) {
+		uint64_t v;
+		std::memcpy(&v, main_desc.data() + off, 8);
+		return v;
+	};
+	main.tp_stores.push_back({int64_t(tl.common + kTsd) - int64_t(tl.tp_offset),
+				  main_word_at(fl.common + kTsd)});
+	if (jobs_.size() == 1)
+		return {};
+	for (auto [src_field, dst_field] : {std::pair{fl.prev, tl.prev}, {fl.next, tl.next}}) {
+		auto to = link(main_word_at(src_field), "the main thread's descriptor");
+		if (!to)
+			return std::unexpected(to.error());
+		if (*to == main_word)
+			return fail(EPROTO, "the main thread's descriptor is linked to itself in a "
+				    "process of several threads");
+		main.tp_stores.push_back({int64_t(dst_field) - int64_t(tl.tp_offset), *to});
+	}
 	return {};
 }
 
@@ -804,13 +1142,20 @@ Result<void> Converter::binary_mappings()
 			continue;
 		}
 		Mapping n = m;
-		if (&m == stack_) {
-			n.start = m.start + uint64_t(delta_);
-			n.end = m.end + uint64_t(delta_);
+		const ThreadJob &main = jobs_.front();
+		if (&m == main.mapping) {
+			n.start = m.start + uint64_t(main.delta);
+			n.end = m.end + uint64_t(main.delta);
 			// Room below the innermost frame for __hetmig_resume.
-			uint64_t need = page_down(lowest_dst_sp_ - kResumeStackRoom);
+			uint64_t need = page_down(main.lowest_dst_sp - kResumeStackRoom);
 			n.start = std::min(n.start, need);
 		}
+		for (const auto &j : jobs_)
+			if (!j.main && j.mapping == &m &&
+			    j.lowest_dst_sp < m.start + kThreadResumeStackRoom)
+				return fail(ENOSPC, strf("thread %u: its stack has no room below its "
+							 "frames for its resume on the destination",
+							 j.state->tid));
 		if (n.end > user_limit(to_.isa()))
 			return fail(ENOTSUP, strf("the mapping %s-%s %s cannot exist on %s (above "
 						  "its user address limit)",
@@ -914,9 +1259,10 @@ Result<void> Converter::binary_mappings()
 			out_.mm.end_data = seg.vaddr + seg.filesz;
 		}
 	}
+	const ThreadJob &main = jobs_.front();
 	for (uint64_t *f : {&out_.mm.start_stack, &out_.mm.arg_start, &out_.mm.arg_end,
 			    &out_.mm.env_start, &out_.mm.env_end})
-		*f += uint64_t(delta_);
+		*f += uint64_t(main.delta);
 	auto entry = elf_entry(to_);
 	if (!entry)
 		return std::unexpected(entry.error());
@@ -930,8 +1276,8 @@ Result<void> Converter::binary_mappings()
 		case AT_ENTRY: v = entry->entry; break;
 		case AT_SYSINFO_EHDR: v = 0; break;
 		default:
-			if (v >= stack_->start && v < stack_->end)
-				v += uint64_t(delta_);
+			if (main.contains(v))
+				v += uint64_t(main.delta);
 		}
 	}
 	return {};
@@ -939,7 +1285,9 @@ Result<void> Converter::binary_mappings()
 
 Result<void> Converter::tls_and_resume()
 {
-	const ThreadState &t = src_.threads.front();
+	ThreadJob &main = jobs_.front();
+	cur_ = &main;
+	const ThreadState &t = *main.state;
 	auto tls = from_.tls();
 	std::vector<uint8_t> block;
 	uint64_t anchor = 0;
@@ -955,28 +1303,42 @@ Result<void> Converter::tls_and_resume()
 		anchor = *a_src;
 	}
 	ResumeRecord rec;
-	rec.pc = resume_pc_;
-	rec.sp = resume_sp_;
-	rec.fp = resume_fp_;
+	rec.pc = main.resume_pc;
+	rec.sp = main.resume_sp;
+	rec.fp = main.resume_fp;
 	rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
 	// errno lives in musl's thread descriptor, which the destination builds
 	// anew; the runtime kept its value when the program parked.
-	rec.errno_val = rt_.park_errno;
-	rec.callee_saved = resume_registers_;
-	rec.tp_words = tp_words_;
-	rec.tp_registers = tp_registers_;
-	if ((!tp_words_.empty() || !tp_registers_.empty()) &&
+	rec.errno_val = main.park_errno;
+	rec.callee_saved = main.resume_registers;
+	rec.tp_words = main.tp_words;
+	rec.tp_registers = main.tp_registers;
+	rec.tp_stores = main.tp_stores;
+	if (rec.tp_words.size() + rec.tp_registers.size() > kMaxTpFixups ||
+	    rec.tp_stores.size() > kMaxTpFixups)
+		return fail(E2BIG, strf("%zu words hold thread-local or main-thread addresses: "
+					"more than a resume record can complete",
+					rec.tp_words.size() + rec.tp_registers.size()));
+	if (!rec.tp_stores.empty() && rt_.version < kRuntimeVersionThreads)
+		return fail(ENOTSUP, strf("the program created threads, and its runtime (version "
+					  "%u) cannot give the main thread's new descriptor what the "
+					  "old one held: rebuild it with this hetmig-cc",
+					  rt_.version));
+	if ((!rec.tp_words.empty() || !rec.tp_registers.empty()) &&
 	    rt_.version < kRuntimeVersionTpFixups)
 		return fail(ENOTSUP, strf("the stack keeps addresses of thread-local variables in "
 					  "registers, which the program's runtime (version %u) cannot "
 					  "complete on the destination: rebuild it with this "
 					  "hetmig-cc", rt_.version));
-	auto placed = place_resume_record(mem_, rec, block, anchor, lowest_dst_sp_);
-	// The runtime block: nothing pending any more on the destination.
+	auto placed = place_resume_record(mem_, rec, block, anchor, main.lowest_dst_sp);
+	// The runtime block: nothing pending any more on the destination; in
+	// a process of several threads, the others wait in
+	// __hetmig_resume_thread until the main thread's __hetmig_resume
+	// clears it.
 	RuntimeLayout rt;
 	if (auto r = mem_.read(rt_.address, {reinterpret_cast<uint8_t *>(&rt), sizeof(rt)}); !r)
 		return r;
-	rt.pending = 0;
+	rt.pending = jobs_.size() > 1 ? 1 : 0;
 	rt.parked = 0;
 	rt.result = 0;
 	mem_.write(rt_.address, {reinterpret_cast<const uint8_t *>(&rt), sizeof(rt)});
@@ -994,6 +1356,51 @@ Result<void> Converter::tls_and_resume()
 	d.regsets = entry_registers(to_.isa(), *to_.symbol(kResumeSymbol), placed.sp,
 				    placed.record);
 	out_.threads = {d};
+	return thread_records();
+}
+
+// The other threads start at __hetmig_resume_thread with a record of
+// their own, their thread pointer set to their rebuilt area's, their
+// robust list and clear_child_tid following their descriptor.
+Result<void> Converter::thread_records()
+{
+	using namespace musl_field;
+	const DescriptorLayout &fl = descriptor_layout(from_.isa());
+	const DescriptorLayout &tl = descriptor_layout(to_.isa());
+	for (auto &j : jobs_) {
+		if (j.main)
+			continue;
+		const ThreadState &t = *j.state;
+		const ThreadArea &a = j.area.area;
+		ResumeRecord rec;
+		rec.pc = j.resume_pc;
+		rec.sp = j.resume_sp;
+		rec.fp = j.resume_fp;
+		rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
+		rec.errno_val = j.park_errno;
+		rec.callee_saved = j.resume_registers;
+		auto placed = place_resume_record(mem_, rec, {}, 0, j.lowest_dst_sp);
+		// A field of the source's descriptor: the same field of the new.
+		auto follow = [&](uint64_t v) {
+			if (v >= j.self + fl.common && v < j.self + fl.common + kCommonLen)
+				return a.self + tl.common + (v - j.self - fl.common);
+			return v;
+		};
+		ThreadState d;
+		d.tid = t.tid;
+		d.arch = image_arch(to_.isa());
+		d.sigmask = t.sigmask;
+		d.altstack_sp = t.altstack_sp;
+		d.altstack_size = t.altstack_size;
+		d.altstack_flags = t.altstack_flags;
+		d.clear_child_tid = follow(t.clear_child_tid);
+		d.robust_list = follow(t.robust_list);
+		d.thread_pointer = a.tp;
+		d.regsets = entry_registers(to_.isa(), *to_.symbol(kResumeThreadSymbol), placed.sp,
+					    placed.record);
+		set_thread_pointer(to_.isa(), d.regsets, a.tp);
+		out_.threads.push_back(std::move(d));
+	}
 	return {};
 }
 
@@ -1022,7 +1429,8 @@ Result<Image> Converter::run()
 {
 	for (auto step : {&Converter::check_pair, &Converter::plan_stack,
 			  &Converter::build_frames, &Converter::fix_memory_pointers,
-			  &Converter::binary_mappings, &Converter::tls_and_resume,
+			  &Converter::relink_threads, &Converter::binary_mappings,
+			  &Converter::tls_and_resume,
 			  &Converter::signals_and_threads})
 		if (auto r = (this->*step)(); !r) {
 			report_.refused_at_this_point =

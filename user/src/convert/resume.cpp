@@ -15,7 +15,8 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 	// The thread-pointer fixups follow the TLS bytes, 8-aligned.
 	uint64_t fixups_at = (sizeof(hetmig_resume) + tls.size() + 7) & ~uint64_t(7);
 	uint64_t n_fixups = rec.tp_words.size() + rec.tp_registers.size();
-	uint64_t size = fixups_at + 8 * n_fixups;
+	uint64_t n_stores = rec.tp_stores.size();
+	uint64_t size = fixups_at + 8 * n_fixups + 16 * n_stores;
 	uint64_t record = (below - 128 - size) & ~uint64_t(63);
 	hetmig_resume r{};
 	r.magic = HETMIG_RESUME_MAGIC;
@@ -27,12 +28,17 @@ PlacedRecord place_resume_record(AddressSpace &mem, const ResumeRecord &rec,
 	r.tls_len = uint32_t(tls.size());
 	r.tls_anchor_off = tls_anchor;
 	std::copy(rec.callee_saved.begin(), rec.callee_saved.end(), r.callee_saved);
-	r.flags = uint32_t(n_fixups);
+	r.flags = uint32_t(n_fixups | n_stores << 16);
 	std::vector<uint64_t> fixups = rec.tp_words;
 	for (size_t i : rec.tp_registers)
 		fixups.push_back(record + offsetof(hetmig_resume, callee_saved) + 8 * i);
 	for (size_t i = 0; i < fixups.size(); i++)
 		mem.write_u64(record + fixups_at + 8 * i, fixups[i]);
+	uint64_t stores_at = record + fixups_at + 8 * n_fixups;
+	for (size_t i = 0; i < n_stores; i++) {
+		mem.write_u64(stores_at + 16 * i, uint64_t(rec.tp_stores[i].first));
+		mem.write_u64(stores_at + 16 * i + 8, rec.tp_stores[i].second);
+	}
 	mem.write(record, {reinterpret_cast<const uint8_t *>(&r), sizeof(r)});
 	mem.write(record + sizeof(r), tls);
 	return {record, (record - 256) & ~uint64_t(15)};
@@ -69,6 +75,20 @@ std::map<uint32_t, std::vector<uint8_t>> entry_registers(program::Isa isa, uint6
 		sets[0x404 /* NT_ARM_SYSTEM_CALL */].assign(s, s + 4);
 	}
 	return sets;
+}
+
+void set_thread_pointer(program::Isa isa, std::map<uint32_t, std::vector<uint8_t>> &sets,
+			uint64_t tp)
+{
+	if (isa == program::Isa::x86_64) {
+		// struct user_regs_struct's fs_base, the 22nd word.
+		auto &regs = sets[NT_PRSTATUS];
+		regs.resize(std::max<size_t>(regs.size(), 27 * 8));
+		std::memcpy(regs.data() + 21 * 8, &tp, 8);
+		return;
+	}
+	auto *b = reinterpret_cast<const uint8_t *>(&tp);
+	sets[0x401 /* NT_ARM_TLS */].assign(b, b + 8);
 }
 
 uint64_t tls_block_address(program::Isa isa, uint64_t tp, const program::TlsInfo &tls)

@@ -226,6 +226,12 @@ void apply_saved_values(std::vector<Variable> &vars, const CallSite &site, const
 			Isa isa)
 {
 	std::string here = site_name(site);
+	// The plugin names the callee as the source calls it; a call hetmig-cc
+	// links to a wrapper of the runtime (pthread_cond_wait ->
+	// __wrap_pthread_cond_wait, user/runtime/threads.c) is the same call.
+	std::string callee = site.callee;
+	if (callee.rfind("__wrap_", 0) == 0)
+		callee.erase(0, 7);
 	std::vector<std::pair<int64_t, int64_t>> slots;
 	for (auto &v : vars) {
 		auto sv = saved_value(v.name);
@@ -233,7 +239,7 @@ void apply_saved_values(std::vector<Variable> &vars, const CallSite &site, const
 			continue;
 		if (auto b = frame_bytes(v, f, isa))
 			slots.push_back(*b);
-		if (sv->site != here || sv->callee != site.callee) {
+		if (sv->site != here || sv->callee != callee) {
 			v.location.kind = Location::Kind::optimized_out;
 			v.location.why = "saved for another call";
 		} else if (sv->dup) {
