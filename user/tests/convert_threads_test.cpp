@@ -376,7 +376,7 @@ TEST_P(ConvertThreads, EveryThreadMovesToTheOtherIsa)
 	// main's a, b and c, and the two links its record stores.
 	EXPECT_EQ(held, 3 + 2);
 	EXPECT_EQ(stale, 0);
-	EXPECT_EQ(report.thread_words, 3u);
+	EXPECT_EQ(report.exited_threads, 0u);
 
 	// Main's record: the fixups of the words that held its descriptor,
 	// then three stores (prev, next, tsd), found from its registers.

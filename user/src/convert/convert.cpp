@@ -217,6 +217,8 @@ private:
 	Result<void> check_runs_build();
 	Result<void> plan_stack();
 	Result<ThreadJob> plan_thread(const ThreadState &t, const ParkState &park, int32_t err);
+	void plan_thread_areas();
+	void follow_pointers(std::vector<uint8_t> &desc, uint64_t common, uint64_t at);
 	Result<void> build_frames();
 	Result<void> plan_frames(ThreadJob &job);
 	Result<void> write_frames(ThreadJob &job);
@@ -227,8 +229,10 @@ private:
 	Result<void> thread_records();
 	Result<void> signals_and_threads();
 	const ThreadJob *stack_of(uint64_t addr) const;
+	// Offsets in BYTES that became offsets from the main thread's pointer
+	// go to TP_RELATIVE.
 	void translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
-				bool entry_point);
+				bool entry_point, std::vector<uint64_t> &tp_relative);
 	Result<CarriedValue> read_source(const Place &place, const program::Variable &v,
 					 const std::string &where);
 	void write_destination(const Place &place, const CarriedValue &value);
@@ -253,6 +257,31 @@ private:
 	std::vector<ThreadJob> jobs_;
 	ThreadJob *cur_ = nullptr;
 	StackMap map_;
+	// Pointers into the other threads' areas (TLS blocks, the common part
+	// of their descriptors: errno), which the converter lays out again.
+	StackMap areas_;
+	// The main thread's TLS block, which musl makes anew at an address
+	// known on the destination only: a pointer into it becomes an offset
+	// from the thread pointer, completed by the runtime (tp_words).
+	uint64_t main_tls_lo_ = 0, main_tls_hi_ = 0, main_tls_dst_ = 0;
+	// The main thread's old descriptor and dtv, which musl makes anew
+	// (dtv[1] points into the old block: no fixup may land there).
+	std::pair<uint64_t, uint64_t> main_self_ = {0, 0}, main_dtv_ = {0, 0};
+	// Threads ended, not joined: their descriptors, laid out again.
+	struct Exited {
+		uint64_t self;
+		ThreadAreaPlan area;
+		std::vector<uint8_t> bytes;
+	};
+	std::vector<Exited> exited_;
+	bool in_old_main_area(uint64_t addr) const
+	{
+		return (addr >= main_self_.first && addr < main_self_.second) ||
+		       (addr >= main_dtv_.first && addr < main_dtv_.second);
+	}
+	// A pointer WORD to a thread's area, as the destination has it; TP is
+	// set when the result is an offset from the main thread's pointer.
+	std::optional<uint64_t> map_area(uint64_t word, bool *tp) const;
 	// Variables matched per call site, by the source's return address.
 	std::map<uint64_t, std::vector<VariablePair>> matched_;
 	bool checked_park_registers_ = false;
@@ -339,6 +368,7 @@ Result<void> Converter::plan_stack()
 		if (!job)
 			return std::unexpected(job.error());
 		jobs_.push_back(std::move(*job));
+		plan_thread_areas();
 		return {};
 	}
 	// Each thread's record is in its slot of __hetmig_threads.
@@ -367,7 +397,76 @@ Result<void> Converter::plan_stack()
 			return std::unexpected(job.error());
 		jobs_.push_back(std::move(*job));
 	}
+	plan_thread_areas();
 	return {};
+}
+
+// Where each thread's descriptor and TLS block go: a pointer to either,
+// wherever the program keeps it (pthread_t is the descriptor's address in
+// musl; &errno is in the descriptor; a thread-local variable's address),
+// follows it. The main thread's are musl's to make on the destination, at
+// an address known there only: pointers to them become offsets from the
+// thread pointer, which the runtime completes (tp_words).
+void Converter::plan_thread_areas()
+{
+	auto tls = from_.tls();
+	if (!tls)
+		return;
+	using namespace musl_field;
+	const DescriptorLayout &fl = descriptor_layout(from_.isa());
+	const DescriptorLayout &tl = descriptor_layout(to_.isa());
+	const ThreadJob &main = jobs_.front();
+	main_tls_lo_ = tls_block_address(from_.isa(), main.state->thread_pointer, *tls);
+	main_tls_hi_ = main_tls_lo_ + tls->mem_size;
+	main_tls_dst_ = tls_block_address(to_.isa(), 0, *tls);
+	const uint64_t self = main.state->thread_pointer - fl.tp_offset;
+	main_self_ = {self, self + fl.size};
+	if (auto dtv = mem_.read_u64(self + fl.dtv))
+		main_dtv_ = {*dtv, *dtv + 16};
+	for (const auto &j : jobs_) {
+		if (j.main)
+			continue;
+		uint64_t block = tls_block_address(from_.isa(), j.state->thread_pointer, *tls);
+		areas_.add(block, tls->mem_size, j.area.area.tls_block);
+		areas_.add(j.self, 0, j.area.area.self);
+		areas_.add(j.self + fl.common, kCommonLen, j.area.area.self + tl.common);
+	}
+	// Threads that ended and were not joined yet: no task, but their
+	// descriptor and mapping stay until pthread_join takes the result and
+	// unmaps it, reading the descriptor as the destination lays it out
+	// (hetero-test's reduce: a join after the move read another field as
+	// the thread's state, and crashed). Found by what pthread_create
+	// made: a descriptor pointing to itself inside the mapping it names.
+	// hetmig-cc links threads.c into a program that creates threads.
+	if (!from_.symbol(kThreadReturnSymbol))
+		return;
+	std::set<uint64_t> known;
+	for (const auto &j : jobs_)
+		known.insert(j.main ? self : j.self);
+	std::vector<uint64_t> candidates;
+	for (const auto &m : src_.mappings)
+		if ((m.prot & PROT_WRITE) && &m != main.mapping)
+			mem_.for_each_word(m.start, m.end, [&](uint64_t addr, uint64_t v) {
+				if (v == addr && !known.contains(addr))
+					candidates.push_back(addr);
+			});
+	for (uint64_t at : candidates) {
+		std::vector<uint8_t> d(fl.size);
+		if (!mem_.read(at, d))
+			continue;
+		uint64_t base, size;
+		std::memcpy(&base, d.data() + fl.common + kMapBase, 8);
+		std::memcpy(&size, d.data() + fl.common + kMapSize, 8);
+		if (!base || base % kPage || size % kPage || at < base || at >= base + size)
+			continue;
+		auto area = plan_thread_area(d, from_.isa(), at, to_.isa(), *tls);
+		if (!area)
+			continue;
+		areas_.add(at, 0, area->area.self);
+		areas_.add(at + fl.common, kCommonLen, area->area.self + tl.common);
+		exited_.push_back({at, *area, std::move(d)});
+	}
+	report_.exited_threads = exited_.size();
 }
 
 Result<ThreadJob> Converter::plan_thread(const ThreadState &t, const ParkState &park,
@@ -447,8 +546,32 @@ const ThreadJob *Converter::stack_of(uint64_t addr) const
 
 // A variable's value on its way (bytes of the source's, pointers into
 // the stack mapped to where their targets are in the destination).
+std::optional<uint64_t> Converter::map_area(uint64_t word, bool *tp) const
+{
+	*tp = false;
+	if (auto to = areas_.map(word))
+		return to;
+	const DescriptorLayout &fl = descriptor_layout(from_.isa());
+	const DescriptorLayout &tl = descriptor_layout(to_.isa());
+	const uint64_t main_self = main_self_.first;
+	if (main_self && word == main_self) {
+		*tp = true;
+		return -tl.tp_offset;
+	}
+	if (main_self && word >= main_self + fl.common &&
+	    word < main_self + fl.common + musl_field::kCommonLen) {
+		*tp = true;
+		return tl.common - tl.tp_offset + (word - main_self - fl.common);
+	}
+	if (word >= main_tls_lo_ && word < main_tls_hi_) {
+		*tp = true;
+		return main_tls_dst_ + (word - main_tls_lo_);
+	}
+	return std::nullopt;
+}
+
 void Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::Variable &v,
-				   bool entry_point)
+				   bool entry_point, std::vector<uint64_t> &tp_relative)
 {
 	for (uint64_t off : v.type.pointer_offsets) {
 		if (off + 8 > bytes.size())
@@ -456,6 +579,16 @@ void Converter::translate_pointers(std::vector<uint8_t> &bytes, const program::V
 		uint64_t value;
 		std::memcpy(&value, bytes.data() + off, 8);
 		const ThreadJob *stack = stack_of(value);
+		bool tp = false;
+		if (auto to = stack ? std::nullopt : map_area(value, &tp)) {
+			// A thread-local variable's address (x86_64 keeps one in
+			// a callee-saved register across calls: pool's my_tasks).
+			std::memcpy(bytes.data() + off, &*to, 8);
+			report_.pointers_in_variables++;
+			if (tp)
+				tp_relative.push_back(off);
+			continue;
+		}
 		if (!stack)
 			continue;  // code, data or heap: the same on both sides
 		if (auto to = map_.map(value)) {
@@ -838,9 +971,29 @@ Result<void> Converter::write_frames(ThreadJob &job)
 			auto value = read_source(p.src_places[i], vp.src, where);
 			if (!value)
 				return std::unexpected(value.error());
-			translate_pointers(value->bytes, vp.dst, entry_point);
+			std::vector<uint64_t> tp_relative;
+			translate_pointers(value->bytes, vp.dst, entry_point, tp_relative);
 			write_destination(p.dst_places[i], *value);
 			values.push_back(*value);
+			const Place &d = p.dst_places[i];
+			for (uint64_t off : tp_relative) {
+				if (d.kind == Place::Kind::memory) {
+					jobs_.front().tp_words.push_back(d.address + off);
+				} else if (d.kind == Place::Kind::save_slot) {
+					jobs_.front().tp_words.push_back(d.address);
+				} else if (d.kind == Place::Kind::register_file && job.main) {
+					const auto &regs = resume_registers(to_.isa());
+					job.tp_registers.push_back(size_t(
+						std::find(regs.begin(), regs.end(), d.reg) -
+						regs.begin()));
+				} else if (d.kind == Place::Kind::register_file) {
+					return fail(ENOTSUP, strf("%s: %s holds the address of a "
+								  "thread-local variable of the main "
+								  "thread in a register of thread %u",
+								  where.c_str(), vp.src.name.c_str(),
+								  job.state->tid));
+				}
+			}
 		}
 		if (auto r = set_registers(p.dst_places, values, p.dst_constants, where); !r)
 			return r;
@@ -917,6 +1070,15 @@ Result<void> Converter::fix_memory_pointers()
 			if (j.mapping == &m)
 				from = j.main ? m.end : j.area.tsd;
 		mem_.for_each_word(from, m.end, [&](uint64_t addr, uint64_t v) {
+			bool tp = false;
+			if (auto to = stack_of(v) || in_old_main_area(addr) ? std::nullopt
+									    : map_area(v, &tp)) {
+				fixes.emplace_back(addr, *to);
+				if (tp)
+					jobs_.front().tp_words.push_back(addr);
+				report_.pointers_in_memory++;
+				return;
+			}
 			if (!stack_of(v))
 				return;
 			if (auto to = map_.map(v)) {
@@ -930,6 +1092,31 @@ Result<void> Converter::fix_memory_pointers()
 	for (auto [addr, v] : fixes)
 		mem_.write_u64(addr, v);
 	return {};
+}
+
+// The fields of a translated descriptor (at AT on the destination) that
+// may point into a stack or a thread's area follow their targets: the
+// result a thread returned (reduce's point to main's stack), its robust
+// list's entries (a robust mutex on a stack). Not the others: its own
+// stack, mapping and tsd, and a robust list that is empty (pointing to
+// its own head, which translate_descriptor set), are no such pointers,
+// and may even fall where the source's spans are.
+void Converter::follow_pointers(std::vector<uint8_t> &desc, uint64_t common, uint64_t at)
+{
+	using namespace musl_field;
+	for (uint64_t field : {kResult, kRobustHead, kRobustPending}) {
+		uint64_t off = common + field, v;
+		bool tp = false;
+		std::memcpy(&v, desc.data() + off, 8);
+		if (v == at + common + kRobustHead)
+			continue;
+		auto to = stack_of(v) ? map_.map(v) : map_area(v, &tp);
+		if (!to)
+			continue;
+		std::memcpy(desc.data() + off, &*to, 8);
+		if (tp)
+			jobs_.front().tp_words.push_back(at + off);
+	}
 }
 
 // The other threads' areas on the destination (descriptor, TLS block,
@@ -954,74 +1141,14 @@ Result<void> Converter::relink_threads()
 	std::vector<uint8_t> main_desc(fl.size);
 	if (auto r = mem_.read(main_self, main_desc); !r)
 		return fail(EFAULT, "the main thread's descriptor: " + r.error().context);
+	const uint64_t main_word = uint64_t(-int64_t(tl.tp_offset));
+
 	std::map<uint64_t, uint64_t> moved;  // source descriptor -> destination's
 	for (const auto &j : jobs_)
 		if (!j.main)
 			moved[j.self] = j.area.area.self;
-	const uint64_t main_word = uint64_t(-int64_t(tl.tp_offset));
-
-	// Threads that ended and were not joined yet: no task, but their
-	// descriptor and mapping stay until pthread_join takes the result and
-	// unmaps it, reading the descriptor as the destination lays it out
-	// (hetero-test's reduce: a join after the move read another field as
-	// the thread's state). Found by what pthread_create made: a descriptor
-	// pointing to itself inside the mapping it names.
-	struct Exited {
-		uint64_t self;
-		ThreadAreaPlan area;
-		std::vector<uint8_t> bytes;
-	};
-	std::vector<Exited> exited;
-	{
-		using namespace musl_field;
-		std::vector<uint64_t> candidates;
-		for (const auto &m : src_.mappings)
-			if ((m.prot & PROT_WRITE) && &m != main.mapping)
-				mem_.for_each_word(m.start, m.end, [&](uint64_t addr, uint64_t v) {
-					if (v == addr && addr != main_self && !moved.contains(addr))
-						candidates.push_back(addr);
-				});
-		for (uint64_t self : candidates) {
-			std::vector<uint8_t> d(fl.size);
-			if (!mem_.read(self, d))
-				continue;
-			uint64_t base, size;
-			std::memcpy(&base, d.data() + fl.common + kMapBase, 8);
-			std::memcpy(&size, d.data() + fl.common + kMapSize, 8);
-			if (!base || base % kPage || size % kPage || self < base || self >= base + size)
-				continue;
-			auto area = plan_thread_area(d, from_.isa(), self, to_.isa(), *tls);
-			if (!area)
-				continue;
-			moved[self] = area->area.self;
-			exited.push_back({self, *area, std::move(d)});
-		}
-	}
-
-	std::vector<std::pair<uint64_t, uint64_t>> words;
-	for (const auto &m : src_.mappings) {
-		if (!(m.prot & PROT_WRITE))
-			continue;
-		uint64_t lo = m.start, hi = m.end;
-		if (&m == main.mapping)
-			lo += uint64_t(main.delta), hi += uint64_t(main.delta);
-		mem_.for_each_word(lo, hi, [&](uint64_t addr, uint64_t v) {
-			if (addr >= main_self && addr < main_self + fl.size)
-				return;  // musl builds it again
-			if (v == main_self || moved.contains(v))
-				words.emplace_back(addr, v);
-		});
-	}
-	for (auto [addr, v] : words) {
-		if (v == main_self) {
-			mem_.write_u64(addr, main_word);
-			main.tp_words.push_back(addr);
-		} else {
-			mem_.write_u64(addr, moved.at(v));
-		}
-	}
-	report_.thread_words = words.size();
-	report_.exited_threads = exited.size();
+	for (const auto &e : exited_)
+		moved[e.self] = e.area.area.self;
 
 	auto link = [&](uint64_t v, const std::string &who) -> Result<uint64_t> {
 		if (v == main_self)
@@ -1058,6 +1185,7 @@ Result<void> Converter::relink_threads()
 				main.tp_words.push_back(a.self + field);
 		}
 		set(tl.dtv, a.dtv);
+		follow_pointers(*desc, tl.common, a.self);
 		// The stack ends where the destination's area begins.
 		set(tl.common + kStackSize, word(tl.common + kStackSize) + a.lo - j.area.src_lo);
 		set(tl.common + kStack, a.lo);
@@ -1072,9 +1200,14 @@ Result<void> Converter::relink_threads()
 						 r.error().context.c_str()));
 		for (size_t off = 0; off + 8 <= block.size(); off += 8) {
 			uint64_t v;
+			bool tp = false;
 			std::memcpy(&v, block.data() + off, 8);
-			if (auto to = stack_of(v) ? map_.map(v) : std::nullopt)
-				std::memcpy(block.data() + off, &*to, 8);
+			auto to = stack_of(v) ? map_.map(v) : map_area(v, &tp);
+			if (!to)
+				continue;
+			std::memcpy(block.data() + off, &*to, 8);
+			if (tp)
+				main.tp_words.push_back(a.tls_block + off);
 		}
 		mem_.write(a.tls_block, block);
 		// musl's dtv of a static program: one module, its block.
@@ -1084,13 +1217,15 @@ Result<void> Converter::relink_threads()
 
 	// An ended thread's descriptor, for pthread_join: its state, result
 	// and mapping; its links are stale (musl unlinked it).
-	for (auto &e : exited) {
+	for (auto &e : exited_) {
 		const ThreadArea &a = e.area.area;
 		auto desc = translate_descriptor(e.bytes, from_.isa(), e.self, to_.isa(), a.self);
 		if (!desc)
 			return fail(desc.error().code, strf("an ended thread's descriptor at %s: %s",
 							    hex(e.self).c_str(),
 							    desc.error().context.c_str()));
+		// Its result: reduce's threads return a pointer to main's stack.
+		follow_pointers(*desc, tl.common, a.self);
 		mem_.discard(e.area.src_lo, e.area.tsd - e.area.src_lo);
 		mem_.write(a.self, *desc);
 	}

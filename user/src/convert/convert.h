@@ -25,7 +25,6 @@ struct Report {
 	size_t pointers_in_memory = 0;    // stack pointers found in other memory, mapped
 	size_t stale_stack_words = 0;     // words pointing at dead stack, left alone
 	int64_t stack_moved_by = 0;
-	size_t thread_words = 0;          // words holding a thread's descriptor, relinked
 	size_t exited_threads = 0;        // descriptors of threads ended, not joined yet
 	// On a refusal: true when it is about the stack at this migration
 	// point (a frame, a variable, a pointer into the stack), which the
