@@ -199,6 +199,28 @@ TEST_P(ConvertThreads, EachWorkersAreaIsPlannedForTheOtherIsa)
 	EXPECT_EQ(main_refused, 1);
 }
 
+// worker_d's descriptor: a word that points to itself, in a mapping its
+// map_base and map_size name (what pthread_create made), of no task.
+uint64_t ended_descriptor(const Recorded &r, const DescriptorLayout &l)
+{
+	std::set<uint64_t> live;
+	for (const auto &t : r.img.threads)
+		live.insert(t.thread_pointer - l.tp_offset);
+	for (const auto &run : r.img.pages)
+		for (uint64_t off = 0; off + 8 <= run.data.size(); off += 8) {
+			uint64_t a = run.addr + off, v;
+			std::memcpy(&v, run.data.data() + off, 8);
+			if (v != a || live.contains(a))
+				continue;
+			auto base = r.mem.read_u64(a + l.common + musl_field::kMapBase);
+			auto size = r.mem.read_u64(a + l.common + musl_field::kMapSize);
+			if (base && size && *base && *base % 4096 == 0 && a > *base &&
+			    a < *base + *size)
+				return a;
+		}
+	return 0;
+}
+
 // Where the process holds each thread's descriptor address (pthread_t is
 // that address in musl): every aligned word of the image's memory equal
 // to one, outside the descriptors themselves, named by the symbol or the
@@ -211,6 +233,9 @@ TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
 	std::map<uint64_t, std::string> self_of;  // descriptor -> thread
 	for (const auto &t : r.img.threads)
 		self_of[t.thread_pointer - l.tp_offset] = t.tid == r.img.pid ? "main" : "worker";
+	uint64_t ended = ended_descriptor(r, l);
+	ASSERT_NE(ended, 0u);
+	self_of[ended] = "ended";
 	auto name_of = [&](uint64_t a) -> std::string {
 		for (const auto &[self, who] : self_of)
 			if (a >= self && a < self + l.size)
@@ -220,7 +245,7 @@ TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
 			if (!s.function && !s.tls && a >= s.value && a < s.value + s.size)
 				return s.name;
 		for (const auto &[self, who] : self_of)
-			if (who == "worker" && a < self && a + 0x40000 > self)
+			if (who != "main" && a < self && a + 0x40000 > self)
 				return "a worker's stack";
 		return a >= 0x7f0000000000 ? "the main stack" : "elsewhere";
 	};
@@ -248,6 +273,10 @@ TEST_P(ConvertThreads, DescriptorAddressesAreHeldWhereExpected)
 			elsewhere += n;
 	EXPECT_EQ(elsewhere, 0) << all;
 	EXPECT_EQ(holders["the main stack -> worker"], 3) << all;
+	// worker_d ended: its descriptor still points to itself, main's `d`
+	// to it; nothing else does (musl unlinked it from the list).
+	EXPECT_EQ(holders["ended descriptor +0 -> ended"], 1) << all;
+	EXPECT_EQ(holders["the main stack -> ended"], 1) << all;
 }
 
 uint64_t thread_pointer_of(Isa isa, const ThreadState &t)
@@ -376,7 +405,21 @@ TEST_P(ConvertThreads, EveryThreadMovesToTheOtherIsa)
 	// main's a, b and c, and the two links its record stores.
 	EXPECT_EQ(held, 3 + 2);
 	EXPECT_EQ(stale, 0);
-	EXPECT_EQ(report.exited_threads, 0u);
+	// worker_d ended, unjoined: pthread_join on the destination reads its
+	// descriptor as that ISA lays it out, with its result, a pointer to
+	// main's `kept`, pointing where `kept` is now.
+	EXPECT_EQ(report.exited_threads, 1u);
+	uint64_t ended = ended_descriptor(r, fl);
+	ASSERT_NE(ended, 0u);
+	std::vector<uint8_t> old_desc(fl.size);
+	ASSERT_TRUE(r.mem.read(ended, old_desc));
+	auto area = plan_thread_area(old_desc, isa, ended, other, *r.prog.tls());
+	ASSERT_TRUE(area) << area.error().describe();
+	EXPECT_EQ(*mem.read_u64(area->area.self + tl.self), area->area.self);
+	auto result = mem.read_u64(area->area.self + tl.common + musl_field::kResult);
+	ASSERT_TRUE(result);
+	EXPECT_NE(*result, *r.mem.read_u64(ended + fl.common + musl_field::kResult));
+	EXPECT_EQ(*mem.read_u64(*result), 0x4du);
 
 	// Main's record: the fixups of the words that held its descriptor,
 	// then three stores (prev, next, tsd), found from its registers.
