@@ -152,6 +152,34 @@ void BM_Convert(benchmark::State &state)
 }
 BENCHMARK(BM_Convert)->ArgsProduct({{5, 50, 500}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
+// A process of several threads (fixtures/states/threads.c: main and three
+// workers parked, one ended worker not joined): every thread's frames,
+// area and descriptor. "per_thread" is the time per parked thread; set it
+// beside BM_Convert/5 (one thread, 9 frames) for what a thread adds.
+// Arg: source ISA.
+void BM_ConvertThreads(benchmark::State &state)
+{
+	auto src = Program::open(states_dir() + "/threads." + isa_arg(state.range(0)));
+	auto dst = Program::open(states_dir() + "/threads." + isa_arg(1 - state.range(0)));
+	auto img = hetmig::load_image(states_dir() + "/threads." + isa_arg(state.range(0)) +
+				      ".img");
+	if (!src || !dst || !img)
+		return state.SkipWithError("no recorded threads state");
+	for (auto _ : state) {
+		auto out = convert::convert_image(*img, *src, *dst);
+		if (!out)
+			return state.SkipWithError(out.error().describe().c_str());
+		benchmark::DoNotOptimize(out->pages.data());
+	}
+	const double threads = double(img->threads.size());
+	state.counters["threads"] = threads;
+	state.counters["per_thread"] = benchmark::Counter(
+		threads, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+	state.SetLabel(std::string(isa_arg(state.range(0))) + " -> " +
+		       isa_arg(1 - state.range(0)));
+}
+BENCHMARK(BM_ConvertThreads)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
 // The source frames, walked from the runtime block over the image memory.
 void BM_ParkedFrames(benchmark::State &state)
 {
