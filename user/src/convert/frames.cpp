@@ -19,6 +19,10 @@ std::string where(const program::Function &fn)
 
 bool in_thread_start(const program::Program &prog, uint64_t pc)
 {
+	// A thread moved once returns to the runtime's __hetmig_thread_return
+	// instead of musl's start: its return address is that entry itself.
+	if (auto back = prog.symbol("__hetmig_thread_return"); back && *back == pc)
+		return true;
 	const program::Function *fn = prog.function_at(pc);
 	return fn && !fn->has_debug_info && (fn->name == "start" || fn->name == "start_c11");
 }

@@ -39,7 +39,8 @@ using WordReader = std::function<Result<uint64_t>(uint64_t addr)>;
 Result<std::vector<Frame>> parked_frames(const program::Program &prog, const ParkState &park,
 					 const WordReader &read_u64, bool thread = false);
 
-// Whether PC is in the libc function that calls a thread's start routine.
+// Whether PC is in the libc function that calls a thread's start routine,
+// or is __hetmig_thread_return, where a moved thread's start routine returns.
 bool in_thread_start(const program::Program &prog, uint64_t pc);
 
 // Where a variable's bytes are in a frame with this CFA and frame pointer
