@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/tree_files.h"
 #include "image_metadata.h"
 
 #include <algorithm>
@@ -347,7 +348,7 @@ Result<void> check_pipes(const Image &img)
 					 [&](const PipeState &e) { return e.inode == p.inode; });
 		bool read = false, write = false;
 		for (const auto &f : img.files)
-			if (f.pipe == p.inode) {
+			if (f.pipe == p.inode && f.tree_file < 0) {
 				read |= (f.flags & O_ACCMODE) == O_RDONLY;
 				write |= (f.flags & O_ACCMODE) == O_WRONLY;
 			}
@@ -358,7 +359,7 @@ Result<void> check_pipes(const Image &img)
 	}
 	for (const auto &f : img.files) {
 		int mode = f.flags & O_ACCMODE;
-		if (f.pipe && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
+		if (f.pipe && f.tree_file < 0 && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
 			       (mode != O_RDONLY && mode != O_WRONLY) ||
 			       std::none_of(img.pipes.begin(), img.pipes.end(),
 					    [&](const PipeState &p) { return p.inode == f.pipe; })))
@@ -469,7 +470,9 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.is_tree() ? kImageFormatVersion : kImageFormatSingle;
+	h.version = !img.tree_files.empty() ? kImageFormatVersion
+		    : img.is_tree()	    ? kImageFormatTree
+					    : kImageFormatSingle;
 	h.arch = img.arch;
 	h.meta_len = meta.size();
 	h.header_crc = crc32_of(&h, offsetof(Header, header_crc));
@@ -679,12 +682,18 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
-	if (img.is_tree() && version < 3)
+	if (img.is_tree() && version < kImageFormatTree)
 		return corrupt("a process tree or shared memory in a format 1 or 2 image");
+	if (!img.tree_files.empty() && version < kImageFormatVersion)
+		return corrupt("descriptors shared between a tree's processes in a format 1 "
+			       "to 3 image");
+	if (auto why = fds::tree_files_problem(img))
+		return corrupt(*why);
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {
-		if (!m.members.empty() || !m.shared.empty() || m.arch != img.arch)
+		if (!m.members.empty() || !m.shared.empty() || !m.tree_files.empty() ||
+		    m.arch != img.arch)
 			return corrupt(strf("member %u of the tree has members of its own or "
 					    "another architecture", m.pid));
 		if (auto r = check_process(m, img.shared.size()); !r)

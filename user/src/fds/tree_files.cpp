@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fds/tree_files.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <map>
+#include <set>
+
+#include "fds/eventfd.h"
+#include "fds/pipes.h"
+#include "fds/timerfd.h"
+
+namespace hetmig::fds {
+
+namespace {
+
+// Larger than the kernel's limit (/proc/sys/fs/pipe-max-size is an int).
+constexpr uint32_t kCapacityMax = 1u << 31;
+
+// One fd of one process of the tree.
+struct Holder {
+	Image *img;
+	size_t file;	// index in img->files
+
+	OpenFile &f() const { return img->files[file]; }
+	pid_t pid() const { return pid_t(img->pid); }
+};
+
+// One open file description, with every fd of the tree that holds it
+// (dups within a process excepted: they follow their first fd).
+struct Description {
+	std::vector<Holder> holders;
+
+	bool shared() const
+	{
+		return std::any_of(holders.begin(), holders.end(), [&](const Holder &h) {
+			return h.pid() != holders.front().pid();
+		});
+	}
+};
+
+bool reads(const OpenFile &f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
+
+// What a description of another process may be: a pipe the process's own
+// capture_pipes left to the tree, an eventfd or a timerfd.
+bool candidate(const Image &img, const OpenFile &f)
+{
+	if (f.dup_of >= 0 || f.std_stream)
+		return false;
+	if (f.pipe)
+		return std::none_of(img.pipes.begin(), img.pipes.end(),
+				    [&](const PipeState &p) { return p.inode == f.pipe; });
+	return f.eventfd || f.timerfd;
+}
+
+std::string where(const Holder &h)
+{
+	return strf("fd %d of process %d (%s)", h.f().fd, h.pid(), h.f().path.c_str());
+}
+
+// The tree's descriptions of the candidates, in the order of the tree's
+// processes and their fds.
+Result<std::vector<Description>> descriptions(Image &root)
+{
+	std::vector<Image *> procs = {&root};
+	for (auto &m : root.members)
+		procs.push_back(&m);
+	std::vector<Description> out;
+	for (Image *img : procs)
+		for (size_t i = 0; i < img->files.size(); i++) {
+			Holder h{img, i};
+			if (!candidate(*img, h.f()))
+				continue;
+			Description *same = nullptr;
+			for (auto &d : out) {
+				const Holder &first = d.holders.front();
+				if (first.f().path != h.f().path)
+					continue;
+				auto one = same_description(first.pid(), first.f().fd, h.pid(), h.f().fd);
+				if (!one)
+					return std::unexpected(one.error());
+				if (*one) {
+					same = &d;
+					break;
+				}
+			}
+			if (same)
+				same->holders.push_back(h);
+			else
+				out.push_back({{h}});
+		}
+	return out;
+}
+
+// The descriptions of one pipe between the tree's processes: refused
+// when it cannot be made again, else its state.
+Result<std::optional<PipeState>> decide_pipe(uint64_t inode,
+					     const std::vector<const Description *> &ends)
+{
+	const Holder *reader = nullptr;
+	bool writer = false, beyond_streams = false;
+	for (const Description *d : ends)
+		for (const Holder &h : d->holders) {
+			int mode = h.f().flags & O_ACCMODE;
+			if (mode != O_RDONLY && mode != O_WRONLY)
+				return fail(EOPNOTSUPP, strf("%s is opened for reading and writing "
+							     "(through /proc), which cannot be "
+							     "carried", where(h).c_str()));
+			if (h.f().flags & O_DIRECT)
+				return fail(EOPNOTSUPP, strf("%s is in packet mode (O_DIRECT), whose "
+							     "message boundaries cannot be carried",
+							     where(h).c_str()));
+			if (reads(h.f()) && !reader)
+				reader = &h;
+			writer |= !reads(h.f());
+			beyond_streams |= h.f().fd > 2;
+		}
+	if (reader && writer)
+		return capture_pipe(reader->pid(), reader->f().fd, inode);
+	if (!beyond_streams) {
+		// Standard streams of a pipeline whose other end is not in
+		// the tree: the destination's, as for one process.
+		for (const Description *d : ends)
+			for (const Holder &h : d->holders) {
+				h.f().std_stream = true;
+				h.f().pipe = 0;
+			}
+		return std::nullopt;
+	}
+	const Holder &h = ends.front()->holders.front();
+	return fail(EOPNOTSUPP, strf("%s, held by processes of the tree, has no %s end in it: "
+				     "only pipes whose ends are all in the tree can be carried",
+				     where(h).c_str(), reader ? "write" : "read"));
+}
+
+} // namespace
+
+Result<void> capture_tree_files(Image &root)
+{
+	auto all = descriptions(root);
+	if (!all)
+		return std::unexpected(all.error());
+	// A pipe is the tree's when two processes hold it (one end each, or
+	// one description both): all its descriptions are made once.
+	std::map<uint64_t, std::vector<const Description *>> pipes;
+	std::map<uint64_t, std::set<pid_t>> pipe_holders;
+	for (const auto &d : *all)
+		if (uint64_t inode = d.holders.front().f().pipe) {
+			pipes[inode].push_back(&d);
+			for (const Holder &h : d.holders)
+				pipe_holders[inode].insert(h.pid());
+		}
+	std::set<const Description *> made;
+	for (const auto &[inode, ends] : pipes) {
+		if (pipe_holders[inode].size() < 2) {
+			// capture_pipes left it to the tree, having seen it in
+			// another process of it, which let it go since.
+			const Holder &h = ends.front()->holders.front();
+			return fail(EAGAIN, strf("%s: the process of the tree that held it too "
+						 "does not any more", where(h).c_str()));
+		}
+		auto state = decide_pipe(inode, ends);
+		if (!state)
+			return std::unexpected(state.error());
+		if (!*state)
+			continue;
+		root.tree_pipes.push_back(std::move(**state));
+		made.insert(ends.begin(), ends.end());
+	}
+	for (const auto &d : *all)
+		if (!d.holders.front().f().pipe && d.shared())
+			made.insert(&d);
+
+	for (const auto &d : *all) {
+		if (!made.contains(&d))
+			continue;
+		OpenFile shared = d.holders.front().f();
+		shared.flags &= ~O_CLOEXEC;	// each fd's own
+		for (const Holder &h : d.holders)
+			h.f().tree_file = int32_t(root.tree_files.size());
+		root.tree_files.push_back(std::move(shared));
+	}
+	return {};
+}
+
+std::optional<std::string> tree_files_problem(const Image &root)
+{
+	for (size_t k = 0; k < root.tree_files.size(); k++) {
+		const OpenFile &f = root.tree_files[k];
+		int kinds = !!f.pipe + f.eventfd.has_value() + f.timerfd.has_value();
+		int mode = f.flags & O_ACCMODE;
+		if (kinds != 1 || f.epoll || f.signalfd ||
+		    f.unix_socket || f.tree_file >= 0 || f.dup_of >= 0 || f.std_stream)
+			return strf("shared descriptor %zu is not one pipe end, eventfd or "
+				    "timerfd", k);
+		if (f.pipe && ((mode != O_RDONLY && mode != O_WRONLY) ||
+			       std::none_of(root.tree_pipes.begin(), root.tree_pipes.end(),
+					    [&](const PipeState &p) { return p.inode == f.pipe; })))
+			return strf("shared descriptor %zu is an end of a pipe the image lacks", k);
+		if (f.timerfd && (f.timerfd->value.nsec >= 1000000000 ||
+				  f.timerfd->interval.nsec >= 1000000000 ||
+				  f.timerfd->value.sec > INT64_MAX ||
+				  f.timerfd->interval.sec > INT64_MAX))
+			return strf("shared descriptor %zu: a timerfd's time out of range", k);
+	}
+	for (size_t i = 0; i < root.tree_pipes.size(); i++) {
+		const PipeState &p = root.tree_pipes[i];
+		bool twice = std::any_of(root.tree_pipes.begin(), root.tree_pipes.begin() + i,
+					 [&](const PipeState &e) { return e.inode == p.inode; });
+		bool read = false, write = false;
+		for (const auto &f : root.tree_files)
+			if (f.pipe == p.inode) {
+				read |= reads(f);
+				write |= !reads(f);
+			}
+		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
+		    p.capacity > kCapacityMax)
+			return strf("the tree's pipe:[%llu] without both ends, or holding more "
+				    "than it can", (unsigned long long)p.inode);
+	}
+	std::vector<const Image *> procs = {&root};
+	for (const auto &m : root.members)
+		procs.push_back(&m);
+	for (const Image *img : procs)
+		for (const auto &f : img->files) {
+			if (f.tree_file < 0)
+				continue;
+			if (size_t(f.tree_file) >= root.tree_files.size())
+				return strf("fd %d of process %u: a shared descriptor the image lacks",
+					    f.fd, img->pid);
+			const OpenFile &s = root.tree_files[size_t(f.tree_file)];
+			if (f.pipe != s.pipe || f.eventfd.has_value() != s.eventfd.has_value() ||
+			    f.timerfd.has_value() != s.timerfd.has_value() ||
+			    (f.flags & O_ACCMODE) != (s.flags & O_ACCMODE) || f.dup_of >= 0 ||
+			    f.std_stream)
+				return strf("fd %d of process %u is not the shared descriptor it "
+					    "names", f.fd, img->pid);
+		}
+	return std::nullopt;
+}
+
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root)
+{
+	std::vector<UniqueFd> made;
+	// Each pipe's own ends are closed when the maker goes: an end no
+	// process holds is closed, as it was on the source.
+	PipeMaker pipes(root.tree_pipes, 0);
+	for (const auto &f : root.tree_files) {
+		auto fd = f.pipe ? pipes.open_end(f) : f.eventfd ? make_eventfd(f) : make_timerfd(f);
+		if (!fd) {
+			Error e = fd.error();
+			e.context = "the tree's shared descriptor at " + e.context;
+			return std::unexpected(e);
+		}
+		made.emplace_back(*fd);
+	}
+	return made;
+}
+
+} // namespace hetmig::fds

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+// Descriptions a tree's processes share (fds/tree_files.h). Two stopped
+// children of the test, one with a pipe's read end and the other with its
+// write end (bytes in it), both with one eventfd, and the first with a
+// self-pipe of its own: the pipe's two ends and the eventfd become the
+// tree's, once each, the bytes read once and left in place, the self-pipe
+// stays the process's. The same pipe with the test holding an end too is
+// refused, naming the test. Made again, the pipe's ends are one pipe with
+// its bytes and the eventfd keeps its counter. In the image (format 4),
+// the shared descriptions read back as they were; format 3 with them,
+// and a file naming one the image lacks, are refused.
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <linux/hetmig.h>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "capture.h"
+#include "fds/tree_files.h"
+#include "image_bytes.h"
+
+namespace hetmig {
+namespace {
+
+using testing::decode;
+using testing::encode;
+
+constexpr size_t kBytes = 1234;
+
+std::vector<uint8_t> pattern(size_t n)
+{
+	std::vector<uint8_t> v(n);
+	for (size_t i = 0; i < n; i++)
+		v[i] = uint8_t(i * 13 + 1);
+	return v;
+}
+
+// A forked child stopped (SIGSTOP) once set up; killed at the end.
+struct Child {
+	pid_t pid = -1;
+	~Child()
+	{
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, nullptr, 0);
+		}
+	}
+	bool stopped()
+	{
+		int status;
+		return waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status);
+	}
+};
+
+// Keeps only the fds of KEEP (at their numbers) and stops.
+[[noreturn]] void hold_and_stop(std::initializer_list<int> keep)
+{
+	// Everything else (the test runner's own descriptors too) closed:
+	// between the kept ones (ascending), and above the last.
+	unsigned from = 3;
+	for (int fd : keep) {
+		if (unsigned(fd) > from)
+			close_range(from, unsigned(fd) - 1, 0);
+		from = unsigned(fd) + 1;
+	}
+	close_range(from, ~0U, 0);
+	raise(SIGSTOP);
+	pause();
+	_exit(0);
+}
+
+const OpenFile *fd_of(const Image &img, int fd)
+{
+	for (const auto &f : img.files)
+		if (f.fd == fd)
+			return &f;
+	return nullptr;
+}
+
+// Two children: R holds the read end of a pipe (fd 10) with kBytes in it
+// and a self-pipe (11, 12), W its write end (fd 10); both the eventfd at
+// fd 13, at 9. With TEST_KEEPS, this test keeps the pipe's write end.
+struct SharingTree {
+	Child r, w;
+	int kept = -1;
+
+	bool make(bool test_keeps)
+	{
+		int p[2], self[2];
+		int ev = eventfd(9, 0);
+		if (pipe(p) || pipe(self) || ev < 0)
+			return false;
+		auto bytes = pattern(kBytes);
+		if (write(p[1], bytes.data(), bytes.size()) != ssize_t(bytes.size()) ||
+		    write(self[1], "s", 1) != 1)
+			return false;
+		if (dup2(p[0], 20) < 0 || dup2(p[1], 21) < 0 || dup2(self[0], 22) < 0 ||
+		    dup2(self[1], 23) < 0 || dup2(ev, 24) < 0)
+			return false;
+		for (int fd : {p[0], p[1], self[0], self[1], ev})
+			close(fd);
+		r.pid = fork();
+		if (r.pid == 0) {
+			dup2(20, 10), dup2(22, 11), dup2(23, 12), dup2(24, 13);
+			hold_and_stop({10, 11, 12, 13});
+		}
+		w.pid = fork();
+		if (w.pid == 0) {
+			dup2(21, 10), dup2(24, 13);
+			hold_and_stop({10, 13});
+		}
+		for (int fd : {20, 22, 23, 24})
+			close(fd);
+		if (test_keeps)
+			kept = 21;
+		else
+			close(21);
+		return r.pid > 0 && w.pid > 0 && r.stopped() && w.stopped();
+	}
+	~SharingTree()
+	{
+		if (kept >= 0)
+			close(kept);
+	}
+};
+
+// The tree's image: R the root, W its member (as if R had forked W).
+Result<Image> capture_two(const SharingTree &t)
+{
+	std::vector<pid_t> pids = {t.r.pid, t.w.pid};
+	Image root, member;
+	root.pid = uint32_t(t.r.pid);
+	member.pid = uint32_t(t.w.pid);
+	if (auto x = capture_files(t.r.pid, root, pids); !x)
+		return std::unexpected(x.error());
+	if (auto x = capture_files(t.w.pid, member, pids); !x)
+		return std::unexpected(x.error());
+	root.members.push_back(std::move(member));
+	if (auto x = fds::capture_tree_files(root); !x)
+		return std::unexpected(x.error());
+	return root;
+}
+
+TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
+{
+	SharingTree t;
+	ASSERT_TRUE(t.make(false));
+	auto got = capture_two(t);
+	if (!got && got.error().code == EPERM)
+		GTEST_SKIP() << "no ptrace access to a child here: " << got.error().describe();
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	const Image &root = *got, &member = got->members[0];
+
+	const OpenFile *read_end = fd_of(root, 10), *write_end = fd_of(member, 10),
+		       *ev_r = fd_of(root, 13), *ev_w = fd_of(member, 13),
+		       *self_r = fd_of(root, 11);
+	ASSERT_TRUE(read_end && write_end && ev_r && ev_w && self_r);
+	ASSERT_EQ(root.tree_files.size(), 3u);	// two pipe ends, one eventfd
+	ASSERT_EQ(root.tree_pipes.size(), 1u);
+	EXPECT_EQ(root.tree_pipes[0].data, pattern(kBytes));
+	EXPECT_EQ(root.tree_pipes[0].inode, read_end->pipe);
+	ASSERT_GE(read_end->tree_file, 0);
+	ASSERT_GE(write_end->tree_file, 0);
+	EXPECT_NE(read_end->tree_file, write_end->tree_file);
+	EXPECT_EQ(root.tree_files[size_t(read_end->tree_file)].flags & O_ACCMODE, O_RDONLY);
+	EXPECT_EQ(root.tree_files[size_t(write_end->tree_file)].flags & O_ACCMODE, O_WRONLY);
+	ASSERT_GE(ev_r->tree_file, 0);
+	EXPECT_EQ(ev_r->tree_file, ev_w->tree_file);	// one description
+	ASSERT_TRUE(root.tree_files[size_t(ev_r->tree_file)].eventfd.has_value());
+	EXPECT_EQ(root.tree_files[size_t(ev_r->tree_file)].eventfd->count, 9u);
+	// The self-pipe is the process's own, as without a tree.
+	EXPECT_EQ(self_r->tree_file, -1);
+	ASSERT_EQ(root.pipes.size(), 1u);
+	EXPECT_EQ(root.pipes[0].data, std::vector<uint8_t>{'s'});
+	EXPECT_FALSE(fds::tree_files_problem(root).has_value());
+
+	// Left in place: the child's pipe still holds them all.
+	fds::UniqueFd pidfd(int(syscall(SYS_pidfd_open, t.r.pid, 0)));
+	int copy = int(syscall(SYS_pidfd_getfd, pidfd.get(), 10, 0));
+	ASSERT_GE(copy, 0);
+	int queued = 0;
+	EXPECT_EQ(ioctl(copy, FIONREAD, &queued), 0);
+	EXPECT_EQ(queued, int(kBytes));
+	close(copy);
+
+	// Made again: one pipe with its bytes, one eventfd with its count.
+	auto made = fds::make_tree_files(root);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	ASSERT_EQ(made->size(), 3u);
+	int rd = (*made)[size_t(read_end->tree_file)].get();
+	int wr = (*made)[size_t(write_end->tree_file)].get();
+	ASSERT_EQ(write(wr, "!", 1), 1);
+	std::vector<uint8_t> back(kBytes + 2);
+	ASSERT_EQ(read(rd, back.data(), back.size()), ssize_t(kBytes + 1));
+	EXPECT_EQ(back[kBytes], '!');
+	back.resize(kBytes);
+	EXPECT_EQ(back, pattern(kBytes));
+	uint64_t count = 0;
+	EXPECT_EQ(read((*made)[size_t(ev_r->tree_file)].get(), &count, 8), 8);
+	EXPECT_EQ(count, 9u);
+	// No other write end: once ours is closed, the reader sees its end.
+	(*made)[size_t(write_end->tree_file)].reset();
+	EXPECT_EQ(read(rd, back.data(), 1), 0);
+}
+
+TEST(TreeFiles, AnEndHeldOutsideTheTreeIsRefusedNamingIt)
+{
+	SharingTree t;
+	ASSERT_TRUE(t.make(true));
+	auto got = capture_two(t);
+	if (!got && got.error().code == EPERM)
+		GTEST_SKIP() << got.error().describe();
+	ASSERT_FALSE(got.has_value());
+	EXPECT_EQ(got.error().code, EOPNOTSUPP);
+	std::string why = got.error().describe();
+	EXPECT_NE(why.find("fd 10 is pipe:["), std::string::npos) << why;
+	EXPECT_NE(why.find(strf("process %d (", getpid())), std::string::npos) << why;
+}
+
+Image one_process(uint32_t pid)
+{
+	Image img;
+	img.arch = HETMIG_ARCH_X86_64;
+	img.page_size = 4096;
+	img.kernel_release = "6.1.0-test";
+	img.pid = pid;
+	img.cwd = "/";
+	ThreadState th;
+	th.tid = pid;
+	th.arch = HETMIG_ARCH_X86_64;
+	img.threads = {th};
+	return img;
+}
+
+OpenFile end_of(int fd, uint64_t inode, int flags, int32_t shared)
+{
+	OpenFile f;
+	f.fd = fd;
+	f.path = strf("pipe:[%llu]", (unsigned long long)inode);
+	f.flags = flags;
+	f.pipe = inode;
+	f.tree_file = shared;
+	return f;
+}
+
+// A parent and a child with a pipe between them, both holding an eventfd.
+Image sharing_image()
+{
+	Image root = one_process(100);
+	Image child = one_process(101);
+	child.links.ppid = 100;
+	root.tree_pipes = {{555, 65536, pattern(kBytes)}};
+	root.tree_files = {end_of(3, 555, O_WRONLY, -1), end_of(3, 555, O_RDONLY | O_NONBLOCK, -1)};
+	OpenFile ev;
+	ev.fd = 4;
+	ev.path = "anon_inode:[eventfd]";
+	ev.flags = O_RDWR;
+	ev.eventfd = EventCounter{5, true};
+	root.tree_files.push_back(ev);
+	root.files = {end_of(3, 555, O_WRONLY | O_CLOEXEC, 0)};
+	ev.tree_file = 2;
+	root.files.push_back(ev);
+	child.files = {end_of(3, 555, O_RDONLY | O_NONBLOCK, 1), ev};
+	root.members = {child};
+	return root;
+}
+
+uint32_t version_of(const std::vector<uint8_t> &bytes)
+{
+	uint32_t v;
+	std::memcpy(&v, bytes.data() + 8, 4);
+	return v;
+}
+
+std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
+{
+	std::memcpy(bytes.data() + 8, &version, 4);
+	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+	std::memcpy(bytes.data() + 28, &crc, 4);
+	return bytes;
+}
+
+TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)
+{
+	Image want = sharing_image();
+	auto bytes = encode(want, false);
+	EXPECT_EQ(version_of(bytes), 4u);
+	auto got = decode(bytes);
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	ASSERT_EQ(got->tree_files.size(), 3u);
+	ASSERT_EQ(got->tree_pipes.size(), 1u);
+	EXPECT_EQ(got->tree_pipes[0].data, pattern(kBytes));
+	EXPECT_EQ(got->tree_pipes[0].capacity, 65536u);
+	EXPECT_EQ(got->tree_files[1].flags, O_RDONLY | O_NONBLOCK);
+	EXPECT_EQ(got->tree_files[2].eventfd->count, 5u);
+	EXPECT_TRUE(got->tree_files[2].eventfd->semaphore);
+	EXPECT_EQ(got->files[0].tree_file, 0);
+	EXPECT_EQ(got->files[0].flags, O_WRONLY | O_CLOEXEC);
+	ASSERT_EQ(got->members.size(), 1u);
+	EXPECT_EQ(got->members[0].files[0].tree_file, 1);
+	EXPECT_EQ(got->members[0].files[1].tree_file, 2);
+	EXPECT_TRUE(got->members[0].pipes.empty());
+
+	// Without shared descriptions a tree stays format 3.
+	Image plain = sharing_image();
+	plain.tree_files.clear();
+	plain.tree_pipes.clear();
+	plain.files.clear();
+	plain.members[0].files.clear();
+	EXPECT_EQ(version_of(encode(plain, false)), kImageFormatTree);
+}
+
+TEST(TreeFilesImage, WrongOrMislabelledSharedDescriptionsAreRefused)
+{
+	auto refused = [](const Image &img, const char *why, uint32_t version = 0) {
+		auto bytes = encode(img, false);
+		if (version)
+			bytes = relabelled(bytes, version);
+		auto r = decode(bytes);
+		ASSERT_FALSE(r.has_value()) << why;
+		EXPECT_NE(r.error().describe().find(why), std::string::npos)
+			<< r.error().describe();
+	};
+	refused(sharing_image(), "in a format 1 to 3 image", 3);
+	Image img = sharing_image();
+	img.members[0].files[0].tree_file = 7;
+	refused(img, "fd 3 of process 101: a shared descriptor the image lacks");
+	img = sharing_image();
+	img.members[0].files[0].flags = O_WRONLY;  // not the read end it names
+	refused(img, "fd 3 of process 101 is not the shared descriptor it names");
+	img = sharing_image();
+	img.tree_files.erase(img.tree_files.begin());  // the write end gone
+	img.files.erase(img.files.begin());
+	img.members[0].files[0].tree_file = 0;
+	img.members[0].files[1].tree_file = 1;
+	img.files[0].tree_file = 1;
+	refused(img, "the tree's pipe:[555] without both ends");
+	img = sharing_image();
+	img.tree_pipes[0].data.resize(70000);
+	refused(img, "holding more than it can");
+	img = sharing_image();
+	img.tree_pipes.clear();
+	refused(img, "an end of a pipe the image lacks");
+}
+
+} // namespace
+} // namespace hetmig
