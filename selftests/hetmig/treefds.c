@@ -17,13 +17,16 @@
  *   across a pipe C2 -> C1, made by P, which closed both its ends:
  *          C2's kAcross bytes in it at the dump
  *   event  an eventfd P, C1 and C2 share, at 5 at the dump
+ *   sock   a stream socket pair, one end P's, the other C2's: P's
+ *          "hello-from-p" queued to C2, C2's kSock bytes queued to P
  * "treefds: ready" once all that is written.
  *
  * After the restore (SIGTERM), each writes a few bytes more into each
- * pipe it writes, and C2 adds 7 to the eventfd; each reader then must
- * read exactly what was in the pipe at the dump followed by what came
- * after (nothing twice, nothing lost: one pipe, not a copy per process),
- * and P must read 5, then C2's 7 (one eventfd). C1 and C2 report their
+ * pipe and socket it writes, and C2 adds 7 to the eventfd; each reader
+ * then must read exactly what was in the pipe or socket at the dump
+ * followed by what came after (nothing twice, nothing lost: one pipe or
+ * pair, not a copy per process), and P must read 5, then C2's 7 (one
+ * eventfd). C1 and C2 report their
  * verdict through "up" and by their exit status; "up" must then reach its
  * end of file (no stray write end kept by the restore). "treefds:
  * intact" and exit 0, or what is not and exit 1.
@@ -38,10 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { kDown = 3001, kUp = 2002, kAcross = 1003, kRecord = 8 };
+enum { kDown = 3001, kUp = 2002, kAcross = 1003, kSock = 5005, kRecord = 8 };
 
 static volatile sig_atomic_t done;
 
@@ -129,16 +133,22 @@ static int child_1(int down, int up, int across)
 	return 0;
 }
 
-/* C2: writes across and up, and 7 into the eventfd. */
-static int child_2(int up, int across, int event)
+/* C2: writes across and up, 7 into the eventfd, and through its socket;
+ * reads P's bytes from it. */
+static int child_2(int up, int across, int event, int sock)
 {
 	uint64_t seven = 7;
+	char hello[16];
 
 	wait_term();
 	if (write_all(across, "post", 4))
 		return 2;
 	if (write(event, &seven, 8) != 8)
 		return 3;
+	if (write_all(sock, "sock", 4))
+		return 5;
+	if (read_exactly(sock, hello, 16) || memcmp(hello, "hello-from-pback", 16))
+		return 6;
 	if (write_all(up, "C2 ok  \n", kRecord))
 		return 4;
 	return 0;
@@ -174,21 +184,24 @@ static int outside(void)
 
 int main(int argc, char **argv)
 {
-	static unsigned char bytes[kDown];
-	int down[2], up[2], across[2], event;
+	static unsigned char bytes[kSock];	/* the largest of kDown, kUp, kAcross, kSock */
+	int down[2], up[2], across[2], sock[2], event;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGTERM, on_term);
 	if (argc > 1 && !strcmp(argv[1], "outside"))
 		return outside();
 	event = eventfd(0, 0);
-	if (pipe(down) || pipe(up) || pipe(across) || event < 0)
-		return fail("pipe or eventfd");
+	if (pipe(down) || pipe(up) || pipe(across) || event < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sock))
+		return fail("pipe, eventfd or socketpair");
 	pid_t c1 = fork();
 	if (c1 == 0) {
 		close(down[1]);
 		close(up[0]);
 		close(across[1]);
+		close(sock[0]);
+		close(sock[1]);
 		fill(bytes, kUp, 2);
 		if (write_all(up[1], bytes, kUp))
 			_exit(9);
@@ -201,19 +214,25 @@ int main(int argc, char **argv)
 		close(down[1]);
 		close(up[0]);
 		close(across[0]);
+		close(sock[0]);
 		fill(bytes, kAcross, 3);
 		if (write_all(across[1], bytes, kAcross))
 			_exit(9);
+		fill(bytes, kSock, 4);
+		if (write_all(sock[1], bytes, kSock))
+			_exit(9);
 		raise(SIGSTOP);
-		_exit(child_2(up[1], across[1], event));
+		_exit(child_2(up[1], across[1], event, sock[1]));
 	}
 	close(down[0]);
 	close(up[1]);
 	close(across[0]);
 	close(across[1]);
+	close(sock[1]);
 	fill(bytes, kDown, 1);
 	uint64_t five = 5;
-	if (write_all(down[1], bytes, kDown) || write(event, &five, 8) != 8)
+	if (write_all(down[1], bytes, kDown) || write(event, &five, 8) != 8 ||
+	    write_all(sock[0], "hello-from-p", 12))
 		return fail("writing before the dump");
 	/* C1's bytes in "up", and C2's in "across", before we say ready. */
 	int st1, st2;
@@ -227,8 +246,13 @@ int main(int argc, char **argv)
 	uint64_t count = 0;
 	if (read(event, &count, 8) != 8 || count != 5)
 		return fail("the eventfd lost its count or gave it twice");
-	if (write_all(down[1], "more", 4) || kill(c1, SIGTERM) || kill(c2, SIGTERM))
+	if (write_all(down[1], "more", 4) || write_all(sock[0], "back", 4) ||
+	    kill(c1, SIGTERM) || kill(c2, SIGTERM))
 		return fail("telling the children");
+	static unsigned char sock_bytes[kSock + 4];
+	if (read_exactly(sock[0], sock_bytes, sizeof(sock_bytes)) ||
+	    !filled(sock_bytes, kSock, 4) || memcmp(sock_bytes + kSock, "sock", 4))
+		return fail("C2's bytes through the socket pair came wrong: not one pair");
 	struct pollfd p = { .fd = event, .events = POLLIN };
 	if (poll(&p, 1, 10000) != 1 || read(event, &count, 8) != 8 || count != 7)
 		return fail("C2's 7 did not reach our eventfd: not one eventfd");
@@ -259,8 +283,12 @@ int main(int argc, char **argv)
 			 WIFEXITED(st1) ? WEXITSTATUS(st1) : -1);
 		return fail(what);
 	}
-	if (!WIFEXITED(st2) || WEXITSTATUS(st2))
-		return fail("C2 failed");
+	if (!WIFEXITED(st2) || WEXITSTATUS(st2)) {
+		char what[64];
+		snprintf(what, sizeof(what), "C2 failed (%d)",
+			 WIFEXITED(st2) ? WEXITSTATUS(st2) : -1);
+		return fail(what);
+	}
 	if (!at_eof(up[0]))
 		return fail("\"up\" has more bytes, or a write end the restore kept");
 	printf("treefds: intact\n");

@@ -135,8 +135,8 @@ pid_t description_shared_outside(pid_t pid, int fd, const std::string &path,
 const char *whose(pid_t other, std::span<const pid_t> tree)
 {
 	return std::find(tree.begin(), tree.end(), other) != tree.end()
-		? "which moves with it, but only pipes, eventfds and timerfds are shared "
-		  "between a tree's processes" : "which stays";
+		? "which moves with it, but only pipes, eventfds, timerfds and unix socket "
+		  "pairs are shared between a tree's processes" : "which stays";
 }
 
 // Why a file descriptor cannot be carried, or nothing if it can. TREE:
@@ -441,7 +441,7 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
 		return r;
-	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs); !r)
+	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs, tree); !r)
 		return r;
 	// After the pipes and sockets: one leading out at fd 0-2 is left to
 	// the receiver.

@@ -274,23 +274,24 @@ std::unexpected<Error> corrupt(const std::string &what)
 }
 
 // Every socket pair is a stream or datagram pair of two ends the image has
-// (as files), each a stream's one message at most; every socket end
-// belongs to a pair.
-Result<void> check_unix_pairs(const Image &img)
+// (as FILES: a process's, or a tree's shared descriptions), each a
+// stream's one message at most; every socket end belongs to a pair.
+Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
+			      const std::vector<OpenFile> &files)
 {
 	auto pair_of = [&](uint64_t inode) {
-		return std::count_if(img.unix_pairs.begin(), img.unix_pairs.end(),
+		return std::count_if(pairs.begin(), pairs.end(),
 				     [&](const UnixPair &p) {
 					     return p.ends[0].inode == inode || p.ends[1].inode == inode;
 				     });
 	};
-	for (const auto &p : img.unix_pairs) {
+	for (const auto &p : pairs) {
 		if ((p.type != 1 && p.type != 2) || p.ends[0].inode == p.ends[1].inode)
 			return corrupt("a socket pair of another type, or with one end twice");
 		for (const auto &e : p.ends) {
 			if (pair_of(e.inode) != 1 ||
-			    std::none_of(img.files.begin(), img.files.end(), [&](const OpenFile &f) {
-				    return f.unix_socket == e.inode;
+			    std::none_of(files.begin(), files.end(), [&](const OpenFile &f) {
+				    return f.unix_socket == e.inode && f.tree_file < 0;
 			    }))
 				return corrupt(strf("socket:[%llu] of a pair, which no fd holds or "
 						    "another pair has too", (unsigned long long)e.inode));
@@ -298,8 +299,8 @@ Result<void> check_unix_pairs(const Image &img)
 				return corrupt("a stream socket with more than one message");
 		}
 	}
-	for (const auto &f : img.files)
-		if (f.unix_socket && (f.pipe || pair_of(f.unix_socket) != 1))
+	for (const auto &f : files)
+		if (f.unix_socket && f.tree_file < 0 && (f.pipe || pair_of(f.unix_socket) != 1))
 			return corrupt(strf("fd %d is an end of a socket pair the image lacks", f.fd));
 	return {};
 }
@@ -594,7 +595,7 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 	if (auto r = check_epolls_and_signals(img); !r)
 		return std::unexpected(r.error());
-	if (auto r = check_unix_pairs(img); !r)
+	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.mappings)
 		if (m.shared >= 0 && (size_t(m.shared) >= shared ||
@@ -689,6 +690,8 @@ Result<Image> read_image(const ByteSource &source)
 			       "to 3 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
+	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)
+		return std::unexpected(r.error());
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {

@@ -279,6 +279,8 @@ struct Image {
 	std::vector<OpenFile> tree_files;
 	// The pipes some of TREE_FILES are ends of, with their bytes.
 	std::vector<PipeState> tree_pipes;
+	// The socket pairs some of TREE_FILES are ends of, with their queues.
+	std::vector<UnixPair> tree_pairs;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
 	bool is_tree() const

@@ -84,6 +84,42 @@ OpenFile file_from_cbor(const json &f)
 	return file;
 }
 
+json pairs_to_cbor(const std::vector<UnixPair> &pairs)
+{
+	json out = json::array();
+	for (const auto &p : pairs) {
+		json ends = json::array();
+		for (const auto &e : p.ends) {
+			json queued = json::array();
+			for (const auto &m : e.queued)
+				queued.push_back(binary(m));
+			ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf}, {"queued", queued}});
+		}
+		out.push_back({{"type", p.type}, {"ends", ends}});
+	}
+	return out;
+}
+
+std::vector<UnixPair> pairs_from_cbor(const json &j)
+{
+	std::vector<UnixPair> out;
+	for (const auto &pair : j) {
+		UnixPair p;
+		p.type = pair.at("type");
+		const json &ends = pair.at("ends");
+		if (ends.size() != 2)
+			throw std::out_of_range("a socket pair without two ends");
+		for (size_t i = 0; i < 2; i++) {
+			p.ends[i].inode = ends[i].at("inode");
+			p.ends[i].sndbuf = ends[i].at("sndbuf");
+			for (const auto &m : ends[i].at("queued"))
+				p.ends[i].queued.push_back(m.get_binary());
+		}
+		out.push_back(std::move(p));
+	}
+	return out;
+}
+
 } // namespace
 
 json to_cbor_tree(const Image &img)
@@ -188,24 +224,12 @@ json to_cbor_tree(const Image &img)
 					      {"data", binary(p.data)}});
 		tree["tree_files"] = shared_files;
 		tree["tree_pipes"] = tree_pipes;
+		tree["tree_pairs"] = pairs_to_cbor(img.tree_pairs);
 	}
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
-	if (!img.unix_pairs.empty()) {
-		json pairs = json::array();
-		for (const auto &p : img.unix_pairs) {
-			json ends = json::array();
-			for (const auto &e : p.ends) {
-				json queued = json::array();
-				for (const auto &m : e.queued)
-					queued.push_back(binary(m));
-				ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf},
-						{"queued", queued}});
-			}
-			pairs.push_back({{"type", p.type}, {"ends", ends}});
-		}
-		tree["unix_pairs"] = pairs;
-	}
+	if (!img.unix_pairs.empty())
+		tree["unix_pairs"] = pairs_to_cbor(img.unix_pairs);
 	if (!img.pending_signals.empty()) {
 		auto queue = [](const std::vector<SigInfo> &q) {
 			json infos = json::array();
@@ -332,20 +356,7 @@ void from_cbor_tree(const json &j, Image &img)
 			img.pending_signals.threads.emplace_back(t.at("tid"), queue(t.at("queue")));
 	}
 	if (auto u = j.find("unix_pairs"); u != j.end())
-		for (const auto &pair : *u) {
-			UnixPair p;
-			p.type = pair.at("type");
-			const json &ends = pair.at("ends");
-			if (ends.size() != 2)
-				throw std::out_of_range("a socket pair without two ends");
-			for (size_t i = 0; i < 2; i++) {
-				p.ends[i].inode = ends[i].at("inode");
-				p.ends[i].sndbuf = ends[i].at("sndbuf");
-				for (const auto &m : ends[i].at("queued"))
-					p.ends[i].queued.push_back(m.get_binary());
-			}
-			img.unix_pairs.push_back(std::move(p));
-		}
+		img.unix_pairs = pairs_from_cbor(*u);
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
@@ -356,6 +367,8 @@ void from_cbor_tree(const json &j, Image &img)
 		for (const auto &pipe : j.at("tree_pipes"))
 			img.tree_pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
 						  pipe.at("data").get_binary()});
+		if (auto u = j.find("tree_pairs"); u != j.end())
+			img.tree_pairs = pairs_from_cbor(*u);
 	}
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();

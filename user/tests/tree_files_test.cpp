@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 // Descriptions a tree's processes share (fds/tree_files.h). Two stopped
 // children of the test, one with a pipe's read end and the other with its
-// write end (bytes in it), both with one eventfd, and the first with a
-// self-pipe of its own: the pipe's two ends and the eventfd become the
-// tree's, once each, the bytes read once and left in place, the self-pipe
-// stays the process's. The same pipe with the test holding an end too is
+// write end (bytes in it), both with one eventfd, each with an end of a
+// socket pair, and the first with a self-pipe of its own: the pipe's two
+// ends, the pair's and the eventfd become the tree's, once each, the bytes
+// read once and left in place, the self-pipe stays the process's. The same pipe with the test holding an end too is
 // refused, naming the test. Made again, the pipe's ends are one pipe with
-// its bytes and the eventfd keeps its counter. In the image (format 4),
+// its bytes, the pair one pair with its queues, and the eventfd keeps its
+// counter. In the image (format 4, with a socket pair too),
 // the shared descriptions read back as they were; format 3 with them,
 // and a file naming one the image lacks, are refused.
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,17 +93,25 @@ const OpenFile *fd_of(const Image &img, int fd)
 
 // Two children: R holds the read end of a pipe (fd 10) with kBytes in it
 // and a self-pipe (11, 12), W its write end (fd 10); both the eventfd at
-// fd 13, at 9. With TEST_KEEPS, this test keeps the pipe's write end.
+// fd 13, at 9; each an end of a stream socket pair at fd 14, "to-w"
+// queued to W's, kBytes to R's. With TEST_KEEPS, this test keeps the
+// pipe's write end.
 struct SharingTree {
 	Child r, w;
 	int kept = -1;
 
 	bool make(bool test_keeps)
 	{
-		int p[2], self[2];
+		int p[2], self[2], sv[2];
 		int ev = eventfd(9, 0);
-		if (pipe(p) || pipe(self) || ev < 0)
+		if (pipe(p) || pipe(self) || ev < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 			return false;
+		auto to_r = pattern(kBytes);
+		if (write(sv[1], to_r.data(), to_r.size()) != ssize_t(to_r.size()) ||
+		    write(sv[0], "to-w", 4) != 4 || dup2(sv[0], 25) < 0 || dup2(sv[1], 26) < 0)
+			return false;
+		close(sv[0]);
+		close(sv[1]);
 		auto bytes = pattern(kBytes);
 		if (write(p[1], bytes.data(), bytes.size()) != ssize_t(bytes.size()) ||
 		    write(self[1], "s", 1) != 1)
@@ -113,15 +123,15 @@ struct SharingTree {
 			close(fd);
 		r.pid = fork();
 		if (r.pid == 0) {
-			dup2(20, 10), dup2(22, 11), dup2(23, 12), dup2(24, 13);
-			hold_and_stop({10, 11, 12, 13});
+			dup2(20, 10), dup2(22, 11), dup2(23, 12), dup2(24, 13), dup2(25, 14);
+			hold_and_stop({10, 11, 12, 13, 14});
 		}
 		w.pid = fork();
 		if (w.pid == 0) {
-			dup2(21, 10), dup2(24, 13);
-			hold_and_stop({10, 13});
+			dup2(21, 10), dup2(24, 13), dup2(26, 14);
+			hold_and_stop({10, 13, 14});
 		}
-		for (int fd : {20, 22, 23, 24})
+		for (int fd : {20, 22, 23, 24, 25, 26})
 			close(fd);
 		if (test_keeps)
 			kept = 21;
@@ -166,8 +176,9 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	const OpenFile *read_end = fd_of(root, 10), *write_end = fd_of(member, 10),
 		       *ev_r = fd_of(root, 13), *ev_w = fd_of(member, 13),
 		       *self_r = fd_of(root, 11);
-	ASSERT_TRUE(read_end && write_end && ev_r && ev_w && self_r);
-	ASSERT_EQ(root.tree_files.size(), 3u);	// two pipe ends, one eventfd
+	const OpenFile *sock_r = fd_of(root, 14), *sock_w = fd_of(member, 14);
+	ASSERT_TRUE(read_end && write_end && ev_r && ev_w && self_r && sock_r && sock_w);
+	ASSERT_EQ(root.tree_files.size(), 5u);	// two pipe ends, an eventfd, two sockets
 	ASSERT_EQ(root.tree_pipes.size(), 1u);
 	EXPECT_EQ(root.tree_pipes[0].data, pattern(kBytes));
 	EXPECT_EQ(root.tree_pipes[0].inode, read_end->pipe);
@@ -180,6 +191,19 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	EXPECT_EQ(ev_r->tree_file, ev_w->tree_file);	// one description
 	ASSERT_TRUE(root.tree_files[size_t(ev_r->tree_file)].eventfd.has_value());
 	EXPECT_EQ(root.tree_files[size_t(ev_r->tree_file)].eventfd->count, 9u);
+	// The pair: each end the tree's, with what was queued to it.
+	ASSERT_GE(sock_r->tree_file, 0);
+	ASSERT_GE(sock_w->tree_file, 0);
+	ASSERT_EQ(root.tree_pairs.size(), 1u);
+	const UnixPair &pair = root.tree_pairs[0];
+	EXPECT_EQ(pair.type, SOCK_STREAM);
+	for (const auto &e : pair.ends) {
+		ASSERT_EQ(e.queued.size(), 1u);
+		const std::vector<uint8_t> to_w = {'t', 'o', '-', 'w'};
+		EXPECT_EQ(e.queued[0], e.inode == sock_r->unix_socket ? pattern(kBytes) : to_w);
+	}
+	EXPECT_TRUE(root.unix_pairs.empty());
+	EXPECT_TRUE(member.unix_pairs.empty());
 	// The self-pipe is the process's own, as without a tree.
 	EXPECT_EQ(self_r->tree_file, -1);
 	ASSERT_EQ(root.pipes.size(), 1u);
@@ -198,7 +222,7 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	// Made again: one pipe with its bytes, one eventfd with its count.
 	auto made = fds::make_tree_files(root);
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
-	ASSERT_EQ(made->size(), 3u);
+	ASSERT_EQ(made->size(), 5u);
 	int rd = (*made)[size_t(read_end->tree_file)].get();
 	int wr = (*made)[size_t(write_end->tree_file)].get();
 	ASSERT_EQ(write(wr, "!", 1), 1);
@@ -210,6 +234,19 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	uint64_t count = 0;
 	EXPECT_EQ(read((*made)[size_t(ev_r->tree_file)].get(), &count, 8), 8);
 	EXPECT_EQ(count, 9u);
+	// One pair: its queues, and a write through one end read at the other.
+	int sr = (*made)[size_t(sock_r->tree_file)].get();
+	int sw = (*made)[size_t(sock_w->tree_file)].get();
+	std::vector<uint8_t> sent(kBytes + 8);
+	ASSERT_EQ(recv(sr, sent.data(), sent.size(), MSG_DONTWAIT), ssize_t(kBytes));
+	sent.resize(kBytes);
+	EXPECT_EQ(sent, pattern(kBytes));
+	char four[5] = {};
+	ASSERT_EQ(recv(sw, four, 4, MSG_DONTWAIT), 4);
+	EXPECT_STREQ(four, "to-w");
+	ASSERT_EQ(send(sr, "back", 4, 0), 4);
+	ASSERT_EQ(recv(sw, four, 4, MSG_DONTWAIT), 4);
+	EXPECT_STREQ(four, "back");
 	// No other write end: once ours is closed, the reader sees its end.
 	(*made)[size_t(write_end->tree_file)].reset();
 	EXPECT_EQ(read(rd, back.data(), 1), 0);
@@ -273,6 +310,22 @@ Image sharing_image()
 	ev.tree_file = 2;
 	root.files.push_back(ev);
 	child.files = {end_of(3, 555, O_RDONLY | O_NONBLOCK, 1), ev};
+	// A socket pair, an end each.
+	UnixPair pair;
+	pair.type = SOCK_STREAM;
+	pair.ends[0] = {700, 4096, {{'a', 'b', 'c'}}};
+	pair.ends[1] = {701, 8192, {}};
+	root.tree_pairs = {pair};
+	for (uint64_t inode : {700, 701}) {
+		OpenFile sock;
+		sock.fd = 5;
+		sock.path = strf("socket:[%llu]", (unsigned long long)inode);
+		sock.flags = O_RDWR;
+		sock.unix_socket = inode;
+		root.tree_files.push_back(sock);
+		sock.tree_file = int32_t(root.tree_files.size() - 1);
+		(inode == 700 ? root.files : child.files).push_back(sock);
+	}
 	root.members = {child};
 	return root;
 }
@@ -299,8 +352,13 @@ TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)
 	EXPECT_EQ(version_of(bytes), 4u);
 	auto got = decode(bytes);
 	ASSERT_TRUE(got.has_value()) << got.error().describe();
-	ASSERT_EQ(got->tree_files.size(), 3u);
+	ASSERT_EQ(got->tree_files.size(), 5u);
 	ASSERT_EQ(got->tree_pipes.size(), 1u);
+	ASSERT_EQ(got->tree_pairs.size(), 1u);
+	EXPECT_EQ(got->tree_pairs[0].ends[0].queued.at(0), (std::vector<uint8_t>{'a', 'b', 'c'}));
+	EXPECT_EQ(got->tree_pairs[0].ends[1].sndbuf, 8192u);
+	EXPECT_EQ(got->members[0].files.at(2).unix_socket, 701u);
+	EXPECT_EQ(got->members[0].files.at(2).tree_file, 4);
 	EXPECT_EQ(got->tree_pipes[0].data, pattern(kBytes));
 	EXPECT_EQ(got->tree_pipes[0].capacity, 65536u);
 	EXPECT_EQ(got->tree_files[1].flags, O_RDONLY | O_NONBLOCK);
@@ -317,6 +375,7 @@ TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)
 	Image plain = sharing_image();
 	plain.tree_files.clear();
 	plain.tree_pipes.clear();
+	plain.tree_pairs.clear();
 	plain.files.clear();
 	plain.members[0].files.clear();
 	EXPECT_EQ(version_of(encode(plain, false)), kImageFormatTree);
@@ -353,6 +412,12 @@ TEST(TreeFilesImage, WrongOrMislabelledSharedDescriptionsAreRefused)
 	img = sharing_image();
 	img.tree_pipes.clear();
 	refused(img, "an end of a pipe the image lacks");
+	img = sharing_image();
+	img.tree_pairs.clear();
+	refused(img, "an end of a socket pair the image lacks");
+	img = sharing_image();
+	img.members[0].files[2].unix_socket = 700;  // the other end than it names
+	refused(img, "fd 5 of process 101 is not the shared descriptor it names");
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
+#include "fds/unix_pairs.h"
 
 namespace hetmig::fds {
 
@@ -41,8 +42,8 @@ struct Description {
 
 bool reads(const OpenFile &f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
 
-// What a description of another process may be: a pipe the process's own
-// capture_pipes left to the tree, an eventfd or a timerfd.
+// What a description of another process may be: a pipe or socket the
+// process's own capture left to the tree, an eventfd or a timerfd.
 bool candidate(const Image &img, const OpenFile &f)
 {
 	if (f.dup_of >= 0 || f.std_stream)
@@ -50,6 +51,12 @@ bool candidate(const Image &img, const OpenFile &f)
 	if (f.pipe)
 		return std::none_of(img.pipes.begin(), img.pipes.end(),
 				    [&](const PipeState &p) { return p.inode == f.pipe; });
+	if (f.unix_socket)
+		return std::none_of(img.unix_pairs.begin(), img.unix_pairs.end(),
+				    [&](const UnixPair &p) {
+					    return p.ends[0].inode == f.unix_socket ||
+						   p.ends[1].inode == f.unix_socket;
+				    });
 	return f.eventfd || f.timerfd;
 }
 
@@ -133,6 +140,40 @@ Result<std::optional<PipeState>> decide_pipe(uint64_t inode,
 				     where(h).c_str(), reader ? "write" : "read"));
 }
 
+// The socket pairs of the tree: every socket a process's capture left to
+// the tree (one of its ends is in another process of it) with its peer,
+// which must be in the tree too, into ROOT.tree_pairs and MADE.
+Result<void> decide_sockets(Image &root, const std::vector<Description> &all,
+			    std::set<const Description *> &made)
+{
+	std::map<uint64_t, const Description *> sockets;	// one description each
+	for (const auto &d : all)
+		if (uint64_t inode = d.holders.front().f().unix_socket)
+			sockets.emplace(inode, &d);
+	for (const auto &[inode, d] : sockets) {
+		if (made.contains(d))
+			continue;
+		const Holder &h = d->holders.front();
+		auto peer = unix_peer(inode);
+		if (!peer)
+			return std::unexpected(peer.error());
+		auto other = sockets.find(peer->second);
+		if (!peer->second || other == sockets.end())
+			return fail(EOPNOTSUPP, strf("%s is a unix socket whose peer is not in the "
+						     "tree: only pairs whose both ends are in the "
+						     "tree can be carried", where(h).c_str()));
+		const Holder &o = other->second->holders.front();
+		auto pair = capture_pair(peer->first, {{{inode, h.pid(), h.f().fd},
+							{peer->second, o.pid(), o.f().fd}}});
+		if (!pair)
+			return std::unexpected(pair.error());
+		root.tree_pairs.push_back(std::move(*pair));
+		made.insert(d);
+		made.insert(other->second);
+	}
+	return {};
+}
+
 } // namespace
 
 Result<void> capture_tree_files(Image &root)
@@ -167,8 +208,10 @@ Result<void> capture_tree_files(Image &root)
 		root.tree_pipes.push_back(std::move(**state));
 		made.insert(ends.begin(), ends.end());
 	}
+	if (auto r = decide_sockets(root, *all, made); !r)
+		return r;
 	for (const auto &d : *all)
-		if (!d.holders.front().f().pipe && d.shared())
+		if (!d.holders.front().f().pipe && !d.holders.front().f().unix_socket && d.shared())
 			made.insert(&d);
 
 	for (const auto &d : *all) {
@@ -187,12 +230,13 @@ std::optional<std::string> tree_files_problem(const Image &root)
 {
 	for (size_t k = 0; k < root.tree_files.size(); k++) {
 		const OpenFile &f = root.tree_files[k];
-		int kinds = !!f.pipe + f.eventfd.has_value() + f.timerfd.has_value();
+		int kinds = !!f.pipe + f.eventfd.has_value() + f.timerfd.has_value() +
+			    !!f.unix_socket;
 		int mode = f.flags & O_ACCMODE;
-		if (kinds != 1 || f.epoll || f.signalfd ||
-		    f.unix_socket || f.tree_file >= 0 || f.dup_of >= 0 || f.std_stream)
-			return strf("shared descriptor %zu is not one pipe end, eventfd or "
-				    "timerfd", k);
+		if (kinds != 1 || f.epoll || f.signalfd || f.tree_file >= 0 || f.dup_of >= 0 ||
+		    f.std_stream)
+			return strf("shared descriptor %zu is not one pipe end, eventfd, timerfd "
+				    "or socket", k);
 		if (f.pipe && ((mode != O_RDONLY && mode != O_WRONLY) ||
 			       std::none_of(root.tree_pipes.begin(), root.tree_pipes.end(),
 					    [&](const PipeState &p) { return p.inode == f.pipe; })))
@@ -229,7 +273,8 @@ std::optional<std::string> tree_files_problem(const Image &root)
 				return strf("fd %d of process %u: a shared descriptor the image lacks",
 					    f.fd, img->pid);
 			const OpenFile &s = root.tree_files[size_t(f.tree_file)];
-			if (f.pipe != s.pipe || f.eventfd.has_value() != s.eventfd.has_value() ||
+			if (f.pipe != s.pipe || f.unix_socket != s.unix_socket ||
+			    f.eventfd.has_value() != s.eventfd.has_value() ||
 			    f.timerfd.has_value() != s.timerfd.has_value() ||
 			    (f.flags & O_ACCMODE) != (s.flags & O_ACCMODE) || f.dup_of >= 0 ||
 			    f.std_stream)
@@ -245,8 +290,12 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root)
 	// Each pipe's own ends are closed when the maker goes: an end no
 	// process holds is closed, as it was on the source.
 	PipeMaker pipes(root.tree_pipes, 0);
+	UnixPairMaker sockets(root.tree_pairs, 0);
 	for (const auto &f : root.tree_files) {
-		auto fd = f.pipe ? pipes.open_end(f) : f.eventfd ? make_eventfd(f) : make_timerfd(f);
+		auto fd = f.pipe	  ? pipes.open_end(f)
+			  : f.unix_socket ? sockets.open_end(f)
+			  : f.eventfd	  ? make_eventfd(f)
+					  : make_timerfd(f);
 		if (!fd) {
 			Error e = fd.error();
 			e.context = "the tree's shared descriptor at " + e.context;

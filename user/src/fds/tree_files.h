@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 // Open file descriptions the processes of a tree share: a pipe between a
-// parent and its child (a shell pipeline, a daemon and its worker), an
-// eventfd or timerfd both hold. Capture and rebuild side by side.
+// parent and its child (a shell pipeline, a daemon and its worker), a unix
+// socket pair with an end in each, an eventfd or timerfd both hold.
+// Capture and rebuild side by side.
 //
 // Captured once every process of the tree had its own files captured:
 // the descriptions are told apart by kcmp(KCMP_FILE) (what the kernel
 // says is one `struct file`), each held by two processes or more, and
-// every end of a pipe some end of which is in two processes, becomes one
-// of the root's Image::tree_files; each fd that holds it names it
-// (OpenFile::tree_file). A pipe's bytes are read once (tee, left in
-// place) into Image::tree_pipes.
+// every end of a pipe some end of which is in two processes, and both ends
+// of a socket pair one end of which is, becomes one of the root's
+// Image::tree_files; each fd that holds it names it (OpenFile::tree_file).
+// A pipe's bytes are read once (tee, left in place) into
+// Image::tree_pipes, a pair's queues (MSG_PEEK) into Image::tree_pairs.
 //
 // Rebuilt by the restorer before it forks the tree's root: each
-// description made once (a pipe with its capacity and bytes, an eventfd,
-// a timerfd), so that every member, forked by its parent from the root
+// description made once (a pipe with its capacity and bytes, a socket
+// pair with its queues, an eventfd, a timerfd), so that every member, forked by its parent from the root
 // down, inherits them all, puts the ones it held at their numbers and
 // closes the others. Inheriting, not passing them with SCM_RIGHTS: the
 // tree is made by forks anyway, so inheriting needs no socket, no
@@ -34,10 +36,11 @@ namespace hetmig::fds {
 
 // After capture_files of ROOT and each of ROOT.members (each stopped and
 // traced by us): moves what they share into ROOT.tree_files and
-// ROOT.tree_pipes. Refused, naming the processes and fds: a pipe between
-// them one of whose ends is in none of them (a standard stream such a
-// pipe is becomes the receiver's instead), one opened for reading and
-// writing, or in packet mode.
+// ROOT.tree_pipes and ROOT.tree_pairs. Refused, naming the processes and
+// fds: a pipe between them one of whose ends is in none of them (a
+// standard stream such a pipe is becomes the receiver's instead), one
+// opened for reading and writing, or in packet mode; a socket whose peer
+// is in none of them.
 Result<void> capture_tree_files(Image &root);
 
 // What is wrong with ROOT's shared descriptions (read_image's check), or
