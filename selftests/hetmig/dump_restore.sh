@@ -340,10 +340,11 @@ check "dump_restore.tree_pids_taken_refused" has "$out" "of the tree is taken he
 kill -TERM $pid && wait_for "$work/tree3" "^tree: [^r]"
 check "dump_restore.tree_kept_source_intact" intact "$work/tree3" tree $pid
 # A tree whose processes share pipes (bytes buffered in both directions,
-# one between two children, one write end both children hold) and an
-# eventfd: one pipe and one eventfd again after the move, nothing lost or
-# doubled, the ends closed where they were (treefds.c); image format 4.
-moved_intact treefds "$work/img40" "$work/treefds" treefds
+# one between two children, one write end both children hold), a socket
+# pair, an eventfd and a file written at one offset: one of each again
+# after the move, nothing lost or doubled, the ends closed where they were
+# (treefds.c); image format 4.
+moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
 check "dump_restore.treefds_image_format_4" [ "$(od -An -tu4 -j8 -N4 "$work/img40" | tr -d ' ')" = 4 ]
 # A pipe of a tree whose other end a process outside it holds: refused,
 # naming both, and the tree runs on.

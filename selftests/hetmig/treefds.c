@@ -4,7 +4,8 @@
  * dump_restore.sh, which moves it whole and tells its root to check it
  * (SIGTERM).
  *
- * usage: treefds          the tree below, moved
+ * usage: treefds [FILE]   the tree below, moved; with FILE, P and C1
+ *                         also write into FILE through one description
  *        treefds outside  a child X (with a child of its own) reading a
  *                         pipe we write (its fd 3): dump_restore.sh dumps
  *                         X, which must be refused naming us, and X runs
@@ -19,6 +20,9 @@
  *   event  an eventfd P, C1 and C2 share, at 5 at the dump
  *   sock   a stream socket pair, one end P's, the other C2's: P's
  *          "hello-from-p" queued to C2, C2's kSock bytes queued to P
+ *   file   FILE, opened by P before the forks, P's and C1's: "P1" and
+ *          "C1" written through it at the dump; "pp" and "cc" after it
+ *          must follow them (one offset), not overwrite each other
  * "treefds: ready" once all that is written.
  *
  * After the restore (SIGTERM), each writes a few bytes more into each
@@ -114,12 +118,15 @@ static int fail(const char *what)
 	return 1;
 }
 
-/* C1: reads down (P's) and across (C2's). Its exit status is its verdict. */
-static int child_1(int down, int up, int across)
+/* C1: reads down (P's) and across (C2's), writes "cc" into FILE. Its exit
+ * status is its verdict. */
+static int child_1(int down, int up, int across, int file)
 {
 	static unsigned char buf[kDown + 4];
 
 	wait_term();
+	if (file >= 0 && write_all(file, "cc", 2))
+		return 7;
 	if (write_all(up, "c1 ", 3))
 		return 2;
 	if (read_exactly(down, buf, kDown + 4) || !filled(buf, kDown, 1) ||
@@ -185,7 +192,7 @@ static int outside(void)
 int main(int argc, char **argv)
 {
 	static unsigned char bytes[kSock];	/* the largest of kDown, kUp, kAcross, kSock */
-	int down[2], up[2], across[2], sock[2], event;
+	int down[2], up[2], across[2], sock[2], event, file = -1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGTERM, on_term);
@@ -195,6 +202,11 @@ int main(int argc, char **argv)
 	if (pipe(down) || pipe(up) || pipe(across) || event < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sock))
 		return fail("pipe, eventfd or socketpair");
+	if (argc > 1) {
+		file = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (file < 0 || write_all(file, "P1", 2))
+			return fail("FILE");
+	}
 	pid_t c1 = fork();
 	if (c1 == 0) {
 		close(down[1]);
@@ -203,10 +215,10 @@ int main(int argc, char **argv)
 		close(sock[0]);
 		close(sock[1]);
 		fill(bytes, kUp, 2);
-		if (write_all(up[1], bytes, kUp))
+		if (write_all(up[1], bytes, kUp) || (file >= 0 && write_all(file, "C1", 2)))
 			_exit(9);
 		raise(SIGSTOP);	/* written: P goes on */
-		_exit(child_1(down[0], up[1], across[0]));
+		_exit(child_1(down[0], up[1], across[0], file));
 	}
 	pid_t c2 = fork();
 	if (c2 == 0) {
@@ -215,6 +227,8 @@ int main(int argc, char **argv)
 		close(up[0]);
 		close(across[0]);
 		close(sock[0]);
+		if (file >= 0)
+			close(file);
 		fill(bytes, kAcross, 3);
 		if (write_all(across[1], bytes, kAcross))
 			_exit(9);
@@ -246,6 +260,8 @@ int main(int argc, char **argv)
 	uint64_t count = 0;
 	if (read(event, &count, 8) != 8 || count != 5)
 		return fail("the eventfd lost its count or gave it twice");
+	if (file >= 0 && write_all(file, "pp", 2))
+		return fail("writing into FILE");
 	if (write_all(down[1], "more", 4) || write_all(sock[0], "back", 4) ||
 	    kill(c1, SIGTERM) || kill(c2, SIGTERM))
 		return fail("telling the children");
@@ -291,6 +307,10 @@ int main(int argc, char **argv)
 	}
 	if (!at_eof(up[0]))
 		return fail("\"up\" has more bytes, or a write end the restore kept");
+	char text[16] = {};
+	if (file >= 0 && (pread(file, text, sizeof(text) - 1, 0) != 8 ||
+			  strcmp(text, "P1C1ppcc") || lseek(file, 0, SEEK_CUR) != 8))
+		return fail("FILE is not \"P1C1ppcc\" at offset 8: not one offset");
 	printf("treefds: intact\n");
 	return 0;
 }

@@ -1144,7 +1144,10 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return fail(errno, "sizing the tree's shared memory");
 	}
 	// Made before the root, which inherits them, and its children from it.
-	auto tree_files = fds::make_tree_files(img);
+	auto tree_files = fds::make_tree_files(img, [&](const Image &holder) {
+		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
+				 gid_t(policy.gid.value_or(holder.gid))};
+	});
 	if (!tree_files)
 		return std::unexpected(tree_files.error());
 	std::vector<std::unique_ptr<Pipe>> go, report;

@@ -2,12 +2,13 @@
 // Descriptions a tree's processes share (fds/tree_files.h). Two stopped
 // children of the test, one with a pipe's read end and the other with its
 // write end (bytes in it), both with one eventfd, each with an end of a
-// socket pair, and the first with a self-pipe of its own: the pipe's two
-// ends, the pair's and the eventfd become the tree's, once each, the bytes
+// socket pair, one regular file open at one offset, and the first with a
+// self-pipe of its own: the pipe's two ends, the pair's, the eventfd and
+// the file become the tree's, once each, the bytes
 // read once and left in place, the self-pipe stays the process's. The same pipe with the test holding an end too is
 // refused, naming the test. Made again, the pipe's ends are one pipe with
-// its bytes, the pair one pair with its queues, and the eventfd keeps its
-// counter. In the image (format 4, with a socket pair too),
+// its bytes, the pair one pair with its queues, the eventfd keeps its
+// counter and the file its offset. In the image (format 4, with a socket pair too),
 // the shared descriptions read back as they were; format 3 with them,
 // and a file naming one the image lacks, are refused.
 #include <fcntl.h>
@@ -94,11 +95,13 @@ const OpenFile *fd_of(const Image &img, int fd)
 // Two children: R holds the read end of a pipe (fd 10) with kBytes in it
 // and a self-pipe (11, 12), W its write end (fd 10); both the eventfd at
 // fd 13, at 9; each an end of a stream socket pair at fd 14, "to-w"
-// queued to W's, kBytes to R's. With TEST_KEEPS, this test keeps the
-// pipe's write end.
+// queued to W's, kBytes to R's; both a regular file at fd 15, "abcdef"
+// read up to its offset 3. With TEST_KEEPS, this test keeps the pipe's
+// write end.
 struct SharingTree {
 	Child r, w;
 	int kept = -1;
+	std::string path;
 
 	bool make(bool test_keeps)
 	{
@@ -112,6 +115,13 @@ struct SharingTree {
 			return false;
 		close(sv[0]);
 		close(sv[1]);
+		char name[] = "/tmp/hetmig-tree-files-XXXXXX";
+		int file = mkstemp(name);
+		if (file < 0 || write(file, "abcdef", 6) != 6 || lseek(file, 3, SEEK_SET) != 3 ||
+		    dup2(file, 27) < 0)
+			return false;
+		close(file);
+		path = name;
 		auto bytes = pattern(kBytes);
 		if (write(p[1], bytes.data(), bytes.size()) != ssize_t(bytes.size()) ||
 		    write(self[1], "s", 1) != 1)
@@ -124,14 +134,15 @@ struct SharingTree {
 		r.pid = fork();
 		if (r.pid == 0) {
 			dup2(20, 10), dup2(22, 11), dup2(23, 12), dup2(24, 13), dup2(25, 14);
-			hold_and_stop({10, 11, 12, 13, 14});
+			dup2(27, 15);
+			hold_and_stop({10, 11, 12, 13, 14, 15});
 		}
 		w.pid = fork();
 		if (w.pid == 0) {
-			dup2(21, 10), dup2(24, 13), dup2(26, 14);
-			hold_and_stop({10, 13, 14});
+			dup2(21, 10), dup2(24, 13), dup2(26, 14), dup2(27, 15);
+			hold_and_stop({10, 13, 14, 15});
 		}
-		for (int fd : {20, 22, 23, 24, 25, 26})
+		for (int fd : {20, 22, 23, 24, 25, 26, 27})
 			close(fd);
 		if (test_keeps)
 			kept = 21;
@@ -143,6 +154,8 @@ struct SharingTree {
 	{
 		if (kept >= 0)
 			close(kept);
+		if (!path.empty())
+			unlink(path.c_str());
 	}
 };
 
@@ -177,8 +190,15 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 		       *ev_r = fd_of(root, 13), *ev_w = fd_of(member, 13),
 		       *self_r = fd_of(root, 11);
 	const OpenFile *sock_r = fd_of(root, 14), *sock_w = fd_of(member, 14);
-	ASSERT_TRUE(read_end && write_end && ev_r && ev_w && self_r && sock_r && sock_w);
-	ASSERT_EQ(root.tree_files.size(), 5u);	// two pipe ends, an eventfd, two sockets
+	const OpenFile *file_r = fd_of(root, 15), *file_w = fd_of(member, 15);
+	ASSERT_TRUE(read_end && write_end && ev_r && ev_w && self_r && sock_r && sock_w &&
+		    file_r && file_w);
+	// Two pipe ends, an eventfd, two sockets, the file.
+	ASSERT_EQ(root.tree_files.size(), 6u);
+	ASSERT_GE(file_r->tree_file, 0);
+	EXPECT_EQ(file_r->tree_file, file_w->tree_file);
+	EXPECT_EQ(root.tree_files[size_t(file_r->tree_file)].offset, 3u);
+	EXPECT_EQ(root.tree_files[size_t(file_r->tree_file)].path, t.path);
 	ASSERT_EQ(root.tree_pipes.size(), 1u);
 	EXPECT_EQ(root.tree_pipes[0].data, pattern(kBytes));
 	EXPECT_EQ(root.tree_pipes[0].inode, read_end->pipe);
@@ -220,9 +240,15 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	close(copy);
 
 	// Made again: one pipe with its bytes, one eventfd with its count.
-	auto made = fds::make_tree_files(root);
+	auto made = fds::make_tree_files(root, [](const Image &) {
+		return std::pair{getuid(), getgid()};
+	});
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
-	ASSERT_EQ(made->size(), 5u);
+	ASSERT_EQ(made->size(), 6u);
+	// The file at its offset.
+	char rest[4] = {};
+	EXPECT_EQ(read((*made)[size_t(file_r->tree_file)].get(), rest, 3), 3);
+	EXPECT_STREQ(rest, "def");
 	int rd = (*made)[size_t(read_end->tree_file)].get();
 	int wr = (*made)[size_t(write_end->tree_file)].get();
 	ASSERT_EQ(write(wr, "!", 1), 1);

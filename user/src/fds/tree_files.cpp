@@ -5,7 +5,14 @@
 #include <fcntl.h>
 #include <map>
 #include <set>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cstring>
 
+#include "capture.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
@@ -42,12 +49,25 @@ struct Description {
 
 bool reads(const OpenFile &f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
 
+// A regular file opened by path (not a device, directory, O_PATH or a
+// standard stream): one offset, which processes sharing it share.
+bool regular(const OpenFile &f)
+{
+	return !f.made_anew() && !f.rdev && !f.directory && !f.std_stream &&
+	       !(f.flags & O_PATH) && !f.path.empty() && f.path.front() == '/';
+}
+
 // What a description of another process may be: a pipe or socket the
-// process's own capture left to the tree, an eventfd or a timerfd.
+// process's own capture left to the tree, an eventfd, a timerfd, or a
+// regular file at fd 3 and up (a standard stream that is one is opened
+// again in each process, as it becomes the receiver's where the file is
+// not on the destination).
 bool candidate(const Image &img, const OpenFile &f)
 {
 	if (f.dup_of >= 0 || f.std_stream)
 		return false;
+	if (regular(f))
+		return f.fd > 2;
 	if (f.pipe)
 		return std::none_of(img.pipes.begin(), img.pipes.end(),
 				    [&](const PipeState &p) { return p.inode == f.pipe; });
@@ -231,12 +251,12 @@ std::optional<std::string> tree_files_problem(const Image &root)
 	for (size_t k = 0; k < root.tree_files.size(); k++) {
 		const OpenFile &f = root.tree_files[k];
 		int kinds = !!f.pipe + f.eventfd.has_value() + f.timerfd.has_value() +
-			    !!f.unix_socket;
+			    !!f.unix_socket + regular(f);
 		int mode = f.flags & O_ACCMODE;
 		if (kinds != 1 || f.epoll || f.signalfd || f.tree_file >= 0 || f.dup_of >= 0 ||
 		    f.std_stream)
-			return strf("shared descriptor %zu is not one pipe end, eventfd, timerfd "
-				    "or socket", k);
+			return strf("shared descriptor %zu is not one pipe end, eventfd, timerfd, "
+				    "socket or regular file", k);
 		if (f.pipe && ((mode != O_RDONLY && mode != O_WRONLY) ||
 			       std::none_of(root.tree_pipes.begin(), root.tree_pipes.end(),
 					    [&](const PipeState &p) { return p.inode == f.pipe; })))
@@ -274,6 +294,7 @@ std::optional<std::string> tree_files_problem(const Image &root)
 					    f.fd, img->pid);
 			const OpenFile &s = root.tree_files[size_t(f.tree_file)];
 			if (f.pipe != s.pipe || f.unix_socket != s.unix_socket ||
+			    regular(f) != regular(s) || (regular(f) && f.path != s.path) ||
 			    f.eventfd.has_value() != s.eventfd.has_value() ||
 			    f.timerfd.has_value() != s.timerfd.has_value() ||
 			    (f.flags & O_ACCMODE) != (s.flags & O_ACCMODE) || f.dup_of >= 0 ||
@@ -284,18 +305,123 @@ std::optional<std::string> tree_files_problem(const Image &root)
 	return std::nullopt;
 }
 
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root)
+namespace {
+
+// F, a regular file, opened as a process running as UID and GID would
+// open it: by a child of ours that takes those credentials (as the
+// restored process does, supplementary groups dropped) and hands the
+// descriptor back (SCM_RIGHTS). Only raw calls in the child: we may have
+// threads.
+Result<UniqueFd> open_as(uid_t uid, gid_t gid, const OpenFile &f)
+{
+	int flags = (f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC;
+	if (geteuid() != 0) {
+		UniqueFd fd(open(f.path.c_str(), flags));
+		if (fd.get() < 0)
+			return fail(errno, "opening " + f.path);
+		return fd;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
+		return fail(errno, "socketpair");
+	UniqueFd ours(sv[0]), theirs(sv[1]);
+	pid_t child = fork();
+	if (child < 0)
+		return fail(errno, "fork");
+	if (child == 0) {
+		int err = 0, fd = -1;
+		if (syscall(SYS_setgroups, 0, nullptr) || syscall(SYS_setgid, gid) ||
+		    syscall(SYS_setuid, uid))
+			err = errno;
+		else if ((fd = open(f.path.c_str(), flags)) < 0)
+			err = errno;
+		alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+		iovec iov{&err, sizeof(err)};
+		msghdr mh{};
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (fd >= 0) {
+			mh.msg_control = control;
+			mh.msg_controllen = sizeof(control);
+			cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+		}
+		_exit(sendmsg(theirs.get(), &mh, 0) == ssize_t(sizeof(err)) ? 0 : 1);
+	}
+	theirs.reset();
+	int err = EIO;
+	alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+	iovec iov{&err, sizeof(err)};
+	msghdr mh{};
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = control;
+	mh.msg_controllen = sizeof(control);
+	ssize_t n = recvmsg(ours.get(), &mh, MSG_CMSG_CLOEXEC);
+	waitpid(child, nullptr, 0);
+	UniqueFd fd;
+	for (cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int got;
+			std::memcpy(&got, CMSG_DATA(c), sizeof(got));
+			fd = UniqueFd(got);
+		}
+	if (n != ssize_t(sizeof(err)) || fd.get() < 0)
+		return fail(n == ssize_t(sizeof(err)) ? err : EIO,
+			    strf("opening %s as uid %u gid %u", f.path.c_str(), uid, gid));
+	return fd;
+}
+
+// A regular file the tree's processes share, opened as the first of them
+// would, checked to be the file it was, at its offset.
+Result<int> make_regular(const OpenFile &f, uid_t uid, gid_t gid)
+{
+	auto fd = open_as(uid, gid, f);
+	if (!fd)
+		return std::unexpected(fd.error());
+	struct stat st;
+	if (fstat(fd->get(), &st))
+		return fail(errno, "fstat " + f.path);
+	if (!S_ISREG(st.st_mode) || uint64_t(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns)
+		return fail(ESTALE, "file " + f.path + " differs here (size or mtime): it must be "
+				    "the same file on both machines");
+	if (lseek(fd->get(), off_t(f.offset), SEEK_SET) < 0)
+		return fail(errno, "seeking in " + f.path);
+	return fd->release();
+}
+
+} // namespace
+
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of)
 {
 	std::vector<UniqueFd> made;
 	// Each pipe's own ends are closed when the maker goes: an end no
 	// process holds is closed, as it was on the source.
 	PipeMaker pipes(root.tree_pipes, 0);
 	UnixPairMaker sockets(root.tree_pairs, 0);
-	for (const auto &f : root.tree_files) {
+	// A regular file is opened with the credentials of the first process
+	// holding it.
+	std::vector<const Image *> procs = {&root};
+	for (const auto &m : root.members)
+		procs.push_back(&m);
+	auto holder = [&](size_t k) {
+		for (const Image *img : procs)
+			for (const auto &f : img->files)
+				if (f.tree_file == int32_t(k))
+					return img;
+		return procs.front();
+	};
+	for (size_t k = 0; k < root.tree_files.size(); k++) {
+		const OpenFile &f = root.tree_files[k];
+		auto [uid, gid] = creds_of(*holder(k));
 		auto fd = f.pipe	  ? pipes.open_end(f)
 			  : f.unix_socket ? sockets.open_end(f)
 			  : f.eventfd	  ? make_eventfd(f)
-					  : make_timerfd(f);
+			  : f.timerfd	  ? make_timerfd(f)
+					  : make_regular(f, uid, gid);
 		if (!fd) {
 			Error e = fd.error();
 			e.context = "the tree's shared descriptor at " + e.context;

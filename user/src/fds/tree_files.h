@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Open file descriptions the processes of a tree share: a pipe between a
 // parent and its child (a shell pipeline, a daemon and its worker), a unix
-// socket pair with an end in each, an eventfd or timerfd both hold.
+// socket pair with an end in each, an eventfd or timerfd both hold, a
+// regular file both write at one offset (a log opened before the fork).
 // Capture and rebuild side by side.
 //
 // Captured once every process of the tree had its own files captured:
@@ -15,7 +16,9 @@
 //
 // Rebuilt by the restorer before it forks the tree's root: each
 // description made once (a pipe with its capacity and bytes, a socket
-// pair with its queues, an eventfd, a timerfd), so that every member, forked by its parent from the root
+// pair with its queues, an eventfd, a timerfd, a regular file at its
+// offset, opened with its first holder's credentials by a child that takes
+// them), so that every member, forked by its parent from the root
 // down, inherits them all, puts the ones it held at their numbers and
 // closes the others. Inheriting, not passing them with SCM_RIGHTS: the
 // tree is made by forks anyway, so inheriting needs no socket, no
@@ -24,7 +27,10 @@
 // then).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <sys/types.h>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -47,7 +53,12 @@ Result<void> capture_tree_files(Image &root);
 // nothing.
 std::optional<std::string> tree_files_problem(const Image &root);
 
-// The restorer's side: each of ROOT.tree_files, in order.
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root);
+// The credentials (uid, gid) a process of the tree runs as here.
+using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
+
+// The restorer's side: each of ROOT.tree_files, in order. A regular file
+// is opened with the credentials CREDS_OF gives the first process holding
+// it, not the restorer's, and must be the file it was (size, mtime).
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of);
 
 } // namespace hetmig::fds
