@@ -2,6 +2,7 @@
 #include "fds/tree_files.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fcntl.h>
 #include <map>
 #include <set>
@@ -10,7 +11,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cstring>
 
 #include "capture.h"
 #include "fds/eventfd.h"
@@ -424,7 +424,8 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 					  : make_regular(f, uid, gid);
 		if (!fd) {
 			Error e = fd.error();
-			e.context = "the tree's shared descriptor at " + e.context;
+			e.context = strf("%s, which processes of the tree share: ",
+					 f.path.c_str()) + e.context;
 			return std::unexpected(e);
 		}
 		made.emplace_back(*fd);
