@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..84"
+echo "1..85"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -346,6 +346,10 @@ check "dump_restore.tree_kept_source_intact" intact "$work/tree3" tree $pid
 # (treefds.c); image format 4.
 moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
 check "dump_restore.treefds_image_format_4" [ "$(od -An -tu4 -j8 -N4 "$work/img40" | tr -d ' ')" = 4 ]
+# Restored again, now that the tree wrote into its file since the dump:
+# refused before any process is made, naming the file.
+out=$(hetmig restore "$work/img40" --allow-root 2>&1)
+check "dump_restore.treefds_changed_file_refused" has "$out" "file $work/treefds.file differs here"
 # A pipe of a tree whose other end a process outside it holds: refused,
 # naming both, and the tree runs on.
 "$dir/treefds" outside > "$work/treefds2" 2>&1 &
