@@ -292,6 +292,107 @@ TEST(TreeFiles, AnEndHeldOutsideTheTreeIsRefusedNamingIt)
 	EXPECT_NE(why.find(strf("process %d (", getpid())), std::string::npos) << why;
 }
 
+// Two stopped children of the test, each holding the test's FD at AT; the
+// test closes its own.
+struct BothHold {
+	Child a, b;
+
+	bool make(int fd, int at)
+	{
+		for (Child *c : {&a, &b}) {
+			c->pid = fork();
+			if (c->pid == 0) {
+				dup2(fd, at);
+				if (at > 2)
+					hold_and_stop({at});
+				hold_and_stop({});
+			}
+		}
+		close(fd);
+		return a.pid > 0 && b.pid > 0 && a.stopped() && b.stopped();
+	}
+
+	Result<Image> capture()
+	{
+		std::vector<pid_t> pids = {a.pid, b.pid};
+		Image root, member;
+		root.pid = uint32_t(a.pid);
+		member.pid = uint32_t(b.pid);
+		if (auto x = capture_files(a.pid, root, pids); !x)
+			return std::unexpected(x.error());
+		if (auto x = capture_files(b.pid, member, pids); !x)
+			return std::unexpected(x.error());
+		root.members.push_back(std::move(member));
+		if (auto x = fds::capture_tree_files(root); !x)
+			return std::unexpected(x.error());
+		return root;
+	}
+};
+
+TEST(TreeFiles, APipeWithoutAWriterInTheTreeIsRefusedUnlessAStream)
+{
+	// Both hold its read end at fd 10; its write end is closed.
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(write(p[1], "x", 1), 1);
+	close(p[1]);
+	BothHold t;
+	ASSERT_TRUE(t.make(p[0], 10));
+	auto got = t.capture();
+	if (!got && got.error().code == EPERM)
+		GTEST_SKIP() << got.error().describe();
+	ASSERT_FALSE(got.has_value());
+	EXPECT_EQ(got.error().code, EOPNOTSUPP);
+	std::string why = got.error().describe();
+	EXPECT_NE(why.find(strf("fd 10 of process %d (pipe:[", t.a.pid)), std::string::npos) << why;
+	EXPECT_NE(why.find("has no write end in it"), std::string::npos) << why;
+
+	// The same pipe as both processes' stdin: the receiver's stream.
+	ASSERT_EQ(pipe(p), 0);
+	close(p[1]);
+	BothHold s;
+	ASSERT_TRUE(s.make(p[0], 0));
+	auto streams = s.capture();
+	ASSERT_TRUE(streams.has_value()) << streams.error().describe();
+	for (const auto &f : streams->tree_files)
+		ADD_FAILURE() << "shared: fd " << f.fd << " " << f.path;
+	EXPECT_TRUE(streams->tree_pipes.empty());
+	for (const Image *img : {&*streams, &streams->members[0]}) {
+		const OpenFile *in = fd_of(*img, 0);
+		ASSERT_TRUE(in);
+		EXPECT_TRUE(in->std_stream);
+		EXPECT_EQ(in->pipe, 0u);
+	}
+}
+
+TEST(TreeFiles, ASocketWhosePeerIsOutsideTheTreeIsRefusedNamingIt)
+{
+	// Both hold one end at fd 10; a third child, outside their tree,
+	// the other (not the test: a dumper's own copies are no one's).
+	int sv[2];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	Child outside;
+	outside.pid = fork();
+	if (outside.pid == 0) {
+		dup2(sv[1], 10);
+		hold_and_stop({10});
+	}
+	close(sv[1]);
+	ASSERT_TRUE(outside.stopped());
+	BothHold t;
+	ASSERT_TRUE(t.make(sv[0], 10));
+	auto got = t.capture();
+	if (!got && got.error().code == EPERM)
+		GTEST_SKIP() << got.error().describe();
+	if (!got && got.error().describe().find("unix_diag") != std::string::npos)
+		GTEST_SKIP() << got.error().describe();
+	ASSERT_FALSE(got.has_value());
+	std::string why = got.error().describe();
+	EXPECT_NE(why.find("fd 10 is socket:["), std::string::npos) << why;
+	EXPECT_NE(why.find(strf("whose other end process %d holds too", outside.pid)),
+		  std::string::npos) << why;
+}
+
 Image one_process(uint32_t pid)
 {
 	Image img;

@@ -230,9 +230,13 @@ Result<void> capture_tree_files(Image &root)
 	}
 	if (auto r = decide_sockets(root, *all, made); !r)
 		return r;
-	for (const auto &d : *all)
-		if (!d.holders.front().f().pipe && !d.holders.front().f().unix_socket && d.shared())
+	// Pipe ends decide_pipe left to the receiver (standard streams) are no
+	// longer candidates: only what is still an eventfd, timerfd or file.
+	for (const auto &d : *all) {
+		const OpenFile &f = d.holders.front().f();
+		if ((f.eventfd || f.timerfd || regular(f)) && d.shared())
 			made.insert(&d);
+	}
 
 	for (const auto &d : *all) {
 		if (!made.contains(&d))
