@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..85"
+echo "1..87"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -361,6 +361,19 @@ check "dump_restore.tree_pipe_outside_refused" has "$out" "process $x of the tre
 check "dump_restore.tree_pipe_outside_names_the_other" has "$out" "whose write end process $pid (treefds) holds"
 kill -TERM $pid && wait_for "$work/treefds2" "^treefds: [^r]"
 check "dump_restore.tree_pipe_outside_runs_on" intact "$work/treefds2" treefds "$x"
+# A shell pipeline moved mid-stream: seq has filled the pipe to a
+# subshell that sleeps before it reads; the sum it prints after the move
+# is an unmoved run's (both ends of the pipe were standard streams).
+want=$(seq 1 100000 | md5sum)
+sh -c "seq 1 100000 | (sleep 3; md5sum)" > "$work/sum" 2>&1 < /dev/null &
+pid=$!
+usleep 800000
+out=$(hetmig dump $pid -o "$work/img42" 2>&1); rc=$?
+check "dump_restore.tree_pipeline_dumped" has "$out" "processes of its tree dumped"
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img42" --allow-root 2>&1)
+wait_for "$work/sum" " -"
+check "dump_restore.tree_pipeline_sum_as_unmoved" [ "$(cat "$work/sum")" = "$want" ]
 
 # 2. Bad images: refused, clearly.
 size=$(wc -c < "$work/img")
