@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -391,6 +392,43 @@ TEST(TreeFiles, ASocketWhosePeerIsOutsideTheTreeIsRefusedNamingIt)
 	EXPECT_NE(why.find("fd 10 is socket:["), std::string::npos) << why;
 	EXPECT_NE(why.find(strf("whose other end process %d holds too", outside.pid)),
 		  std::string::npos) << why;
+}
+
+TEST(TreeFiles, APipeIsMadeAsItsFirstHolder)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "made as another user only by root";
+	Image root;
+	root.pid = 100;
+	root.tree_pipes = {{9, 65536, {'a', 'b'}}};
+	for (int mode : {O_RDONLY, O_WRONLY}) {
+		OpenFile f;
+		f.fd = 3 + mode;
+		f.path = "pipe:[9]";
+		f.flags = mode;
+		f.pipe = 9;
+		root.tree_files.push_back(f);
+		f.tree_file = mode;
+		root.files.push_back(f);
+	}
+	auto made = fds::make_tree_files(root, [](const Image &) {
+		return std::pair{uid_t(4321), gid_t(4322)};
+	});
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	struct stat st;
+	ASSERT_EQ(fstat((*made)[0].get(), &st), 0);
+	EXPECT_EQ(st.st_uid, 4321u);
+	EXPECT_EQ(st.st_gid, 4322u);
+	// And we are ourselves again.
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	ASSERT_EQ(fstat(p[0], &st), 0);
+	EXPECT_EQ(st.st_uid, 0u);
+	close(p[0]);
+	close(p[1]);
+	char two[3] = {};
+	EXPECT_EQ(read((*made)[0].get(), two, 2), 2);
+	EXPECT_STREQ(two, "ab");
 }
 
 Image one_process(uint32_t pid)

@@ -379,6 +379,36 @@ Result<UniqueFd> open_as(uid_t uid, gid_t gid, const OpenFile &f)
 	return fd;
 }
 
+// While it lives, this thread creates files as UID and GID (and checks
+// access as they would), when it runs as root: a pipe or socket made for
+// the tree is owned by its first holder, as the one it made on the source
+// was, so that it may open it again through /proc/self/fd. Capabilities
+// other than the file system's (CAP_SYS_RESOURCE, for a large pipe) stay.
+class CreatingAs {
+public:
+	CreatingAs(uid_t uid, gid_t gid) : active_(geteuid() == 0)
+	{
+		if (!active_)
+			return;
+		old_gid_ = gid_t(syscall(SYS_setfsgid, gid));
+		old_uid_ = uid_t(syscall(SYS_setfsuid, uid));
+	}
+	~CreatingAs()
+	{
+		if (!active_)
+			return;
+		syscall(SYS_setfsuid, old_uid_);
+		syscall(SYS_setfsgid, old_gid_);
+	}
+	CreatingAs(const CreatingAs &) = delete;
+	CreatingAs &operator=(const CreatingAs &) = delete;
+
+private:
+	bool active_;
+	uid_t old_uid_ = 0;
+	gid_t old_gid_ = 0;
+};
+
 // A regular file the tree's processes share, opened as the first of them
 // would, checked to be the file it was, at its offset.
 Result<int> make_regular(const OpenFile &f, uid_t uid, gid_t gid)
@@ -406,8 +436,8 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 	// process holds is closed, as it was on the source.
 	PipeMaker pipes(root.tree_pipes, 0);
 	UnixPairMaker sockets(root.tree_pairs, 0);
-	// A regular file is opened with the credentials of the first process
-	// holding it.
+	// Each is made as the first process holding it, a regular file opened
+	// with its credentials.
 	std::vector<const Image *> procs = {&root};
 	for (const auto &m : root.members)
 		procs.push_back(&m);
@@ -421,6 +451,7 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 	for (size_t k = 0; k < root.tree_files.size(); k++) {
 		const OpenFile &f = root.tree_files[k];
 		auto [uid, gid] = creds_of(*holder(k));
+		CreatingAs owner(uid, gid);
 		auto fd = f.pipe	  ? pipes.open_end(f)
 			  : f.unix_socket ? sockets.open_end(f)
 			  : f.eventfd	  ? make_eventfd(f)

@@ -58,7 +58,8 @@ using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
 
 // The restorer's side: each of ROOT.tree_files, in order. A regular file
 // is opened with the credentials CREDS_OF gives the first process holding
-// it, not the restorer's, and must be the file it was (size, mtime).
+// it, not the restorer's, and must be the file it was (size, mtime); a
+// pipe or socket is that process's (its owner), where we run as root.
 Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of);
 
 } // namespace hetmig::fds
