@@ -11,7 +11,8 @@
 // flags. A pipe that leads out of the process (to a process left behind)
 // cannot be carried: as a standard stream it becomes the receiver's, like
 // a terminal; at any other fd the dump is refused, naming the pipe and the
-// process at its other end when one is found.
+// process at its other end when one is found. A pipe between processes of
+// one tree is the tree's (fds/tree_files.h).
 #pragma once
 
 #include <cstdint>

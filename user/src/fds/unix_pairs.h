@@ -18,7 +18,9 @@
 // (SO_PASSCRED) are not carried.
 //
 // Rebuilt: socketpair, each end's send buffer, and each end's messages
-// written into it through its peer, in order.
+// written into it through its peer, in order. A pair with an end in
+// another process of the same tree is the tree's (fds/tree_files.h),
+// captured and made by the same functions.
 #pragma once
 
 #include <array>
