@@ -100,8 +100,12 @@ Result<std::vector<Description>> descriptions(Image &root)
 				continue;
 			Description *same = nullptr;
 			for (auto &d : out) {
+				// Two fds of one process that are one description
+				// are dups already (note_shared_descriptions).
 				const Holder &first = d.holders.front();
-				if (first.f().path != h.f().path)
+				if (first.f().path != h.f().path ||
+				    std::any_of(d.holders.begin(), d.holders.end(),
+						[&](const Holder &o) { return o.pid() == h.pid(); }))
 					continue;
 				auto one = same_description(first.pid(), first.f().fd, h.pid(), h.f().fd);
 				if (!one)
