@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <linux/hetmig.h>
-#include <linux/kcmp.h>
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -96,10 +95,10 @@ int64_t mtime_ns(const struct stat &st)
 namespace {
 
 // Whether fd A of process PA and fd B of PB are one open file description
-// (one offset): kcmp, which needs the ptrace access a dump has.
+// (one offset); not, where the kernel cannot say.
 bool same_description(pid_t pa, int a, pid_t pb, int b)
 {
-	return syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b) == 0;
+	return fds::same_description(pa, a, pb, b).value_or(false);
 }
 
 // Another process holding FD's open file description (its offset): a
@@ -136,8 +135,8 @@ pid_t description_shared_outside(pid_t pid, int fd, const std::string &path,
 const char *whose(pid_t other, std::span<const pid_t> tree)
 {
 	return std::find(tree.begin(), tree.end(), other) != tree.end()
-		? "which moves with it, but descriptors shared between processes are not "
-		  "carried yet" : "which stays";
+		? "which moves with it, but only pipes, eventfds, timerfds and unix socket "
+		  "pairs are shared between a tree's processes" : "which stays";
 }
 
 // Why a file descriptor cannot be carried, or nothing if it can. TREE:
@@ -174,19 +173,20 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		f.unix_socket = inode;	// decided with its peer (capture_unix_pairs)
 		return f;
 	}
+	// An eventfd or timerfd the tree's other processes share is made once
+	// for them all (capture_tree_files); one shared with a process that
+	// stays cannot be.
 	if (fds::is_eventfd(f.path)) {
-		if (pid_t other = description_shared_outside(pid, fd, f.path))
+		if (pid_t other = description_shared_outside(pid, fd, f.path, tree))
 			return fail(EOPNOTSUPP, strf("fd %d is an eventfd shared with process %d, "
-						     "%s: it cannot be carried", fd, other,
-						     whose(other, tree)));
+						     "which stays: it cannot be carried", fd, other));
 		f.eventfd = EventCounter{};
 		return f;
 	}
 	if (fds::is_timerfd(f.path)) {
-		if (pid_t other = description_shared_outside(pid, fd, f.path))
+		if (pid_t other = description_shared_outside(pid, fd, f.path, tree))
 			return fail(EOPNOTSUPP, strf("fd %d is a timerfd shared with process %d, "
-						     "%s: it cannot be carried", fd, other,
-						     whose(other, tree)));
+						     "which stays: it cannot be carried", fd, other));
 		auto timer = fds::capture_timerfd(pid, fd);
 		if (!timer)
 			return std::unexpected(timer.error());
@@ -196,8 +196,9 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 	if (fds::is_epoll(f.path) || fds::is_signalfd(f.path)) {
 		const char *kind = fds::is_epoll(f.path) ? "an epoll" : "a signalfd";
 		if (pid_t other = description_shared_outside(pid, fd, f.path))
-			return fail(EOPNOTSUPP, strf("fd %d is %s shared with process %d, which "
-						     "stays: it cannot be carried", fd, kind, other));
+			return fail(EOPNOTSUPP, strf("fd %d is %s shared with process %d, %s: it "
+						     "cannot be carried", fd, kind, other,
+						     whose(other, tree)));
 		if (fds::is_signalfd(f.path)) {
 			auto mask = fds::capture_signalfd(pid, fd);
 			if (!mask)
@@ -438,9 +439,9 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
-	if (auto r = fds::capture_pipes(pid, img.files, img.pipes); !r)
+	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
 		return r;
-	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs); !r)
+	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs, tree); !r)
 		return r;
 	// After the pipes and sockets: one leading out at fd 0-2 is left to
 	// the receiver.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/tree_files.h"
 #include "image_metadata.h"
 
 #include <algorithm>
@@ -273,23 +274,24 @@ std::unexpected<Error> corrupt(const std::string &what)
 }
 
 // Every socket pair is a stream or datagram pair of two ends the image has
-// (as files), each a stream's one message at most; every socket end
-// belongs to a pair.
-Result<void> check_unix_pairs(const Image &img)
+// (as FILES: a process's, or a tree's shared descriptions), each a
+// stream's one message at most; every socket end belongs to a pair.
+Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
+			      const std::vector<OpenFile> &files)
 {
 	auto pair_of = [&](uint64_t inode) {
-		return std::count_if(img.unix_pairs.begin(), img.unix_pairs.end(),
+		return std::count_if(pairs.begin(), pairs.end(),
 				     [&](const UnixPair &p) {
 					     return p.ends[0].inode == inode || p.ends[1].inode == inode;
 				     });
 	};
-	for (const auto &p : img.unix_pairs) {
+	for (const auto &p : pairs) {
 		if ((p.type != 1 && p.type != 2) || p.ends[0].inode == p.ends[1].inode)
 			return corrupt("a socket pair of another type, or with one end twice");
 		for (const auto &e : p.ends) {
 			if (pair_of(e.inode) != 1 ||
-			    std::none_of(img.files.begin(), img.files.end(), [&](const OpenFile &f) {
-				    return f.unix_socket == e.inode;
+			    std::none_of(files.begin(), files.end(), [&](const OpenFile &f) {
+				    return f.unix_socket == e.inode && f.tree_file < 0;
 			    }))
 				return corrupt(strf("socket:[%llu] of a pair, which no fd holds or "
 						    "another pair has too", (unsigned long long)e.inode));
@@ -297,8 +299,8 @@ Result<void> check_unix_pairs(const Image &img)
 				return corrupt("a stream socket with more than one message");
 		}
 	}
-	for (const auto &f : img.files)
-		if (f.unix_socket && (f.pipe || pair_of(f.unix_socket) != 1))
+	for (const auto &f : files)
+		if (f.unix_socket && f.tree_file < 0 && (f.pipe || pair_of(f.unix_socket) != 1))
 			return corrupt(strf("fd %d is an end of a socket pair the image lacks", f.fd));
 	return {};
 }
@@ -347,7 +349,7 @@ Result<void> check_pipes(const Image &img)
 					 [&](const PipeState &e) { return e.inode == p.inode; });
 		bool read = false, write = false;
 		for (const auto &f : img.files)
-			if (f.pipe == p.inode) {
+			if (f.pipe == p.inode && f.tree_file < 0) {
 				read |= (f.flags & O_ACCMODE) == O_RDONLY;
 				write |= (f.flags & O_ACCMODE) == O_WRONLY;
 			}
@@ -358,7 +360,7 @@ Result<void> check_pipes(const Image &img)
 	}
 	for (const auto &f : img.files) {
 		int mode = f.flags & O_ACCMODE;
-		if (f.pipe && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
+		if (f.pipe && f.tree_file < 0 && (f.std_stream || f.directory || f.eventfd || f.timerfd ||
 			       (mode != O_RDONLY && mode != O_WRONLY) ||
 			       std::none_of(img.pipes.begin(), img.pipes.end(),
 					    [&](const PipeState &p) { return p.inode == f.pipe; })))
@@ -469,7 +471,9 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.is_tree() ? kImageFormatVersion : kImageFormatSingle;
+	h.version = !img.tree_files.empty() ? kImageFormatVersion
+		    : img.is_tree()	    ? kImageFormatTree
+					    : kImageFormatSingle;
 	h.arch = img.arch;
 	h.meta_len = meta.size();
 	h.header_crc = crc32_of(&h, offsetof(Header, header_crc));
@@ -591,7 +595,7 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 	if (auto r = check_epolls_and_signals(img); !r)
 		return std::unexpected(r.error());
-	if (auto r = check_unix_pairs(img); !r)
+	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.mappings)
 		if (m.shared >= 0 && (size_t(m.shared) >= shared ||
@@ -679,12 +683,20 @@ Result<Image> read_image(const ByteSource &source)
 	}
 	if (img.arch != h.arch)
 		return corrupt("architecture of header and metadata differ");
-	if (img.is_tree() && version < 3)
+	if (img.is_tree() && version < kImageFormatTree)
 		return corrupt("a process tree or shared memory in a format 1 or 2 image");
+	if (!img.tree_files.empty() && version < kImageFormatVersion)
+		return corrupt("descriptors shared between a tree's processes in a format 1 "
+			       "to 3 image");
+	if (auto why = fds::tree_files_problem(img))
+		return corrupt(*why);
+	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)
+		return std::unexpected(r.error());
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {
-		if (!m.members.empty() || !m.shared.empty() || m.arch != img.arch)
+		if (!m.members.empty() || !m.shared.empty() || !m.tree_files.empty() ||
+		    m.arch != img.arch)
 			return corrupt(strf("member %u of the tree has members of its own or "
 					    "another architecture", m.pid));
 		if (auto r = check_process(m, img.shared.size()); !r)

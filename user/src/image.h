@@ -28,11 +28,14 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 3
-// is written only for an image of a process tree or with shared memory
+// The version written; every version from 1 up to it is read. Version 4
+// is written only for a tree whose processes share open file descriptions
+// (Image::tree_files), which a hetmig that reads 3 would make once per
+// process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 3;
+inline constexpr uint32_t kImageFormatVersion = 4;
+inline constexpr uint32_t kImageFormatTree = 3;
 inline constexpr uint32_t kImageFormatSingle = 2;
 inline constexpr size_t kPageRecordMax = 1 << 20;
 
@@ -108,6 +111,11 @@ struct OpenFile {
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
+	// The open file description of the root's Image::tree_files with this
+	// index, which processes of the tree share (or an end of a pipe between
+	// them): made once by the restorer, inherited by every member and put
+	// at this fd. The fields above say what it is; -1 for none.
+	int32_t tree_file = -1;
 
 	bool made_anew() const
 	{
@@ -265,11 +273,20 @@ struct Image {
 	std::vector<SharedMemory> shared;
 	// This process's zombie children.
 	std::vector<Zombie> zombies;
+	// The open file descriptions the tree's processes share, and the ends
+	// of pipes between them (root image only): what each is (fd: its first
+	// holder's, for messages), referred to by OpenFile::tree_file.
+	std::vector<OpenFile> tree_files;
+	// The pipes some of TREE_FILES are ends of, with their bytes.
+	std::vector<PipeState> tree_pipes;
+	// The socket pairs some of TREE_FILES are ends of, with their queues.
+	std::vector<UnixPair> tree_pairs;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
 	bool is_tree() const
 	{
-		return !members.empty() || !shared.empty() || !zombies.empty();
+		return !members.empty() || !shared.empty() || !zombies.empty() ||
+		       !tree_files.empty();
 	}
 };
 

@@ -15,6 +15,111 @@ json::binary_t binary(const std::vector<uint8_t> &v)
 	return json::binary_t(v);
 }
 
+// One open file: the process's, or one of a tree's shared descriptions.
+json file_to_cbor(const OpenFile &f)
+{
+	json file = {{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
+		     {"offset", f.offset}, {"size", f.size},
+		     {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
+		     {"left_behind", f.left_behind}, {"dup_of", f.dup_of}};
+	if (f.directory) {
+		file["dir"] = true;
+		file["inode"] = f.inode;
+	}
+	if (f.pipe)
+		file["pipe"] = f.pipe;
+	if (f.eventfd)
+		file["eventfd"] = {{"count", f.eventfd->count},
+				   {"semaphore", f.eventfd->semaphore}};
+	if (f.timerfd)
+		file["timerfd"] = {{"clockid", f.timerfd->clockid},
+				   {"settime_flags", f.timerfd->settime_flags},
+				   {"ticks", f.timerfd->ticks},
+				   {"value", {f.timerfd->value.sec, f.timerfd->value.nsec}},
+				   {"interval", {f.timerfd->interval.sec,
+						 f.timerfd->interval.nsec}}};
+	if (f.epoll) {
+		json targets = json::array();
+		for (const auto &t : *f.epoll)
+			targets.push_back({{"fd", t.fd}, {"events", t.events},
+					   {"data", t.data}});
+		file["epoll"] = targets;
+	}
+	if (f.signalfd)
+		file["signalfd"] = *f.signalfd;
+	if (f.unix_socket)
+		file["unix_socket"] = f.unix_socket;
+	if (f.rdev)
+		file["rdev"] = f.rdev;
+	if (f.tree_file >= 0)
+		file["tree_file"] = f.tree_file;
+	return file;
+}
+
+OpenFile file_from_cbor(const json &f)
+{
+	OpenFile file{f.at("fd"), f.at("path"), f.at("flags"), f.at("offset"), f.at("size"),
+		      f.at("mtime_ns"), f.at("std"), f.value("left_behind", ""),
+		      f.value("dup_of", -1), f.value("dir", false),
+		      f.value("inode", uint64_t(0))};
+	file.pipe = f.value("pipe", uint64_t(0));
+	if (auto e = f.find("eventfd"); e != f.end())
+		file.eventfd = EventCounter{e->at("count"), e->at("semaphore")};
+	if (auto t = f.find("timerfd"); t != f.end()) {
+		const json &value = t->at("value"), &interval = t->at("interval");
+		file.timerfd = TimerState{t->at("clockid"), t->at("settime_flags"),
+					  t->at("ticks"), {value.at(0), value.at(1)},
+					  {interval.at(0), interval.at(1)}};
+	}
+	if (auto e = f.find("epoll"); e != f.end()) {
+		file.epoll.emplace();
+		for (const auto &t : *e)
+			file.epoll->push_back({t.at("fd"), t.at("events"), t.at("data")});
+	}
+	if (auto s = f.find("signalfd"); s != f.end())
+		file.signalfd = s->get<uint64_t>();
+	file.unix_socket = f.value("unix_socket", uint64_t(0));
+	file.rdev = f.value("rdev", uint64_t(0));
+	file.tree_file = f.value("tree_file", int32_t(-1));
+	return file;
+}
+
+json pairs_to_cbor(const std::vector<UnixPair> &pairs)
+{
+	json out = json::array();
+	for (const auto &p : pairs) {
+		json ends = json::array();
+		for (const auto &e : p.ends) {
+			json queued = json::array();
+			for (const auto &m : e.queued)
+				queued.push_back(binary(m));
+			ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf}, {"queued", queued}});
+		}
+		out.push_back({{"type", p.type}, {"ends", ends}});
+	}
+	return out;
+}
+
+std::vector<UnixPair> pairs_from_cbor(const json &j)
+{
+	std::vector<UnixPair> out;
+	for (const auto &pair : j) {
+		UnixPair p;
+		p.type = pair.at("type");
+		const json &ends = pair.at("ends");
+		if (ends.size() != 2)
+			throw std::out_of_range("a socket pair without two ends");
+		for (size_t i = 0; i < 2; i++) {
+			p.ends[i].inode = ends[i].at("inode");
+			p.ends[i].sndbuf = ends[i].at("sndbuf");
+			for (const auto &m : ends[i].at("queued"))
+				p.ends[i].queued.push_back(m.get_binary());
+		}
+		out.push_back(std::move(p));
+	}
+	return out;
+}
+
 } // namespace
 
 json to_cbor_tree(const Image &img)
@@ -58,42 +163,8 @@ json to_cbor_tree(const Image &img)
 				{"flags", s.flags}, {"mask", s.mask},
 				{"restorer", s.restorer}});
 	json files = json::array();
-	for (const auto &f : img.files) {
-		json file = {{"fd", f.fd}, {"path", f.path}, {"flags", f.flags},
-			     {"offset", f.offset}, {"size", f.size},
-			     {"mtime_ns", f.mtime_ns}, {"std", f.std_stream},
-			     {"left_behind", f.left_behind}, {"dup_of", f.dup_of}};
-		if (f.directory) {
-			file["dir"] = true;
-			file["inode"] = f.inode;
-		}
-		if (f.pipe)
-			file["pipe"] = f.pipe;
-		if (f.eventfd)
-			file["eventfd"] = {{"count", f.eventfd->count},
-					   {"semaphore", f.eventfd->semaphore}};
-		if (f.timerfd)
-			file["timerfd"] = {{"clockid", f.timerfd->clockid},
-					   {"settime_flags", f.timerfd->settime_flags},
-					   {"ticks", f.timerfd->ticks},
-					   {"value", {f.timerfd->value.sec, f.timerfd->value.nsec}},
-					   {"interval", {f.timerfd->interval.sec,
-							 f.timerfd->interval.nsec}}};
-		if (f.epoll) {
-			json targets = json::array();
-			for (const auto &t : *f.epoll)
-				targets.push_back({{"fd", t.fd}, {"events", t.events},
-						   {"data", t.data}});
-			file["epoll"] = targets;
-		}
-		if (f.signalfd)
-			file["signalfd"] = *f.signalfd;
-		if (f.unix_socket)
-			file["unix_socket"] = f.unix_socket;
-		if (f.rdev)
-			file["rdev"] = f.rdev;
-		files.push_back(std::move(file));
-	}
+	for (const auto &f : img.files)
+		files.push_back(file_to_cbor(f));
 	json pipes = json::array();
 	for (const auto &p : img.pipes)
 		pipes.push_back({{"inode", p.inode}, {"capacity", p.capacity},
@@ -119,7 +190,7 @@ json to_cbor_tree(const Image &img)
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
-	if (!img.members.empty() || !img.shared.empty() || !img.zombies.empty()) {
+	if (img.is_tree()) {
 		// Format 3: the page records are the root's, then each member's,
 		// in order; each process says how many bytes are its own.
 		tree["page_bytes"] = img.page_bytes();
@@ -143,23 +214,22 @@ json to_cbor_tree(const Image &img)
 	}
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
+	if (!img.tree_files.empty()) {
+		// Format 4: descriptions the tree's processes share.
+		json shared_files = json::array(), tree_pipes = json::array();
+		for (const auto &f : img.tree_files)
+			shared_files.push_back(file_to_cbor(f));
+		for (const auto &p : img.tree_pipes)
+			tree_pipes.push_back({{"inode", p.inode}, {"capacity", p.capacity},
+					      {"data", binary(p.data)}});
+		tree["tree_files"] = shared_files;
+		tree["tree_pipes"] = tree_pipes;
+		tree["tree_pairs"] = pairs_to_cbor(img.tree_pairs);
+	}
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
-	if (!img.unix_pairs.empty()) {
-		json pairs = json::array();
-		for (const auto &p : img.unix_pairs) {
-			json ends = json::array();
-			for (const auto &e : p.ends) {
-				json queued = json::array();
-				for (const auto &m : e.queued)
-					queued.push_back(binary(m));
-				ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf},
-						{"queued", queued}});
-			}
-			pairs.push_back({{"type", p.type}, {"ends", ends}});
-		}
-		tree["unix_pairs"] = pairs;
-	}
+	if (!img.unix_pairs.empty())
+		tree["unix_pairs"] = pairs_to_cbor(img.unix_pairs);
 	if (!img.pending_signals.empty()) {
 		auto queue = [](const std::vector<SigInfo> &q) {
 			json infos = json::array();
@@ -249,32 +319,8 @@ void from_cbor_tree(const json &j, Image &img)
 	for (const auto &s : j.at("signals"))
 		img.signals.push_back({s.at("signal"), s.at("handler"), s.at("flags"),
 				       s.at("mask"), s.at("restorer")});
-	for (const auto &f : j.at("files")) {
-		img.files.push_back({f.at("fd"), f.at("path"), f.at("flags"),
-				     f.at("offset"), f.at("size"), f.at("mtime_ns"),
-				     f.at("std"), f.value("left_behind", ""),
-				     f.value("dup_of", -1), f.value("dir", false),
-				     f.value("inode", uint64_t(0))});
-		OpenFile &file = img.files.back();
-		file.pipe = f.value("pipe", uint64_t(0));
-		if (auto e = f.find("eventfd"); e != f.end())
-			file.eventfd = EventCounter{e->at("count"), e->at("semaphore")};
-		if (auto t = f.find("timerfd"); t != f.end()) {
-			const json &value = t->at("value"), &interval = t->at("interval");
-			file.timerfd = TimerState{t->at("clockid"), t->at("settime_flags"),
-						  t->at("ticks"), {value.at(0), value.at(1)},
-						  {interval.at(0), interval.at(1)}};
-		}
-		if (auto e = f.find("epoll"); e != f.end()) {
-			file.epoll.emplace();
-			for (const auto &t : *e)
-				file.epoll->push_back({t.at("fd"), t.at("events"), t.at("data")});
-		}
-		if (auto s = f.find("signalfd"); s != f.end())
-			file.signalfd = s->get<uint64_t>();
-		file.unix_socket = f.value("unix_socket", uint64_t(0));
-		file.rdev = f.value("rdev", uint64_t(0));
-	}
+	for (const auto &f : j.at("files"))
+		img.files.push_back(file_from_cbor(f));
 	for (const auto &f : j.at("mapped_files"))
 		img.mapped_files.push_back({f.at("path"), f.at("size"), f.at("mtime_ns")});
 	// Added after format 1 was first written: optional.
@@ -310,24 +356,20 @@ void from_cbor_tree(const json &j, Image &img)
 			img.pending_signals.threads.emplace_back(t.at("tid"), queue(t.at("queue")));
 	}
 	if (auto u = j.find("unix_pairs"); u != j.end())
-		for (const auto &pair : *u) {
-			UnixPair p;
-			p.type = pair.at("type");
-			const json &ends = pair.at("ends");
-			if (ends.size() != 2)
-				throw std::out_of_range("a socket pair without two ends");
-			for (size_t i = 0; i < 2; i++) {
-				p.ends[i].inode = ends[i].at("inode");
-				p.ends[i].sndbuf = ends[i].at("sndbuf");
-				for (const auto &m : ends[i].at("queued"))
-					p.ends[i].queued.push_back(m.get_binary());
-			}
-			img.unix_pairs.push_back(std::move(p));
-		}
+		img.unix_pairs = pairs_from_cbor(*u);
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
 					     pipe.at("data").get_binary()});
+	if (auto t = j.find("tree_files"); t != j.end()) {
+		for (const auto &f : *t)
+			img.tree_files.push_back(file_from_cbor(f));
+		for (const auto &pipe : j.at("tree_pipes"))
+			img.tree_pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
+						  pipe.at("data").get_binary()});
+		if (auto u = j.find("tree_pairs"); u != j.end())
+			img.tree_pairs = pairs_from_cbor(*u);
+	}
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto l = j.find("links"); l != j.end())

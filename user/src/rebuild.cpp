@@ -53,6 +53,7 @@
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
+#include "fds/tree_files.h"
 #include "fds/unix_pairs.h"
 #include "genl.h"
 #include "pending_signals.h"
@@ -211,7 +212,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files) {
-		if (f.std_stream || f.dup_of >= 0 || f.made_anew())
+		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
@@ -354,7 +355,10 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 // Puts every file of the image at its number, in fd order: each is opened
 // or made at a free number and moved to its own at once, so nothing stays
 // at a number a later one needs. Pipes keep their ends above them all.
-void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p)
+// TREE_FILES: the descriptions the tree's processes share, which the
+// restorer made and we inherited (fds/tree_files.h), above them too.
+void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
+		 const std::vector<int> &tree_files)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -371,7 +375,13 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				child_fail(p, strf("fd %d, shared with fd %d", f.fd, f.dup_of), errno);
 			continue;
 		}
-		if (f.made_anew() || fds::is_device(f)) {
+		if (f.tree_file >= 0) {
+			if (size_t(f.tree_file) >= tree_files.size())
+				child_fail(p, strf("fd %d: a descriptor shared in the tree that the "
+						   "image lacks", f.fd));
+			fd = fcntl(tree_files[size_t(f.tree_file)],
+				   (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
 				    : f.unix_socket ? sockets.open_end(f)
 				    : f.eventfd	   ? fds::make_eventfd(f)
@@ -393,7 +403,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !f.made_anew() && !fds::is_device(f)) {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && f.tree_file < 0) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -435,9 +445,11 @@ size_t restore_mm_bytes(const Image &img)
 
 // The member's part once the whole tree exists (Tree::member_main made
 // it, its session and group): everything else, up to RESTORE_MM. SHM: the
-// tree's shared memory objects, one fd each.
+// tree's shared memory objects, one fd each; TREE_FILES: the descriptions
+// its processes share.
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
-			     bool keep_tids, std::vector<int> shm, bool root)
+			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
+			     bool root)
 {
 	// Our pipes and the shared memory go above every number the image
 	// uses, the rest is closed.
@@ -450,6 +462,12 @@ size_t restore_mm_bytes(const Image &img)
 	std::vector<int> keep = {go, report};
 	for (int &fd : shm) {
 		fd = fcntl(fd, F_DUPFD, top + 1);
+		if (fd < 0)
+			child_fail({go, report}, "fcntl", errno);
+		keep.push_back(fd);
+	}
+	for (int &fd : tree_files) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
 		if (fd < 0)
 			child_fail({go, report}, "fcntl", errno);
 		keep.push_back(fd);
@@ -486,7 +504,11 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p);
+	child_files(img, policy, p, tree_files);
+	// The shared descriptions this process does not hold must not stay
+	// open in it (a pipe's reader would never see its end of file).
+	for (int fd : tree_files)
+		close(fd);
 	if (chdir(img.cwd.c_str()))
 		child_fail(p, "chdir " + img.cwd, errno);
 	umask(mode_t(img.umask));
@@ -615,6 +637,7 @@ struct TreeSetup {
 	std::vector<int> go_read, go_write, report_read, report_write;	// per member
 	int created_read = -1, created_write = -1;
 	std::vector<int> shm;	// the tree's shared memory, memfds
+	std::vector<int> tree_files;	// the descriptions its processes share
 };
 
 struct Created {
@@ -741,7 +764,7 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	std::memcpy(&pgid, go + 1, sizeof(pgid));
 	if (pgid && setpgid(0, pgid))
 		child_fail(p, strf("joining process group %d", pgid), errno);
-	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, i == 0);
+	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, i == 0);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -1120,6 +1143,13 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (ftruncate(fd, off_t(sh.size)))
 			return fail(errno, "sizing the tree's shared memory");
 	}
+	// Made before the root, which inherits them, and its children from it.
+	auto tree_files = fds::make_tree_files(img, [&](const Image &holder) {
+		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
+				 gid_t(policy.gid.value_or(holder.gid))};
+	});
+	if (!tree_files)
+		return std::unexpected(tree_files.error());
 	std::vector<std::unique_ptr<Pipe>> go, report;
 	Pipe created;
 	for (size_t i = 0; i < n; i++) {
@@ -1137,6 +1167,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	t.created_read = created.read_end();
 	t.created_write = created.write_end();
 	t.shm = shm.fds;
+	for (const auto &fd : *tree_files)
+		t.tree_files.push_back(fd.get());
 	t.policy = &policy;
 	t.keep_pids = policy.keep_pid && privileged;
 	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
@@ -1163,6 +1195,9 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 				   : std::string("creating the process"));
 	if (child == 0)
 		member_main(t, 0);
+	// The root holds them now; a pipe's end kept here would hide its end
+	// of file from the tree.
+	tree_files->clear();
 	for (size_t i = 0; i < n; i++) {
 		go[i]->close_read();
 		report[i]->close_write();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "fds/tree_files.h"
 #include "inject.h"
 
 namespace hetmig {
@@ -319,8 +320,12 @@ Result<Image> capture_tree(FrozenTree &tree)
 	std::vector<Image> images;
 	for (size_t i = 0; i < pids.size(); i++) {
 		auto img = capture(tree.processes()[i].client(), pids[i], pids);
-		if (!img)
-			return std::unexpected(img.error());
+		if (!img) {
+			Error e = img.error();
+			if (pids.size() > 1)
+				e.context = strf("process %d of the tree: ", pids[i]) + e.context;
+			return std::unexpected(e);
+		}
 		auto st = read_stat("/proc/" + std::to_string(pids[i]));
 		if (!st)
 			return fail(ESRCH, strf("process %d vanished", pids[i]));
@@ -347,6 +352,8 @@ Result<Image> capture_tree(FrozenTree &tree)
 	if (auto plan = plan_tree(tree_members(root)); !plan)
 		return std::unexpected(plan.error());
 	if (auto r = capture_shared(root, pids); !r)
+		return std::unexpected(r.error());
+	if (auto r = fds::capture_tree_files(root); !r)
 		return std::unexpected(r.error());
 	return root;
 }

@@ -69,9 +69,11 @@ private:
 };
 
 // The frozen tree into one Image: the root's, with the others in
-// Image::members and the shared memory in Image::shared. Refused (naming
-// both processes) when a member shares memory with a process outside the
-// tree, or when plan_tree refuses its sessions or groups.
+// Image::members, the shared memory in Image::shared and the descriptions
+// they share in Image::tree_files (fds/tree_files.h). Refused (naming
+// both processes) when a member shares memory, a pipe or another
+// description with a process outside the tree, or when plan_tree refuses
+// its sessions or groups.
 Result<Image> capture_tree(FrozenTree &tree);
 
 } // namespace hetmig

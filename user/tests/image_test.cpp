@@ -534,7 +534,7 @@ TEST(Image, RewrittenHeadersAreRefused)
 		return decode(bytes);
 	};
 	auto bytes = encode(sample(), true);
-	for (uint32_t v : {0u, 4u}) {
+	for (uint32_t v : {0u, kImageFormatVersion + 1}) {
 		auto r = rewritten(bytes, 8, v);
 		ASSERT_FALSE(r.has_value());
 		EXPECT_EQ(r.error().code, EPROTO) << r.error().describe();

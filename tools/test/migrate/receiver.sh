@@ -95,4 +95,15 @@ pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
 wait_for /tmp/tree "^tree: [^r]"
 sed 's/^/# /' /tmp/tree
 check "recv.tree_intact" grep -q "^tree: intact" /tmp/tree
+
+# A's tree with pipes and an eventfd between its processes: each reads
+# the bytes of the dump once and the others' writes after it.
+out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/treefds 2>&1); rc=$?
+echo "# $out"
+check "recv.treefds_exit_0" [ $rc -eq 0 ]
+pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
+[ -n "$pid" ] && kill -TERM $pid
+wait_for /tmp/treefds "^treefds: [^r]"
+sed 's/^/# /' /tmp/treefds
+check "recv.treefds_intact" grep -q "^treefds: intact" /tmp/treefds
 echo "1..$n"

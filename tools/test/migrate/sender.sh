@@ -163,4 +163,15 @@ check "send.tree_exit_0" [ $rc -eq 0 ]
 check "send.tree_moved_whole" has "$out" "and 4 processes of its tree"
 wait $pid
 check "send.tree_source_gone" [ $? -eq 137 ]
+
+# A tree whose processes share pipes with bytes in them and an eventfd
+# (treefds.c) moved to B whole; B checks they are one pipe and one eventfd.
+/usr/lib/hetmig/selftests/treefds > /tmp/treefds 2>&1 &
+pid=$!
+wait_for /tmp/treefds "ready"
+send --key /root/key
+check "send.treefds_exit_0" [ $rc -eq 0 ]
+check "send.treefds_moved_whole" has "$out" "and 2 processes of its tree"
+wait $pid
+check "send.treefds_source_gone" [ $? -eq 137 ]
 echo "1..$n"

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 
 namespace hetmig::fds {
@@ -16,6 +17,15 @@ Result<UniqueFd> copy_of(pid_t pid, int fd)
 	if (copy.get() < 0)
 		return fail(errno, strf("pidfd_getfd of fd %d of process %d", fd, pid));
 	return copy;
+}
+
+Result<bool> same_description(pid_t pa, int a, pid_t pb, int b)
+{
+	long r = syscall(SYS_kcmp, pa, pb, KCMP_FILE, a, b);
+	if (r < 0)
+		return fail(errno, strf("kcmp of fd %d of process %d and fd %d of process %d",
+					a, pa, b, pb));
+	return r == 0;
 }
 
 std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &key)

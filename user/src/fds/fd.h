@@ -46,6 +46,11 @@ private:
 // copy, it sees.
 Result<UniqueFd> copy_of(pid_t pid, int fd);
 
+// Whether fd A of process PA and fd B of PB are one open file description
+// (kcmp KCMP_FILE, which needs ptrace access to both: a dump's tracer has
+// it). Fails where the kernel has no kcmp (CONFIG_KCMP).
+Result<bool> same_description(pid_t pa, int a, pid_t pb, int b);
+
 // The value after "KEY:" in /proc/PID/fdinfo/FD, leading blanks skipped;
 // nothing when the kernel does not print KEY.
 std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &key);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fds/pipes.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -36,12 +37,18 @@ std::string comm_of(pid_t pid)
 	return comm.empty() ? comm : " (" + comm + ")";
 }
 
-// For each pipe of ENDS that another process than PID holds, one such
-// process, as far as /proc shows us (all of them to root): a pipe whose
-// ends are all in the process may still be shared with a child it forked.
-std::map<uint64_t, pid_t> held_outside(pid_t pid, const std::map<uint64_t, Ends> &ends)
+// Who else holds the pipes of ENDS, as far as /proc shows us (all of them
+// to root): for each, one process outside TREE (a pipe whose ends are all
+// in the process may still be shared with a child it forked), and one of
+// TREE's other processes.
+struct Holders {
+	std::map<uint64_t, pid_t> outside, tree;
+};
+
+Holders held_elsewhere(pid_t pid, const std::map<uint64_t, Ends> &ends,
+		       std::span<const pid_t> tree)
 {
-	std::map<uint64_t, pid_t> found;
+	Holders found;
 	DIR *proc = opendir("/proc");
 	if (!proc)
 		return found;
@@ -51,6 +58,7 @@ std::map<uint64_t, pid_t> held_outside(pid_t pid, const std::map<uint64_t, Ends>
 		pid_t other = pid_t(std::atol(e->d_name));
 		if (other == pid)
 			continue;
+		bool in_tree = std::find(tree.begin(), tree.end(), other) != tree.end();
 		std::string dir = std::string("/proc/") + e->d_name + "/fd";
 		DIR *fds = opendir(dir.c_str());
 		if (!fds)
@@ -62,7 +70,7 @@ std::map<uint64_t, pid_t> held_outside(pid_t pid, const std::map<uint64_t, Ends>
 				continue;
 			uint64_t inode = pipe_inode(std::string(link, size_t(n)));
 			if (inode && ends.contains(inode))
-				found.emplace(inode, other);
+				(in_tree ? found.tree : found.outside).emplace(inode, other);
 		}
 		closedir(fds);
 	}
@@ -133,7 +141,7 @@ uint64_t pipe_inode(const std::string &link)
 }
 
 Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
-			   std::vector<PipeState> &pipes)
+			   std::vector<PipeState> &pipes, std::span<const pid_t> tree)
 {
 	std::map<uint64_t, Ends> ends;
 	for (const auto &f : files)
@@ -141,15 +149,20 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 			(reads(f) ? ends[f.pipe].read : ends[f.pipe].write).push_back(f.fd);
 	if (ends.empty())
 		return {};
-	auto outside = held_outside(pid, ends);
+	auto [outside, in_tree] = held_elsewhere(pid, ends, tree);
 	auto carried = [&](uint64_t inode) {
 		const Ends &e = ends[inode];
 		return !e.read.empty() && !e.write.empty() && !outside.contains(inode);
 	};
+	// A pipe between processes of the tree (and none outside it) is the
+	// tree's: capture_tree_files (tree_files.h) decides it with all its ends.
+	auto trees = [&](uint64_t inode) {
+		return in_tree.contains(inode) && !outside.contains(inode);
+	};
 
 	// Every refusal before anything is read.
 	for (auto &f : files) {
-		if (!f.pipe)
+		if (!f.pipe || trees(f.pipe))
 			continue;
 		int mode = f.flags & O_ACCMODE;
 		if (carried(f.pipe) && mode != O_RDONLY && mode != O_WRONLY)
@@ -175,21 +188,29 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 	}
 
 	for (const auto &[inode, e] : ends) {
-		if (!carried(inode))
+		if (!carried(inode) || trees(inode))
 			continue;
-		std::string name = pipe_name(inode) + strf(" (fd %d)", e.read.front());
-		auto copy = copy_of(pid, e.read.front());
-		if (!copy)
-			return std::unexpected(copy.error());
-		int capacity = fcntl(copy->get(), F_GETPIPE_SZ);
-		if (capacity <= 0)
-			return fail(errno, name + ": F_GETPIPE_SZ");
-		auto data = peek(copy->get(), uint32_t(capacity), name);
-		if (!data)
-			return std::unexpected(data.error());
-		pipes.push_back({inode, uint32_t(capacity), std::move(*data)});
+		auto state = capture_pipe(pid, e.read.front(), inode);
+		if (!state)
+			return std::unexpected(state.error());
+		pipes.push_back(std::move(*state));
 	}
 	return {};
+}
+
+Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode)
+{
+	std::string name = pipe_name(inode) + strf(" (fd %d of process %d)", fd, pid);
+	auto copy = copy_of(pid, fd);
+	if (!copy)
+		return std::unexpected(copy.error());
+	int capacity = fcntl(copy->get(), F_GETPIPE_SZ);
+	if (capacity <= 0)
+		return fail(errno, name + ": F_GETPIPE_SZ");
+	auto data = peek(copy->get(), uint32_t(capacity), name);
+	if (!data)
+		return std::unexpected(data.error());
+	return PipeState{inode, uint32_t(capacity), std::move(*data)};
 }
 
 Result<PipeMaker::Made *> PipeMaker::make(uint64_t inode)

@@ -11,11 +11,13 @@
 // flags. A pipe that leads out of the process (to a process left behind)
 // cannot be carried: as a standard stream it becomes the receiver's, like
 // a terminal; at any other fd the dump is refused, naming the pipe and the
-// process at its other end when one is found.
+// process at its other end when one is found. A pipe between processes of
+// one tree is the tree's (fds/tree_files.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -31,9 +33,14 @@ uint64_t pipe_inode(const std::string &link);
 
 // Decides about every pipe end among FILES (those with OpenFile::pipe, in
 // fd order), and appends the state of each pipe that is carried to PIPES.
-// PID is stopped and traced by us.
+// PID is stopped and traced by us. A pipe another process of TREE holds
+// too (and none outside it) is left as it is, for capture_tree_files.
 Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
-			   std::vector<PipeState> &pipes);
+			   std::vector<PipeState> &pipes, std::span<const pid_t> tree = {});
+
+// The state of pipe:[INODE], whose read end PID (stopped, traced by us)
+// has at FD: its capacity and the bytes in it, left where they are.
+Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode);
 
 // The restore's side, in the process being rebuilt: makes each pipe the
 // first time one of its ends is asked for, and keeps both ends above

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fds/unix_pairs.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -165,9 +166,10 @@ Result<void> send_all(int fd, const std::vector<uint8_t> &m, int type)
 	return {};
 }
 
-// A process other than PID that holds socket INODE (inherited, or passed
-// to it), as far as /proc shows us; 0 for none.
-pid_t held_outside(pid_t pid, uint64_t inode)
+// A process other than PID and those of TREE that holds socket INODE
+// (inherited, or passed to it), as far as /proc shows us; 0 for none.
+// With IN_TREE, one of TREE's other processes instead.
+pid_t held_elsewhere(pid_t pid, uint64_t inode, std::span<const pid_t> tree, bool in_tree)
 {
 	const std::string link = socket_name(inode);
 	DIR *proc = opendir("/proc");
@@ -180,6 +182,8 @@ pid_t held_outside(pid_t pid, uint64_t inode)
 		pid_t other = pid_t(std::atol(e->d_name));
 		if (other == pid || other == getpid())
 			continue;  // our copies of its descriptors are no one else's
+		if ((std::find(tree.begin(), tree.end(), other) != tree.end()) != in_tree)
+			continue;
 		std::string dir = std::string("/proc/") + e->d_name + "/fd";
 		DIR *fds = opendir(dir.c_str());
 		if (!fds)
@@ -206,14 +210,15 @@ uint64_t socket_inode(const std::string &link)
 }
 
 Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
-				std::vector<UnixPair> &pairs)
+				std::vector<UnixPair> &pairs, std::span<const pid_t> tree)
 {
 	std::map<uint64_t, int> first_fd;	// inode -> its lowest fd
 	for (const auto &f : files)
 		if (f.unix_socket && !first_fd.contains(f.unix_socket))
 			first_fd[f.unix_socket] = f.fd;
-	// Why F's socket is not carried, or nothing.
-	auto why_not = [&](const OpenFile &f, int &type) -> Result<std::string> {
+	// Why F's socket is not carried, or nothing. TREES: it is not the
+	// process's alone but its tree's, for capture_tree_files.
+	auto why_not = [&](const OpenFile &f, int &type, bool &trees) -> Result<std::string> {
 		auto copy = copy_of(pid, f.fd);
 		if (!copy)
 			return std::unexpected(copy.error());
@@ -234,18 +239,23 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (d->named || d->state == 10 /* TCP_LISTEN */)
 			return std::string("a unix socket with a name (bound, or listening): only "
 					   "unnamed socket pairs can be carried");
-		if (!d->peer || !first_fd.contains(d->peer))
-			return std::string("a unix socket whose peer is not in the process: only "
-					   "pairs whose both ends are in it can be carried");
 		if (d->shutdown)
 			return std::string("a unix socket shut down in a direction, which cannot be "
 					   "carried");
 		for (uint64_t end : {f.unix_socket, d->peer})
-			if (pid_t other = held_outside(pid, end))
+			if (end && held_elsewhere(pid, end, tree, true))
+				trees = true;
+		if (!trees && (!d->peer || !first_fd.contains(d->peer)))
+			return std::string("a unix socket whose peer is not in the process: only "
+					   "pairs whose both ends are in it can be carried");
+		for (uint64_t end : {f.unix_socket, d->peer})
+			if (pid_t other = end ? held_elsewhere(pid, end, tree, false) : 0) {
+				trees = false;
 				return strf("a unix socket pair whose %s process %d holds too: only "
-					    "pairs whose both ends are in the process alone can be "
-					    "carried", end == f.unix_socket ? "end" : "other end",
+					    "pairs whose both ends are in the process or its tree "
+					    "can be carried", end == f.unix_socket ? "end" : "other end",
 					    other);
+			}
 		return std::string();
 	};
 
@@ -255,9 +265,12 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (!f.unix_socket || first_fd[f.unix_socket] != f.fd)
 			continue;
 		int type = 0;
-		auto why = why_not(f, type);
+		bool trees = false;
+		auto why = why_not(f, type, trees);
 		if (!why)
 			return std::unexpected(why.error());
+		if (trees)
+			continue;
 		if (!why->empty()) {
 			if (f.fd <= 2) {
 				// A socket to a log (a journal stream) or a
@@ -288,28 +301,44 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 	for (const auto &[inode, peer] : peers) {
 		if (inode > peer)
 			continue;  // the pair is taken from its lower inode
-		UnixPair p;
-		p.type = types[inode];
-		uint64_t inodes[2] = {inode, peer};
-		for (size_t i = 0; i < 2; i++) {
-			int fd = first_fd[inodes[i]];
-			std::string name = socket_name(inodes[i]) + strf(" (fd %d)", fd);
-			auto copy = copy_of(pid, fd);
-			if (!copy)
-				return std::unexpected(copy.error());
-			int sndbuf = 0;
-			socklen_t len = sizeof(sndbuf);
-			if (getsockopt(copy->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &len))
-				return fail(errno, name + ": SO_SNDBUF");
-			auto queued = peek_queue(copy->get(), p.type, name);
-			if (!queued)
-				return fail(queued.error().code,
-					    strf("fd %d is %s", fd, queued.error().describe().c_str()));
-			p.ends[i] = {inodes[i], uint32_t(sndbuf), std::move(*queued)};
-		}
-		pairs.push_back(std::move(p));
+		auto p = capture_pair(types[inode], {{{inode, pid, first_fd[inode]},
+						       {peer, pid, first_fd[peer]}}});
+		if (!p)
+			return std::unexpected(p.error());
+		pairs.push_back(std::move(*p));
 	}
 	return {};
+}
+
+Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
+{
+	UnixPair p;
+	p.type = type;
+	for (size_t i = 0; i < 2; i++) {
+		const SocketEnd &e = ends[i];
+		std::string name = socket_name(e.inode) + strf(" (fd %d)", e.fd);
+		auto copy = copy_of(e.pid, e.fd);
+		if (!copy)
+			return std::unexpected(copy.error());
+		int sndbuf = 0;
+		socklen_t len = sizeof(sndbuf);
+		if (getsockopt(copy->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &len))
+			return fail(errno, name + ": SO_SNDBUF");
+		auto queued = peek_queue(copy->get(), p.type, name);
+		if (!queued)
+			return fail(queued.error().code,
+				    strf("fd %d is %s", e.fd, queued.error().describe().c_str()));
+		p.ends[i] = {e.inode, uint32_t(sndbuf), std::move(*queued)};
+	}
+	return p;
+}
+
+Result<std::pair<int, uint64_t>> unix_peer(uint64_t inode)
+{
+	auto d = diag(inode);
+	if (!d)
+		return std::unexpected(d.error());
+	return std::pair{d->type, d->peer};
 }
 
 Result<int> UnixPairMaker::open_end(const OpenFile &f)

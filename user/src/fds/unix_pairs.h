@@ -18,11 +18,15 @@
 // (SO_PASSCRED) are not carried.
 //
 // Rebuilt: socketpair, each end's send buffer, and each end's messages
-// written into it through its peer, in order.
+// written into it through its peer, in order. A pair with an end in
+// another process of the same tree is the tree's (fds/tree_files.h),
+// captured and made by the same functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -38,9 +42,27 @@ uint64_t socket_inode(const std::string &link);
 
 // Decides about every socket among FILES (those with
 // OpenFile::unix_socket, in fd order), and appends each pair that is
-// carried to PAIRS. PID is stopped and traced by us.
+// carried to PAIRS. PID is stopped and traced by us. A pair an end of
+// which another process of TREE holds (and none outside it) is left as it
+// is, for capture_tree_files.
 Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
-				std::vector<UnixPair> &pairs);
+				std::vector<UnixPair> &pairs, std::span<const pid_t> tree = {});
+
+// An end of a pair: socket:[INODE], which PID (stopped, traced by us)
+// holds at FD.
+struct SocketEnd {
+	uint64_t inode = 0;
+	pid_t pid = 0;
+	int fd = -1;
+};
+
+// The pair of ENDS, of TYPE (SOCK_STREAM or SOCK_DGRAM): each end's send
+// buffer and the messages queued to it, left where they are.
+Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends);
+
+// The type of unix socket INODE and its peer's inode (0: none), from
+// unix_diag.
+Result<std::pair<int, uint64_t>> unix_peer(uint64_t inode);
 
 // The restore's side: makes each pair the first time one of its ends is
 // asked for, its ends kept at ABOVE and up until it goes.
