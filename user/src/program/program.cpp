@@ -3,8 +3,12 @@
 #include "program.h"
 
 #include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <vector>
 
 #include "frame_layout.h"
 #include "impl.h"
@@ -104,6 +108,31 @@ Result<Program> Program::open(const std::string &path)
 const std::string &Program::path() const { return impl_->path; }
 Isa Program::isa() const { return impl_->isa; }
 const std::string &Program::pair_id() const { return impl_->pair_id; }
+Result<std::string> Program::file_digest() const
+{
+	if (sodium_init() < 0)
+		return fail(EIO, "sodium_init");
+	crypto_generichash_state st;
+	unsigned char sum[crypto_generichash_BYTES];
+	crypto_generichash_init(&st, nullptr, 0, sizeof(sum));
+	std::vector<unsigned char> buf(1 << 16);
+	for (off_t at = 0;;) {
+		ssize_t n = pread(*impl_->fd, buf.data(), buf.size(), at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(errno, strf("reading %s", impl_->path.c_str()));
+		if (n == 0)
+			break;
+		crypto_generichash_update(&st, buf.data(), size_t(n));
+		at += n;
+	}
+	crypto_generichash_final(&st, sum, sizeof(sum));
+	char hex[2 * sizeof(sum) + 1];
+	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+	return std::string(hex);
+}
+
 const std::string &Program::producer() const { return impl_->producer; }
 const std::vector<Program::Unit> &Program::units() const { return impl_->units; }
 const std::vector<Function> &Program::functions() const { return impl_->functions; }
