@@ -32,7 +32,8 @@ protected:
 		char tmpl[] = "/tmp/hetmig-site-cache-XXXXXX";
 		ASSERT_NE(mkdtemp(tmpl), nullptr);
 		root_ = tmpl;
-		dir_ = root_ + "/hetmig";
+		// Parents that do not exist yet are made too.
+		dir_ = root_ + "/cache/home/hetmig";
 	}
 	void TearDown() override { std::filesystem::remove_all(root_); }
 

@@ -109,11 +109,12 @@ std::optional<std::string> SiteCache::folder(bool create) const
 	if (!enabled())
 		return std::nullopt;
 	if (create) {
-		// The parent (~/.cache, /var/cache) as the XDG spec makes it:
-		// 0700 for a user's, the usual 0755 for the system's.
-		std::string parent = dir_.substr(0, dir_.rfind('/'));
-		if (!parent.empty())
-			(void)mkdir(parent.c_str(), geteuid() == 0 ? 0755 : 0700);
+		// Its parents as the XDG spec makes them (0700 for a user's),
+		// the system's (/var, /var/cache: a guest's initramfs may have
+		// neither) as usual (0755); the folder itself 0700.
+		for (size_t at = dir_.find('/', 1); at != std::string::npos;
+		     at = dir_.find('/', at + 1))
+			(void)mkdir(dir_.substr(0, at).c_str(), geteuid() == 0 ? 0755 : 0700);
 		(void)mkdir(dir_.c_str(), 0700);
 	}
 	struct stat st;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The call sites `hetmig check` refuses for a pair of builds, remembered
 // per pair so that a send between ISAs does not verify the same two builds
-// again (about half a second each time in a TCG guest). An entry is the
+// again (seconds for a large program in a TCG guest). An entry is the
 // site set the verifier computed, keyed by both builds' file digests and by
 // this hetmig's own build: a new verifier never reads an old verdict.
 //
