@@ -34,7 +34,7 @@ const char *const kHetmigImage = "/tmp/bench-restore.img";
 const char *const kCriuDir = "/tmp/bench-restore-criu";
 const char *const kCriuPidFile = "/tmp/bench-restore-criu.pid";
 
-// The size whose images are on tmpfs, per tool (one size at a time: a
+// The size whose image is on tmpfs, per tool (one image at a time: a
 // 1 GiB image of each would not fit beside the restored process).
 std::map<std::string, long> dumped;
 
@@ -54,7 +54,10 @@ bool image_of(const std::string &tool, long mib)
 	auto it = dumped.find(tool);
 	if (it != dumped.end() && it->second == mib)
 		return true;
-	remove_image(tool);
+	// Both tools' images of 1 GiB and the target would not fit on the
+	// guest's tmpfs (CRIU's dump ran out of space): one image at a time.
+	remove_image("hetmig");
+	remove_image("criu");
 	Target t(mib);
 	if (!t.ok())
 		return false;

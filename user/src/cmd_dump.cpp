@@ -203,7 +203,9 @@ int cmd_restore(int argc, char **argv)
 		return std::fputs(usage, stderr), kExitUsage;
 
 	auto t0 = std::chrono::steady_clock::now();
-	auto img = load_image(file);
+	// Mapped: its page data goes into the process from the file's pages,
+	// with no copy of our own in between.
+	auto img = load_image(file, LoadMode::kMapped);
 	if (!img)
 		return report(img.error());
 	// Said once the process exists, as recv does: a refused image

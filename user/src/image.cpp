@@ -13,8 +13,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -632,7 +635,16 @@ Result<void> share_out_pages(Image &img, const std::vector<uint64_t> &shares)
 
 } // namespace
 
-Result<Image> read_image(const ByteSource &source)
+namespace {
+
+// The next LEN bytes of a mapped image, without a copy (load_image's
+// kMapped); a null ByteView means every byte is read through the source.
+using ByteView = std::function<Result<std::span<const uint8_t>>(size_t len)>;
+
+Result<void> read_page_records_from(const ByteSource &source, const ByteView &view,
+				    uint32_t version, std::vector<PageRun> &pages);
+
+Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 {
 	Header h;
 	// The magic alone first: a short file that is not an image says so.
@@ -706,7 +718,7 @@ Result<Image> read_image(const ByteSource &source)
 		if (sh.size % img.page_size || sh.size > (uint64_t(1) << 47))
 			return corrupt("shared memory size out of range");
 
-	if (auto r = read_page_records(source, version, img.pages); !r)
+	if (auto r = read_page_records_from(source, view, version, img.pages); !r)
 		return std::unexpected(r.error());
 	if (!shares.empty())
 		if (auto r = share_out_pages(img, shares); !r)
@@ -714,11 +726,44 @@ Result<Image> read_image(const ByteSource &source)
 	return img;
 }
 
-Result<void> read_page_records(const ByteSource &source, uint32_t version,
-			      std::vector<PageRun> &pages)
+// Raw records of a mapped image, checked side by side on every CPU once all
+// are read: the sums are most of a mapped restore's reading. The first bad
+// one (by position) is named, as the reading in order would.
+struct Unchecked {
+	std::span<const uint8_t> data;
+	uint64_t sum, addr;
+};
+
+Result<void> check_sums(uint32_t version, const std::vector<Unchecked> &records)
+{
+	const size_t lanes = std::min(compress_lanes(0), std::max<size_t>(records.size(), 1));
+	std::vector<size_t> first_bad(lanes, records.size());
+	auto check = [&](size_t lane) {
+		for (size_t i = lane; i < records.size(); i += lanes)
+			if (data_sum(version, records[i].data) != records[i].sum) {
+				first_bad[lane] = i;
+				return;
+			}
+	};
+	std::vector<std::thread> workers;
+	for (size_t lane = 1; lane < lanes; lane++)
+		workers.emplace_back(check, lane);
+	check(0);
+	for (auto &w : workers)
+		w.join();
+	size_t bad = *std::min_element(first_bad.begin(), first_bad.end());
+	if (bad < records.size())
+		return corrupt("page data checksum mismatch at 0x" +
+			       strf("%lx", (unsigned long)records[bad].addr));
+	return {};
+}
+
+Result<void> read_page_records_from(const ByteSource &source, const ByteView &view,
+				    uint32_t version, std::vector<PageRun> &pages)
 {
 	uint64_t records = 0, bytes = 0;
 	std::vector<uint8_t> stored;
+	std::vector<Unchecked> unchecked;
 	for (;;) {
 		auto header = read_record_header(source, version);
 		if (!header)
@@ -731,19 +776,33 @@ Result<void> read_page_records(const ByteSource &source, uint32_t version,
 		    (rh.codec != kCodecRaw && rh.codec != kCodecZstd) ||
 		    (rh.codec == kCodecRaw && rh.stored_len != rh.raw_len))
 			return corrupt("page record out of range");
-		stored.resize(rh.stored_len);
-		if (auto r = source(stored); !r)
-			return std::unexpected(r.error());
-		if (rh.data_sum != data_sum(version, stored))
+		std::span<const uint8_t> in;
+		if (view) {
+			auto v = view(rh.stored_len);
+			if (!v)
+				return std::unexpected(v.error());
+			in = *v;
+		} else {
+			stored.resize(rh.stored_len);
+			if (auto r = source(stored); !r)
+				return std::unexpected(r.error());
+			in = stored;
+		}
+		const bool later = view && rh.codec == kCodecRaw;
+		if (later)
+			unchecked.push_back({in, rh.data_sum, rh.addr});
+		else if (rh.data_sum != data_sum(version, in))
 			return corrupt("page data checksum mismatch at 0x" +
 				       strf("%lx", (unsigned long)rh.addr));
 		PageRun run{rh.addr, rh.raw_len, {}};
 		if (rh.codec == kCodecZstd) {
 			run.data.resize(rh.raw_len);
 			size_t n = ZSTD_decompress(run.data.data(), rh.raw_len,
-						   stored.data(), stored.size());
+						   in.data(), in.size());
 			if (ZSTD_isError(n) || n != rh.raw_len)
 				return corrupt("page data does not decompress");
+		} else if (view) {
+			run.view = in;
 		} else {
 			run.data = std::move(stored);
 			stored = {};
@@ -753,12 +812,27 @@ Result<void> read_page_records(const ByteSource &source, uint32_t version,
 		records++;
 		bytes += rh.raw_len;
 	}
+	if (auto r = check_sums(version, unchecked); !r)
+		return r;
 	auto counts = read_trailer(source, version);
 	if (!counts)
 		return std::unexpected(counts.error());
 	if (counts->first != records || counts->second != bytes)
 		return corrupt("trailer counts do not match the records");
 	return {};
+}
+
+} // namespace
+
+Result<Image> read_image(const ByteSource &source)
+{
+	return read_image_from(source, nullptr);
+}
+
+Result<void> read_page_records(const ByteSource &source, uint32_t version,
+			      std::vector<PageRun> &pages)
+{
+	return read_page_records_from(source, nullptr, version, pages);
 }
 
 Result<void> save_image(const Image &img, const std::string &path,
@@ -790,11 +864,70 @@ Result<void> save_image(const Image &img, const std::string &path,
 	return r;
 }
 
-Result<Image> load_image(const std::string &path)
+namespace {
+
+// An image file mapped read-only, unmapped with the last Image holding it.
+struct FileMapping {
+	const uint8_t *base = nullptr;
+	size_t size = 0;
+	~FileMapping()
+	{
+		if (base)
+			munmap(const_cast<uint8_t *>(base), size);
+	}
+};
+
+// The image in FD, mapped: its bytes are checked and read where the file
+// maps them, page data stored raw is viewed there. Nothing when the file
+// cannot be mapped (a pipe, an empty file): then it is read.
+std::optional<Result<Image>> load_mapped(int fd, const std::string &path)
+{
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return std::nullopt;
+	auto map = std::make_shared<FileMapping>();
+	void *p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return std::nullopt;
+	map->base = static_cast<const uint8_t *>(p);
+	map->size = size_t(st.st_size);
+	// Read in order: the kernel reads ahead, and the pages are mapped by
+	// the time they are checked and copied out.
+	madvise(p, map->size, MADV_SEQUENTIAL);
+	size_t at = 0;
+	auto take = [&](size_t len) -> Result<std::span<const uint8_t>> {
+		if (len > map->size - at)
+			return fail(EBADMSG, "truncated image: " + path + " ends too early");
+		std::span<const uint8_t> b(map->base + at, len);
+		at += len;
+		return b;
+	};
+	auto img = read_image_from([&](std::span<uint8_t> b) -> Result<void> {
+		auto v = take(b.size());
+		if (!v)
+			return std::unexpected(v.error());
+		std::memcpy(b.data(), v->data(), b.size());
+		return {};
+	}, take);
+	if (img)
+		img->backing = map;
+	return img;
+}
+
+} // namespace
+
+Result<Image> load_image(const std::string &path, LoadMode mode)
 {
 	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, "open " + path);
+	if (mode == LoadMode::kMapped) {
+		auto mapped = load_mapped(fd, path);
+		if (mapped) {
+			::close(fd);
+			return std::move(*mapped);
+		}
+	}
 	auto img = read_image([&](std::span<uint8_t> b) -> Result<void> {
 		for (size_t off = 0; off < b.size();) {
 			ssize_t n = ::read(fd, b.data() + off, b.size() - off);

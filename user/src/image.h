@@ -153,11 +153,20 @@ struct MappedFile {
 
 // LEN bytes of memory at ADDR. DATA holds them in an image read from a
 // file or the wire; a captured image leaves it empty and the bytes are
-// read from the stopped process while the image is written.
+// read from the stopped process while the image is written. An image
+// file mapped for a restore (load_image's kMapped) leaves DATA empty too
+// and points VIEW at the bytes in the file's mapping (Image::backing).
 struct PageRun {
 	uint64_t addr = 0;
 	uint64_t len = 0;
 	std::vector<uint8_t> data;
+	std::span<const uint8_t> view = {};
+
+	// The run's bytes, wherever they are held.
+	std::span<const uint8_t> bytes() const
+	{
+		return data.empty() ? view : std::span<const uint8_t>(data);
+	}
 };
 
 // Fills the span with the memory at ADDR (of a stopped process).
@@ -259,6 +268,9 @@ struct Image {
 	// None in images written before they were carried, or with none.
 	PendingSignals pending_signals;
 	std::vector<PageRun> pages;
+	// What the pages' views point into (a mapping of the image file), held
+	// for as long as the image.
+	std::shared_ptr<const void> backing;
 	// Runs (address, length) of pages the receiver already holds from the
 	// pre-copy rounds of `hetmig send --live`, unchanged since: with PAGES
 	// they are the process's memory. Empty in every other image.
@@ -321,7 +333,13 @@ Result<void> read_page_records(const ByteSource &source, uint32_t version,
 
 Result<void> save_image(const Image &img, const std::string &path,
 			const WriteOptions &opts = {});
-Result<Image> load_image(const std::string &path);
+// kMapped: the file is mapped, its checksums checked there, and page
+// records stored raw are views into the mapping (PageRun::view), not
+// copies: for a restore, which only reads them. The file must not change
+// while the image lives (hetmig restore's own images; a file another
+// writer truncates would fault).
+enum class LoadMode { kCopied, kMapped };
+Result<Image> load_image(const std::string &path, LoadMode mode = LoadMode::kCopied);
 
 // The mapping of IMG that holds ADDR, or nullptr.
 const Mapping *mapping_containing(const Image &img, uint64_t addr);

@@ -39,13 +39,16 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
+#include "anon_fill.h"
 #include "capture.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
@@ -245,9 +248,16 @@ long raw_clone3(clone_args &args)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
+// A pipe, or with SOCKET a unix socket pair (which carries descriptors):
+// the parent reads from one end, a child writes into the other.
 class Pipe {
 public:
-	Pipe() { if (pipe2(fds_, O_CLOEXEC)) fds_[0] = fds_[1] = -1; }
+	explicit Pipe(bool socket = false)
+	{
+		if (socket ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_)
+			   : pipe2(fds_, O_CLOEXEC))
+			fds_[0] = fds_[1] = -1;
+	}
 	~Pipe() { close_read(); close_write(); }
 	int read_end() const { return fds_[0]; }
 	int write_end() const { return fds_[1]; }
@@ -636,6 +646,8 @@ struct TreeSetup {
 	bool keep_pids = false, keep_tids = false;
 	std::vector<int> go_read, go_write, report_read, report_write;	// per member
 	int created_read = -1, created_write = -1;
+	// Per member: the socket its userfaultfd comes back on (anon_fill.h).
+	std::vector<int> uffd_read, uffd_write;
 	std::vector<int> shm;	// the tree's shared memory, memfds
 	std::vector<int> tree_files;	// the descriptions its processes share
 };
@@ -708,6 +720,7 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		for (size_t j = 0; j < t.plan.size(); j++) {
 			close(t.go_write[j]);
 			close(t.report_read[j]);
+			close(t.uffd_read[j]);
 		}
 		close(t.created_read);
 	}
@@ -752,6 +765,7 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		if (j != i) {
 			close(t.go_read[j]);
 			close(t.report_write[j]);
+			close(t.uffd_write[j]);
 		}
 	Created rec{uint32_t(i), int32_t(getpid())};
 	if (write(t.created_write, &rec, sizeof(rec)) != sizeof(rec))
@@ -764,6 +778,15 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	std::memcpy(&pgid, go + 1, sizeof(pgid));
 	if (pgid && setpgid(0, pgid))
 		child_fail(p, strf("joining process group %d", pgid), errno);
+	// Our address space's userfaultfd, for the restorer to fill the
+	// memory RESTORE_MM makes (anon_fill.h); given away, so the process
+	// never holds it. Without one the restorer writes the pages as ptrace
+	// would.
+	if (int uffd = make_userfaultfd(); uffd >= 0) {
+		(void)send_fd(t.uffd_write[i], uffd);
+		close(uffd);
+	}
+	close(t.uffd_write[i]);
 	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, i == 0);
 }
 
@@ -780,10 +803,10 @@ std::string read_report(int fd)
 }
 
 // The writable mappings of an image as [start, end) ranges in address
-// order, merged where they touch: a run of pages that lies in one of them
-// can be written with process_vm_writev. Looked up by binary search, not a
-// scan of every mapping per run (a process of 5,000 mappings and as many
-// runs took 25 million comparisons).
+// order, merged where they touch: a piece that lies in one of them can be
+// written with process_vm_writev. Looked up by binary search, not a scan
+// of every mapping per piece (a process of 5,000 mappings and as many runs
+// took 25 million comparisons).
 class WritableRanges {
 public:
 	explicit WritableRanges(const Image &img)
@@ -801,28 +824,29 @@ public:
 		ranges_ = std::move(merged);
 	}
 
-	bool hold(const PageRun &run) const
+	bool hold(const PagePiece &piece) const
 	{
 		auto it = std::upper_bound(ranges_.begin(), ranges_.end(),
-					   std::make_pair(run.addr, UINT64_MAX));
+					   std::make_pair(piece.addr, UINT64_MAX));
 		if (it == ranges_.begin())
 			return false;
 		--it;
-		return run.addr >= it->first && run.addr + run.data.size() <= it->second;
+		return piece.addr >= it->first && piece.addr + piece.bytes.size() <= it->second;
 	}
 
 private:
 	std::vector<std::pair<uint64_t, uint64_t>> ranges_;
 };
 
-// RUN written into PID's memory with process_vm_writev: one copy, the
-// target's pages pinned a batch at a time. False if it did not all go in.
-bool write_directly(pid_t pid, const PageRun &run)
+// PIECE written into PID's memory with process_vm_writev: one copy, the
+// target's pages faulted in (zeroed) and pinned a batch at a time. False
+// if it did not all go in.
+bool write_directly(pid_t pid, const PagePiece &piece)
 {
-	size_t done = 0, size = run.data.size();
+	size_t done = 0, size = piece.bytes.size();
 	while (done < size) {
-		iovec local{const_cast<uint8_t *>(run.data.data()) + done, size - done};
-		iovec remote{reinterpret_cast<void *>(run.addr + done), size - done};
+		iovec local{const_cast<uint8_t *>(piece.bytes.data()) + done, size - done};
+		iovec remote{reinterpret_cast<void *>(piece.addr + done), size - done};
 		ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
 			return false;
@@ -831,43 +855,59 @@ bool write_directly(pid_t pid, const PageRun &run)
 	return true;
 }
 
-// The image's pages into the rebuilt process. Those of writable mappings,
-// nearly all, go in with process_vm_writev; WRITE_PAGES writes the rest
-// (read-only mappings, as ptrace's POKE would: hetmig.ko copies into a
-// buffer of its own and then into the target with access_process_vm, two
-// copies and a page lookup per page) and any run process_vm_writev did not
-// take, saying why.
-Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
-			const std::vector<int> &shm)
+// How many threads copy pages in with UFFDIO_COPY: one per CPU, up to 4
+// (each copies a page at a time under the mm's read lock, so they scale).
+unsigned copy_threads()
 {
-	const WritableRanges writable(img);
+	return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+}
+
+// The image's pages into the rebuilt process. Shared memory goes into its
+// memfd; private anonymous memory, nearly all of a process's, through UFFD
+// (the process's userfaultfd, -1 for none: anon_fill.h), which allocates
+// each page and copies into it once; what is left, process_vm_writev
+// where the mapping is writable, else WRITE_PAGES (read-only mappings, as
+// ptrace's POKE would: hetmig.ko copies into a buffer of its own and then
+// into the target with access_process_vm).
+Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
+			 const std::vector<int> &shm, int uffd)
+{
+	fds::UniqueFd owned(uffd);  // closed on every way out
+	std::vector<PagePiece> pieces;
 	for (const auto &run : img.pages) {
+		std::span<const uint8_t> bytes = run.bytes();
 		// Shared memory straight into its object, whatever the mapping's
 		// protection.
 		const Mapping *m = mapping_containing(img, run.addr);
 		if (m && m->shared >= 0) {
-			if (run.addr + run.data.size() > m->end || size_t(m->shared) >= shm.size())
+			if (run.addr + bytes.size() > m->end || size_t(m->shared) >= shm.size())
 				return fail(EINVAL, strf("pages at 0x%lx overrun their shared memory",
 							 (unsigned long)run.addr));
 			uint64_t off = run.addr - m->start + m->pgoff;
-			for (size_t done = 0; done < run.data.size();) {
-				ssize_t n = pwrite(shm[size_t(m->shared)], run.data.data() + done,
-						   run.data.size() - done, off_t(off + done));
+			for (size_t done = 0; done < bytes.size();) {
+				ssize_t n = pwrite(shm[size_t(m->shared)], bytes.data() + done,
+						   bytes.size() - done, off_t(off + done));
 				if (n <= 0)
 					return fail(n < 0 ? errno : EIO, "writing shared memory");
 				done += size_t(n);
 			}
 			continue;
 		}
-		if (writable.hold(run) && write_directly(pid, run))
+		pieces.push_back({run.addr, bytes});
+	}
+	if (owned.get() >= 0)
+		pieces = fill_anonymous(owned.release(), img, std::move(pieces), copy_threads());
+	const WritableRanges writable(img);
+	for (const auto &piece : pieces) {
+		if (writable.hold(piece) && write_directly(pid, piece))
 			continue;
 		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
 		if (!req)
 			return std::unexpected(req.error());
-		if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, run.addr) ||
+		if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, piece.addr) ||
 		    nla_put_u64(req->get(), HETMIG_A_PAGES_BUF,
-				reinterpret_cast<uint64_t>(run.data.data())) ||
-		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, run.data.size()))
+				reinterpret_cast<uint64_t>(piece.bytes.data())) ||
+		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, piece.bytes.size()))
 			return fail(EMSGSIZE, "WRITE_PAGES");
 		if (auto r = client.ack(std::move(*req), "WRITE_PAGES"); !r)
 			return r;
@@ -1150,17 +1190,21 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	});
 	if (!tree_files)
 		return std::unexpected(tree_files.error());
-	std::vector<std::unique_ptr<Pipe>> go, report;
+	std::vector<std::unique_ptr<Pipe>> go, report, uffd;
 	Pipe created;
 	for (size_t i = 0; i < n; i++) {
 		go.push_back(std::make_unique<Pipe>());
 		report.push_back(std::make_unique<Pipe>());
-		if (go.back()->read_end() < 0 || report.back()->read_end() < 0)
+		uffd.push_back(std::make_unique<Pipe>(true));
+		if (go.back()->read_end() < 0 || report.back()->read_end() < 0 ||
+		    uffd.back()->read_end() < 0)
 			return fail(errno, "pipe");
 		t.go_read.push_back(go.back()->read_end());
 		t.go_write.push_back(go.back()->write_end());
 		t.report_read.push_back(report.back()->read_end());
 		t.report_write.push_back(report.back()->write_end());
+		t.uffd_read.push_back(uffd.back()->read_end());
+		t.uffd_write.push_back(uffd.back()->write_end());
 	}
 	if (created.read_end() < 0)
 		return fail(errno, "pipe");
@@ -1201,6 +1245,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	for (size_t i = 0; i < n; i++) {
 		go[i]->close_read();
 		report[i]->close_write();
+		uffd[i]->close_write();
 	}
 	created.close_write();
 
@@ -1316,7 +1361,9 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (tids[i].size() != mi.threads.size())
 			return died(strf("process %d has %zu threads, not %zu", pids[i],
 					 tids[i].size(), mi.threads.size()));
-		if (auto r = write_pages(*client, pids[i], mi, shm.fds); !r)
+		// Sent before its RESTORE_MM, so here by now, if made at all.
+		int fill = receive_fd(uffd[i]->read_end());
+		if (auto r = write_pages(*client, pids[i], mi, shm.fds, fill); !r)
 			return std::unexpected(r.error());
 		for (size_t k = 0; k < mi.threads.size(); k++)
 			if (auto r = set_thread(*client, pids[i], tids[i][k], mi.threads[k]); !r)

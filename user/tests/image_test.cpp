@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <unistd.h>
 #include <linux/hetmig.h>
 
 #include <gtest/gtest.h>
@@ -494,6 +495,59 @@ TEST(Image, EveryFlippedByteOfASmallImageIsRefused)
 		ASSERT_FALSE(decode(bad).has_value()) << "flip at " << at << " of "
 							 << bytes.size() << " was accepted";
 	}
+}
+
+// A restore maps its image file (LoadMode::kMapped): the same memory as a
+// read, raw records viewed in the file rather than copied, and every cut
+// or flipped byte refused as a read refuses it, a bad page record by its
+// address.
+TEST(Image, MappedFileReadsAsTheCopyAndRefusesTheSame)
+{
+	char path[] = "/tmp/hetmig-image-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	auto write_file = [&](const std::vector<uint8_t> &bytes) {
+		std::ofstream(path, std::ios::binary | std::ios::trunc)
+			.write(reinterpret_cast<const char *>(bytes.data()), long(bytes.size()));
+	};
+	for (bool compress : {false, true}) {
+		auto bytes = encode(sample(), compress);
+		write_file(bytes);
+		auto copied = load_image(path, LoadMode::kCopied);
+		auto mapped = load_image(path, LoadMode::kMapped);
+		ASSERT_TRUE(copied) << copied.error().describe();
+		ASSERT_TRUE(mapped) << mapped.error().describe();
+		std::map<uint64_t, uint8_t> want = memory_of(*copied), got;
+		size_t views = 0;
+		for (const auto &run : mapped->pages) {
+			views += !run.view.empty();
+			for (size_t i = 0; i < run.bytes().size(); i++)
+				got[run.addr + i] = run.bytes()[i];
+		}
+		EXPECT_EQ(got, want);
+		if (!compress) {
+			EXPECT_EQ(views, mapped->pages.size());
+		}
+		EXPECT_TRUE(mapped->backing);
+
+		// A byte of the last record's data flipped: refused with the
+		// read's message (which names the record's address).
+		auto bad = bytes;
+		size_t at = bytes.size() - sizeof(uint64_t) * 4 - 48 - 100;
+		bad[at] ^= 0x10;
+		write_file(bad);
+		auto refused = load_image(path, LoadMode::kMapped);
+		ASSERT_FALSE(refused);
+		auto read_refused = load_image(path, LoadMode::kCopied);
+		ASSERT_FALSE(read_refused);
+		EXPECT_EQ(refused.error().describe(), read_refused.error().describe());
+		for (size_t len = 0; len < bytes.size(); len += 1 + len / 4) {
+			write_file(std::vector<uint8_t>(bytes.begin(), bytes.begin() + long(len)));
+			ASSERT_FALSE(load_image(path, LoadMode::kMapped)) << "cut at " << len;
+		}
+	}
+	unlink(path);
 }
 
 TEST(Image, ForeignVersionIsNamed)

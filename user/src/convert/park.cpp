@@ -20,6 +20,7 @@
 #include "check/verifier.h"
 #include "convert/agreement.h"
 #include "convert/resume.h"
+#include "convert/site_cache.h"
 #include "convert/thread_parking.h"
 
 namespace hetmig::convert {
@@ -197,13 +198,8 @@ Result<size_t> mark_unproven_sites(pid_t pid, const program::Program &from,
 	auto table = from.symbol("__hetmig_unproven");
 	if (!table)
 		return 0;
-	check::Report report = verify_pair(from, to);
-	std::vector<uint64_t> ras;
-	for (const auto &r : report.refusals)
-		if (const program::CallSite *c = from.call_site_by_key(r.key))
-			ras.push_back(c->return_address);
-	std::sort(ras.begin(), ras.end());
-	ras.erase(std::unique(ras.begin(), ras.end()), ras.end());
+	std::vector<uint64_t> ras =
+		unproven_return_addresses(from, to, SiteCache::user_default());
 	uint32_t count = ras.size() <= HETMIG_UNPROVEN_MAX ? uint32_t(ras.size()) : 0;
 	// Entries first, the count last: the runtime reads the count first.
 	if (count)

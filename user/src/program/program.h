@@ -257,6 +257,11 @@ public:
 	Isa isa() const;
 	// The .note.hetmig pair id (hex), empty if the file is not a hetmig-cc build.
 	const std::string &pair_id() const;
+	// The XXH64 and length of the file's bytes (hex), read through the
+	// descriptor the program was opened with: the same file the model was
+	// read from, whatever its path names now. Stands in for a build id,
+	// which hetmig-cc links without (--build-id=none).
+	Result<std::string> file_digest() const;
 	// The compiler flags recorded in DW_AT_producer of the first CU.
 	const std::string &producer() const;
 	// Every compilation unit with DWARF, in file order.

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+// Filling a rebuilt process's private anonymous memory with userfaultfd's
+// UFFDIO_COPY: each page is allocated, copied into once and mapped, never
+// zeroed first and never faulted in, which process_vm_writev and
+// WRITE_PAGES both do (a fault, a zeroed page, then the copy). Under TCG
+// the zeroing alone costs about as much as the copy.
+//
+// A userfaultfd belongs to the address space of the process that made it,
+// whoever holds it: the task being rebuilt makes it before RESTORE_MM
+// (which keeps its mm, only changing the mappings) and hands it to the
+// restorer over a socket, closing its own copy, so the restored process
+// never holds it. The restorer registers the image's private anonymous
+// ranges, copies, unregisters and closes: the process, stopped throughout,
+// is left as without it. UFFD_USER_MODE_ONLY: no privilege needed
+// (vm.unprivileged_userfaultfd stays 0), and a kernel access to a
+// registered, still empty page fails at once instead of waiting for us.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "error.h"
+#include "image.h"
+
+namespace hetmig {
+
+// A userfaultfd of the calling process's address space, close-on-exec;
+// -1 with errno when the kernel has none or refuses it.
+int make_userfaultfd();
+
+// FD over the unix socket SOCK (SCM_RIGHTS); false if it did not go.
+bool send_fd(int sock, int fd);
+// A descriptor waiting on SOCK, or -1 when none is (never blocks).
+int receive_fd(int sock);
+
+// ADDR and the bytes to put there.
+struct PagePiece {
+	uint64_t addr = 0;
+	std::span<const uint8_t> bytes;
+};
+
+// Copies the PIECES that lie in private anonymous mappings of IMG into the
+// process UFFD belongs to, up to THREADS at once, and returns the pieces,
+// or the rest of pieces, it did not copy (other mappings; a page already
+// there), for the caller's other ways. UFFD is closed and every range it
+// registered unregistered before it returns, so that those ways find the
+// process's memory as usual.
+std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
+				      std::vector<PagePiece> pieces, unsigned threads);
+
+} // namespace hetmig
