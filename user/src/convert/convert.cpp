@@ -227,6 +227,8 @@ private:
 	Result<void> binary_mappings();
 	Result<void> tls_and_resume();
 	Result<void> thread_records();
+	ResumeRecord resume_record(const ThreadJob &job) const;
+	ThreadState destination_thread(const ThreadState &t) const;
 	Result<void> signals_and_threads();
 	const ThreadJob *stack_of(uint64_t addr) const;
 	// Offsets in BYTES that became offsets from the main thread's pointer
@@ -1418,6 +1420,34 @@ Result<void> Converter::binary_mappings()
 	return {};
 }
 
+// What a thread keeps on the destination as it was: its tid, signal mask
+// and alternate signal stack (the ISA's own registers come afterwards).
+ThreadState Converter::destination_thread(const ThreadState &t) const
+{
+	ThreadState d;
+	d.tid = t.tid;
+	d.arch = image_arch(to_.isa());
+	d.sigmask = t.sigmask;
+	d.altstack_sp = t.altstack_sp;
+	d.altstack_size = t.altstack_size;
+	d.altstack_flags = t.altstack_flags;
+	return d;
+}
+
+// Where a thread returns from __hetmig_park on the destination, and with
+// which registers.
+ResumeRecord Converter::resume_record(const ThreadJob &job) const
+{
+	ResumeRecord rec;
+	rec.pc = job.resume_pc;
+	rec.sp = job.resume_sp;
+	rec.fp = job.resume_fp;
+	rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
+	rec.errno_val = job.park_errno;
+	rec.callee_saved = job.resume_registers;
+	return rec;
+}
+
 Result<void> Converter::tls_and_resume()
 {
 	ThreadJob &main = jobs_.front();
@@ -1437,15 +1467,9 @@ Result<void> Converter::tls_and_resume()
 			return fail(EFAULT, "reading the thread's TLS block: " + r.error().context);
 		anchor = *a_src;
 	}
-	ResumeRecord rec;
-	rec.pc = main.resume_pc;
-	rec.sp = main.resume_sp;
-	rec.fp = main.resume_fp;
-	rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
 	// errno lives in musl's thread descriptor, which the destination builds
 	// anew; the runtime kept its value when the program parked.
-	rec.errno_val = main.park_errno;
-	rec.callee_saved = main.resume_registers;
+	ResumeRecord rec = resume_record(main);
 	rec.tp_words = main.tp_words;
 	rec.tp_registers = main.tp_registers;
 	rec.tp_stores = main.tp_stores;
@@ -1481,13 +1505,7 @@ Result<void> Converter::tls_and_resume()
 	// nothing (or something else) on the destination.
 	mem_.write_u64(rt_.address + offsetof(hetmig_runtime, holder), 0);
 
-	ThreadState d;
-	d.tid = t.tid;
-	d.arch = image_arch(to_.isa());
-	d.sigmask = t.sigmask;
-	d.altstack_sp = t.altstack_sp;
-	d.altstack_size = t.altstack_size;
-	d.altstack_flags = t.altstack_flags;
+	ThreadState d = destination_thread(t);
 	d.regsets = entry_registers(to_.isa(), *to_.symbol(kResumeSymbol), placed.sp,
 				    placed.record);
 	out_.threads = {d};
@@ -1507,27 +1525,14 @@ Result<void> Converter::thread_records()
 			continue;
 		const ThreadState &t = *j.state;
 		const ThreadArea &a = j.area.area;
-		ResumeRecord rec;
-		rec.pc = j.resume_pc;
-		rec.sp = j.resume_sp;
-		rec.fp = j.resume_fp;
-		rec.retval = to_.isa() == Isa::x86_64 ? kOnX86_64 : kOnAarch64;
-		rec.errno_val = j.park_errno;
-		rec.callee_saved = j.resume_registers;
-		auto placed = place_resume_record(mem_, rec, {}, 0, j.lowest_dst_sp);
+		auto placed = place_resume_record(mem_, resume_record(j), {}, 0, j.lowest_dst_sp);
 		// A field of the source's descriptor: the same field of the new.
 		auto follow = [&](uint64_t v) {
 			if (v >= j.self + fl.common && v < j.self + fl.common + kCommonLen)
 				return a.self + tl.common + (v - j.self - fl.common);
 			return v;
 		};
-		ThreadState d;
-		d.tid = t.tid;
-		d.arch = image_arch(to_.isa());
-		d.sigmask = t.sigmask;
-		d.altstack_sp = t.altstack_sp;
-		d.altstack_size = t.altstack_size;
-		d.altstack_flags = t.altstack_flags;
+		ThreadState d = destination_thread(t);
 		d.clear_child_tid = follow(t.clear_child_tid);
 		d.robust_list = follow(t.robust_list);
 		d.thread_pointer = a.tp;
