@@ -361,6 +361,9 @@ check "dump_restore.tree_pipe_outside_refused" has "$out" "process $x of the tre
 check "dump_restore.tree_pipe_outside_names_the_other" has "$out" "whose write end process $pid (treefds) holds"
 kill -TERM $pid && wait_for "$work/treefds2" "^treefds: [^r]"
 check "dump_restore.tree_pipe_outside_runs_on" intact "$work/treefds2" treefds "$x"
+# Its tree does not end with the process outside it: left running, it
+# outlived the suite.
+kill -KILL "$x" 2>/dev/null
 # A shell pipeline moved mid-stream: seq has filled the pipe to a
 # subshell that sleeps before it reads; the sum it prints after the move
 # is an unmoved run's (both ends of the pipe were standard streams).
