@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * HETMIG_LATENCY_PROBE=MS in the environment: measure how long a request to
- * move takes to reach a migration point. A thread of the runtime's asks
- * every MS milliseconds (pending 1, as `hetmig send` does), waits until the
- * program parks, notes the time in between and lets it go on at once (the
- * point returns 0). At exit it prints the count, median and maximum to
- * stderr. For measurement only (selftests/npb/latency-suite): the program
- * is then multi-threaded, which `hetmig send` refuses. The sites hetmig
- * check refuses are points here too (no one writes __hetmig_unproven).
+ * Linked by `hetmig-cc --latency-probe` only. HETMIG_LATENCY_PROBE=MS in the
+ * environment then measures how long a request to move takes to reach a
+ * migration point. A thread of the runtime's asks every MS milliseconds
+ * (pending 1, as `hetmig send` does), waits until the program parks, notes
+ * the time in between and lets it go on at once (the point returns 0). At
+ * exit it prints the count, median and maximum to stderr. For measurement
+ * only (selftests/npb/latency-suite): the program is then multi-threaded,
+ * which `hetmig send` refuses. The sites hetmig check refuses are points
+ * here too (no one writes __hetmig_unproven).
  */
 #include <pthread.h>
 #include <stdint.h>

@@ -44,7 +44,7 @@ void __hetmig_jump(const struct hetmig_resume *r) __attribute__((noreturn));
  */
 #if defined(__x86_64__)
 __asm__(
-	".pushsection .text.__hetmig_resume,\"ax\"\n"
+	".pushsection .text.__hetmig_resume,\"axR\"\n"
 	".globl __hetmig_resume\n"
 	".type __hetmig_resume,@function\n"
 	"__hetmig_resume:\n"
@@ -54,7 +54,7 @@ __asm__(
 	"	ud2\n"
 	".size __hetmig_resume, .-__hetmig_resume\n"
 	".popsection\n"
-	".pushsection .text.__hetmig_resume_thread,\"ax\"\n"
+	".pushsection .text.__hetmig_resume_thread,\"axR\"\n"
 	".globl __hetmig_resume_thread\n"
 	".type __hetmig_resume_thread,@function\n"
 	"__hetmig_resume_thread:\n"
@@ -79,7 +79,7 @@ __asm__(
 	"	jmp *8(%rdi)\n"
 	".size __hetmig_jump, .-__hetmig_jump\n"
 	".popsection\n"
-	".pushsection .text.__hetmig_main_return,\"ax\"\n"
+	".pushsection .text.__hetmig_main_return,\"axR\"\n"
 	".globl __hetmig_main_return\n"
 	".type __hetmig_main_return,@function\n"
 	"__hetmig_main_return:\n"
@@ -91,7 +91,7 @@ __asm__(
 	".popsection\n");
 #elif defined(__aarch64__)
 __asm__(
-	".pushsection .text.__hetmig_resume,\"ax\"\n"
+	".pushsection .text.__hetmig_resume,\"axR\"\n"
 	".globl __hetmig_resume\n"
 	".type __hetmig_resume,%function\n"
 	"__hetmig_resume:\n"
@@ -104,7 +104,7 @@ __asm__(
 	"	brk #0\n"
 	".size __hetmig_resume, .-__hetmig_resume\n"
 	".popsection\n"
-	".pushsection .text.__hetmig_resume_thread,\"ax\"\n"
+	".pushsection .text.__hetmig_resume_thread,\"axR\"\n"
 	".globl __hetmig_resume_thread\n"
 	".type __hetmig_resume_thread,%function\n"
 	"__hetmig_resume_thread:\n"
@@ -139,7 +139,7 @@ __asm__(
 	"	br x16\n"
 	".size __hetmig_jump, .-__hetmig_jump\n"
 	".popsection\n"
-	".pushsection .text.__hetmig_main_return,\"ax\"\n"
+	".pushsection .text.__hetmig_main_return,\"axR\"\n"
 	".globl __hetmig_main_return\n"
 	".type __hetmig_main_return,%function\n"
 	"__hetmig_main_return:\n"

@@ -33,7 +33,15 @@ _Static_assert(offsetof(struct hetmig_resume, callee_saved) == 56, "struct hetmi
 _Static_assert(sizeof(struct hetmig_thread) == 48, "struct hetmig_thread layout");
 _Static_assert(offsetof(struct hetmig_threads, slot) == 16, "struct hetmig_threads layout");
 
-struct hetmig_runtime __hetmig_rt = {
+/*
+ * hetmig-cc links with --gc-sections. What the tool finds by name in the
+ * program or the converter points a thread at, and no code of the program
+ * references, is kept by RETAIN (SHF_GNU_RETAIN; "axR" on the assembly
+ * sections of resume.c).
+ */
+#define RETAIN __attribute__((used, retain))
+
+RETAIN struct hetmig_runtime __hetmig_rt = {
 	.magic = HETMIG_RT_MAGIC,
 	.version = HETMIG_RT_VERSION,
 };
@@ -43,7 +51,7 @@ struct hetmig_runtime __hetmig_rt = {
  * &__hetmig_tls_anchor - its offset in PT_TLS (the same on both builds).
  * Initialised, so it lies in .tdata and can be found in the TLS image too.
  */
-__thread uint64_t __hetmig_tls_anchor = 0x434e41534c544d48ull;	/* "HMTLSANC" */
+RETAIN __thread uint64_t __hetmig_tls_anchor = 0x434e41534c544d48ull;	/* "HMTLSANC" */
 
 /*
  * -finstrument-functions makes every function entry a migration point: a
@@ -167,8 +175,8 @@ __asm__(".pushsection .text.__cyg_profile_func_exit, \"ax\", %progbits\n"
  * out of it to park at its wrapper's call. The companion waits until
  * every thread of the process is parked, or names those that are not.
  */
-struct hetmig_unproven __hetmig_unproven;
-struct hetmig_threads __hetmig_threads;
+RETAIN struct hetmig_unproven __hetmig_unproven;
+RETAIN struct hetmig_threads __hetmig_threads;
 static int32_t self_request;	/* the tid of the thread in hetmig_migrate */
 
 /*

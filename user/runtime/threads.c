@@ -340,7 +340,7 @@ NOINST ssize_t __wrap_write(int fd, const void *buf, size_t n)
  * routine's return address to it.
  */
 #if defined(__x86_64__)
-__asm__(".pushsection .text.__hetmig_thread_return,\"ax\"\n"
+__asm__(".pushsection .text.__hetmig_thread_return,\"axR\"\n"
 	".globl __hetmig_thread_return\n"
 	".type __hetmig_thread_return,@function\n"
 	"__hetmig_thread_return:\n"
@@ -351,7 +351,7 @@ __asm__(".pushsection .text.__hetmig_thread_return,\"ax\"\n"
 	".size __hetmig_thread_return, .-__hetmig_thread_return\n"
 	".popsection\n");
 #elif defined(__aarch64__)
-__asm__(".pushsection .text.__hetmig_thread_return,\"ax\"\n"
+__asm__(".pushsection .text.__hetmig_thread_return,\"axR\"\n"
 	".globl __hetmig_thread_return\n"
 	".type __hetmig_thread_return,%function\n"
 	"__hetmig_thread_return:\n"

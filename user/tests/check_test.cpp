@@ -48,6 +48,25 @@ TEST(Verifier, AcceptsCleanO0)
 		ADD_FAILURE() << f.key << ": " << f.reasons.front();
 }
 
+// hetmig-cc links with --gc-sections: the DWARF of a function the linker
+// dropped (address 0) describes no code and is no reason to refuse.
+TEST(Verifier, IgnoresFunctionsTheLinkerDropped)
+{
+	for (const char *file : {"discarded.x86_64", "discarded.aarch64"}) {
+		Program p = open_fixture(file);
+		EXPECT_EQ(p.function_named("unused"), nullptr) << file;
+		ASSERT_NE(p.function_named("main"), nullptr) << file;
+		for (const auto &f : p.functions())
+			EXPECT_GE(f.low, 0x400000u) << file << ": " << f.name;
+	}
+	Report r = check("discarded.x86_64", "discarded.aarch64");
+	EXPECT_TRUE(r.ok());
+	EXPECT_GT(r.sites, 2u);
+	EXPECT_EQ(r.proven, r.sites);
+	for (const auto &e : r.errors)
+		ADD_FAILURE() << e;
+}
+
 TEST(Verifier, RefusesTemporaryAcrossCall)
 {
 	Report r = check("temp.x86_64", "temp.aarch64");

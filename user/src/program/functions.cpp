@@ -228,6 +228,14 @@ Result<void> read_functions(Program::Impl &p)
 			return std::unexpected(r.error());
 		dfs = std::move(*r);
 	}
+	// ld --gc-sections drops unreferenced functions but keeps their DWARF,
+	// with the address of the dropped section as 0 (the linker's
+	// tombstone): a function that starts below every loaded segment is
+	// not in the program at all.
+	uint64_t lowest = UINT64_MAX;
+	for (const auto &s : p.segments)
+		lowest = std::min(lowest, s.vaddr);
+	std::erase_if(dfs, [lowest](const DwarfFunction &d) { return d.f.low < lowest; });
 	std::sort(dfs.begin(), dfs.end(),
 		  [](const auto &a, const auto &b) { return a.f.low < b.f.low; });
 
