@@ -261,5 +261,65 @@ TEST(ConstantsAarch64, AThreadLocalAddressIsThreadPointerRelative)
 	EXPECT_EQ(c.thread_registers, (std::vector<std::pair<unsigned, int64_t>>{{19, 0x40}}));
 }
 
+// Branch conditions (constants.cpp, branch_fact): expr's parse_factor at
+// -O2 on aarch64 compares the token it loaded with `cmp w20, #4; b.eq` and
+// passes w20 for the constant 4 two calls later.
+constexpr uint32_t kLdrW20 = 0xb9401014;   // ldr w20, [x0, #16]
+constexpr uint32_t kLdrX20 = 0xf9400814;   // ldr x20, [x0, #16]
+constexpr uint32_t kCmpW20 = 0x7100129f;   // cmp w20, #4
+constexpr uint32_t kCmpX20 = 0xf100129f;   // cmp x20, #4
+constexpr uint32_t kReadW20 = 0x2a1403e0;  // mov w0, w20
+constexpr uint32_t kBneOverCall = 0x54000061;  // b.ne to the epilogue
+
+TEST(ConstantsAarch64, AComparisonTellsTheRegisterOnTheEqualEdge)
+{
+	auto a = assemble_aarch64({kLdrW20, kCmpW20, kBneOverCall}, {kReadW20});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 20), 4u);
+}
+
+TEST(ConstantsAarch64, AThirtyTwoBitComparisonOfAWideValueTellsNothing)
+{
+	// ldr x20 may leave bits in the upper half that cmp w20 does not see.
+	auto a = assemble_aarch64({kLdrX20, kCmpW20, kBneOverCall}, {kReadW20});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_FALSE(constant_in(a.f.calls[0], 20).has_value());
+	a = assemble_aarch64({kLdrX20, kCmpX20, kBneOverCall}, {kReadW20});
+	EXPECT_EQ(constant_in(a.f.calls[0], 20), 4u);
+}
+
+TEST(ConstantsAarch64, CbnzTellsZeroOnTheFallThrough)
+{
+	auto a = assemble_aarch64({kLdrW20, 0x35000054 /* cbnz w20, to the epilogue */},
+				  {kReadW20});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 20), 0u);
+}
+
+TEST(ConstantsAarch64, AFactOnOnePathOnlyIsLostAtTheJoin)
+{
+	// b.ne goes to the call itself: one path knows x20 is 4, one does not.
+	auto a = assemble_aarch64({kLdrW20, kCmpW20, 0x54000041, 0xd503201f /* nop */},
+				  {kReadW20});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_FALSE(constant_in(a.f.calls[0], 20).has_value());
+}
+
+TEST(ConstantsX86, AComparisonTellsTheRegisterOnTheEqualEdge)
+{
+	const std::vector<uint8_t> jne_over_call = {0x75, 0x07}, read_ebx = {0x89, 0xdf};
+	auto a = assemble({{0x8b, 0x5f, 0x10} /* mov 0x10(%rdi),%ebx */,
+			   {0x83, 0xfb, 0x04} /* cmp $4,%ebx */, jne_over_call},
+			  {read_ebx});
+	ASSERT_EQ(a.f.calls.size(), 1u);
+	EXPECT_EQ(constant_in(a.f.calls[0], 3), 4u);
+	// A 64-bit load compared on 32 bits: the upper half is unknown.
+	a = assemble({{0x48, 0x8b, 0x5f, 0x10}, {0x83, 0xfb, 0x04}, jne_over_call}, {read_ebx});
+	EXPECT_FALSE(constant_in(a.f.calls[0], 3).has_value());
+	// Compared on 64 bits (cmp $4,%rbx): known.
+	a = assemble({{0x48, 0x8b, 0x5f, 0x10}, {0x48, 0x83, 0xfb, 0x04}, jne_over_call}, {read_ebx});
+	EXPECT_EQ(constant_in(a.f.calls[0], 3), 4u);
+}
+
 } // namespace
 } // namespace hetmig::program

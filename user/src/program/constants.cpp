@@ -675,6 +675,154 @@ std::vector<Effect> reloads_aarch64(const Insn &in, FrameContext fc, int64_t sp_
 	return out;
 }
 
+// Whether instruction P, which writes register R (a bit of Values),
+// writes it as a 32-bit value the ISA zero-extends: then a 32-bit
+// comparison of R with an immediate gives the whole register.
+bool writes_zero_extended(Isa isa, const Insn &in, const std::vector<uint8_t> &code,
+			  uint64_t low, unsigned r)
+{
+	if (isa == Isa::aarch64) {
+		uint32_t x = in.raw;
+		bool sf = x >> 31;
+		if ((x & 31) != r)
+			return false;
+		// Data processing, immediate (not adr/adrp) and register: sf 0
+		// writes wN, whose upper half the ISA clears.
+		if (((x >> 26) & 7) == 4 && ((x >> 24) & 0x1f) != 0x10)
+			return !sf;
+		if (((x >> 25) & 7) == 5)
+			return !sf;
+		// ldrb, ldrh, ldr wT: unsigned offset, unscaled, pre/post-indexed
+		// and register offset (a writeback writes Rn, not checked here).
+		unsigned size = x >> 30;
+		if ((x & 0x3fc00000) == 0x39400000 || (x & 0x3fe00000) == 0x38400000 ||
+		    (x & 0x3fe00c00) == 0x38600800)
+			return size != 3;
+		return false;
+	}
+	size_t off = size_t(in.address - low), i = 0, len = in.length;
+	if (off + len > code.size())
+		return false;
+	const uint8_t *p = code.data() + off;
+	uint8_t rex = 0;
+	if (len && (p[0] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (i + 1 >= len)
+		return false;
+	bool w = rex & 8;
+	uint8_t op = p[i++];
+	if (op >= 0xb8 && op <= 0xbf)  // mov $imm32, %r32
+		return !w && ((op & 7) | ((rex & 1) ? 8 : 0)) == r;
+	unsigned reg = ((p[i] >> 3) & 7) | ((rex & 4) ? 8 : 0);
+	if (op == 0x8b)  // mov r/m32, %r32
+		return !w && reg == r;
+	if (op == 0x0f && i + 1 < len && (p[i] == 0xb6 || p[i] == 0xb7))  // movzb, movzw
+		return (((p[i + 1] >> 3) & 7) | ((rex & 4) ? 8 : 0)) == r;
+	return false;
+}
+
+// What a conditional branch tells on one of its edges: register BIT holds
+// VALUE on the edge to the target (ON_TARGET) or on the fall-through.
+struct EdgeFact {
+	unsigned bit;
+	uint64_t value;
+	bool on_target;
+};
+
+// gcc uses a register that a comparison has shown equal to a constant in
+// place of the constant: expr.c's parse_factor on aarch64 tests `cmp w20,
+// #4; b.eq` and, two calls later, passes T_MINUS as `mov w0, w20`, where
+// x86_64 passes $4. Without the fact the register holds an unknown value
+// across the calls, live on one ISA only. Recognized: cmp/cmn #imm with
+// b.eq or b.ne, cbz/cbnz on aarch64; cmp $imm or test %r, %r with je or jne
+// on x86_64; callee-saved registers only. A 32-bit comparison tells the
+// whole register only if its last write, on the one path that reaches the
+// comparison, zero-extended (PRED: each instruction's only predecessor, or
+// none).
+std::optional<EdgeFact> branch_fact(Isa isa, const std::vector<Insn> &insns,
+				    const std::vector<uint8_t> &code, uint64_t low, size_t k,
+				    const std::vector<std::optional<size_t>> &pred)
+{
+	const Insn &br = insns[k];
+	if (br.flow != Insn::Flow::cond_jump)
+		return std::nullopt;
+	std::optional<unsigned> reg;
+	uint64_t value = 0;
+	bool wide = false, on_target = false;
+	auto narrow_before = [&](size_t at, unsigned r) {
+		// The last write of r on the single path into instruction AT.
+		for (unsigned steps = 0; steps < 64 && pred[at]; steps++) {
+			at = *pred[at];
+			if (insns[at].defs & (uint64_t(1) << r))
+				return writes_zero_extended(isa, insns[at], code, low, r);
+		}
+		return false;
+	};
+	if (isa == Isa::aarch64) {
+		uint32_t x = br.raw;
+		if ((x & 0x7e000000) == 0x34000000) {  // cbz, cbnz
+			reg = x & 31;
+			wide = x >> 31;
+			on_target = !((x >> 24) & 1);
+		} else if ((x & 0xff00001e) == 0x54000000 && k > 0 && pred[k] == k - 1) {
+			uint32_t c = insns[k - 1].raw;  // b.eq, b.ne after cmp/cmn
+			bool cmp = (c & 0x7f80001f) == 0x7100001f, cmn = (c & 0x7f80001f) == 0x3100001f;
+			if (!cmp && !cmn)
+				return std::nullopt;
+			uint64_t imm = uint64_t((c >> 10) & 0xfff) << (((c >> 22) & 1) ? 12 : 0);
+			reg = (c >> 5) & 31;
+			wide = c >> 31;
+			value = cmn ? uint64_t(0) - imm : imm;
+			on_target = (x & 1) == 0;
+		}
+		if (!reg || !tracked_x(*reg) || *reg < 19 || *reg > 28)
+			return std::nullopt;
+	} else {
+		size_t off = size_t(br.address - low);
+		if (off + br.length > code.size() || k == 0 || pred[k] != k - 1)
+			return std::nullopt;
+		const uint8_t *b = code.data() + off;
+		uint8_t cc = br.length == 2 ? b[0] : (br.length == 6 && b[0] == 0x0f ? b[1] - 0x10 : 0);
+		if (cc != 0x74 && cc != 0x75)  // je, jne
+			return std::nullopt;
+		on_target = cc == 0x74;
+		const Insn &c = insns[k - 1];
+		size_t coff = size_t(c.address - low), i = 0, len = c.length;
+		if (coff + len > code.size())
+			return std::nullopt;
+		const uint8_t *p = code.data() + coff;
+		uint8_t rex = 0;
+		if (len && (p[0] & 0xf0) == 0x40)
+			rex = p[i++];
+		if (i + 2 > len)
+			return std::nullopt;
+		uint8_t op = p[i], modrm = p[i + 1];
+		unsigned rm = (modrm & 7) | ((rex & 1) ? 8 : 0);
+		unsigned r = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0);
+		wide = rex & 8;
+		if ((modrm >> 6) != 3)
+			return std::nullopt;
+		if (op == 0x83 && ((modrm >> 3) & 7) == 7 && i + 3 == len)  // cmp $imm8
+			value = uint64_t(sign_extend(p[i + 2], 8));
+		else if (op == 0x81 && ((modrm >> 3) & 7) == 7 && i + 6 == len)  // cmp $imm32
+			value = uint64_t(sign_extend(load_le(p + i + 2, 4), 32));
+		else if (op == 0x85 && r == rm && i + 2 == len)  // test %r, %r
+			value = 0;
+		else
+			return std::nullopt;
+		reg = rm;
+		if (!tracked_bit(isa, *reg))
+			return std::nullopt;
+	}
+	if (!wide) {
+		if (!narrow_before(isa == Isa::aarch64 && (br.raw & 0x7e000000) == 0x34000000 ? k : k - 1,
+				   *reg))
+			return std::nullopt;
+		value &= 0xffffffffu;
+	}
+	return EdgeFact{*reg, value, on_target};
+}
+
 // Keeps in A what B agrees on; false if nothing changed.
 bool join(Values &a, bool &a_reached, const Values &b)
 {
@@ -702,6 +850,18 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 	if (!n)
 		return;
 	auto succ = successors(insns, calls_that_do_not_return(f));
+	// Each instruction's predecessor when it has exactly one.
+	std::vector<std::optional<size_t>> pred(n);
+	{
+		std::vector<unsigned> count(n, 0);
+		for (size_t k = 0; k < n; k++)
+			for (size_t s : succ[k])
+				if (count[s]++ == 0)
+					pred[s] = k;
+		for (size_t k = 0; k < n; k++)
+			if (count[k] != 1)
+				pred[k].reset();
+	}
 	std::vector<Values> in_state(n);
 	std::vector<Slots> in_slots(n);
 	int64_t sp_to_fp = int64_t(f.frame.cfa_minus_fp) - int64_t(f.frame.cfa_minus_sp);
@@ -767,9 +927,14 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 			out[r.bit] = r.value;
 		if (sets_fp(in))
 			out[kFpSet] = konst(1);
+		auto fact = branch_fact(isa, insns, code, low, k, pred);
 		for (size_t s : succ[k]) {
 			bool r = reached[s];
-			bool changed = join(in_state[s], r, out);
+			Values edge = out;
+			if (fact && insns[k].target != insns[k].address + insns[k].length &&
+			    (s != k + 1) == fact->on_target)
+				edge[fact->bit] = konst(fact->value);
+			bool changed = join(in_state[s], r, edge);
 			if (!reached[s]) {
 				in_slots[s] = out_slots;
 			} else {
