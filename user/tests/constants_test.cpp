@@ -261,6 +261,46 @@ TEST(ConstantsAarch64, AThreadLocalAddressIsThreadPointerRelative)
 	EXPECT_EQ(c.thread_registers, (std::vector<std::pair<unsigned, int64_t>>{{19, 0x40}}));
 }
 
+// fp.c's main at -O2: 1.0 spilled to a frame slot, then a store indexed
+// into a local array, `movsd %xmm0,-0x40(%rbp,%rax,8)`, then the call; the
+// slot is read after it. The store lands in the array (VARIABLES, the
+// variables' memory, CFA-relative: fp is CFA - 16), not in the slot.
+std::optional<uint64_t> slot_constant_across_indexed_store(
+	std::optional<std::vector<std::pair<int64_t, int64_t>>> variables)
+{
+	Assembled a = testing::x86_64_function(
+		{load_constant_into_xmm3(), {0xf2, 0x0f, 0x11, 0x5d, 0xf0} /* movsd %xmm3,-0x10(%rbp) */,
+		 {0xf2, 0x0f, 0x11, 0x44, 0xc5, 0xc0} /* movsd %xmm0,-0x40(%rbp,%rax,8) */},
+		{{0xf2, 0x0f, 0x10, 0x45, 0xf0} /* movsd -0x10(%rbp),%xmm0 */}, 32);
+	a.f.variable_memory = std::move(variables);
+	compute_liveness(Isa::x86_64, a.insns, a.f);
+	compute_dead_slots(Isa::x86_64, a.insns, a.code, kLow, a.f);
+	compute_constant_registers(
+		Isa::x86_64, a.insns, a.code, kLow,
+		[](uint64_t address, unsigned size) -> std::optional<uint64_t> {
+			if (address == kConstant && size == 8)
+				return kOne;
+			return std::nullopt;
+		},
+		a.f);
+	EXPECT_EQ(a.f.calls.size(), 1u);
+	for (const auto &[slot, value] : a.f.calls.at(0).constant_slots)
+		if (slot == -0x10)
+			return value;
+	return std::nullopt;
+}
+
+TEST(ConstantsX86, AStoreIndexedIntoAnArrayKeepsTheSpillSlots)
+{
+	// The array y[4] at fp-0x40..-0x20, i.e. CFA-0x50..-0x30.
+	EXPECT_EQ(slot_constant_across_indexed_store({{{-0x50, -0x30}}}), kOne);
+	// Variables' memory unknown (a VLA): every slot is forgotten.
+	EXPECT_FALSE(slot_constant_across_indexed_store(std::nullopt).has_value());
+	// A variable's memory covering the slot: that slot is forgotten.
+	EXPECT_FALSE(slot_constant_across_indexed_store({{{-0x50, -0x30}, {-0x20, -0x18}}})
+			     .has_value());
+}
+
 // Branch conditions (constants.cpp, branch_fact): expr's parse_factor at
 // -O2 on aarch64 compares the token it loaded with `cmp w20, #4; b.eq` and
 // passes w20 for the constant 4 two calls later.

@@ -55,6 +55,31 @@ void set_slot(Slots &slots, int64_t at, std::optional<Val> value)
 		slots[at] = *value;
 }
 
+// The frame memory of the function's variables, fp-relative [lo, hi).
+using VariableMemory = std::vector<std::pair<int64_t, int64_t>>;
+
+// A store indexed into a frame array (fp + disp + index * scale) writes
+// somewhere in the memory of the function's variables, the array's: as a
+// store through a pointer (which the dataflow takes to miss the frame's
+// spill slots), it cannot reach a slot gcc spilled a register to. Forgets
+// the slots that lie in any variable's memory, or all of them when that
+// memory is unknown (VARIABLES null). fp.c's main at -O2 keeps 1.0 in a
+// spill slot at rbp-0x318 across calls, with stores into `y[i]` at
+// rbp-0x120 in between.
+void forget_variable_slots(Slots &slots, const VariableMemory *variables)
+{
+	if (!variables) {
+		slots.clear();
+		return;
+	}
+	for (auto it = slots.begin(); it != slots.end();) {
+		bool inside = false;
+		for (const auto &[lo, hi] : *variables)
+			inside |= it->first < hi && lo < it->first + 8;
+		it = inside ? slots.erase(it) : ++it;
+	}
+}
+
 struct Effect {
 	unsigned bit;
 	std::optional<Val> value;
@@ -406,7 +431,8 @@ bool pure_load_x86_64(unsigned map, uint8_t op, unsigned reg, bool rep)
 // forgets the slots near it, and what cannot be bounded forgets them all.
 std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 					   const ReadOnlyWord &read_only, FrameContext fc,
-					   int64_t sp_to_fp, Values &v, Slots &slots)
+					   int64_t sp_to_fp, const VariableMemory *variables,
+					   Values &v, Slots &slots)
 {
 	auto forget_xmm = [&] {
 		for (unsigned n = 0; n < 16; n++)
@@ -460,7 +486,7 @@ std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 	// elsewhere (another base, or an index: not a spill slot).
 	std::optional<uint64_t> rip;
 	std::optional<int64_t> at;
-	bool indexed_frame = false;
+	bool indexed_frame = false, indexed_array = false;
 	if (mod != 3) {
 		int base = -1;
 		bool index = false;
@@ -487,6 +513,7 @@ std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 			at = disp + sp_to_fp;
 		if ((base == 5 || base == 4) && (index || !at))
 			indexed_frame = true;
+		indexed_array = index && at;
 	}
 	// A general register spilled to a frame slot and reloaded (REX.W 89
 	// and 8B): gcc spills a callee-saved register that holds a constant
@@ -520,6 +547,8 @@ std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 	if (map == 1 && ((op == 0x11 && repne) || (op == 0xd6 && opsize))) {
 		if (mod == 3)
 			xmm(rm) = xmm(reg);
+		else if (indexed_array)
+			forget_variable_slots(slots, variables);
 		else if (at)
 			set_slot(slots, *at, xmm(reg));
 		else if (indexed_frame)
@@ -549,7 +578,9 @@ std::optional<Effect> sse_and_slots_x86_64(const Insn &in, const uint8_t *p,
 		xmm(reg).reset();
 	if (mod == 3 || pure_load_x86_64(map, op, reg, rep))
 		return std::nullopt;
-	if (indexed_frame) {
+	if (indexed_array) {
+		forget_variable_slots(slots, variables);
+	} else if (indexed_frame) {
 		slots.clear();
 	} else if (at) {
 		forget_slots(slots, *at, 16);  // the widest baseline store
@@ -882,6 +913,13 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 	};
 	bool sp_is_fp = f.frame.known && !f.frame.dynamic &&
 			f.frame.cfa_minus_sp == f.frame.cfa_minus_fp;
+	std::optional<VariableMemory> variables;
+	if (f.variable_memory && f.frame.known) {
+		variables.emplace();
+		for (const auto &[lo, hi] : *f.variable_memory)
+			variables->push_back({lo + int64_t(f.frame.cfa_minus_fp),
+					      hi + int64_t(f.frame.cfa_minus_fp)});
+	}
 	while (!work.empty()) {
 		size_t k = work.back();
 		work.pop_back();
@@ -900,8 +938,9 @@ void compute_constant_registers(Isa isa, const std::vector<Insn> &insns,
 		} else {
 			size_t off = size_t(in.address - low);
 			if (off + in.length <= code.size()) {
-				auto reload = sse_and_slots_x86_64(in, code.data() + off, read_only,
-								   fc, sp_to_fp, out, out_slots);
+				auto reload = sse_and_slots_x86_64(
+					in, code.data() + off, read_only, fc, sp_to_fp,
+					variables ? &*variables : nullptr, out, out_slots);
 				e = effect_x86_64(in, code.data() + off, out, fc, read_only);
 				if (!e)
 					e = reload;

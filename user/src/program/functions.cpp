@@ -40,6 +40,57 @@ void collect_call_sites(Dwarf_Die *parent, std::vector<uint64_t> &out)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
+// Adds to OUT the CFA-relative memory of PARENT's variables and
+// parameters (nested scopes too) whose locations start with DW_OP_fbreg,
+// in any range of a location list; false when one's size is unknown.
+bool collect_variable_memory(Dwarf_Die *parent, std::vector<std::pair<int64_t, int64_t>> &out)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return true;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			if (!collect_variable_memory(&child, out))
+				return false;
+			continue;
+		}
+		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+			continue;
+		Dwarf_Attribute loc;
+		if (!dwarf_attr_integrate(&child, DW_AT_location, &loc))
+			continue;
+		Dwarf_Addr base, start, end;
+		Dwarf_Op *expr;
+		size_t len;
+		std::optional<Dwarf_Word> size;
+		for (ptrdiff_t off = 0;
+		     (off = dwarf_getlocations(&loc, off, &base, &start, &end, &expr, &len)) > 0;) {
+			if (len == 0 || expr[0].atom != DW_OP_fbreg)
+				continue;
+			if (!size) {
+				Dwarf_Attribute ta;
+				Dwarf_Die type;
+				Dwarf_Word n;
+				if (!dwarf_attr_integrate(&child, DW_AT_type, &ta)) {
+					// gcc gives the plugin's values in an inlined
+					// body no type and no origin: scalars.
+					n = 16;
+				} else if (!dwarf_formref_die(&ta, &type) ||
+					   dwarf_aggregate_size(&type, &n) != 0) {
+					return false;  // a VLA
+				}
+				size = n;
+			}
+			// A piece or a deref after the fbreg: the slot holds part of
+			// the value or a pointer; at least 8 bytes either way.
+			int64_t at = int64_t(expr[0].number);
+			out.push_back({at, at + int64_t(std::max<Dwarf_Word>(*size, 8))});
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return true;
+}
+
 bool takes_varargs(Dwarf_Die *subprogram)
 {
 	Dwarf_Die child;
@@ -104,6 +155,9 @@ void collect_subprograms(Dwarf_Die *parent, Dwarf_Off cu, std::vector<DwarfFunct
 		d.die = dwarf_dieoffset(&child);
 		d.cu = cu;
 		collect_call_sites(&child, d.dwarf_return_pcs);
+		std::vector<std::pair<int64_t, int64_t>> memory;
+		if (collect_variable_memory(&child, memory))
+			d.f.variable_memory = std::move(memory);
 		out.push_back(std::move(d));
 	} while (dwarf_siblingof(&child, &child) == 0);
 }

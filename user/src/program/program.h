@@ -228,6 +228,13 @@ struct Function {
 	bool decoded = false;
 	std::string why_not_decoded;
 	FrameLayout frame;
+	// The frame memory the function's variables (every scope, inlined ones
+	// included) occupy at any point, as [lo, hi) relative to the CFA
+	// (DW_OP_fbreg); nullopt when one's extent is unknown (a VLA, a size
+	// DWARF does not give). A store indexed into a frame array writes into
+	// one of them, never into a slot the compiler spilled to
+	// (compute_constant_registers).
+	std::optional<std::vector<std::pair<int64_t, int64_t>>> variable_memory;
 	std::vector<CallSite> calls;
 };
 
