@@ -16,6 +16,14 @@ constexpr uint64_t kOne = 0x3ff0000000000000ull;  // 1.0
 
 using testing::Assembled;
 
+// Read-only data: a double 1.0 at kConstant.
+std::optional<uint64_t> one_at_constant(uint64_t address, unsigned size)
+{
+	if (address == kConstant && size == 8)
+		return kOne;
+	return std::nullopt;
+}
+
 // x86_64's frame around BODY, the call and TAIL (sp below fp); liveness and
 // the constants as the program model computes them, a double 1.0 at
 // kConstant in read-only data.
@@ -26,12 +34,7 @@ Assembled assemble(const std::vector<std::vector<uint8_t>> &body,
 	compute_liveness(Isa::x86_64, a.insns, a.f);
 	compute_constant_registers(
 		Isa::x86_64, a.insns, a.code, kLow,
-		[](uint64_t address, unsigned size) -> std::optional<uint64_t> {
-			if (address == kConstant && size == 8)
-				return kOne;
-			return std::nullopt;
-		},
-		a.f);
+		one_at_constant, a.f);
 	return a;
 }
 
@@ -277,12 +280,7 @@ std::optional<uint64_t> slot_constant_across_indexed_store(
 	compute_dead_slots(Isa::x86_64, a.insns, a.code, kLow, a.f);
 	compute_constant_registers(
 		Isa::x86_64, a.insns, a.code, kLow,
-		[](uint64_t address, unsigned size) -> std::optional<uint64_t> {
-			if (address == kConstant && size == 8)
-				return kOne;
-			return std::nullopt;
-		},
-		a.f);
+		one_at_constant, a.f);
 	EXPECT_EQ(a.f.calls.size(), 1u);
 	for (const auto &[slot, value] : a.f.calls.at(0).constant_slots)
 		if (slot == -0x10)
