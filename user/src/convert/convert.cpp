@@ -262,6 +262,9 @@ private:
 	// Pointers into the other threads' areas (TLS blocks, the common part
 	// of their descriptors: errno), which the converter lays out again.
 	StackMap areas_;
+	// Each other thread's descriptor (ended ones included), source address
+	// to destination's: what musl's thread list links.
+	std::map<uint64_t, uint64_t> descriptors_;
 	// The main thread's TLS block, which musl makes anew at an address
 	// known on the destination only: a pointer into it becomes an offset
 	// from the thread pointer, completed by the runtime (tp_words).
@@ -432,6 +435,7 @@ void Converter::plan_thread_areas()
 		areas_.add(block, tls->mem_size, j.area.area.tls_block);
 		areas_.add(j.self, 0, j.area.area.self);
 		areas_.add(j.self + fl.common, kCommonLen, j.area.area.self + tl.common);
+		descriptors_[j.self] = j.area.area.self;
 	}
 	// Threads that ended and were not joined yet: no task, but their
 	// descriptor and mapping stay until pthread_join takes the result and
@@ -466,6 +470,7 @@ void Converter::plan_thread_areas()
 			continue;
 		areas_.add(at, 0, area->area.self);
 		areas_.add(at + fl.common, kCommonLen, area->area.self + tl.common);
+		descriptors_[at] = area->area.self;
 		exited_.push_back({at, *area, std::move(d)});
 	}
 	report_.exited_threads = exited_.size();
@@ -1139,24 +1144,17 @@ Result<void> Converter::relink_threads()
 	const DescriptorLayout &fl = descriptor_layout(from_.isa());
 	const DescriptorLayout &tl = descriptor_layout(to_.isa());
 	ThreadJob &main = jobs_.front();
-	const uint64_t main_self = main.state->thread_pointer - fl.tp_offset;
+	const uint64_t main_self = main_self_.first;  // plan_thread_areas
 	std::vector<uint8_t> main_desc(fl.size);
 	if (auto r = mem_.read(main_self, main_desc); !r)
 		return fail(EFAULT, "the main thread's descriptor: " + r.error().context);
 	const uint64_t main_word = uint64_t(-int64_t(tl.tp_offset));
 
-	std::map<uint64_t, uint64_t> moved;  // source descriptor -> destination's
-	for (const auto &j : jobs_)
-		if (!j.main)
-			moved[j.self] = j.area.area.self;
-	for (const auto &e : exited_)
-		moved[e.self] = e.area.area.self;
-
 	auto link = [&](uint64_t v, const std::string &who) -> Result<uint64_t> {
 		if (v == main_self)
 			return main_word;
-		auto it = moved.find(v);
-		if (it == moved.end())
+		auto it = descriptors_.find(v);
+		if (it == descriptors_.end())
 			return fail(EPROTO, strf("%s is linked to 0x%llx, no thread of the image",
 						 who.c_str(), (unsigned long long)v));
 		return it->second;
