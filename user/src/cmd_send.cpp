@@ -43,7 +43,7 @@ int cmd_send(int argc, char **argv)
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
 			    "                   [--parked] [--every-point]\n"
 			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
-			    "                    [--dirty-tracking KIND]]\n";
+			    "                    [--dirty-tracking KIND] [--max-downtime MS]]\n";
 	SendRequest r;
 	r.key_path = kDefaultKey;
 	r.write.compress = true;
@@ -83,6 +83,11 @@ int cmd_send(int argc, char **argv)
 			if (!set_option(mib, "--max-precopy", argv[++i], 1, uint64_t(1) << 30))
 				return kExitUsage;
 			live_opts.bounds.max_bytes = mib << 20;
+		} else if (a == "--max-downtime" && i + 1 < argc) {
+			long long ms = 0;
+			if (!set_option(ms, "--max-downtime", argv[++i], 1, kDayS * 1000LL))
+				return kExitUsage;
+			live_opts.max_downtime_ms = double(ms);
 		} else if (a == "--dirty-tracking" && i + 1 < argc) {
 			tracking = parse_tracking(argv[++i]);
 			if (!tracking)
@@ -104,6 +109,9 @@ int cmd_send(int argc, char **argv)
 	}
 	if (!pid || r.dest.empty() || r.timeout_s <= 0)
 		return std::fputs(usage, stderr), kExitUsage;
+	if (live_opts.max_downtime_ms && !live)
+		return std::fputs("hetmig: --max-downtime needs --live: the estimate comes from the "
+				  "pre-copy rounds\n", stderr), kExitUsage;
 	r.pid = *pid;
 	// Soft-dirty where the kernel keeps it (x86_64), else page hashes.
 	if (live) {

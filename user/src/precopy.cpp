@@ -84,6 +84,13 @@ std::optional<RoundsEnd> rounds_end(const std::vector<uint64_t> &dirty_bytes, ui
 	return std::nullopt;
 }
 
+std::optional<double> final_round_ms(uint64_t dirty_bytes, uint64_t sent, double send_ms)
+{
+	if (!sent || send_ms <= 0)
+		return std::nullopt;
+	return double(dirty_bytes) * send_ms / double(sent);
+}
+
 Result<void> PrecopyStore::apply(std::vector<PageRun> &&runs)
 {
 	for (auto &r : runs) {

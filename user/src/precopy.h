@@ -92,6 +92,12 @@ struct RoundsEnd {
 std::optional<RoundsEnd> rounds_end(const std::vector<uint64_t> &dirty_bytes, uint64_t sent,
 				    const RoundBounds &bounds);
 
+// How long the final round would stop the process, in ms: its DIRTY_BYTES
+// at the rate the rounds went (SENT bytes in SEND_MS of sending). Only the
+// pages: the freeze, the capture and the rebuild add a fixed part (tens of
+// ms here, more under TCG). Nothing when no round was timed.
+std::optional<double> final_round_ms(uint64_t dirty_bytes, uint64_t sent, double send_ms);
+
 // The receiver's copy of the pages of the rounds.
 class PrecopyStore {
 public:

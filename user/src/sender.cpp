@@ -183,6 +183,8 @@ struct PrecopyDone {
 	int rounds = 0;
 	uint64_t page_bytes = 0;	// memory sent in the rounds
 	double ms = 0;
+	double send_ms = 0;		// of which sending
+	uint64_t final_bytes = 0;	// dirty when the rounds stopped
 };
 
 // The rounds, while the process runs: each sends what the last one left
@@ -205,6 +207,7 @@ Result<PrecopyDone> precopy_rounds(PrecopySender &pre, Channel &ch, PrecopyOptio
 		if (dirty.size() == 1 && !o.bounds.max_bytes)
 			o.bounds.max_bytes = o.max_factor * bytes;
 		if (auto end = rounds_end(dirty, done.page_bytes, o.bounds)) {
+			done.final_bytes = bytes;
 			std::fprintf(stderr, "hetmig: pre-copy %s after %d round%s (%s tracking): %s; "
 				     "stopping the process for the final round\n",
 				     end->gave_up ? "gave up" : "done", done.rounds,
@@ -212,6 +215,7 @@ Result<PrecopyDone> precopy_rounds(PrecopySender &pre, Channel &ch, PrecopyOptio
 				     end->why.c_str());
 			break;
 		}
+		auto s0 = std::chrono::steady_clock::now();
 		ImageStream stream(ch, isatty(STDERR_FILENO), bytes, Msg::kRound);
 		WriteOptions round_opts = opts;
 		round_opts.reader = pre.recording_reader();
@@ -226,6 +230,8 @@ Result<PrecopyDone> precopy_rounds(PrecopySender &pre, Channel &ch, PrecopyOptio
 			return std::unexpected(sent.error());
 		done.rounds++;
 		done.page_bytes += bytes;
+		done.send_ms += std::chrono::duration<double, std::milli>(
+			std::chrono::steady_clock::now() - s0).count();
 		std::fprintf(stderr, "hetmig: pre-copy round %d: %.1f MiB in %.0f ms\n", done.rounds,
 			     double(bytes) / (1 << 20),
 			     std::chrono::duration<double, std::milli>(
@@ -388,6 +394,14 @@ Result<void> Sender::precopy()
 	if (!d)
 		return std::unexpected(d.error());
 	precopied_ = *d;
+	auto estimate = final_round_ms(d->final_bytes, d->page_bytes, d->send_ms);
+	if (r_.live->max_downtime_ms && estimate && *estimate > *r_.live->max_downtime_ms)
+		return fail(ETIME, strf("the final round would stop process %d for about %.0f ms "
+					"(%.1f MiB dirty, sent at %.1f MiB/s in the rounds), more "
+					"than --max-downtime %.0f ms", r_.pid, *estimate,
+					double(d->final_bytes) / (1 << 20),
+					double(d->page_bytes) / (1 << 20) / (d->send_ms / 1000),
+					*r_.live->max_downtime_ms));
 	return {};
 }
 

@@ -23,6 +23,9 @@ struct PrecopyOptions {
 	DirtyTracking tracking = DirtyTracking::kSoftDirty;
 	RoundBounds bounds;
 	uint64_t max_factor = 3;	// --max-precopy's default: 3 times the memory
+	// --max-downtime: refuse, the process never stopped, when the final
+	// round would stop it longer (final_round_ms).
+	std::optional<double> max_downtime_ms;
 };
 
 // What `hetmig send` was asked to do.

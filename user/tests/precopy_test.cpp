@@ -83,6 +83,18 @@ TEST(PrecopyLedger, TheFinalRoundKeepsCleanHeldPagesAndForgetsUnmappedOnes)
 	EXPECT_EQ(f.kept, pages({0, 2, 3}));
 }
 
+TEST(PrecopyRounds, TheFinalRoundIsEstimatedAtTheRoundsRate)
+{
+	// 64 MiB sent in 2 s: 32 MiB/s; 16 MiB left for the final round.
+	auto ms = final_round_ms(16 << 20, 64 << 20, 2000);
+	ASSERT_TRUE(ms);
+	EXPECT_DOUBLE_EQ(*ms, 500);
+	EXPECT_DOUBLE_EQ(*final_round_ms(0, 64 << 20, 2000), 0);
+	// Nothing sent, or not timed: no estimate.
+	EXPECT_FALSE(final_round_ms(16 << 20, 0, 2000));
+	EXPECT_FALSE(final_round_ms(16 << 20, 64 << 20, 0));
+}
+
 TEST(PrecopyRounds, TheFirstRoundAlwaysGoes)
 {
 	EXPECT_FALSE(rounds_end({64 << 20}, 0, {}));

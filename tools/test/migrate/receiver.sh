@@ -68,6 +68,9 @@ check "recv.live.too_fast.arrived_with_its_memory_intact" [ $rc -eq 0 ]
 check "recv.live.too_fast.checked_here" grep -q "checked after the move: ok" /tmp/after
 [ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
 rm -f /tmp/after
+recv
+check "recv.live.max_downtime.refused" [ $rc -ne 0 ]
+check "recv.live.max_downtime.nothing_ran" [ ! -s /tmp/after ]
 
 recv
 check "recv.exit_0" [ $rc -eq 0 ]

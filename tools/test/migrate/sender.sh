@@ -134,6 +134,17 @@ check "live.too_fast.gave_up" has "$out" "pre-copy gave up"
 wait $pid
 check "live.too_fast.source_gone" [ $? -eq 137 ]
 
+# The same with --max-downtime 1: the final round would stop it longer,
+# so the move is refused before the process is stopped, with the estimate.
+hog 64
+send --key /root/key --live --max-rounds 2 --max-downtime 1
+check "live.max_downtime.fails" [ $rc -ne 0 ]
+check "live.max_downtime.says_the_estimate" has "$out" "than --max-downtime 1 ms"
+check "live.max_downtime.says_not_stopped" has "$out" "was not stopped"
+touch /tmp/arrived; wait $pid; st=$?
+[ $st -eq 0 ] || tail -3 /tmp/hog | sed 's/^/# hog: /'
+check "live.max_downtime.source_memory_intact" [ $st -eq 0 ]
+
 # The real move is --live: migratee (4 threads, a private file page
 # written, signals) goes in rounds, and its output across A, B and A
 # again must still equal an unmoved run's. B sends it back without.
