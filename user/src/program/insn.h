@@ -36,6 +36,12 @@ struct Insn {
 	// read. `defs`: may be written. `kills`: certainly overwritten as a
 	// whole without being read first (mov, load, lea...).
 	uint64_t uses = 0, defs = 0, kills = 0;
+	// x86_64 only, subsets of the above for the liveness pass: registers
+	// the instruction reads through their low byte alone (`cmp $0x53,
+	// %r12b`), and those whose low byte it overwrites without reading the
+	// register (`mov -0x1af(%rbp), %r12b`; such a write keeps the upper
+	// bytes, so it is in `uses` too for the other analyses).
+	uint64_t low_uses = 0, low_kills = 0;
 	// jump_indirect: where a switch's table sends it, when
 	// resolve_jump_tables found the table (impl.h); empty: anywhere.
 	std::vector<uint64_t> targets;

@@ -27,6 +27,13 @@ uint64_t byte_reg_bit(unsigned hw, const Prefixes &px)
 	return gpr_bit(hw);
 }
 
+// The same register when the byte operand is its low byte (al..r15b, spl..dil
+// with REX), 0 for ah, ch, dh, bh.
+uint64_t low_byte_bit(unsigned hw, const Prefixes &px)
+{
+	return px.rex || hw < 4 ? gpr_bit(hw) : 0;
+}
+
 struct ModRm {
 	unsigned mod = 0, reg = 0, rm = 0;  // reg and rm include REX.R/REX.B
 	uint64_t mem_uses = 0;              // base and index registers
@@ -157,6 +164,10 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 	bool byte = byte_operands_1(op);
 	uint64_t reg = byte ? byte_reg_bit(m.reg, px) : gpr_bit(m.reg);
 	uint64_t rm = m.mod == 3 ? (byte ? byte_reg_bit(m.rm, px) : gpr_bit(m.rm)) : 0;
+	// Byte operands that are a register's low byte, for the liveness
+	// pass's two lanes (Insn::low_uses, low_kills).
+	uint64_t low_reg = byte ? low_byte_bit(m.reg, px) : 0;
+	uint64_t low_rm = byte && m.mod == 3 ? low_byte_bit(m.rm, px) : 0;
 	in.uses |= m.mem_uses;
 	// 32- and 64-bit register writes replace the whole register.
 	bool whole = !byte && !px.opsize;
@@ -176,6 +187,8 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 	case 0x89:  // mov r/m, reg
 	case 0x88:
 		in.uses |= reg;
+		in.low_uses |= low_reg;
+		in.low_kills |= low_rm & ~low_reg;
 		in.defs |= rm;
 		if (whole)
 			in.kills |= rm;
@@ -184,10 +197,13 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 		return;
 	case 0x8a:
 		in.uses |= rm | reg;
+		in.low_uses |= low_rm;
+		in.low_kills |= low_reg & ~low_rm;
 		in.defs |= reg;
 		return;
 	case 0xc6:
 	case 0xc7:  // mov r/m, imm
+		in.low_kills |= low_rm;
 		in.defs |= rm;
 		if (whole)
 			in.kills |= rm;
@@ -196,6 +212,7 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 		return;
 	case 0x84: case 0x85: case 0x38: case 0x39: case 0x3a: case 0x3b:
 		in.uses |= reg | rm;  // test, cmp: read only
+		in.low_uses |= low_reg | low_rm;
 		return;
 	}
 	if ((op == 0x31 || op == 0x33 || op == 0x29 || op == 0x2b) && m.mod == 3 &&
@@ -213,6 +230,7 @@ void effects_1(uint8_t op, const ModRm &m, const Prefixes &px, Insn &in)
 	if ((op >= 0x80 && op <= 0x83 && (m.reg & 7) == 7) ||
 	    ((op == 0xf6 || op == 0xf7) && (m.reg & 7) < 2)) {
 		in.uses |= rm;  // cmp r/m, imm; test r/m, imm
+		in.low_uses |= low_rm;
 		return;
 	}
 	if ((op == 0xf6 || op == 0xf7) && (m.reg & 7) >= 4) {
@@ -276,6 +294,7 @@ void effects_0f(unsigned map, uint8_t op, const ModRm &m, const Prefixes &px, In
 		switch (op) {
 		case 0xb6: case 0xbe:  // movzx/movsx from a byte
 			rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
+			in.low_uses |= m.mod == 3 ? low_byte_bit(m.rm, px) : 0;
 			[[fallthrough]];
 		case 0xb7: case 0xbf:
 			in.uses |= rm;
@@ -290,6 +309,7 @@ void effects_0f(unsigned map, uint8_t op, const ModRm &m, const Prefixes &px, In
 		if (op >= 0x90 && op <= 0x9f) {  // setcc r/m8
 			rm = m.mod == 3 ? byte_reg_bit(m.rm, px) : 0;
 			in.uses |= rm;
+			in.low_kills |= m.mod == 3 ? low_byte_bit(m.rm, px) : 0;
 			in.defs |= rm;
 			return;
 		}
