@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <vector>
+#include <zlib.h>
 
 #include "image.h"
 
@@ -34,6 +35,24 @@ inline Result<Image> decode(const std::vector<uint8_t> &bytes)
 		pos += b.size();
 		return {};
 	});
+}
+
+// The format version in an image's header.
+inline uint32_t version_of(const std::vector<uint8_t> &bytes)
+{
+	uint32_t v;
+	std::memcpy(&v, bytes.data() + 8, 4);
+	return v;
+}
+
+// BYTES with the header's version rewritten and a fresh CRC, as a
+// mistaken writer would.
+inline std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
+{
+	std::memcpy(bytes.data() + 8, &version, 4);
+	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+	std::memcpy(bytes.data() + 28, &crc, 4);
+	return bytes;
 }
 
 } // namespace hetmig::testing

@@ -40,6 +40,8 @@ namespace {
 
 using testing::decode;
 using testing::encode;
+using testing::relabelled;
+using testing::version_of;
 
 constexpr size_t kBytes = 1234;
 
@@ -493,21 +495,6 @@ Image sharing_image()
 	}
 	root.members = {child};
 	return root;
-}
-
-uint32_t version_of(const std::vector<uint8_t> &bytes)
-{
-	uint32_t v;
-	std::memcpy(&v, bytes.data() + 8, 4);
-	return v;
-}
-
-std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
-{
-	std::memcpy(bytes.data() + 8, &version, 4);
-	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
-	std::memcpy(bytes.data() + 28, &crc, 4);
-	return bytes;
 }
 
 TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)

@@ -18,6 +18,7 @@ namespace {
 
 using testing::decode;
 using testing::encode;
+using testing::relabelled;
 
 // tree.c's tree, under a shell (session 50, group 60): P forks A (its own
 // group) and B (its own session); A forks G, in A's group.
@@ -178,15 +179,6 @@ TEST(TreeImage, EachProcessReadsBackItsOwn)
 		EXPECT_EQ(got->members[0].zombies[0].status, SIGUSR1);
 		EXPECT_TRUE(got->members[1].zombies.empty());
 	}
-}
-
-// Header rewritten with a fresh CRC, as a mistaken writer would.
-std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
-{
-	std::memcpy(bytes.data() + 8, &version, 4);
-	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
-	std::memcpy(bytes.data() + 28, &crc, 4);
-	return bytes;
 }
 
 TEST(TreeImage, MislabelledTreesAndMissingSharedMemoryAreRefused)
