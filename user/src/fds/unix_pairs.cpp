@@ -191,8 +191,8 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (getsockopt(copy->get(), SOL_SOCKET, SO_DOMAIN, &domain, &len))
 			return fail(errno, strf("fd %d: SO_DOMAIN", f.fd));
 		if (domain != AF_UNIX)
-			return strf("a socket of address family %d (only unix socket pairs can be "
-				    "carried)", domain);
+			return strf("a socket of address family %d (only unix socket pairs and TCP "
+				    "sockets can be carried)", domain);
 		auto d = diag(f.unix_socket);
 		if (!d)
 			return d.error().describe();
