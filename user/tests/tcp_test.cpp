@@ -33,8 +33,10 @@ namespace {
 
 using testing::decode;
 using testing::encode;
+using testing::expect_refused;
+using testing::fd_of;
 using testing::finish;
-using testing::relabelled;
+using testing::one_process;
 using testing::stopped_child;
 using testing::version_of;
 
@@ -43,22 +45,23 @@ std::vector<uint8_t> bytes_of(const std::string &s)
 	return {s.begin(), s.end()};
 }
 
-InetAddress v4(const char *text, uint16_t port)
+InetAddress inet(int family, const char *text, uint16_t port)
 {
 	InetAddress a;
-	a.family = AF_INET;
-	inet_pton(AF_INET, text, a.addr.data());
+	a.family = family;
+	inet_pton(family, text, a.addr.data());
 	a.port = port;
 	return a;
 }
 
+InetAddress v4(const char *text, uint16_t port)
+{
+	return inet(AF_INET, text, port);
+}
+
 InetAddress v6(const char *text, uint16_t port)
 {
-	InetAddress a;
-	a.family = AF_INET6;
-	inet_pton(AF_INET6, text, a.addr.data());
-	a.port = port;
-	return a;
+	return inet(AF_INET6, text, port);
 }
 
 OpenFile tcp_file(int fd, TcpSocket s)
@@ -75,16 +78,7 @@ OpenFile tcp_file(int fd, TcpSocket s)
 // queued both ways and a dup of it.
 Image tcp_image()
 {
-	Image img;
-	img.arch = HETMIG_ARCH_X86_64;
-	img.page_size = 4096;
-	img.kernel_release = "6.1.0-test";
-	img.pid = 42;
-	img.cwd = "/";
-	ThreadState th;
-	th.tid = 42;
-	th.arch = HETMIG_ARCH_X86_64;
-	img.threads = {th};
+	Image img = one_process(42);
 	TcpSocket l;
 	l.state = TCP_LISTEN;
 	l.local = v4("10.0.0.5", 80);
@@ -192,41 +186,31 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 
 TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)
 {
-	auto refused = [](const Image &img, const char *why, uint32_t version = 0) {
-		auto bytes = encode(img, false);
-		if (version)
-			bytes = relabelled(bytes, version);
-		auto r = decode(bytes);
-		ASSERT_FALSE(r.has_value()) << why;
-		EXPECT_EQ(r.error().code, EBADMSG);
-		EXPECT_NE(r.error().describe().find(why), std::string::npos)
-			<< r.error().describe();
-	};
-	refused(tcp_image(), "a TCP socket in a format 1 to 4 image", 4);
+	expect_refused(tcp_image(), "a TCP socket in a format 1 to 4 image", 4);
 	Image img = tcp_image();
 	img.files[1].tcp->connection->unsent = 100;
-	refused(img, "fd 4: a TCP socket with queues out of range");
+	expect_refused(img, "fd 4: a TCP socket with queues out of range");
 	img = tcp_image();
 	img.files[1].tcp->connection.reset();
-	refused(img, "fd 4: a TCP socket whose connection does not match its state");
+	expect_refused(img, "fd 4: a TCP socket whose connection does not match its state");
 	img = tcp_image();
 	img.files[0].tcp->connection = TcpConnection{};
-	refused(img, "fd 3: a TCP socket whose connection does not match its state");
+	expect_refused(img, "fd 3: a TCP socket whose connection does not match its state");
 	img = tcp_image();
 	img.files[0].tcp->state = TCP_SYN_SENT;
-	refused(img, "fd 3: a TCP socket in another state");
+	expect_refused(img, "fd 3: a TCP socket in another state");
 	img = tcp_image();
 	img.files[0].tcp->local.family = AF_UNIX;
-	refused(img, "fd 3: a TCP socket of another address family");
+	expect_refused(img, "fd 3: a TCP socket of another address family");
 	img = tcp_image();
 	img.files[1].tcp->peer = v4("10.0.0.9", 5);
-	refused(img, "fd 4: a TCP socket connected without both addresses");
+	expect_refused(img, "fd 4: a TCP socket connected without both addresses");
 	img = tcp_image();
 	img.files[1].tcp->connection->rcv_wscale = 15;
-	refused(img, "fd 4: a TCP socket with a window scale out of range");
+	expect_refused(img, "fd 4: a TCP socket with a window scale out of range");
 	img = tcp_image();
 	img.files[0].eventfd = EventCounter{};
-	refused(img, "fd 3: a TCP socket that is something else too");
+	expect_refused(img, "fd 3: a TCP socket that is something else too");
 }
 
 TEST(TcpQueues, TheSendQueueSplitsIntoSentAndNeverSent)
@@ -330,14 +314,6 @@ InetAddress from_in(const sockaddr_in &in)
 	std::memcpy(a.addr.data(), &in.sin_addr, 4);
 	a.port = ntohs(in.sin_port);
 	return a;
-}
-
-const OpenFile *fd_of(const Image &img, int fd)
-{
-	for (const auto &f : img.files)
-		if (f.fd == fd)
-			return &f;
-	return nullptr;
 }
 
 TEST(TcpLive, AStoppedChildsConnectionIsCapturedAndLeftWorking)

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "capture.h"
+#include "image_bytes.h"
 #include "fds/unix_pairs.h"
 #include "reaped_child.h"
 #include "stopped_child.h"
@@ -26,19 +27,12 @@ namespace hetmig {
 namespace {
 
 using testing::finish;
+using testing::fd_of;
 using testing::stopped_child;
 
 std::string text(const std::vector<uint8_t> &v)
 {
 	return std::string(v.begin(), v.end());
-}
-
-const OpenFile *fd_of(const Image &img, int fd)
-{
-	for (const auto &f : img.files)
-		if (f.fd == fd)
-			return &f;
-	return nullptr;
 }
 
 TEST(UnixPairs, AStoppedChildsPairsAreCapturedWithTheirQueues)
