@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <tuple>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -135,6 +136,19 @@ Result<int> queue_seq(int fd, int queue, const std::string &name)
 	return get_int(fd, SOL_TCP, TCP_QUEUE_SEQ, name + ": TCP_QUEUE_SEQ");
 }
 
+// QUEUE's TCP_QUEUE_SEQ (after its last byte) and its LEN bytes.
+Result<std::pair<uint32_t, std::vector<uint8_t>>> read_queue(int fd, int queue, size_t len,
+							     const std::string &name)
+{
+	auto seq = queue_seq(fd, queue, name);
+	if (!seq)
+		return std::unexpected(seq.error());
+	auto bytes = peek_repair_queue(fd, queue, len, name);
+	if (!bytes)
+		return std::unexpected(bytes.error());
+	return std::pair{uint32_t(*seq), std::move(*bytes)};
+}
+
 Result<int> ioctl_int(int fd, unsigned long req, const std::string &what)
 {
 	int value = 0;
@@ -153,24 +167,16 @@ Result<TcpConnection> read_connection(int fd, const std::string &name)
 	auto inq = ioctl_int(fd, SIOCINQ, name + ": SIOCINQ");
 	if (!outq || !unsent || !inq)
 		return std::unexpected(!outq ? outq.error() : !unsent ? unsent.error() : inq.error());
-	auto recv_seq = queue_seq(fd, TCP_RECV_QUEUE, name);
-	if (!recv_seq)
-		return std::unexpected(recv_seq.error());
-	auto recv_queue = peek_repair_queue(fd, TCP_RECV_QUEUE, size_t(*inq), name);
-	if (!recv_queue)
-		return std::unexpected(recv_queue.error());
-	auto send_seq = queue_seq(fd, TCP_SEND_QUEUE, name);
-	if (!send_seq)
-		return std::unexpected(send_seq.error());
-	auto send_queue = peek_repair_queue(fd, TCP_SEND_QUEUE, size_t(*outq), name);
-	if (!send_queue)
-		return std::unexpected(send_queue.error());
+	auto recv = read_queue(fd, TCP_RECV_QUEUE, size_t(*inq), name);
+	if (!recv)
+		return std::unexpected(recv.error());
+	auto send = read_queue(fd, TCP_SEND_QUEUE, size_t(*outq), name);
+	if (!send)
+		return std::unexpected(send.error());
 	if (auto r = set_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, name); !r)
 		return std::unexpected(r.error());
-	c.recv_seq = uint32_t(*recv_seq);
-	c.send_seq = uint32_t(*send_seq);
-	c.recv_queue = std::move(*recv_queue);
-	c.send_queue = std::move(*send_queue);
+	std::tie(c.recv_seq, c.recv_queue) = std::move(*recv);
+	std::tie(c.send_seq, c.send_queue) = std::move(*send);
 	c.unsent = uint32_t(std::min(*unsent, *outq));
 
 	tcp_info info{};
