@@ -27,8 +27,13 @@
  * and writes "ping"; the addresses, ports and options are as they were.
  * It ends with "tcp: intact" (exit 0) or "tcp: broken" (exit 1).
  *
- * The peer listens on 127.0.0.1 (any port) and on the abstract unix
- * address "hetmig-tcp-peer", prints "peer: ready (port N)", accepts one
+ * Between two machines (tools/test/tcp-send-test) the peer listens on
+ * $HETMIG_TCP_PEER (default 127.0.0.1) at port $HETMIG_TCP_PORT (default
+ * any), and P is bound to $HETMIG_TCP_LOCAL (default: the kernel's
+ * choice) before it connects to the peer's address.
+ *
+ * The peer listens (above) and on the abstract unix address
+ * "hetmig-tcp-peer", prints "peer: ready (port N)", accepts one
  * TCP connection, sends it PEER_BYTES and waits for SIGTERM. Then the
  * connection must still be open (no FIN or RST came while the other end
  * moved), "hello" must be there to read; it writes "pong", reads "ping"
@@ -212,9 +217,56 @@ static int flag(int fd, int level, int opt)
 	return getsockopt(fd, level, opt, &v, &len) ? -1 : v;
 }
 
+/* $NAME, or FALLBACK. */
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : fallback;
+}
+
+/* A TCP listener on $HETMIG_TCP_PEER:$HETMIG_TCP_PORT. */
+static int peer_listener(void)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET,
+				  .sin_port = htons(atoi(env_or("HETMIG_TCP_PORT", "0"))) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (fd < 0 || inet_pton(AF_INET, env_or("HETMIG_TCP_PEER", "127.0.0.1"), &in.sin_addr) != 1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&in, sizeof(in)) || listen(fd, 1))
+		return -1;
+	return fd;
+}
+
+/* P: from $HETMIG_TCP_LOCAL (if set) to the peer at PORT. */
+static int connect_to_peer(int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	const char *local = getenv("HETMIG_TCP_LOCAL");
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, env_or("HETMIG_TCP_PEER", "127.0.0.1"), &to.sin_addr) != 1)
+		return -1;
+	if (local && (inet_pton(AF_INET, local, &from.sin_addr) != 1 ||
+		      bind(fd, (struct sockaddr *)&from, sizeof(from))))
+		return -1;
+	/* Another machine's peer may not listen yet: up to a minute. */
+	for (int i = 0; connect(fd, (struct sockaddr *)&to, sizeof(to)); i++) {
+		if ((errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH &&
+		     errno != ETIMEDOUT) || i == 300) {
+			close(fd);
+			return -1;
+		}
+		usleep(200000);
+	}
+	return fd;
+}
+
 static int peer(void)
 {
-	int l = listener(AF_INET, 0, 0, 0, 0), u = abstract_unix(1), c;
+	int l = peer_listener(), u = abstract_unix(1), c;
 	unsigned char in[16];
 
 	if (l < 0 || u < 0) {
@@ -296,7 +348,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	p = connect_to(AF_INET, atoi(argv[1]));
+	p = connect_to_peer(atoi(argv[1]));
 	if (p < 0 || read_exactly(p, buf, 1) || fcntl(c, F_SETFL, O_NONBLOCK)) {
 		perror("tcp: connecting to the peer");
 		return 2;
