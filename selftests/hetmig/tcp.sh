@@ -36,27 +36,45 @@ out_rsts() { awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "OutRs
 
 echo "TAP version 13"
 work=$(mktemp -d)
+pub=$work/pub	# where a user may write its images
+mkdir -m 1777 "$pub" && chmod 711 "$work"
 trap 'kill -9 $peer $pid $holder 2>/dev/null; rm -rf "$work"' EXIT
+
+# refused PART ARG TEXT [USER...]: tcp ARG and its peer started, tcp
+# and its dump as USER (asuser UID GID, or nobody: root); the dump fails
+# saying TEXT and writes nothing, and tcp and the peer are then intact:
+# the connections it had captured came out of repair mode as they were.
+refused() {
+	part=$1 arg=$2 text=$3
+	shift 3
+	"$dir/tcp" peer > "$work/peer.$part" 2>&1 &
+	peer=$!
+	wait_for "$work/peer.$part" "ready"
+	"$@" "$dir/tcp" "$(field "$work/peer.$part" port)" $arg > "$work/tcp.$part" 2>&1 &
+	pid=$!
+	wait_for "$work/tcp.$part" "ready"
+	out=$("$@" hetmig dump $pid -o "$pub/img.$part" 2>&1); rc=$?
+	check "tcp.$part.dump_fails" [ $rc -ne 0 ]
+	check "tcp.$part.dump_says_why" has "$out" "$text"
+	check "tcp.$part.no_image" [ ! -e "$pub/img.$part" ]
+	kill -TERM $peer $pid
+	wait $pid; rc=$?
+	wait $peer
+	report "$work/tcp.$part" "$part"
+	check "tcp.$part.source_runs_on" [ $rc -eq 0 ]
+	report "$work/peer.$part" "$part"
+}
 
 # 1. Refused after its connections were captured in repair mode (a unix
 # socket to a process that stays comes after them): the source runs on
 # with every connection working, and its peer never noticed.
-"$dir/tcp" peer > "$work/peer1" 2>&1 &
-peer=$!
-wait_for "$work/peer1" "ready"
-"$dir/tcp" "$(field "$work/peer1" port)" refuse > "$work/tcp1" 2>&1 &
-pid=$!
-wait_for "$work/tcp1" "ready"
-out=$(hetmig dump $pid -o "$work/img1" 2>&1); rc=$?
-check "tcp.refused_dump_fails" [ $rc -ne 0 ]
-check "tcp.refused_dump_names_the_unix_socket" has "$out" "fd $(field "$work/tcp1" U) is socket:["
-check "tcp.refused_dump_leaves_no_image" [ ! -e "$work/img1" ]
-kill -TERM $peer $pid
-wait $pid; rc=$?
-wait $peer
-report "$work/tcp1" after_refusal
-check "tcp.refused_dump_source_runs_on" [ $rc -eq 0 ]
-report "$work/peer1" after_refusal
+refused after_refusal refuse "a unix socket whose peer is not in the process"
+check "tcp.after_refusal.unix_socket_named" has "$out" "fd $(field "$work/tcp.after_refusal" U) is socket:["
+# Without CAP_NET_ADMIN (a user dumping its own process): refused at its
+# first connection, saying what it needs; the listeners before it, which
+# need nothing, were only watched.
+refused as_user "" "needs CAP_NET_ADMIN: run hetmig as root" "$dir/asuser" 1000 1000
+check "tcp.as_user.connection_named" has "$out" "fd $(field "$work/tcp.as_user" C) is a TCP connection 127.0.0.1:"
 
 # 2. Moved: dumped (the source killed silently), its port taken, restored.
 "$dir/tcp" peer > "$work/peer2" 2>&1 &
