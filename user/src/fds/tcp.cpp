@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fds/epoll.h"
+#include "fds/inet.h"
 #include "fds/unix_pairs.h"
 
 namespace hetmig::fds {
@@ -43,58 +44,6 @@ const char *state_name(int state)
 	case TCP_CLOSING: return "CLOSING";
 	}
 	return "unknown";
-}
-
-Result<void> set_int(int fd, int level, int opt, int value, const std::string &what)
-{
-	if (setsockopt(fd, level, opt, &value, sizeof(value)))
-		return fail(errno, what);
-	return {};
-}
-
-Result<int> get_int(int fd, int level, int opt, const std::string &what)
-{
-	int value = 0;
-	socklen_t len = sizeof(value);
-	if (getsockopt(fd, level, opt, &value, &len))
-		return fail(errno, what);
-	return value;
-}
-
-// The address of a sockaddr the kernel gave (getsockname, getpeername).
-InetAddress from_sockaddr(const sockaddr_storage &ss)
-{
-	InetAddress a;
-	a.family = ss.ss_family;
-	if (ss.ss_family == AF_INET) {
-		const auto &in = reinterpret_cast<const sockaddr_in &>(ss);
-		std::memcpy(a.addr.data(), &in.sin_addr, 4);
-		a.port = ntohs(in.sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const auto &in6 = reinterpret_cast<const sockaddr_in6 &>(ss);
-		std::memcpy(a.addr.data(), &in6.sin6_addr, 16);
-		a.port = ntohs(in6.sin6_port);
-		a.scope_id = in6.sin6_scope_id;
-	}
-	return a;
-}
-
-socklen_t to_sockaddr(const InetAddress &a, sockaddr_storage &ss)
-{
-	std::memset(&ss, 0, sizeof(ss));
-	if (a.family == AF_INET) {
-		auto &in = reinterpret_cast<sockaddr_in &>(ss);
-		in.sin_family = AF_INET;
-		std::memcpy(&in.sin_addr, a.addr.data(), 4);
-		in.sin_port = htons(a.port);
-		return sizeof(in);
-	}
-	auto &in6 = reinterpret_cast<sockaddr_in6 &>(ss);
-	in6.sin6_family = AF_INET6;
-	std::memcpy(&in6.sin6_addr, a.addr.data(), 16);
-	in6.sin6_port = htons(a.port);
-	in6.sin6_scope_id = a.scope_id;
-	return sizeof(in6);
 }
 
 // What the process's socket is, for messages: "a TCP connection
@@ -319,15 +268,6 @@ Result<TcpSocket> capture_socket(pid_t pid, int fd, UniqueFd copy, TcpRepair *re
 }
 
 } // namespace
-
-std::string address_text(const InetAddress &a)
-{
-	char buf[INET6_ADDRSTRLEN] = "?";
-	inet_ntop(a.family == AF_INET6 ? AF_INET6 : AF_INET, a.addr.data(), buf, sizeof(buf));
-	if (a.family == AF_INET6)
-		return strf("[%s]:%u", buf, a.port);
-	return strf("%s:%u", buf, a.port);
-}
 
 std::optional<std::string> tcp_problem(const OpenFile &f)
 {
@@ -639,24 +579,9 @@ Result<UniqueFd> make_socket(const OpenFile &f, uid_t uid, gid_t gid)
 				     name + ": SO_RCVBUFFORCE"); !r)
 			return std::unexpected(r.error());
 	}
-	if (s.local.port || s.connection) {
-		sockaddr_storage ss;
-		socklen_t len = to_sockaddr(s.local, ss);
-		if (bind(sk.get(), reinterpret_cast<sockaddr *>(&ss), len)) {
-			int err = errno;
-			std::string where = address_text(s.local);
-			if (err == EADDRNOTAVAIL)
-				return fail(err, strf("%s: binding to %s here: that address is "
-						      "not on this machine (add it to an interface "
-						      "first: the user guide's \"Moving an address\")",
-						      name.c_str(), where.c_str()));
-			if (err == EADDRINUSE)
-				return fail(err, strf("%s: binding to %s here: another socket has "
-						      "that address and port", name.c_str(),
-						      where.c_str()));
-			return fail(err, strf("%s: binding to %s here", name.c_str(), where.c_str()));
-		}
-	}
+	if (s.local.port || s.connection)
+		if (auto r = bind_here(sk.get(), s.local, name); !r)
+			return std::unexpected(r.error());
 	if (s.state == TCP_LISTEN && listen(sk.get(), s.backlog))
 		return fail(errno, name + ": listen");
 	if (s.connection) {

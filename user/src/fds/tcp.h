@@ -42,12 +42,10 @@
 
 #include "error.h"
 #include "fds/fd.h"
+#include "fds/inet.h"
 #include "image.h"
 
 namespace hetmig::fds {
-
-// "127.0.0.1:8080", "[::1]:8080".
-std::string address_text(const InetAddress &a);
 
 // Why F's TCP record cannot be made again as it is (so the image is
 // corrupted), or nothing; nothing for a file that is no TCP socket.
