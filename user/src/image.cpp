@@ -3,6 +3,7 @@
 #include "image.h"
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
+#include "fds/udp.h"
 #include "image_metadata.h"
 
 #include <algorithm>
@@ -456,11 +457,12 @@ uint32_t this_arch()
 #endif
 }
 
-bool Image::has_tcp() const
+bool Image::has_inet_sockets() const
 {
-	return std::any_of(files.begin(), files.end(), [](const OpenFile &f) { return f.tcp; }) ||
+	return std::any_of(files.begin(), files.end(),
+			   [](const OpenFile &f) { return f.tcp || f.udp; }) ||
 	       std::any_of(members.begin(), members.end(),
-			   [](const Image &m) { return m.has_tcp(); });
+			   [](const Image &m) { return m.has_inet_sockets(); });
 }
 
 uint64_t Image::page_bytes() const
@@ -482,7 +484,7 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.has_tcp()		? kImageFormatVersion
+	h.version = img.has_inet_sockets() ? kImageFormatVersion
 		    : !img.tree_files.empty() ? kImageFormatTreeFiles
 		    : img.is_tree()	    ? kImageFormatTree
 					    : kImageFormatSingle;
@@ -608,7 +610,7 @@ Result<void> check_process(const Image &img, size_t shared)
 	if (auto r = check_epolls_and_signals(img); !r)
 		return std::unexpected(r.error());
 	for (const auto &f : img.files)
-		if (auto why = fds::tcp_problem(f))
+		if (auto why = f.udp ? fds::udp_problem(f) : fds::tcp_problem(f))
 			return corrupt(*why);
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
@@ -712,8 +714,8 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 	if (!img.tree_files.empty() && version < kImageFormatTreeFiles)
 		return corrupt("descriptors shared between a tree's processes in a format 1 "
 			       "to 3 image");
-	if (img.has_tcp() && version < kImageFormatVersion)
-		return corrupt("a TCP socket in a format 1 to 4 image");
+	if (img.has_inet_sockets() && version < kImageFormatVersion)
+		return corrupt("a TCP or UDP socket in a format 1 to 4 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
 	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)

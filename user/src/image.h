@@ -29,7 +29,8 @@
 namespace hetmig {
 
 // The version written; every version from 1 up to it is read. Version 5
-// is written only for an image with a TCP socket (OpenFile::tcp), which a
+// is written only for an image with a TCP or UDP socket (OpenFile::tcp,
+// OpenFile::udp), which a
 // hetmig that reads 4 would try to open by its "socket:[N]" name; version 4
 // for a tree whose processes share open file descriptions
 // (Image::tree_files), which a hetmig that reads 3 would make once per
@@ -112,6 +113,14 @@ struct TcpSocket {
 	std::optional<TcpConnection> connection = std::nullopt;
 };
 
+// A UDP socket (IPv4 or IPv6): bound, connected, or neither. Datagrams
+// queued to it are not carried (fds/udp.h refuses them).
+struct UdpSocket {
+	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
+	InetAddress peer;	// port 0: not connected
+	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -153,6 +162,8 @@ struct OpenFile {
 	uint64_t unix_socket = 0;
 	// A TCP socket (the first fd of its description; dups have dup_of).
 	std::optional<TcpSocket> tcp = std::nullopt;
+	// A UDP socket (the first fd of its description).
+	std::optional<UdpSocket> udp = std::nullopt;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
@@ -165,7 +176,7 @@ struct OpenFile {
 
 	bool made_anew() const
 	{
-		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket || tcp;
+		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket || tcp || udp;
 	}
 };
 
@@ -341,8 +352,8 @@ struct Image {
 	std::vector<UnixPair> tree_pairs;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
-	// Whether this process or a member holds a TCP socket (format 5).
-	bool has_tcp() const;
+	// Whether this process or a member holds a TCP or UDP socket (format 5).
+	bool has_inet_sockets() const;
 	bool is_tree() const
 	{
 		return !members.empty() || !shared.empty() || !zombies.empty() ||

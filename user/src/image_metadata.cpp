@@ -135,6 +135,11 @@ json file_to_cbor(const OpenFile &f)
 		file["unix_socket"] = f.unix_socket;
 	if (f.tcp)
 		file["tcp"] = tcp_to_cbor(*f.tcp);
+	if (f.udp)
+		file["udp"] = {{"local", address_to_cbor(f.udp->local)},
+			       {"peer", address_to_cbor(f.udp->peer)},
+			       {"reuseaddr", f.udp->reuseaddr}, {"reuseport", f.udp->reuseport},
+			       {"broadcast", f.udp->broadcast}, {"v6only", f.udp->v6only}};
 	if (f.rdev)
 		file["rdev"] = f.rdev;
 	if (f.tree_file >= 0)
@@ -167,6 +172,10 @@ OpenFile file_from_cbor(const json &f)
 	file.unix_socket = f.value("unix_socket", uint64_t(0));
 	if (auto t = f.find("tcp"); t != f.end())
 		file.tcp = tcp_from_cbor(*t);
+	if (auto u = f.find("udp"); u != f.end())
+		file.udp = UdpSocket{address_from_cbor(u->at("local")), address_from_cbor(u->at("peer")),
+				     u->at("reuseaddr"), u->at("reuseport"), u->at("broadcast"),
+				     u->at("v6only")};
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	return file;

@@ -395,7 +395,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
 				    : f.unix_socket ? sockets.open_end(f)
-				    : f.tcp	   ? tcp.take(f)
+				    : f.tcp || f.udp ? tcp.take(f)
 				    : f.eventfd	   ? fds::make_eventfd(f)
 				    : f.timerfd	   ? fds::make_timerfd(f)
 				    : f.epoll	   ? fds::make_epoll(f)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// TCP sockets (user/src/fds/tcp.h): their records in the image (format 5,
+// TCP and UDP sockets (user/src/fds/tcp.h, udp.h): their records in the
+// image (format 5,
 // read back whole; mislabelled or impossible ones refused), the send
 // queue's split and the queues' first sequence numbers; and, as root
 // (TCP_REPAIR needs CAP_NET_ADMIN), a stopped child's loopback listener
@@ -117,6 +118,14 @@ Image tcp_image()
 	t.rcv_wup = 770;
 	c.connection = t;
 	img.files.push_back(tcp_file(4, c));
+	UdpSocket u;
+	u.local = v4("10.0.0.5", 53);
+	u.peer = v4("10.0.0.9", 5353);
+	u.reuseaddr = u.broadcast = true;
+	OpenFile udp = tcp_file(5, TcpSocket{});
+	udp.tcp.reset();
+	udp.udp = u;
+	img.files.push_back(udp);
 	OpenFile dup;
 	dup.fd = 7;
 	dup.path = img.files.back().path;
@@ -133,7 +142,7 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 	EXPECT_EQ(kImageFormatVersion, 5u);
 	auto got = decode(bytes);
 	ASSERT_TRUE(got.has_value()) << got.error().describe();
-	ASSERT_EQ(got->files.size(), 3u);
+	ASSERT_EQ(got->files.size(), 4u);
 	const TcpSocket &l = *got->files[0].tcp;
 	EXPECT_EQ(l.state, TCP_LISTEN);
 	EXPECT_EQ(fds::address_text(l.local), "10.0.0.5:80");
@@ -170,8 +179,17 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 	EXPECT_EQ(t.max_window, w.max_window);
 	EXPECT_EQ(t.rcv_wnd, w.rcv_wnd);
 	EXPECT_EQ(t.rcv_wup, w.rcv_wup);
-	EXPECT_EQ(got->files[2].dup_of, 4);
-	EXPECT_FALSE(got->files[2].tcp);
+	ASSERT_TRUE(got->files[2].udp);
+	const UdpSocket &u = *got->files[2].udp;
+	EXPECT_EQ(fds::address_text(u.local), "10.0.0.5:53");
+	EXPECT_EQ(fds::address_text(u.peer), "10.0.0.9:5353");
+	EXPECT_TRUE(u.reuseaddr && u.broadcast && !u.reuseport && !u.v6only);
+	EXPECT_EQ(got->files[3].dup_of, 4);
+	EXPECT_FALSE(got->files[3].tcp);
+	// A UDP socket alone makes format 5 too.
+	Image udp_only = tcp_image();
+	udp_only.files = {udp_only.files[2]};
+	EXPECT_EQ(version_of(encode(udp_only, false)), kImageFormatVersion);
 
 	// Without TCP sockets one process is still written as format 2.
 	Image plain = tcp_image();
@@ -186,7 +204,7 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 
 TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)
 {
-	expect_refused(tcp_image(), "a TCP socket in a format 1 to 4 image", 4);
+	expect_refused(tcp_image(), "a TCP or UDP socket in a format 1 to 4 image", 4);
 	Image img = tcp_image();
 	img.files[1].tcp->connection->unsent = 100;
 	expect_refused(img, "fd 4: a TCP socket with queues out of range");
@@ -208,6 +226,15 @@ TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)
 	img = tcp_image();
 	img.files[1].tcp->connection->rcv_wscale = 15;
 	expect_refused(img, "fd 4: a TCP socket with a window scale out of range");
+	img = tcp_image();
+	img.files[2].udp->peer = v6("::1", 53);
+	expect_refused(img, "fd 5: a UDP socket connected to a peer of another family");
+	img = tcp_image();
+	img.files[2].udp->local.family = AF_UNIX;
+	expect_refused(img, "fd 5: a UDP socket of another address family");
+	img = tcp_image();
+	img.files[2].tcp = TcpSocket{};
+	expect_refused(img, "fd 5: a UDP socket that is something else too");
 	img = tcp_image();
 	img.files[0].eventfd = EventCounter{};
 	expect_refused(img, "fd 3: a TCP socket that is something else too");
@@ -492,6 +519,92 @@ TEST(TcpLive, BytesOrConnectionsArrivingAfterTheCaptureCallTheMoveOff)
 	repair.release();
 	for (int fd : {l, c, s, late})
 		close(fd);
+}
+
+// A UDP socket bound and connected, one only bound, one neither: captured
+// and made again with their addresses and options; one with datagrams
+// queued refused (they would come from the restorer), one that gets a
+// datagram after the capture calls the move off; a raw socket refused.
+TEST(UdpLive, SocketsAreCapturedAndMadeAgain)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "a raw socket needs CAP_NET_RAW";
+	sockaddr_in a{};
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	int u = socket(AF_INET, SOCK_DGRAM, 0), v = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	int w = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_EQ(setsockopt(u, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)), 0);
+	ASSERT_EQ(setsockopt(v, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	ASSERT_EQ(bind(v, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+	ASSERT_EQ(getsockname(v, reinterpret_cast<sockaddr *>(&a), &len), 0);
+	ASSERT_EQ(connect(u, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+	auto files = own_sockets({u, v, w});
+	fds::TcpRepair repair;
+	auto r = fds::capture_tcp(getpid(), files, &repair);
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	ASSERT_TRUE(files[0].udp && files[1].udp && files[2].udp);
+	EXPECT_EQ(files[0].unix_socket, 0u);
+	EXPECT_TRUE(files[0].udp->broadcast);
+	EXPECT_EQ(fds::address_text(files[0].udp->peer), fds::address_text(from_in(a)));
+	EXPECT_NE(files[0].udp->local.port, 0);
+	EXPECT_TRUE(files[1].udp->reuseaddr);
+	EXPECT_EQ(files[1].udp->peer.port, 0);
+	EXPECT_EQ(files[2].udp->local.port, 0);
+	EXPECT_TRUE(repair.check_unchanged().has_value());
+	// A datagram to v after the capture would be lost with the source.
+	ASSERT_EQ(send(u, "late", 4, 0), 4);
+	auto changed = repair.check_unchanged();
+	ASSERT_FALSE(changed.has_value());
+	EXPECT_NE(changed.error().describe().find("received datagrams while the process was frozen"),
+		  std::string::npos) << changed.error().describe();
+	repair.release();
+	// ... and one queued is refused at the capture.
+	files = own_sockets({v});
+	r = fds::capture_tcp(getpid(), files, nullptr);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find(strf("fd %d is a UDP socket bound to 127.0.0.1:", v)),
+		  std::string::npos) << r.error().describe();
+	EXPECT_NE(r.error().describe().find("with datagrams queued"), std::string::npos);
+	char buf[8];
+	ASSERT_EQ(recv(v, buf, sizeof(buf), 0), 4);
+
+	// Made again, once the originals are gone: bound where they were,
+	// connected, with their options.
+	files = own_sockets({u, v, w});
+	ASSERT_TRUE(fds::capture_tcp(getpid(), files, nullptr).has_value());
+	for (int fd : {u, v, w})
+		close(fd);
+	for (auto &f : files)
+		f.fd += 200;
+	auto made = fds::TcpMaker::make(files, 300, getuid(), getgid());
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	int mu = *made->take(files[0]), mv = *made->take(files[1]), mw = *made->take(files[2]);
+	ASSERT_EQ(send(mu, "again", 5, 0), 5);
+	ASSERT_EQ(recv(mv, buf, sizeof(buf), 0), 5);
+	int on = 0;
+	len = sizeof(on);
+	EXPECT_EQ(getsockopt(mu, SOL_SOCKET, SO_BROADCAST, &on, &len), 0);
+	EXPECT_EQ(on, 1);
+	EXPECT_EQ(getsockopt(mv, SOL_SOCKET, SO_REUSEADDR, &on, &len), 0);
+	EXPECT_EQ(on, 1);
+	sockaddr_in b{};
+	len = sizeof(b);
+	EXPECT_EQ(getsockname(mv, reinterpret_cast<sockaddr *>(&b), &len), 0);
+	EXPECT_EQ(b.sin_port, a.sin_port);
+	for (int fd : {mu, mv, mw})
+		close(fd);
+
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	ASSERT_GE(raw, 0);
+	files = own_sockets({raw});
+	r = fds::capture_tcp(getpid(), files, nullptr);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_NE(r.error().describe().find("an IPv4 socket of protocol 1 (ICMP): only TCP and UDP "
+					    "sockets and unix socket pairs can be carried"),
+		  std::string::npos) << r.error().describe();
+	close(raw);
 }
 
 } // namespace

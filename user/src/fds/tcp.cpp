@@ -18,6 +18,7 @@
 
 #include "fds/epoll.h"
 #include "fds/inet.h"
+#include "fds/udp.h"
 #include "fds/unix_pairs.h"
 
 namespace hetmig::fds {
@@ -335,9 +336,9 @@ void TcpRepair::settled(uint32_t recv_seq)
 		held_.back().recv_seq = recv_seq;
 }
 
-void TcpRepair::watch(UniqueFd copy, const std::string &name)
+void TcpRepair::watch(UniqueFd copy, const std::string &name, Watch what)
 {
-	watched_.push_back({std::move(copy), name, false, 0});
+	watched_.push_back({std::move(copy), name, false, 0, what});
 }
 
 Result<void> TcpRepair::check_unchanged() const
@@ -360,6 +361,16 @@ Result<void> TcpRepair::check_unchanged() const
 						 state_name(info.tcpi_state)));
 	}
 	for (const auto &w : watched_) {
+		if (w.watch == kDatagrams) {
+			int queued = 0;
+			if (ioctl(w.fd.get(), FIONREAD, &queued))
+				return fail(errno, w.name + ": FIONREAD");
+			if (queued)
+				return fail(EAGAIN, w.name + " received datagrams while the process "
+							     "was frozen, which would be lost: the move "
+							     "is called off; try again");
+			continue;
+		}
 		tcp_info info{};
 		socklen_t len = sizeof(info);
 		if (getsockopt(w.fd.get(), SOL_TCP, TCP_INFO, &info, &len))
@@ -401,7 +412,7 @@ Result<void> capture_tcp(pid_t pid, std::vector<OpenFile> &files, TcpRepair *rep
 			// A dup of a socket decided at its first fd: a TCP one is
 			// made there and dup'ed here.
 			for (const auto &first : files)
-				if (first.fd == f.dup_of && first.tcp)
+				if (first.fd == f.dup_of && (first.tcp || first.udp))
 					f.unix_socket = 0;
 			continue;
 		}
@@ -417,12 +428,32 @@ Result<void> capture_tcp(pid_t pid, std::vector<OpenFile> &files, TcpRepair *rep
 					strf("fd %d: SO_PROTOCOL", f.fd));
 		if (!protocol)
 			return std::unexpected(protocol.error());
+		int type = 0;
+		if (*protocol == IPPROTO_UDP) {
+			auto t = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
+			if (!t)
+				return std::unexpected(t.error());
+			type = *t;
+		}
+		if (*protocol == IPPROTO_UDP && type == SOCK_DGRAM) {
+			auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
+			if (!u) {
+				Error e = u.error();
+				e.context += epolls_watching(pid, f.fd);
+				return std::unexpected(e);
+			}
+			f.udp = std::move(*u);
+			f.unix_socket = 0;
+			continue;
+		}
 		if (*protocol != IPPROTO_TCP)
 			return fail(EOPNOTSUPP, strf("fd %d is %s, an IPv%d socket of protocol %d "
-						     "(%s): only TCP sockets and unix socket pairs "
-						     "can be carried%s", f.fd, f.path.c_str(),
+						     "(%s): only TCP and UDP sockets and unix socket "
+						     "pairs can be carried%s", f.fd, f.path.c_str(),
 						     *domain == AF_INET ? 4 : 6, *protocol,
-						     *protocol == IPPROTO_UDP ? "UDP" : "not TCP",
+						     *protocol == IPPROTO_UDPLITE ? "UDP-Lite"
+						     : *protocol == IPPROTO_ICMP ? "ICMP"
+										  : "not TCP or UDP",
 						     epolls_watching(pid, f.fd).c_str()));
 		auto s = capture_socket(pid, f.fd, std::move(*copy), repair, f.path);
 		if (!s) {
@@ -603,9 +634,9 @@ Result<TcpMaker> TcpMaker::make(const std::vector<OpenFile> &files, int above, u
 {
 	TcpMaker m;
 	for (const auto &f : files) {
-		if (!f.tcp)
+		if (!f.tcp && !f.udp)
 			continue;
-		auto sk = make_socket(f, uid, gid);
+		auto sk = f.tcp ? make_socket(f, uid, gid) : make_udp_socket(f, uid, gid);
 		if (!sk)
 			return std::unexpected(sk.error());
 		UniqueFd up(fcntl(sk->get(), F_DUPFD_CLOEXEC, above));
@@ -620,7 +651,7 @@ Result<int> TcpMaker::take(const OpenFile &f)
 {
 	auto it = made_.find(f.fd);
 	if (it == made_.end())
-		return fail(EINVAL, strf("fd %d: a TCP socket that was not made", f.fd));
+		return fail(EINVAL, strf("fd %d: a socket that was not made", f.fd));
 	int fd = it->second.release();
 	made_.erase(it);
 	if (fcntl(fd, F_SETFL, f.flags & O_NONBLOCK) < 0) {

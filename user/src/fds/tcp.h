@@ -78,9 +78,10 @@ public:
 	Result<int> hold(UniqueFd copy, const std::string &name, bool reuseaddr);
 	// The receive sequence number the capture read of the last held.
 	void settled(uint32_t recv_seq);
-	// Keeps COPY, a listener, to check at the end that nothing waits in
-	// its accept queue.
-	void watch(UniqueFd copy, const std::string &name);
+	// Keeps COPY to check at the end that nothing arrived: a listener's
+	// accept queue is empty, or (kDatagrams) a UDP socket's queue.
+	enum Watch { kAccepts, kDatagrams };
+	void watch(UniqueFd copy, const std::string &name, Watch what = kAccepts);
 
 	// Whether every connection is as the capture read it (no byte and no
 	// FIN arrived since, which the kernel, still receiving in repair mode,
@@ -100,18 +101,20 @@ private:
 		std::string name;
 		bool reuseaddr = false;
 		uint32_t recv_seq = 0;
+		Watch watch = kAccepts;
 	};
 	std::vector<Held> held_, watched_;
 };
 
 // Decides about every socket of FILES (those with OpenFile::unix_socket)
-// that is an IPv4 or IPv6 socket: a TCP one gets its OpenFile::tcp (and
-// loses unix_socket), anything else is refused. PID is frozen and traced
+// that is an IPv4 or IPv6 socket: a TCP one gets its OpenFile::tcp, a UDP
+// one its OpenFile::udp (fds/udp.h; both lose unix_socket), anything else
+// is refused. PID is frozen and traced
 // by us; REPAIR holds its connections (none: connections refused).
 Result<void> capture_tcp(pid_t pid, std::vector<OpenFile> &files, TcpRepair *repair);
 
-// The restore's side, in the process being made: every TCP socket of
-// FILES made at once, above ABOVE, before the process's credentials
+// The restore's side, in the process being made: every TCP and UDP
+// socket of FILES made at once, above ABOVE, before the process's credentials
 // change (TCP_REPAIR needs CAP_NET_ADMIN, a port below 1024
 // CAP_NET_BIND_SERVICE), owned by UID and GID.
 class TcpMaker {
