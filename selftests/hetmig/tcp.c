@@ -16,6 +16,8 @@
  *   C   connected to L, TCP_NODELAY, SO_KEEPALIVE, non-blocking
  *   S   accepted from L
  *   P   connected to the peer, which sent it PEER_BYTES it leaves unread
+ *   UA  a UDP socket on 127.0.0.1 (any port) connected to UB
+ *   UB  a UDP socket on 127.0.0.1 (any port), SO_REUSEADDR
  * C writes a pattern until the kernel takes no more: S's receive queue
  * holds what its 16 KiB window let through, C's send queue the rest (never
  * sent). S writes S_BYTES to C, P writes "hello" to the peer, neither
@@ -24,7 +26,8 @@
  * "tcp: ready (port N port6 M)" and waits for SIGTERM. Then: S reads every
  * byte C wrote, in order, and C the S_BYTES; new bytes flow both ways; L
  * and L6 accept a new connection; P reads the peer's bytes and "pong",
- * and writes "ping"; the addresses, ports and options are as they were.
+ * and writes "ping"; UA and UB exchange datagrams; the addresses, ports
+ * and options are as they were.
  * It ends with "tcp: intact" (exit 0) or "tcp: broken" (exit 1).
  *
  * Between two machines (tools/test/tcp-send-test) the peer listens on
@@ -312,7 +315,8 @@ static int hold(int port)
 
 int main(int argc, char **argv)
 {
-	int one = 1, sndbuf = 16384, l, l6, c, s, p, u = -1;
+	int one = 1, sndbuf = 16384, l, l6, c, s, p, u = -1, ua, ub;
+	struct sockaddr_in ua_local, ub_local;
 	struct sockaddr_in6 c_local, c_peer, s_local, s_peer, a;
 	socklen_t len;
 	long written = 0;
@@ -353,6 +357,21 @@ int main(int argc, char **argv)
 		perror("tcp: connecting to the peer");
 		return 2;
 	}
+	ua = socket(AF_INET, SOCK_DGRAM, 0);
+	ub = socket(AF_INET, SOCK_DGRAM, 0);
+	ub_local = (struct sockaddr_in){ .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ua_local = ub_local;
+	len = sizeof(ub_local);
+	if (ua < 0 || ub < 0 || setsockopt(ub, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ub, (struct sockaddr *)&ub_local, sizeof(ub_local)) ||
+	    getsockname(ub, (struct sockaddr *)&ub_local, &len) ||
+	    bind(ua, (struct sockaddr *)&ua_local, sizeof(ua_local)) ||
+	    connect(ua, (struct sockaddr *)&ub_local, sizeof(ub_local)) ||
+	    getsockname(ua, (struct sockaddr *)&ua_local, &len)) {
+		perror("tcp: UDP sockets");
+		return 2;
+	}
 	/* The peer's bytes are all there before the dump. */
 	usleep(200000);
 	if (argc > 2 && !strcmp(argv[2], "refuse") && (u = abstract_unix(0)) < 0) {
@@ -386,8 +405,9 @@ int main(int argc, char **argv)
 	getsockname(s, (struct sockaddr *)&s_local, &len);
 	len = sizeof(s_peer);
 	getpeername(s, (struct sockaddr *)&s_peer, &len);
-	printf("tcp: ready (port %d port6 %d written %ld fds L %d L6 %d C %d S %d P %d U %d)\n",
-	       port_of(l), l6 < 0 ? 0 : port_of(l6), written, l, l6, c, s, p, u);
+	printf("tcp: ready (port %d port6 %d written %ld fds L %d L6 %d C %d S %d P %d U %d "
+	       "UA %d UB %d)\n", port_of(l), l6 < 0 ? 0 : port_of(l6), written, l, l6, c, s, p, u,
+	       ua, ub);
 	wait_term();
 
 	/* What was queued before the move, in order, and nothing more. */
@@ -417,6 +437,22 @@ int main(int argc, char **argv)
 		check(write(c, "ping", 4) == 4 && read_exactly(s, x, 4) == 0 && !memcmp(x, "ping", 4) &&
 		      write(s, "pong", 4) == 4 && read_exactly(c, x, 4) == 0 && !memcmp(x, "pong", 4),
 		      "tcp.new_bytes_flow_both_ways", "ping/pong between C and S failed");
+	}
+	{
+		struct sockaddr_in at;
+		unsigned char x[8];
+		socklen_t alen = sizeof(at);
+		int same = !getsockname(ua, (struct sockaddr *)&at, &alen) &&
+			   at.sin_port == ua_local.sin_port;
+
+		alen = sizeof(at);
+		same = same && !getsockname(ub, (struct sockaddr *)&at, &alen) &&
+		       at.sin_port == ub_local.sin_port && flag(ub, SOL_SOCKET, SO_REUSEADDR) == 1;
+		check(same, "tcp.udp_addresses_and_options", "a UDP socket's port or option changed");
+		check(send(ua, "dgram", 5, 0) == 5 && read_exactly(ub, x, 5) == 0 && !memcmp(x, "dgram", 5) &&
+		      sendto(ub, "back", 4, 0, (struct sockaddr *)&ua_local, sizeof(ua_local)) == 4 &&
+		      read_exactly(ua, x, 4) == 0 && !memcmp(x, "back", 4),
+		      "tcp.udp_datagrams_both_ways", "UA and UB no longer exchange datagrams");
 	}
 	check(accepts(l, AF_INET), "tcp.listener_accepts", "no new connection on L");
 	if (l6 >= 0)
