@@ -68,6 +68,26 @@ std::string address_text(const InetAddress &a)
 	return strf("%s:%u", buf, a.port);
 }
 
+Result<InetAddress> local_address(int fd, const std::string &name)
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len))
+		return fail(errno, name + ": getsockname");
+	return from_sockaddr(ss);
+}
+
+Result<std::optional<InetAddress>> peer_address(int fd, const std::string &name)
+{
+	sockaddr_storage ss{};
+	socklen_t len = sizeof(ss);
+	if (!getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len))
+		return from_sockaddr(ss);
+	if (errno == ENOTCONN)
+		return std::nullopt;
+	return fail(errno, name + ": getpeername");
+}
+
 Result<void> bind_here(int fd, const InetAddress &a, const std::string &name)
 {
 	sockaddr_storage ss;

@@ -4,6 +4,7 @@
 // and bind with a message that says what to do.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 
@@ -19,6 +20,11 @@ Result<int> get_int(int fd, int level, int opt, const std::string &what);
 InetAddress from_sockaddr(const sockaddr_storage &ss);
 // A into SS; its length.
 socklen_t to_sockaddr(const InetAddress &a, sockaddr_storage &ss);
+
+// The address FD (NAME's socket) is bound to, and the one it is connected
+// to (nothing when it is not: ENOTCONN).
+Result<InetAddress> local_address(int fd, const std::string &name);
+Result<std::optional<InetAddress>> peer_address(int fd, const std::string &name);
 
 // "127.0.0.1:8080", "[::1]:8080".
 std::string address_text(const InetAddress &a);

@@ -205,21 +205,20 @@ Result<TcpSocket> capture_socket(pid_t pid, int fd, UniqueFd copy, TcpRepair *re
 {
 	const std::string name = strf("fd %d (%s)", fd, path.c_str());
 	TcpSocket s;
-	sockaddr_storage ss{};
-	socklen_t len = sizeof(ss);
-	if (getsockname(copy.get(), reinterpret_cast<sockaddr *>(&ss), &len))
-		return fail(errno, name + ": getsockname");
-	s.local = from_sockaddr(ss);
+	auto local = local_address(copy.get(), name);
+	if (!local)
+		return std::unexpected(local.error());
+	s.local = *local;
 	tcp_info info{};
-	len = sizeof(info);
+	socklen_t len = sizeof(info);
 	if (getsockopt(copy.get(), SOL_TCP, TCP_INFO, &info, &len))
 		return fail(errno, name + ": TCP_INFO");
 	s.state = info.tcpi_state;
 	if (s.state == TCP_ESTABLISHED) {
-		len = sizeof(ss);
-		if (getpeername(copy.get(), reinterpret_cast<sockaddr *>(&ss), &len))
-			return fail(errno, name + ": getpeername");
-		s.peer = from_sockaddr(ss);
+		auto peer = peer_address(copy.get(), name);
+		if (!peer || !*peer)
+			return fail(peer ? ENOTCONN : peer.error().code, name + ": getpeername");
+		s.peer = **peer;
 	}
 	std::string what = strf("fd %d is %s", fd, what_socket(s).c_str());
 	if (s.state != TCP_ESTABLISHED && s.state != TCP_LISTEN && s.state != TCP_CLOSE)
@@ -403,66 +402,70 @@ void TcpRepair::drop()
 	watched_.clear();
 }
 
+namespace {
+
+// F (a socket of PID's) decided: a TCP one gets F.tcp, a UDP one F.udp;
+// a unix one is left as it is; anything else is refused.
+Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
+{
+	auto copy = copy_of(pid, f.fd);
+	if (!copy)
+		return std::unexpected(copy.error());
+	auto domain = get_int(copy->get(), SOL_SOCKET, SO_DOMAIN, strf("fd %d: SO_DOMAIN", f.fd));
+	if (!domain)
+		return std::unexpected(domain.error());
+	if (*domain != AF_INET && *domain != AF_INET6)
+		return {};  // a unix socket: capture_unix_pairs decides
+	auto protocol = get_int(copy->get(), SOL_SOCKET, SO_PROTOCOL,
+				strf("fd %d: SO_PROTOCOL", f.fd));
+	auto type = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
+	if (!protocol || !type)
+		return std::unexpected(!protocol ? protocol.error() : type.error());
+	if (*protocol == IPPROTO_UDP && *type == SOCK_DGRAM) {
+		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
+		if (!u)
+			return std::unexpected(u.error());
+		f.udp = std::move(*u);
+	} else if (*protocol == IPPROTO_TCP) {
+		auto t = capture_socket(pid, f.fd, std::move(*copy), repair, f.path);
+		if (!t)
+			return std::unexpected(t.error());
+		f.tcp = std::move(*t);
+	} else {
+		return fail(EOPNOTSUPP, strf("fd %d is %s, an IPv%d socket of protocol %d (%s): only "
+					     "TCP and UDP sockets and unix socket pairs can be "
+					     "carried", f.fd, f.path.c_str(),
+					     *domain == AF_INET ? 4 : 6, *protocol,
+					     *protocol == IPPROTO_UDPLITE ? "UDP-Lite"
+					     : *protocol == IPPROTO_ICMP   ? "ICMP"
+									   : "not TCP or UDP"));
+	}
+	f.unix_socket = 0;
+	return {};
+}
+
+} // namespace
+
 Result<void> capture_tcp(pid_t pid, std::vector<OpenFile> &files, TcpRepair *repair)
 {
 	for (auto &f : files) {
 		if (!f.unix_socket)
 			continue;
 		if (f.dup_of >= 0) {
-			// A dup of a socket decided at its first fd: a TCP one is
-			// made there and dup'ed here.
+			// A dup of a socket decided at its first fd: an IPv4 or
+			// IPv6 one is made there and dup'ed here.
 			for (const auto &first : files)
 				if (first.fd == f.dup_of && (first.tcp || first.udp))
 					f.unix_socket = 0;
 			continue;
 		}
-		auto copy = copy_of(pid, f.fd);
-		if (!copy)
-			return std::unexpected(copy.error());
-		auto domain = get_int(copy->get(), SOL_SOCKET, SO_DOMAIN, strf("fd %d: SO_DOMAIN", f.fd));
-		if (!domain)
-			return std::unexpected(domain.error());
-		if (*domain != AF_INET && *domain != AF_INET6)
-			continue;  // a unix socket: capture_unix_pairs decides
-		auto protocol = get_int(copy->get(), SOL_SOCKET, SO_PROTOCOL,
-					strf("fd %d: SO_PROTOCOL", f.fd));
-		if (!protocol)
-			return std::unexpected(protocol.error());
-		int type = 0;
-		if (*protocol == IPPROTO_UDP) {
-			auto t = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
-			if (!t)
-				return std::unexpected(t.error());
-			type = *t;
-		}
-		if (*protocol == IPPROTO_UDP && type == SOCK_DGRAM) {
-			auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
-			if (!u) {
-				Error e = u.error();
-				e.context += epolls_watching(pid, f.fd);
-				return std::unexpected(e);
-			}
-			f.udp = std::move(*u);
-			f.unix_socket = 0;
-			continue;
-		}
-		if (*protocol != IPPROTO_TCP)
-			return fail(EOPNOTSUPP, strf("fd %d is %s, an IPv%d socket of protocol %d "
-						     "(%s): only TCP and UDP sockets and unix socket "
-						     "pairs can be carried%s", f.fd, f.path.c_str(),
-						     *domain == AF_INET ? 4 : 6, *protocol,
-						     *protocol == IPPROTO_UDPLITE ? "UDP-Lite"
-						     : *protocol == IPPROTO_ICMP ? "ICMP"
-										  : "not TCP or UDP",
-						     epolls_watching(pid, f.fd).c_str()));
-		auto s = capture_socket(pid, f.fd, std::move(*copy), repair, f.path);
-		if (!s) {
-			Error e = s.error();
+		if (auto r = capture_inet(pid, f, repair); !r) {
+			// A descriptor an epoll watches: the epoll cannot go
+			// without it either.
+			Error e = r.error();
 			e.context += epolls_watching(pid, f.fd);
 			return std::unexpected(e);
 		}
-		f.tcp = std::move(*s);
-		f.unix_socket = 0;
 	}
 	return {};
 }

@@ -29,18 +29,14 @@ Result<UdpSocket> capture_udp_socket(pid_t pid, int fd, UniqueFd copy, TcpRepair
 {
 	const std::string name = strf("fd %d (%s)", fd, path.c_str());
 	UdpSocket s;
-	sockaddr_storage ss{};
-	socklen_t len = sizeof(ss);
-	if (getsockname(copy.get(), reinterpret_cast<sockaddr *>(&ss), &len))
-		return fail(errno, name + ": getsockname");
-	s.local = from_sockaddr(ss);
-	len = sizeof(ss);
-	if (!getpeername(copy.get(), reinterpret_cast<sockaddr *>(&ss), &len))
-		s.peer = from_sockaddr(ss);
-	else if (errno != ENOTCONN)
-		return fail(errno, name + ": getpeername");
-	else
-		s.peer.family = s.local.family;
+	auto local = local_address(copy.get(), name);
+	if (!local)
+		return std::unexpected(local.error());
+	auto peer = peer_address(copy.get(), name);
+	if (!peer)
+		return std::unexpected(peer.error());
+	s.local = *local;
+	s.peer = peer->value_or(InetAddress{s.local.family, {}, 0, 0});
 	std::string what = strf("fd %d is %s", fd, what_socket(s).c_str());
 	if (pid_t other = held_elsewhere(pid, path, {}, false))
 		return fail(EOPNOTSUPP, what + strf(", which process %d holds too: a UDP socket "
