@@ -2,10 +2,8 @@
 #include "fds/tcp.h"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -19,7 +17,6 @@
 #include "fds/epoll.h"
 #include "fds/inet.h"
 #include "fds/udp.h"
-#include "fds/unix_pairs.h"
 
 namespace hetmig::fds {
 

@@ -20,7 +20,8 @@
 // the peer nothing, neither FIN nor RST.
 // Refused, naming the fd: other states (a connection being opened or
 // closed), a listener with connections waiting to be accepted, a socket
-// another process holds too, UDP and raw sockets.
+// another process holds too, and IPv4/IPv6 sockets that are neither TCP
+// nor UDP (udp.h: raw, ICMP, UDP-Lite).
 //
 // Rebuilt (TcpMaker), before the process's credentials change: a listener
 // bound and listening again; a connection made in repair mode, bound to
