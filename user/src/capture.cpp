@@ -419,7 +419,8 @@ Result<std::string> memory_digest(pid_t pid, uint64_t addr, uint64_t len)
 	return hex;
 }
 
-Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
+Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
+			   fds::TcpRepair *repair)
 {
 	std::error_code ec;
 	for (const auto &entry : std::filesystem::directory_iterator(proc(pid, "fd"), ec)) {
@@ -440,6 +441,9 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
+		return r;
+	// Before the unix sockets: TCP sockets are taken out of them.
+	if (auto r = fds::capture_tcp(pid, img.files, repair); !r)
 		return r;
 	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs, tree); !r)
 		return r;
@@ -467,7 +471,8 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree)
 	return {};
 }
 
-Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree)
+Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree,
+		      fds::TcpRepair *repair)
 {
 	Image img;
 	img.arch = this_arch();
@@ -531,7 +536,7 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	std::getline(comm, img.comm);
 
 	// Resources the restore cannot rebuild are refused up front.
-	if (auto r = capture_files(pid, img, tree); !r)
+	if (auto r = capture_files(pid, img, tree, repair); !r)
 		return std::unexpected(r.error());
 
 	Fd pagemap(open(proc(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));

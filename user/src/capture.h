@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "fds/tcp.h"
 #include "genl.h"
 #include "image.h"
 
@@ -19,12 +20,16 @@ namespace hetmig {
 // runs are listed, not read: a MemoryReader reads them while the image is
 // written, and the process must stay stopped until then. TREE: the
 // processes that move with it (tree.h), PID among them; its shared memory
-// is left to capture_tree (its mappings listed, their pages not).
-Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree = {});
+// is left to capture_tree (its mappings listed, their pages not). REPAIR
+// holds its TCP connections in repair mode until the move ends (without
+// one they are refused).
+Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree = {},
+		      fds::TcpRepair *repair = nullptr);
 
 // The open files of PID (stopped by us) into IMG's files and pipes, or why
 // one cannot be carried. Part of capture; needs no hetmig.ko.
-Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree = {});
+Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree = {},
+			   fds::TcpRepair *repair = nullptr);
 
 // A mapping of shared memory that capture_tree carries: MAP_SHARED
 // anonymous memory, shared /dev/zero, a memfd (the kernel's internal tmpfs).

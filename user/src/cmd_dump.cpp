@@ -128,6 +128,12 @@ int cmd_dump(int argc, char **argv)
 		return report(memory.error());
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
+	// A byte that reached a connection after its queue was read would be
+	// lost with the source: the image is dropped and the process runs on.
+	if (auto r = frozen->check_tcp_unchanged(); !r && !keep) {
+		std::remove(out.c_str());
+		return report(r.error());
+	}
 	if (keep) {
 		if (parking)
 			parking->release(0);

@@ -62,6 +62,7 @@ Result<FrozenProcess> FrozenProcess::freeze(pid_t pid)
 
 void FrozenProcess::thaw()
 {
+	tcp_.release();  // before it runs: its connections as they were
 	if (done_ || !seizure_.pid())
 		return;
 	done_ = true;
@@ -81,6 +82,9 @@ void FrozenProcess::kill()
 			waitpid(tid, nullptr, __WALL);
 	waitpid(seizure_.pid(), nullptr, __WALL);
 	seizure_.forget();
+	// Ours are the last references to its connections now: closed in
+	// repair mode, they go without a FIN or RST to the peer.
+	tcp_.drop();
 }
 
 } // namespace hetmig

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "fds/tcp.h"
 #include "genl.h"
 #include "seizure.h"
 
@@ -18,7 +19,7 @@ public:
 	static Result<FrozenProcess> freeze(pid_t pid);
 	FrozenProcess(FrozenProcess &&o) noexcept
 		: client_(std::move(o.client_)), seizure_(std::move(o.seizure_)),
-		  done_(o.done_)
+		  tcp_(std::move(o.tcp_)), done_(o.done_)
 	{
 		o.done_ = true;
 	}
@@ -26,6 +27,9 @@ public:
 
 	pid_t pid() const { return seizure_.pid(); }
 	GenlClient &client() { return client_; }
+	// Its TCP connections, held in repair mode from the capture on: thaw
+	// takes them out of it first, kill closes them in it (silently).
+	fds::TcpRepair &tcp() { return tcp_; }
 
 	void thaw();
 	void kill();
@@ -35,6 +39,7 @@ private:
 		: client_(std::move(client)), seizure_(std::move(seizure)) {}
 	GenlClient client_;
 	Seizure seizure_;
+	fds::TcpRepair tcp_;
 	bool done_ = false;
 };
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/tcp.h"
 #include "fds/tree_files.h"
+#include "fds/udp.h"
 #include "image_metadata.h"
 
 #include <algorithm>
@@ -455,6 +457,14 @@ uint32_t this_arch()
 #endif
 }
 
+bool Image::has_inet_sockets() const
+{
+	return std::any_of(files.begin(), files.end(),
+			   [](const OpenFile &f) { return f.tcp || f.udp; }) ||
+	       std::any_of(members.begin(), members.end(),
+			   [](const Image &m) { return m.has_inet_sockets(); });
+}
+
 uint64_t Image::page_bytes() const
 {
 	uint64_t n = 0;
@@ -474,7 +484,8 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = !img.tree_files.empty() ? kImageFormatVersion
+	h.version = img.has_inet_sockets() ? kImageFormatVersion
+		    : !img.tree_files.empty() ? kImageFormatTreeFiles
 		    : img.is_tree()	    ? kImageFormatTree
 					    : kImageFormatSingle;
 	h.arch = img.arch;
@@ -598,6 +609,9 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 	if (auto r = check_epolls_and_signals(img); !r)
 		return std::unexpected(r.error());
+	for (const auto &f : img.files)
+		if (auto why = f.udp ? fds::udp_problem(f) : fds::tcp_problem(f))
+			return corrupt(*why);
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.mappings)
@@ -697,9 +711,11 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 		return corrupt("architecture of header and metadata differ");
 	if (img.is_tree() && version < kImageFormatTree)
 		return corrupt("a process tree or shared memory in a format 1 or 2 image");
-	if (!img.tree_files.empty() && version < kImageFormatVersion)
+	if (!img.tree_files.empty() && version < kImageFormatTreeFiles)
 		return corrupt("descriptors shared between a tree's processes in a format 1 "
 			       "to 3 image");
+	if (img.has_inet_sockets() && version < kImageFormatVersion)
+		return corrupt("a TCP or UDP socket in a format 1 to 4 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
 	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)

@@ -28,13 +28,17 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 4
-// is written only for a tree whose processes share open file descriptions
+// The version written; every version from 1 up to it is read. Version 5
+// is written only for an image with a TCP or UDP socket (OpenFile::tcp,
+// OpenFile::udp), which a
+// hetmig that reads 4 would try to open by its "socket:[N]" name; version 4
+// for a tree whose processes share open file descriptions
 // (Image::tree_files), which a hetmig that reads 3 would make once per
 // process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 4;
+inline constexpr uint32_t kImageFormatVersion = 5;
+inline constexpr uint32_t kImageFormatTreeFiles = 4;
 inline constexpr uint32_t kImageFormatTree = 3;
 inline constexpr uint32_t kImageFormatSingle = 2;
 inline constexpr size_t kPageRecordMax = 1 << 20;
@@ -66,6 +70,55 @@ struct EpollTarget {
 	int fd = -1;
 	uint32_t events = 0;
 	uint64_t data = 0;
+};
+
+// An IPv4 or IPv6 socket address: ADDR holds 4 bytes (AF_INET) or 16
+// (AF_INET6), in network order; PORT in host order.
+struct InetAddress {
+	int family = 0;
+	std::array<uint8_t, 16> addr{};
+	uint16_t port = 0;
+	uint32_t scope_id = 0;	// IPv6 link-local addresses
+};
+
+// What TCP_REPAIR reads of an established connection (fds/tcp.h): its
+// sequence numbers, queues, negotiated options and window.
+struct TcpConnection {
+	uint32_t send_seq = 0;	// TCP_QUEUE_SEQ of the send queue: after its last byte
+	uint32_t recv_seq = 0;	// of the receive queue: after its last byte (rcv_nxt)
+	// Written and not acknowledged yet: sent, then (the last UNSENT bytes)
+	// never sent at all.
+	std::vector<uint8_t> send_queue;
+	uint32_t unsent = 0;
+	std::vector<uint8_t> recv_queue;	// arrived, not read by the process
+	uint32_t mss = 0;			// TCP_MAXSEG
+	uint32_t options = 0;			// TCP_INFO's tcpi_options (TCPI_OPT_*)
+	uint8_t snd_wscale = 0, rcv_wscale = 0;
+	uint32_t timestamp = 0;			// TCP_TIMESTAMP
+	bool has_window = false;		// TCP_REPAIR_WINDOW, below
+	uint32_t snd_wl1 = 0, snd_wnd = 0, max_window = 0, rcv_wnd = 0, rcv_wup = 0;
+};
+
+// A TCP socket of the process: a listener, a socket not connected (bound
+// or not), or an established connection.
+struct TcpSocket {
+	int state = 0;		// TCP_LISTEN, TCP_CLOSE or TCP_ESTABLISHED (netinet/tcp.h)
+	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
+	InetAddress peer;	// connections
+	int backlog = 0;	// listeners: listen(2)'s
+	bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
+	bool v6only = false;
+	int keepidle = 0, keepintvl = 0, keepcnt = 0;	// TCP_KEEP*, as they read
+	uint32_t sndbuf = 0, rcvbuf = 0;	// connections: SO_SNDBUF, SO_RCVBUF as read
+	std::optional<TcpConnection> connection = std::nullopt;
+};
+
+// A UDP socket (IPv4 or IPv6): bound, connected, or neither. Datagrams
+// queued to it are not carried (fds/udp.h refuses them).
+struct UdpSocket {
+	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
+	InetAddress peer;	// port 0: not connected
+	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
 };
 
 // An open file of the process, to be opened again on the destination.
@@ -107,6 +160,10 @@ struct OpenFile {
 	// An end of the unix socket pair of Image::unix_pairs with this inode
 	// (socket:[N] on the source); 0 for none.
 	uint64_t unix_socket = 0;
+	// A TCP socket (the first fd of its description; dups have dup_of).
+	std::optional<TcpSocket> tcp = std::nullopt;
+	// A UDP socket (the first fd of its description).
+	std::optional<UdpSocket> udp = std::nullopt;
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
@@ -119,7 +176,7 @@ struct OpenFile {
 
 	bool made_anew() const
 	{
-		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket;
+		return pipe || eventfd || timerfd || epoll || signalfd || unix_socket || tcp || udp;
 	}
 };
 
@@ -295,6 +352,8 @@ struct Image {
 	std::vector<UnixPair> tree_pairs;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
+	// Whether this process or a member holds a TCP or UDP socket (format 5).
+	bool has_inet_sockets() const;
 	bool is_tree() const
 	{
 		return !members.empty() || !shared.empty() || !zombies.empty() ||

@@ -4,6 +4,8 @@
 // without a new format version.
 #include "image_metadata.h"
 
+#include <sys/socket.h>
+
 namespace hetmig {
 
 namespace {
@@ -13,6 +15,88 @@ using nlohmann::json;
 json::binary_t binary(const std::vector<uint8_t> &v)
 {
 	return json::binary_t(v);
+}
+
+json address_to_cbor(const InetAddress &a)
+{
+	size_t len = a.family == AF_INET6 ? 16 : 4;
+	return {{"family", a.family},
+		{"addr", binary(std::vector<uint8_t>(a.addr.begin(), a.addr.begin() + len))},
+		{"port", a.port}, {"scope_id", a.scope_id}};
+}
+
+InetAddress address_from_cbor(const json &j)
+{
+	InetAddress a;
+	a.family = j.at("family");
+	const auto &bytes = j.at("addr").get_binary();
+	if (bytes.size() != (a.family == AF_INET6 ? 16u : 4u))
+		throw std::out_of_range("a socket address of another length than its family's");
+	std::copy(bytes.begin(), bytes.end(), a.addr.begin());
+	a.port = j.at("port");
+	a.scope_id = j.at("scope_id");
+	return a;
+}
+
+json tcp_to_cbor(const TcpSocket &s)
+{
+	json j = {{"state", s.state}, {"local", address_to_cbor(s.local)},
+		  {"peer", address_to_cbor(s.peer)}, {"backlog", s.backlog},
+		  {"reuseaddr", s.reuseaddr}, {"reuseport", s.reuseport},
+		  {"keepalive", s.keepalive}, {"nodelay", s.nodelay}, {"v6only", s.v6only},
+		  {"keep", {s.keepidle, s.keepintvl, s.keepcnt}},
+		  {"sndbuf", s.sndbuf}, {"rcvbuf", s.rcvbuf}};
+	if (const auto &c = s.connection)
+		j["connection"] = {
+			{"send_seq", c->send_seq}, {"recv_seq", c->recv_seq},
+			{"send_queue", binary(c->send_queue)}, {"unsent", c->unsent},
+			{"recv_queue", binary(c->recv_queue)}, {"mss", c->mss},
+			{"options", c->options}, {"wscale", {c->snd_wscale, c->rcv_wscale}},
+			{"timestamp", c->timestamp}, {"has_window", c->has_window},
+			{"window", {c->snd_wl1, c->snd_wnd, c->max_window, c->rcv_wnd, c->rcv_wup}}};
+	return j;
+}
+
+TcpSocket tcp_from_cbor(const json &j)
+{
+	TcpSocket s;
+	s.state = j.at("state");
+	s.local = address_from_cbor(j.at("local"));
+	s.peer = address_from_cbor(j.at("peer"));
+	s.backlog = j.at("backlog");
+	s.reuseaddr = j.at("reuseaddr");
+	s.reuseport = j.at("reuseport");
+	s.keepalive = j.at("keepalive");
+	s.nodelay = j.at("nodelay");
+	s.v6only = j.at("v6only");
+	const json &keep = j.at("keep");
+	s.keepidle = keep.at(0);
+	s.keepintvl = keep.at(1);
+	s.keepcnt = keep.at(2);
+	s.sndbuf = j.at("sndbuf");
+	s.rcvbuf = j.at("rcvbuf");
+	if (auto c = j.find("connection"); c != j.end()) {
+		TcpConnection t;
+		t.send_seq = c->at("send_seq");
+		t.recv_seq = c->at("recv_seq");
+		t.send_queue = c->at("send_queue").get_binary();
+		t.unsent = c->at("unsent");
+		t.recv_queue = c->at("recv_queue").get_binary();
+		t.mss = c->at("mss");
+		t.options = c->at("options");
+		t.snd_wscale = c->at("wscale").at(0);
+		t.rcv_wscale = c->at("wscale").at(1);
+		t.timestamp = c->at("timestamp");
+		t.has_window = c->at("has_window");
+		const json &w = c->at("window");
+		t.snd_wl1 = w.at(0);
+		t.snd_wnd = w.at(1);
+		t.max_window = w.at(2);
+		t.rcv_wnd = w.at(3);
+		t.rcv_wup = w.at(4);
+		s.connection = std::move(t);
+	}
+	return s;
 }
 
 // One open file: the process's, or one of a tree's shared descriptions.
@@ -49,6 +133,13 @@ json file_to_cbor(const OpenFile &f)
 		file["signalfd"] = *f.signalfd;
 	if (f.unix_socket)
 		file["unix_socket"] = f.unix_socket;
+	if (f.tcp)
+		file["tcp"] = tcp_to_cbor(*f.tcp);
+	if (f.udp)
+		file["udp"] = {{"local", address_to_cbor(f.udp->local)},
+			       {"peer", address_to_cbor(f.udp->peer)},
+			       {"reuseaddr", f.udp->reuseaddr}, {"reuseport", f.udp->reuseport},
+			       {"broadcast", f.udp->broadcast}, {"v6only", f.udp->v6only}};
 	if (f.rdev)
 		file["rdev"] = f.rdev;
 	if (f.tree_file >= 0)
@@ -79,6 +170,12 @@ OpenFile file_from_cbor(const json &f)
 	if (auto s = f.find("signalfd"); s != f.end())
 		file.signalfd = s->get<uint64_t>();
 	file.unix_socket = f.value("unix_socket", uint64_t(0));
+	if (auto t = f.find("tcp"); t != f.end())
+		file.tcp = tcp_from_cbor(*t);
+	if (auto u = f.find("udp"); u != f.end())
+		file.udp = UdpSocket{address_from_cbor(u->at("local")), address_from_cbor(u->at("peer")),
+				     u->at("reuseaddr"), u->at("reuseport"), u->at("broadcast"),
+				     u->at("v6only")};
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	return file;

@@ -57,6 +57,7 @@
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
 #include "fds/tree_files.h"
+#include "fds/tcp.h"
 #include "fds/unix_pairs.h"
 #include "genl.h"
 #include "pending_signals.h"
@@ -368,7 +369,7 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 // TREE_FILES: the descriptions the tree's processes share, which the
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
-		 const std::vector<int> &tree_files)
+		 const std::vector<int> &tree_files, fds::TcpMaker &tcp)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -394,6 +395,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
 				    : f.unix_socket ? sockets.open_end(f)
+				    : f.tcp || f.udp ? tcp.take(f)
 				    : f.eventfd	   ? fds::make_eventfd(f)
 				    : f.timerfd	   ? fds::make_timerfd(f)
 				    : f.epoll	   ? fds::make_epoll(f)
@@ -504,6 +506,11 @@ size_t restore_mm_bytes(const Image &img)
 	// The process never gets more than the receiving side's policy.
 	uid_t uid = policy.uid.value_or(img.uid);
 	gid_t gid = policy.gid.value_or(img.gid);
+	// TCP sockets too: repair mode needs CAP_NET_ADMIN, and a port below
+	// 1024 CAP_NET_BIND_SERVICE. Above every number the image uses.
+	auto tcp = fds::TcpMaker::make(img.files, top + 1, uid, gid);
+	if (!tcp)
+		child_fail(p, tcp.error().describe());
 	if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) ||
 			       syscall(SYS_setgid, gid) || syscall(SYS_setuid, uid)))
 		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
@@ -514,7 +521,7 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files);
+	child_files(img, policy, p, tree_files, *tcp);
 	// The shared descriptions this process does not hold must not stay
 	// open in it (a pipe's reader would never see its end of file).
 	for (int fd : tree_files)
@@ -951,6 +958,12 @@ Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadSt
 
 Result<void> RestoredProcess::release()
 {
+	// Its connections leave repair mode now that every socket of the tree
+	// exists and the move is committed (fds/tcp.h).
+	for (const auto &r : tcp_)
+		if (auto e = fds::leave_repair(r); !e)
+			return e;
+	tcp_.clear();
 	for (pid_t tid : tids_)
 		if (ptrace(PTRACE_DETACH, tid, 0, 0))
 			return fail(errno, strf("letting thread %d run", tid));
@@ -977,6 +990,7 @@ void RestoredProcess::discard()
 	pid_ = 0;
 	tids_.clear();
 	members_.clear();
+	tcp_.clear();
 }
 
 Result<KernelVdso> this_kernel_vdso()
@@ -1281,6 +1295,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		kept &= pids[i] == pid_t(t.images[i]->pid);
 	}
 	proc.set_pid_kept(kept);
+	for (size_t i = 0; i < n; i++)
+		proc.add_tcp(fds::tcp_releases(pids[i], *t.images[i]));
 	for (size_t i = 0; i < n; i++) {
 		char msg[5] = {'g'};
 		int32_t pgid = t.plan[i].join == kNoMember ? 0 : pids[t.plan[i].join];

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "error.h"
+#include "fds/tcp.h"
 #include "image.h"
 
 namespace hetmig {
@@ -45,7 +46,7 @@ public:
 		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
 	RestoredProcess(RestoredProcess &&o) noexcept
 		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
-		  pid_kept_(o.pid_kept_)
+		  tcp_(std::move(o.tcp_)), pid_kept_(o.pid_kept_)
 	{
 		o.pid_ = 0;
 	}
@@ -62,6 +63,13 @@ public:
 	bool pid_kept() const { return pid_kept_; }
 	void set_pid_kept(bool kept) { pid_kept_ = kept; }
 
+	// Connections of its processes made in repair mode, which release
+	// takes out of it (a discarded process closes them in it, silently).
+	void add_tcp(std::vector<fds::TcpRelease> r)
+	{
+		tcp_.insert(tcp_.end(), r.begin(), r.end());
+	}
+
 	// Lets every thread run on from where the image stopped it.
 	Result<void> release();
 	// Kills the stopped process and reaps it (a migration called off).
@@ -71,6 +79,7 @@ private:
 	pid_t pid_;
 	std::vector<pid_t> tids_;
 	std::vector<pid_t> members_;
+	std::vector<fds::TcpRelease> tcp_;
 	bool pid_kept_;
 };
 

@@ -513,6 +513,11 @@ Result<void> Sender::transfer()
 	ready_text_ = text_of(ready->second);
 	fault_point("ready");
 	ready_ms_ = since_freeze();
+	// A byte that reached a connection after the capture read its queue
+	// would be lost with the source: the move is called off instead.
+	if (!r_.keep)
+		if (auto r = frozen_->check_tcp_unchanged(); !r)
+			return r;
 	return {};
 }
 

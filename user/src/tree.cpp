@@ -314,12 +314,21 @@ void FrozenTree::kill()
 		p.kill();
 }
 
+Result<void> FrozenTree::check_tcp_unchanged()
+{
+	for (auto &p : procs_)
+		if (auto r = p.tcp().check_unchanged(); !r)
+			return r;
+	return {};
+}
+
 Result<Image> capture_tree(FrozenTree &tree)
 {
 	const std::vector<pid_t> pids = tree.pids();
 	std::vector<Image> images;
 	for (size_t i = 0; i < pids.size(); i++) {
-		auto img = capture(tree.processes()[i].client(), pids[i], pids);
+		auto img = capture(tree.processes()[i].client(), pids[i], pids,
+				   &tree.processes()[i].tcp());
 		if (!img) {
 			Error e = img.error();
 			if (pids.size() > 1)

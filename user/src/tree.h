@@ -61,6 +61,10 @@ public:
 	const std::vector<pid_t> &zombies(size_t i) const { return zombies_[i]; }
 	void thaw();
 	void kill();
+	// Whether the TCP connections and listeners of every process are as
+	// the capture read them (fds::TcpRepair::check_unchanged): asked
+	// last, before the source is killed.
+	Result<void> check_tcp_unchanged();
 
 private:
 	FrozenTree() = default;

@@ -28,6 +28,7 @@
 #include <gtest/gtest.h>
 
 #include "capture.h"
+#include "image_bytes.h"
 #include "fds/devices.h"
 #include "fds/eventfd.h"
 #include "fds/pipes.h"
@@ -35,6 +36,8 @@
 
 namespace hetmig {
 namespace {
+
+using testing::fd_of;
 
 TEST(Devices, ADeviceMustBeTheSameDeviceHere)
 {
@@ -170,14 +173,6 @@ struct Child {
 		if (read(6, &one, 8) != 8 || one != 1)
 			_exit(14);
 	_exit(0);
-}
-
-const OpenFile *fd_of(const Image &img, int fd)
-{
-	for (const auto &f : img.files)
-		if (f.fd == fd)
-			return &f;
-	return nullptr;
 }
 
 TEST(Pipes, ASelfPipeIsCapturedWithItsBytesLeftInPlace)

@@ -6,6 +6,9 @@
 
 #include <cstring>
 #include <vector>
+#include <zlib.h>
+
+#include <linux/hetmig.h>
 
 #include "image.h"
 
@@ -34,6 +37,62 @@ inline Result<Image> decode(const std::vector<uint8_t> &bytes)
 		pos += b.size();
 		return {};
 	});
+}
+
+// The format version in an image's header.
+inline uint32_t version_of(const std::vector<uint8_t> &bytes)
+{
+	uint32_t v;
+	std::memcpy(&v, bytes.data() + 8, 4);
+	return v;
+}
+
+// BYTES with the header's version rewritten and a fresh CRC, as a
+// mistaken writer would.
+inline std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
+{
+	std::memcpy(bytes.data() + 8, &version, 4);
+	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
+	std::memcpy(bytes.data() + 28, &crc, 4);
+	return bytes;
+}
+
+// A process of one thread and nothing else, for images built in a test.
+inline Image one_process(uint32_t pid)
+{
+	Image img;
+	img.arch = HETMIG_ARCH_X86_64;
+	img.page_size = 4096;
+	img.kernel_release = "6.1.0-test";
+	img.pid = pid;
+	img.cwd = "/";
+	ThreadState th;
+	th.tid = pid;
+	th.arch = HETMIG_ARCH_X86_64;
+	img.threads = {th};
+	return img;
+}
+
+// The file of IMG at FD, or nullptr.
+inline const OpenFile *fd_of(const Image &img, int fd)
+{
+	for (const auto &f : img.files)
+		if (f.fd == fd)
+			return &f;
+	return nullptr;
+}
+
+// IMG, written (relabelled VERSION when not 0) and read back, is refused
+// as corrupted, saying WHY.
+inline void expect_refused(const Image &img, const char *why, uint32_t version = 0)
+{
+	auto bytes = encode(img, false);
+	if (version)
+		bytes = relabelled(bytes, version);
+	auto r = decode(bytes);
+	ASSERT_FALSE(r.has_value()) << why;
+	EXPECT_EQ(r.error().code, EBADMSG);
+	EXPECT_NE(r.error().describe().find(why), std::string::npos) << r.error().describe();
 }
 
 } // namespace hetmig::testing

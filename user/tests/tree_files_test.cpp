@@ -40,6 +40,10 @@ namespace {
 
 using testing::decode;
 using testing::encode;
+using testing::expect_refused;
+using testing::one_process;
+using testing::relabelled;
+using testing::version_of;
 
 constexpr size_t kBytes = 1234;
 
@@ -431,21 +435,6 @@ TEST(TreeFiles, APipeIsMadeAsItsFirstHolder)
 	EXPECT_STREQ(two, "ab");
 }
 
-Image one_process(uint32_t pid)
-{
-	Image img;
-	img.arch = HETMIG_ARCH_X86_64;
-	img.page_size = 4096;
-	img.kernel_release = "6.1.0-test";
-	img.pid = pid;
-	img.cwd = "/";
-	ThreadState th;
-	th.tid = pid;
-	th.arch = HETMIG_ARCH_X86_64;
-	img.threads = {th};
-	return img;
-}
-
 OpenFile end_of(int fd, uint64_t inode, int flags, int32_t shared)
 {
 	OpenFile f;
@@ -495,21 +484,6 @@ Image sharing_image()
 	return root;
 }
 
-uint32_t version_of(const std::vector<uint8_t> &bytes)
-{
-	uint32_t v;
-	std::memcpy(&v, bytes.data() + 8, 4);
-	return v;
-}
-
-std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
-{
-	std::memcpy(bytes.data() + 8, &version, 4);
-	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
-	std::memcpy(bytes.data() + 28, &crc, 4);
-	return bytes;
-}
-
 TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)
 {
 	Image want = sharing_image();
@@ -548,41 +522,32 @@ TEST(TreeFilesImage, SharedDescriptionsReadBackInFormat4)
 
 TEST(TreeFilesImage, WrongOrMislabelledSharedDescriptionsAreRefused)
 {
-	auto refused = [](const Image &img, const char *why, uint32_t version = 0) {
-		auto bytes = encode(img, false);
-		if (version)
-			bytes = relabelled(bytes, version);
-		auto r = decode(bytes);
-		ASSERT_FALSE(r.has_value()) << why;
-		EXPECT_NE(r.error().describe().find(why), std::string::npos)
-			<< r.error().describe();
-	};
-	refused(sharing_image(), "in a format 1 to 3 image", 3);
+	expect_refused(sharing_image(), "in a format 1 to 3 image", 3);
 	Image img = sharing_image();
 	img.members[0].files[0].tree_file = 7;
-	refused(img, "fd 3 of process 101: a shared descriptor the image lacks");
+	expect_refused(img, "fd 3 of process 101: a shared descriptor the image lacks");
 	img = sharing_image();
 	img.members[0].files[0].flags = O_WRONLY;  // not the read end it names
-	refused(img, "fd 3 of process 101 is not the shared descriptor it names");
+	expect_refused(img, "fd 3 of process 101 is not the shared descriptor it names");
 	img = sharing_image();
 	img.tree_files.erase(img.tree_files.begin());  // the write end gone
 	img.files.erase(img.files.begin());
 	img.members[0].files[0].tree_file = 0;
 	img.members[0].files[1].tree_file = 1;
 	img.files[0].tree_file = 1;
-	refused(img, "the tree's pipe:[555] without both ends");
+	expect_refused(img, "the tree's pipe:[555] without both ends");
 	img = sharing_image();
 	img.tree_pipes[0].data.resize(70000);
-	refused(img, "holding more than it can");
+	expect_refused(img, "holding more than it can");
 	img = sharing_image();
 	img.tree_pipes.clear();
-	refused(img, "an end of a pipe the image lacks");
+	expect_refused(img, "an end of a pipe the image lacks");
 	img = sharing_image();
 	img.tree_pairs.clear();
-	refused(img, "an end of a socket pair the image lacks");
+	expect_refused(img, "an end of a socket pair the image lacks");
 	img = sharing_image();
 	img.members[0].files[2].unix_socket = 700;  // the other end than it names
-	refused(img, "fd 5 of process 101 is not the shared descriptor it names");
+	expect_refused(img, "fd 5 of process 101 is not the shared descriptor it names");
 }
 
 } // namespace

@@ -18,6 +18,8 @@ namespace {
 
 using testing::decode;
 using testing::encode;
+using testing::one_process;
+using testing::relabelled;
 
 // tree.c's tree, under a shell (session 50, group 60): P forks A (its own
 // group) and B (its own session); A forks G, in A's group.
@@ -88,17 +90,8 @@ TEST(TreePlan, WhatCannotBeMadeAgainIsRefused)
 
 Image process(uint32_t pid, uint32_t ppid, uint8_t fill)
 {
-	Image img;
-	img.arch = HETMIG_ARCH_X86_64;
-	img.page_size = 4096;
-	img.kernel_release = "6.1.0-test";
-	img.pid = pid;
-	img.cwd = "/";
-	ThreadState t;
-	t.tid = pid;
-	t.arch = HETMIG_ARCH_X86_64;
-	t.regsets[1] = std::vector<uint8_t>(216, fill);
-	img.threads = {t};
+	Image img = one_process(pid);
+	img.threads[0].regsets[1] = std::vector<uint8_t>(216, fill);
 	img.links = {ppid, 60, 50, fill == 3 ? SIGUSR2 : 0};
 	Mapping shared;
 	shared.start = 0x7f0000000000;
@@ -178,15 +171,6 @@ TEST(TreeImage, EachProcessReadsBackItsOwn)
 		EXPECT_EQ(got->members[0].zombies[0].status, SIGUSR1);
 		EXPECT_TRUE(got->members[1].zombies.empty());
 	}
-}
-
-// Header rewritten with a fresh CRC, as a mistaken writer would.
-std::vector<uint8_t> relabelled(std::vector<uint8_t> bytes, uint32_t version)
-{
-	std::memcpy(bytes.data() + 8, &version, 4);
-	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
-	std::memcpy(bytes.data() + 28, &crc, 4);
-	return bytes;
 }
 
 TEST(TreeImage, MislabelledTreesAndMissingSharedMemoryAreRefused)

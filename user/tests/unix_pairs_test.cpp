@@ -18,61 +18,21 @@
 #include <gtest/gtest.h>
 
 #include "capture.h"
+#include "image_bytes.h"
 #include "fds/unix_pairs.h"
 #include "reaped_child.h"
+#include "stopped_child.h"
 
 namespace hetmig {
 namespace {
 
-// A child that runs SETUP (fd 3 and up free), says so, waits to be let go
-// (SIGCONT after a SIGSTOP) and exits with what CHECK returns.
-template <typename Setup, typename Check>
-pid_t stopped_child(Setup setup, Check check)
-{
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		int w = fcntl(ready[1], F_DUPFD_CLOEXEC, 100);
-		close_range(3, unsigned(w) - 1, 0);
-		close_range(unsigned(w) + 1, ~0U, 0);
-		setup();
-		(void)!write(w, "r", 1);
-		close(w);
-		raise(SIGSTOP);
-		_exit(check());
-	}
-	close(ready[1]);
-	char c;
-	bool said = read(ready[0], &c, 1) == 1 && read(ready[0], &c, 1) == 0;
-	close(ready[0]);
-	int status;
-	if (!said || waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
-		kill(pid, SIGKILL);
-		return -1;
-	}
-	return pid;
-}
-
-int finish(hetmig::testing::ReapedChild &child)
-{
-	kill(child.pid, SIGCONT);
-	int status = child.wait();
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testing::finish;
+using testing::fd_of;
+using testing::stopped_child;
 
 std::string text(const std::vector<uint8_t> &v)
 {
 	return std::string(v.begin(), v.end());
-}
-
-const OpenFile *fd_of(const Image &img, int fd)
-{
-	for (const auto &f : img.files)
-		if (f.fd == fd)
-			return &f;
-	return nullptr;
 }
 
 TEST(UnixPairs, AStoppedChildsPairsAreCapturedWithTheirQueues)

@@ -1,12 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fds/fd.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
 #include <fstream>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 
 namespace hetmig::fds {
+
+pid_t held_elsewhere(pid_t pid, const std::string &link, std::span<const pid_t> tree,
+		     bool in_tree)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	pid_t found = 0;
+	while (dirent *e = readdir(proc)) {
+		if (found || !std::isdigit(static_cast<unsigned char>(e->d_name[0])))
+			continue;
+		pid_t other = pid_t(std::atol(e->d_name));
+		if (other == pid || other == getpid())
+			continue;  // our copies of its descriptors are no one else's
+		if ((std::find(tree.begin(), tree.end(), other) != tree.end()) != in_tree)
+			continue;
+		std::string dir = std::string("/proc/") + e->d_name + "/fd";
+		DIR *fds = opendir(dir.c_str());
+		if (!fds)
+			continue;
+		while (dirent *fd = readdir(fds)) {
+			char target[64];
+			ssize_t n = readlinkat(dirfd(fds), fd->d_name, target, sizeof(target) - 1);
+			if (n > 0 && std::string(target, size_t(n)) == link)
+				found = other;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
 
 Result<UniqueFd> copy_of(pid_t pid, int fd)
 {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <unistd.h>
@@ -50,6 +51,13 @@ Result<UniqueFd> copy_of(pid_t pid, int fd);
 // (kcmp KCMP_FILE, which needs ptrace access to both: a dump's tracer has
 // it). Fails where the kernel has no kcmp (CONFIG_KCMP).
 Result<bool> same_description(pid_t pa, int a, pid_t pb, int b);
+
+// A process other than PID (and us) and those of TREE that holds the
+// file whose /proc/N/fd link reads LINK ("socket:[N]": inherited, or
+// passed to it), as far as /proc shows us; 0 for none. With IN_TREE, one
+// of TREE's other processes instead.
+pid_t held_elsewhere(pid_t pid, const std::string &link, std::span<const pid_t> tree,
+		     bool in_tree);
 
 // The value after "KEY:" in /proc/PID/fdinfo/FD, leading blanks skipped;
 // nothing when the kernel does not print KEY.

@@ -2,10 +2,8 @@
 #include "fds/unix_pairs.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <dirent.h>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -166,40 +164,6 @@ Result<void> send_all(int fd, const std::vector<uint8_t> &m, int type)
 	return {};
 }
 
-// A process other than PID and those of TREE that holds socket INODE
-// (inherited, or passed to it), as far as /proc shows us; 0 for none.
-// With IN_TREE, one of TREE's other processes instead.
-pid_t held_elsewhere(pid_t pid, uint64_t inode, std::span<const pid_t> tree, bool in_tree)
-{
-	const std::string link = socket_name(inode);
-	DIR *proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	pid_t found = 0;
-	while (dirent *e = readdir(proc)) {
-		if (found || !std::isdigit(static_cast<unsigned char>(e->d_name[0])))
-			continue;
-		pid_t other = pid_t(std::atol(e->d_name));
-		if (other == pid || other == getpid())
-			continue;  // our copies of its descriptors are no one else's
-		if ((std::find(tree.begin(), tree.end(), other) != tree.end()) != in_tree)
-			continue;
-		std::string dir = std::string("/proc/") + e->d_name + "/fd";
-		DIR *fds = opendir(dir.c_str());
-		if (!fds)
-			continue;
-		while (dirent *fd = readdir(fds)) {
-			char target[64];
-			ssize_t n = readlinkat(dirfd(fds), fd->d_name, target, sizeof(target) - 1);
-			if (n > 0 && std::string(target, size_t(n)) == link)
-				found = other;
-		}
-		closedir(fds);
-	}
-	closedir(proc);
-	return found;
-}
-
 } // namespace
 
 uint64_t socket_inode(const std::string &link)
@@ -227,8 +191,8 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (getsockopt(copy->get(), SOL_SOCKET, SO_DOMAIN, &domain, &len))
 			return fail(errno, strf("fd %d: SO_DOMAIN", f.fd));
 		if (domain != AF_UNIX)
-			return strf("a socket of address family %d (only unix socket pairs can be "
-				    "carried)", domain);
+			return strf("a socket of address family %d (only unix socket pairs and TCP "
+				    "sockets can be carried)", domain);
 		auto d = diag(f.unix_socket);
 		if (!d)
 			return d.error().describe();
@@ -243,13 +207,13 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 			return std::string("a unix socket shut down in a direction, which cannot be "
 					   "carried");
 		for (uint64_t end : {f.unix_socket, d->peer})
-			if (end && held_elsewhere(pid, end, tree, true))
+			if (end && held_elsewhere(pid, socket_name(end), tree, true))
 				trees = true;
 		if (!trees && (!d->peer || !first_fd.contains(d->peer)))
 			return std::string("a unix socket whose peer is not in the process: only "
 					   "pairs whose both ends are in it can be carried");
 		for (uint64_t end : {f.unix_socket, d->peer})
-			if (pid_t other = end ? held_elsewhere(pid, end, tree, false) : 0) {
+			if (pid_t other = end ? held_elsewhere(pid, socket_name(end), tree, false) : 0) {
 				trees = false;
 				return strf("a unix socket pair whose %s process %d holds too: only "
 					    "pairs whose both ends are in the process or its tree "
