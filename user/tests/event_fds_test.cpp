@@ -25,7 +25,9 @@
 #include "fds/epoll.h"
 #include "fds/fd.h"
 #include "fds/signalfd.h"
+#include "image_bytes.h"
 #include "reaped_child.h"
+#include "stopped_child.h"
 
 namespace hetmig {
 namespace {
@@ -59,43 +61,20 @@ TEST(Epoll, FdinfoIsReadInFdOrder)
 	EXPECT_EQ(bad.error().code, EPROTO);
 }
 
-const OpenFile *fd_of(const Image &img, int fd)
-{
-	for (const auto &f : img.files)
-		if (f.fd == fd)
-			return &f;
-	return nullptr;
-}
+using testing::fd_of;
 
-// A child that runs SETUP (fd 3 and up free), says so and waits; its
-// capture_files result once it is stopped. The child is left stopped.
+// A child that runs SETUP (fd 3 and up free), stopped; its capture_files
+// result. The child is left stopped.
 template <typename Setup>
 Result<void> capture_child(Setup setup, Image &img, pid_t &pid)
 {
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC))
-		return fail(errno, "pipe");
-	pid = fork();
-	if (pid == 0) {
-		int w = fcntl(ready[1], F_DUPFD_CLOEXEC, 100);
-		close_range(3, unsigned(w) - 1, 0);
-		close_range(unsigned(w) + 1, ~0U, 0);
-		setup();
-		(void)!write(w, "r", 1);
-		close(w);
+	pid = testing::stopped_child(setup, [] {
 		for (;;)
 			pause();
-	}
-	close(ready[1]);
-	// "r", then the end of the pipe: the child closed its end.
-	char c;
-	bool said = read(ready[0], &c, 1) == 1 && read(ready[0], &c, 1) == 0;
-	close(ready[0]);
-	if (!said)
+		return 0;
+	});
+	if (pid < 0)
 		return fail(ECHILD, "the child did not set up");
-	kill(pid, SIGSTOP);
-	int status;
-	waitpid(pid, &status, WUNTRACED);
 	return capture_files(pid, img);
 }
 
