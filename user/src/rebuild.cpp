@@ -1161,10 +1161,31 @@ struct FdList {
 	~FdList() { for (int fd : fds) close(fd); }
 };
 
+// A member that failed has closed its end of its "go" pipe: our next byte
+// to it must come back as EPIPE, so that its report is read and shown, not
+// kill us with SIGPIPE before we say anything. The members set every
+// disposition from their images, so they do not keep this one.
+class SigpipeIgnored {
+public:
+	SigpipeIgnored()
+	{
+		struct sigaction ignore {};
+		ignore.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &ignore, &saved_);
+	}
+	~SigpipeIgnored() { sigaction(SIGPIPE, &saved_, nullptr); }
+	SigpipeIgnored(const SigpipeIgnored &) = delete;
+	SigpipeIgnored &operator=(const SigpipeIgnored &) = delete;
+
+private:
+	struct sigaction saved_ {};
+};
+
 } // namespace
 
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 {
+	SigpipeIgnored sigpipe_ignored;
 	TreeSetup t;
 	t.images.push_back(&img);
 	for (const auto &m : img.members)

@@ -19,6 +19,9 @@ send() {
 	done
 	echo "# $out"
 }
+# stop_if_not_sent: a tree a failed send left running here, told to end
+# (its root checks itself on SIGTERM), so that waiting for it ends too.
+stop_if_not_sent() { [ $rc -eq 0 ] || kill -TERM $pid; }
 runs_on() { a=$(awk '{print $14}' /proc/$pid/stat); usleep 300000; b=$(awk '{print $14}' /proc/$pid/stat); [ "$a" != "$b" ]; }
 # intact: the source ended with 0 and wrote what an unmoved run writes; if
 # not, its status, what it said on stderr and where its output went wrong.
@@ -172,6 +175,7 @@ wait_for /tmp/tree "ready"
 send --key /root/key
 check "send.tree_exit_0" [ $rc -eq 0 ]
 check "send.tree_moved_whole" has "$out" "and 4 processes of its tree"
+stop_if_not_sent
 wait $pid
 check "send.tree_source_gone" [ $? -eq 137 ]
 
@@ -183,6 +187,7 @@ wait_for /tmp/treefds "ready"
 send --key /root/key
 check "send.treefds_exit_0" [ $rc -eq 0 ]
 check "send.treefds_moved_whole" has "$out" "and 2 processes of its tree"
+stop_if_not_sent
 wait $pid
 check "send.treefds_source_gone" [ $? -eq 137 ]
 echo "1..$n"
