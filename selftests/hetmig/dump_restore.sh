@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..87"
+echo "1..90"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -172,11 +172,17 @@ oom_is() {
 sh -c 'echo -300 > /proc/self/oom_score_adj && exec sleep 600' < /dev/null > /dev/null 2>&1 &
 pid=$!
 wait_comm $pid sleep
+exe=$(readlink /proc/$pid/exe)
 hetmig dump $pid -o "$work/img10" > /dev/null 2>&1
 wait $pid 2>/dev/null
 out=$(hetmig restore "$work/img10" --allow-root 2>&1)
 new=$(pid_of "$out")
 check "dump_restore.oom_score_adj_lowered_by_root" oom_is "$new" -300
+# Its /proc/PID/exe is its own again, not the restorer's (ps, systemd and
+# programs that re-execute /proc/self/exe read it).
+exe_is() { [ -n "$1" ] && [ "$(readlink /proc/$1/exe)" = "$2" ] && return 0; echo "# exe of restored pid '$1': $(readlink /proc/$1/exe 2>&1), not $2"; false; }
+check "dump_restore.exe_link_kept_by_root" exe_is "$new" "$exe"
+check "dump_restore.exe_link_nothing_said" hasnt "$out" "/exe is"
 [ -n "$new" ] && kill -9 "$new"
 pub=$(mktemp -d) && chmod 755 "$pub"
 "$dir/asuser" 1000 1000 sh -c 'cd / && echo 300 > /proc/self/oom_score_adj && exec sleep 600' \
@@ -188,6 +194,10 @@ wait $pid 2>/dev/null
 out=$("$dir/asuser" 1000 1000 hetmig restore "$pub/img11" 2>&1)
 new=$(pid_of "$out")
 check "dump_restore.oom_score_adj_raised_unprivileged" oom_is "$new" 300
+# A process that is not root cannot set its exe link (CAP_SYS_RESOURCE):
+# it stays the restorer's, and the restore says so.
+check "dump_restore.exe_link_not_root_said" has "$out" \
+	"process $new's /proc/$new/exe is hetmig's, not $exe: the kernel lets only a process with CAP_SYS_RESOURCE set it, and it runs as uid 1000"
 [ -n "$new" ] && kill -9 "$new"
 sh -c "cd / && echo -200 > /proc/self/oom_score_adj && exec $dir/asuser 1000 1000 sleep 600" \
 	< /dev/null > /dev/null 2>&1 &

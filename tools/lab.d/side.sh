@@ -51,6 +51,9 @@ while [ $i -lt "$hops" ]; do
 			echo "@@FAILED $tag receiving hop $i: $(echo "$out" | tail -n1)"
 			exit 0
 		fi
+		# Its exe link, while it runs here (the last hop's has ended):
+		# "@@EXE TAG HOP LINK BUILD", LINK this machine's BUILD.
+		[ $last -eq 1 ] || echo "@@EXE $tag $i $(readlink /proc/$pid/exe) $prog.$isa"
 	fi
 	if [ $last -eq 1 ]; then
 		if [ $i -eq 0 ]; then wait $pid; rc=$?; fi

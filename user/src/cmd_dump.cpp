@@ -220,6 +220,7 @@ int cmd_restore(int argc, char **argv)
 	auto proc = rebuild(*img, policy);
 	if (!proc)
 		return report(proc.error());
+	notices.insert(notices.end(), proc->notices().begin(), proc->notices().end());
 	for (const auto &line : notices)
 		std::fprintf(stderr, "hetmig: %s\n", line.c_str());
 	pid_t pid = proc->pid();

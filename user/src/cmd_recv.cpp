@@ -232,6 +232,7 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 			    "image in %.0f ms; rebuilt in %.0f ms\n", double(held) / (1 << 20), merge_ms,
 			    std::chrono::duration<double, std::milli>(
 				    std::chrono::steady_clock::now() - r0).count());
+	notices.insert(notices.end(), proc->notices().begin(), proc->notices().end());
 	for (const auto &line : notices)
 		std::printf("hetmig: %s\n", line.c_str());
 	std::fflush(stdout);

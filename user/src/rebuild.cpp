@@ -50,6 +50,7 @@
 
 #include "anon_fill.h"
 #include "capture.h"
+#include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
@@ -1409,6 +1410,11 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return std::unexpected(r.error());
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
 			return std::unexpected(r.error());
+		auto exe = restore_exe_link(pids[i], mi, policy.uid.value_or(mi.uid));
+		if (!exe)
+			return std::unexpected(exe.error());
+		if (*exe)
+			proc.add_notice(std::move(**exe));
 		// Last, under the image's limits (RLIMIT_SIGPENDING), by the
 		// threads with their own registers and stacks.
 		if (auto r = queue_pending_signals(pids[i], tids[i], mi); !r)

@@ -46,7 +46,7 @@ public:
 		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
 	RestoredProcess(RestoredProcess &&o) noexcept
 		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
-		  tcp_(std::move(o.tcp_)), pid_kept_(o.pid_kept_)
+		  tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_)
 	{
 		o.pid_ = 0;
 	}
@@ -70,6 +70,11 @@ public:
 		tcp_.insert(tcp_.end(), r.begin(), r.end());
 	}
 
+	// What the restore could not make as it was, for the user (one line
+	// each, without "hetmig: ").
+	void add_notice(std::string line) { notices_.push_back(std::move(line)); }
+	const std::vector<std::string> &notices() const { return notices_; }
+
 	// Lets every thread run on from where the image stopped it.
 	Result<void> release();
 	// Kills the stopped process and reaps it (a migration called off).
@@ -80,6 +85,7 @@ private:
 	std::vector<pid_t> tids_;
 	std::vector<pid_t> members_;
 	std::vector<fds::TcpRelease> tcp_;
+	std::vector<std::string> notices_;
 	bool pid_kept_;
 };
 
