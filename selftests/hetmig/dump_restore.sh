@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..90"
+echo "1..94"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -194,11 +194,38 @@ wait $pid 2>/dev/null
 out=$("$dir/asuser" 1000 1000 hetmig restore "$pub/img11" 2>&1)
 new=$(pid_of "$out")
 check "dump_restore.oom_score_adj_raised_unprivileged" oom_is "$new" 300
-# A process that is not root cannot set its exe link (CAP_SYS_RESOURCE):
-# it stays the restorer's, and the restore says so.
-check "dump_restore.exe_link_not_root_said" has "$out" \
-	"process $new's /proc/$new/exe is hetmig's, not $exe: the kernel lets only a process with CAP_SYS_RESOURCE set it, and it runs as uid 1000"
+# A restorer that is not root cannot give the process CAP_SYS_RESOURCE
+# to set its exe link: it stays the restorer's, and the restore says so.
+check "dump_restore.exe_link_unprivileged_restorer_said" has "$out" \
+	"process $new's /proc/$new/exe is hetmig's, not $exe: it runs as uid 1000, and only a restorer running as root can give it CAP_SYS_RESOURCE to set it"
 [ -n "$new" ] && kill -9 "$new"
+# Restored by root as the user it ran as (migratee, 4 threads): its own
+# exe link too, and then no thread has uid 0 or a capability left, and
+# its user may still trace it and read its /proc files (dumpable).
+dropped() { # PID UID: every thread's uids UID, no capability
+	[ -n "$1" ] && [ "$(ls /proc/$1/task | wc -l)" -gt 1 ] || { echo "# restored pid '$1' has not its threads"; return 1; }
+	for t in /proc/$1/task/*; do
+		grep -q "^Uid:	$2	$2	$2	$2$" $t/status && grep -q '^CapPrm:	0000000000000000$' $t/status &&
+			grep -q '^CapEff:	0000000000000000$' $t/status && continue
+		grep -E '^(Uid|CapPrm|CapEff):' $t/status | sed "s|^|# $t: |"
+		return 1
+	done
+}
+mkdir "$pub/u" && cp "$work/in" "$pub/u/in" && : > "$pub/u/run" && chown -R 1000:1000 "$pub/u"
+(cd / && exec "$dir/asuser" 1000 1000 "$M" "$pub/u/in" $STEPS 20 > "$pub/u/run" 2>/dev/null) &
+pid=$!
+wait_for "$pub/u/run" "step 2 "
+exe=$(readlink /proc/$pid/exe)
+out=$(hetmig dump $pid -o "$pub/img11b" 2>&1) || echo "# $out"
+wait $pid 2>/dev/null
+out=$(hetmig restore "$pub/img11b" 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] || echo "# $out"
+check "dump_restore.exe_link_kept_for_another_user" exe_is "$new" "$exe"
+check "dump_restore.exe_link_root_dropped_by_every_thread" dropped "$new" 1000
+check "dump_restore.exe_link_user_process_still_dumpable" "$dir/asuser" 1000 1000 sh -c "cat /proc/$new/environ > /dev/null"
+wait_for "$pub/u/run" "^done"
+check "dump_restore.exe_link_user_process_finishes_intact" cmp "$pub/u/run" "$work/ref"
 sh -c "cd / && echo -200 > /proc/self/oom_score_adj && exec $dir/asuser 1000 1000 sleep 600" \
 	< /dev/null > /dev/null 2>&1 &
 pid=$!

@@ -6,24 +6,42 @@
 // PR_SET_MM_EXE_FILE, with CAP_SYS_RESOURCE, once nothing of the old
 // binary is mapped), and no exported kernel symbol lets hetmig.ko do it,
 // so the stopped main thread makes the calls for us after RESTORE_MM.
+//
+// A process that runs as another user has no CAP_SYS_RESOURCE. A root
+// restorer gives it the capability for that long the way CRIU's restorer
+// does, by setting its credentials last: the rebuilt child switches to
+// the process's uid with a saved uid of 0 (its effective capabilities go,
+// its permitted ones stay), the main thread takes euid 0 back for the
+// prctl, and then every thread drops uid 0 for good, which empties its
+// capability sets. Until then it runs none of its own code and is traced
+// by us; its saved uid keeps other processes of its user from tracing it.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "error.h"
 #include "image.h"
 
 namespace hetmig {
 
+// Whether the rebuilt child keeps a saved uid of 0 while it becomes UID
+// (the restorer is root, UID is not, and the image names its program).
+bool exe_link_keeps_saved_root(const Image &img, uid_t uid);
+
 // Points PID's exe link at the image's program (img.program.path: the
 // source's exe, or the destination's build after a conversion). UID is
-// the one the process runs as here (the receiver's policy). PID's
-// main thread must be in a ptrace stop of ours, after RESTORE_MM. A link
-// the kernel refuses (a process not running as root, a binary missing or
-// deleted here) stays hetmig's: the notice says why. An error only when
-// the thread could not be made to run the calls.
-Result<std::optional<std::string>> restore_exe_link(pid_t pid, const Image &img, uid_t uid);
+// the one the process runs as here (the receiver's policy); TIDS are its
+// threads, the main thread first, each in a ptrace stop of ours after
+// RESTORE_MM. With a saved uid of 0 (exe_link_keeps_saved_root), every
+// thread ends with UID as its real, effective and saved uid and no
+// capability, or this fails. A link the kernel refuses (a binary missing
+// or deleted here, a restorer that is not root) stays hetmig's: the
+// notice says why. An error when the threads could not be made to run
+// the calls, or did not drop uid 0.
+Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector<pid_t> &tids,
+						    const Image &img, uid_t uid);
 
 } // namespace hetmig

@@ -512,8 +512,12 @@ size_t restore_mm_bytes(const Image &img)
 	auto tcp = fds::TcpMaker::make(img.files, top + 1, uid, gid);
 	if (!tcp)
 		child_fail(p, tcp.error().describe());
+	// A saved uid of 0, for the exe link only, which the restorer then has
+	// every thread drop (exe_link.h).
+	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
 	if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) ||
-			       syscall(SYS_setgid, gid) || syscall(SYS_setuid, uid)))
+			       syscall(SYS_setgid, gid) ||
+			       syscall(SYS_setresuid, uid, uid, saved_uid)))
 		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
 	prctl(PR_SET_DUMPABLE, 1);
 	// The process's oom_score_adj, written as the process itself would
@@ -1410,7 +1414,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return std::unexpected(r.error());
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
 			return std::unexpected(r.error());
-		auto exe = restore_exe_link(pids[i], mi, policy.uid.value_or(mi.uid));
+		auto exe = restore_exe_link(pids[i], tids[i], mi, policy.uid.value_or(mi.uid));
 		if (!exe)
 			return std::unexpected(exe.error());
 		if (*exe)
