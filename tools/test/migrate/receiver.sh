@@ -5,6 +5,12 @@
 . /root/tap.sh
 recv() { out=$(hetmig recv --key /root/key --once --allow-root --output /tmp/after "$@" 2>&1); rc=$?; echo "# $out"; }
 echo "TAP version 13"
+# The trees sent here keep their pids, and refuse the move when one is
+# taken. Our own processes (this script's every usleep and grep, each
+# recv) take pids from far above A's, which the two guests would
+# otherwise hand out in step: a recv that had a tree member's pid failed
+# the tree's move (CI, once).
+echo 30000 > /proc/sys/kernel/ns_last_pid
 
 recv
 check "recv.wrong_key_refused" has "$out" "authentication failed"
