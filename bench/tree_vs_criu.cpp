@@ -20,6 +20,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -102,17 +103,39 @@ void fill(long mib)
 		pause();
 }
 
+// How many processes are in process group PGID (/proc/PID/stat's 5th
+// field).
+int group_size(pid_t pgid)
+{
+	int n = 0;
+	for (const auto &e : std::filesystem::directory_iterator("/proc")) {
+		std::ifstream in(e.path() / "stat");
+		std::string line;
+		if (!std::getline(in, line) || line.rfind(')') == std::string::npos)
+			continue;
+		std::istringstream rest(line.substr(line.rfind(')') + 1));
+		std::string state;
+		long ppid, pgrp;
+		if (rest >> state >> ppid >> pgrp && pgrp == pgid && state != "Z")
+			n++;
+	}
+	return n;
+}
+
 // Kills the tree whose root ROOT leads its process group, and reaps it
 // all (its members are ours once their parents are gone: subreaper).
-void end_tree(pid_t root)
+// False if the tree was not whole (a restore that left out a process).
+bool end_tree(pid_t root)
 {
 	if (root <= 0)
-		return;
+		return false;
+	bool whole = group_size(root) == kProcesses;
 	kill(-root, SIGKILL);
 	while (kill(-root, 0) == 0 || errno != ESRCH) {
 		if (waitpid(-1, nullptr, WNOHANG) <= 0)
 			usleep(1000);
 	}
+	return whole;
 }
 
 // A running tree of MIB MiB per process (the same start as memhog's).
@@ -141,7 +164,7 @@ public:
 		ok_ = root_ > 0 && read(p[0], &c, 1) == 1;
 		close(p[0]);
 	}
-	~Tree() { end_tree(root_); }
+	~Tree() { (void)end_tree(root_); }
 	void forget() { root_ = -1; }
 	long mib() const { return mib_; }
 	pid_t root() const { return root_; }
@@ -169,18 +192,18 @@ void remove_images()
 	std::filesystem::remove_all(kCriuDir, ec);
 }
 
-// ARGV timed once per iteration, AFTER (untimed) after each; before the
+// ARGV timed once per iteration, AFTER (untimed, false when what the run
+// did is not whole) after each; before the
 // first repetition, once untimed (the first run of each tool is much
 // slower: page cache, first touch of its pages). False if a run failed.
 bool timed(benchmark::State &state, const std::vector<std::string> &argv, double *ms,
-	   void (*after)(const std::string &out))
+	   bool (*after)(const std::string &out))
 {
 	static std::set<std::string> warm;
 	std::string out;
 	if (warm.insert(argv[0] + " " + argv[1]).second) {
-		if (run(argv, &out) != 0)
+		if (run(argv, &out) != 0 || !after(out))
 			return false;
-		after(out);
 	}
 	for (auto _ : state) {
 		out.clear();
@@ -188,19 +211,28 @@ bool timed(benchmark::State &state, const std::vector<std::string> &argv, double
 		state.PauseTiming();
 		if (ms)
 			*ms += reported_ms(out);
-		after(out);
+		bool ok = after(out);
 		state.ResumeTiming();
-		if (rc != 0)
+		if (rc != 0 || !ok)
 			return false;
 	}
 	state.SetBytesProcessed(state.iterations() * kProcesses * (state.range(0) << 20));
 	return true;
 }
 
-void fresh_images(const std::string &)
+bool fresh_images(const std::string &)
 {
 	remove_images();
 	std::filesystem::create_directory(kCriuDir);
+	return true;
+}
+
+// A hetmig dump that took the whole tree, then fresh images.
+bool hetmig_dumped_all(const std::string &out)
+{
+	bool all = out.find("and " + std::to_string(kProcesses - 1) + " processes of its tree") !=
+		   std::string::npos;
+	return fresh_images(out) && all;
 }
 
 void BM_TreeDump_hetmig(benchmark::State &state)
@@ -211,8 +243,8 @@ void BM_TreeDump_hetmig(benchmark::State &state)
 	fresh_images("");
 	double ms = 0;
 	if (!timed(state, {"hetmig", "dump", std::to_string(t->root()), "-o", kHetmigImage,
-			   "--keep"}, &ms, fresh_images))
-		return state.SkipWithError("hetmig dump failed");
+			   "--keep"}, &ms, hetmig_dumped_all))
+		return state.SkipWithError("hetmig dump failed or left out a process");
 	state.counters["reported_ms"] = benchmark::Counter(ms, benchmark::Counter::kAvgIterations);
 }
 
@@ -250,18 +282,18 @@ bool image_of(const std::string &tool, long mib)
 	return rc == 0;	// ~Tree reaps what the dump left
 }
 
-void end_restored_hetmig(const std::string &out)
+bool end_restored_hetmig(const std::string &out)
 {
 	auto at = out.find("restored as pid ");
-	end_tree(at == std::string::npos ? -1 : pid_t(std::atoi(out.c_str() + at + 16)));
+	return end_tree(at == std::string::npos ? -1 : pid_t(std::atoi(out.c_str() + at + 16)));
 }
 
-void end_restored_criu(const std::string &)
+bool end_restored_criu(const std::string &)
 {
 	pid_t root = -1;
 	std::ifstream(kCriuPidFile) >> root;
 	std::filesystem::remove(kCriuPidFile);
-	end_tree(root);
+	return end_tree(root);
 }
 
 void BM_TreeRestore_hetmig(benchmark::State &state)
@@ -271,7 +303,7 @@ void BM_TreeRestore_hetmig(benchmark::State &state)
 	double ms = 0;
 	if (!timed(state, {"hetmig", "restore", kHetmigImage, "--allow-root", "--output",
 			   "/dev/null"}, &ms, end_restored_hetmig))
-		return state.SkipWithError("hetmig restore failed");
+		return state.SkipWithError("hetmig restore failed or left out a process");
 	state.counters["reported_ms"] = benchmark::Counter(ms, benchmark::Counter::kAvgIterations);
 }
 
@@ -283,7 +315,7 @@ void BM_TreeRestore_criu(benchmark::State &state)
 		   nullptr, end_restored_criu)) {
 		run({"sh", "-c", std::string("tail -n 20 ") + kCriuDir + "/restore.log >&2"},
 		    nullptr);
-		return state.SkipWithError("criu restore failed");
+		return state.SkipWithError("criu restore failed or left out a process");
 	}
 }
 
