@@ -211,7 +211,9 @@ public:
 				// Fewer threads, or none: records are encoded here.
 			}
 		}
-		slots_.resize(workers_.empty() ? 1 : 2 * workers_.size());
+		// Four at least: the writer thread (write_runs) writes some while
+		// the next are read.
+		slots_.resize(std::max<size_t>(4, 2 * workers_.size()));
 		return {};
 	}
 
@@ -529,44 +531,90 @@ Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageR
 	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
 	if (auto r = pipe.start(); !r)
 		return r;
+	// The finished records go out on a thread of their own while this one
+	// reads the next ones from the process: the two copies a page takes
+	// (process to our buffer, buffer to the file or socket) run on two
+	// CPUs instead of one after the other. Counters under MU; slot N is
+	// this thread's until READ passes it, the writer's until WRITTEN does.
 	Trailer t{};
+	std::mutex mu;
+	std::condition_variable moved;
 	uint64_t read = 0, written = 0;		// records
-	auto write_next = [&]() -> Result<void> {
-		const PendingRecord &p = pipe.finished(written++);
-		if (auto r = sink(bytes_of(p.rh)); !r)
-			return r;
-		if (auto r = sink(p.stored); !r)
-			return r;
-		t.records++;
-		t.page_bytes += p.raw.size();
+	bool no_more = false;			// read is final, or we give up
+	std::optional<Error> write_error;
+	std::thread writer([&] {
+		for (;;) {
+			{
+				std::unique_lock lk(mu);
+				moved.wait(lk, [&] { return written < read || no_more; });
+				if (written >= read)	// all written, or given up
+					return;
+			}
+			const PendingRecord &p = pipe.finished(written);
+			auto r = sink(bytes_of(p.rh));
+			if (r)
+				r = sink(p.stored);
+			std::lock_guard lk(mu);
+			if (!r) {
+				write_error = r.error();
+				moved.notify_all();
+				return;
+			}
+			t.records++;
+			t.page_bytes += p.raw.size();
+			written++;
+			moved.notify_all();
+		}
+	});
+	auto finish = [&](bool give_up) -> Result<void> {
+		{
+			std::lock_guard lk(mu);
+			no_more = true;
+			if (give_up)
+				read = written;	// the writer stops after its record
+		}
+		moved.notify_all();
+		writer.join();
+		if (write_error)
+			return std::unexpected(*write_error);
 		return {};
 	};
+
 	for (const auto &[run_ptr, reader] : runs) {
 		const PageRun &run = *run_ptr;
-		if (run.data.empty() && (!reader || !*reader) && run.len)
+		if (run.data.empty() && (!reader || !*reader) && run.len) {
+			(void)finish(true);
 			return fail(EINVAL, "write_image: page data without a reader");
+		}
 		for (uint64_t off = 0; off < run.len; off += kPageRecordMax) {
-			if (read - written == pipe.size())
-				if (auto r = write_next(); !r)
-					return r;
+			{
+				std::unique_lock lk(mu);
+				moved.wait(lk, [&] { return read - written < pipe.size() || write_error; });
+				if (write_error)
+					break;
+			}
 			// Read here, not on the workers: the reader is the process.
 			size_t n = size_t(std::min<uint64_t>(kPageRecordMax, run.len - off));
-			PendingRecord &p = pipe.slot(read++);
+			PendingRecord &p = pipe.slot(read);
 			p.addr = run.addr + off;
 			if (run.data.empty()) {
 				p.chunk.resize(kPageRecordMax);
-				if (auto r = (*reader)(p.addr, {p.chunk.data(), n}); !r)
+				if (auto r = (*reader)(p.addr, {p.chunk.data(), n}); !r) {
+					(void)finish(true);
 					return r;
+				}
 				p.raw = {p.chunk.data(), n};
 			} else {
 				p.raw = {run.data.data() + off, n};
 			}
 			pipe.submit(p);
+			std::lock_guard lk(mu);
+			read++;
+			moved.notify_all();
 		}
 	}
-	while (written < read)
-		if (auto r = write_next(); !r)
-			return r;
+	if (auto r = finish(false); !r)
+		return r;
 	RecordHeader end{};
 	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
 	if (auto r = sink(bytes_of(end)); !r)

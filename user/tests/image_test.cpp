@@ -453,6 +453,56 @@ TEST(Image, FailureWhileRecordsAreInFlight)
 	EXPECT_EQ(r.error().code, ENOSPC);
 }
 
+// Raw records go out on a writer thread of their own while the next are
+// read: a reader or sink that fails part-way fails the write with its
+// error, nothing hangs, and what was written before is the image's start.
+TEST(Image, RawFailureWhileTheWriterThreadRuns)
+{
+	Image img = sample();
+	img.pages.clear();
+	for (uint64_t i = 0; i < 40; i++)
+		img.pages.push_back({0x7f0000000000 + i * 0x10000, 4096, {}});
+	for (int fail_at : {1, 2, 5, 39}) {
+		int calls = 0;
+		auto reader = [&](uint64_t, std::span<uint8_t> out) -> Result<void> {
+			if (++calls == fail_at)
+				return fail(EIO, "reading the process");
+			std::fill(out.begin(), out.end(), 1);
+			return {};
+		};
+		auto r = write_image(img, [](std::span<const uint8_t>) -> Result<void> { return {}; },
+				     {.reader = reader});
+		ASSERT_FALSE(r.has_value()) << "reader failing at " << fail_at;
+		EXPECT_EQ(r.error().context, "reading the process");
+	}
+	auto reader = [](uint64_t, std::span<uint8_t> out) -> Result<void> {
+		std::fill(out.begin(), out.end(), 2);
+		return {};
+	};
+	std::vector<uint8_t> whole;
+	ASSERT_TRUE(write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+		whole.insert(whole.end(), b.begin(), b.end());
+		return {};
+	}, {.reader = reader}).has_value());
+	for (size_t limit : {size_t(1500), whole.size() / 2, whole.size() - 10}) {
+		std::vector<uint8_t> got;
+		auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+			if (got.size() + b.size() > limit)
+				return fail(ENOSPC, "write");
+			got.insert(got.end(), b.begin(), b.end());
+			return {};
+		}, {.reader = reader});
+		ASSERT_FALSE(r.has_value()) << "sink full at " << limit;
+		EXPECT_EQ(r.error().code, ENOSPC);
+		ASSERT_LE(got.size(), whole.size());
+		EXPECT_TRUE(std::equal(got.begin(), got.end(), whole.begin()));
+	}
+	// Written whole, it reads back with every page.
+	auto back = decode(whole);
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	EXPECT_EQ(back->page_bytes(), 40u * 4096);
+}
+
 TEST(Image, CompressionShrinksZeroPages)
 {
 	Image img = sample();
