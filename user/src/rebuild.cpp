@@ -12,8 +12,10 @@
 //                                        RESTORE_MM: address space replaced,
 //                                        stops with SIGSTOP, never returns
 //  WRITE_PAGES, SET_THREAD per thread,
-//  rlimits, an oom_score_adj the child
-//  could not set, pending signals (each
+//  (page_writer.h), rlimits, an
+//  oom_score_adj the child could not set
+//  (resource_limits.h), the exe link
+//  (exe_link.h), pending signals (each
 //  thread queues its own: inject.h)
 //  release: PTRACE_DETACH             -> runs as the image says
 //
@@ -42,8 +44,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -61,8 +61,10 @@
 #include "fds/tcp.h"
 #include "fds/unix_pairs.h"
 #include "genl.h"
+#include "page_writer.h"
 #include "pending_signals.h"
 #include "program/program.h"
+#include "resource_limits.h"
 #include "timers.h"
 #include "tree.h"
 
@@ -83,29 +85,6 @@ const std::vector<uint32_t> &restored_regsets()
 						    NT_ARM_SYSTEM_CALL_, NT_PRSTATUS_};
 #endif
 	return notes;
-}
-
-struct Region {
-	uint64_t start = 0, end = 0;
-};
-
-// Our own [vdso] and [vvar], from /proc/self/maps.
-Result<std::pair<Region, Region>> own_vdso()
-{
-	std::ifstream maps("/proc/self/maps");
-	Region vdso, vvar;
-	for (std::string line; std::getline(maps, line);) {
-		Region r;
-		if (std::sscanf(line.c_str(), "%lx-%lx", &r.start, &r.end) != 2)
-			continue;
-		if (line.ends_with("[vdso]"))
-			vdso = r;
-		else if (line.ends_with("[vvar]"))
-			vvar = r;
-	}
-	if (!vdso.start)
-		return fail(ENOENT, "this process has no vdso");
-	return std::pair{vdso, vvar};
 }
 
 const Mapping *find_special(const Image &img, const char *name)
@@ -229,20 +208,6 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 			return r;
 	return {};
-}
-
-// Writes /proc/WHO/oom_score_adj; false and errno on failure.
-bool write_oom_score_adj(const std::string &who, int value)
-{
-	int fd = open(("/proc/" + who + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	std::string text = std::to_string(value);
-	bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
-	int err = errno;
-	close(fd);
-	errno = err;
-	return ok;
 }
 
 long raw_clone3(clone_args &args)
@@ -814,119 +779,6 @@ std::string read_report(int fd)
 	return msg;
 }
 
-// The writable mappings of an image as [start, end) ranges in address
-// order, merged where they touch: a piece that lies in one of them can be
-// written with process_vm_writev. Looked up by binary search, not a scan
-// of every mapping per piece (a process of 5,000 mappings and as many runs
-// took 25 million comparisons).
-class WritableRanges {
-public:
-	explicit WritableRanges(const Image &img)
-	{
-		for (const auto &m : img.mappings)
-			if (m.prot & HETMIG_PROT_WRITE)
-				ranges_.emplace_back(m.start, m.end);
-		std::sort(ranges_.begin(), ranges_.end());
-		std::vector<std::pair<uint64_t, uint64_t>> merged;
-		for (const auto &r : ranges_)
-			if (!merged.empty() && r.first <= merged.back().second)
-				merged.back().second = std::max(merged.back().second, r.second);
-			else
-				merged.push_back(r);
-		ranges_ = std::move(merged);
-	}
-
-	bool hold(const PagePiece &piece) const
-	{
-		auto it = std::upper_bound(ranges_.begin(), ranges_.end(),
-					   std::make_pair(piece.addr, UINT64_MAX));
-		if (it == ranges_.begin())
-			return false;
-		--it;
-		return piece.addr >= it->first && piece.addr + piece.bytes.size() <= it->second;
-	}
-
-private:
-	std::vector<std::pair<uint64_t, uint64_t>> ranges_;
-};
-
-// PIECE written into PID's memory with process_vm_writev: one copy, the
-// target's pages faulted in (zeroed) and pinned a batch at a time. False
-// if it did not all go in.
-bool write_directly(pid_t pid, const PagePiece &piece)
-{
-	size_t done = 0, size = piece.bytes.size();
-	while (done < size) {
-		iovec local{const_cast<uint8_t *>(piece.bytes.data()) + done, size - done};
-		iovec remote{reinterpret_cast<void *>(piece.addr + done), size - done};
-		ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
-		if (n <= 0)
-			return false;
-		done += size_t(n);
-	}
-	return true;
-}
-
-// How many threads copy pages in with UFFDIO_COPY: one per CPU, up to 4
-// (each copies a page at a time under the mm's read lock, so they scale).
-unsigned copy_threads()
-{
-	return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-}
-
-// The image's pages into the rebuilt process. Shared memory goes into its
-// memfd; private anonymous memory, nearly all of a process's, through UFFD
-// (the process's userfaultfd, -1 for none: anon_fill.h), which allocates
-// each page and copies into it once; what is left, process_vm_writev
-// where the mapping is writable, else WRITE_PAGES (read-only mappings, as
-// ptrace's POKE would: hetmig.ko copies into a buffer of its own and then
-// into the target with access_process_vm).
-Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
-			 const std::vector<int> &shm, int uffd)
-{
-	fds::UniqueFd owned(uffd);  // closed on every way out
-	std::vector<PagePiece> pieces;
-	for (const auto &run : img.pages) {
-		std::span<const uint8_t> bytes = run.bytes();
-		// Shared memory straight into its object, whatever the mapping's
-		// protection.
-		const Mapping *m = mapping_containing(img, run.addr);
-		if (m && m->shared >= 0) {
-			if (run.addr + bytes.size() > m->end || size_t(m->shared) >= shm.size())
-				return fail(EINVAL, strf("pages at 0x%lx overrun their shared memory",
-							 (unsigned long)run.addr));
-			uint64_t off = run.addr - m->start + m->pgoff;
-			for (size_t done = 0; done < bytes.size();) {
-				ssize_t n = pwrite(shm[size_t(m->shared)], bytes.data() + done,
-						   bytes.size() - done, off_t(off + done));
-				if (n <= 0)
-					return fail(n < 0 ? errno : EIO, "writing shared memory");
-				done += size_t(n);
-			}
-			continue;
-		}
-		pieces.push_back({run.addr, bytes});
-	}
-	if (owned.get() >= 0)
-		pieces = fill_anonymous(owned.release(), img, std::move(pieces), copy_threads());
-	const WritableRanges writable(img);
-	for (const auto &piece : pieces) {
-		if (writable.hold(piece) && write_directly(pid, piece))
-			continue;
-		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
-		if (!req)
-			return std::unexpected(req.error());
-		if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, piece.addr) ||
-		    nla_put_u64(req->get(), HETMIG_A_PAGES_BUF,
-				reinterpret_cast<uint64_t>(piece.bytes.data())) ||
-		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, piece.bytes.size()))
-			return fail(EMSGSIZE, "WRITE_PAGES");
-		if (auto r = client.ack(std::move(*req), "WRITE_PAGES"); !r)
-			return r;
-	}
-	return {};
-}
-
 Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadState &t)
 {
 	auto req = client.pid_request(HETMIG_CMD_SET_THREAD, uint32_t(pid));
@@ -998,66 +850,6 @@ void RestoredProcess::discard()
 	tcp_.clear();
 }
 
-Result<KernelVdso> this_kernel_vdso()
-{
-	auto own = own_vdso();
-	if (!own)
-		return std::unexpected(own.error());
-	auto [vdso, vvar] = *own;
-	auto digest = memory_digest(getpid(), vdso.start, vdso.end - vdso.start);
-	if (!digest)
-		return std::unexpected(digest.error());
-	KernelVdso k;
-	utsname uts;
-	if (uname(&uts) == 0)
-		k.release = uts.release;
-	k.vdso_size = vdso.end - vdso.start;
-	k.vvar_size = vvar.end - vvar.start;
-	k.digest = *digest;
-	return k;
-}
-
-KernelVdso kernel_vdso_of(const Image &img)
-{
-	return {img.kernel_release, img.vdso_size, img.vvar_size, img.vdso_digest};
-}
-
-Result<void> check_same_vdso(const KernelVdso &source, const KernelVdso &here)
-{
-	if (source.vdso_size == here.vdso_size && source.vvar_size == here.vvar_size &&
-	    source.digest == here.digest)
-		return {};
-	auto name = [](const std::string &r) { return r.empty() ? std::string("unknown") : r; };
-	std::string src = name(source.release);
-	if (source.release == here.release)
-		src += ", the same release but another build";
-	return fail(EXDEV, strf("the destination's kernel (%s) has another vdso than the "
-				"source's (%s): a process moves only between machines on the "
-				"same kernel build", name(here.release).c_str(), src.c_str()));
-}
-
-std::string kernel_vdso_text(const KernelVdso &k)
-{
-	return strf("%s %llu %llu %s", k.digest.c_str(), (unsigned long long)k.vdso_size,
-		    (unsigned long long)k.vvar_size, k.release.c_str());
-}
-
-Result<KernelVdso> parse_kernel_vdso(const std::string &text)
-{
-	KernelVdso k;
-	char digest[129];
-	unsigned long long vdso = 0, vvar = 0;
-	int release_at = -1;
-	if (std::sscanf(text.c_str(), "%128[0-9a-f] %llu %llu %n", digest, &vdso, &vvar,
-			&release_at) != 3 || release_at < 0)
-		return fail(EBADMSG, "the sender's description of its kernel is malformed");
-	k.digest = digest;
-	k.vdso_size = vdso;
-	k.vvar_size = vvar;
-	k.release = text.substr(size_t(release_at));
-	return k;
-}
-
 std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &policy)
 {
 	static const char *const names[] = {"stdin", "stdout", "stderr"};
@@ -1090,29 +882,6 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 	return notices;
 }
 
-// The process's resource limits, as it had them: its clone started with
-// ours. Raising a hard limit above ours needs CAP_SYS_RESOURCE: without
-// it the restore fails, naming the limit, rather than run the process
-// under other limits than its own.
-Result<void> set_rlimits(pid_t pid, const Image &img)
-{
-	static const char *const names[] = {
-		"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
-		"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO",
-		"RTTIME",
-	};
-	for (size_t r = 0; r < img.rlimits.size() && r < RLIM_NLIMITS; r++) {
-		struct rlimit lim = {img.rlimits[r].first, img.rlimits[r].second};
-		if (prlimit(pid, static_cast<__rlimit_resource>(r), &lim, nullptr))
-			return fail(errno, strf("setting the process's RLIMIT_%s to %llu/%llu "
-						"(soft/hard) here",
-						r < std::size(names) ? names[r] : "?",
-						(unsigned long long)lim.rlim_cur,
-						(unsigned long long)lim.rlim_max));
-	}
-	return {};
-}
-
 Result<void> check_directory_here(const OpenFile &f)
 {
 	struct stat st;
@@ -1120,31 +889,6 @@ Result<void> check_directory_here(const OpenFile &f)
 		return fail(errno, strf("directory %s of the process (fd %d) is missing here",
 					f.path.c_str(), f.fd));
 	return check_same_directory(f, st);
-}
-
-// The process's oom_score_adj, as it had it. Its clone started with ours,
-// and the child wrote the image's value as the process would have; what it
-// could not write (a value below ours: lowering it needs CAP_SYS_RESOURCE)
-// is written here, with our privilege. A receiver without that privilege
-// refuses the restore, naming the value, rather than leave a process the
-// OOM killer was told to spare more exposed to it than it was.
-Result<void> set_oom_score_adj(pid_t pid, const Image &img)
-{
-	if (!img.oom_score_adj)
-		return {};  // an image from before it was carried
-	const std::string who = std::to_string(pid);
-	if (read_oom_score_adj(who) == img.oom_score_adj)
-		return {};
-	if (write_oom_score_adj(who, *img.oom_score_adj))
-		return {};
-	int err = errno;
-	auto ours = read_oom_score_adj("self");
-	return fail(err, strf("setting the process's oom_score_adj to %d here%s",
-			      *img.oom_score_adj,
-			      err == EACCES && ours
-				      ? strf(" (lowering it below this receiver's own, %d, "
-					     "needs CAP_SYS_RESOURCE)", *ours).c_str()
-				      : ""));
 }
 
 namespace {

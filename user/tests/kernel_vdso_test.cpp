@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// The vdso comparison of a move within one ISA (rebuild.h, KernelVdso):
+// The vdso comparison of a move within one ISA (kernel_vdso.h, KernelVdso):
 // what Msg::kKernel carries, and the refusal that names both kernels.
 #include <csignal>
 #include <cstdio>
