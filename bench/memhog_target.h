@@ -53,33 +53,42 @@ namespace bench {
 		pause();
 }
 
+// This benchmark program re-executed as "NAME ARG FD" in a session of its
+// own, stdio on /dev/null and no other descriptor but FD (what CRIU
+// accepts without --shell-job), which it writes "1" to once ready. Its
+// pid (-1 if it could not start); READY whether it said so.
+inline pid_t start_self(const char *name, const std::string &arg, bool &ready)
+{
+	ready = false;
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		for (int fd = 0; fd < 3; fd++)
+			dup2(null, fd);
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != p[1])
+				close(fd);
+		std::string fd = std::to_string(p[1]);
+		execl("/proc/self/exe", name, arg.c_str(), fd.c_str(), nullptr);
+		_exit(127);
+	}
+	close(p[1]);
+	char c;
+	ready = pid > 0 && read(p[0], &c, 1) == 1;
+	close(p[0]);
+	return pid;
+}
+
 // One target process, alive until the next size is asked for.
 class Target {
 public:
 	explicit Target(long mib) : mib_(mib)
 	{
-		int p[2];
-		if (pipe(p))
-			return;
-		pid_ = fork();
-		if (pid_ == 0) {
-			// Its own session, stdio on /dev/null, no other descriptors:
-			// what CRIU accepts without --shell-job.
-			setsid();
-			int null = open("/dev/null", O_RDWR);
-			for (int fd = 0; fd < 3; fd++)
-				dup2(null, fd);
-			for (int fd = 3; fd < 1024; fd++)
-				if (fd != p[1])
-					close(fd);
-			std::string size = std::to_string(mib), fd = std::to_string(p[1]);
-			execl("/proc/self/exe", "memhog", size.c_str(), fd.c_str(), nullptr);
-			_exit(127);
-		}
-		close(p[1]);
-		char c;
-		ok_ = pid_ > 0 && read(p[0], &c, 1) == 1;
-		close(p[0]);
+		pid_ = start_self("memhog", std::to_string(mib), ok_);
 	}
 	~Target()
 	{

@@ -138,31 +138,12 @@ bool end_tree(pid_t root)
 	return whole;
 }
 
-// A running tree of MIB MiB per process (the same start as memhog's).
+// A running tree of MIB MiB per process.
 class Tree {
 public:
 	explicit Tree(long mib) : mib_(mib)
 	{
-		int p[2];
-		if (pipe(p))
-			return;
-		root_ = fork();
-		if (root_ == 0) {
-			setsid();
-			int null = open("/dev/null", O_RDWR);
-			for (int fd = 0; fd < 3; fd++)
-				dup2(null, fd);
-			for (int fd = 3; fd < 1024; fd++)
-				if (fd != p[1])
-					close(fd);
-			std::string size = std::to_string(mib), fd = std::to_string(p[1]);
-			execl("/proc/self/exe", "memtree", size.c_str(), fd.c_str(), nullptr);
-			_exit(127);
-		}
-		close(p[1]);
-		char c;
-		ok_ = root_ > 0 && read(p[0], &c, 1) == 1;
-		close(p[0]);
+		root_ = bench::start_self("memtree", std::to_string(mib), ok_);
 	}
 	~Tree() { (void)end_tree(root_); }
 	void forget() { root_ = -1; }
