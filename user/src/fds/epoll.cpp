@@ -28,12 +28,14 @@ std::string fdinfo_text(pid_t pid, int fd)
 	return text.str();
 }
 
-// Whether fd TFD of PID is the file the epoll at EPFD holds under TFD.
-// kcmp answers 0 for the same file; ENOENT when the epoll has no such
-// entry any more.
-Result<bool> target_is_in_place(pid_t pid, int epfd, int tfd)
+// Whether fd TFD of PID is the file of the epoll at EPFD's entry number
+// TOFF among those added under fd number TFD (an fd closed and used again
+// leaves one entry per file added under it; the kernel counts them in the
+// order fdinfo lists them). kcmp answers 0 for the same file; ENOENT when
+// the epoll has no such entry any more.
+Result<bool> target_is_in_place(pid_t pid, int epfd, int tfd, uint32_t toff)
 {
-	struct kcmp_epoll_slot slot = {uint32_t(epfd), uint32_t(tfd), 0};
+	struct kcmp_epoll_slot slot = {uint32_t(epfd), uint32_t(tfd), toff};
 	long r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, tfd, &slot);
 	if (r == 0)
 		return true;
@@ -77,8 +79,13 @@ Result<std::vector<EpollTarget>> capture_epoll(pid_t pid, int fd)
 	if (!targets)
 		return fail(targets.error().code, strf("fd %d: %s", fd,
 						       targets.error().describe().c_str()));
-	for (const auto &t : *targets) {
-		auto same = target_is_in_place(pid, fd, t.fd);
+	for (size_t i = 0; i < targets->size(); i++) {
+		const EpollTarget &t = (*targets)[i];
+		// parse_epoll_fdinfo's sort keeps fdinfo's order within an fd.
+		uint32_t toff = 0;
+		while (toff < i && (*targets)[i - toff - 1].fd == t.fd)
+			toff++;
+		auto same = target_is_in_place(pid, fd, t.fd, toff);
 		if (!same)
 			return std::unexpected(same.error());
 		if (!*same)
