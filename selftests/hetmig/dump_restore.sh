@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..94"
+echo "1..100"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -135,6 +135,23 @@ new_pid=$(echo "$out" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p')
 [ -n "$new_pid" ] && kill -TERM "$new_pid"
 wait_for "$work/maps" "intact"
 check "dump_restore.thousands_of_mappings_intact" grep -q "^manymaps: 5000 intact" "$work/maps"
+# Thousands of mappings of one file: one descriptor for them all while
+# the restore maps them (one each ran past RLIMIT_NOFILE, 1024 here: zdtm's
+# maps06, after the source was gone).
+head -c 4096 /dev/urandom > "$work/mapped"
+rm -f "$work/maps"
+"$dir/manymaps" 3000 "$work/mapped" > "$work/maps" 2>&1 &
+pid=$!
+wait_for "$work/maps" "mappings"
+hetmig dump $pid -o "$work/img9b" > /dev/null 2>&1
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img9b" --allow-root --output /dev/null 2>&1); rc=$?
+[ $rc -eq 0 ] || echo "# $out"
+check "dump_restore.thousands_of_file_mappings_restored" [ $rc -eq 0 ]
+new_pid=$(echo "$out" | sed -n 's/.*restored as pid \([0-9]*\).*/\1/p')
+[ -n "$new_pid" ] && kill -TERM "$new_pid"
+wait_for "$work/maps" "intact"
+check "dump_restore.thousands_of_file_mappings_intact" grep -q "^manymaps: 3000 intact" "$work/maps"
 
 # oom_score_adj comes along (zdtm found it reset to the restorer's). Root
 # may lower it (CAP_SYS_RESOURCE); a receiver that is not root carries a
@@ -239,6 +256,34 @@ check "dump_restore.oom_score_adj_below_receivers_refused" has "$out" \
 	"setting the process's oom_score_adj to -200 here (lowering it below this receiver's own, 0, needs CAP_SYS_RESOURCE)"
 rm -rf "$pub"
 
+# A working directory that was deleted cannot be made again: refused at
+# the dump, naming it, and the process runs on (zdtm's cwd01 was lost at
+# the restore instead).
+mkdir "$work/gone"
+(cd "$work/gone" && rmdir "$work/gone" && exec sleep 600) < /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+out=$(hetmig dump $pid -o "$work/img_cwd" 2>&1); rc=$?
+check "dump_restore.deleted_cwd_refused" has "$out" \
+	"process $pid's working directory $work/gone (deleted) was deleted: it cannot be made again"
+refused_running() { [ $rc -ne 0 ] && [ -d /proc/$pid ] && [ ! -e "$1" ]; }
+check "dump_restore.deleted_cwd_source_runs_on" refused_running "$work/img_cwd"
+kill -9 $pid
+
+# A process stopped by job control (SIGSTOP) is refused, naming it, before
+# anything is done to it (zdtm's stopped: a system call made for us failed).
+sleep 600 < /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+kill -STOP $pid
+i=0; until [ "$(awk '{print $3}' /proc/$pid/stat)" = T ] || [ $i -ge 100 ]; do usleep 50000; i=$((i + 1)); done
+out=$(hetmig dump $pid -o "$work/img_stopped" 2>&1); rc=$?
+check "dump_restore.job_stopped_refused" has "$out" \
+	"process $pid is stopped (SIGSTOP, or a terminal's job control): a stopped process is not carried"
+stays_stopped() { refused_running "$1" && [ "$(awk '{print $3}' /proc/$pid/stat)" = T ]; }
+check "dump_restore.job_stopped_left_stopped" stays_stopped "$work/img_stopped"
+kill -9 $pid
+
 # Directories held open (zdtm's harness keeps its working directory for
 # renameat; daemons scan one and hold the stream): carried with their
 # positions, O_PATH ones too (dirfds checks them all after the restore).
@@ -309,7 +354,7 @@ pid=$!
 wait_for "$work/sockpair2" "ready"
 d1=$(sed -n 's/.* D1 \([0-9]*\))/\1/p' "$work/sockpair2")
 out=$(hetmig dump $pid -o "$work/img25" 2>&1)
-check "dump_restore.sockpair_rights_refused" has "$out" "fd $d1 is socket:["
+check "dump_restore.sockpair_rights_refused" has "$out" "fd $d1 (socket:["
 check "dump_restore.sockpair_rights_named" has "$out" "has descriptors in flight (SCM_RIGHTS)"
 kill -TERM $pid && wait_for "$work/sockpair2" "^sockpair: [^r]"
 check "dump_restore.sockpair_rights_source_runs_on" intact "$work/sockpair2" sockpair $pid

@@ -5,10 +5,12 @@
  * `hetmig restore` refuse it; a real daemon holds hundreds (every shared
  * library is four or five, every thread stack two).
  *
- * usage: manymaps COUNT
+ * usage: manymaps COUNT [FILE]
  *
- * It maps COUNT one-page anonymous mappings side by side, read-write and
- * read-only by turns so that the kernel cannot merge them, writes each
+ * It maps COUNT one-page anonymous mappings side by side (with FILE: each
+ * a private mapping of FILE's first page, as a program that maps one file
+ * many times), read-write and read-only by turns so that the kernel
+ * cannot merge them, writes each
  * one's index into it, prints "manymaps: COUNT mappings" and waits for
  * SIGTERM. Then it checks every mapping (its protection, from
  * /proc/self/maps, and its contents) and prints "manymaps: COUNT intact"
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t done;
@@ -56,8 +59,14 @@ int main(int argc, char **argv)
 	char *base;
 	char prot[5];
 
-	if (argc != 2 || (count = atol(argv[1])) <= 0 || count > 60000) {
-		fprintf(stderr, "usage: manymaps COUNT (1-60000)\n");
+	int fd = -1;
+
+	if (argc < 2 || argc > 3 || (count = atol(argv[1])) <= 0 || count > 60000) {
+		fprintf(stderr, "usage: manymaps COUNT (1-60000) [FILE]\n");
+		return 2;
+	}
+	if (argc == 3 && (fd = open(argv[2], O_RDONLY)) < 0) {
+		perror("manymaps: open");
 		return 2;
 	}
 	signal(SIGTERM, on_term);
@@ -69,8 +78,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < count; i++) {
 		char *p = base + i * page;
 
-		if (mmap(p, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-			 -1, 0) == MAP_FAILED) {
+		if (mmap(p, page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0) == MAP_FAILED) {
 			perror("manymaps: mmap");
 			return 2;
 		}
@@ -80,6 +89,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (fd >= 0)
+		close(fd);	/* the mappings hold the file, as a program's would */
 	printf("manymaps: %ld mappings\n", count);
 	fflush(stdout);
 	while (!done)

@@ -10,9 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <linux/hetmig.h>
+#include <linux/magic.h>
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -212,7 +214,14 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		f.epoll = std::move(*targets);
 		return f;
 	}
-	bool regular = statted && S_ISREG(st.st_mode) && !f.path.ends_with(" (deleted)");
+	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
+	// S_IFREG too, and a /proc file is another one on each machine (the
+	// restore would find it missing or changed, after the source was gone).
+	struct statfs fs;
+	bool procfs = statted && !statfs(proc(pid, "fd/" + std::to_string(fd)).c_str(), &fs) &&
+		      fs.f_type == PROC_SUPER_MAGIC;
+	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") && !procfs &&
+		       !f.path.ends_with(" (deleted)");
 	if (!regular && fd <= 2) {
 		// A terminal or a socket: the destination provides its own
 		// (capture_pipes does the same for a pipe that leads out).
@@ -514,6 +523,9 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	if (img.cwd.ends_with(" (deleted)"))
+		return fail(EOPNOTSUPP, strf("process %d's working directory %s was deleted: it "
+					     "cannot be made again", pid, img.cwd.c_str()));
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
 		struct rlimit lim;
 		if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim))

@@ -32,6 +32,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <grp.h>
 #include <linux/hetmig.h>
@@ -505,6 +506,7 @@ size_t restore_mm_bytes(const Image &img)
 	std::vector<int> close_fds = {p.go, p.report};
 	close_fds.insert(close_fds.end(), shm.begin(), shm.end());
 	std::vector<int> map_fds(img.mappings.size(), -1);
+	std::map<std::string, int> opened;	// path -> fd
 	for (size_t i = 0; i < img.mappings.size(); i++) {
 		const Mapping &m = img.mappings[i];
 		if (m.shared >= 0) {
@@ -515,10 +517,17 @@ size_t restore_mm_bytes(const Image &img)
 		}
 		if (m.kind != HETMIG_VMA_FILE)
 			continue;
-		map_fds[i] = open(m.path.c_str(), O_RDONLY);
-		if (map_fds[i] < 0)
-			child_fail(p, "opening " + m.path, errno);
-		close_fds.push_back(map_fds[i]);
+		// One descriptor a file, whatever number of mappings it has (zdtm's
+		// maps06 maps one file 20,480 times: one fd each ran past
+		// RLIMIT_NOFILE, after the source was gone).
+		auto [at, fresh] = opened.try_emplace(m.path, -1);
+		if (fresh) {
+			at->second = open(m.path.c_str(), O_RDONLY);
+			if (at->second < 0)
+				child_fail(p, "opening " + m.path, errno);
+			close_fds.push_back(at->second);
+		}
+		map_fds[i] = at->second;
 	}
 	close_fds.push_back(client->fd());
 

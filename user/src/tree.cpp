@@ -267,6 +267,17 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 			break;
 		p = pid_t(st->ppid);
 	}
+	// A process stopped by SIGSTOP (a shell's job control, a debugger
+	// gone) would have to be made again stopped, its parent told so as
+	// it was: not carried. Said before anything is touched, naming it,
+	// rather than as a system call that could not be made in it.
+	auto job_stopped = [](pid_t pid) {
+		return fail(EOPNOTSUPP, strf("process %d is stopped (SIGSTOP, or a terminal's job "
+					     "control): a stopped process is not carried; let it "
+					     "go on first (kill -CONT %d)", pid, pid));
+	};
+	if (auto st = read_stat("/proc/" + std::to_string(root)); st && st->state == 'T')
+		return job_stopped(root);
 	auto first = FrozenProcess::freeze(root);
 	if (!first)
 		return std::unexpected(first.error());
@@ -281,7 +292,8 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 				tree.zombies_[i].push_back(child.pid);
 				continue;
 			}
-			auto f = FrozenProcess::freeze(child.pid);
+			auto f = child.state == 'T' ? Result<FrozenProcess>(job_stopped(child.pid))
+						    : FrozenProcess::freeze(child.pid);
 			if (!f) {
 				Error e = f.error();
 				e.context = strf("process %d, a child of %d in the tree: ", child.pid,

@@ -258,6 +258,39 @@ TEST(Pipes, APipeToAProcessLeftBehindIsRefusedNamingIt)
 		<< why;
 }
 
+// Files by path that are another file on every machine: a namespace
+// (nsfs: S_IFREG, its link "net:[N]") and a /proc file. Refused at the
+// dump, naming them, not left to a restore that would find them missing
+// or changed after the source was gone (zdtm's proc-self,
+// child_opened_proc).
+TEST(Files, NamespacesAndProcFilesAreRefused)
+{
+	for (const char *path : {"/proc/self/ns/net", "/proc/self/stat"}) {
+		Child child;
+		child.pid = fork();
+		ASSERT_GE(child.pid, 0);
+		if (child.pid == 0) {
+			int fd = open(path, O_RDONLY);
+			if (fd < 0 || dup2(fd, 9) != 9)
+				_exit(10);
+			close_range(3, 8, 0);
+			close_range(10, ~0U, 0);
+			raise(SIGSTOP);
+			_exit(0);
+		}
+		ASSERT_TRUE(child.stopped());
+		Image img;
+		auto r = capture_files(child.pid, img);
+		if (!r && r.error().code == EPERM)
+			GTEST_SKIP() << r.error().describe();
+		ASSERT_FALSE(r.has_value()) << path << " was accepted";
+		EXPECT_EQ(r.error().code, EOPNOTSUPP);
+		std::string why = r.error().describe();
+		EXPECT_NE(why.find("fd 9 is "), std::string::npos) << why;
+		EXPECT_NE(why.find("only regular files"), std::string::npos) << why;
+	}
+}
+
 TEST(Pipes, APipeIsMadeAgainWithItsCapacityBytesAndFlags)
 {
 	PipeState state{777, 1 << 17, pattern(kBuffered)};

@@ -280,7 +280,7 @@ Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
 	p.type = type;
 	for (size_t i = 0; i < 2; i++) {
 		const SocketEnd &e = ends[i];
-		std::string name = socket_name(e.inode) + strf(" (fd %d)", e.fd);
+		std::string name = strf("fd %d (%s)", e.fd, socket_name(e.inode).c_str());
 		auto copy = copy_of(e.pid, e.fd);
 		if (!copy)
 			return std::unexpected(copy.error());
@@ -290,8 +290,7 @@ Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
 			return fail(errno, name + ": SO_SNDBUF");
 		auto queued = peek_queue(copy->get(), p.type, name);
 		if (!queued)
-			return fail(queued.error().code,
-				    strf("fd %d is %s", e.fd, queued.error().describe().c_str()));
+			return std::unexpected(queued.error());
 		p.ends[i] = {e.inode, uint32_t(sndbuf), std::move(*queued)};
 	}
 	return p;
