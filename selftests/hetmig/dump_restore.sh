@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..100"
+echo "1..103"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -256,6 +256,23 @@ check "dump_restore.oom_score_adj_below_receivers_refused" has "$out" \
 	"setting the process's oom_score_adj to -200 here (lowering it below this receiver's own, 0, needs CAP_SYS_RESOURCE)"
 rm -rf "$pub"
 
+# Supplementary groups come along (zdtm's groups; they were dropped),
+# unless the receiver chooses the process's group.
+groups_are() { [ -n "$1" ] && [ "$(sed -n 's/^Groups:[[:space:]]*//p' /proc/$1/status | tr -s ' ' | sed 's/ $//')" = "$2" ] && return 0; echo "# groups of restored pid '$1': $(grep Groups /proc/$1/status 2>&1), not '$2'"; false; }
+(cd / && exec "$dir/asuser" 1000 1000,27,100 sleep 600) < /dev/null > /dev/null 2>&1 &
+pid=$!
+wait_comm $pid sleep
+hetmig dump $pid -o "$work/img_groups" > /dev/null 2>&1
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img_groups" 2>&1)
+new=$(pid_of "$out")
+check "dump_restore.supplementary_groups_carried" groups_are "$new" "27 100"
+[ -n "$new" ] && kill -9 "$new"
+out=$(hetmig restore "$work/img_groups" --group 1000 2>&1)
+new=$(pid_of "$out")
+check "dump_restore.supplementary_groups_not_with_another_group" groups_are "$new" ""
+[ -n "$new" ] && kill -9 "$new"
+
 # A working directory that was deleted cannot be made again: refused at
 # the dump, naming it, and the process runs on (zdtm's cwd01 was lost at
 # the restore instead).
@@ -399,6 +416,20 @@ i=0; while [ -d /proc/$pid ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); 
 out=$(hetmig restore "$work/img33" --allow-root 2>&1)
 [ -n "$(pid_of "$out")" ] && kill -TERM $pid && wait_for "$work/tree4" "^tree: [^r]"
 check "dump_restore.tree_moved_twice" intact "$work/tree4" tree "$(pid_of "$out")"
+# The tree as another user (zdtm runs its tests as one), restored by root:
+# its members' parent-death signals survive the uid changes that give the
+# exe link (they cleared G's).
+upub=$(mktemp -d) && chmod 755 "$upub" && : > "$upub/tree" && chown 1000:1000 "$upub/tree"
+(cd / && exec "$dir/asuser" 1000 1000 "$dir/tree") > "$upub/tree" 2>&1 &
+pid=$!
+wait_for "$upub/tree" "ready"
+out=$(hetmig dump $pid -o "$upub/img" 2>&1) || echo "# $out"
+wait $pid 2>/dev/null
+out=$(hetmig restore "$upub/img" 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$upub/tree" "^tree: [^r]"
+check "dump_restore.tree_as_another_user_intact" intact "$upub/tree" tree "$new"
+rm -rf "$upub"
 # A tree sharing memory with a process outside it: refused, naming both,
 # no image written, and the tree runs on.
 "$dir/tree" outside > "$work/tree2" 2>&1 &

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <linux/hetmig.h>
 #include <linux/magic.h>
 #include <sodium.h>
@@ -520,6 +521,11 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 		return fail(ESRCH, strf("process %d vanished", pid));
 	img.uid = uint32_t(std::stoul(*uid));
 	img.gid = uint32_t(std::stoul(*gid));
+	if (auto groups = status_field(proc(pid, "status"), "Groups")) {
+		std::istringstream list(*groups);
+		for (uint32_t g; list >> g;)
+			img.groups.push_back(g);
+	}
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");

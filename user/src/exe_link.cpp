@@ -43,7 +43,7 @@ bool exe_link_keeps_saved_root(const Image &img, uid_t uid)
 }
 
 Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector<pid_t> &tids,
-						    const Image &img, uid_t uid)
+						    const Image &img, uid_t uid, int pdeathsig)
 {
 	const std::string &path = img.program.path;
 	if (path.empty() || path[0] != '/')
@@ -109,13 +109,22 @@ Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector
 		}
 	// Changing the effective uid made the process undumpable (the
 	// kernel's suid_dumpable): its user could no longer trace it, read
-	// its /proc files or move it again. It was dumpable, as rebuilt.
+	// its /proc files or move it again. It was dumpable, as rebuilt. The
+	// change cleared the main thread's parent-death signal too (zdtm's
+	// pdeath_sig, run as a user, lost it).
 	if (saved_root) {
 		auto r = calls->call(SYS_prctl, {PR_SET_DUMPABLE, 1});
 		if (!r)
 			return std::unexpected(r.error());
 		if (*r < 0)
 			return failed("making it dumpable again", *r);
+		if (pdeathsig) {
+			r = calls->call(SYS_prctl, {PR_SET_PDEATHSIG, uint64_t(pdeathsig)});
+			if (!r)
+				return std::unexpected(r.error());
+			if (*r < 0)
+				return failed("setting its parent-death signal again", *r);
+		}
 	}
 	return notice;
 }

@@ -41,7 +41,9 @@ bool exe_link_keeps_saved_root(const Image &img, uid_t uid);
 // or deleted here, a restorer that is not root) stays hetmig's: the
 // notice says why. An error when the threads could not be made to run
 // the calls, or did not drop uid 0.
+// PDEATHSIG, when not 0, is set again in the main thread after the uid
+// changes, which clear it.
 Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector<pid_t> &tids,
-						    const Image &img, uid_t uid);
+						    const Image &img, uid_t uid, int pdeathsig);
 
 } // namespace hetmig

@@ -640,6 +640,8 @@ Result<void> check_process(const Image &img, size_t shared)
 	}
 	if (img.oom_score_adj && (*img.oom_score_adj < -1000 || *img.oom_score_adj > 1000))
 		return corrupt("oom_score_adj out of range");
+	if (img.groups.size() > 65536)	// NGROUPS_MAX
+		return corrupt("more supplementary groups than a process can have");
 	if (auto r = check_pipes(img); !r)
 		return std::unexpected(r.error());
 	if (img.timers)

@@ -299,6 +299,9 @@ struct Image {
 	uint32_t page_size = 0;
 	std::string kernel_release, hostname, comm;
 	uint32_t pid = 0, uid = 0, gid = 0, umask = 022;
+	// Supplementary groups (/proc/PID/status Groups); none in images
+	// written before they were carried.
+	std::vector<uint32_t> groups;
 	std::string cwd;
 	uint64_t vdso_size = 0, vvar_size = 0;
 	std::string vdso_digest;	// BLAKE2b of the vdso's bytes, hex

@@ -284,6 +284,8 @@ json to_cbor_tree(const Image &img)
 	};
 	if (img.oom_score_adj)
 		tree["oom_score_adj"] = *img.oom_score_adj;
+	if (!img.groups.empty())
+		tree["groups"] = img.groups;
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
@@ -425,6 +427,8 @@ void from_cbor_tree(const json &j, Image &img)
 		img.rlimits = r->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto o = j.find("oom_score_adj"); o != j.end())
 		img.oom_score_adj = o->get<int>();
+	if (auto g = j.find("groups"); g != j.end())
+		img.groups = g->get<std::vector<uint32_t>>();
 	if (auto t = j.find("timers"); t != j.end()) {
 		Timers timers;
 		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();

@@ -481,7 +481,12 @@ size_t restore_mm_bytes(const Image &img)
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
 	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
-	if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) ||
+	// Its supplementary groups too, unless the receiver chose its user or
+	// group (then it has none).
+	std::vector<gid_t> groups;
+	if (!policy.uid && !policy.gid)
+		groups.assign(img.groups.begin(), img.groups.end());
+	if (geteuid() == 0 && (syscall(SYS_setgroups, groups.size(), groups.data()) ||
 			       syscall(SYS_setgid, gid) ||
 			       syscall(SYS_setresuid, uid, uid, saved_uid)))
 		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
@@ -1167,7 +1172,9 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return std::unexpected(r.error());
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
 			return std::unexpected(r.error());
-		auto exe = restore_exe_link(pids[i], tids[i], mi, policy.uid.value_or(mi.uid));
+		// The root's parent-death signal is not carried (restrictions.md).
+		auto exe = restore_exe_link(pids[i], tids[i], mi, policy.uid.value_or(mi.uid),
+					    i ? int(mi.links.pdeathsig) : 0);
 		if (!exe)
 			return std::unexpected(exe.error());
 		if (*exe)

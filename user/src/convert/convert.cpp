@@ -1583,6 +1583,7 @@ Result<Image> Converter::run()
 	out_.pid = src_.pid;
 	out_.uid = src_.uid;
 	out_.gid = src_.gid;
+	out_.groups = src_.groups;
 	out_.umask = src_.umask;
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
