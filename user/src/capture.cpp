@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "capture.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cctype>
 #include <climits>
@@ -216,13 +217,25 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		return f;
 	}
 	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
-	// S_IFREG too, and a /proc file is another one on each machine (the
-	// restore would find it missing or changed, after the source was gone).
-	struct statfs fs;
-	bool procfs = statted && !statfs(proc(pid, "fd/" + std::to_string(fd)).c_str(), &fs) &&
-		      fs.f_type == PROC_SUPER_MAGIC;
-	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") && !procfs &&
+	// S_IFREG too, and is not one.
+	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") &&
 		       !f.path.ends_with(" (deleted)");
+	// A /proc file of the process or of its tree is about a process that
+	// moves: opened again by its path it would be missing (the restorer
+	// opens files before it makes the tree) or another process's. Other
+	// /proc files (/proc/1/status, /proc/meminfo) are opened again as they
+	// are. Refused here, not found missing after the source is gone.
+	unsigned long of = 0;
+	struct statfs fs;
+	if (regular && std::sscanf(f.path.c_str(), "/proc/%lu", &of) == 1 &&
+	    !statfs(proc(pid, "fd/" + std::to_string(fd)).c_str(), &fs) &&
+	    fs.f_type == PROC_SUPER_MAGIC &&
+	    (pid_t(of) == pid || std::find(tree.begin(), tree.end(), pid_t(of)) != tree.end()))
+		return fail(EOPNOTSUPP, strf("fd %d is %s, a /proc file of %s, which moves: it "
+					     "cannot be opened again as it was", fd,
+					     f.path.c_str(), pid_t(of) == pid
+						     ? "the process itself"
+						     : strf("process %lu of its tree", of).c_str()));
 	if (!regular && fd <= 2) {
 		// A terminal or a socket: the destination provides its own
 		// (capture_pipes does the same for a pipe that leads out).
