@@ -20,6 +20,8 @@
  * stay zombies.
  * "tree: ready" once all that is done.
  *
+ * We are a child subreaper (PR_SET_CHILD_SUBREAPER) too.
+ *
  * On SIGTERM (after the restore), each member checks itself (parent,
  * process group, session, parent-death signal, the pages written before
  * the dump) and writes its verdict into the shared region; we check that
@@ -240,6 +242,9 @@ int main(int argc, char **argv)
 	shm->sid_of_p = getsid(0);
 	if (argc > 1 && !strcmp(argv[1], "outside"))
 		return outside();
+	/* The root is a child subreaper, which it must still be after. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return fail("PR_SET_CHILD_SUBREAPER");
 
 	pid_t a = fork();
 	if (a == 0)
@@ -270,6 +275,9 @@ int main(int argc, char **argv)
 
 	if (!all_move(1u << A | 1u << B | 1u << G | 1u << C))
 		return fail("a member stopped counting in the shared region");
+	int subreaper = 0;
+	if (prctl(PR_GET_CHILD_SUBREAPER, &subreaper) || !subreaper)
+		return fail("the root is no child subreaper any more");
 	shm->check = 1;
 	for (int t = 0; t < 300 && !(shm->verdict[A] && shm->verdict[B] && shm->verdict[G] &&
 				     shm->verdict[C]); t++)

@@ -14,6 +14,7 @@
 #include <linux/hetmig.h>
 #include <linux/magic.h>
 #include <sodium.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,6 +30,7 @@
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
+#include "inject.h"
 #include "pagemap.h"
 #include "pending_signals.h"
 #include "timers.h"
@@ -60,6 +62,25 @@ std::optional<std::string> status_field(const std::string &file, const std::stri
 			return line.substr(key.size() + 1);
 	return std::nullopt;
 }
+
+} // namespace
+
+Result<bool> child_subreaper_of(pid_t pid)
+{
+	auto calls = RemoteSyscalls::in(pid, pid);
+	if (!calls)
+		return std::unexpected(calls.error());
+	int32_t set = 0;
+	auto r = calls->call(SYS_prctl, {PR_GET_CHILD_SUBREAPER, 0}, 1,
+			     {reinterpret_cast<uint8_t *>(&set), sizeof(set)});
+	if (!r)
+		return std::unexpected(r.error());
+	if (*r < 0)
+		return fail(int(-*r), strf("reading whether process %d is a child subreaper", pid));
+	return set != 0;
+}
+
+namespace {
 
 class Fd {
 public:
@@ -558,6 +579,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	if (!timers)
 		return std::unexpected(timers.error());
 	img.timers = std::move(*timers);
+	auto subreaper = child_subreaper_of(pid);
+	if (!subreaper)
+		return std::unexpected(subreaper.error());
+	img.child_subreaper = *subreaper;
 	auto pending = capture_pending_signals(pid, img.threads);
 	if (!pending)
 		return std::unexpected(pending.error());

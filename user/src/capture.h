@@ -28,6 +28,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 
 // The open files of PID (stopped by us) into IMG's files and pipes, or why
 // one cannot be carried. Part of capture; needs no hetmig.ko.
+// Whether PID (stopped, its main thread in a ptrace stop of ours) is a
+// child subreaper, which only the process can ask of itself.
+Result<bool> child_subreaper_of(pid_t pid);
+
 Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree = {},
 			   fds::TcpRepair *repair = nullptr);
 

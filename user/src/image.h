@@ -337,6 +337,8 @@ struct Image {
 	std::vector<std::pair<uint64_t, uint64_t>> precopied;
 	ProgramRef program;
 	TreeLinks links;
+	// PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to it.
+	bool child_subreaper = false;
 	// The root's descendants, each parent before its children; empty in a
 	// member and in an image of one process. Each is a whole Image of its
 	// own (machine fields copied from the root), pages included.

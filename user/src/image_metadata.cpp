@@ -286,6 +286,8 @@ json to_cbor_tree(const Image &img)
 		tree["oom_score_adj"] = *img.oom_score_adj;
 	if (!img.groups.empty())
 		tree["groups"] = img.groups;
+	if (img.child_subreaper)
+		tree["child_subreaper"] = true;
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
@@ -429,6 +431,8 @@ void from_cbor_tree(const json &j, Image &img)
 		img.oom_score_adj = o->get<int>();
 	if (auto g = j.find("groups"); g != j.end())
 		img.groups = g->get<std::vector<uint32_t>>();
+	if (auto c = j.find("child_subreaper"); c != j.end())
+		img.child_subreaper = c->get<bool>();
 	if (auto t = j.find("timers"); t != j.end()) {
 		Timers timers;
 		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();

@@ -572,6 +572,8 @@ size_t restore_mm_bytes(const Image &img)
 	    prctl(PR_SET_PDEATHSIG, (unsigned long)img.links.pdeathsig))
 		child_fail(p, strf("setting the parent-death signal %d", img.links.pdeathsig),
 			   errno);
+	if (img.child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1))
+		child_fail(p, "making the process a child subreaper", errno);
 	// Last: after the move, libc's cached vdso entry points are stale, so
 	// nothing that could read the clock runs from here on.
 	if (!converted(img))

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "reaped_child.h"
 #include "seizure.h"
 #include "timers.h"
@@ -268,5 +269,38 @@ TEST(Timers, APeriodicItimerWithItsSignalPendingRestarts)
 	EXPECT_EQ(WEXITSTATUS(status), 42);
 }
 
+// PR_GET_CHILD_SUBREAPER, which only the process can ask of itself, asked
+// by its stopped main thread (zdtm's child_subreaper lost the flag).
+TEST(ChildSubreaper, ReadFromTheStoppedProcess)
+{
+	for (int set : {1, 0}) {
+		int ready[2];
+		ASSERT_EQ(pipe(ready), 0);
+		pid_t child = fork();
+		ASSERT_GE(child, 0);
+		if (child == 0) {
+			close(ready[0]);
+			if (set && prctl(PR_SET_CHILD_SUBREAPER, 1))
+				_exit(10);
+			(void)!write(ready[1], "r", 1);
+			for (;;)
+				pause();
+		}
+		close(ready[1]);
+		hetmig::testing::ReapedChild reap{child};
+		char c;
+		ASSERT_EQ(read(ready[0], &c, 1), 1);
+		close(ready[0]);
+		auto s = Seizure::stop(child);
+		if (!s && s.error().code == EPERM)
+			GTEST_SKIP() << "ptrace is not permitted here";
+		ASSERT_TRUE(s.has_value()) << s.error().describe();
+		auto got = child_subreaper_of(child);
+		ASSERT_TRUE(got.has_value()) << got.error().describe();
+		EXPECT_EQ(*got, bool(set));
+	}
+}
+
 } // namespace
 } // namespace hetmig
+

@@ -1584,6 +1584,7 @@ Result<Image> Converter::run()
 	out_.uid = src_.uid;
 	out_.gid = src_.gid;
 	out_.groups = src_.groups;
+	out_.child_subreaper = src_.child_subreaper;
 	out_.umask = src_.umask;
 	out_.cwd = src_.cwd;
 	out_.files = src_.files;
