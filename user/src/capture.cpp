@@ -67,17 +67,10 @@ std::optional<std::string> status_field(const std::string &file, const std::stri
 
 Result<bool> child_subreaper_of(pid_t pid)
 {
-	auto calls = RemoteSyscalls::in(pid, pid);
-	if (!calls)
-		return std::unexpected(calls.error());
-	int32_t set = 0;
-	auto r = calls->call(SYS_prctl, {PR_GET_CHILD_SUBREAPER, 0}, 1,
-			     {reinterpret_cast<uint8_t *>(&set), sizeof(set)});
-	if (!r)
-		return std::unexpected(r.error());
-	if (*r < 0)
-		return fail(int(-*r), strf("reading whether process %d is a child subreaper", pid));
-	return set != 0;
+	auto set = prctl_get_of(pid, PR_GET_CHILD_SUBREAPER, "the child subreaper flag");
+	if (!set)
+		return std::unexpected(set.error());
+	return *set != 0;
 }
 
 namespace {

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -262,6 +263,21 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 	if (!back)
 		return std::unexpected(back.error());
 	return result;
+}
+
+Result<int32_t> prctl_get_of(pid_t pid, int option, const char *what)
+{
+	auto calls = RemoteSyscalls::in(pid, pid);
+	if (!calls)
+		return std::unexpected(calls.error());
+	int32_t value = 0;
+	auto r = calls->call(SYS_prctl, {uint64_t(option), 0}, 1,
+			     {reinterpret_cast<uint8_t *>(&value), sizeof(value)});
+	if (!r)
+		return std::unexpected(r.error());
+	if (*r < 0)
+		return fail(int(-*r), strf("reading %s of process %d", what, pid));
+	return value;
 }
 
 } // namespace hetmig

@@ -39,4 +39,10 @@ private:
 	uint64_t insn_;	// address of a syscall instruction in the process
 };
 
+// prctl(OPTION, &value) made by PID's stopped main thread: the PR_GET_*
+// that take a pointer and that only the process can ask of itself
+// (PR_GET_PDEATHSIG, PR_GET_CHILD_SUBREAPER). WHAT names the value in an
+// error ("the parent-death signal").
+Result<int32_t> prctl_get_of(pid_t pid, int option, const char *what);
+
 } // namespace hetmig

@@ -142,23 +142,6 @@ Result<int32_t> exit_status_of(pid_t pid)
 	return fail(ENOSYS, strf("this kernel does not say how process %d exited", pid));
 }
 
-// PR_GET_PDEATHSIG, which only the process can ask of itself: its stopped
-// main thread asks for us.
-Result<int32_t> pdeathsig_of(pid_t pid)
-{
-	auto calls = RemoteSyscalls::in(pid, pid);
-	if (!calls)
-		return std::unexpected(calls.error());
-	int32_t sig = 0;
-	auto r = calls->call(SYS_prctl, {PR_GET_PDEATHSIG, 0}, 1,
-			     {reinterpret_cast<uint8_t *>(&sig), sizeof(sig)});
-	if (!r)
-		return std::unexpected(r.error());
-	if (*r < 0)
-		return fail(int(-*r), strf("reading the parent-death signal of process %d", pid));
-	return sig;
-}
-
 struct SharedKey {
 	uint32_t major, minor;
 	uint64_t inode;
@@ -360,7 +343,7 @@ Result<Image> capture_tree(FrozenTree &tree)
 		if (i) {
 			// The root's parent stays behind: its parent-death signal
 			// would fire when the restorer exits.
-			auto sig = pdeathsig_of(pids[i]);
+			auto sig = prctl_get_of(pids[i], PR_GET_PDEATHSIG, "the parent-death signal");
 			if (!sig)
 				return std::unexpected(sig.error());
 			img->links.pdeathsig = *sig;
