@@ -303,6 +303,35 @@ TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
 	}
 }
 
+// A pipe whose write end was closed everywhere (a reader waiting for end
+// of file: zdtm's pstree, chroot) is refused saying so, not as if another
+// process held the end.
+TEST(Pipes, APipeWithoutWritersIsRefusedSayingSo)
+{
+	Child child;
+	child.pid = fork();
+	ASSERT_GE(child.pid, 0);
+	if (child.pid == 0) {
+		int p[2];
+		if (pipe(p) || dup2(p[0], 9) != 9)
+			_exit(10);
+		close_range(3, 8, 0);
+		close_range(10, ~0U, 0);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_TRUE(child.stopped());
+	Image img;
+	auto r = capture_files(child.pid, img);
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << r.error().describe();
+	ASSERT_FALSE(r.has_value());
+	std::string why = r.error().describe();
+	EXPECT_NE(why.find("fd 9 is pipe:["), std::string::npos) << why;
+	EXPECT_NE(why.find("whose write end no process holds (closed everywhere"),
+		  std::string::npos) << why;
+}
+
 TEST(Pipes, APipeIsMadeAgainWithItsCapacityBytesAndFlags)
 {
 	PipeState state{777, 1 << 17, pattern(kBuffered)};

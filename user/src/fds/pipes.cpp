@@ -89,7 +89,8 @@ std::unexpected<Error> refuse(const OpenFile &f, const Ends &ends, std::optional
 		why = strf("whose %s end process %d%s holds", missing, *other,
 			   comm_of(*other).c_str());
 	else
-		why = strf("whose %s end is not in the process", missing);
+		why = strf("whose %s end no process holds (closed everywhere, as far as /proc "
+			   "shows)", missing);
 	return fail(EOPNOTSUPP, strf("fd %d is %s, %s: only pipes whose ends are all in the "
 				     "process can be carried", f.fd, pipe_name(f.pipe).c_str(),
 				     why.c_str()));
