@@ -144,6 +144,18 @@ struct Child {
 	}
 };
 
+// In a forked child: FD at 9 and no other descriptor above 2, then stopped
+// (SIGSTOP) for the test to capture; exits 10 if FD cannot be moved.
+[[noreturn]] void stop_holding_only_fd9(int fd)
+{
+	if (fd < 0 || dup2(fd, 9) != 9)
+		_exit(10);
+	close_range(3, 8, 0);
+	close_range(10, ~0U, 0);
+	raise(SIGSTOP);
+	_exit(0);
+}
+
 // The child of SelfPipe: stdout a pipe to the test, then fd 3 and 4 a
 // pipe holding kBuffered bytes (fd 3 non-blocking), fd 5 a dup of fd 4
 // (close-on-exec), fd 6 a semaphore eventfd at 7, fd 7 /dev/zero. Once
@@ -236,13 +248,8 @@ TEST(Pipes, APipeToAProcessLeftBehindIsRefusedNamingIt)
 	Child child;
 	child.pid = fork();
 	ASSERT_GE(child.pid, 0);
-	if (child.pid == 0) {
-		dup2(fds[0], 9);
-		close_range(3, 8, 0);
-		close_range(10, ~0U, 0);
-		raise(SIGSTOP);
-		_exit(0);
-	}
+	if (child.pid == 0)
+		stop_holding_only_fd9(fds[0]);
 	close(fds[0]);
 	ASSERT_TRUE(child.stopped());
 	Image img;
@@ -271,15 +278,8 @@ TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
 		Child child;
 		child.pid = fork();
 		ASSERT_GE(child.pid, 0);
-		if (child.pid == 0) {
-			int fd = open(path, O_RDONLY);
-			if (fd < 0 || dup2(fd, 9) != 9)
-				_exit(10);
-			close_range(3, 8, 0);
-			close_range(10, ~0U, 0);
-			raise(SIGSTOP);
-			_exit(0);
-		}
+		if (child.pid == 0)
+			stop_holding_only_fd9(open(path, O_RDONLY));
 		ASSERT_TRUE(child.stopped());
 		Image img;
 		auto r = capture_files(child.pid, img);
@@ -313,12 +313,7 @@ TEST(Pipes, APipeWithoutWritersIsRefusedSayingSo)
 	ASSERT_GE(child.pid, 0);
 	if (child.pid == 0) {
 		int p[2];
-		if (pipe(p) || dup2(p[0], 9) != 9)
-			_exit(10);
-		close_range(3, 8, 0);
-		close_range(10, ~0U, 0);
-		raise(SIGSTOP);
-		_exit(0);
+		stop_holding_only_fd9(pipe(p) ? -1 : p[0]);
 	}
 	ASSERT_TRUE(child.stopped());
 	Image img;
