@@ -345,9 +345,10 @@ Result<void> check_epolls_and_signals(const Image &img)
 	return {};
 }
 
-// Every pipe end belongs to a pipe of the image, every pipe has a read
-// end and a write end, and holds no more than it can: what the restore
-// builds from them (fds/pipes.cpp) relies on it.
+// Every pipe end belongs to a pipe of the image, every pipe has an end (a
+// read end if it holds bytes; the other may be closed), and holds no more
+// than it can: what the restore builds from them (fds/pipes.cpp) relies
+// on it.
 Result<void> check_pipes(const Image &img)
 {
 	for (size_t i = 0; i < img.pipes.size(); i++) {
@@ -360,9 +361,9 @@ Result<void> check_pipes(const Image &img)
 				read |= (f.flags & O_ACCMODE) == O_RDONLY;
 				write |= (f.flags & O_ACCMODE) == O_WRONLY;
 			}
-		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
-		    p.capacity > kPipeCapacityMax)
-			return corrupt(strf("pipe:[%llu] without both ends, or holding more "
+		if (!p.inode || twice || (!read && !write) || (!read && !p.data.empty()) ||
+		    p.data.size() > p.capacity || p.capacity > kPipeCapacityMax)
+			return corrupt(strf("pipe:[%llu] without an end, or holding more "
 					    "than it can", (unsigned long long)p.inode));
 	}
 	for (const auto &f : img.files) {
