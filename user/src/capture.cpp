@@ -26,6 +26,7 @@
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -268,9 +269,13 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 	if (directory && f.path.ends_with(" (deleted)"))
 		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
 					     fd, f.path.c_str()));
-	if (statted && S_ISFIFO(st.st_mode))
-		return fail(EOPNOTSUPP, strf("fd %d is the named pipe %s: FIFOs cannot be "
-					     "carried", fd, f.path.c_str()));
+	if (statted && S_ISFIFO(st.st_mode)) {
+		if (f.path.ends_with(" (deleted)") || f.path.front() != '/')
+			return fail(EOPNOTSUPP, strf("fd %d is the FIFO %s, which was deleted: it "
+						     "cannot be opened again", fd, f.path.c_str()));
+		f.fifo = true;	// its bytes: capture_fifos
+		return f;
+	}
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
 					     "pipes whose ends are all in the process, eventfds, "
@@ -478,6 +483,8 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
+		return r;
+	if (auto r = fds::capture_fifos(pid, img.files, img.fifos, tree); !r)
 		return r;
 	// Before the unix sockets: TCP sockets are taken out of them.
 	if (auto r = fds::capture_tcp(pid, img.files, repair); !r)

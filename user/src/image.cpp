@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/fifos.h"
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
 #include "fds/udp.h"
@@ -665,6 +666,8 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(*why);
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
+	if (auto why = fds::fifos_problem(img.files, img.fifos))
+		return corrupt(*why);
 	for (const auto &m : img.mappings)
 		if (m.shared >= 0 && (size_t(m.shared) >= shared ||
 				      !(m.flags & HETMIG_VMA_F_MAYSHARE)))

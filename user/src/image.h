@@ -168,6 +168,9 @@ struct OpenFile {
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
+	// A named pipe (FIFO), opened again by PATH (fds/fifos.h); its bytes
+	// are the Image::fifos entry of the same path, in one process.
+	bool fifo = false;
 	// The open file description of the root's Image::tree_files with this
 	// index, which processes of the tree share (or an end of a pipe between
 	// them): made once by the restorer, inherited by every member and put
@@ -184,6 +187,15 @@ struct OpenFile {
 // and not yet read.
 struct PipeState {
 	uint64_t inode = 0;	// pipe:[INODE]: its fds' OpenFile::pipe
+	uint32_t capacity = 0;	// F_GETPIPE_SZ
+	std::vector<uint8_t> data;
+};
+
+// A named pipe (FIFO) with what was written to it and not yet read: one
+// buffer, whoever opens it. Carried by one process of a tree only (the
+// lowest pid holding it), which writes the bytes back.
+struct FifoState {
+	std::string path;
 	uint32_t capacity = 0;	// F_GETPIPE_SZ
 	std::vector<uint8_t> data;
 };
@@ -316,6 +328,9 @@ struct Image {
 	// The socket pairs some of FILES are ends of; none in images written
 	// before they were carried.
 	std::vector<UnixPair> unix_pairs;
+	// The FIFOs some of FILES are (or the tree's shared descriptions)
+	// whose bytes this process carries.
+	std::vector<FifoState> fifos;
 	std::vector<MappedFile> mapped_files;
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.

@@ -55,6 +55,7 @@
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -201,6 +202,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
+			 : f.fifo	   ? fds::check_fifo_here(f)
 					   : check_same_file(f.path, f.size, f.mtime_ns);
 		if (!r)
 			return r;
@@ -343,6 +345,9 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		top = std::max(top, f.fd);
 	fds::PipeMaker pipes(img.pipes, top + 1);
 	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
+	fds::FifoOpener fifos(top + 1);
+	if (auto r = fifos.fill(img.fifos); !r)
+		child_fail(p, r.error().describe());
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -371,6 +376,11 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
+		} else if (f.fifo) {
+			auto made = fifos.open_end(f);
+			if (!made)
+				child_fail(p, made.error().describe());
+			fd = *made;
 		} else if (f.std_stream) {
 			const std::string &path = receiver_stream(policy, f.fd);
 			if (path.empty())
@@ -382,7 +392,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && f.tree_file < 0) {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && !f.fifo &&
+		    f.tree_file < 0) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);

@@ -98,11 +98,13 @@ std::unexpected<Error> refuse(const OpenFile &f, const Ends &ends, std::optional
 				     why.c_str()));
 }
 
-// The bytes queued in the pipe FD reads from, left where they are. tee
-// copies the pipe's buffers, one slot of ours for each of its own, and
-// starts from the first again on every call: a pipe of ours as large as
-// CAPACITY takes them all in one call.
-Result<std::vector<uint8_t>> peek(int fd, uint32_t capacity, const std::string &name)
+
+} // namespace
+
+// tee copies the pipe's buffers, one slot of ours for each of its own,
+// and starts from the first again on every call: a pipe of ours as large
+// as CAPACITY takes them all in one call.
+Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::string &name)
 {
 	int queued = 0;
 	if (ioctl(fd, FIONREAD, &queued) < 0)
@@ -133,8 +135,6 @@ Result<std::vector<uint8_t>> peek(int fd, uint32_t capacity, const std::string &
 	}
 	return data;
 }
-
-} // namespace
 
 // No writer for a read end (poll says POLLHUP), no reader for a write end
 // (POLLERR): the kernel's own counts, where /proc shows a dumper only the
@@ -250,7 +250,7 @@ Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode)
 	// nobody will read.
 	if ((fcntl(copy->get(), F_GETFL) & O_ACCMODE) == O_WRONLY)
 		return PipeState{inode, uint32_t(capacity), {}};
-	auto data = peek(copy->get(), uint32_t(capacity), name);
+	auto data = peek_pipe(copy->get(), uint32_t(capacity), name);
 	if (!data)
 		return std::unexpected(data.error());
 	return PipeState{inode, uint32_t(capacity), std::move(*data)};

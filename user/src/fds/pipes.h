@@ -47,6 +47,10 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 // may be a write end whose read end is closed everywhere: no bytes then.
 Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode);
 
+// The bytes queued in the pipe (or FIFO) FD reads from, left where they
+// are; CAPACITY is its F_GETPIPE_SZ, NAME names it in errors.
+Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::string &name);
+
 // Whether the other end of the pipe whose end PID has at FD (a read end
 // when READING) is closed in every process.
 Result<bool> other_end_closed(pid_t pid, int fd, bool reading);

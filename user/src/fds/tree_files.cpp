@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
@@ -449,6 +450,8 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 	// process holds is closed, as it was on the source.
 	PipeMaker pipes(root.tree_pipes, 0);
 	UnixPairMaker sockets(root.tree_pairs, 0);
+	// A FIFO's bytes are its lowest holder's to write back (fifos.h).
+	FifoOpener fifos(0);
 	// Each is made as the first process holding it, a regular file opened
 	// with its credentials.
 	std::vector<const Image *> procs = {&root};
@@ -469,6 +472,7 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 			  : f.unix_socket ? sockets.open_end(f)
 			  : f.eventfd	  ? make_eventfd(f)
 			  : f.timerfd	  ? make_timerfd(f)
+			  : f.fifo	  ? fifos.open_end(f)
 					  : make_regular(f, uid, gid);
 		if (!fd) {
 			Error e = fd.error();
