@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..108"
+echo "1..110"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -464,6 +464,11 @@ moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
 # hold): opened again by name, the bytes of each once (fifos.c).
 mkdir -p "$work/fifos"
 moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
+# A file written through a shared mapping is the file: mapped again, not
+# carried; what was written is there, writes go on reaching the file, a
+# read-only shared mapping of a file open for writing may become writable
+# (sharedfile.c).
+moved_intact sharedfile "$work/img47" "$work/sharedfile.log" sharedfile "$work/shared.dat"
 check "dump_restore.treefds_image_format_4" [ "$(od -An -tu4 -j8 -N4 "$work/img40" | tr -d ' ')" = 4 ]
 # Restored again, now that the tree wrote into its file since the dump:
 # refused before any process is made, naming the file.

@@ -340,8 +340,9 @@ Result<void> check_mapping(const Mapping &m)
 		return {};  // capture_tree's
 	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && m.kind != HETMIG_VMA_FILE)
 		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
-	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && (m.prot & HETMIG_PROT_WRITE))
-		return refuse("a writable shared file mapping cannot be carried");
+	// A shared file mapping, writable or not, is the file: what the
+	// process wrote through it is in the file (the page cache), so it is
+	// mapped again, not carried (collect_pages takes no page of it).
 	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)"))
 		return refuse("the mapped file was deleted");
 	return {};

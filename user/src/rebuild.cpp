@@ -332,6 +332,27 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 	return fd == 0 ? policy.stdin_path : policy.output_path;
 }
 
+// The file PATH that mappings of IMG map, opened as the process (its
+// permissions asked as they were): for writing too when a shared mapping
+// of it may write (mprotect can make a read-only one writable, as the
+// source's open for writing allowed), else for reading.
+int open_mapped_file(const Image &img, const std::string &path)
+{
+	bool shared = false, writes = false;
+	for (const Mapping &m : img.mappings)
+		if (m.kind == HETMIG_VMA_FILE && m.path == path &&
+		    (m.flags & HETMIG_VMA_F_MAYSHARE)) {
+			shared = true;
+			writes |= (m.prot & HETMIG_PROT_WRITE) != 0;
+		}
+	if (!shared)
+		return open(path.c_str(), O_RDONLY);
+	int fd = open(path.c_str(), O_RDWR);
+	if (fd < 0 && !writes && (errno == EACCES || errno == EROFS))
+		fd = open(path.c_str(), O_RDONLY);
+	return fd;
+}
+
 // Puts every file of the image at its number, in fd order: each is opened
 // or made at a free number and moved to its own at once, so nothing stays
 // at a number a later one needs. Pipes keep their ends above them all.
@@ -538,7 +559,7 @@ size_t restore_mm_bytes(const Image &img)
 		// RLIMIT_NOFILE, after the source was gone).
 		auto [at, fresh] = opened.try_emplace(m.path, -1);
 		if (fresh) {
-			at->second = open(m.path.c_str(), O_RDONLY);
+			at->second = open_mapped_file(img, m.path);
 			if (at->second < 0)
 				child_fail(p, "opening " + m.path, errno);
 			close_fds.push_back(at->second);
