@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..110"
+echo "1..113"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -469,6 +469,23 @@ moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
 # read-only shared mapping of a file open for writing may become writable
 # (sharedfile.c).
 moved_intact sharedfile "$work/img47" "$work/sharedfile.log" sharedfile "$work/shared.dat"
+# Capabilities: a root process that gave some up (its bounding, effective
+# and permitted sets less, an ambient one, no_new_privs), two threads,
+# keeps exactly those, not a root's whole sets (caps.c). A user's process
+# that set no_new_privs keeps it too.
+moved_intact caps "$work/img48" "$work/caps.log" caps
+users=$(mktemp -d) && chmod 755 "$users"	# $work is root's alone
+: > "$users/caps2.log" && chmod 666 "$users/caps2.log"
+(cd / && exec "$dir/asuser" 1000 1000 "$dir/caps" nnp >> "$users/caps2.log" 2>&1) &
+pid=$!
+wait_for "$users/caps2.log" "ready"
+out=$(hetmig dump $pid -o "$work/img49" 2>&1) || echo "# $out"
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img49" 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$users/caps2.log" "^caps: [^r]"
+check "dump_restore.no_new_privs_kept_for_a_user" intact "$users/caps2.log" caps "$new"
+rm -rf "$users"
 check "dump_restore.treefds_image_format_4" [ "$(od -An -tu4 -j8 -N4 "$work/img40" | tr -d ' ')" = 4 ]
 # Restored again, now that the tree wrote into its file since the dump:
 # refused before any process is made, naming the file.

@@ -23,6 +23,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "capabilities.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
@@ -584,6 +585,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	if (!subreaper)
 		return std::unexpected(subreaper.error());
 	img.child_subreaper = *subreaper;
+	auto caps = capture_capabilities(pid);
+	if (!caps)
+		return std::unexpected(caps.error());
+	img.caps = *caps;
 	auto pending = capture_pending_signals(pid, img.threads);
 	if (!pending)
 		return std::unexpected(pending.error());

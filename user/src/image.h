@@ -300,6 +300,14 @@ struct Zombie {
 	int32_t status = 0;	// as waitpid(2) gives it
 };
 
+// A process's capability sets (bit N for capability N) and its
+// no_new_privs flag, as /proc/PID/status shows them, the same in every
+// thread.
+struct Capabilities {
+	uint64_t inheritable = 0, permitted = 0, effective = 0, bounding = 0, ambient = 0;
+	bool no_new_privs = false;
+};
+
 // Where a process stands in its tree on the source.
 struct TreeLinks {
 	uint32_t ppid = 0, pgid = 0, sid = 0;
@@ -354,6 +362,8 @@ struct Image {
 	TreeLinks links;
 	// PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to it.
 	bool child_subreaper = false;
+	// None in images written before they were carried.
+	std::optional<Capabilities> caps;
 	// The root's descendants, each parent before its children; empty in a
 	// member and in an image of one process. Each is a whole Image of its
 	// own (machine fields copied from the root), pages included.

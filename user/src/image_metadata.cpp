@@ -291,6 +291,10 @@ json to_cbor_tree(const Image &img)
 		tree["groups"] = img.groups;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
+	if (img.caps)
+		tree["caps"] = {{"inh", img.caps->inheritable}, {"prm", img.caps->permitted},
+				{"eff", img.caps->effective}, {"bnd", img.caps->bounding},
+				{"amb", img.caps->ambient}, {"nnp", img.caps->no_new_privs}};
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
@@ -443,6 +447,9 @@ void from_cbor_tree(const json &j, Image &img)
 		img.groups = g->get<std::vector<uint32_t>>();
 	if (auto c = j.find("child_subreaper"); c != j.end())
 		img.child_subreaper = c->get<bool>();
+	if (auto c = j.find("caps"); c != j.end())
+		img.caps = Capabilities{c->at("inh"), c->at("prm"), c->at("eff"), c->at("bnd"),
+					c->at("amb"), c->at("nnp")};
 	if (auto t = j.find("timers"); t != j.end()) {
 		Timers timers;
 		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();

@@ -51,6 +51,7 @@
 
 #include "anon_fill.h"
 #include "capture.h"
+#include "capabilities.h"
 #include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
@@ -1213,6 +1214,12 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return std::unexpected(exe.error());
 		if (*exe)
 			proc.add_notice(std::move(**exe));
+		// After the exe link, which needed CAP_SYS_RESOURCE.
+		auto caps = restore_capabilities(pids[i], tids[i], mi, policy.uid.value_or(mi.uid));
+		if (!caps)
+			return std::unexpected(caps.error());
+		if (*caps)
+			proc.add_notice(std::move(**caps));
 		// Last, under the image's limits (RLIMIT_SIGPENDING), by the
 		// threads with their own registers and stacks.
 		if (auto r = queue_pending_signals(pids[i], tids[i], mi); !r)
