@@ -13,7 +13,8 @@
  *       non-blocking, its receive buffer 16 KiB (what it accepts inherits)
  *   L6  a listener on [::1] (any port), IPV6_V6ONLY, close-on-exec; only
  *       where the machine has ::1
- *   C   connected to L, TCP_NODELAY, SO_KEEPALIVE, non-blocking
+ *   C   connected to L, TCP_NODELAY, SO_KEEPALIVE, non-blocking,
+ *       SO_LINGER 7 s, SO_PRIORITY 3; L has a receive timeout of 2.5 s
  *   S   accepted from L
  *   P   connected to the peer, which sent it PEER_BYTES it leaves unread
  *   UA  a UDP socket on 127.0.0.1 (any port) connected to UB
@@ -315,7 +316,9 @@ static int hold(int port)
 
 int main(int argc, char **argv)
 {
-	int one = 1, sndbuf = 16384, l, l6, c, s, p, u = -1, ua, ub;
+	int one = 1, three = 3, sndbuf = 16384, l, l6, c, s, p, u = -1, ua, ub;
+	struct linger linger_7 = { 1, 7 };
+	struct timeval timeout = { 2, 500000 };
 	struct sockaddr_in ua_local, ub_local;
 	struct sockaddr_in6 c_local, c_peer, s_local, s_peer, a;
 	socklen_t len;
@@ -337,7 +340,10 @@ int main(int argc, char **argv)
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	if (l < 0 || c < 0 || setsockopt(c, SOL_TCP, TCP_NODELAY, &one, sizeof(one)) ||
 	    setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
-	    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf))) {
+	    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) ||
+	    setsockopt(c, SOL_SOCKET, SO_LINGER, &linger_7, sizeof(linger_7)) ||
+	    setsockopt(c, SOL_SOCKET, SO_PRIORITY, &three, sizeof(three)) ||
+	    setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout))) {
 		perror("tcp: setting up");
 		return 2;
 	}
@@ -475,6 +481,18 @@ int main(int argc, char **argv)
 	      flag(c, SOL_SOCKET, SO_REUSEADDR) == 0 &&
 	      (l6 < 0 || flag(l6, IPPROTO_IPV6, IPV6_V6ONLY) == 1),
 	      "tcp.options_as_they_were", "SO_REUSEADDR, TCP_NODELAY, SO_KEEPALIVE or V6ONLY differ");
+	{
+		struct linger lg = { 0, 0 };
+		struct timeval tv = { 0, 0 };
+		socklen_t lg_len = sizeof(lg), tv_len = sizeof(tv);
+
+		check(!getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &lg_len) && lg.l_onoff &&
+		      lg.l_linger == 7 && flag(c, SOL_SOCKET, SO_PRIORITY) == 3 &&
+		      !getsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len) && tv.tv_sec == 2 &&
+		      tv.tv_usec == 500000 && flag(s, SOL_SOCKET, SO_PRIORITY) == 0,
+		      "tcp.socket_options_as_they_were",
+		      "SO_LINGER, SO_PRIORITY or SO_RCVTIMEO differ");
+	}
 	printf("tcp: %s\n", failed ? "broken" : "intact");
 	return failed;
 }

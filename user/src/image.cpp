@@ -2,6 +2,7 @@
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
 #include "fds/fifos.h"
+#include "fds/socket_options.h"
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
 #include "fds/udp.h"
@@ -661,9 +662,15 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(strf("fd %d: a timerfd's time out of range", f.fd));
 	if (auto r = check_epolls_and_signals(img); !r)
 		return std::unexpected(r.error());
-	for (const auto &f : img.files)
+	for (const auto &f : img.files) {
 		if (auto why = f.udp ? fds::udp_problem(f) : fds::tcp_problem(f))
 			return corrupt(*why);
+		if (auto why = fds::socket_options_problem(f.sockopts))
+			return corrupt(strf("fd %d: %s", f.fd, why->c_str()));
+		if (!f.sockopts.empty() && !f.tcp && !f.udp)
+			return corrupt(strf("fd %d: socket options on what is no TCP or UDP "
+					    "socket", f.fd));
+	}
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
 		return std::unexpected(r.error());
 	if (auto why = fds::fifos_problem(img.files, img.fifos))

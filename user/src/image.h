@@ -121,6 +121,13 @@ struct UdpSocket {
 	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
 };
 
+// A generic socket option (SOL_SOCKET) set to other than a new socket's
+// value (fds/socket_options.h).
+struct SocketOption {
+	int32_t name = 0;	// SO_*
+	int64_t value = 0;	// SO_LINGER: seconds or -1; timeouts: microseconds
+};
+
 // An open file of the process, to be opened again on the destination.
 struct OpenFile {
 	int fd = -1;
@@ -164,6 +171,8 @@ struct OpenFile {
 	std::optional<TcpSocket> tcp = std::nullopt;
 	// A UDP socket (the first fd of its description).
 	std::optional<UdpSocket> udp = std::nullopt;
+	// A socket's generic options that differ from a new one's.
+	std::vector<SocketOption> sockopts = {};
 	// A character device that is the same everywhere (/dev/zero): its
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.

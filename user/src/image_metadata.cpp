@@ -144,6 +144,12 @@ json file_to_cbor(const OpenFile &f)
 		file["rdev"] = f.rdev;
 	if (f.fifo)
 		file["fifo"] = true;
+	if (!f.sockopts.empty()) {
+		json opts = json::array();
+		for (const auto &o : f.sockopts)
+			opts.push_back({o.name, o.value});
+		file["sockopts"] = opts;
+	}
 	if (f.tree_file >= 0)
 		file["tree_file"] = f.tree_file;
 	return file;
@@ -180,6 +186,9 @@ OpenFile file_from_cbor(const json &f)
 				     u->at("v6only")};
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.fifo = f.value("fifo", false);
+	if (auto o = f.find("sockopts"); o != f.end())
+		for (const auto &opt : *o)
+			file.sockopts.push_back({opt.at(0), opt.at(1)});
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	return file;
 }

@@ -16,6 +16,7 @@
 
 #include "fds/epoll.h"
 #include "fds/inet.h"
+#include "fds/socket_options.h"
 #include "fds/udp.h"
 
 namespace hetmig::fds {
@@ -418,6 +419,13 @@ Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
 	auto type = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
 	if (!protocol || !type)
 		return std::unexpected(!protocol ? protocol.error() : type.error());
+	if (*protocol == IPPROTO_UDP || *protocol == IPPROTO_TCP) {
+		auto opts = capture_socket_options(copy->get(), *domain, *type, *protocol,
+						   strf("fd %d", f.fd));
+		if (!opts)
+			return std::unexpected(opts.error());
+		f.sockopts = std::move(*opts);
+	}
 	if (*protocol == IPPROTO_UDP && *type == SOCK_DGRAM) {
 		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
 		if (!u)
@@ -657,6 +665,10 @@ Result<int> TcpMaker::take(const OpenFile &f)
 	if (fcntl(fd, F_SETFL, f.flags & O_NONBLOCK) < 0) {
 		close(fd);
 		return fail(errno, strf("fd %d: F_SETFL", f.fd));
+	}
+	if (auto r = set_socket_options(fd, f.sockopts, strf("fd %d", f.fd)); !r) {
+		close(fd);
+		return std::unexpected(r.error());
 	}
 	return fd;
 }
