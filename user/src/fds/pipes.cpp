@@ -91,8 +91,9 @@ std::unexpected<Error> refuse(const OpenFile &f, const Ends &ends, std::optional
 		why = strf("whose %s end process %d%s holds", missing, *other,
 			   comm_of(*other).c_str());
 	else
-		why = strf("whose %s end a process hetmig may not look into holds (another "
-			   "user's?)", missing);
+		why = strf("whose %s end is open outside it, where hetmig cannot see it (in "
+			   "another user's process, or in flight in a unix socket's queue)",
+			   missing);
 	return fail(EOPNOTSUPP, strf("fd %d is %s, %s: only pipes whose ends are all in the "
 				     "process can be carried", f.fd, pipe_name(f.pipe).c_str(),
 				     why.c_str()));
