@@ -577,7 +577,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	img.oom_score_adj = read_oom_score_adj(std::to_string(pid));
 	if (!img.oom_score_adj)
 		return fail(ESRCH, strf("cannot read the oom_score_adj of process %d", pid));
-	auto timers = capture_timers(pid);
+	std::vector<uint32_t> tids;
+	for (const auto &t : img.threads)
+		tids.push_back(t.tid);
+	auto timers = capture_timers(pid, tids);
 	if (!timers)
 		return std::unexpected(timers.error());
 	img.timers = std::move(*timers);

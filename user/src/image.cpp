@@ -651,7 +651,7 @@ Result<void> check_process(const Image &img, size_t shared)
 		for (size_t i = 0; i < img.timers->posix.size(); i++) {
 			const PosixTimer &t = img.timers->posix[i];
 			if (t.id < 0 || (i && t.id <= img.timers->posix[i - 1].id) ||
-			    t.signal < 0 || t.signal > 64)
+			    t.signal < 0 || t.signal > 64 || t.thread >= std::max<size_t>(img.threads.size(), 1))
 				return corrupt(strf("POSIX timer %d out of order or with signal %d",
 						    t.id, t.signal));
 		}

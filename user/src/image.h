@@ -264,10 +264,11 @@ struct PosixTimer {
 	int32_t clock = 0;		// clockid_t; CPU clocks of others refused
 	int32_t signal = 0;
 	int32_t notify = 0;		// SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, or
-					// SIGEV_SIGNAL | SIGEV_THREAD_ID: the main thread
+					// SIGEV_SIGNAL | SIGEV_THREAD_ID: one thread (THREAD)
 	uint64_t value = 0;		// sigev_value
 	uint64_t interval_ns = 0;
 	uint64_t remaining_ns = 0;	// 0: disarmed
+	uint32_t thread = 0;		// SIGEV_THREAD_ID: its index in Image::threads
 };
 
 // The process's timers, which only it can read of itself (inject.h).

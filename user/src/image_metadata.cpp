@@ -374,7 +374,7 @@ json to_cbor_tree(const Image &img)
 			posix.push_back({{"id", t.id}, {"clock", t.clock}, {"signal", t.signal},
 					 {"notify", t.notify}, {"value", t.value},
 					 {"interval_ns", t.interval_ns},
-					 {"remaining_ns", t.remaining_ns}});
+					 {"remaining_ns", t.remaining_ns}, {"thread", t.thread}});
 		tree["timers"] = {{"itimers", img.timers->itimers}, {"posix", posix},
 				  {"slack_ns", img.timers->slack_ns}};
 	}
@@ -465,7 +465,7 @@ void from_cbor_tree(const json &j, Image &img)
 		for (const auto &p : t->at("posix"))
 			timers.posix.push_back({p.at("id"), p.at("clock"), p.at("signal"),
 						p.at("notify"), p.at("value"), p.at("interval_ns"),
-						p.at("remaining_ns")});
+						p.at("remaining_ns"), p.value("thread", 0u)});
 		timers.slack_ns = t->at("slack_ns");
 		img.timers = std::move(timers);
 	}

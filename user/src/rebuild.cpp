@@ -572,6 +572,7 @@ size_t restore_mm_bytes(const Image &img)
 	// The other threads: each stops at birth under our tracer.
 	void *stack = mmap(nullptr, 65536, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	std::vector<pid_t> made_tids = {pid_t(syscall(SYS_gettid))};
 	for (size_t i = 1; i < img.threads.size(); i++) {
 		pid_t want = pid_t(img.threads[i].tid);
 		clone_args args{};
@@ -591,13 +592,14 @@ size_t restore_mm_bytes(const Image &img)
 		}
 		if (r < 0)
 			child_fail(p, "creating a thread", errno);
+		made_tids.push_back(pid_t(r));
 	}
 	wait_byte(p);  // every thread is stopped
 	// Timers are the process's, and stay through RESTORE_MM. Armed this
 	// late, they lose the least of their time to the restore; their
 	// signals wait, blocked, until SET_THREAD gives each thread its mask.
 	if (img.timers)
-		if (auto r = restore_timers(*img.timers); !r)
+		if (auto r = restore_timers(*img.timers, made_tids); !r)
 			child_fail(p, r.error().describe());
 	// After the credentials, which clear it; its parent is the member
 	// that forked us, as on the source.

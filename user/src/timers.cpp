@@ -59,7 +59,8 @@ constexpr int32_t kMostTimerId = 1 << 20;
 
 } // namespace
 
-Result<std::vector<PosixTimer>> parse_proc_timers(const std::string &text, pid_t pid)
+Result<std::vector<PosixTimer>> parse_proc_timers(const std::string &text, pid_t pid,
+						  std::span<const uint32_t> tids)
 {
 	std::vector<PosixTimer> timers;
 	std::istringstream in(text);
@@ -92,15 +93,16 @@ Result<std::vector<PosixTimer>> parse_proc_timers(const std::string &text, pid_t
 			if (t.notify < 0)
 				return bad(line);
 			if (std::string(whom) == "tid") {
-				// glibc's SIGEV_THREAD timers signal a helper
-				// thread of its own; one for the main thread is
-				// made again for the new main thread.
-				if (target != pid)
+				// SIGEV_THREAD_ID, or glibc's SIGEV_THREAD, which
+				// signals a helper thread of its own: made again
+				// for that thread, by its place among the threads.
+				auto at = std::find(tids.begin(), tids.end(), uint32_t(target));
+				if (target != pid && at == tids.end())
 					return fail(EOPNOTSUPP, strf(
 						"POSIX timer %d notifies thread %d alone "
-						"(SIGEV_THREAD_ID, or glibc's SIGEV_THREAD): "
-						"only timers that signal the process or its "
-						"main thread can be carried", t.id, target));
+						"(SIGEV_THREAD_ID), which is not a thread "
+						"of process %d", t.id, target, pid));
+				t.thread = target == pid ? 0 : uint32_t(at - tids.begin());
 				t.notify |= kSigevThreadId;
 			}
 		} else if (line.starts_with("ClockID: ")) {
@@ -125,7 +127,7 @@ Result<std::vector<PosixTimer>> parse_proc_timers(const std::string &text, pid_t
 	return timers;
 }
 
-Result<Timers> capture_timers(pid_t pid)
+Result<Timers> capture_timers(pid_t pid, std::span<const uint32_t> tids)
 {
 	Timers timers;
 	const std::string path = "/proc/" + std::to_string(pid) + "/timers";
@@ -136,7 +138,7 @@ Result<Timers> capture_timers(pid_t pid)
 				 "kernel with CONFIG_CHECKPOINT_RESTORE)", pid, path.c_str()));
 	std::stringstream text;
 	text << file.rdbuf();
-	auto posix = parse_proc_timers(text.str(), pid);
+	auto posix = parse_proc_timers(text.str(), pid, tids);
 	if (!posix)
 		return std::unexpected(posix.error());
 	timers.posix = std::move(*posix);
@@ -199,7 +201,7 @@ Result<Timers> capture_timers(pid_t pid)
 	return timers;
 }
 
-Result<void> restore_timers(const Timers &timers)
+Result<void> restore_timers(const Timers &timers, std::span<const pid_t> tids)
 {
 	// Ids come from a counter of the process that only grows, deletes
 	// or not: every id below a wanted one is created and deleted again.
@@ -209,7 +211,8 @@ Result<void> restore_timers(const Timers &timers)
 		sev.signo = t.signal;
 		sev.notify = t.notify;
 		if (t.notify & kSigevThreadId)
-			sev.tid = int32_t(gettid());
+			sev.tid = t.thread && t.thread < tids.size() ? int32_t(tids[t.thread])
+								      : int32_t(gettid());
 		for (int32_t tries = 0;; tries++) {
 			int id = -1;
 			if (syscall(SYS_timer_create, t.clock, &sev, &id))

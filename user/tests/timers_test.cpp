@@ -52,12 +52,20 @@ TEST(Timers, ProcTimersParsed)
 	EXPECT_TRUE(none->empty());
 }
 
-TEST(Timers, OtherThreadsAndCpuClocksRefused)
+TEST(Timers, ThreadTimersCarriedOthersAndCpuClocksRefused)
 {
+	// A timer of thread 301, the second of 300's: carried for that thread;
+	// one of a thread the process has not, refused.
+	std::vector<uint32_t> tids = {300, 301};
+	auto second = parse_proc_timers("ID: 0\nsignal: 32/0000000000000000\n"
+					"notify: signal/tid.301\nClockID: 1\n", 300, tids);
+	ASSERT_TRUE(second.has_value()) << second.error().describe();
+	EXPECT_EQ((*second)[0].notify, 4);
+	EXPECT_EQ((*second)[0].thread, 1u);
 	auto thread = parse_proc_timers("ID: 0\nsignal: 32/0000000000000000\n"
-					"notify: signal/tid.301\nClockID: 1\n", 300);
+					"notify: signal/tid.302\nClockID: 1\n", 300, tids);
 	ASSERT_FALSE(thread.has_value());
-	EXPECT_NE(thread.error().describe().find("notifies thread 301 alone"), std::string::npos)
+	EXPECT_NE(thread.error().describe().find("notifies thread 302 alone"), std::string::npos)
 		<< thread.error().describe();
 	auto cpu = parse_proc_timers("ID: 0\nsignal: 10/0000000000000000\n"
 				     "notify: signal/pid.300\nClockID: -6\n", 300);
