@@ -476,7 +476,7 @@ bool Image::has_inet_sockets() const
 
 bool Image::has_unix_sockets() const
 {
-	return !unix_sockets.empty() ||
+	return !unix_sockets.empty() || !tree_sockets.empty() ||
 	       std::any_of(members.begin(), members.end(),
 			   [](const Image &m) { return m.has_unix_sockets(); });
 }
@@ -787,8 +787,10 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 		return corrupt("a named or shut down unix socket in a format 1 to 5 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
-	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)
+	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files, img.tree_sockets); !r)
 		return std::unexpected(r.error());
+	if (auto why = fds::unix_sockets_problem(img.tree_sockets, img.tree_files))
+		return corrupt(*why);
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {

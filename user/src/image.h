@@ -388,6 +388,9 @@ struct Image {
 	std::vector<PipeState> tree_pipes;
 	// The socket pairs some of TREE_FILES are ends of, with their queues.
 	std::vector<UnixPair> tree_pairs;
+	// The other unix sockets some of TREE_FILES are (format 6): a
+	// listener its processes share, a connection between two of them.
+	std::vector<UnixSocket> tree_sockets;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
 	// Whether this process or a member holds a TCP or UDP socket (format 5).

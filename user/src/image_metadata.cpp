@@ -383,6 +383,8 @@ json to_cbor_tree(const Image &img)
 		tree["tree_files"] = shared_files;
 		tree["tree_pipes"] = tree_pipes;
 		tree["tree_pairs"] = pairs_to_cbor(img.tree_pairs);
+		if (!img.tree_sockets.empty())
+			tree["tree_sockets"] = unix_sockets_to_cbor(img.tree_sockets);
 	}
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
@@ -535,6 +537,8 @@ void from_cbor_tree(const json &j, Image &img)
 						  pipe.at("data").get_binary()});
 		if (auto u = j.find("tree_pairs"); u != j.end())
 			img.tree_pairs = pairs_from_cbor(*u);
+		if (auto u = j.find("tree_sockets"); u != j.end())
+			img.tree_sockets = unix_sockets_from_cbor(*u);
 	}
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();

@@ -209,7 +209,9 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 	for (const auto &f : img.mapped_files)
 		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 			return r;
-	return fds::check_unix_names_here(img.unix_sockets);
+	if (auto r = fds::check_unix_names_here(img.unix_sockets); !r)
+		return r;
+	return fds::check_unix_names_here(img.tree_sockets);
 }
 
 long raw_clone3(clone_args &args)

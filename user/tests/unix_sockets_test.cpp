@@ -10,17 +10,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "capture.h"
+#include "fds/tree_files.h"
 #include "fds/unix_sockets.h"
 #include "image_bytes.h"
 #include "reaped_child.h"
@@ -234,6 +237,84 @@ TEST_F(UnixSockets, PendingConnectionsAndLiveNamesAreRefused)
 	ASSERT_FALSE(here.has_value());
 	EXPECT_NE(here.error().describe().find("is here and is no socket"), std::string::npos);
 	unlink(live.c_str());
+}
+
+// A tree's: a listener two children share (a prefork daemon's), and a
+// connection it accepted, whose ends are one in each child, with bytes
+// queued; made again by the restorer once both are gone.
+TEST_F(UnixSockets, ATreesListenerAndConnectionAreMadeOnce)
+{
+	const std::string abstract = abstract_ + "-tree";
+	int l = bound(SOCK_STREAM, abstract);
+	ASSERT_GE(l, 0);
+	ASSERT_EQ(listen(l, 4), 0);
+	int c = connected(SOCK_STREAM, abstract);
+	int a = accept(l, nullptr, nullptr);
+	ASSERT_TRUE(c >= 0 && a >= 0 && write(c, "hi", 2) == 2);
+	ASSERT_TRUE(dup2(l, 20) == 20 && dup2(a, 21) == 21 && dup2(c, 22) == 22);
+	for (int fd : {l, a, c})
+		close(fd);
+	auto stopped = [](std::initializer_list<std::pair<int, int>> moves) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			for (auto [from, to] : moves)
+				dup2(from, to);
+			close_range(3, 9, 0);
+			close_range(12, ~0U, 0);
+			raise(SIGSTOP);
+			_exit(0);
+		}
+		int status;
+		return waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status) ? pid : -1;
+	};
+	pid_t r = stopped({{20, 10}, {21, 11}}), w = stopped({{20, 10}, {22, 11}});
+	for (int fd : {20, 21, 22})
+		close(fd);
+	ASSERT_GT(r, 0);
+	ASSERT_GT(w, 0);
+	hetmig::testing::ReapedChild rc{r}, wc{w};
+	std::vector<pid_t> pids = {r, w};
+	Image root, member;
+	root.pid = uint32_t(r);
+	member.pid = uint32_t(w);
+	auto got = capture_files(r, root, pids);
+	if (got)
+		got = capture_files(w, member, pids);
+	if (!got && got.error().code == EPERM)
+		GTEST_SKIP() << got.error().describe();
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	root.members.push_back(std::move(member));
+	auto tree = fds::capture_tree_files(root);
+	ASSERT_TRUE(tree.has_value()) << tree.error().describe();
+	EXPECT_TRUE(root.unix_sockets.empty());
+	ASSERT_EQ(root.tree_sockets.size(), 3u);
+	ASSERT_EQ(root.tree_files.size(), 3u);
+	const OpenFile *lr = fd_of(root, 10), *lw = fd_of(root.members[0], 10),
+		       *ar = fd_of(root, 11), *cw = fd_of(root.members[0], 11);
+	ASSERT_TRUE(lr && lw && ar && cw);
+	EXPECT_EQ(lr->tree_file, lw->tree_file);
+	EXPECT_GE(ar->tree_file, 0);
+	EXPECT_GE(cw->tree_file, 0);
+	EXPECT_FALSE(fds::tree_files_problem(root).has_value());
+	for (pid_t pid : {r, w})
+		kill(pid, SIGKILL);
+	rc.wait();
+	wc.wait();
+
+	auto made = fds::make_tree_files(root, [](const Image &) {
+		return std::pair{getuid(), getgid()};
+	});
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	int ml = (*made)[size_t(lr->tree_file)].get(), ma = (*made)[size_t(ar->tree_file)].get(),
+	    mc = (*made)[size_t(cw->tree_file)].get();
+	char buf[8] = {};
+	EXPECT_EQ(recv(ma, buf, sizeof(buf), MSG_DONTWAIT), 2);
+	EXPECT_EQ(send(mc, "x", 1, 0), 1);
+	EXPECT_EQ(recv(ma, buf, sizeof(buf), MSG_DONTWAIT), 1);
+	fds::UniqueFd n(connected(SOCK_STREAM, abstract));
+	EXPECT_GE(n.get(), 0);
+	fds::UniqueFd acc(accept4(ml, nullptr, nullptr, SOCK_NONBLOCK));
+	EXPECT_GE(acc.get(), 0);
 }
 
 } // namespace

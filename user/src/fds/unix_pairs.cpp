@@ -232,15 +232,7 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 			return "a unix socket whose peer is not in the process (" +
 			       peer_outside(pid, *d, tree) + "): only sockets whose peers are in "
 			       "it can be carried";
-		if (d->type != SOCK_STREAM && d->type != SOCK_DGRAM)
-			return std::string("a unix socket of sequenced packets shared with another "
-					   "process of the tree: only stream and datagram pairs can "
-					   "be shared between a tree's processes");
-		if (d->named || d->state == 10 /* TCP_LISTEN */ || d->shutdown)
-			return std::string("a unix socket with a name (bound, or listening), or "
-					   "shut down in a direction, that another process of the "
-					   "tree holds or is connected to: only unnamed socket pairs "
-					   "can be shared between a tree's processes");
+		// A socket of the tree, named or not, is capture_tree_files's.
 		for (uint64_t end : {f.unix_socket, d->peer})
 			if (pid_t other = end ? held_elsewhere(pid, socket_name(end), tree, false) : 0) {
 				trees = false;

@@ -150,6 +150,46 @@ Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const 
 
 } // namespace
 
+bool plain_pair(uint64_t inode, const UnixDiag &d, const UnixDiag *p)
+{
+	return (d.type == SOCK_STREAM || d.type == SOCK_DGRAM) && !d.named &&
+	       d.state != kListen && !d.shutdown && p && !p->named && !p->shutdown &&
+	       p->peer == inode;
+}
+
+namespace {
+
+std::string cwd_of(pid_t pid)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(strf("/proc/%d/cwd", pid).c_str(), buf, sizeof(buf));
+	return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+} // namespace
+
+Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode)
+{
+	auto copy = copy_of(pid, fd);
+	if (!copy)
+		return std::unexpected(copy.error());
+	auto d = unix_diag(inode);
+	if (!d)
+		return std::unexpected(d.error());
+	UnixSocket s;
+	auto why = describe(*d, inode, copy->get(), cwd_of(pid), s);
+	if (why && why->empty() && !d->peer && d->state == kEstablished &&
+	    d->type != SOCK_DGRAM && d->shutdown != 3)
+		why = "a unix socket whose peer is not in the tree (" +
+		      peer_outside(pid, *d, {}) + ")";
+	if (!why)
+		return std::unexpected(why.error());
+	if (!why->empty())
+		return fail(EOPNOTSUPP, strf("fd %d is %s, %s", fd, socket_link(inode).c_str(),
+					     why->c_str()));
+	return s;
+}
+
 Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 				  std::vector<UnixPair> &pairs, std::vector<UnixSocket> &sockets,
 				  std::span<const pid_t> tree)
@@ -187,10 +227,7 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 			continue;  // its peer is outside: capture_unix_pairs names it
 		if (!d.peer && d.state == kEstablished && d.type != SOCK_DGRAM && d.shutdown != 3)
 			continue;  // a client not accepted yet: the same
-		bool plain = (d.type == SOCK_STREAM || d.type == SOCK_DGRAM) && !d.named &&
-			     d.state != kListen && !d.shutdown && d.peer &&
-			     !p->second.named && !p->second.shutdown && p->second.peer == inode;
-		if (!plain)
+		if (!plain_pair(inode, d, d.peer ? &p->second : nullptr))
 			taken.insert(inode);
 	}
 	// A connection goes whole: the peer of what is taken is taken too.
@@ -202,10 +239,7 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 				more = true;
 	}
 
-	std::string cwd;
-	char buf[PATH_MAX];
-	if (ssize_t n = readlink(strf("/proc/%d/cwd", pid).c_str(), buf, sizeof(buf)); n > 0)
-		cwd.assign(buf, size_t(n));
+	const std::string cwd = cwd_of(pid);
 	for (uint64_t inode : taken) {
 		const int fd = first_fd[inode];
 		const OpenFile *f = nullptr;

@@ -63,6 +63,17 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 				  std::vector<UnixPair> &pairs, std::vector<UnixSocket> &sockets,
 				  std::span<const pid_t> tree = {});
 
+// Whether the socket INODE that D describes, with P what unix_diag says
+// of its peer (none: nullptr), is an end of a plain pair (unix_pairs.h's):
+// unnamed, stream or datagram, connected to an unnamed socket connected to
+// it, neither shut down.
+bool plain_pair(uint64_t inode, const UnixDiag &d, const UnixDiag *p);
+
+// The socket INODE that PID (stopped, traced by us) holds at FD, for a
+// tree's shared sockets (tree_files.h); refused, naming FD, where it
+// cannot be carried.
+Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode);
+
 // "connected to socket:[N] (/run/x.sock) of process P": the peer of the
 // socket D describes, which is not PID's, for refusals.
 std::string peer_outside(pid_t pid, const UnixDiag &d, std::span<const pid_t> tree);
