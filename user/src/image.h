@@ -222,6 +222,9 @@ struct UnixSocket {
 	bool deleted = false;
 	uint32_t mode = 0, uid = 0, gid = 0;	// a path's file, as it was
 	int backlog = 0;	// listening: listen(2)'s
+	// Listening: the connections not accepted yet, in order: their
+	// clients, each another of Image::unix_sockets (connected, no peer).
+	std::vector<uint64_t> pending;
 	uint64_t peer = 0;	// connected: another of Image::unix_sockets; 0: none
 	int shutdown = 0;	// RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2, as the kernel keeps them
 	uint32_t sndbuf = 0;	// SO_SNDBUF as getsockopt gives it

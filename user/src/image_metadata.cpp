@@ -243,6 +243,8 @@ json unix_sockets_to_cbor(const std::vector<UnixSocket> &sockets)
 			       {"gid", s.gid}, {"backlog", s.backlog}, {"peer", s.peer},
 			       {"shutdown", s.shutdown}, {"sndbuf", s.sndbuf},
 			       {"queued", queued}, {"senders", senders}});
+		if (!s.pending.empty())
+			out.back()["pending"] = s.pending;
 	}
 	return out;
 }
@@ -269,6 +271,8 @@ std::vector<UnixSocket> unix_sockets_from_cbor(const json &j)
 			s.queued.push_back(m.get_binary());
 		for (const auto &from : u.at("senders"))
 			s.senders.push_back(name_from(from));
+		if (auto p = u.find("pending"); p != u.end())
+			s.pending = p->get<std::vector<uint64_t>>();
 		out.push_back(std::move(s));
 	}
 	return out;

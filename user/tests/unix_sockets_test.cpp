@@ -192,13 +192,18 @@ TEST_F(UnixSockets, CapturedFromAStoppedChildAndMadeAgain)
 	EXPECT_EQ(recv(fo.get(), buf, sizeof(buf), MSG_DONTWAIT), 0);
 }
 
-TEST_F(UnixSockets, PendingConnectionsAndLiveNamesAreRefused)
+// Connections a listener has not accepted: carried when their clients are
+// the process's and wrote nothing yet (connected again, in order);
+// refused when a client wrote, or is elsewhere. A path where a live
+// listener is, or a regular file, is not taken over.
+TEST_F(UnixSockets, PendingConnectionsAndLiveNamesAreChecked)
 {
 	const std::string abstract = abstract_;
 	pid_t pid = stopped_child(
 		[&] {
 			if (bound(SOCK_STREAM, abstract) != 3 || listen(3, 4) ||
-			    connected(SOCK_STREAM, abstract) != 4)
+			    connected(SOCK_STREAM, abstract) != 4 ||
+			    connected(SOCK_STREAM, abstract) != 5)
 				_exit(10);
 		},
 		[] { return 0; });
@@ -208,11 +213,49 @@ TEST_F(UnixSockets, PendingConnectionsAndLiveNamesAreRefused)
 	auto r = capture_files(pid, img);
 	if (!r && r.error().describe().find("unix_diag") != std::string::npos)
 		GTEST_SKIP() << r.error().describe();
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	const UnixSocket *l = socket_of(img, 3), *c1 = socket_of(img, 4), *c2 = socket_of(img, 5);
+	ASSERT_TRUE(l && c1 && c2);
+	EXPECT_EQ(l->pending, (std::vector<uint64_t>{c1->inode, c2->inode}));
+	EXPECT_EQ(finish(child), 0);
+	auto made = fds::UnixSocketMaker::make(img.unix_sockets, 200,
+					       {img.uid, getuid(), img.gid, getgid()});
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	fds::UniqueFd ml(made->take(*fd_of(img, 3)).value_or(-1)),
+		mc1(made->take(*fd_of(img, 4)).value_or(-1)),
+		mc2(made->take(*fd_of(img, 5)).value_or(-1));
+	fds::UniqueFd a1(accept4(ml.get(), nullptr, nullptr, SOCK_NONBLOCK)),
+		a2(accept4(ml.get(), nullptr, nullptr, SOCK_NONBLOCK));
+	ASSERT_GE(a1.get(), 0);
+	ASSERT_GE(a2.get(), 0);
+	char buf[4];
+	EXPECT_EQ(send(mc1.get(), "1", 1, 0), 1);
+	EXPECT_EQ(send(mc2.get(), "2", 1, 0), 1);
+	EXPECT_EQ(recv(a1.get(), buf, 4, 0), 1);
+	EXPECT_EQ(buf[0], '1');
+	EXPECT_EQ(recv(a2.get(), buf, 4, 0), 1);
+	EXPECT_EQ(buf[0], '2');
+	for (auto *fd : {&ml, &mc1, &mc2, &a1, &a2})
+		fd->reset();
+
+	const std::string other = abstract + "-wrote";
+	pid = stopped_child(
+		[&] {
+			if (bound(SOCK_STREAM, other) != 3 || listen(3, 4) ||
+			    connected(SOCK_STREAM, other) != 4 || write(4, "x", 1) != 1)
+				_exit(10);
+		},
+		[] { return 0; });
+	ASSERT_GT(pid, 0);
+	hetmig::testing::ReapedChild wrote{pid};
+	Image img2;
+	r = capture_files(pid, img2);
 	ASSERT_FALSE(r.has_value());
 	std::string why = r.error().describe();
 	EXPECT_NE(why.find("fd 3 is socket:["), std::string::npos) << why;
 	EXPECT_NE(why.find("with 1 connection it has not accepted yet"), std::string::npos) << why;
-	EXPECT_EQ(finish(child), 0);
+	EXPECT_NE(why.find("a client in the process wrote"), std::string::npos) << why;
+	EXPECT_EQ(finish(wrote), 0);
 
 	// A path where a listener lives is not taken over.
 	const std::string live = dir_ + "/live";
@@ -226,9 +269,9 @@ TEST_F(UnixSockets, PendingConnectionsAndLiveNamesAreRefused)
 	EXPECT_NE(here.error().describe().find(live + " is a unix socket that a process here "
 					       "listens on"), std::string::npos)
 		<< here.error().describe();
-	auto made = fds::UnixSocketMaker::make({s}, 200, {0, getuid(), 0, getgid()});
-	ASSERT_FALSE(made.has_value());
-	EXPECT_EQ(made.error().code, EADDRINUSE);
+	auto live_made = fds::UnixSocketMaker::make({s}, 200, {0, getuid(), 0, getgid()});
+	ASSERT_FALSE(live_made.has_value());
+	EXPECT_EQ(live_made.error().code, EADDRINUSE);
 	// A regular file neither.
 	listener.reset();
 	unlink(live.c_str());

@@ -44,7 +44,7 @@ Result<UnixDiag> unix_diag(uint64_t inode)
 	msg.req.udiag_states = ~0u;
 	msg.req.udiag_ino = uint32_t(inode);
 	msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME | UDIAG_SHOW_VFS |
-			     UDIAG_SHOW_RQLEN;
+			     UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
 	msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;
 	if (send(nl.get(), &msg, sizeof(msg), 0) != ssize_t(sizeof(msg)))
 		return fail(errno, "asking unix_diag");
@@ -82,6 +82,9 @@ Result<UnixDiag> unix_diag(uint64_t inode)
 			d.has_vfs = true;
 			d.vfs_ino = v->udiag_vfs_ino;
 			d.vfs_dev = v->udiag_vfs_dev;
+		} else if (a->rta_type == UNIX_DIAG_ICONS) {
+			for (size_t i = 0; i + 4 <= RTA_PAYLOAD(a); i += 4)
+				d.icons.push_back(*reinterpret_cast<const uint32_t *>(data + i));
 		} else if (a->rta_type == UNIX_DIAG_RQLEN &&
 			   RTA_PAYLOAD(a) >= sizeof(unix_diag_rqlen)) {
 			auto *q = reinterpret_cast<const unix_diag_rqlen *>(data);

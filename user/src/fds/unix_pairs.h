@@ -63,6 +63,9 @@ struct UnixDiag {
 	// Listening: connections not accepted yet, and the backlog; otherwise
 	// the bytes queued to read and to send.
 	uint32_t rqueue = 0, wqueue = 0;
+	// Listening: the clients of the connections not accepted yet, in order
+	// (0: a client whose socket is gone).
+	std::vector<uint64_t> icons;
 };
 Result<UnixDiag> unix_diag(uint64_t inode);
 

@@ -117,11 +117,8 @@ Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const 
 		}
 	}
 	if (d.state == kListen) {
-		if (d.rqueue)
-			return strf("a unix socket listening on %s with %u connection%s it has not "
-				    "accepted yet, which cannot be carried (their clients' bytes "
-				    "cannot be read)", printable_name(s.name).c_str(), d.rqueue,
-				    d.rqueue == 1 ? "" : "s");
+		// Its connections not accepted yet: checked by the caller.
+		s.pending = d.icons;
 		s.backlog = int(d.wqueue);
 	}
 	s.peer = d.peer;
@@ -166,6 +163,16 @@ std::string cwd_of(pid_t pid)
 	return n > 0 ? std::string(buf, size_t(n)) : std::string();
 }
 
+// Why the listener S (D) cannot go with its connections not accepted yet.
+std::string not_accepted(const UnixSocket &s, const UnixDiag &d, const char *why = nullptr)
+{
+	return strf("a unix socket listening on %s with %u connection%s it has not accepted "
+		    "yet, which cannot be carried (%s)", printable_name(s.name).c_str(),
+		    d.rqueue, d.rqueue == 1 ? "" : "s",
+		    why ? why : "their clients are not in the process, and what they sent "
+				"cannot be read");
+}
+
 } // namespace
 
 Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode)
@@ -182,6 +189,8 @@ Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode)
 	    d->type != SOCK_DGRAM && d->shutdown != 3)
 		why = "a unix socket whose peer is not in the tree (" +
 		      peer_outside(pid, *d, {}) + ")";
+	if (why && why->empty() && d->state == kListen && d->rqueue)
+		why = not_accepted(s, *d);
 	if (!why)
 		return std::unexpected(why.error());
 	if (!why->empty())
@@ -218,6 +227,12 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 	auto in_tree = [&](uint64_t inode) {
 		return !tree.empty() && inode && held_elsewhere(pid, socket_link(inode), tree, true);
 	};
+	// Clients of a listener of the process that has not accepted them yet:
+	// connected again, in order, once it listens.
+	std::set<uint64_t> waiting;
+	for (const auto &[inode, d] : diags)
+		if (d.state == kListen)
+			waiting.insert(d.icons.begin(), d.icons.end());
 	std::set<uint64_t> taken;
 	for (const auto &[inode, d] : diags) {
 		if (in_tree(inode) || in_tree(d.peer))
@@ -225,8 +240,9 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 		auto p = diags.find(d.peer);
 		if (d.peer && p == diags.end())
 			continue;  // its peer is outside: capture_unix_pairs names it
-		if (!d.peer && d.state == kEstablished && d.type != SOCK_DGRAM && d.shutdown != 3)
-			continue;  // a client not accepted yet: the same
+		if (!d.peer && d.state == kEstablished && d.type != SOCK_DGRAM && d.shutdown != 3 &&
+		    !waiting.contains(inode))
+			continue;  // a client not accepted yet elsewhere: the same
 		if (!plain_pair(inode, d, d.peer ? &p->second : nullptr))
 			taken.insert(inode);
 	}
@@ -240,6 +256,7 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 	}
 
 	const std::string cwd = cwd_of(pid);
+	auto d_of = [&](uint64_t inode) -> const UnixDiag & { return diags[inode]; };
 	for (uint64_t inode : taken) {
 		const int fd = first_fd[inode];
 		const OpenFile *f = nullptr;
@@ -248,6 +265,20 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 				f = &g;
 		UnixSocket s;
 		auto why = describe(diags[inode], inode, copies[inode].get(), cwd, s);
+		if (why && why->empty() && d_of(inode).state == kListen && d_of(inode).rqueue) {
+			const UnixDiag &l = d_of(inode);
+			if (l.icons.size() != l.rqueue ||
+			    std::any_of(l.icons.begin(), l.icons.end(), [&](uint64_t c) {
+				    return !taken.contains(c);
+			    }))
+				why = not_accepted(s, l);
+			else if (std::any_of(l.icons.begin(), l.icons.end(), [&](uint64_t c) {
+					 return d_of(c).wqueue != 0;
+				 }))
+				why = not_accepted(s, l, "a client in the process wrote to its "
+							 "connection, and what it sent cannot be "
+							 "read");
+		}
 		if (why && why->empty() && s.type == SOCK_DGRAM && s.peer) {
 			const UnixDiag &p = diags[s.peer];
 			if (!p.named && p.peer != inode)
@@ -303,6 +334,15 @@ std::optional<std::string> unix_sockets_problem(const std::vector<UnixSocket> &s
 		if (s.type == SOCK_STREAM ? s.queued.size() > 1
 					  : s.senders.size() != s.queued.size())
 			return bad("has a queue of another form than its type's");
+		for (uint64_t c : s.pending) {
+			const UnixSocket *p = find(c);
+			if (s.state != kListen || !p || p->type != s.type || p->state != kEstablished ||
+			    p->peer || !p->queued.empty() ||
+			    std::count_if(sockets.begin(), sockets.end(), [&](const UnixSocket &o) {
+				    return std::count(o.pending.begin(), o.pending.end(), c);
+			    }) != 1)
+				return bad("waits to accept a client the image lacks, or another's");
+		}
 		if (s.peer) {
 			const UnixSocket *p = find(s.peer);
 			if (!p || p->type != s.type || s.state != kEstablished)
@@ -428,6 +468,12 @@ public:
 	std::map<uint64_t, UniqueFd> made;
 
 private:
+	bool waiting(uint64_t inode) const
+	{
+		return std::any_of(all_.begin(), all_.end(), [&](const UnixSocket &l) {
+			return std::find(l.pending.begin(), l.pending.end(), inode) != l.pending.end();
+		});
+	}
 	const UnixSocket *find(uint64_t inode) const
 	{
 		for (const auto &s : all_)
@@ -606,7 +652,7 @@ Result<void> Building::connection(const UnixSocket &s, const UnixSocket *p)
 Result<void> Building::connections()
 {
 	for (const auto &s : all_) {
-		if (made.contains(s.inode) || s.state != kEstablished)
+		if (made.contains(s.inode) || s.state != kEstablished || waiting(s.inode))
 			continue;
 		const UnixSocket *p = s.peer ? find(s.peer) : nullptr;
 		if (s.type != SOCK_DGRAM) {
@@ -651,6 +697,18 @@ Result<void> Building::named()
 			return fail(errno, what(*s) + ": listen");
 		made[s->inode] = std::move(fd);
 	}
+	// The connections listeners had not accepted: their clients connect
+	// again, in the order they had.
+	for (const auto &l : all_)
+		for (uint64_t inode : l.pending) {
+			const UnixSocket *c = find(inode);
+			if (!c || gone_.contains(l.inode) ||
+			    connect_to(made[inode].get(), l.name, l.base))
+				return fail(c && !gone_.contains(l.inode) ? errno : EINVAL,
+					    strf("%s: connecting again its client socket:[%llu], "
+						 "which it had not accepted", what(l).c_str(),
+						 (unsigned long long)inode));
+		}
 	return {};
 }
 
