@@ -197,9 +197,11 @@ int main(int argc, char **argv)
 	if (!reads(d, "first") || !reads(d, "second"))
 		return bad("the datagram socket", "its first datagrams differ");
 	len = sizeof(from);
+	memset(&from, 0, sizeof(from));
 	if (recvfrom(d, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &len) != 5 ||
 	    memcmp(buf, "third", 5) || from.sun_path[0] ||
-	    strcmp(from.sun_path + 1, abs_e + 1))
+	    len != offsetof(struct sockaddr_un, sun_path) + strlen(abs_e) ||
+	    memcmp(from.sun_path + 1, abs_e + 1, strlen(abs_e) - 1))
 		return bad("the datagram socket", "its third datagram differs or is not E's");
 	if (recv(d, buf, sizeof(buf), MSG_DONTWAIT) != -1 || errno != EAGAIN)
 		return bad("the datagram socket", "more datagrams than were queued");
