@@ -192,6 +192,58 @@ TEST_F(UnixSockets, CapturedFromAStoppedChildAndMadeAgain)
 	EXPECT_EQ(recv(fo.get(), buf, sizeof(buf), MSG_DONTWAIT), 0);
 }
 
+// A name relative to the directory it was bound in, and a path whose
+// file was unlinked: the first bound there again, from wherever the
+// restore runs, the second bound and unlinked again.
+TEST_F(UnixSockets, RelativeAndDeletedPathsAreBoundAsTheyWere)
+{
+	const std::string dir = dir_;
+	pid_t pid = stopped_child(
+		[&] {
+			if (chdir(dir.c_str()) || bound(SOCK_DGRAM, "listen") != 3 ||
+			    bound(SOCK_STREAM, dir + "/live") != 4 || listen(4, 1) ||
+			    unlink((dir + "/live").c_str()))
+				_exit(10);
+		},
+		[] { return 0; });
+	ASSERT_GT(pid, 0);
+	hetmig::testing::ReapedChild child{pid};
+	Image img;
+	auto r = capture_files(pid, img);
+	if (!r && r.error().code == EPERM)
+		GTEST_SKIP() << r.error().describe();
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	const UnixSocket *rel = socket_of(img, 3), *gone = socket_of(img, 4);
+	ASSERT_TRUE(rel && gone);
+	EXPECT_EQ(rel->name, "listen");
+	EXPECT_EQ(rel->base, dir);
+	EXPECT_FALSE(rel->deleted);
+	EXPECT_EQ(gone->name, dir + "/live");
+	EXPECT_TRUE(gone->deleted);
+	EXPECT_EQ(finish(child), 0);
+
+	auto made = fds::UnixSocketMaker::make(img.unix_sockets, 200,
+					       {img.uid, getuid(), img.gid, getgid()});
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	fds::UniqueFd mr(made->take(*fd_of(img, 3)).value_or(-1)),
+		mg(made->take(*fd_of(img, 4)).value_or(-1));
+	sockaddr_un name{};
+	socklen_t len = sizeof(name);
+	ASSERT_EQ(getsockname(mr.get(), reinterpret_cast<sockaddr *>(&name), &len), 0);
+	EXPECT_STREQ(name.sun_path, "listen");
+	struct stat st;
+	EXPECT_EQ(stat((dir + "/listen").c_str(), &st), 0);
+	EXPECT_TRUE(S_ISSOCK(st.st_mode));
+	len = sizeof(name);
+	ASSERT_EQ(getsockname(mg.get(), reinterpret_cast<sockaddr *>(&name), &len), 0);
+	EXPECT_EQ(std::string(name.sun_path), dir + "/live");
+	EXPECT_NE(stat((dir + "/live").c_str(), &st), 0);
+	int backlog = -1;
+	len = sizeof(backlog);
+	EXPECT_EQ(getsockopt(mg.get(), SOL_SOCKET, SO_ACCEPTCONN, &backlog, &len), 0);
+	EXPECT_EQ(backlog, 1);
+}
+
 // Connections a listener has not accepted: carried when their clients are
 // the process's and wrote nothing yet (connected again, in order);
 // refused when a client wrote, or is elsewhere. A path where a live
