@@ -194,7 +194,8 @@ TEST_F(UnixSockets, CapturedFromAStoppedChildAndMadeAgain)
 
 // A name relative to the directory it was bound in, and a path whose
 // file was unlinked: the first bound there again, from wherever the
-// restore runs, the second bound and unlinked again.
+// restore runs, the second bound and unlinked again, and the file that is
+// at its path meanwhile left as it was.
 TEST_F(UnixSockets, RelativeAndDeletedPathsAreBoundAsTheyWere)
 {
 	const std::string dir = dir_;
@@ -222,6 +223,9 @@ TEST_F(UnixSockets, RelativeAndDeletedPathsAreBoundAsTheyWere)
 	EXPECT_TRUE(gone->deleted);
 	EXPECT_EQ(finish(child), 0);
 
+	int other = open((dir + "/live").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0640);
+	ASSERT_EQ(write(other, "mine", 4), 4);
+	close(other);
 	auto made = fds::UnixSocketMaker::make(img.unix_sockets, 200,
 					       {img.uid, getuid(), img.gid, getgid()});
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
@@ -237,7 +241,9 @@ TEST_F(UnixSockets, RelativeAndDeletedPathsAreBoundAsTheyWere)
 	len = sizeof(name);
 	ASSERT_EQ(getsockname(mg.get(), reinterpret_cast<sockaddr *>(&name), &len), 0);
 	EXPECT_EQ(std::string(name.sun_path), dir + "/live");
-	EXPECT_NE(stat((dir + "/live").c_str(), &st), 0);
+	ASSERT_EQ(stat((dir + "/live").c_str(), &st), 0);
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ(st.st_size, 4);
 	int backlog = -1;
 	len = sizeof(backlog);
 	EXPECT_EQ(getsockopt(mg.get(), SOL_SOCKET, SO_ACCEPTCONN, &backlog, &len), 0);

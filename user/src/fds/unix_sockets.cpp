@@ -454,6 +454,57 @@ Result<void> make_room(const std::string &name, const std::string &base, int typ
 	return {};
 }
 
+// Where a socket whose path was unlinked is bound: what is at the path
+// now is not the process's (its file went, or was replaced), so it is
+// moved aside while the socket is bound and unlinked again, and put back:
+// the path ends as it was. A socket a process here uses is not moved
+// (refused). The name it was moved to, "" for nothing there; with DRY
+// only checked.
+Result<std::string> set_aside(const UnixSocket &s, bool dry)
+{
+	const std::string path = file_of(s);
+	struct stat st;
+	if (lstat(path.c_str(), &st))
+		return errno == ENOENT ? Result<std::string>{} : fail(errno, "stat " + path);
+	if (S_ISSOCK(st.st_mode)) {
+		UniqueFd probe(socket(AF_UNIX, s.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		if (probe.get() < 0)
+			return fail(errno, "a unix socket");
+		if (!connect_to(probe.get(), s.name, s.base) || errno != ECONNREFUSED)
+			return fail(EADDRINUSE, strf("%s is a unix socket that a process here uses: "
+						     "the process's own, unlinked since it was "
+						     "bound, cannot be bound there for a moment",
+						     path.c_str()));
+	}
+	if (dry)
+		return std::string();
+	std::string aside = strf("%s.hetmig-aside-%d", path.c_str(), getpid());
+	if (rename(path.c_str(), aside.c_str()))
+		return fail(errno, "moving " + path + " aside for a moment");
+	return aside;
+}
+
+// A file moved aside from a path while a socket of ours is bound there:
+// ours unlinked and it put back when this goes.
+class Aside {
+public:
+	Aside() = default;
+	Aside(std::string path, std::string moved) : path_(std::move(path)), moved_(std::move(moved)) {}
+	Aside(const Aside &) = delete;
+	Aside &operator=(const Aside &) = delete;
+	~Aside()
+	{
+		if (moved_.empty())
+			return;
+		unlink(path_.c_str());
+		rename(moved_.c_str(), path_.c_str());
+	}
+	bool active() const { return !moved_.empty(); }
+
+private:
+	std::string path_, moved_;
+};
+
 // The sockets as they are being made.
 class Building {
 public:
@@ -490,7 +541,7 @@ private:
 	const std::vector<UnixSocket> &all_;
 	SocketOwner owner_;
 	std::set<uint64_t> paired_;		// made by socketpair: connected already
-	std::set<uint64_t> gone_;		// deleted, their path another's already
+	std::set<uint64_t> gone_;		// deleted, unlinked at once (the path another's)
 	std::vector<std::string> unlink_;	// deleted paths, unlinked at the end
 };
 
@@ -505,17 +556,35 @@ std::string what(const UnixSocket &s)
 
 Result<void> Building::bind_to(const UnixSocket &s, int fd)
 {
-	if (auto r = make_room(s.name, s.base, s.type, true); !r)
+	const std::string path = file_of(s);
+	std::string moved;
+	if (s.deleted) {
+		auto m = set_aside(s, false);
+		if (!m)
+			return fail(m.error().code, what(s) + ": " + m.error().context);
+		moved = *m;
+	} else if (auto r = make_room(s.name, s.base, s.type, true); !r) {
 		return fail(r.error().code, what(s) + ": " + r.error().context);
+	}
+	Aside aside(path, moved);
 	if (at_address(s.name, s.base, [fd](const sockaddr *a, socklen_t len) {
 		    return bind(fd, a, len);
 	    }))
 		return fail(errno, what(s) + ": bind");
 	if (!is_path(s.name))
 		return {};
-	const std::string path = file_of(s);
 	if (s.deleted) {
-		unlink_.push_back(path);
+		// Unlinked at the end, when no datagram or client needs its path
+		// any more; at once where the path is another file's (set aside)
+		// or a socket of the process binds there too.
+		if (!aside.active() && std::none_of(all_.begin(), all_.end(), [&](const UnixSocket &o) {
+			    return !o.deleted && file_of(o) == path;
+		    })) {
+			unlink_.push_back(path);
+			return {};
+		}
+		unlink(path.c_str());
+		gone_.insert(s.inode);
 		return {};
 	}
 	// A file the process owned is the restored process's, whoever that is
@@ -609,8 +678,18 @@ Result<void> Building::connection(const UnixSocket &s, const UnixSocket *p)
 	if (client && !client->name.empty())
 		if (auto r = bind_to(*client, c.get()); !r)
 			return r;
-	if (auto r = make_room(acceptor->name, acceptor->base, s.type, true); !r)
+	// Our listener's file, if it has one, is unlinked once it accepted;
+	// where it was deleted, what is at the path is set aside meanwhile.
+	std::string moved;
+	if (acceptor->deleted) {
+		auto m = set_aside(*acceptor, false);
+		if (!m)
+			return fail(m.error().code, what(*acceptor) + ": " + m.error().context);
+		moved = *m;
+	} else if (auto r = make_room(acceptor->name, acceptor->base, s.type, true); !r) {
 		return fail(r.error().code, what(*acceptor) + ": " + r.error().context);
+	}
+	Aside aside(file_of(*acceptor), moved);
 	if (at_address(acceptor->name, acceptor->base, [&](const sockaddr *a, socklen_t len) {
 		    return bind(l.get(), a, len);
 	    }) || listen(l.get(), 8))
@@ -686,13 +765,6 @@ Result<void> Building::named()
 		if (!s->name.empty())
 			if (auto r = bind_to(*s, fd.get()); !r)
 				return r;
-		if (s->deleted && std::any_of(all_.begin(), all_.end(), [&](const UnixSocket &o) {
-			    return !o.deleted && file_of(o) == file_of(*s);
-		    })) {
-			unlink(file_of(*s).c_str());
-			unlink_.pop_back();
-			gone_.insert(s->inode);
-		}
 		if (s->state == kListen && listen(fd.get(), s->backlog))
 			return fail(errno, what(*s) + ": listen");
 		made[s->inode] = std::move(fd);
@@ -772,10 +844,16 @@ Result<void> Building::finish()
 
 Result<void> check_unix_names_here(const std::vector<UnixSocket> &sockets)
 {
-	for (const auto &s : sockets)
-		if (auto r = make_room(s.name, s.base, s.type, false); !r)
+	for (const auto &s : sockets) {
+		Result<void> r;
+		if (!s.deleted)
+			r = make_room(s.name, s.base, s.type, false);
+		else if (auto m = set_aside(s, true); !m)
+			r = std::unexpected(m.error());
+		if (!r)
 			return fail(r.error().code, what(s) + " of the process: " +
 					    r.error().context);
+	}
 	return {};
 }
 
