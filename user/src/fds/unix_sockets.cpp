@@ -86,8 +86,9 @@ namespace {
 // The UnixSocket of INODE, D being what unix_diag says of it and COPY our
 // descriptor of it; a refusal's reason, or nothing.
 Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const std::string &cwd,
-			     UnixSocket &s)
+			     int fd, UnixSocket &s)
 {
+	const std::string label = strf("fd %d (%s)", fd, socket_link(inode).c_str());
 	s.inode = inode;
 	s.type = d.type;
 	s.state = d.state;
@@ -125,13 +126,13 @@ Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const 
 	int sndbuf = 0;
 	socklen_t len = sizeof(sndbuf);
 	if (getsockopt(copy, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len))
-		return fail(errno, socket_link(inode) + ": SO_SNDBUF");
+		return fail(errno, label + ": SO_SNDBUF");
 	s.sndbuf = uint32_t(sndbuf);
 	// An unconnected stream socket has no queue to peek (EINVAL).
 	if (d.type == SOCK_DGRAM || d.state == kEstablished) {
 		std::vector<std::string> senders;
 		auto queued = peek_queue(copy, d.type == SOCK_SEQPACKET ? SOCK_DGRAM : d.type,
-					 socket_link(inode), d.type == SOCK_DGRAM ? &senders : nullptr);
+					 label, d.type == SOCK_DGRAM ? &senders : nullptr);
 		if (!queued)
 			return std::unexpected(queued.error());
 		s.queued = std::move(*queued);
@@ -184,7 +185,7 @@ Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode)
 	if (!d)
 		return std::unexpected(d.error());
 	UnixSocket s;
-	auto why = describe(*d, inode, copy->get(), cwd_of(pid), s);
+	auto why = describe(*d, inode, copy->get(), cwd_of(pid), fd, s);
 	if (why && why->empty() && !d->peer && d->state == kEstablished &&
 	    d->type != SOCK_DGRAM && d->shutdown != 3)
 		why = "a unix socket whose peer is not in the tree (" +
@@ -264,7 +265,7 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 			if (g.fd == fd)
 				f = &g;
 		UnixSocket s;
-		auto why = describe(diags[inode], inode, copies[inode].get(), cwd, s);
+		auto why = describe(diags[inode], inode, copies[inode].get(), cwd, fd, s);
 		if (why && why->empty() && d_of(inode).state == kListen && d_of(inode).rqueue) {
 			const UnixDiag &l = d_of(inode);
 			if (l.icons.size() != l.rqueue ||
@@ -285,11 +286,8 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 				why = std::string("a datagram unix socket connected to an unnamed "
 						  "socket that is connected elsewhere");
 		}
-		if (!why) {
-			Error e = why.error();
-			e.context = strf("fd %d: ", fd) + e.context;
-			return std::unexpected(e);
-		}
+		if (!why)
+			return std::unexpected(why.error());
 		if (!why->empty())
 			return fail(EOPNOTSUPP, strf("fd %d is %s, %s%s", fd, f->path.c_str(),
 						     why->c_str(), epolls_watching(pid, fd).c_str()));
