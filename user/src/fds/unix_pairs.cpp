@@ -95,12 +95,11 @@ Result<UnixDiag> unix_diag(uint64_t inode)
 	return d;
 }
 
+// A peek offset (SO_PEEK_OFF) moves each peek past the last; the
+// socket's own is put back after.
 Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name,
 						     std::vector<std::string> *senders)
 {
-// The messages queued to the socket FD reads from, left where they are.
-// A peek offset (SO_PEEK_OFF) moves each peek past the last; the
-// socket's own is put back after.
 	int saved = -1;
 	socklen_t len = sizeof(saved);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &saved, &len))
