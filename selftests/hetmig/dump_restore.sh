@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..109"
+echo "1..111"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -411,6 +411,9 @@ out=$(hetmig dump $pid -o "$work/img51" --keep 2>&1); rc=$?
 kill -TERM $pid && wait_for "$work/unixsock2" "^unixsock: [^r]"
 kept() { [ $rc -eq 0 ] && intact "$work/unixsock2" unixsock $pid; }
 check "dump_restore.unixsock_keep_leaves_the_queues" kept
+# A tree's: a listener parent and child share, a connection between them
+# with bytes queued both ways; made once, each keeps its own.
+moved_intact unixsock_tree "$work/img52" "$work/unixsock3" unixsock "$work/us" tree
 # An epoll entry whose fd was closed since (its file lives on at another
 # fd) cannot be added again: refused, naming both, and the source runs on.
 "$dir/epoll" closed > "$work/epoll2" 2>&1 &

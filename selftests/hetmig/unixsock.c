@@ -5,6 +5,7 @@
  * usage: unixsock DIR          the sockets below, checked after SIGTERM
  *        unixsock DIR listen   only a listener at DIR/listen.sock (the
  *                              stale file replaced), until SIGTERM
+ *        unixsock DIR tree     a tree (below), checked after SIGTERM
  *
  * It opens:
  *   L     a stream listener at DIR/listen.sock, backlog 5, its file
@@ -26,6 +27,13 @@
  * "bye" and then its end of file, H0 cannot write; R1 cannot send to R0,
  * R0 can to R1. It prints "unixsock: intact" and exits 0, or names the
  * first that is not and exits 1.
+ *
+ * The tree: a listener at DIR/tree.sock that we and our child share (a
+ * prefork daemon's), the child's client K of it and what we accepted, S:
+ * "from-child" queued at S, "from-parent" at K. After SIGTERM S reads
+ * "from-child", a new client of the path is accepted, and the child, told
+ * to check (SIGTERM), finds "from-parent" at K and the listener still
+ * listening in it too, and exits 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t done;
@@ -117,6 +126,58 @@ static int reachable(int listener, int type, const char *name)
 	return ok;
 }
 
+static int tree_child(int l, int k)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	while (!done)
+		usleep(100000);
+	return reads(k, "from-parent") && !getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) &&
+	       on ? 0 : 1;
+}
+
+static int tree(void)
+{
+	char path[128];
+	int l, k, s, status;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "%s/tree.sock", dir);
+	unlink(path);
+	l = bound(SOCK_STREAM, path);
+	if (l < 0 || listen(l, 4)) {
+		perror("unixsock: the tree's listener");
+		return 2;
+	}
+	child = fork();
+	if (child == 0) {
+		k = client_of(SOCK_STREAM, path);
+		if (k < 0 || write(k, "from-child", 10) != 10)
+			_exit(2);
+		_exit(tree_child(l, k));
+	}
+	s = accept(l, NULL, NULL);
+	if (child < 0 || s < 0 || write(s, "from-parent", 11) != 11) {
+		perror("unixsock: the tree's connection");
+		return 2;
+	}
+	usleep(200000);  /* the child's bytes in S */
+	printf("unixsock: ready (tree, child %d)\n", child);
+	fflush(stdout);
+	while (!done)
+		usleep(100000);
+	if (!reads(s, "from-child"))
+		return bad("the tree's accepted connection", "its queued bytes differ");
+	if (!reachable(l, SOCK_STREAM, path))
+		return bad("the tree's listener", "a new client cannot talk with it");
+	kill(child, SIGTERM);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		return bad("the tree's child", "its client or listener is not as it was");
+	printf("unixsock: intact\n");
+	return 0;
+}
+
 static int listen_only(void)
 {
 	char path[128];
@@ -153,6 +214,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 2 && !strcmp(argv[2], "listen"))
 		return listen_only();
+	if (argc > 2 && !strcmp(argv[2], "tree"))
+		return tree();
 	snprintf(lpath, sizeof(lpath), "%s/listen.sock", dir);
 	snprintf(dpath, sizeof(dpath), "%s/dgram.sock", dir);
 	snprintf(abs_a, sizeof(abs_a), "@hetmig-unixsock.%d", getpid());
