@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..111"
+echo "1..121"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -424,14 +424,15 @@ out=$(hetmig dump $pid -o "$work/img22" 2>&1)
 check "dump_restore.epoll_closed_target_refused" has "$out" "fd $p is an epoll watching a file added as fd"
 kill -TERM $pid && wait_for "$work/epoll2" "^epoll: [^r]"
 check "dump_restore.epoll_closed_target_source_runs_on" intact "$work/epoll2" epoll $pid
-# A target that is refused itself (a named pipe) names the epoll too.
-mkfifo "$work/fifo2"
-"$dir/epoll" fifo "$work/fifo2" > "$work/epoll3" 2>&1 &
+# A target that is refused itself (a device that is not the same
+# everywhere) names the epoll too.
+"$dir/epoll" file /dev/kmsg > "$work/epoll3" 2>&1 &
 pid=$!
 wait_for "$work/epoll3" "ready"
 p=$(sed -n 's/.*(fds P \([0-9]*\) .*/\1/p' "$work/epoll3")
 out=$(hetmig dump $pid -o "$work/img23" 2>&1)
-check "dump_restore.epoll_refused_target_names_the_epoll" has "$out" "the named pipe $work/fifo2: FIFOs cannot be carried (watched by the epoll at fd $p)"
+check "dump_restore.epoll_refused_target_names_the_epoll" has "$out" "is /dev/kmsg: only regular files"
+check "dump_restore.epoll_refused_target_names_the_epoll_fd" has "$out" "(watched by the epoll at fd $p)"
 kill -TERM $pid && wait_for "$work/epoll3" "^epoll: [^r]"
 check "dump_restore.epoll_refused_target_source_runs_on" intact "$work/epoll3" epoll $pid
 
@@ -497,6 +498,33 @@ check "dump_restore.tree_kept_source_intact" intact "$work/tree3" tree $pid
 # after the move, nothing lost or doubled, the ends closed where they were
 # (treefds.c); image format 4.
 moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
+# FIFOs, a process's own (three opens of one, with bytes in it; an empty
+# one of 1 MiB) and its child's (one each opened, one open file both
+# hold): opened again by name, the bytes of each once (fifos.c).
+mkdir -p "$work/fifos"
+moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
+# A file written through a shared mapping is the file: mapped again, not
+# carried; what was written is there, writes go on reaching the file, a
+# read-only shared mapping of a file open for writing may become writable
+# (sharedfile.c).
+moved_intact sharedfile "$work/img47" "$work/sharedfile.log" sharedfile "$work/shared.dat"
+# Capabilities: a root process that gave some up (its bounding, effective
+# and permitted sets less, an ambient one, no_new_privs), two threads,
+# keeps exactly those, not a root's whole sets (caps.c). A user's process
+# that set no_new_privs keeps it too.
+moved_intact caps "$work/img48" "$work/caps.log" caps
+users=$(mktemp -d) && chmod 755 "$users"	# $work is root's alone
+: > "$users/caps2.log" && chmod 666 "$users/caps2.log"
+(cd / && exec "$dir/asuser" 1000 1000 "$dir/caps" nnp >> "$users/caps2.log" 2>&1) &
+pid=$!
+wait_for "$users/caps2.log" "ready"
+out=$(hetmig dump $pid -o "$work/img49" 2>&1) || echo "# $out"
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img49" 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$users/caps2.log" "^caps: [^r]"
+check "dump_restore.no_new_privs_kept_for_a_user" intact "$users/caps2.log" caps "$new"
+rm -rf "$users"
 check "dump_restore.treefds_image_format_4" [ "$(od -An -tu4 -j8 -N4 "$work/img40" | tr -d ' ')" = 4 ]
 # Restored again, now that the tree wrote into its file since the dump:
 # refused before any process is made, naming the file.
@@ -574,14 +602,25 @@ umount "$work/small"
 
 # 4. Unsupported resources: refused before anything is lost.
 rm -f "$work/run"
-mkfifo "$work/fifo"
-sh -c "exec 8<>$work/fifo; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
+sh -c "exec 8</dev/kmsg; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
 pid=$!
 wait_for "$work/run" "step 2 "
 out=$(hetmig dump $pid -o "$work/img3" 2>&1)
-check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is the named pipe $work/fifo"
+check "dump_restore.unsupported_fd_named" has "$out" "fd 8 is /dev/kmsg: only regular files"
 check "dump_restore.refused_process_runs_on" runs_on
 kill $pid
+# A FIFO a process that is not moved holds too would have one buffer for
+# two: refused naming it, and the source runs on.
+mkfifo "$work/fifo3"
+sh -c "exec 9<>$work/fifo3; exec sleep 1000" < /dev/null > /dev/null 2>&1 & holder=$!
+rm -f "$work/run"
+sh -c "exec 8<>$work/fifo3; exec $M $work/in $STEPS 20" > "$work/run" 2>/dev/null &
+pid=$!
+wait_for "$work/run" "step 2 "
+out=$(hetmig dump $pid -o "$work/img46" 2>&1)
+check "dump_restore.fifo_held_outside_named" has "$out" "fd 8 is the FIFO $work/fifo3, which process $holder holds too"
+check "dump_restore.fifo_held_outside_runs_on" runs_on
+kill $pid $holder
 # A child that exited and was never waited for (the sleep that replaced
 # the shell waits for nothing): the zombie is made again, with its pid,
 # still the restored parent's child.

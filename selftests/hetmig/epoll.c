@@ -3,7 +3,7 @@
  * epoll: a process whose event loop is an epoll, for dump_restore.sh. A
  * restore that forgot the interest list leaves a daemon that never wakes.
  *
- * usage: epoll [closed | fifo PATH]
+ * usage: epoll [closed | file PATH]
  *
  * Its epoll P (close-on-exec) watches, each with a data word of its own:
  *   E   an eventfd at 1 (EPOLLIN)
@@ -20,9 +20,9 @@
  *
  * With "closed", P also watches a dup of E that was closed since (its
  * entry lives on with E's file, under a number the process no longer
- * holds); with "fifo PATH", P also watches the named pipe PATH, opened
- * for reading and writing. Both are refused by a dump; the entries report
- * E's data word.
+ * holds); with "file PATH", P also watches PATH (a device no dump
+ * carries, /dev/kmsg), opened for reading and writing. Both are refused by
+ * a dump; the entries report E's data word.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -111,11 +111,11 @@ int main(int argc, char **argv)
 			perror("epoll: a closed target");
 			return 2;
 		}
-	} else if (argc > 2 && !strcmp(argv[1], "fifo")) {
-		int fifo = open(argv[2], O_RDWR | O_NONBLOCK);
+	} else if (argc > 2 && !strcmp(argv[1], "file")) {
+		int file = open(argv[2], O_RDWR | O_NONBLOCK);
 
-		if (fifo < 0 || add(p, fifo, EPOLLIN, D_E)) {
-			perror("epoll: a named pipe");
+		if (file < 0 || add(p, file, EPOLLIN, D_E)) {
+			perror("epoll: a file");
 			return 2;
 		}
 	}

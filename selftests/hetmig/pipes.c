@@ -11,6 +11,10 @@
  *   R, W  a pipe, R non-blocking, with 3001 bytes written to W and not read
  *   D     a dup of W, close-on-exec
  *   Q, V  a second pipe, empty, its capacity raised to 1 MiB
+ *   O     the read end of a pipe whose write end it closed after writing
+ *         77 bytes (a reader waiting for the rest and EOF)
+ *   B     the write end of a pipe whose read end it closed (SIGPIPE
+ *         ignored)
  *   E     an eventfd at 5; S an eventfd in semaphore mode at 3 (both
  *         non-blocking)
  *   Z, F, U  /dev/zero, /dev/full, /dev/urandom
@@ -21,7 +25,8 @@
  * them: R reads back the 3001 bytes exactly and then nothing, still
  * non-blocking; W and D write into the pipe, are one open file (a flag set
  * through D shows on W) and D alone is close-on-exec; Q holds nothing and
- * has its capacity; E reads 5 once, S reads 1 three times; Z reads zeros,
+ * has its capacity; O reads its 77 bytes and then end of file; a write to
+ * B fails with EPIPE; E reads 5 once, S reads 1 three times; Z reads zeros,
  * F fails writes with ENOSPC, U reads; T1 is due in less than an hour
  * (but not in less than 50 minutes) and not periodic, T2 has an expiry to
  * read, its 50 ms, and expires again, T3 is unarmed and close-on-exec.
@@ -85,11 +90,12 @@ int main(void)
 	struct itimerspec in_an_hour = {{0, 0}, {3600, 0}};
 	struct itimerspec every_50ms = {{0, 50000000}, {0, 1000}}, t;
 	struct pollfd again;
-	int p[2], q[2], d, e, s, z, f, u, t1, t2, t3, n;
+	int p[2], q[2], o[2], b[2], d, e, s, z, f, u, t1, t2, t3, n;
 	uint64_t ticks;
 
 	signal(SIGTERM, on_term);
-	if (pipe(p) || pipe(q)) {
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(p) || pipe(q) || pipe(o) || pipe(b)) {
 		perror("pipes: pipe");
 		return 2;
 	}
@@ -108,12 +114,14 @@ int main(void)
 	    fcntl(q[1], F_SETPIPE_SZ, CAPACITY) != CAPACITY || d < 0 || e < 0 || s < 0 ||
 	    z < 0 || f < 0 || u < 0 || t1 < 0 || t2 < 0 || t3 < 0 ||
 	    timerfd_settime(t1, 0, &in_an_hour, NULL) ||
-	    timerfd_settime(t2, 0, &every_50ms, NULL)) {
+	    timerfd_settime(t2, 0, &every_50ms, NULL) || write(o[1], buf, 77) != 77 ||
+	    close(o[1]) || close(b[0])) {
 		perror("pipes: setting up");
 		return 2;
 	}
-	printf("pipes: ready (fds R %d W %d D %d Q %d V %d E %d S %d Z %d F %d U %d "
-	       "T1 %d T2 %d T3 %d)\n", p[0], p[1], d, q[0], q[1], e, s, z, f, u, t1, t2, t3);
+	printf("pipes: ready (fds R %d W %d D %d Q %d V %d O %d B %d E %d S %d Z %d F %d "
+	       "U %d T1 %d T2 %d T3 %d)\n", p[0], p[1], d, q[0], q[1], o[0], b[1], e, s, z, f,
+	       u, t1, t2, t3);
 	fflush(stdout);
 	/*
 	 * Not pause(): one that a dump's ptrace stop interrupted is made again
@@ -145,6 +153,13 @@ int main(void)
 
 	if (fcntl(q[0], F_GETPIPE_SZ) != CAPACITY || ioctl(q[0], FIONREAD, &n) || n)
 		return bad("the empty pipe", "not empty, or another capacity");
+
+	memset(buf, 0, sizeof(buf));
+	if (read(o[0], buf, sizeof(buf)) != 77 || memcmp(buf, "\x07\x8a", 2) ||
+	    read(o[0], buf, 1) != 0)
+		return bad("the pipe without a writer", "not its 77 bytes and then end of file");
+	if (write(b[1], "x", 1) != -1 || errno != EPIPE)
+		return bad("the pipe without a reader", "a write did not fail with EPIPE");
 
 	if (!reads(e, 5) || !drained(e))
 		return bad("the eventfd", "its counter is not 5");

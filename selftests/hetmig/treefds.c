@@ -17,6 +17,8 @@
  *          inherited; C1's kUp bytes in it at the dump
  *   across a pipe C2 -> C1, made by P, which closed both its ends:
  *          C2's kAcross bytes in it at the dump
+ *   last   a pipe whose write end P closed after writing kLast bytes,
+ *          before the forks: its read end C1's and C2's, no writer left
  *   event  an eventfd P, C1 and C2 share, at 5 at the dump
  *   sock   a stream socket pair, one end P's, the other C2's: P's
  *          "hello-from-p" queued to C2, C2's kSock bytes queued to P
@@ -30,7 +32,8 @@
  * then must read exactly what was in the pipe or socket at the dump
  * followed by what came after (nothing twice, nothing lost: one pipe or
  * pair, not a copy per process), and P must read 5, then C2's 7 (one
- * eventfd). C1 and C2 report their
+ * eventfd); C1 reads "last"'s kLast bytes and then its end of file (its
+ * write end stayed closed). C1 and C2 report their
  * verdict through "up" and by their exit status; "up" must then reach its
  * end of file (no stray write end kept by the restore). "treefds:
  * intact" and exit 0, or what is not and exit 1.
@@ -49,7 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { kDown = 3001, kUp = 2002, kAcross = 1003, kSock = 5005, kRecord = 8 };
+enum { kDown = 3001, kUp = 2002, kAcross = 1003, kSock = 5005, kLast = 777, kRecord = 8 };
 
 static volatile sig_atomic_t done;
 
@@ -120,7 +123,7 @@ static int fail(const char *what)
 
 /* C1: reads down (P's) and across (C2's), writes "cc" into FILE. Its exit
  * status is its verdict. */
-static int child_1(int down, int up, int across, int file)
+static int child_1(int down, int up, int across, int last, int file)
 {
 	static unsigned char buf[kDown + 4];
 
@@ -135,6 +138,8 @@ static int child_1(int down, int up, int across, int file)
 	if (read_exactly(across, buf, kAcross + 4) || !filled(buf, kAcross, 3) ||
 	    memcmp(buf + kAcross, "post", 4))
 		return 4;
+	if (read_exactly(last, buf, kLast) || !filled(buf, kLast, 5) || !at_eof(last))
+		return 6;
 	if (write_all(up, "C1 ok  \n", kRecord))
 		return 5;
 	return 0;
@@ -192,16 +197,19 @@ static int outside(void)
 int main(int argc, char **argv)
 {
 	static unsigned char bytes[kSock];	/* the largest of kDown, kUp, kAcross, kSock */
-	int down[2], up[2], across[2], sock[2], event, file = -1;
+	int down[2], up[2], across[2], last[2], sock[2], event, file = -1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGTERM, on_term);
 	if (argc > 1 && !strcmp(argv[1], "outside"))
 		return outside();
 	event = eventfd(0, 0);
-	if (pipe(down) || pipe(up) || pipe(across) || event < 0 ||
+	if (pipe(down) || pipe(up) || pipe(across) || pipe(last) || event < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sock))
 		return fail("pipe, eventfd or socketpair");
+	fill(bytes, kLast, 5);
+	if (write_all(last[1], bytes, kLast) || close(last[1]))
+		return fail("writing \"last\"");
 	if (argc > 1) {
 		file = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
 		if (file < 0 || write_all(file, "P1", 2))
@@ -218,7 +226,7 @@ int main(int argc, char **argv)
 		if (write_all(up[1], bytes, kUp) || (file >= 0 && write_all(file, "C1", 2)))
 			_exit(9);
 		raise(SIGSTOP);	/* written: P goes on */
-		_exit(child_1(down[0], up[1], across[0], file));
+		_exit(child_1(down[0], up[1], across[0], last[0], file));
 	}
 	pid_t c2 = fork();
 	if (c2 == 0) {
@@ -242,6 +250,7 @@ int main(int argc, char **argv)
 	close(up[1]);
 	close(across[0]);
 	close(across[1]);
+	close(last[0]);
 	close(sock[1]);
 	fill(bytes, kDown, 1);
 	uint64_t five = 5;

@@ -23,9 +23,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "capabilities.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -268,9 +270,13 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 	if (directory && f.path.ends_with(" (deleted)"))
 		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
 					     fd, f.path.c_str()));
-	if (statted && S_ISFIFO(st.st_mode))
-		return fail(EOPNOTSUPP, strf("fd %d is the named pipe %s: FIFOs cannot be "
-					     "carried", fd, f.path.c_str()));
+	if (statted && S_ISFIFO(st.st_mode)) {
+		if (f.path.ends_with(" (deleted)") || f.path.front() != '/')
+			return fail(EOPNOTSUPP, strf("fd %d is the FIFO %s, which was deleted: it "
+						     "cannot be opened again", fd, f.path.c_str()));
+		f.fifo = true;	// its bytes: capture_fifos
+		return f;
+	}
 	if (!regular && !directory)
 		return fail(EOPNOTSUPP, strf("fd %d is %s: only regular files, directories, "
 					     "pipes whose ends are all in the process, eventfds, "
@@ -335,8 +341,9 @@ Result<void> check_mapping(const Mapping &m)
 		return {};  // capture_tree's
 	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && m.kind != HETMIG_VMA_FILE)
 		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
-	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && (m.prot & HETMIG_PROT_WRITE))
-		return refuse("a writable shared file mapping cannot be carried");
+	// A shared file mapping, writable or not, is the file: what the
+	// process wrote through it is in the file (the page cache), so it is
+	// mapped again, not carried (collect_pages takes no page of it).
 	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)"))
 		return refuse("the mapped file was deleted");
 	return {};
@@ -479,6 +486,8 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 	note_shared_descriptions(pid, img.files);
 	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
 		return r;
+	if (auto r = fds::capture_fifos(pid, img.files, img.fifos, tree); !r)
+		return r;
 	// Before the unix sockets: TCP sockets are taken out of them.
 	if (auto r = fds::capture_tcp(pid, img.files, repair); !r)
 		return r;
@@ -577,6 +586,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	if (!subreaper)
 		return std::unexpected(subreaper.error());
 	img.child_subreaper = *subreaper;
+	auto caps = capture_capabilities(pid);
+	if (!caps)
+		return std::unexpected(caps.error());
+	img.caps = *caps;
 	auto pending = capture_pending_signals(pid, img.threads);
 	if (!pending)
 		return std::unexpected(pending.error());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/fifos.h"
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
 #include "fds/udp.h"
@@ -352,9 +353,10 @@ Result<void> check_epolls_and_signals(const Image &img)
 	return {};
 }
 
-// Every pipe end belongs to a pipe of the image, every pipe has a read
-// end and a write end, and holds no more than it can: what the restore
-// builds from them (fds/pipes.cpp) relies on it.
+// Every pipe end belongs to a pipe of the image, every pipe has an end (a
+// read end if it holds bytes; the other may be closed), and holds no more
+// than it can: what the restore builds from them (fds/pipes.cpp) relies
+// on it.
 Result<void> check_pipes(const Image &img)
 {
 	for (size_t i = 0; i < img.pipes.size(); i++) {
@@ -367,9 +369,9 @@ Result<void> check_pipes(const Image &img)
 				read |= (f.flags & O_ACCMODE) == O_RDONLY;
 				write |= (f.flags & O_ACCMODE) == O_WRONLY;
 			}
-		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
-		    p.capacity > kPipeCapacityMax)
-			return corrupt(strf("pipe:[%llu] without both ends, or holding more "
+		if (!p.inode || twice || (!read && !write) || (!read && !p.data.empty()) ||
+		    p.data.size() > p.capacity || p.capacity > kPipeCapacityMax)
+			return corrupt(strf("pipe:[%llu] without an end, or holding more "
 					    "than it can", (unsigned long long)p.inode));
 	}
 	for (const auto &f : img.files) {
@@ -680,6 +682,8 @@ Result<void> check_process(const Image &img, size_t shared)
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files, img.unix_sockets); !r)
 		return std::unexpected(r.error());
 	if (auto why = fds::unix_sockets_problem(img.unix_sockets, img.files))
+		return corrupt(*why);
+	if (auto why = fds::fifos_problem(img.files, img.fifos))
 		return corrupt(*why);
 	for (const auto &m : img.mappings)
 		if (m.shared >= 0 && (size_t(m.shared) >= shared ||

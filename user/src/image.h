@@ -172,6 +172,9 @@ struct OpenFile {
 	// device number (st_rdev), which the destination's PATH must have.
 	// 0: none, or /dev/null in an image from before devices were checked.
 	uint64_t rdev = 0;
+	// A named pipe (FIFO), opened again by PATH (fds/fifos.h); its bytes
+	// are the Image::fifos entry of the same path, in one process.
+	bool fifo = false;
 	// The open file description of the root's Image::tree_files with this
 	// index, which processes of the tree share (or an end of a pipe between
 	// them): made once by the restorer, inherited by every member and put
@@ -188,6 +191,15 @@ struct OpenFile {
 // and not yet read.
 struct PipeState {
 	uint64_t inode = 0;	// pipe:[INODE]: its fds' OpenFile::pipe
+	uint32_t capacity = 0;	// F_GETPIPE_SZ
+	std::vector<uint8_t> data;
+};
+
+// A named pipe (FIFO) with what was written to it and not yet read: one
+// buffer, whoever opens it. Carried by one process of a tree only (the
+// lowest pid holding it), which writes the bytes back.
+struct FifoState {
+	std::string path;
 	uint32_t capacity = 0;	// F_GETPIPE_SZ
 	std::vector<uint8_t> data;
 };
@@ -322,6 +334,14 @@ struct Zombie {
 	int32_t status = 0;	// as waitpid(2) gives it
 };
 
+// A process's capability sets (bit N for capability N) and its
+// no_new_privs flag, as /proc/PID/status shows them, the same in every
+// thread.
+struct Capabilities {
+	uint64_t inheritable = 0, permitted = 0, effective = 0, bounding = 0, ambient = 0;
+	bool no_new_privs = false;
+};
+
 // Where a process stands in its tree on the source.
 struct TreeLinks {
 	uint32_t ppid = 0, pgid = 0, sid = 0;
@@ -352,6 +372,9 @@ struct Image {
 	std::vector<UnixPair> unix_pairs;
 	// The other unix sockets some of FILES are (format 6).
 	std::vector<UnixSocket> unix_sockets;
+	// The FIFOs some of FILES are (or the tree's shared descriptions)
+	// whose bytes this process carries.
+	std::vector<FifoState> fifos;
 	std::vector<MappedFile> mapped_files;
 	// getrlimit(2) of each resource, RLIMIT_* order (soft, hard); empty in
 	// images written before they were carried.
@@ -375,6 +398,8 @@ struct Image {
 	TreeLinks links;
 	// PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to it.
 	bool child_subreaper = false;
+	// None in images written before they were carried.
+	std::optional<Capabilities> caps;
 	// The root's descendants, each parent before its children; empty in a
 	// member and in an image of one process. Each is a whole Image of its
 	// own (machine fields copied from the root), pages included.

@@ -142,6 +142,8 @@ json file_to_cbor(const OpenFile &f)
 			       {"broadcast", f.udp->broadcast}, {"v6only", f.udp->v6only}};
 	if (f.rdev)
 		file["rdev"] = f.rdev;
+	if (f.fifo)
+		file["fifo"] = true;
 	if (f.tree_file >= 0)
 		file["tree_file"] = f.tree_file;
 	return file;
@@ -177,6 +179,7 @@ OpenFile file_from_cbor(const json &f)
 				     u->at("reuseaddr"), u->at("reuseport"), u->at("broadcast"),
 				     u->at("v6only")};
 	file.rdev = f.value("rdev", uint64_t(0));
+	file.fifo = f.value("fifo", false);
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	return file;
 }
@@ -349,6 +352,10 @@ json to_cbor_tree(const Image &img)
 		tree["groups"] = img.groups;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
+	if (img.caps)
+		tree["caps"] = {{"inh", img.caps->inheritable}, {"prm", img.caps->permitted},
+				{"eff", img.caps->effective}, {"bnd", img.caps->bounding},
+				{"amb", img.caps->ambient}, {"nnp", img.caps->no_new_privs}};
 	if (img.links.ppid)
 		tree["links"] = {{"ppid", img.links.ppid}, {"pgid", img.links.pgid},
 				 {"sid", img.links.sid}, {"pdeathsig", img.links.pdeathsig}};
@@ -376,6 +383,13 @@ json to_cbor_tree(const Image &img)
 	}
 	if (!img.pipes.empty())
 		tree["pipes"] = pipes;
+	if (!img.fifos.empty()) {
+		json fifos = json::array();
+		for (const auto &p : img.fifos)
+			fifos.push_back({{"path", p.path}, {"capacity", p.capacity},
+					 {"data", binary(p.data)}});
+		tree["fifos"] = fifos;
+	}
 	if (!img.tree_files.empty()) {
 		// Format 4: descriptions the tree's processes share.
 		json shared_files = json::array(), tree_pipes = json::array();
@@ -498,6 +512,9 @@ void from_cbor_tree(const json &j, Image &img)
 		img.groups = g->get<std::vector<uint32_t>>();
 	if (auto c = j.find("child_subreaper"); c != j.end())
 		img.child_subreaper = c->get<bool>();
+	if (auto c = j.find("caps"); c != j.end())
+		img.caps = Capabilities{c->at("inh"), c->at("prm"), c->at("eff"), c->at("bnd"),
+					c->at("amb"), c->at("nnp")};
 	if (auto t = j.find("timers"); t != j.end()) {
 		Timers timers;
 		timers.itimers = t->at("itimers").get<decltype(timers.itimers)>();
@@ -533,6 +550,10 @@ void from_cbor_tree(const json &j, Image &img)
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
 					     pipe.at("data").get_binary()});
+	if (auto p = j.find("fifos"); p != j.end())
+		for (const auto &fifo : *p)
+			img.fifos.push_back({fifo.at("path"), fifo.at("capacity"),
+					     fifo.at("data").get_binary()});
 	if (auto t = j.find("tree_files"); t != j.end()) {
 		for (const auto &f : *t)
 			img.tree_files.push_back(file_from_cbor(f));

@@ -157,7 +157,8 @@ Result<RemoteSyscalls> RemoteSyscalls::in(pid_t pid, pid_t tid)
 }
 
 Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out_arg,
-				  std::span<uint8_t> out, std::span<const uint8_t> in)
+				  std::span<uint8_t> out, std::span<const uint8_t> in,
+				  int inner_arg, size_t inner_offset)
 {
 	user_regs_struct saved, regs;
 	if (auto r = get_regset(tid_, NT_PRSTATUS, &saved, sizeof(saved)); !r)
@@ -185,6 +186,8 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 		    process_vm_readv(pid_, &local, 1, &remote, 1, 0) == ssize_t(kept.size());
 	if (out_arg >= 0 && out_arg < 6)
 		args[size_t(out_arg)] = scratch;
+	if (inner_arg >= 0 && inner_arg < 6 && inner_offset < borrowed)
+		args[size_t(inner_arg)] = scratch + inner_offset;
 
 	regs = saved;
 #if defined(__x86_64__)

@@ -27,9 +27,12 @@ public:
 	// failure). With OUT, argument OUT_ARG is replaced by the address of
 	// OUT.size() bytes below the thread's stack pointer, copied to OUT
 	// after the call. With IN, those bytes hold IN when the call is made
-	// (at least IN.size() of them).
+	// (at least IN.size() of them). With INNER_ARG, that argument is
+	// replaced by the address INNER_OFFSET bytes into them: a second
+	// pointer into one buffer (capset's header and data).
 	Result<long> call(long nr, std::array<uint64_t, 6> args = {}, int out_arg = -1,
-			  std::span<uint8_t> out = {}, std::span<const uint8_t> in = {});
+			  std::span<uint8_t> out = {}, std::span<const uint8_t> in = {},
+			  int inner_arg = -1, size_t inner_offset = 0);
 
 	uint64_t instruction() const { return insn_; }
 

@@ -51,10 +51,12 @@
 
 #include "anon_fill.h"
 #include "capture.h"
+#include "capabilities.h"
 #include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -202,6 +204,7 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
+			 : f.fifo	   ? fds::check_fifo_here(f)
 					   : check_same_file(f.path, f.size, f.mtime_ns);
 		if (!r)
 			return r;
@@ -333,6 +336,27 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 	return fd == 0 ? policy.stdin_path : policy.output_path;
 }
 
+// The file PATH that mappings of IMG map, opened as the process (its
+// permissions asked as they were): for writing too when a shared mapping
+// of it may write (mprotect can make a read-only one writable, as the
+// source's open for writing allowed), else for reading.
+int open_mapped_file(const Image &img, const std::string &path)
+{
+	bool shared = false, writes = false;
+	for (const Mapping &m : img.mappings)
+		if (m.kind == HETMIG_VMA_FILE && m.path == path &&
+		    (m.flags & HETMIG_VMA_F_MAYSHARE)) {
+			shared = true;
+			writes |= (m.prot & HETMIG_PROT_WRITE) != 0;
+		}
+	if (!shared)
+		return open(path.c_str(), O_RDONLY);
+	int fd = open(path.c_str(), O_RDWR);
+	if (fd < 0 && !writes && (errno == EACCES || errno == EROFS))
+		fd = open(path.c_str(), O_RDONLY);
+	return fd;
+}
+
 // Puts every file of the image at its number, in fd order: each is opened
 // or made at a free number and moved to its own at once, so nothing stays
 // at a number a later one needs. Pipes keep their ends above them all.
@@ -347,6 +371,9 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		top = std::max(top, f.fd);
 	fds::PipeMaker pipes(img.pipes, top + 1);
 	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
+	fds::FifoOpener fifos(top + 1);
+	if (auto r = fifos.fill(img.fifos); !r)
+		child_fail(p, r.error().describe());
 	for (const auto &f : img.files) {
 		int fd;
 		if (f.dup_of >= 0) {
@@ -376,6 +403,11 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			if (!made)
 				child_fail(p, made.error().describe());
 			fd = *made;
+		} else if (f.fifo) {
+			auto made = fifos.open_end(f);
+			if (!made)
+				child_fail(p, made.error().describe());
+			fd = *made;
 		} else if (f.std_stream) {
 			const std::string &path = receiver_stream(policy, f.fd);
 			if (path.empty())
@@ -387,7 +419,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && f.tree_file < 0) {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && !f.fifo &&
+		    f.tree_file < 0) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -538,7 +571,7 @@ size_t restore_mm_bytes(const Image &img)
 		// RLIMIT_NOFILE, after the source was gone).
 		auto [at, fresh] = opened.try_emplace(m.path, -1);
 		if (fresh) {
-			at->second = open(m.path.c_str(), O_RDONLY);
+			at->second = open_mapped_file(img, m.path);
 			if (at->second < 0)
 				child_fail(p, "opening " + m.path, errno);
 			close_fds.push_back(at->second);
@@ -1192,6 +1225,12 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return std::unexpected(exe.error());
 		if (*exe)
 			proc.add_notice(std::move(**exe));
+		// After the exe link, which needed CAP_SYS_RESOURCE.
+		auto caps = restore_capabilities(pids[i], tids[i], mi, policy.uid.value_or(mi.uid));
+		if (!caps)
+			return std::unexpected(caps.error());
+		if (*caps)
+			proc.add_notice(std::move(**caps));
 		// Last, under the image's limits (RLIMIT_SIGPENDING), by the
 		// threads with their own registers and stacks.
 		if (auto r = queue_pending_signals(pids[i], tids[i], mi); !r)

@@ -206,9 +206,18 @@ TEST(Image, PipesEventfdsTimerfdsAndDevices)
 	Image no_pipe = img;
 	no_pipe.pipes.clear();
 	EXPECT_TRUE(corrupted(no_pipe));
+	// One end may be closed everywhere, but bytes need a read end.
 	Image no_write_end = img;
 	no_write_end.files.erase(no_write_end.files.begin() + 3);
-	EXPECT_TRUE(corrupted(no_write_end));
+	EXPECT_FALSE(corrupted(no_write_end));
+	Image no_read_end = img;
+	no_read_end.files.erase(no_read_end.files.begin() + 2);
+	EXPECT_TRUE(corrupted(no_read_end));
+	no_read_end.pipes[0].data.clear();
+	EXPECT_FALSE(corrupted(no_read_end));
+	Image no_end = no_read_end;
+	no_end.files.erase(no_end.files.begin() + 2);
+	EXPECT_TRUE(corrupted(no_end));
 	Image overfull = img;
 	overfull.pipes[0].capacity = 3000;
 	EXPECT_TRUE(corrupted(overfull));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <dirent.h>
 #include <fstream>
@@ -32,7 +33,7 @@ pid_t held_elsewhere(pid_t pid, const std::string &link, std::span<const pid_t> 
 		if (!fds)
 			continue;
 		while (dirent *fd = readdir(fds)) {
-			char target[64];
+			char target[PATH_MAX];
 			ssize_t n = readlinkat(dirfd(fds), fd->d_name, target, sizeof(target) - 1);
 			if (n > 0 && std::string(target, size_t(n)) == link)
 				found = other;

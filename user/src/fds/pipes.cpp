@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <poll.h>
+#include <set>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -89,18 +91,20 @@ std::unexpected<Error> refuse(const OpenFile &f, const Ends &ends, std::optional
 		why = strf("whose %s end process %d%s holds", missing, *other,
 			   comm_of(*other).c_str());
 	else
-		why = strf("whose %s end no process holds (closed everywhere, as far as /proc "
-			   "shows)", missing);
+		why = strf("whose %s end a process hetmig may not look into holds (another "
+			   "user's?)", missing);
 	return fail(EOPNOTSUPP, strf("fd %d is %s, %s: only pipes whose ends are all in the "
 				     "process can be carried", f.fd, pipe_name(f.pipe).c_str(),
 				     why.c_str()));
 }
 
-// The bytes queued in the pipe FD reads from, left where they are. tee
-// copies the pipe's buffers, one slot of ours for each of its own, and
-// starts from the first again on every call: a pipe of ours as large as
-// CAPACITY takes them all in one call.
-Result<std::vector<uint8_t>> peek(int fd, uint32_t capacity, const std::string &name)
+
+} // namespace
+
+// tee copies the pipe's buffers, one slot of ours for each of its own,
+// and starts from the first again on every call: a pipe of ours as large
+// as CAPACITY takes them all in one call.
+Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::string &name)
 {
 	int queued = 0;
 	if (ioctl(fd, FIONREAD, &queued) < 0)
@@ -132,7 +136,20 @@ Result<std::vector<uint8_t>> peek(int fd, uint32_t capacity, const std::string &
 	return data;
 }
 
-} // namespace
+// No writer for a read end (poll says POLLHUP), no reader for a write end
+// (POLLERR): the kernel's own counts, where /proc shows a dumper only the
+// processes it may look into. Our copy of the end is the process's open
+// file, which counts once however many descriptors it has.
+Result<bool> other_end_closed(pid_t pid, int fd, bool reading)
+{
+	auto copy = copy_of(pid, fd);
+	if (!copy)
+		return std::unexpected(copy.error());
+	pollfd p{copy->get(), short(reading ? POLLIN : POLLOUT), 0};
+	if (poll(&p, 1, 0) < 0)
+		return fail(errno, strf("fd %d of process %d: poll", fd, pid));
+	return (p.revents & (reading ? POLLHUP : POLLERR)) != 0;
+}
 
 uint64_t pipe_inode(const std::string &link)
 {
@@ -151,9 +168,29 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 	if (ends.empty())
 		return {};
 	auto [outside, in_tree] = held_elsewhere(pid, ends, tree);
+	// A pipe one of whose ends is closed in every process (a reader
+	// waiting for the rest and EOF, a writer whose reader went) is carried
+	// with that end closed; unless only standard streams hold it, which
+	// a pipeline's are: those become the receiver's.
+	std::set<uint64_t> one_ended;
+	for (const auto &[inode, e] : ends) {
+		if (outside.contains(inode) || in_tree.contains(inode) ||
+		    (!e.read.empty() && !e.write.empty()))
+			continue;
+		bool reading = !e.read.empty();
+		const std::vector<int> &fds = reading ? e.read : e.write;
+		if (fds.back() <= 2)
+			continue;
+		auto closed = other_end_closed(pid, fds.front(), reading);
+		if (!closed)
+			return std::unexpected(closed.error());
+		if (*closed)
+			one_ended.insert(inode);
+	}
 	auto carried = [&](uint64_t inode) {
 		const Ends &e = ends[inode];
-		return !e.read.empty() && !e.write.empty() && !outside.contains(inode);
+		return one_ended.contains(inode) ||
+		       (!e.read.empty() && !e.write.empty() && !outside.contains(inode));
 	};
 	// A pipe between processes of the tree (and none outside it) is the
 	// tree's: capture_tree_files (tree_files.h) decides it with all its ends.
@@ -191,7 +228,8 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 	for (const auto &[inode, e] : ends) {
 		if (!carried(inode) || trees(inode))
 			continue;
-		auto state = capture_pipe(pid, e.read.front(), inode);
+		auto state = capture_pipe(pid, e.read.empty() ? e.write.front() : e.read.front(),
+					  inode);
 		if (!state)
 			return std::unexpected(state.error());
 		pipes.push_back(std::move(*state));
@@ -208,7 +246,11 @@ Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode)
 	int capacity = fcntl(copy->get(), F_GETPIPE_SZ);
 	if (capacity <= 0)
 		return fail(errno, name + ": F_GETPIPE_SZ");
-	auto data = peek(copy->get(), uint32_t(capacity), name);
+	// A write end whose read end is closed everywhere: what it holds
+	// nobody will read.
+	if ((fcntl(copy->get(), F_GETFL) & O_ACCMODE) == O_WRONLY)
+		return PipeState{inode, uint32_t(capacity), {}};
+	auto data = peek_pipe(copy->get(), uint32_t(capacity), name);
 	if (!data)
 		return std::unexpected(data.error());
 	return PipeState{inode, uint32_t(capacity), std::move(*data)};

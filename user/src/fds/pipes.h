@@ -8,8 +8,11 @@
 // buffered bytes, read without consuming them: tee(2) from our copy of a
 // read end (pidfd_getfd) into a pipe of our own. Rebuilt: pipe2, the same
 // capacity, the bytes written back, each end put at its fds with its
-// flags. A pipe that leads out of the process (to a process left behind)
-// cannot be carried: as a standard stream it becomes the receiver's, like
+// flags. A pipe one of whose ends no process holds any more (a reader
+// waiting for EOF, a writer whose reader exited) is carried with that end
+// closed, as the kernel's own counts say it is (poll), not /proc, which
+// shows a dumper only what it may look into. A pipe that leads out of the
+// process (to a process left behind) cannot be carried: as a standard stream it becomes the receiver's, like
 // a terminal; at any other fd the dump is refused, naming the pipe and the
 // process at its other end when one is found. A pipe between processes of
 // one tree is the tree's (fds/tree_files.h).
@@ -32,15 +35,25 @@ namespace hetmig::fds {
 uint64_t pipe_inode(const std::string &link);
 
 // Decides about every pipe end among FILES (those with OpenFile::pipe, in
-// fd order), and appends the state of each pipe that is carried to PIPES.
+// fd order), and appends the state of each pipe that is carried to PIPES:
+// both its ends in the process, or one and the other closed everywhere.
 // PID is stopped and traced by us. A pipe another process of TREE holds
 // too (and none outside it) is left as it is, for capture_tree_files.
 Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 			   std::vector<PipeState> &pipes, std::span<const pid_t> tree = {});
 
 // The state of pipe:[INODE], whose read end PID (stopped, traced by us)
-// has at FD: its capacity and the bytes in it, left where they are.
+// has at FD: its capacity and the bytes in it, left where they are. FD
+// may be a write end whose read end is closed everywhere: no bytes then.
 Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode);
+
+// The bytes queued in the pipe (or FIFO) FD reads from, left where they
+// are; CAPACITY is its F_GETPIPE_SZ, NAME names it in errors.
+Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::string &name);
+
+// Whether the other end of the pipe whose end PID has at FD (a read end
+// when READING) is closed in every process.
+Result<bool> other_end_closed(pid_t pid, int fd, bool reading);
 
 // The restore's side, in the process being rebuilt: makes each pipe the
 // first time one of its ends is asked for, and keeps both ends above

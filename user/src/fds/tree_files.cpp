@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "fds/eventfd.h"
+#include "fds/fifos.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
@@ -161,9 +162,18 @@ Result<std::optional<PipeState>> decide_pipe(uint64_t inode,
 			}
 		return std::nullopt;
 	}
+	// One end in the tree and the other closed everywhere (a child
+	// reading what its parent wrote before it closed its end): made with
+	// that end closed.
 	const Holder &h = ends.front()->holders.front();
-	return fail(EOPNOTSUPP, strf("%s, held by processes of the tree, has no %s end in it: "
-				     "only pipes whose ends are all in the tree can be carried",
+	auto closed = other_end_closed(h.pid(), h.f().fd, reader != nullptr);
+	if (!closed)
+		return std::unexpected(closed.error());
+	if (*closed)
+		return capture_pipe(h.pid(), h.f().fd, inode);
+	return fail(EOPNOTSUPP, strf("%s, held by processes of the tree, has its %s end "
+				     "outside it: only pipes whose ends are all in the tree, "
+				     "or closed, can be carried",
 				     where(h).c_str(), reader ? "write" : "read"));
 }
 
@@ -317,9 +327,9 @@ std::optional<std::string> tree_files_problem(const Image &root)
 				read |= reads(f);
 				write |= !reads(f);
 			}
-		if (!p.inode || twice || !read || !write || p.data.size() > p.capacity ||
-		    p.capacity > kCapacityMax)
-			return strf("the tree's pipe:[%llu] without both ends, or holding more "
+		if (!p.inode || twice || (!read && !write) || (!read && !p.data.empty()) ||
+		    p.data.size() > p.capacity || p.capacity > kCapacityMax)
+			return strf("the tree's pipe:[%llu] without an end, or holding more "
 				    "than it can", (unsigned long long)p.inode);
 	}
 	std::vector<const Image *> procs = {&root};
@@ -479,6 +489,8 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 					   {root.uid, root_uid, root.gid, root_gid});
 	if (!named)
 		return std::unexpected(named.error());
+	// A FIFO's bytes are its lowest holder's to write back (fifos.h).
+	FifoOpener fifos(0);
 	// Each is made as the first process holding it, a regular file opened
 	// with its credentials.
 	std::vector<const Image *> procs = {&root};
@@ -500,6 +512,7 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 							      : sockets.open_end(f))
 			  : f.eventfd	  ? make_eventfd(f)
 			  : f.timerfd	  ? make_timerfd(f)
+			  : f.fifo	  ? fifos.open_end(f)
 					  : make_regular(f, uid, gid);
 		if (!fd) {
 			Error e = fd.error();
