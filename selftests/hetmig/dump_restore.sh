@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..113"
+echo "1..121"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -375,6 +375,45 @@ check "dump_restore.sockpair_rights_refused" has "$out" "fd $d1 (socket:["
 check "dump_restore.sockpair_rights_named" has "$out" "has descriptors in flight (SCM_RIGHTS)"
 kill -TERM $pid && wait_for "$work/sockpair2" "^sockpair: [^r]"
 check "dump_restore.sockpair_rights_source_runs_on" intact "$work/sockpair2" sockpair $pid
+# Named unix sockets (unixsock.c): listeners at a path (its file's mode
+# kept) and at an abstract name, a connection one of them accepted, a
+# bound datagram socket with its queue and one connected to it, pairs shut
+# down; the source's stale socket files replaced; image format 6.
+mkdir -p "$work/us"
+"$dir/unixsock" "$work/us" > "$work/unixsock" 2>&1 &
+pid=$!
+wait_for "$work/unixsock" "ready"
+out=$(hetmig dump $pid -o "$work/img50" 2>&1); rc=$?
+[ $rc -eq 0 ] || { echo "# $out"; kill -9 $pid; }
+check "dump_restore.unixsock_dumped" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+check "dump_restore.unixsock_image_format_6" [ "$(od -An -tu4 -j8 -N4 "$work/img50" | tr -d ' ')" = 6 ]
+# A process here listens at the path: the restore fails before anything
+# runs, naming it, and the listener is left alone.
+"$dir/unixsock" "$work/us" listen > "$work/unixsock_l" 2>&1 &
+listener=$!
+wait_for "$work/unixsock_l" "listening"
+out=$(hetmig restore "$work/img50" --allow-root 2>&1); rc=$?
+check "dump_restore.unixsock_live_listener_refused" has "$out" "$work/us/listen.sock is a unix socket that a process here listens on"
+refused() { [ $rc -ne 0 ] && [ ! -d /proc/$pid ] && kill -0 $listener; }
+check "dump_restore.unixsock_refused_nothing_runs" refused
+kill -TERM $listener; wait $listener 2>/dev/null
+# Once it is gone, the restore takes the stale file's place.
+out=$(hetmig restore "$work/img50" --allow-root 2>&1)
+new=$(pid_of "$out")
+[ -n "$new" ] && kill -TERM "$new" && wait_for "$work/unixsock" "^unixsock: [^r]"
+check "dump_restore.unixsock_carried" intact "$work/unixsock" unixsock "$new"
+# A dump that keeps the source leaves every queue where it was.
+"$dir/unixsock" "$work/us" > "$work/unixsock2" 2>&1 &
+pid=$!
+wait_for "$work/unixsock2" "ready"
+out=$(hetmig dump $pid -o "$work/img51" --keep 2>&1); rc=$?
+kill -TERM $pid && wait_for "$work/unixsock2" "^unixsock: [^r]"
+kept() { [ $rc -eq 0 ] && intact "$work/unixsock2" unixsock $pid; }
+check "dump_restore.unixsock_keep_leaves_the_queues" kept
+# A tree's: a listener parent and child share, a connection between them
+# with bytes queued both ways; made once, each keeps its own.
+moved_intact unixsock_tree "$work/img52" "$work/unixsock3" unixsock "$work/us" tree
 # An epoll entry whose fd was closed since (its file lives on at another
 # fd) cannot be added again: refused, naming both, and the source runs on.
 "$dir/epoll" closed > "$work/epoll2" 2>&1 &

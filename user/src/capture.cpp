@@ -31,7 +31,7 @@
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
-#include "fds/unix_pairs.h"
+#include "fds/unix_sockets.h"
 #include "inject.h"
 #include "pagemap.h"
 #include "pending_signals.h"
@@ -491,7 +491,8 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 	// Before the unix sockets: TCP sockets are taken out of them.
 	if (auto r = fds::capture_tcp(pid, img.files, repair); !r)
 		return r;
-	if (auto r = fds::capture_unix_pairs(pid, img.files, img.unix_pairs, tree); !r)
+	if (auto r = fds::capture_unix_sockets(pid, img.files, img.unix_pairs, img.unix_sockets,
+					       tree); !r)
 		return r;
 	// After the pipes and sockets: one leading out at fd 0-2 is left to
 	// the receiver.

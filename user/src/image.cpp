@@ -6,6 +6,7 @@
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
 #include "fds/udp.h"
+#include "fds/unix_sockets.h"
 #include "image_metadata.h"
 
 #include <algorithm>
@@ -286,8 +287,13 @@ std::unexpected<Error> corrupt(const std::string &what)
 // (as FILES: a process's, or a tree's shared descriptions), each a
 // stream's one message at most; every socket end belongs to a pair.
 Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
-			      const std::vector<OpenFile> &files)
+			      const std::vector<OpenFile> &files,
+			      const std::vector<UnixSocket> &sockets = {})
 {
+	auto other_socket = [&](uint64_t inode) {
+		return std::any_of(sockets.begin(), sockets.end(),
+				   [&](const UnixSocket &s) { return s.inode == inode; });
+	};
 	auto pair_of = [&](uint64_t inode) {
 		return std::count_if(pairs.begin(), pairs.end(),
 				     [&](const UnixPair &p) {
@@ -298,7 +304,7 @@ Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
 		if ((p.type != 1 && p.type != 2) || p.ends[0].inode == p.ends[1].inode)
 			return corrupt("a socket pair of another type, or with one end twice");
 		for (const auto &e : p.ends) {
-			if (pair_of(e.inode) != 1 ||
+			if (pair_of(e.inode) != 1 || other_socket(e.inode) ||
 			    std::none_of(files.begin(), files.end(), [&](const OpenFile &f) {
 				    return f.unix_socket == e.inode && f.tree_file < 0;
 			    }))
@@ -309,7 +315,8 @@ Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
 		}
 	}
 	for (const auto &f : files)
-		if (f.unix_socket && f.tree_file < 0 && (f.pipe || pair_of(f.unix_socket) != 1))
+		if (f.unix_socket && f.tree_file < 0 &&
+		    (f.pipe || pair_of(f.unix_socket) + other_socket(f.unix_socket) != 1))
 			return corrupt(strf("fd %d is an end of a socket pair the image lacks", f.fd));
 	return {};
 }
@@ -470,6 +477,13 @@ bool Image::has_inet_sockets() const
 			   [](const Image &m) { return m.has_inet_sockets(); });
 }
 
+bool Image::has_unix_sockets() const
+{
+	return !unix_sockets.empty() || !tree_sockets.empty() ||
+	       std::any_of(members.begin(), members.end(),
+			   [](const Image &m) { return m.has_unix_sockets(); });
+}
+
 uint64_t Image::page_bytes() const
 {
 	uint64_t n = 0;
@@ -489,7 +503,8 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.has_inet_sockets() ? kImageFormatVersion
+	h.version = img.has_unix_sockets()   ? kImageFormatVersion
+		    : img.has_inet_sockets() ? kImageFormatInet
 		    : !img.tree_files.empty() ? kImageFormatTreeFiles
 		    : img.is_tree()	    ? kImageFormatTree
 					    : kImageFormatSingle;
@@ -671,8 +686,10 @@ Result<void> check_process(const Image &img, size_t shared)
 			return corrupt(strf("fd %d: socket options on what is no TCP or UDP "
 					    "socket", f.fd));
 	}
-	if (auto r = check_unix_pairs(img.unix_pairs, img.files); !r)
+	if (auto r = check_unix_pairs(img.unix_pairs, img.files, img.unix_sockets); !r)
 		return std::unexpected(r.error());
+	if (auto why = fds::unix_sockets_problem(img.unix_sockets, img.files))
+		return corrupt(*why);
 	if (auto why = fds::fifos_problem(img.files, img.fifos))
 		return corrupt(*why);
 	for (const auto &m : img.mappings)
@@ -775,12 +792,16 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 	if (!img.tree_files.empty() && version < kImageFormatTreeFiles)
 		return corrupt("descriptors shared between a tree's processes in a format 1 "
 			       "to 3 image");
-	if (img.has_inet_sockets() && version < kImageFormatVersion)
+	if (img.has_inet_sockets() && version < kImageFormatInet)
 		return corrupt("a TCP or UDP socket in a format 1 to 4 image");
+	if (img.has_unix_sockets() && version < kImageFormatVersion)
+		return corrupt("a named or shut down unix socket in a format 1 to 5 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
-	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files); !r)
+	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files, img.tree_sockets); !r)
 		return std::unexpected(r.error());
+	if (auto why = fds::unix_sockets_problem(img.tree_sockets, img.tree_files))
+		return corrupt(*why);
 	if (auto r = check_process(img, img.shared.size()); !r)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {

@@ -28,16 +28,19 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 5
-// is written only for an image with a TCP or UDP socket (OpenFile::tcp,
-// OpenFile::udp), which a
+// The version written; every version from 1 up to it is read. Version 6
+// is written only for an image with a unix socket that is no plain socket
+// pair (Image::unix_sockets: named, listening, shut down, its peer closed),
+// which a hetmig that reads 5 would take for a corrupted pair; version 5
+// for one with a TCP or UDP socket (OpenFile::tcp, OpenFile::udp), which a
 // hetmig that reads 4 would try to open by its "socket:[N]" name; version 4
 // for a tree whose processes share open file descriptions
 // (Image::tree_files), which a hetmig that reads 3 would make once per
 // process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 5;
+inline constexpr uint32_t kImageFormatVersion = 6;
+inline constexpr uint32_t kImageFormatInet = 5;
 inline constexpr uint32_t kImageFormatTreeFiles = 4;
 inline constexpr uint32_t kImageFormatTree = 3;
 inline constexpr uint32_t kImageFormatSingle = 2;
@@ -164,8 +167,9 @@ struct OpenFile {
 	std::optional<std::vector<EpollTarget>> epoll = std::nullopt;
 	// A signalfd, with the signals it reads (bit N - 1 for signal N).
 	std::optional<uint64_t> signalfd = std::nullopt;
-	// An end of the unix socket pair of Image::unix_pairs with this inode
-	// (socket:[N] on the source); 0 for none.
+	// An end of the unix socket pair of Image::unix_pairs, or the socket of
+	// Image::unix_sockets, with this inode (socket:[N] on the source); 0
+	// for none.
 	uint64_t unix_socket = 0;
 	// A TCP socket (the first fd of its description; dups have dup_of).
 	std::optional<TcpSocket> tcp = std::nullopt;
@@ -220,6 +224,36 @@ struct UnixPair {
 		std::vector<std::vector<uint8_t>> queued;
 	};
 	std::array<End, 2> ends;
+};
+
+// A unix socket of the process that is no plain socket pair
+// (fds/unix_sockets.h): bound to a name, listening, connected to a named
+// socket or through a listener, shut down in a direction, or with its
+// peer closed; with what it has to read.
+struct UnixSocket {
+	uint64_t inode = 0;	// socket:[INODE]: its fds' OpenFile::unix_socket
+	int type = 0;		// SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET
+	int state = 0;		// unix_diag's: 10 listening, 1 connected, 7 neither
+	// Its address's sun_path as bound: a path (absolute, or relative to
+	// BASE), an abstract name (a NUL byte first); empty: unnamed.
+	std::string name;
+	std::string base;	// relative paths: the directory they were found in
+	// A path whose file was unlinked (or replaced) since: bound, then
+	// unlinked again on the destination.
+	bool deleted = false;
+	uint32_t mode = 0, uid = 0, gid = 0;	// a path's file, as it was
+	int backlog = 0;	// listening: listen(2)'s
+	// Listening: the connections not accepted yet, in order: their
+	// clients, each another of Image::unix_sockets (connected, no peer).
+	std::vector<uint64_t> pending;
+	uint64_t peer = 0;	// connected: another of Image::unix_sockets; 0: none
+	int shutdown = 0;	// RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2, as the kernel keeps them
+	uint32_t sndbuf = 0;	// SO_SNDBUF as getsockopt gives it
+	// What it has to read: a stream's bytes (one message), or datagrams
+	// and sequenced packets in order, each with its sender's address
+	// (SENDERS, as NAME; empty: unnamed).
+	std::vector<std::vector<uint8_t>> queued;
+	std::vector<std::string> senders;
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -346,6 +380,8 @@ struct Image {
 	// The socket pairs some of FILES are ends of; none in images written
 	// before they were carried.
 	std::vector<UnixPair> unix_pairs;
+	// The other unix sockets some of FILES are (format 6).
+	std::vector<UnixSocket> unix_sockets;
 	// The FIFOs some of FILES are (or the tree's shared descriptions)
 	// whose bytes this process carries.
 	std::vector<FifoState> fifos;
@@ -390,10 +426,16 @@ struct Image {
 	std::vector<PipeState> tree_pipes;
 	// The socket pairs some of TREE_FILES are ends of, with their queues.
 	std::vector<UnixPair> tree_pairs;
+	// The other unix sockets some of TREE_FILES are (format 6): a
+	// listener its processes share, a connection between two of them.
+	std::vector<UnixSocket> tree_sockets;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
 	// Whether this process or a member holds a TCP or UDP socket (format 5).
 	bool has_inet_sockets() const;
+	// Whether this process or a member holds one of Image::unix_sockets
+	// (format 6).
+	bool has_unix_sockets() const;
 	bool is_tree() const
 	{
 		return !members.empty() || !shared.empty() || !zombies.empty() ||

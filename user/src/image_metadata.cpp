@@ -229,6 +229,67 @@ std::vector<UnixPair> pairs_from_cbor(const json &j)
 	return out;
 }
 
+json::binary_t name_bytes(const std::string &name)
+{
+	return json::binary_t(std::vector<uint8_t>(name.begin(), name.end()));
+}
+
+std::string name_from(const json &j)
+{
+	const auto &b = j.get_binary();
+	return std::string(b.begin(), b.end());
+}
+
+json unix_sockets_to_cbor(const std::vector<UnixSocket> &sockets)
+{
+	json out = json::array();
+	for (const auto &s : sockets) {
+		json queued = json::array(), senders = json::array();
+		for (const auto &m : s.queued)
+			queued.push_back(binary(m));
+		for (const auto &from : s.senders)
+			senders.push_back(name_bytes(from));
+		out.push_back({{"inode", s.inode}, {"type", s.type}, {"state", s.state},
+			       {"name", name_bytes(s.name)}, {"base", s.base},
+			       {"deleted", s.deleted}, {"mode", s.mode}, {"uid", s.uid},
+			       {"gid", s.gid}, {"backlog", s.backlog}, {"peer", s.peer},
+			       {"shutdown", s.shutdown}, {"sndbuf", s.sndbuf},
+			       {"queued", queued}, {"senders", senders}});
+		if (!s.pending.empty())
+			out.back()["pending"] = s.pending;
+	}
+	return out;
+}
+
+std::vector<UnixSocket> unix_sockets_from_cbor(const json &j)
+{
+	std::vector<UnixSocket> out;
+	for (const auto &u : j) {
+		UnixSocket s;
+		s.inode = u.at("inode");
+		s.type = u.at("type");
+		s.state = u.at("state");
+		s.name = name_from(u.at("name"));
+		s.base = u.at("base");
+		s.deleted = u.at("deleted");
+		s.mode = u.at("mode");
+		s.uid = u.at("uid");
+		s.gid = u.at("gid");
+		s.backlog = u.at("backlog");
+		s.peer = u.at("peer");
+		s.shutdown = u.at("shutdown");
+		s.sndbuf = u.at("sndbuf");
+		for (const auto &m : u.at("queued"))
+			s.queued.push_back(m.get_binary());
+		for (const auto &from : u.at("senders"))
+			s.senders.push_back(name_from(from));
+		if (auto p = u.find("pending"); p != u.end())
+			s.pending = p->get<std::vector<uint64_t>>();
+		out.push_back(std::move(s));
+	}
+	return out;
+}
+
 } // namespace
 
 json to_cbor_tree(const Image &img)
@@ -349,11 +410,15 @@ json to_cbor_tree(const Image &img)
 		tree["tree_files"] = shared_files;
 		tree["tree_pipes"] = tree_pipes;
 		tree["tree_pairs"] = pairs_to_cbor(img.tree_pairs);
+		if (!img.tree_sockets.empty())
+			tree["tree_sockets"] = unix_sockets_to_cbor(img.tree_sockets);
 	}
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
 	if (!img.unix_pairs.empty())
 		tree["unix_pairs"] = pairs_to_cbor(img.unix_pairs);
+	if (!img.unix_sockets.empty())
+		tree["unix_sockets"] = unix_sockets_to_cbor(img.unix_sockets);
 	if (!img.pending_signals.empty()) {
 		auto queue = [](const std::vector<SigInfo> &q) {
 			json infos = json::array();
@@ -488,6 +553,8 @@ void from_cbor_tree(const json &j, Image &img)
 	}
 	if (auto u = j.find("unix_pairs"); u != j.end())
 		img.unix_pairs = pairs_from_cbor(*u);
+	if (auto u = j.find("unix_sockets"); u != j.end())
+		img.unix_sockets = unix_sockets_from_cbor(*u);
 	if (auto p = j.find("pipes"); p != j.end())
 		for (const auto &pipe : *p)
 			img.pipes.push_back({pipe.at("inode"), pipe.at("capacity"),
@@ -504,6 +571,8 @@ void from_cbor_tree(const json &j, Image &img)
 						  pipe.at("data").get_binary()});
 		if (auto u = j.find("tree_pairs"); u != j.end())
 			img.tree_pairs = pairs_from_cbor(*u);
+		if (auto u = j.find("tree_sockets"); u != j.end())
+			img.tree_sockets = unix_sockets_from_cbor(*u);
 	}
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();

@@ -63,6 +63,7 @@
 #include "fds/tree_files.h"
 #include "fds/tcp.h"
 #include "fds/unix_pairs.h"
+#include "fds/unix_sockets.h"
 #include "genl.h"
 #include "page_writer.h"
 #include "pending_signals.h"
@@ -211,7 +212,9 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 	for (const auto &f : img.mapped_files)
 		if (auto r = check_same_file(f.path, f.size, f.mtime_ns); !r)
 			return r;
-	return {};
+	if (auto r = fds::check_unix_names_here(img.unix_sockets); !r)
+		return r;
+	return fds::check_unix_names_here(img.tree_sockets);
 }
 
 long raw_clone3(clone_args &args)
@@ -360,7 +363,8 @@ int open_mapped_file(const Image &img, const std::string &path)
 // TREE_FILES: the descriptions the tree's processes share, which the
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
-		 const std::vector<int> &tree_files, fds::TcpMaker &tcp)
+		 const std::vector<int> &tree_files, fds::TcpMaker &tcp,
+		 fds::UnixSocketMaker &unix_sockets)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -388,7 +392,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				   (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
-				    : f.unix_socket ? sockets.open_end(f)
+				    : f.unix_socket ? (unix_sockets.has(f.unix_socket)
+							? unix_sockets.take(f) : sockets.open_end(f))
 				    : f.tcp || f.udp ? tcp.take(f)
 				    : f.eventfd	   ? fds::make_eventfd(f)
 				    : f.timerfd	   ? fds::make_timerfd(f)
@@ -511,6 +516,12 @@ size_t restore_mm_bytes(const Image &img)
 	auto tcp = fds::TcpMaker::make(img.files, top + 1, uid, gid);
 	if (!tcp)
 		child_fail(p, tcp.error().describe());
+	// Named unix sockets too: their files are reached as the process's
+	// user, and given the owner they had.
+	auto unix_sockets = fds::UnixSocketMaker::make(img.unix_sockets, top + 1,
+						       {img.uid, uid, img.gid, gid});
+	if (!unix_sockets)
+		child_fail(p, unix_sockets.error().describe());
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
 	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
@@ -530,7 +541,7 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files, *tcp);
+	child_files(img, policy, p, tree_files, *tcp, *unix_sockets);
 	// The shared descriptions this process does not hold must not stay
 	// open in it (a pipe's reader would never see its end of file).
 	for (int fd : tree_files)

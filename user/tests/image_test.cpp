@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <linux/hetmig.h>
 
@@ -378,6 +379,98 @@ TEST(Image, UnixSocketPairs)
 	Image seqpacket = img;
 	seqpacket.unix_pairs[0].type = 5;
 	EXPECT_TRUE(corrupted(seqpacket));
+}
+
+// Named unix sockets: every field read back, names with their NUL bytes
+// (an abstract one); an image with one is format 6, one before them has
+// none; a peer the image lacks, a stream connected elsewhere, a listener
+// with a queue, a socket no fd holds, or one also a pair's: corrupted.
+TEST(Image, UnixSockets)
+{
+	Image img = sample();
+	auto older = decode(encode(img, false));
+	ASSERT_TRUE(older.has_value()) << older.error().describe();
+	EXPECT_TRUE(older->unix_sockets.empty());
+
+	OpenFile l, c, acc, d;
+	l.fd = 6, l.path = "socket:[51]", l.flags = O_RDWR, l.unix_socket = 51;
+	c.fd = 7, c.path = "socket:[52]", c.flags = O_RDWR | O_NONBLOCK, c.unix_socket = 52;
+	acc.fd = 8, acc.path = "socket:[53]", acc.flags = O_RDWR, acc.unix_socket = 53;
+	d.fd = 9, d.path = "socket:[54]", d.flags = O_RDWR, d.unix_socket = 54;
+	img.files.insert(img.files.end(), {l, c, acc, d});
+	UnixSocket listener;
+	listener.inode = 51, listener.type = SOCK_SEQPACKET, listener.state = 10;
+	listener.name = "run/x.sock", listener.base = "/var", listener.mode = 0660;
+	listener.uid = 1000, listener.gid = 27, listener.backlog = 128, listener.sndbuf = 4096;
+	UnixSocket client;
+	client.inode = 52, client.type = SOCK_SEQPACKET, client.state = 1, client.peer = 53;
+	client.shutdown = 2, client.queued = {{'h', 'i'}, {}}, client.senders = {"", ""};
+	UnixSocket accepted = client;
+	accepted.inode = 53, accepted.peer = 52, accepted.name = listener.name;
+	accepted.base = "/var", accepted.shutdown = 1, accepted.queued = {}, accepted.senders = {};
+	UnixSocket dgram;
+	dgram.inode = 54, dgram.type = SOCK_DGRAM, dgram.state = 7;
+	dgram.name = std::string("\0log\0x", 7), dgram.queued = {{1, 2, 3}};
+	dgram.senders = {std::string("\0peer", 5)};
+	img.unix_sockets = {listener, client, accepted, dgram};
+	auto bytes = encode(img, false);
+	EXPECT_EQ(testing::version_of(bytes), kImageFormatVersion);
+	EXPECT_EQ(kImageFormatVersion, 6u);
+	auto back = decode(bytes);
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	ASSERT_EQ(back->unix_sockets.size(), 4u);
+	const UnixSocket &q = back->unix_sockets[0];
+	EXPECT_EQ(q.inode, 51u);
+	EXPECT_EQ(q.type, SOCK_SEQPACKET);
+	EXPECT_EQ(q.state, 10);
+	EXPECT_EQ(q.name, "run/x.sock");
+	EXPECT_EQ(q.base, "/var");
+	EXPECT_FALSE(q.deleted);
+	EXPECT_EQ(q.mode, 0660u);
+	EXPECT_EQ(q.uid, 1000u);
+	EXPECT_EQ(q.gid, 27u);
+	EXPECT_EQ(q.backlog, 128);
+	EXPECT_EQ(q.sndbuf, 4096u);
+	EXPECT_EQ(back->unix_sockets[1].peer, 53u);
+	EXPECT_EQ(back->unix_sockets[1].shutdown, 2);
+	EXPECT_EQ(back->unix_sockets[1].queued, client.queued);
+	EXPECT_EQ(back->unix_sockets[3].name, dgram.name);
+	EXPECT_EQ(back->unix_sockets[3].senders, dgram.senders);
+	EXPECT_EQ(back->unix_sockets[3].queued, dgram.queued);
+	EXPECT_TRUE(back->files[5].made_anew());
+	Image deleted = img;
+	deleted.unix_sockets[0].deleted = true;
+	auto del = decode(encode(deleted, false));
+	ASSERT_TRUE(del.has_value()) << del.error().describe();
+	EXPECT_TRUE(del->unix_sockets[0].deleted);
+
+	auto corrupted = [&](Image bad) {
+		auto r = decode(encode(bad, false));
+		return !r && r.error().describe().find("corrupted image") != std::string::npos;
+	};
+	Image no_peer = img;
+	no_peer.unix_sockets[1].peer = 99;
+	EXPECT_TRUE(corrupted(no_peer));
+	Image elsewhere = img;
+	elsewhere.unix_sockets[2].peer = 51;
+	EXPECT_TRUE(corrupted(elsewhere));
+	Image queued_listener = img;
+	queued_listener.unix_sockets[0].queued = {{1}};
+	queued_listener.unix_sockets[0].senders = {""};
+	EXPECT_TRUE(corrupted(queued_listener));
+	Image no_fd = img;
+	no_fd.files.pop_back();
+	EXPECT_TRUE(corrupted(no_fd));
+	Image also_pair = img;
+	UnixPair p;
+	p.type = SOCK_DGRAM;
+	p.ends[0] = {54, 0, {}};
+	p.ends[1] = {53, 0, {}};
+	also_pair.unix_pairs = {p};
+	EXPECT_TRUE(corrupted(also_pair));
+	Image abstract_deleted = img;
+	abstract_deleted.unix_sockets[3].deleted = true;
+	EXPECT_TRUE(corrupted(abstract_deleted));
 }
 
 // Runs without data are read through the reader while the image is written.

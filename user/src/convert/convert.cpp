@@ -1590,6 +1590,8 @@ Result<Image> Converter::run()
 	out_.files = src_.files;
 	out_.pipes = src_.pipes;
 	out_.unix_pairs = src_.unix_pairs;
+	// Socket types and addresses are the same on both ISAs.
+	out_.unix_sockets = src_.unix_sockets;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;

@@ -18,6 +18,7 @@
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
+#include "fds/unix_sockets.h"
 
 namespace hetmig::fds {
 
@@ -77,7 +78,9 @@ bool candidate(const Image &img, const OpenFile &f)
 				    [&](const UnixPair &p) {
 					    return p.ends[0].inode == f.unix_socket ||
 						   p.ends[1].inode == f.unix_socket;
-				    });
+				    }) &&
+		       std::none_of(img.unix_sockets.begin(), img.unix_sockets.end(),
+				    [&](const UnixSocket &s) { return s.inode == f.unix_socket; });
 	return f.eventfd || f.timerfd;
 }
 
@@ -188,17 +191,46 @@ Result<void> decide_sockets(Image &root, const std::vector<Description> &all,
 		if (made.contains(d))
 			continue;
 		const Holder &h = d->holders.front();
-		auto peer = unix_peer(inode);
-		if (!peer)
-			return std::unexpected(peer.error());
-		auto other = sockets.find(peer->second);
-		if (!peer->second || other == sockets.end())
+		auto self = unix_diag(inode);
+		if (!self)
+			return std::unexpected(self.error());
+		auto other = sockets.find(self->peer);
+		if (self->peer && other == sockets.end())
 			return fail(EOPNOTSUPP, strf("%s is a unix socket whose peer is not in the "
-						     "tree: only pairs whose both ends are in the "
-						     "tree can be carried", where(h).c_str()));
+						     "tree (%s): only sockets whose peers are in "
+						     "the tree can be carried", where(h).c_str(),
+						     peer_outside(h.pid(), *self, {}).c_str()));
+		std::optional<UnixDiag> peer;
+		if (self->peer) {
+			auto p = unix_diag(self->peer);
+			if (!p)
+				return std::unexpected(p.error());
+			peer = *p;
+		}
+		if (!plain_pair(inode, *self, peer ? &*peer : nullptr)) {
+			// Named, listening, shut down or its peer closed: it and its
+			// peer are the tree's unix_sockets.
+			std::vector<std::pair<uint64_t, const Description *>> ends = {{inode, d}};
+			if (self->peer)
+				ends.emplace_back(self->peer, other->second);
+			for (const auto &[end, desc] : ends) {
+				if (made.contains(desc))
+					continue;
+				const Holder &x = desc->holders.front();
+				auto s = capture_unix_socket(x.pid(), x.f().fd, end);
+				if (!s) {
+					Error e = s.error();
+					e.context = strf("process %d: ", x.pid()) + e.context;
+					return std::unexpected(e);
+				}
+				root.tree_sockets.push_back(std::move(*s));
+				made.insert(desc);
+			}
+			continue;
+		}
 		const Holder &o = other->second->holders.front();
-		auto pair = capture_pair(peer->first, {{{inode, h.pid(), h.f().fd},
-							{peer->second, o.pid(), o.f().fd}}});
+		auto pair = capture_pair(self->type, {{{inode, h.pid(), h.f().fd},
+						       {self->peer, o.pid(), o.f().fd}}});
 		if (!pair)
 			return std::unexpected(pair.error());
 		root.tree_pairs.push_back(std::move(*pair));
@@ -450,6 +482,13 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 	// process holds is closed, as it was on the source.
 	PipeMaker pipes(root.tree_pipes, 0);
 	UnixPairMaker sockets(root.tree_pairs, 0);
+	// Named sockets all at once (a connection's two ends are made
+	// together), their files as the root's user reaches them.
+	auto [root_uid, root_gid] = creds_of(root);
+	auto named = UnixSocketMaker::make(root.tree_sockets, 0,
+					   {root.uid, root_uid, root.gid, root_gid});
+	if (!named)
+		return std::unexpected(named.error());
 	// A FIFO's bytes are its lowest holder's to write back (fifos.h).
 	FifoOpener fifos(0);
 	// Each is made as the first process holding it, a regular file opened
@@ -469,7 +508,8 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 		auto [uid, gid] = creds_of(*holder(k));
 		CreatingAs owner(uid, gid);
 		auto fd = f.pipe	  ? pipes.open_end(f)
-			  : f.unix_socket ? sockets.open_end(f)
+			  : f.unix_socket ? (named->has(f.unix_socket) ? named->take(f)
+							      : sockets.open_end(f))
 			  : f.eventfd	  ? make_eventfd(f)
 			  : f.timerfd	  ? make_timerfd(f)
 			  : f.fifo	  ? fifos.open_end(f)

@@ -11,9 +11,11 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fds/epoll.h"
+#include "fds/unix_sockets.h"
 
 namespace hetmig::fds {
 
@@ -24,15 +26,9 @@ std::string socket_name(uint64_t inode)
 	return strf("socket:[%llu]", (unsigned long long)inode);
 }
 
-// What unix_diag says of one unix socket.
-struct Diag {
-	int type = 0, state = 0;
-	uint64_t peer = 0;
-	bool named = false;
-	int shutdown = 0;
-};
+} // namespace
 
-Result<Diag> diag(uint64_t inode)
+Result<UnixDiag> unix_diag(uint64_t inode)
 {
 	UniqueFd nl(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
 	if (nl.get() < 0)
@@ -47,7 +43,8 @@ Result<Diag> diag(uint64_t inode)
 	msg.req.sdiag_family = AF_UNIX;
 	msg.req.udiag_states = ~0u;
 	msg.req.udiag_ino = uint32_t(inode);
-	msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME;
+	msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_NAME | UDIAG_SHOW_VFS |
+			     UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
 	msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;
 	if (send(nl.get(), &msg, sizeof(msg), 0) != ssize_t(sizeof(msg)))
 		return fail(errno, "asking unix_diag");
@@ -67,25 +64,41 @@ Result<Diag> diag(uint64_t inode)
 	    h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg)))
 		return fail(EPROTO, "unix_diag's answer is malformed");
 	auto *m = reinterpret_cast<unix_diag_msg *>(NLMSG_DATA(h));
-	Diag d;
+	UnixDiag d;
 	d.type = m->udiag_type;
 	d.state = m->udiag_state;
 	int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
 	for (auto *a = reinterpret_cast<rtattr *>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4)
-			d.peer = *reinterpret_cast<uint32_t *>(RTA_DATA(a));
-		else if (a->rta_type == UNIX_DIAG_NAME)
+		auto *data = reinterpret_cast<const char *>(RTA_DATA(a));
+		if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= 4) {
+			d.peer = *reinterpret_cast<const uint32_t *>(data);
+		} else if (a->rta_type == UNIX_DIAG_NAME) {
 			d.named = true;
-		else if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
-			d.shutdown = *reinterpret_cast<uint8_t *>(RTA_DATA(a));
+			d.name.assign(data, RTA_PAYLOAD(a));
+		} else if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1) {
+			d.shutdown = *reinterpret_cast<const uint8_t *>(data);
+		} else if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof(unix_diag_vfs)) {
+			auto *v = reinterpret_cast<const unix_diag_vfs *>(data);
+			d.has_vfs = true;
+			d.vfs_ino = v->udiag_vfs_ino;
+			d.vfs_dev = v->udiag_vfs_dev;
+		} else if (a->rta_type == UNIX_DIAG_ICONS) {
+			for (size_t i = 0; i + 4 <= RTA_PAYLOAD(a); i += 4)
+				d.icons.push_back(*reinterpret_cast<const uint32_t *>(data + i));
+		} else if (a->rta_type == UNIX_DIAG_RQLEN &&
+			   RTA_PAYLOAD(a) >= sizeof(unix_diag_rqlen)) {
+			auto *q = reinterpret_cast<const unix_diag_rqlen *>(data);
+			d.rqueue = q->udiag_rqueue;
+			d.wqueue = q->udiag_wqueue;
+		}
 	}
 	return d;
 }
 
-// The messages queued to the socket FD reads from, left where they are.
 // A peek offset (SO_PEEK_OFF) moves each peek past the last; the
 // socket's own is put back after.
-Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name)
+Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name,
+						     std::vector<std::string> *senders)
 {
 	int saved = -1;
 	socklen_t len = sizeof(saved);
@@ -100,7 +113,10 @@ Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std
 		for (;;) {
 			alignas(cmsghdr) char control[CMSG_SPACE(253 * sizeof(int))];
 			iovec iov{buf.data(), buf.size()};
+			sockaddr_un from{};
 			msghdr mh{};
+			mh.msg_name = &from;
+			mh.msg_namelen = sizeof(from);
 			mh.msg_iov = &iov;
 			mh.msg_iovlen = 1;
 			mh.msg_control = control;
@@ -139,6 +155,12 @@ Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std
 				return fail(EOPNOTSUPP, name + " has an empty datagram queued, which "
 							"cannot be read without taking it");
 			queued.emplace_back(buf.begin(), buf.begin() + n);
+			if (senders) {
+				size_t len = mh.msg_namelen > offsetof(sockaddr_un, sun_path)
+					? std::min<size_t>(mh.msg_namelen - offsetof(sockaddr_un, sun_path),
+							   sizeof(from.sun_path)) : 0;
+				senders->emplace_back(from.sun_path, len);
+			}
 		}
 	};
 	auto r = peek();
@@ -148,6 +170,8 @@ Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std
 		return std::unexpected(r.error());
 	return queued;
 }
+
+namespace {
 
 Result<void> send_all(int fd, const std::vector<uint8_t> &m, int type)
 {
@@ -174,12 +198,16 @@ uint64_t socket_inode(const std::string &link)
 }
 
 Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
-				std::vector<UnixPair> &pairs, std::span<const pid_t> tree)
+				std::vector<UnixPair> &pairs, std::span<const pid_t> tree,
+				std::span<const uint64_t> taken)
 {
 	std::map<uint64_t, int> first_fd;	// inode -> its lowest fd
 	for (const auto &f : files)
 		if (f.unix_socket && !first_fd.contains(f.unix_socket))
 			first_fd[f.unix_socket] = f.fd;
+	auto is_taken = [&](uint64_t inode) {
+		return std::find(taken.begin(), taken.end(), inode) != taken.end();
+	};
 	// Why F's socket is not carried, or nothing. TREES: it is not the
 	// process's alone but its tree's, for capture_tree_files.
 	auto why_not = [&](const OpenFile &f, int &type, bool &trees) -> Result<std::string> {
@@ -193,25 +221,20 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (domain != AF_UNIX)
 			return strf("a socket of address family %d (only unix socket pairs and TCP "
 				    "sockets can be carried)", domain);
-		auto d = diag(f.unix_socket);
+		auto d = unix_diag(f.unix_socket);
 		if (!d)
 			return d.error().describe();
 		type = d->type;
-		if (d->type != SOCK_STREAM && d->type != SOCK_DGRAM)
-			return std::string("a unix socket of sequenced packets: only stream and "
-					   "datagram pairs can be carried");
-		if (d->named || d->state == 10 /* TCP_LISTEN */)
-			return std::string("a unix socket with a name (bound, or listening): only "
-					   "unnamed socket pairs can be carried");
-		if (d->shutdown)
-			return std::string("a unix socket shut down in a direction, which cannot be "
-					   "carried");
+		// What capture_unix_sockets did not take: a socket of the tree, or
+		// one whose peer is not in the process.
 		for (uint64_t end : {f.unix_socket, d->peer})
 			if (end && held_elsewhere(pid, socket_name(end), tree, true))
 				trees = true;
 		if (!trees && (!d->peer || !first_fd.contains(d->peer)))
-			return std::string("a unix socket whose peer is not in the process: only "
-					   "pairs whose both ends are in it can be carried");
+			return "a unix socket whose peer is not in the process (" +
+			       peer_outside(pid, *d, tree) + "): only sockets whose peers are in "
+			       "it can be carried";
+		// A socket of the tree, named or not, is capture_tree_files's.
 		for (uint64_t end : {f.unix_socket, d->peer})
 			if (pid_t other = end ? held_elsewhere(pid, socket_name(end), tree, false) : 0) {
 				trees = false;
@@ -226,7 +249,7 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 	std::map<uint64_t, int> types;
 	std::map<uint64_t, uint64_t> peers;
 	for (auto &f : files) {
-		if (!f.unix_socket || first_fd[f.unix_socket] != f.fd)
+		if (!f.unix_socket || first_fd[f.unix_socket] != f.fd || is_taken(f.unix_socket))
 			continue;
 		int type = 0;
 		bool trees = false;
@@ -256,7 +279,7 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 						     epolls_watching(pid, f.fd).c_str()));
 		}
 		types[f.unix_socket] = type;
-		auto d = diag(f.unix_socket);
+		auto d = unix_diag(f.unix_socket);
 		if (!d)
 			return std::unexpected(d.error());
 		peers[f.unix_socket] = d->peer;
@@ -298,7 +321,7 @@ Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
 
 Result<std::pair<int, uint64_t>> unix_peer(uint64_t inode)
 {
-	auto d = diag(inode);
+	auto d = unix_diag(inode);
 	if (!d)
 		return std::unexpected(d.error());
 	return std::pair{d->type, d->peer};

@@ -9,13 +9,14 @@
 // taking them: MSG_PEEK on our copy of the end (pidfd_getfd), moved along
 // the queue by a peek offset (SO_PEEK_OFF) that is put back as it was. A
 // stream's bytes are one message; datagrams keep their boundaries.
-// Refused, naming the fd: a socket that is not AF_UNIX, one with a name
-// (bound), a listening one, one whose peer is not in the process (at fd
-// 0-2 it is a standard stream the receiver provides, as before), one that
-// was shut down in a direction, a sequenced-packet pair, a message with
-// descriptors in flight (SCM_RIGHTS), and an empty datagram (a peek
-// cannot step past it). Credentials that went with a message
-// (SO_PASSCRED) are not carried.
+// Sockets with a name, listening, shut down, with a closed peer, or of
+// sequenced packets are fds/unix_sockets.h's, which takes them first.
+// Refused, naming the fd: a socket that is not AF_UNIX, one whose peer is
+// not in the process (at fd 0-2 it is a standard stream the receiver
+// provides, as before), a message with descriptors in flight
+// (SCM_RIGHTS), and an empty datagram (a peek cannot step past it); in a
+// tree, a socket with a name or shut down that two of its processes hold.
+// Credentials that went with a message (SO_PASSCRED) are not carried.
 //
 // Rebuilt: socketpair, each end's send buffer, and each end's messages
 // written into it through its peer, in order. A pair with an end in
@@ -44,9 +45,35 @@ uint64_t socket_inode(const std::string &link);
 // OpenFile::unix_socket, in fd order), and appends each pair that is
 // carried to PAIRS. PID is stopped and traced by us. A pair an end of
 // which another process of TREE holds (and none outside it) is left as it
-// is, for capture_tree_files.
+// is, for capture_tree_files. The sockets TAKEN (capture_unix_sockets's)
+// are left alone.
 Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
-				std::vector<UnixPair> &pairs, std::span<const pid_t> tree = {});
+				std::vector<UnixPair> &pairs, std::span<const pid_t> tree = {},
+				std::span<const uint64_t> taken = {});
+
+// What unix_diag (NETLINK_SOCK_DIAG) says of one unix socket.
+struct UnixDiag {
+	int type = 0, state = 0;	// SOCK_*; 10 listening, 1 connected, 7 neither
+	uint64_t peer = 0;		// 0: none, or closed
+	bool named = false;
+	std::string name;		// sun_path as bound (a path's NUL included)
+	int shutdown = 0;		// RCV_SHUTDOWN 1 | SEND_SHUTDOWN 2
+	bool has_vfs = false;		// a path's file: inode, device (the kernel's dev_t)
+	uint32_t vfs_ino = 0, vfs_dev = 0;
+	// Listening: connections not accepted yet, and the backlog; otherwise
+	// the bytes queued to read and to send.
+	uint32_t rqueue = 0, wqueue = 0;
+	// Listening: the clients of the connections not accepted yet, in order
+	// (0: a client whose socket is gone).
+	std::vector<uint64_t> icons;
+};
+Result<UnixDiag> unix_diag(uint64_t inode);
+
+// The messages queued to the socket FD reads from, left where they are
+// (MSG_PEEK); with SENDERS, each one's sender's address too (sun_path).
+// NAME names the socket in errors.
+Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name,
+						     std::vector<std::string> *senders = nullptr);
 
 // An end of a pair: socket:[INODE], which PID (stopped, traced by us)
 // holds at FD.
