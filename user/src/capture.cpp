@@ -26,6 +26,7 @@
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/ghost_files.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -230,6 +231,10 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		f.epoll = std::move(*targets);
 		return f;
 	}
+	// A file no name leads to any more: a deleted file or directory, a
+	// memfd (fds/ghost_files.h), carried with its bytes.
+	if (statted && fds::is_ghost(f.path, st))
+		return fds::describe_ghost(pid, std::move(f), st);
 	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
 	// S_IFREG too, and is not one.
 	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") &&
@@ -265,9 +270,6 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 			return f;
 		}
 	bool directory = statted && S_ISDIR(st.st_mode);
-	if (directory && f.path.ends_with(" (deleted)"))
-		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
-					     fd, f.path.c_str()));
 	if (statted && S_ISFIFO(st.st_mode))
 		return fail(EOPNOTSUPP, strf("fd %d is the named pipe %s: FIFOs cannot be "
 					     "carried", fd, f.path.c_str()));

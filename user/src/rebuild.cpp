@@ -55,6 +55,8 @@
 #include "fds/devices.h"
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
+#include "fds/ghost_files.h"
+#include "fds/memfd.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -197,7 +199,8 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files) {
-		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0)
+		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0 ||
+		    f.ghost >= 0)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
@@ -336,7 +339,8 @@ const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 // TREE_FILES: the descriptions the tree's processes share, which the
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
-		 const std::vector<int> &tree_files, fds::TcpMaker &tcp)
+		 const std::vector<int> &tree_files, const std::map<int, int> &ghosts,
+		 fds::TcpMaker &tcp)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -359,6 +363,9 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 						   "image lacks", f.fd));
 			fd = fcntl(tree_files[size_t(f.tree_file)],
 				   (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+		} else if (f.ghost >= 0) {
+			auto opened = ghosts.find(f.fd);
+			fd = opened == ghosts.end() ? -1 : opened->second;	// at its offset
 		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
 				    : f.unix_socket ? sockets.open_end(f)
@@ -382,7 +389,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
-		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && f.tree_file < 0) {
+		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && f.tree_file < 0 &&
+		    f.ghost < 0) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -428,7 +436,7 @@ size_t restore_mm_bytes(const Image &img)
 // its processes share.
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
-			     bool root)
+			     std::vector<int> ghosts, bool root)
 {
 	// Our pipes and the shared memory go above every number the image
 	// uses, the rest is closed.
@@ -446,6 +454,12 @@ size_t restore_mm_bytes(const Image &img)
 		keep.push_back(fd);
 	}
 	for (int &fd : tree_files) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
+		if (fd < 0)
+			child_fail({go, report}, "fcntl", errno);
+		keep.push_back(fd);
+	}
+	for (int &fd : ghosts) {
 		fd = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
 		if (fd < 0)
 			child_fail({go, report}, "fcntl", errno);
@@ -478,6 +492,24 @@ size_t restore_mm_bytes(const Image &img)
 	auto tcp = fds::TcpMaker::make(img.files, top + 1, uid, gid);
 	if (!tcp)
 		child_fail(p, tcp.error().describe());
+	// Each fd of a deleted file or memfd opened on the one the restorer
+	// made, before the credentials change: the process may have taken
+	// away its own permission since it opened it (fchmod 0).
+	std::map<int, int> ghost_fds;
+	for (const auto &f : img.files) {
+		if (f.ghost < 0 || f.dup_of >= 0 || f.tree_file >= 0)
+			continue;
+		if (size_t(f.ghost) >= ghosts.size())
+			child_fail(p, strf("fd %d: a deleted file the image lacks", f.fd));
+		auto fd = fds::reopen_ghost(f, ghosts[size_t(f.ghost)]);
+		int high = fd ? fcntl(*fd, F_DUPFD_CLOEXEC, top + 1) : -1;
+		if (!fd)
+			child_fail(p, strf("fd %d: ", f.fd) + fd.error().describe());
+		if (high < 0)
+			child_fail(p, "fcntl", errno);
+		close(*fd);
+		ghost_fds[f.fd] = high;
+	}
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
 	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
@@ -497,10 +529,13 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files, *tcp);
+	child_files(img, policy, p, tree_files, ghost_fds, *tcp);
 	// The shared descriptions this process does not hold must not stay
-	// open in it (a pipe's reader would never see its end of file).
+	// open in it (a pipe's reader would never see its end of file), nor
+	// the restorer's ghosts.
 	for (int fd : tree_files)
+		close(fd);
+	for (int fd : ghosts)
 		close(fd);
 	if (chdir(img.cwd.c_str()))
 		child_fail(p, "chdir " + img.cwd, errno);
@@ -643,6 +678,7 @@ struct TreeSetup {
 	std::vector<int> uffd_read, uffd_write;
 	std::vector<int> shm;	// the tree's shared memory, memfds
 	std::vector<int> tree_files;	// the descriptions its processes share
+	std::vector<int> ghosts;	// its deleted files and memfds (fds/ghost_files.h)
 };
 
 struct Created {
@@ -780,7 +816,8 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		close(uffd);
 	}
 	close(t.uffd_write[i]);
-	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, i == 0);
+	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, t.ghosts,
+		   i == 0);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -877,7 +914,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (f.made_anew() || fds::is_device(f))
+			if (f.made_anew() || fds::is_device(f) || f.ghost >= 0)
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)
@@ -975,16 +1012,25 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 
 	FdList shm;
 	for (const auto &sh : img.shared) {
+		// Sealable only where a memfd held as an fd was (fds/memfd.h).
 		int fd = memfd_create(sh.name.empty() ? "hetmig-shared-anon" : sh.name.c_str(),
-				      MFD_CLOEXEC);
+				      MFD_CLOEXEC | (fds::shared_needs_sealing(img, shm.fds.size())
+							     ? MFD_ALLOW_SEALING : 0));
 		if (fd < 0)
 			return fail(errno, "making the tree's shared memory");
 		shm.fds.push_back(fd);
 		if (ftruncate(fd, off_t(sh.size)))
 			return fail(errno, "sizing the tree's shared memory");
 	}
-	// Made before the root, which inherits them, and its children from it.
-	auto tree_files = fds::make_tree_files(img, [&](const Image &holder) {
+	// Made before the root, which inherits them, and its children from it:
+	// deleted files and memfds first, which shared descriptions may be of.
+	auto ghosts = fds::make_ghosts(img, shm.fds);
+	if (!ghosts)
+		return std::unexpected(ghosts.error());
+	std::vector<int> ghost_fds;
+	for (const auto &fd : *ghosts)
+		ghost_fds.push_back(fd.get());
+	auto tree_files = fds::make_tree_files(img, ghost_fds, [&](const Image &holder) {
 		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
 				 gid_t(policy.gid.value_or(holder.gid))};
 	});
@@ -1013,6 +1059,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	t.shm = shm.fds;
 	for (const auto &fd : *tree_files)
 		t.tree_files.push_back(fd.get());
+	t.ghosts = ghost_fds;
 	t.policy = &policy;
 	t.keep_pids = policy.keep_pid && privileged;
 	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
@@ -1042,6 +1089,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	// The root holds them now; a pipe's end kept here would hide its end
 	// of file from the tree.
 	tree_files->clear();
+	ghosts->clear();
 	for (size_t i = 0; i < n; i++) {
 		go[i]->close_read();
 		report[i]->close_write();

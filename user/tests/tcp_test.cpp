@@ -138,8 +138,8 @@ Image tcp_image()
 TEST(TcpImage, SocketsReadBackInFormat5)
 {
 	auto bytes = encode(tcp_image(), false);
-	EXPECT_EQ(version_of(bytes), kImageFormatVersion);
-	EXPECT_EQ(kImageFormatVersion, 5u);
+	EXPECT_EQ(version_of(bytes), kImageFormatInet);
+	EXPECT_EQ(kImageFormatInet, 5u);
 	auto got = decode(bytes);
 	ASSERT_TRUE(got.has_value()) << got.error().describe();
 	ASSERT_EQ(got->files.size(), 4u);
@@ -189,7 +189,7 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 	// A UDP socket alone makes format 5 too.
 	Image udp_only = tcp_image();
 	udp_only.files = {udp_only.files[2]};
-	EXPECT_EQ(version_of(encode(udp_only, false)), kImageFormatVersion);
+	EXPECT_EQ(version_of(encode(udp_only, false)), kImageFormatInet);
 
 	// Without TCP sockets one process is still written as format 2.
 	Image plain = tcp_image();
@@ -199,7 +199,7 @@ TEST(TcpImage, SocketsReadBackInFormat5)
 	Image tree = plain;
 	tree.members.push_back(tcp_image());
 	tree.members[0].pid = tree.members[0].threads[0].tid = 43;
-	EXPECT_EQ(version_of(encode(tree, false)), kImageFormatVersion);
+	EXPECT_EQ(version_of(encode(tree, false)), kImageFormatInet);
 }
 
 TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)

@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "fds/eventfd.h"
+#include "fds/ghost_files.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
@@ -303,6 +304,7 @@ std::optional<std::string> tree_files_problem(const Image &root)
 			const OpenFile &s = root.tree_files[size_t(f.tree_file)];
 			if (f.pipe != s.pipe || f.unix_socket != s.unix_socket ||
 			    regular(f) != regular(s) || (regular(f) && f.path != s.path) ||
+			    f.ghost != s.ghost ||
 			    f.eventfd.has_value() != s.eventfd.has_value() ||
 			    f.timerfd.has_value() != s.timerfd.has_value() ||
 			    (f.flags & O_ACCMODE) != (s.flags & O_ACCMODE) || f.dup_of >= 0 ||
@@ -433,7 +435,8 @@ Result<int> make_regular(const OpenFile &f, uid_t uid, gid_t gid)
 
 } // namespace
 
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of)
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, std::span<const int> ghosts,
+					      const CredentialsOf &creds_of)
 {
 	std::vector<UniqueFd> made;
 	// Each pipe's own ends are closed when the maker goes: an end no
@@ -456,7 +459,10 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 		const OpenFile &f = root.tree_files[k];
 		auto [uid, gid] = creds_of(*holder(k));
 		CreatingAs owner(uid, gid);
-		auto fd = f.pipe	  ? pipes.open_end(f)
+		if (f.ghost >= 0 && size_t(f.ghost) >= ghosts.size())
+			return fail(EINVAL, strf("%s: a deleted file the image lacks", f.path.c_str()));
+		auto fd = f.ghost >= 0	  ? reopen_ghost(f, ghosts[size_t(f.ghost)])
+			  : f.pipe	  ? pipes.open_end(f)
 			  : f.unix_socket ? sockets.open_end(f)
 			  : f.eventfd	  ? make_eventfd(f)
 			  : f.timerfd	  ? make_timerfd(f)

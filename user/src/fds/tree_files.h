@@ -29,6 +29,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <sys/types.h>
 #include <utility>
 #include <string>
@@ -59,7 +60,9 @@ using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
 // The restorer's side: each of ROOT.tree_files, in order. A regular file
 // is opened with the credentials CREDS_OF gives the first process holding
 // it, not the restorer's, and must be the file it was (size, mtime); a
-// pipe or socket is that process's (its owner), where we run as root.
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of);
+// pipe or socket is that process's (its owner), where we run as root; a
+// deleted file or memfd is opened again on GHOSTS' (make_ghosts').
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, std::span<const int> ghosts,
+					      const CredentialsOf &creds_of);
 
 } // namespace hetmig::fds
