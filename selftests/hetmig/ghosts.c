@@ -18,7 +18,10 @@
  *   dir    DIR/gone, opened and removed
  *   memfd  "hetmig-ghost", 64 KiB, its first two pages mapped shared, a
  *          byte written through the mapping and one through the fd beyond
- *          it, sealed against growing and shrinking, at offset 123
+ *          it, sealed against growing and shrinking, at offset 123; its
+ *          pages 2 and 3 mapped private too, a byte of its own written
+ *          into the first
+ *   logmap the log mapped private, read-only
  *   sealed a memfd "hetmig-sealed" holding "sealed!", sealed against
  *          writes and further seals
  * "ghosts: ready" once all that is done.
@@ -26,7 +29,8 @@
  * After the restore (SIGTERM): each fd is where and what it was (content,
  * offset, access mode, "(deleted)" name, mode, size), the three log fds
  * one file, the sparse file's holes holes, the memfd's mapping and fd one
- * object (a write through each read through the other), its seals, the
+ * object (a write through each read through the other), the private
+ * mapping's own byte its own and the rest the memfd's, its seals, the
  * sealed memfd's write refused. C then writes "C" through A: P must see it
  * at 1000 and A's offset at 1001 (one description in both). "ghosts:
  * intact" and exit 0, or what is not and exit 1.
@@ -174,6 +178,12 @@ int main(int argc, char **argv)
 	    fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
 		die("memfd: write, seek, seal");
 
+	char *priv = mmap(NULL, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, m, 2 * kPage);
+	char *logmap = mmap(NULL, kPage, PROT_READ, MAP_PRIVATE, a, 0);
+	if (priv == MAP_FAILED || logmap == MAP_FAILED)
+		die("private mappings");
+	priv[0] = 'p';
+
 	int z = memfd_create("hetmig-sealed", MFD_ALLOW_SEALING);
 	const int sealed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 	if (z < 0 || write(z, "sealed!", 7) != 7 || fcntl(z, F_ADD_SEALS, sealed))
@@ -236,6 +246,10 @@ int main(int argc, char **argv)
 	expect(pread(m, back, 1, kPage + 1) == 1 && back[0] == 'm', "the mapping and fd one object");
 	expect(pwrite(m, "f", 1, 2) == 1 && map[2] == 'f', "the fd and mapping one object");
 	expect(ftruncate(m, 2 * kMemfd) < 0 && errno == EPERM, "the memfd still sealed");
+	expect(priv[0] == 'p' && pread(m, back, 1, 2 * kPage) == 1 && back[0] == 0,
+	       "the private mapping's own byte");
+	expect(priv[kPage] == 'F', "the private mapping's other page the memfd's");
+	expect(!memcmp(logmap, text, 100), "the log's private mapping");
 
 	/* The sealed memfd. */
 	link_is(z, "/memfd:hetmig-sealed (deleted)");

@@ -339,7 +339,10 @@ Result<void> check_mapping(const Mapping &m)
 		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
 	if ((m.flags & HETMIG_VMA_F_MAYSHARE) && (m.prot & HETMIG_PROT_WRITE))
 		return refuse("a writable shared file mapping cannot be carried");
-	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)"))
+	// A private mapping of a deleted file or memfd: mapped from its ghost
+	// again if an fd of the tree holds it (capture_ghosts decides).
+	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)") &&
+	    (m.flags & HETMIG_VMA_F_MAYSHARE))
 		return refuse("the mapped file was deleted");
 	return {};
 }
@@ -610,7 +613,7 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 		}
 		if (is_shared_memory(m))
 			continue;  // its pages: capture_tree, once for the tree
-		if (m.kind == HETMIG_VMA_FILE &&
+		if (m.kind == HETMIG_VMA_FILE && !m.path.ends_with(" (deleted)") &&
 		    std::none_of(img.mapped_files.begin(), img.mapped_files.end(),
 				 [&](const MappedFile &f) { return f.path == m.path; })) {
 			struct stat st;

@@ -297,6 +297,8 @@ json to_cbor_tree(const Image &img)
 		});
 		if (v.shared >= 0)
 			maps.back()["shared"] = v.shared;
+		if (v.ghost != -1)
+			maps.back()["ghost"] = v.ghost;
 	}
 	json sigs = json::array();
 	for (const auto &s : img.signals)
@@ -461,6 +463,7 @@ void from_cbor_tree(const json &j, Image &img)
 		map.name = v.at("name");
 		map.inode = v.at("inode");
 		map.shared = v.value("shared", int32_t(-1));
+		map.ghost = v.value("ghost", int32_t(-1));
 		img.mappings.push_back(std::move(map));
 	}
 	for (const auto &s : j.at("signals"))

@@ -420,14 +420,15 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm
 // fields, the auxv (with the entries with_machine_auxv may add), a nest per
-// mapping and a descriptor to close per file mapping and for our own.
-size_t restore_mm_bytes(const Image &img)
+// mapping and a descriptor to close per file mapping, per ghost (GHOSTS of
+// them, fds/ghost_files.h) and for our own.
+size_t restore_mm_bytes(const Image &img, size_t ghosts)
 {
 	const size_t u64 = NLA_HDRLEN + 8, u32 = NLA_HDRLEN + 4;
 	size_t bytes = 11 * u64 + NLA_HDRLEN + (img.mm.auxv.size() + 16) * 8;
 	for (const Mapping &m : img.mappings)
 		bytes += NLA_HDRLEN + 4 * u64 + 2 * u32 + (m.kind == HETMIG_VMA_FILE ? u32 : 0);
-	return bytes + 8 * u32;
+	return bytes + (8 + ghosts) * u32;
 }
 
 // The member's part once the whole tree exists (Tree::member_main made
@@ -480,7 +481,8 @@ size_t restore_mm_bytes(const Image &img)
 	// The netlink socket too, before the uid changes: its send buffer must
 	// take the RESTORE_MM request, one attribute nest per mapping, which
 	// only root may raise past net.core.wmem_max.
-	auto client = GenlClient::connect_above(std::max(go, report), restore_mm_bytes(img));
+	auto client = GenlClient::connect_above(std::max(go, report),
+						restore_mm_bytes(img, ghosts.size()));
 	if (!client)
 		child_fail(p, client.error().describe());
 
@@ -531,11 +533,10 @@ size_t restore_mm_bytes(const Image &img)
 
 	child_files(img, policy, p, tree_files, ghost_fds, *tcp);
 	// The shared descriptions this process does not hold must not stay
-	// open in it (a pipe's reader would never see its end of file), nor
-	// the restorer's ghosts.
+	// open in it (a pipe's reader would never see its end of file). The
+	// restorer's ghosts stay for the private mappings of them, and
+	// RESTORE_MM closes them.
 	for (int fd : tree_files)
-		close(fd);
-	for (int fd : ghosts)
 		close(fd);
 	if (chdir(img.cwd.c_str()))
 		child_fail(p, "chdir " + img.cwd, errno);
@@ -545,6 +546,7 @@ size_t restore_mm_bytes(const Image &img)
 	// Files the mappings need, and the netlink socket: closed by RESTORE_MM.
 	std::vector<int> close_fds = {p.go, p.report};
 	close_fds.insert(close_fds.end(), shm.begin(), shm.end());
+	close_fds.insert(close_fds.end(), ghosts.begin(), ghosts.end());
 	std::vector<int> map_fds(img.mappings.size(), -1);
 	std::map<std::string, int> opened;	// path -> fd
 	for (size_t i = 0; i < img.mappings.size(); i++) {
@@ -553,6 +555,12 @@ size_t restore_mm_bytes(const Image &img)
 			if (size_t(m.shared) >= shm.size())
 				child_fail(p, "a mapping of shared memory the image lacks");
 			map_fds[i] = shm[size_t(m.shared)];
+			continue;
+		}
+		if (m.ghost >= 0) {
+			if (size_t(m.ghost) >= ghosts.size())
+				child_fail(p, "a mapping of a deleted file the image lacks");
+			map_fds[i] = ghosts[size_t(m.ghost)];
 			continue;
 		}
 		if (m.kind != HETMIG_VMA_FILE)
@@ -614,7 +622,8 @@ size_t restore_mm_bytes(const Image &img)
 	if (!converted(img))
 		child_vdso(img, p);
 
-	auto req = client->new_request(HETMIG_CMD_RESTORE_MM, 0, restore_mm_bytes(img));
+	auto req = client->new_request(HETMIG_CMD_RESTORE_MM, 0,
+				       restore_mm_bytes(img, ghosts.size()));
 	if (!req)
 		child_fail(p, req.error().describe());
 	nl_msg *msg = req->get();

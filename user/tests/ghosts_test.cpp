@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <linux/hetmig.h>
 
 #include "capture.h"
 #include "fds/ghost_files.h"
@@ -160,6 +161,27 @@ TEST(Ghosts, InconsistentGhostsAreRefused)
 	Image relative = with_ghosts();
 	relative.ghosts[0].path = "app.log";
 	EXPECT_TRUE(corrupted(relative, "without a path"));
+	// A private mapping of a ghost: of one the image has, not a directory.
+	Image mapped = with_ghosts();
+	Mapping map;
+	map.start = 0x7f0000000000;
+	map.end = 0x7f0000002000;
+	map.kind = HETMIG_VMA_FILE;
+	map.path = "/var/log/app.log (deleted)";
+	map.ghost = 0;
+	mapped.mappings.push_back(map);
+	auto back = decode(encode(mapped, false));
+	ASSERT_TRUE(back.has_value()) << back.error().describe();
+	EXPECT_EQ(back->mappings.back().ghost, 0);
+	Image mapped_dir = mapped;
+	mapped_dir.mappings.back().ghost = 1;
+	EXPECT_TRUE(corrupted(mapped_dir, "a private mapping of a deleted file the image lacks"));
+	Image mapped_lacking = mapped;
+	mapped_lacking.mappings.back().ghost = 9;
+	EXPECT_TRUE(corrupted(mapped_lacking, "a private mapping of a deleted file the image lacks"));
+	Image mapped_shared = mapped;
+	mapped_shared.mappings.back().flags = HETMIG_VMA_F_MAYSHARE;
+	EXPECT_TRUE(corrupted(mapped_shared, "a private mapping of a deleted file the image lacks"));
 	Image in_member = with_ghosts();
 	in_member.members.push_back(testing::one_process(4321));
 	in_member.members[0].ghosts = {in_member.ghosts[1]};

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/hetmig.h>
 #include <map>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -277,6 +278,26 @@ Result<void> capture_ghosts(Image &root)
 							f.path.c_str()));
 			root.ghosts.push_back(std::move(*g));
 		}
+	// Private mappings of them: mapped from the file made again, their
+	// written pages carried as any private file mapping's.
+	for (Image *img : procs)
+		for (auto &m : img->mappings) {
+			if (m.kind != HETMIG_VMA_FILE || !m.path.ends_with(kDeleted) ||
+			    (m.flags & HETMIG_VMA_F_MAYSHARE))
+				continue;
+			uint64_t dev = (uint64_t(m.dev_major) << 32) | m.dev_minor;
+			for (size_t k = 0; k < root.ghosts.size(); k++)
+				if (root.ghosts[k].dev == dev && root.ghosts[k].inode == m.inode &&
+				    root.ghosts[k].kind != GhostFile::kDirectory)
+					m.ghost = int32_t(k);
+			if (m.ghost < 0)
+				return fail(EOPNOTSUPP, strf("process %u: mapping %lx-%lx %s: a "
+							     "private mapping of a file that was "
+							     "deleted, which no fd of the tree holds: "
+							     "it cannot be carried", img->pid,
+							     (unsigned long)m.start,
+							     (unsigned long)m.end, m.path.c_str()));
+		}
 	return {};
 }
 
@@ -313,6 +334,18 @@ std::optional<std::string> ghosts_problem(const Image &root)
 	}
 	if (total > kGhostTotalMax)
 		return std::string("deleted files holding more than an image may carry");
+	std::vector<const Image *> procs = {&root};
+	for (const auto &m : root.members)
+		procs.push_back(&m);
+	for (const Image *img : procs)
+		for (const auto &m : img->mappings)
+			if (m.ghost != -1 &&
+			    (m.ghost < 0 || size_t(m.ghost) >= root.ghosts.size() || m.shared >= 0 ||
+			     m.kind != HETMIG_VMA_FILE || (m.flags & HETMIG_VMA_F_MAYSHARE) ||
+			     root.ghosts[size_t(m.ghost)].kind == GhostFile::kDirectory))
+				return strf("mapping 0x%lx of process %u: a private mapping of a "
+					    "deleted file the image lacks", (unsigned long)m.start,
+					    img->pid);
 	std::vector<const std::vector<OpenFile> *> lists = {&root.files, &root.tree_files};
 	for (const auto &m : root.members)
 		lists.push_back(&m.files);
