@@ -232,8 +232,10 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		return f;
 	}
 	// A file no name leads to any more: a deleted file or directory, a
-	// memfd (fds/ghost_files.h), carried with its bytes.
-	if (statted && fds::is_ghost(f.path, st))
+	// memfd (fds/ghost_files.h), carried with its bytes. At fd 0-2 it
+	// is a standard stream (a rotated log), the receiver's choice below:
+	// its bytes are no one's to read, and may be many.
+	if (fd > 2 && statted && fds::is_ghost(f.path, st))
 		return fds::describe_ghost(pid, std::move(f), st);
 	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
 	// S_IFREG too, and is not one.
