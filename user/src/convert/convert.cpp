@@ -1590,6 +1590,8 @@ Result<Image> Converter::run()
 	out_.files = src_.files;
 	out_.pipes = src_.pipes;
 	out_.unix_pairs = src_.unix_pairs;
+	// Deleted files and memfds are bytes and attributes: the same on both.
+	out_.ghosts = src_.ghosts;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;
