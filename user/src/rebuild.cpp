@@ -1033,16 +1033,17 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	}
 	// Made before the root, which inherits them, and its children from it:
 	// deleted files and memfds first, which shared descriptions may be of.
-	auto ghosts = fds::make_ghosts(img, shm.fds);
+	auto creds_of = [&](const Image &holder) {
+		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
+				 gid_t(policy.gid.value_or(holder.gid))};
+	};
+	auto ghosts = fds::make_ghosts(img, shm.fds, creds_of);
 	if (!ghosts)
 		return std::unexpected(ghosts.error());
 	std::vector<int> ghost_fds;
 	for (const auto &fd : *ghosts)
 		ghost_fds.push_back(fd.get());
-	auto tree_files = fds::make_tree_files(img, ghost_fds, [&](const Image &holder) {
-		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
-				 gid_t(policy.gid.value_or(holder.gid))};
-	});
+	auto tree_files = fds::make_tree_files(img, ghost_fds, creds_of);
 	if (!tree_files)
 		return std::unexpected(tree_files.error());
 	std::vector<std::unique_ptr<Pipe>> go, report, uffd;

@@ -69,6 +69,12 @@ Image with_ghosts()
 	return img;
 }
 
+// Ghosts made as the test's own user.
+std::pair<uid_t, gid_t> ours(const Image &)
+{
+	return {getuid(), getgid()};
+}
+
 bool corrupted(const Image &img, const std::string &what = "corrupted image")
 {
 	auto r = decode(encode(img, false));
@@ -257,7 +263,7 @@ TEST_F(GhostFiles, MadeAtItsNameThenRemoved)
 	taken.path = dir_ + "/taken";
 	close(open(taken.path.c_str(), O_CREAT | O_WRONLY, 0600));
 	img.ghosts = {g, taken};
-	auto made = fds::make_ghosts(img, {});
+	auto made = fds::make_ghosts(img, {}, ours);
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
 	ASSERT_EQ(made->size(), 2u);
 	EXPECT_NE(access(g.path.c_str(), F_OK), 0);
@@ -299,7 +305,7 @@ TEST_F(GhostFiles, DirectoryMadeAndRemoved)
 	g.uid = getuid();
 	g.gid = getgid();
 	img.ghosts = {g};
-	auto made = fds::make_ghosts(img, {});
+	auto made = fds::make_ghosts(img, {}, ours);
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
 	OpenFile f{4, g.path + " (deleted)", O_RDONLY | O_DIRECTORY};
 	f.directory = true;
@@ -337,7 +343,7 @@ TEST_F(GhostFiles, MemfdSealsAndSharedMemory)
 	ASSERT_GE(shm, 0);
 	ASSERT_EQ(ftruncate(shm, 8192), 0);
 	int shms[] = {shm};
-	auto made = fds::make_ghosts(img, shms);
+	auto made = fds::make_ghosts(img, shms, ours);
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
 	int m = (*made)[0].get();
 	char link[256] = {};

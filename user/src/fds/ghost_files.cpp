@@ -143,54 +143,85 @@ struct Parents {
 
 // A deleted regular file made again: at its name when that is free, else
 // at NAME.hetmig-XXXXXX beside it (then /proc shows that name, deleted),
-// written, given its attributes and removed.
-Result<UniqueFd> make_file(const GhostFile &g)
+// and removed at once, as its holder UID, GID would (only where it may
+// make a file, and owned by it while it has a name); then written and
+// given its attributes (the owner, which root may give, included).
+Result<UniqueFd> make_file(const GhostFile &g, uid_t uid, gid_t gid)
 {
-	auto parents = make_parents(g.path);
-	if (!parents)
-		return std::unexpected(parents.error());
-	Parents made{std::move(*parents)};
-	std::string name = g.path;
-	UniqueFd fd(open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-	if (fd.get() < 0 && errno == EEXIST) {
-		name = g.path + ".hetmig-XXXXXX";
-		fd = UniqueFd(mkostemp(name.data(), O_CLOEXEC));
+	UniqueFd fd;
+	{
+		CreatingAs holder(uid, gid);
+		auto parents = make_parents(g.path);
+		if (!parents)
+			return std::unexpected(parents.error());
+		Parents made{std::move(*parents)};
+		std::string name = g.path;
+		fd = UniqueFd(open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+		if (fd.get() < 0 && errno == EEXIST) {
+			name = g.path + ".hetmig-XXXXXX";
+			fd = UniqueFd(mkostemp(name.data(), O_CLOEXEC));
+		}
+		if (fd.get() < 0)
+			return fail(errno, "making " + name);
+		if (unlink(name.c_str()))
+			return fail(errno, "removing " + name);
 	}
-	if (fd.get() < 0)
-		return fail(errno, "making " + name);
-	auto r = write_extents(fd.get(), g);
-	if (r)
-		r = set_attributes(fd.get(), g);
-	if (unlink(name.c_str()) && r)
-		r = fail(errno, "removing " + name);
-	if (!r)
+	if (auto r = write_extents(fd.get(), g); !r)
+		return std::unexpected(r.error());
+	if (auto r = set_attributes(fd.get(), g); !r)
 		return std::unexpected(r.error());
 	return fd;
 }
 
 // A deleted directory made again, opened and removed, the same way.
-Result<UniqueFd> make_directory(const GhostFile &g)
+Result<UniqueFd> make_directory(const GhostFile &g, uid_t uid, gid_t gid)
 {
-	auto parents = make_parents(g.path);
-	if (!parents)
-		return std::unexpected(parents.error());
-	Parents made{std::move(*parents)};
-	std::string name = g.path;
-	if (mkdir(name.c_str(), 0700)) {
-		if (errno != EEXIST)
-			return fail(errno, "making directory " + name);
-		name = g.path + ".hetmig-XXXXXX";
-		if (!mkdtemp(name.data()))
-			return fail(errno, "making directory " + name);
+	UniqueFd fd;
+	{
+		CreatingAs holder(uid, gid);
+		auto parents = make_parents(g.path);
+		if (!parents)
+			return std::unexpected(parents.error());
+		Parents made{std::move(*parents)};
+		std::string name = g.path;
+		if (mkdir(name.c_str(), 0700)) {
+			if (errno != EEXIST)
+				return fail(errno, "making directory " + name);
+			name = g.path + ".hetmig-XXXXXX";
+			if (!mkdtemp(name.data()))
+				return fail(errno, "making directory " + name);
+		}
+		fd = UniqueFd(open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		int err = errno;
+		if (rmdir(name.c_str()) && fd.get() >= 0)
+			return fail(errno, "removing directory " + name);
+		if (fd.get() < 0)
+			return fail(err, "opening directory " + name);
 	}
-	UniqueFd fd(open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	Result<void> r = fd.get() < 0 ? fail(errno, "opening directory " + name)
-				       : set_attributes(fd.get(), g);
-	if (rmdir(name.c_str()) && r)
-		r = fail(errno, "removing directory " + name);
-	if (!r)
+	if (auto r = set_attributes(fd.get(), g); !r)
 		return std::unexpected(r.error());
 	return fd;
+}
+
+// The first process of ROOT's tree that holds ghost K (an fd or a
+// private mapping of it).
+const Image &holder_of(const Image &root, size_t k)
+{
+	std::vector<const Image *> procs = {&root};
+	for (const auto &m : root.members)
+		procs.push_back(&m);
+	for (const Image *img : procs) {
+		for (const auto &f : img->files)
+			if (f.ghost == int32_t(k))
+				return *img;
+		for (const auto &m : img->mappings)
+			if (m.ghost == int32_t(k))
+				return *img;
+	}
+	for (const auto &f : root.tree_files)
+		if (f.ghost == int32_t(k))
+			return root;
+	return root;
 }
 
 } // namespace
@@ -364,12 +395,15 @@ std::optional<std::string> ghosts_problem(const Image &root)
 	return std::nullopt;
 }
 
-Result<std::vector<UniqueFd>> make_ghosts(const Image &root, std::span<const int> shm)
+Result<std::vector<UniqueFd>> make_ghosts(const Image &root, std::span<const int> shm,
+					  const CredentialsOf &creds_of)
 {
 	std::vector<UniqueFd> made;
-	for (const auto &g : root.ghosts) {
-		auto fd = g.kind == GhostFile::kFile	  ? make_file(g)
-			  : g.kind == GhostFile::kDirectory ? make_directory(g)
+	for (size_t k = 0; k < root.ghosts.size(); k++) {
+		const GhostFile &g = root.ghosts[k];
+		auto [uid, gid] = creds_of(holder_of(root, k));
+		auto fd = g.kind == GhostFile::kFile	  ? make_file(g, uid, gid)
+			  : g.kind == GhostFile::kDirectory ? make_directory(g, uid, gid)
 							    : make_memfd(g, shm);
 		if (!fd) {
 			Error e = fd.error();

@@ -23,9 +23,11 @@
 // tree's processes share is opened once by the restorer (tree_files.h).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <vector>
@@ -66,10 +68,16 @@ Result<void> capture_ghosts(Image &root);
 // (read_image's check), or nothing.
 std::optional<std::string> ghosts_problem(const Image &root);
 
+// The credentials (uid, gid) a process of the tree runs as here.
+using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
+
 // The restorer's side: each of ROOT.ghosts made, in order, one descriptor
-// each. SHM: the tree's shared memory (memfds, rebuild.cpp), which a ghost
-// that is one of them (GhostFile::shared) is written into.
-Result<std::vector<UniqueFd>> make_ghosts(const Image &root, std::span<const int> shm);
+// each; a file or directory where the first process holding it, running
+// as CREDS_OF gives, may make it. SHM: the tree's shared memory (memfds,
+// rebuild.cpp), which a ghost that is one of them (GhostFile::shared) is
+// written into.
+Result<std::vector<UniqueFd>> make_ghosts(const Image &root, std::span<const int> shm,
+					  const CredentialsOf &creds_of);
 
 // A new open file description of ghost GHOST_FD (one make_ghosts made, or
 // its inherited copy) as F was: its flags, its offset. Close-on-exec: the

@@ -385,35 +385,6 @@ Result<UniqueFd> open_as(uid_t uid, gid_t gid, const OpenFile &f)
 	return fd;
 }
 
-// While it lives, this thread creates files as UID and GID (and checks
-// access as they would), when it runs as root: a pipe or socket made for
-// the tree is owned by its first holder, as the one it made on the source
-// was, so that it may open it again through /proc/self/fd. Capabilities
-// other than the file system's (CAP_SYS_RESOURCE, for a large pipe) stay.
-class CreatingAs {
-public:
-	CreatingAs(uid_t uid, gid_t gid) : active_(geteuid() == 0)
-	{
-		if (!active_)
-			return;
-		old_gid_ = gid_t(syscall(SYS_setfsgid, gid));
-		old_uid_ = uid_t(syscall(SYS_setfsuid, uid));
-	}
-	~CreatingAs()
-	{
-		if (!active_)
-			return;
-		syscall(SYS_setfsuid, old_uid_);
-		syscall(SYS_setfsgid, old_gid_);
-	}
-	CreatingAs(const CreatingAs &) = delete;
-	CreatingAs &operator=(const CreatingAs &) = delete;
-
-private:
-	bool active_;
-	uid_t old_uid_ = 0;
-	gid_t old_gid_ = 0;
-};
 
 // A regular file the tree's processes share, opened as the first of them
 // would, checked to be the file it was, at its offset.

@@ -37,6 +37,7 @@
 
 #include "error.h"
 #include "fds/fd.h"
+#include "fds/ghost_files.h"
 #include "image.h"
 
 namespace hetmig::fds {
@@ -54,8 +55,7 @@ Result<void> capture_tree_files(Image &root);
 // nothing.
 std::optional<std::string> tree_files_problem(const Image &root);
 
-// The credentials (uid, gid) a process of the tree runs as here.
-using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
+// CredentialsOf: fds/ghost_files.h.
 
 // The restorer's side: each of ROOT.tree_files, in order. A regular file
 // is opened with the credentials CREDS_OF gives the first process holding
