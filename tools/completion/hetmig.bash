@@ -9,7 +9,8 @@
 _hetmig_takes_value() { # OPTION
 	case $1 in
 	--key | --listen | --timeout | --park-timeout | --at-point | --max-points | \
-	--user | --group | --stdin | --output | --to | --from-build | --to-build | -o)
+	--user | --group | --stdin | --output | --to | --from-build | --to-build | -o | \
+	--ghost-limit)
 		return 0 ;;
 	esac
 	return 1
@@ -21,10 +22,10 @@ _hetmig_options() { # COMMAND: its options
 	inspect) echo --frames --parked --json ;;
 	send) echo --key --keep --no-compress --timeout --park-timeout --at-point \
 		--max-points --parked --every-point --live --max-rounds --max-precopy \
-		--dirty-tracking --max-downtime ;;
+		--dirty-tracking --max-downtime --ghost-limit ;;
 	recv) echo --listen --key --once --timeout --allow-root --user --group --no-pid \
 		--stdin --output --wait ;;
-	dump) echo -o --keep --compress --park ;;
+	dump) echo -o --keep --compress --park --ghost-limit ;;
 	restore) echo --allow-root --user --group --no-pid --stdin --output --wait ;;
 	check) echo --json ;;
 	convert) echo --to -o --from-build --to-build --json ;;

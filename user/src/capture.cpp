@@ -28,6 +28,7 @@
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
+#include "fds/ghost_files.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -232,6 +233,12 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 		f.epoll = std::move(*targets);
 		return f;
 	}
+	// A file no name leads to any more: a deleted file or directory, a
+	// memfd (fds/ghost_files.h), carried with its bytes. At fd 0-2 it
+	// is a standard stream (a rotated log), the receiver's choice below:
+	// its bytes are no one's to read, and may be many.
+	if (fd > 2 && statted && fds::is_ghost(f.path, st))
+		return fds::describe_ghost(pid, std::move(f), st);
 	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
 	// S_IFREG too, and is not one.
 	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") &&
@@ -267,9 +274,6 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 			return f;
 		}
 	bool directory = statted && S_ISDIR(st.st_mode);
-	if (directory && f.path.ends_with(" (deleted)"))
-		return fail(EOPNOTSUPP, strf("fd %d is the directory %s, which was deleted",
-					     fd, f.path.c_str()));
 	if (statted && S_ISFIFO(st.st_mode)) {
 		if (f.path.ends_with(" (deleted)") || f.path.front() != '/')
 			return fail(EOPNOTSUPP, strf("fd %d is the FIFO %s, which was deleted: it "
@@ -343,8 +347,11 @@ Result<void> check_mapping(const Mapping &m)
 		return refuse("shared anonymous memory (shared with other processes) cannot be carried");
 	// A shared file mapping, writable or not, is the file: what the
 	// process wrote through it is in the file (the page cache), so it is
-	// mapped again, not carried (collect_pages takes no page of it).
-	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)"))
+	// mapped again, not carried (collect_pages takes no page of it). A
+	// private mapping of a deleted file or memfd: mapped from its ghost
+	// again if an fd of the tree holds it (capture_ghosts decides).
+	if (m.kind == HETMIG_VMA_FILE && m.path.ends_with(" (deleted)") &&
+	    (m.flags & HETMIG_VMA_F_MAYSHARE))
 		return refuse("the mapped file was deleted");
 	return {};
 }
@@ -625,7 +632,7 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 		}
 		if (is_shared_memory(m))
 			continue;  // its pages: capture_tree, once for the tree
-		if (m.kind == HETMIG_VMA_FILE &&
+		if (m.kind == HETMIG_VMA_FILE && !m.path.ends_with(" (deleted)") &&
 		    std::none_of(img.mapped_files.begin(), img.mapped_files.end(),
 				 [&](const MappedFile &f) { return f.path == m.path; })) {
 			struct stat st;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// hetmig dump PID -o FILE [--keep] [--compress] [--park]: move a process
+// hetmig dump PID -o FILE [--keep] [--compress] [--park] [--ghost-limit MIB]:
+//   move a process
 //   and its descendants (tree.h) into an image file (it is killed once the image is whole; --keep thaws
 //   it). --park first stops a hetmig-cc program at its next migration
 //   point, so the image can be converted for the other ISA.
@@ -18,6 +19,7 @@
 
 #include "capture.h"
 #include "convert/park.h"
+#include "fds/ghost_files.h"
 #include "cli.h"
 #include "commands.h"
 #include "frozen.h"
@@ -76,7 +78,8 @@ int debug_faults(pid_t pid)
 
 int cmd_dump(int argc, char **argv)
 {
-	const char *usage = "usage: hetmig dump PID -o FILE [--keep] [--compress] [--park]\n";
+	const char *usage = "usage: hetmig dump PID -o FILE [--keep] [--compress] [--park] "
+			    "[--ghost-limit MIB]\n";
 	std::optional<pid_t> pid;
 	std::string out;
 	bool keep = false, park = false;
@@ -91,7 +94,14 @@ int cmd_dump(int argc, char **argv)
 			opts.compress = true;
 		else if (a == "--park")
 			park = true;
-		else if (!pid && (pid = parse_pid(argv[i])))
+		else if (a == "--ghost-limit" && i + 1 < argc) {
+			// What one deleted file or memfd may bring into the image.
+			long long mib = 0;
+			if (!set_option(mib, "--ghost-limit", argv[++i], 0,
+					fds::kGhostTotalMax >> 20))
+				return kExitUsage;
+			fds::set_ghost_limit(uint64_t(mib) << 20);
+		} else if (!pid && (pid = parse_pid(argv[i])))
 			continue;
 		else
 			return std::fputs(usage, stderr), kExitUsage;

@@ -12,6 +12,7 @@
 
 #include "channel.h"
 #include "cli.h"
+#include "fds/ghost_files.h"
 #include "commands.h"
 #include "dirty_tracking.h"
 #include "sender.h"
@@ -41,7 +42,7 @@ int cmd_send(int argc, char **argv)
 	const char *usage = "usage: hetmig send PID HOST[:PORT] [--key FILE] [--keep] "
 			    "[--no-compress] [--timeout SECONDS]\n"
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
-			    "                   [--parked] [--every-point]\n"
+			    "                   [--parked] [--every-point] [--ghost-limit MIB]\n"
 			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
 			    "                    [--dirty-tracking KIND] [--max-downtime MS]]\n";
 	SendRequest r;
@@ -73,6 +74,12 @@ int cmd_send(int argc, char **argv)
 		} else if (a == "--max-points" && i + 1 < argc) {
 			if (!set_option(r.max_points, "--max-points", argv[++i], 1, 1000000))
 				return kExitUsage;
+		} else if (a == "--ghost-limit" && i + 1 < argc) {
+			// What one deleted file or memfd may bring (fds/ghost_files.h).
+			long long mib = 0;
+			if (!set_option(mib, "--ghost-limit", argv[++i], 0, fds::kGhostTotalMax >> 20))
+				return kExitUsage;
+			fds::set_ghost_limit(uint64_t(mib) << 20);
 		} else if (a == "--live") {
 			live = true;
 		} else if (a == "--max-rounds" && i + 1 < argc) {

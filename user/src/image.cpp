@@ -2,6 +2,7 @@
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
 #include "fds/fifos.h"
+#include "fds/ghost_files.h"
 #include "fds/socket_options.h"
 #include "fds/tcp.h"
 #include "fds/tree_files.h"
@@ -503,7 +504,8 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.has_unix_sockets()   ? kImageFormatVersion
+	h.version = !img.ghosts.empty()	    ? kImageFormatVersion
+		  : img.has_unix_sockets()  ? kImageFormatUnixSockets
 		    : img.has_inet_sockets() ? kImageFormatInet
 		    : !img.tree_files.empty() ? kImageFormatTreeFiles
 		    : img.is_tree()	    ? kImageFormatTree
@@ -794,9 +796,13 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 			       "to 3 image");
 	if (img.has_inet_sockets() && version < kImageFormatInet)
 		return corrupt("a TCP or UDP socket in a format 1 to 4 image");
-	if (img.has_unix_sockets() && version < kImageFormatVersion)
+	if (img.has_unix_sockets() && version < kImageFormatUnixSockets)
 		return corrupt("a named or shut down unix socket in a format 1 to 5 image");
+	if (!img.ghosts.empty() && version < kImageFormatVersion)
+		return corrupt("a deleted file or memfd in a format 1 to 6 image");
 	if (auto why = fds::tree_files_problem(img))
+		return corrupt(*why);
+	if (auto why = fds::ghosts_problem(img))
 		return corrupt(*why);
 	if (auto r = check_unix_pairs(img.tree_pairs, img.tree_files, img.tree_sockets); !r)
 		return std::unexpected(r.error());
@@ -806,7 +812,7 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 		return std::unexpected(r.error());
 	for (const auto &m : img.members) {
 		if (!m.members.empty() || !m.shared.empty() || !m.tree_files.empty() ||
-		    m.arch != img.arch)
+		    !m.ghosts.empty() || m.arch != img.arch)
 			return corrupt(strf("member %u of the tree has members of its own or "
 					    "another architecture", m.pid));
 		if (auto r = check_process(m, img.shared.size()); !r)

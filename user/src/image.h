@@ -28,8 +28,10 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 6
-// is written only for an image with a unix socket that is no plain socket
+// The version written; every version from 1 up to it is read. Version 7
+// is written only for an image with a deleted file, deleted directory or
+// memfd held as an fd (Image::ghosts), which a hetmig that reads 6 would
+// try to open by its "/path (deleted)" name; version 6 only for an image with a unix socket that is no plain socket
 // pair (Image::unix_sockets: named, listening, shut down, its peer closed),
 // which a hetmig that reads 5 would take for a corrupted pair; version 5
 // for one with a TCP or UDP socket (OpenFile::tcp, OpenFile::udp), which a
@@ -39,7 +41,8 @@ namespace hetmig {
 // process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 6;
+inline constexpr uint32_t kImageFormatVersion = 7;
+inline constexpr uint32_t kImageFormatUnixSockets = 6;
 inline constexpr uint32_t kImageFormatInet = 5;
 inline constexpr uint32_t kImageFormatTreeFiles = 4;
 inline constexpr uint32_t kImageFormatTree = 3;
@@ -189,6 +192,10 @@ struct OpenFile {
 	// them): made once by the restorer, inherited by every member and put
 	// at this fd. The fields above say what it is; -1 for none.
 	int32_t tree_file = -1;
+	// The file of the root's Image::ghosts with this index (a deleted
+	// file or directory, a memfd): made once on the destination, this fd
+	// opened on it again with FLAGS at OFFSET. -1 for none.
+	int32_t ghost = -1;
 
 	bool made_anew() const
 	{
@@ -337,6 +344,37 @@ struct SharedMemory {
 	std::string name;		// a memfd's name; empty: anonymous
 };
 
+// Bytes of a ghost file at OFFSET; what no extent covers is a hole.
+struct GhostExtent {
+	uint64_t offset = 0;
+	std::vector<uint8_t> data;
+};
+
+// A file the tree's processes hold that no name leads to any more
+// (fds/ghost_files.h): a deleted regular file or directory, a memfd, or
+// MAP_SHARED anonymous memory opened as a file. Carried with its content
+// and made again on the destination; every fd of it (OpenFile::ghost) is
+// opened on the one file made.
+struct GhostFile {
+	enum Kind : int32_t { kFile = 0, kDirectory = 1, kMemfd = 2, kSharedAnon = 3 };
+	int32_t kind = kFile;
+	// kFile, kDirectory: where it was, " (deleted)" cut; kMemfd: its name
+	// (what follows "/memfd:"); kSharedAnon: empty.
+	std::string path;
+	uint32_t mode = 0;		// permission bits (07777)
+	uint32_t uid = 0, gid = 0;
+	uint64_t size = 0;
+	int64_t mtime_ns = 0;
+	std::vector<GhostExtent> extents;	// in order, not overlapping
+	uint32_t seals = 0;		// kMemfd: F_GET_SEALS
+	// kMemfd, kSharedAnon: the Image::shared object it is, when the tree
+	// maps it too (one object on the destination); -1 for none.
+	int32_t shared = -1;
+	uint64_t dev = 0, inode = 0;	// the source's (identity only)
+
+	uint64_t data_bytes() const;
+};
+
 // A child that exited and was not waited for yet: made again as a child
 // that exits at once the same way, for its parent's waitpid.
 struct Zombie {
@@ -429,6 +467,9 @@ struct Image {
 	// The other unix sockets some of TREE_FILES are (format 6): a
 	// listener its processes share, a connection between two of them.
 	std::vector<UnixSocket> tree_sockets;
+	// The deleted files, deleted directories and memfds the tree's
+	// processes hold (root image only), each once, with its content.
+	std::vector<GhostFile> ghosts;
 
 	uint64_t page_bytes() const;	// this process's, members not counted
 	// Whether this process or a member holds a TCP or UDP socket (format 5).

@@ -152,6 +152,8 @@ json file_to_cbor(const OpenFile &f)
 	}
 	if (f.tree_file >= 0)
 		file["tree_file"] = f.tree_file;
+	if (f.ghost != -1)
+		file["ghost"] = f.ghost;
 	return file;
 }
 
@@ -190,7 +192,49 @@ OpenFile file_from_cbor(const json &f)
 		for (const auto &opt : *o)
 			file.sockopts.push_back({opt.at(0), opt.at(1)});
 	file.tree_file = f.value("tree_file", int32_t(-1));
+	file.ghost = f.value("ghost", int32_t(-1));
 	return file;
+}
+
+// Format 6: the tree's deleted files and memfds, their bytes with them
+// (inside the metadata, under its checksum, like a pipe's).
+json ghosts_to_cbor(const std::vector<GhostFile> &ghosts)
+{
+	json out = json::array();
+	for (const auto &g : ghosts) {
+		json extents = json::array();
+		for (const auto &e : g.extents)
+			extents.push_back({{"offset", e.offset}, {"data", binary(e.data)}});
+		out.push_back({{"kind", g.kind}, {"path", g.path}, {"mode", g.mode},
+			       {"uid", g.uid}, {"gid", g.gid}, {"size", g.size},
+			       {"mtime_ns", g.mtime_ns}, {"extents", extents},
+			       {"seals", g.seals}, {"shared", g.shared}, {"dev", g.dev},
+			       {"inode", g.inode}});
+	}
+	return out;
+}
+
+std::vector<GhostFile> ghosts_from_cbor(const json &j)
+{
+	std::vector<GhostFile> out;
+	for (const auto &g : j) {
+		GhostFile ghost;
+		ghost.kind = g.at("kind");
+		ghost.path = g.at("path");
+		ghost.mode = g.at("mode");
+		ghost.uid = g.at("uid");
+		ghost.gid = g.at("gid");
+		ghost.size = g.at("size");
+		ghost.mtime_ns = g.at("mtime_ns");
+		for (const auto &e : g.at("extents"))
+			ghost.extents.push_back({e.at("offset"), e.at("data").get_binary()});
+		ghost.seals = g.at("seals");
+		ghost.shared = g.at("shared");
+		ghost.dev = g.at("dev");
+		ghost.inode = g.at("inode");
+		out.push_back(std::move(ghost));
+	}
+	return out;
 }
 
 json pairs_to_cbor(const std::vector<UnixPair> &pairs)
@@ -326,6 +370,8 @@ json to_cbor_tree(const Image &img)
 		});
 		if (v.shared >= 0)
 			maps.back()["shared"] = v.shared;
+		if (v.ghost != -1)
+			maps.back()["ghost"] = v.ghost;
 	}
 	json sigs = json::array();
 	for (const auto &s : img.signals)
@@ -413,6 +459,8 @@ json to_cbor_tree(const Image &img)
 		if (!img.tree_sockets.empty())
 			tree["tree_sockets"] = unix_sockets_to_cbor(img.tree_sockets);
 	}
+	if (!img.ghosts.empty())
+		tree["ghosts"] = ghosts_to_cbor(img.ghosts);
 	if (!img.precopied.empty())
 		tree["precopied"] = img.precopied;
 	if (!img.unix_pairs.empty())
@@ -503,6 +551,7 @@ void from_cbor_tree(const json &j, Image &img)
 		map.name = v.at("name");
 		map.inode = v.at("inode");
 		map.shared = v.value("shared", int32_t(-1));
+		map.ghost = v.value("ghost", int32_t(-1));
 		img.mappings.push_back(std::move(map));
 	}
 	for (const auto &s : j.at("signals"))
@@ -574,6 +623,8 @@ void from_cbor_tree(const json &j, Image &img)
 		if (auto u = j.find("tree_sockets"); u != j.end())
 			img.tree_sockets = unix_sockets_from_cbor(*u);
 	}
+	if (auto g = j.find("ghosts"); g != j.end())
+		img.ghosts = ghosts_from_cbor(*g);
 	if (auto p = j.find("precopied"); p != j.end())
 		img.precopied = p->get<std::vector<std::pair<uint64_t, uint64_t>>>();
 	if (auto l = j.find("links"); l != j.end())

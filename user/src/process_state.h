@@ -48,6 +48,10 @@ struct Mapping {
 	// Shared memory (MAP_SHARED anonymous, shared /dev/zero, a memfd):
 	// its index in the root image's Image::shared; -1 for none.
 	int32_t shared = -1;
+	// A private mapping of a deleted file or memfd that an fd of the tree
+	// holds: its index in the root image's Image::ghosts, the file it is
+	// mapped from again (fds/ghost_files.h); -1 for none.
+	int32_t ghost = -1;
 };
 
 // One signal's disposition other than the default.

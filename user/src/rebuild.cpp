@@ -57,6 +57,8 @@
 #include "fds/epoll.h"
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
+#include "fds/ghost_files.h"
+#include "fds/memfd.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -200,7 +202,8 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		return fail(EPERM, "the process would run as root here, which this "
 				   "receiver does not allow (--allow-root, or --user)");
 	for (const auto &f : img.files) {
-		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0)
+		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0 ||
+		    f.ghost >= 0)
 			continue;
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
 			 : f.directory	   ? check_directory_here(f)
@@ -363,8 +366,8 @@ int open_mapped_file(const Image &img, const std::string &path)
 // TREE_FILES: the descriptions the tree's processes share, which the
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
-		 const std::vector<int> &tree_files, fds::TcpMaker &tcp,
-		 fds::UnixSocketMaker &unix_sockets)
+		 const std::vector<int> &tree_files, const std::map<int, int> &ghosts,
+		 fds::TcpMaker &tcp, fds::UnixSocketMaker &unix_sockets)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -390,6 +393,9 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 						   "image lacks", f.fd));
 			fd = fcntl(tree_files[size_t(f.tree_file)],
 				   (f.flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+		} else if (f.ghost >= 0) {
+			auto opened = ghosts.find(f.fd);
+			fd = opened == ghosts.end() ? -1 : opened->second;	// at its offset
 		} else if (f.made_anew() || fds::is_device(f)) {
 			auto made = f.pipe	   ? pipes.open_end(f)
 				    : f.unix_socket ? (unix_sockets.has(f.unix_socket)
@@ -420,7 +426,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);
 		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && !f.fifo &&
-		    f.tree_file < 0) {
+		    f.tree_file < 0 && f.ghost < 0) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -450,14 +456,15 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm
 // fields, the auxv (with the entries with_machine_auxv may add), a nest per
-// mapping and a descriptor to close per file mapping and for our own.
-size_t restore_mm_bytes(const Image &img)
+// mapping and a descriptor to close per file mapping, per ghost (GHOSTS of
+// them, fds/ghost_files.h) and for our own.
+size_t restore_mm_bytes(const Image &img, size_t ghosts)
 {
 	const size_t u64 = NLA_HDRLEN + 8, u32 = NLA_HDRLEN + 4;
 	size_t bytes = 11 * u64 + NLA_HDRLEN + (img.mm.auxv.size() + 16) * 8;
 	for (const Mapping &m : img.mappings)
 		bytes += NLA_HDRLEN + 4 * u64 + 2 * u32 + (m.kind == HETMIG_VMA_FILE ? u32 : 0);
-	return bytes + 8 * u32;
+	return bytes + (8 + ghosts) * u32;
 }
 
 // The member's part once the whole tree exists (Tree::member_main made
@@ -466,7 +473,7 @@ size_t restore_mm_bytes(const Image &img)
 // its processes share.
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
-			     bool root)
+			     std::vector<int> ghosts, bool root)
 {
 	// Our pipes and the shared memory go above every number the image
 	// uses, the rest is closed.
@@ -489,6 +496,12 @@ size_t restore_mm_bytes(const Image &img)
 			child_fail({go, report}, "fcntl", errno);
 		keep.push_back(fd);
 	}
+	for (int &fd : ghosts) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
+		if (fd < 0)
+			child_fail({go, report}, "fcntl", errno);
+		keep.push_back(fd);
+	}
 	for (int fd = 0; fd <= top; fd++) {
 		bool std_inherited = fd <= 2 && std::any_of(img.files.begin(), img.files.end(),
 			[&](const OpenFile &f) { return f.fd == fd && f.std_stream; });
@@ -504,7 +517,8 @@ size_t restore_mm_bytes(const Image &img)
 	// The netlink socket too, before the uid changes: its send buffer must
 	// take the RESTORE_MM request, one attribute nest per mapping, which
 	// only root may raise past net.core.wmem_max.
-	auto client = GenlClient::connect_above(std::max(go, report), restore_mm_bytes(img));
+	auto client = GenlClient::connect_above(std::max(go, report),
+						restore_mm_bytes(img, ghosts.size()));
 	if (!client)
 		child_fail(p, client.error().describe());
 
@@ -522,6 +536,24 @@ size_t restore_mm_bytes(const Image &img)
 						       {img.uid, uid, img.gid, gid});
 	if (!unix_sockets)
 		child_fail(p, unix_sockets.error().describe());
+	// Each fd of a deleted file or memfd opened on the one the restorer
+	// made, before the credentials change: the process may have taken
+	// away its own permission since it opened it (fchmod 0).
+	std::map<int, int> ghost_fds;
+	for (const auto &f : img.files) {
+		if (f.ghost < 0 || f.dup_of >= 0 || f.tree_file >= 0)
+			continue;
+		if (size_t(f.ghost) >= ghosts.size())
+			child_fail(p, strf("fd %d: a deleted file the image lacks", f.fd));
+		auto fd = fds::reopen_ghost(f, ghosts[size_t(f.ghost)]);
+		int high = fd ? fcntl(*fd, F_DUPFD_CLOEXEC, top + 1) : -1;
+		if (!fd)
+			child_fail(p, strf("fd %d: ", f.fd) + fd.error().describe());
+		if (high < 0)
+			child_fail(p, "fcntl", errno);
+		close(*fd);
+		ghost_fds[f.fd] = high;
+	}
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
 	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
@@ -541,9 +573,11 @@ size_t restore_mm_bytes(const Image &img)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files, *tcp, *unix_sockets);
+	child_files(img, policy, p, tree_files, ghost_fds, *tcp, *unix_sockets);
 	// The shared descriptions this process does not hold must not stay
-	// open in it (a pipe's reader would never see its end of file).
+	// open in it (a pipe's reader would never see its end of file). The
+	// restorer's ghosts stay for the private mappings of them, and
+	// RESTORE_MM closes them.
 	for (int fd : tree_files)
 		close(fd);
 	if (chdir(img.cwd.c_str()))
@@ -554,6 +588,7 @@ size_t restore_mm_bytes(const Image &img)
 	// Files the mappings need, and the netlink socket: closed by RESTORE_MM.
 	std::vector<int> close_fds = {p.go, p.report};
 	close_fds.insert(close_fds.end(), shm.begin(), shm.end());
+	close_fds.insert(close_fds.end(), ghosts.begin(), ghosts.end());
 	std::vector<int> map_fds(img.mappings.size(), -1);
 	std::map<std::string, int> opened;	// path -> fd
 	for (size_t i = 0; i < img.mappings.size(); i++) {
@@ -562,6 +597,12 @@ size_t restore_mm_bytes(const Image &img)
 			if (size_t(m.shared) >= shm.size())
 				child_fail(p, "a mapping of shared memory the image lacks");
 			map_fds[i] = shm[size_t(m.shared)];
+			continue;
+		}
+		if (m.ghost >= 0) {
+			if (size_t(m.ghost) >= ghosts.size())
+				child_fail(p, "a mapping of a deleted file the image lacks");
+			map_fds[i] = ghosts[size_t(m.ghost)];
 			continue;
 		}
 		if (m.kind != HETMIG_VMA_FILE)
@@ -625,7 +666,8 @@ size_t restore_mm_bytes(const Image &img)
 	if (!converted(img))
 		child_vdso(img, p);
 
-	auto req = client->new_request(HETMIG_CMD_RESTORE_MM, 0, restore_mm_bytes(img));
+	auto req = client->new_request(HETMIG_CMD_RESTORE_MM, 0,
+				       restore_mm_bytes(img, ghosts.size()));
 	if (!req)
 		child_fail(p, req.error().describe());
 	nl_msg *msg = req->get();
@@ -689,6 +731,7 @@ struct TreeSetup {
 	std::vector<int> uffd_read, uffd_write;
 	std::vector<int> shm;	// the tree's shared memory, memfds
 	std::vector<int> tree_files;	// the descriptions its processes share
+	std::vector<int> ghosts;	// its deleted files and memfds (fds/ghost_files.h)
 };
 
 struct Created {
@@ -826,7 +869,8 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		close(uffd);
 	}
 	close(t.uffd_write[i]);
-	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, i == 0);
+	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, t.ghosts,
+		   i == 0);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -923,7 +967,7 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (f.made_anew() || fds::is_device(f))
+			if (f.made_anew() || fds::is_device(f) || f.ghost >= 0)
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)
@@ -1021,19 +1065,29 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 
 	FdList shm;
 	for (const auto &sh : img.shared) {
+		// Sealable only where a memfd held as an fd was (fds/memfd.h).
 		int fd = memfd_create(sh.name.empty() ? "hetmig-shared-anon" : sh.name.c_str(),
-				      MFD_CLOEXEC);
+				      MFD_CLOEXEC | (fds::shared_needs_sealing(img, shm.fds.size())
+							     ? MFD_ALLOW_SEALING : 0));
 		if (fd < 0)
 			return fail(errno, "making the tree's shared memory");
 		shm.fds.push_back(fd);
 		if (ftruncate(fd, off_t(sh.size)))
 			return fail(errno, "sizing the tree's shared memory");
 	}
-	// Made before the root, which inherits them, and its children from it.
-	auto tree_files = fds::make_tree_files(img, [&](const Image &holder) {
+	// Made before the root, which inherits them, and its children from it:
+	// deleted files and memfds first, which shared descriptions may be of.
+	auto creds_of = [&](const Image &holder) {
 		return std::pair{uid_t(policy.uid.value_or(holder.uid)),
 				 gid_t(policy.gid.value_or(holder.gid))};
-	});
+	};
+	auto ghosts = fds::make_ghosts(img, shm.fds, creds_of);
+	if (!ghosts)
+		return std::unexpected(ghosts.error());
+	std::vector<int> ghost_fds;
+	for (const auto &fd : *ghosts)
+		ghost_fds.push_back(fd.get());
+	auto tree_files = fds::make_tree_files(img, ghost_fds, creds_of);
 	if (!tree_files)
 		return std::unexpected(tree_files.error());
 	std::vector<std::unique_ptr<Pipe>> go, report, uffd;
@@ -1059,6 +1113,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	t.shm = shm.fds;
 	for (const auto &fd : *tree_files)
 		t.tree_files.push_back(fd.get());
+	t.ghosts = ghost_fds;
 	t.policy = &policy;
 	t.keep_pids = policy.keep_pid && privileged;
 	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
@@ -1088,6 +1143,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 	// The root holds them now; a pipe's end kept here would hide its end
 	// of file from the tree.
 	tree_files->clear();
+	ghosts->clear();
 	for (size_t i = 0; i < n; i++) {
 		go[i]->close_read();
 		report[i]->close_write();

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "fds/ghost_files.h"
+#include "fds/memfd.h"
 #include "fds/tree_files.h"
 #include "inject.h"
 
@@ -183,6 +185,7 @@ Result<void> capture_shared(Image &root, std::span<const pid_t> tree)
 {
 	std::map<SharedKey, int32_t> index;
 	std::vector<std::vector<std::pair<uint64_t, uint64_t>>> carried;  // object offsets
+	std::vector<bool> by_fd;	// carried by a ghost (fds/memfd.h)
 	auto each = [&](Image &img) -> Result<void> {
 		for (auto &m : img.mappings) {
 			if (!is_shared_memory(m))
@@ -203,14 +206,20 @@ Result<void> capture_shared(Image &root, std::span<const pid_t> tree)
 				if (m.path.starts_with("/memfd:"))
 					name = m.path.substr(7, m.path.size() - 7 -
 								     std::string(" (deleted)").size());
-				root.shared.push_back({(uint64_t(m.dev_major) << 32) | m.dev_minor,
-						       m.inode, 0, name});
+				uint64_t dev = (uint64_t(m.dev_major) << 32) | m.dev_minor;
+				root.shared.push_back({dev, m.inode, 0, name});
 				carried.emplace_back();
+				// One a process holds as an fd too brings its bytes
+				// with it, all of them: its mappings carry none.
+				by_fd.push_back(fds::link_ghost_to_shared(root, dev, m.inode,
+									  it->second));
 			}
 			m.shared = it->second;
 			SharedMemory &obj = root.shared[size_t(m.shared)];
 			uint64_t len = m.end - m.start;
 			obj.size = std::max(obj.size, m.pgoff + len);
+			if (by_fd[size_t(m.shared)])
+				continue;
 			// The offsets of [pgoff, pgoff + len) not carried yet.
 			auto &done = carried[size_t(m.shared)];
 			uint64_t off = m.pgoff, end = m.pgoff + len;
@@ -355,6 +364,10 @@ Result<Image> capture_tree(FrozenTree &tree)
 		root.members.push_back(std::move(images[i]));
 	if (auto plan = plan_tree(tree_members(root)); !plan)
 		return std::unexpected(plan.error());
+	// Before the shared memory, which a memfd held as an fd brings, and
+	// the shared descriptions, which may be of a ghost.
+	if (auto r = fds::capture_ghosts(root); !r)
+		return std::unexpected(r.error());
 	if (auto r = capture_shared(root, pids); !r)
 		return std::unexpected(r.error());
 	if (auto r = fds::capture_tree_files(root); !r)

@@ -414,8 +414,8 @@ TEST(Image, UnixSockets)
 	dgram.senders = {std::string("\0peer", 5)};
 	img.unix_sockets = {listener, client, accepted, dgram};
 	auto bytes = encode(img, false);
-	EXPECT_EQ(testing::version_of(bytes), kImageFormatVersion);
-	EXPECT_EQ(kImageFormatVersion, 6u);
+	EXPECT_EQ(testing::version_of(bytes), kImageFormatUnixSockets);
+	EXPECT_EQ(kImageFormatUnixSockets, 6u);
 	auto back = decode(bytes);
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	ASSERT_EQ(back->unix_sockets.size(), 4u);
@@ -705,7 +705,7 @@ TEST(Image, MappedFileReadsAsTheCopyAndRefusesTheSame)
 TEST(Image, ForeignVersionIsNamed)
 {
 	auto bytes = encode(sample(), false);
-	uint32_t v = 7;
+	uint32_t v = 8;
 	std::memcpy(bytes.data() + 8, &v, 4);
 	// A well-formed header of another version: its CRC made anew.
 	uint32_t crc = uint32_t(crc32(0, bytes.data(), 28));
@@ -713,7 +713,7 @@ TEST(Image, ForeignVersionIsNamed)
 	auto r = decode(bytes);
 	ASSERT_FALSE(r.has_value());
 	EXPECT_EQ(r.error().code, EPROTO);
-	EXPECT_NE(r.error().describe().find("format version 7 is not supported"),
+	EXPECT_NE(r.error().describe().find("format version 8 is not supported"),
 		  std::string::npos) << r.error().describe();
 }
 

@@ -245,7 +245,7 @@ TEST(TreeFiles, APipeBetweenTwoProcessesAndTheirEventfdAreTheTrees)
 	close(copy);
 
 	// Made again: one pipe with its bytes, one eventfd with its count.
-	auto made = fds::make_tree_files(root, [](const Image &) {
+	auto made = fds::make_tree_files(root, {}, [](const Image &) {
 		return std::pair{getuid(), getgid()};
 	});
 	ASSERT_TRUE(made.has_value()) << made.error().describe();
@@ -421,7 +421,7 @@ TEST(TreeFiles, APipeIsMadeAsItsFirstHolder)
 		f.tree_file = mode;
 		root.files.push_back(f);
 	}
-	auto made = fds::make_tree_files(root, [](const Image &) {
+	auto made = fds::make_tree_files(root, {}, [](const Image &) {
 		return std::pair{uid_t(4321), gid_t(4322)};
 	});
 	ASSERT_TRUE(made.has_value()) << made.error().describe();

@@ -402,7 +402,7 @@ TEST_F(UnixSockets, ATreesListenerAndConnectionAreMadeOnce)
 	rc.wait();
 	wc.wait();
 
-	auto made = fds::make_tree_files(root, [](const Image &) {
+	auto made = fds::make_tree_files(root, {}, [](const Image &) {
 		return std::pair{getuid(), getgid()};
 	});
 	ASSERT_TRUE(made.has_value()) << made.error().describe();

@@ -1592,6 +1592,8 @@ Result<Image> Converter::run()
 	out_.unix_pairs = src_.unix_pairs;
 	// Socket types and addresses are the same on both ISAs.
 	out_.unix_sockets = src_.unix_sockets;
+	// Deleted files and memfds are bytes and attributes: the same on both.
+	out_.ghosts = src_.ghosts;
 	// RLIMIT_* are numbered alike on both ISAs (the generic numbering).
 	out_.rlimits = src_.rlimits;
 	out_.oom_score_adj = src_.oom_score_adj;

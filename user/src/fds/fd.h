@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -38,6 +39,37 @@ public:
 
 private:
 	int fd_ = -1;
+};
+
+// While it lives, this thread creates files as UID and GID (and checks
+// access as they would), when it runs as root: a pipe or socket made for
+// the tree is owned by its first holder, as the one it made on the source
+// was, so that it may open it again through /proc/self/fd; a deleted file
+// is made again only where its holder may make one. Capabilities
+// other than the file system's (CAP_SYS_RESOURCE, for a large pipe) stay.
+class CreatingAs {
+public:
+	CreatingAs(uid_t uid, gid_t gid) : active_(geteuid() == 0)
+	{
+		if (!active_)
+			return;
+		old_gid_ = gid_t(syscall(SYS_setfsgid, gid));
+		old_uid_ = uid_t(syscall(SYS_setfsuid, uid));
+	}
+	~CreatingAs()
+	{
+		if (!active_)
+			return;
+		syscall(SYS_setfsuid, old_uid_);
+		syscall(SYS_setfsgid, old_gid_);
+	}
+	CreatingAs(const CreatingAs &) = delete;
+	CreatingAs &operator=(const CreatingAs &) = delete;
+
+private:
+	bool active_;
+	uid_t old_uid_ = 0;
+	gid_t old_gid_ = 0;
 };
 
 // Our own descriptor of the open file description PID has at FD

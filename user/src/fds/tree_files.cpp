@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
+#include "fds/ghost_files.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 #include "fds/unix_pairs.h"
@@ -345,6 +346,7 @@ std::optional<std::string> tree_files_problem(const Image &root)
 			const OpenFile &s = root.tree_files[size_t(f.tree_file)];
 			if (f.pipe != s.pipe || f.unix_socket != s.unix_socket ||
 			    regular(f) != regular(s) || (regular(f) && f.path != s.path) ||
+			    f.ghost != s.ghost ||
 			    f.eventfd.has_value() != s.eventfd.has_value() ||
 			    f.timerfd.has_value() != s.timerfd.has_value() ||
 			    (f.flags & O_ACCMODE) != (s.flags & O_ACCMODE) || f.dup_of >= 0 ||
@@ -425,35 +427,6 @@ Result<UniqueFd> open_as(uid_t uid, gid_t gid, const OpenFile &f)
 	return fd;
 }
 
-// While it lives, this thread creates files as UID and GID (and checks
-// access as they would), when it runs as root: a pipe or socket made for
-// the tree is owned by its first holder, as the one it made on the source
-// was, so that it may open it again through /proc/self/fd. Capabilities
-// other than the file system's (CAP_SYS_RESOURCE, for a large pipe) stay.
-class CreatingAs {
-public:
-	CreatingAs(uid_t uid, gid_t gid) : active_(geteuid() == 0)
-	{
-		if (!active_)
-			return;
-		old_gid_ = gid_t(syscall(SYS_setfsgid, gid));
-		old_uid_ = uid_t(syscall(SYS_setfsuid, uid));
-	}
-	~CreatingAs()
-	{
-		if (!active_)
-			return;
-		syscall(SYS_setfsuid, old_uid_);
-		syscall(SYS_setfsgid, old_gid_);
-	}
-	CreatingAs(const CreatingAs &) = delete;
-	CreatingAs &operator=(const CreatingAs &) = delete;
-
-private:
-	bool active_;
-	uid_t old_uid_ = 0;
-	gid_t old_gid_ = 0;
-};
 
 // A regular file the tree's processes share, opened as the first of them
 // would, checked to be the file it was, at its offset.
@@ -475,7 +448,8 @@ Result<int> make_regular(const OpenFile &f, uid_t uid, gid_t gid)
 
 } // namespace
 
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of)
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, std::span<const int> ghosts,
+					      const CredentialsOf &creds_of)
 {
 	std::vector<UniqueFd> made;
 	// Each pipe's own ends are closed when the maker goes: an end no
@@ -507,7 +481,10 @@ Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const Credentia
 		const OpenFile &f = root.tree_files[k];
 		auto [uid, gid] = creds_of(*holder(k));
 		CreatingAs owner(uid, gid);
-		auto fd = f.pipe	  ? pipes.open_end(f)
+		if (f.ghost >= 0 && size_t(f.ghost) >= ghosts.size())
+			return fail(EINVAL, strf("%s: a deleted file the image lacks", f.path.c_str()));
+		auto fd = f.ghost >= 0	  ? reopen_ghost(f, ghosts[size_t(f.ghost)])
+			  : f.pipe	  ? pipes.open_end(f)
 			  : f.unix_socket ? (named->has(f.unix_socket) ? named->take(f)
 							      : sockets.open_end(f))
 			  : f.eventfd	  ? make_eventfd(f)

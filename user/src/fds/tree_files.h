@@ -29,6 +29,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <sys/types.h>
 #include <utility>
 #include <string>
@@ -36,6 +37,7 @@
 
 #include "error.h"
 #include "fds/fd.h"
+#include "fds/ghost_files.h"
 #include "image.h"
 
 namespace hetmig::fds {
@@ -53,13 +55,14 @@ Result<void> capture_tree_files(Image &root);
 // nothing.
 std::optional<std::string> tree_files_problem(const Image &root);
 
-// The credentials (uid, gid) a process of the tree runs as here.
-using CredentialsOf = std::function<std::pair<uid_t, gid_t>(const Image &)>;
+// CredentialsOf: fds/ghost_files.h.
 
 // The restorer's side: each of ROOT.tree_files, in order. A regular file
 // is opened with the credentials CREDS_OF gives the first process holding
 // it, not the restorer's, and must be the file it was (size, mtime); a
-// pipe or socket is that process's (its owner), where we run as root.
-Result<std::vector<UniqueFd>> make_tree_files(const Image &root, const CredentialsOf &creds_of);
+// pipe or socket is that process's (its owner), where we run as root; a
+// deleted file or memfd is opened again on GHOSTS' (make_ghosts').
+Result<std::vector<UniqueFd>> make_tree_files(const Image &root, std::span<const int> ghosts,
+					      const CredentialsOf &creds_of);
 
 } // namespace hetmig::fds
