@@ -328,11 +328,6 @@ void child_vdso(const Image &img, const ChildPipes &p)
 	move({t + vvar_len, t + vvar_len + vdso_len}, want_vdso->start);
 }
 
-int open_flags_for_reopen(int flags)
-{
-	return flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-}
-
 // The receiver's choice for standard stream FD (0, 1 or 2): empty for ours.
 const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 {
@@ -421,7 +416,7 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			fd = f.fd == 0 ? open(path.c_str(), O_RDONLY)
 				       : open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
 		} else {
-			fd = open(f.path.c_str(), open_flags_for_reopen(f.flags));
+			fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
 		}
 		if (fd < 0)
 			child_fail(p, "opening " + f.path, errno);

@@ -57,7 +57,7 @@ Result<void> check_device_here(const OpenFile &f)
 
 Result<int> open_device(const OpenFile &f)
 {
-	UniqueFd fd(open(f.path.c_str(), f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)));
+	UniqueFd fd(open(f.path.c_str(), reopen_flags(f.flags)));
 	if (fd.get() < 0)
 		return fail(errno, "opening " + f.path);
 	struct stat st;

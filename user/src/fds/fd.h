@@ -3,6 +3,7 @@
 // owned descriptor, a copy of one a stopped process holds, its fdinfo.
 #pragma once
 
+#include <fcntl.h>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,14 @@
 #include "error.h"
 
 namespace hetmig::fds {
+
+// The open(2) flags to open a file again with, as the process had it
+// open: those that only acted when it was first opened (creating,
+// truncating, taking a terminal) left out.
+inline int reopen_flags(int flags)
+{
+	return flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+}
 
 // A descriptor closed when its owner goes; moving it leaves -1 behind.
 class UniqueFd {

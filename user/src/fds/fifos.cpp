@@ -188,7 +188,7 @@ Result<int> FifoOpener::open_end(const OpenFile &f)
 	if (auto k = keeper(f.path); !k)
 		return std::unexpected(k.error());
 	// Non-blocking to open (the keeper is there), then as it was.
-	int flags = f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	int flags = reopen_flags(f.flags);
 	int fd = open(f.path.c_str(), flags | O_NONBLOCK);
 	if (fd < 0)
 		return fail(errno, strf("fd %d: opening the FIFO %s", f.fd, f.path.c_str()));

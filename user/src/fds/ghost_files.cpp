@@ -423,7 +423,7 @@ Result<int> reopen_ghost(const OpenFile &f, int ghost_fd)
 {
 	// Creation flags are spent; O_TMPFILE's (an O_TMPFILE file is one of
 	// these) would ask for a new file in a directory.
-	int flags = (f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | __O_TMPFILE)) | O_CLOEXEC;
+	int flags = (reopen_flags(f.flags) & ~__O_TMPFILE) | O_CLOEXEC;
 	if (!f.directory)
 		flags &= ~O_DIRECTORY;
 	std::string self = "/proc/self/fd/" + std::to_string(ghost_fd);

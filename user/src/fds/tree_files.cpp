@@ -366,7 +366,7 @@ namespace {
 // threads.
 Result<UniqueFd> open_as(uid_t uid, gid_t gid, const OpenFile &f)
 {
-	int flags = (f.flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CLOEXEC;
+	int flags = reopen_flags(f.flags) | O_CLOEXEC;
 	if (geteuid() != 0) {
 		UniqueFd fd(open(f.path.c_str(), flags));
 		if (fd.get() < 0)
