@@ -11,6 +11,7 @@
 #include "freeze.h"
 #include "hetmig.h"
 #include "netlink.h"
+#include "pages.h"
 #include "regs.h"
 #include "restore.h"
 #include "signals.h"
@@ -135,6 +136,12 @@ static const struct genl_ops hetmig_genl_ops[] = {
 		.policy = hetmig_set_thread_policy,
 		.maxattr = HETMIG_A_MAX,
 	},
+	{
+		.cmd = HETMIG_CMD_SAVE_PAGES,
+		.doit = hetmig_save_pages_doit,
+		.policy = hetmig_save_pages_policy,
+		.maxattr = HETMIG_A_MAX,
+	},
 };
 
 static const struct genl_multicast_group hetmig_mcgrps[] = {
@@ -150,6 +157,12 @@ struct genl_family hetmig_genl_family __ro_after_init = {
 	.mcgrps = hetmig_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(hetmig_mcgrps),
 	.netnsok = true,
+	/*
+	 * No request relies on genl_mutex: freezes have their own lock, and
+	 * every other request acts on a target its caller holds stopped or
+	 * on the caller itself. SAVE_PAGES needs requests side by side.
+	 */
+	.parallel_ops = true,
 };
 
 int __init hetmig_genl_init(void)

@@ -210,6 +210,28 @@
  *   whole number of registers) before any is written; EINVAL otherwise.
  *   If the kernel refuses a set while writing, the thread is left half
  *   set: the tracer must then kill the process it was rebuilding.
+ *
+ * HETMIG_CMD_SAVE_PAGES (dump): copy memory of a stopped target into a
+ *   file of the caller, once, and sum it. What a dump to a file uses
+ *   instead of reading the memory into its own buffers and writing them.
+ *   Permission and errors: as for GET_REGS (a reader: the tracer, or a
+ *   caller the freeze's holder allows). Requests of this command may run
+ *   side by side, from several threads of one caller.
+ *   Request (all required):
+ *     HETMIG_A_PID                 u32
+ *     HETMIG_A_PAGES_ADDR          u64: the target address, page-aligned
+ *     HETMIG_A_PAGES_LEN           u64: bytes, page-aligned, 1 to 64 MiB
+ *     HETMIG_A_PAGES_FD            u32: the caller's descriptor of a
+ *                                  regular file open for writing, not
+ *                                  O_APPEND
+ *     HETMIG_A_PAGES_FILE_OFFSET   u64: where in the file the bytes go
+ *   Reply (a HETMIG_CMD_SAVE_PAGES message):
+ *     HETMIG_A_PAGES_SUM           u64: XXH64, seed 0, of the bytes
+ *   The pages are read as ptrace's PEEK reads them (read-protected ones
+ *   too; absent ones are faulted in). EFAULT: the range is not mapped or
+ *   is device memory. EBADF: PAGES_FD is not open for writing. EINVAL:
+ *   not a regular file, O_APPEND, or a range out of bounds. A failed
+ *   write (ENOSPC, EIO, ...) leaves part of the range written.
  */
 #ifndef _UAPI_LINUX_HETMIG_H
 #define _UAPI_LINUX_HETMIG_H
@@ -275,6 +297,7 @@ enum hetmig_cmd {
 	HETMIG_CMD_RESTORE_MM,
 	HETMIG_CMD_WRITE_PAGES,
 	HETMIG_CMD_SET_THREAD,
+	HETMIG_CMD_SAVE_PAGES,
 
 	__HETMIG_CMD_LAST
 };
@@ -333,6 +356,9 @@ enum hetmig_attr {
 	HETMIG_A_PAGES_BUF,		/* u64 */
 	HETMIG_A_PAGES_LEN,		/* u64 */
 	HETMIG_A_REGSET,		/* nest of REGSET_NOTE, REGSET_DATA */
+	HETMIG_A_PAGES_FD,		/* u32 */
+	HETMIG_A_PAGES_FILE_OFFSET,	/* u64 */
+	HETMIG_A_PAGES_SUM,		/* u64 */
 
 	__HETMIG_A_LAST
 };

@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "frozen.h"
 #include "image.h"
+#include "page_saver.h"
 #include "rebuild.h"
 #include "tree.h"
 
@@ -136,6 +137,14 @@ int cmd_dump(int argc, char **argv)
 	auto memory = open_tree_memory(frozen->pids(), opts);
 	if (!memory)
 		return report(memory.error());
+	// Uncompressed, the pages go from the process into the file in one
+	// copy, by hetmig.ko, on a thread a CPU (page_saver.h).
+	if (!opts.compress) {
+		auto savers = page_savers(frozen->pids(), page_saver_threads());
+		if (!savers)
+			return report(savers.error());
+		opts.savers = std::move(*savers);
+	}
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());
 	// A byte that reached a connection after its queue was read would be

@@ -11,6 +11,7 @@
 #include "image_metadata.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -494,12 +495,36 @@ uint64_t Image::page_bytes() const
 }
 
 namespace {
-Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageReader *>> &runs,
-			const ByteSink &sink, const WriteOptions &opts);
+
+// A run of pages to write, from its process (0 the root, I member I - 1)
+// through READER when it holds no data.
+struct RunRef {
+	const PageRun *run;
+	const PageReader *reader;
+	size_t process;
+};
+
+Result<void> write_runs(const std::vector<RunRef> &runs, const ByteSink &sink,
+			const WriteOptions &opts);
+Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteOptions &opts);
+
+// write_image; FILE_FD, when not -1, is the regular file SINK writes to,
+// at whose offsets the savers of OPTS may put page records themselves.
+Result<void> write_image_to(const Image &img, const ByteSink &sink, const WriteOptions &opts,
+			    int file_fd);
+
 } // namespace
 
 Result<void> write_image(const Image &img, const ByteSink &sink,
 			 const WriteOptions &opts)
+{
+	return write_image_to(img, sink, opts, -1);
+}
+
+namespace {
+
+Result<void> write_image_to(const Image &img, const ByteSink &sink, const WriteOptions &opts,
+			    int file_fd)
 {
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
@@ -522,22 +547,29 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 		return r;
 
 	// The root's runs, then each member's (format 3), each from its reader.
-	std::vector<std::pair<const PageRun *, const PageReader *>> runs;
+	std::vector<RunRef> runs;
 	for (const auto &run : img.pages)
-		runs.emplace_back(&run, &opts.reader);
+		runs.push_back({&run, &opts.reader, 0});
 	for (size_t i = 0; i < img.members.size(); i++)
 		for (const auto &run : img.members[i].pages)
-			runs.emplace_back(&run, i < opts.member_readers.size()
-						       ? &opts.member_readers[i] : nullptr);
+			runs.push_back({&run, i < opts.member_readers.size()
+					       ? &opts.member_readers[i] : nullptr, i + 1});
+	bool all_read = std::all_of(runs.begin(), runs.end(), [](const RunRef &ref) {
+		return ref.run->data.empty() && ref.reader && *ref.reader;
+	});
+	if (file_fd >= 0 && !opts.savers.empty() && !opts.compress && all_read)
+		return write_runs_at(runs, file_fd, opts);
 	return write_runs(runs, sink, opts);
 }
+
+} // namespace
 
 Result<void> write_page_records(const std::vector<PageRun> &pages, const ByteSink &sink,
 			       const WriteOptions &opts)
 {
-	std::vector<std::pair<const PageRun *, const PageReader *>> runs;
+	std::vector<RunRef> runs;
 	for (const auto &run : pages)
-		runs.emplace_back(&run, &opts.reader);
+		runs.push_back({&run, &opts.reader, 0});
 	return write_runs(runs, sink, opts);
 }
 
@@ -545,8 +577,8 @@ namespace {
 
 // Page records for RUNS, each read with its reader when it has no data,
 // then the end record and the trailer.
-Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageReader *>> &runs,
-			const ByteSink &sink, const WriteOptions &opts)
+Result<void> write_runs(const std::vector<RunRef> &runs, const ByteSink &sink,
+			const WriteOptions &opts)
 {
 	RecordPipeline pipe(opts.compress ? compress_lanes(opts.threads) : 1, opts.compress);
 	if (auto r = pipe.start(); !r)
@@ -600,7 +632,7 @@ Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageR
 		return {};
 	};
 
-	for (const auto &[run_ptr, reader] : runs) {
+	for (const auto &[run_ptr, reader, process] : runs) {
 		const PageRun &run = *run_ptr;
 		if (run.data.empty() && (!reader || !*reader) && run.len) {
 			(void)finish(true);
@@ -642,6 +674,113 @@ Result<void> write_runs(const std::vector<std::pair<const PageRun *, const PageR
 	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
 	t.sum = sum_of(&t, offsetof(Trailer, sum));
 	return sink(bytes_of(t));
+}
+
+Result<void> pwrite_all(int fd, std::span<const uint8_t> b, uint64_t offset)
+{
+	for (size_t done = 0; done < b.size();) {
+		ssize_t n = ::pwrite(fd, b.data() + done, b.size() - done, off_t(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO, "writing the image");
+		done += size_t(n);
+	}
+	return {};
+}
+
+// write_runs for a regular file FD whose position is where the records
+// start: every record's place is known before any is written (its header,
+// then its raw bytes), so the savers (one a thread) each take the next
+// record and write it there, and the kernel copies the pages once
+// (page_saver.h). A record a saver cannot read (EFAULT: a mapping the
+// kernel will not pin) goes through the record's reader instead. The
+// file ends with the end record and the trailer, its position after them.
+// Every run is read (no DATA) and has a reader.
+Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteOptions &opts)
+{
+	off_t base = ::lseek(fd, 0, SEEK_CUR);
+	if (base < 0)
+		return fail(errno, "lseek in the image");
+	struct Place {
+		const RunRef *ref;
+		uint64_t offset_in_run, len, at;	// at: the header's offset
+	};
+	std::vector<Place> places;
+	Trailer t{};
+	uint64_t at = uint64_t(base);
+	for (const auto &ref : runs) {
+		for (uint64_t off = 0; off < ref.run->len; off += kPageRecordMax) {
+			uint64_t n = std::min<uint64_t>(kPageRecordMax, ref.run->len - off);
+			places.push_back({&ref, off, n, at});
+			at += sizeof(RecordHeader) + n;
+			t.records++;
+			t.page_bytes += n;
+		}
+	}
+
+	std::atomic<size_t> next{0};
+	std::mutex mu;
+	std::optional<Error> error;
+	auto write_one = [&](const PageSaver &saver, const Place &p,
+			     std::vector<uint8_t> &buffer) -> Result<void> {
+		RecordHeader rh{};
+		rh.addr = p.ref->run->addr + p.offset_in_run;
+		rh.raw_len = rh.stored_len = uint32_t(p.len);
+		rh.codec = kCodecRaw;
+		uint64_t data_at = p.at + sizeof(RecordHeader);
+		auto sum = saver(p.ref->process, rh.addr, p.len, fd, data_at);
+		if (!sum && sum.error().code != EFAULT)
+			return std::unexpected(sum.error());
+		if (!sum) {
+			buffer.resize(kPageRecordMax);
+			std::span<uint8_t> bytes(buffer.data(), p.len);
+			if (auto r = (*p.ref->reader)(rh.addr, bytes); !r)
+				return r;
+			if (auto r = pwrite_all(fd, bytes, data_at); !r)
+				return r;
+			sum = sum_of(bytes.data(), bytes.size());
+		}
+		rh.data_sum = *sum;
+		rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
+		return pwrite_all(fd, bytes_of(rh), p.at);
+	};
+	auto work = [&](const PageSaver &saver) {
+		std::vector<uint8_t> buffer;
+		for (size_t i; (i = next.fetch_add(1)) < places.size();) {
+			if (auto r = write_one(saver, places[i], buffer); !r) {
+				std::lock_guard lk(mu);
+				if (!error)
+					error = r.error();
+				next = places.size();	// the others stop too
+				return;
+			}
+		}
+	};
+	std::vector<std::thread> threads;
+	try {
+		for (size_t i = 1; i < opts.savers.size(); i++)
+			threads.emplace_back(work, std::cref(opts.savers[i]));
+	} catch (const std::system_error &) {
+		// Fewer threads: the records are written by those there are.
+	}
+	work(opts.savers[0]);
+	for (auto &thread : threads)
+		thread.join();
+	if (error)
+		return std::unexpected(*error);
+
+	RecordHeader end{};
+	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
+	if (auto r = pwrite_all(fd, bytes_of(end), at); !r)
+		return r;
+	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
+	t.sum = sum_of(&t, offsetof(Trailer, sum));
+	if (auto r = pwrite_all(fd, bytes_of(t), at + sizeof(end)); !r)
+		return r;
+	if (::lseek(fd, off_t(at + sizeof(end) + sizeof(t)), SEEK_SET) < 0)
+		return fail(errno, "lseek in the image");
+	return {};
 }
 
 // What one process of an image must satisfy (the root and each member):
@@ -946,7 +1085,7 @@ Result<void> save_image(const Image &img, const std::string &path,
 	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(errno, "open " + tmp);
-	auto r = write_image(img, [&](std::span<const uint8_t> b) -> Result<void> {
+	auto r = write_image_to(img, [&](std::span<const uint8_t> b) -> Result<void> {
 		for (size_t off = 0; off < b.size();) {
 			ssize_t n = ::write(fd, b.data() + off, b.size() - off);
 			if (n < 0 && errno == EINTR)
@@ -956,7 +1095,7 @@ Result<void> save_image(const Image &img, const std::string &path,
 			off += size_t(n);
 		}
 		return {};
-	}, opts);
+	}, opts, fd);
 	if (r && fsync(fd))
 		r = fail(errno, "fsync " + tmp);
 	::close(fd);

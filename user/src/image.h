@@ -484,6 +484,11 @@ struct Image {
 	}
 };
 
+// Writes LEN bytes of memory at ADDR of process PROCESS of an image (0 the
+// root, I member I - 1) into file FD at OFFSET and returns their XXH64.
+using PageSaver = std::function<Result<uint64_t>(size_t process, uint64_t addr, uint64_t len,
+						 int fd, uint64_t offset)>;
+
 // Where image bytes go and where they come from: a file or a connection.
 using ByteSink = std::function<Result<void>(std::span<const uint8_t>)>;
 // Fills the span completely, or fails (EOF is an error: the image is cut).
@@ -498,6 +503,11 @@ struct WriteOptions {
 	PageReader reader;
 	// The same for each of Image::members, in order.
 	std::vector<PageReader> member_readers = {};
+	// Where save_image writes page records without a copy through our
+	// buffers (page_saver.h): one a thread, writing records side by side
+	// at their places in the file. Used for records without DATA when
+	// not compressing; READER still reads what a saver cannot (EFAULT).
+	std::vector<PageSaver> savers = {};
 };
 
 Result<void> write_image(const Image &img, const ByteSink &sink,

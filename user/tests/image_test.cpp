@@ -2,6 +2,7 @@
 // The image format: what is written reads back the same, and every cut,
 // flipped byte or foreign version is refused with the right message;
 // images of format 1 (fixtures/image) still read.
+#include <atomic>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <linux/hetmig.h>
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 #include "image.h"
@@ -820,6 +822,83 @@ TEST(Image, NotAnImage)
 	auto r = decode(text);
 	ASSERT_FALSE(r.has_value());
 	EXPECT_NE(r.error().describe().find("not a hetmig image"), std::string::npos);
+}
+
+} // namespace
+} // namespace hetmig
+
+namespace hetmig {
+namespace {
+
+std::vector<uint8_t> file_bytes(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Savers (hetmig.ko's SAVE_PAGES in a dump) put the records at their places
+// in the file, side by side on threads: the file is byte for byte what the
+// sink writes, a record a saver cannot read (EFAULT) comes through the
+// reader, and a saver that fails otherwise fails the save with its error
+// and leaves no image.
+TEST(Image, SaversWriteWhatTheSinkWrites)
+{
+	Image img = sample();
+	img.pages.push_back({0x400000, 5 * kPageRecordMax + 8192, {}});
+	for (auto &run : img.pages)
+		run.data.clear();
+	auto reader = [](uint64_t addr, std::span<uint8_t> out) -> Result<void> {
+		for (size_t i = 0; i < out.size(); i++)
+			out[i] = uint8_t((addr + i) * 13 >> 5);
+		return {};
+	};
+	std::string dir = ::testing::TempDir();
+	std::string want_path = dir + "/hetmig-sink.img", got_path = dir + "/hetmig-savers.img";
+	ASSERT_TRUE(save_image(img, want_path, {.reader = reader}));
+	auto want = file_bytes(want_path);
+	ASSERT_GT(want.size(), img.page_bytes());
+
+	std::atomic<int> calls{0}, efaults{0};
+	auto saver = [&](size_t process, uint64_t addr, uint64_t len, int fd,
+			 uint64_t offset) -> Result<uint64_t> {
+		EXPECT_EQ(process, 0u);
+		if (++calls % 3 == 0) {
+			efaults++;
+			return fail(EFAULT, "SAVE_PAGES");
+		}
+		std::vector<uint8_t> bytes(len);
+		if (auto r = reader(addr, bytes); !r)
+			return std::unexpected(r.error());
+		if (pwrite(fd, bytes.data(), len, off_t(offset)) != ssize_t(len))
+			return fail(errno, "pwrite");
+		return XXH64(bytes.data(), len, 0);
+	};
+	for (size_t threads : {1u, 3u}) {
+		calls = 0;
+		efaults = 0;
+		std::vector<PageSaver> savers(threads, saver);
+		ASSERT_TRUE(save_image(img, got_path, {.reader = reader, .savers = savers}));
+		EXPECT_EQ(file_bytes(got_path), want) << threads << " savers";
+		EXPECT_GT(efaults, 0);
+		EXPECT_EQ(size_t(calls), size_t(img.page_bytes() / kPageRecordMax + img.pages.size()));
+	}
+	auto back = load_image(got_path);
+	ASSERT_TRUE(back) << back.error().describe();
+	EXPECT_EQ(back->page_bytes(), img.page_bytes());
+	unlink(got_path.c_str());
+
+	calls = 0;
+	auto full = [&](size_t, uint64_t, uint64_t, int, uint64_t) -> Result<uint64_t> {
+		if (++calls == 4)
+			return fail(ENOSPC, "SAVE_PAGES");
+		return 0;
+	};
+	auto r = save_image(img, got_path, {.reader = reader, .savers = {full, full}});
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, ENOSPC);
+	EXPECT_NE(access(got_path.c_str(), F_OK), 0);
+	EXPECT_NE(access((got_path + ".partial").c_str(), F_OK), 0);
+	unlink(want_path.c_str());
 }
 
 } // namespace
