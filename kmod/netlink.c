@@ -157,12 +157,6 @@ struct genl_family hetmig_genl_family __ro_after_init = {
 	.mcgrps = hetmig_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(hetmig_mcgrps),
 	.netnsok = true,
-	/*
-	 * No request relies on genl_mutex: freezes have their own lock, and
-	 * every other request acts on a target its caller holds stopped or
-	 * on the caller itself. SAVE_PAGES needs requests side by side.
-	 */
-	.parallel_ops = true,
 };
 
 int __init hetmig_genl_init(void)

@@ -4,9 +4,7 @@
  * the caller, with the XXH64 of what was written. A dump otherwise copies
  * every page twice (process_vm_readv into the companion's buffer, write(2)
  * into the page cache); here the target's pages are pinned, mapped into
- * the kernel a batch at a time, summed and written once. Requests do not
- * serialize (the family has parallel_ops), so a dump writes its records
- * on as many threads as it has CPUs.
+ * the kernel a batch at a time, summed and written once.
  */
 
 #include <linux/file.h>

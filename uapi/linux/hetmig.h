@@ -215,8 +215,7 @@
  *   file of the caller, once, and sum it. What a dump to a file uses
  *   instead of reading the memory into its own buffers and writing them.
  *   Permission and errors: as for GET_REGS (a reader: the tracer, or a
- *   caller the freeze's holder allows). Requests of this command may run
- *   side by side, from several threads of one caller.
+ *   caller the freeze's holder allows).
  *   Request (all required):
  *     HETMIG_A_PID                 u32
  *     HETMIG_A_PAGES_ADDR          u64: the target address, page-aligned

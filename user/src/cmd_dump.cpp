@@ -138,12 +138,12 @@ int cmd_dump(int argc, char **argv)
 	if (!memory)
 		return report(memory.error());
 	// Uncompressed, the pages go from the process into the file in one
-	// copy, by hetmig.ko, on a thread a CPU (page_saver.h).
+	// copy, by hetmig.ko (page_saver.h).
 	if (!opts.compress) {
-		auto savers = page_savers(frozen->pids(), page_saver_threads());
-		if (!savers)
-			return report(savers.error());
-		opts.savers = std::move(*savers);
+		auto saver = page_saver(frozen->pids());
+		if (!saver)
+			return report(saver.error());
+		opts.saver = std::move(*saver);
 	}
 	if (auto r = save_image(*img, out, opts); !r)
 		return report(r.error());

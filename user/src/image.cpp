@@ -11,7 +11,6 @@
 #include "image_metadata.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -557,7 +556,7 @@ Result<void> write_image_to(const Image &img, const ByteSink &sink, const WriteO
 	bool all_read = std::all_of(runs.begin(), runs.end(), [](const RunRef &ref) {
 		return ref.run->data.empty() && ref.reader && *ref.reader;
 	});
-	if (file_fd >= 0 && !opts.savers.empty() && !opts.compress && all_read)
+	if (file_fd >= 0 && opts.saver && !opts.compress && all_read)
 		return write_runs_at(runs, file_fd, opts);
 	return write_runs(runs, sink, opts);
 }
@@ -691,85 +690,54 @@ Result<void> pwrite_all(int fd, std::span<const uint8_t> b, uint64_t offset)
 
 // write_runs for a regular file FD whose position is where the records
 // start: every record's place is known before any is written (its header,
-// then its raw bytes), so the savers (one a thread) each take the next
-// record and write it there, and the kernel copies the pages once
-// (page_saver.h). A record a saver cannot read (EFAULT: a mapping the
-// kernel will not pin) goes through the record's reader instead. The
-// file ends with the end record and the trailer, its position after them.
-// Every run is read (no DATA) and has a reader.
+// then its raw bytes), so the saver writes each record's bytes there and
+// the kernel copies the pages once (page_saver.h); the header follows with
+// the sum the kernel took. A record the saver cannot read (EFAULT: a
+// mapping the kernel will not pin) goes through the record's reader
+// instead. The file ends with the end record and the trailer, its
+// position after them. Every run is read (no DATA) and has a reader.
+//
+// One saver, on this thread: a second one, writing other records of the
+// same file, waits for the file's lock (tmpfs and ext4 take the inode
+// lock for every write) and spun on it, twice the CPU for no less time
+// (Documentation/benchmarks.md, "One copy").
 Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteOptions &opts)
 {
 	off_t base = ::lseek(fd, 0, SEEK_CUR);
 	if (base < 0)
 		return fail(errno, "lseek in the image");
-	struct Place {
-		const RunRef *ref;
-		uint64_t offset_in_run, len, at;	// at: the header's offset
-	};
-	std::vector<Place> places;
 	Trailer t{};
 	uint64_t at = uint64_t(base);
+	std::vector<uint8_t> buffer;
 	for (const auto &ref : runs) {
 		for (uint64_t off = 0; off < ref.run->len; off += kPageRecordMax) {
 			uint64_t n = std::min<uint64_t>(kPageRecordMax, ref.run->len - off);
-			places.push_back({&ref, off, n, at});
-			at += sizeof(RecordHeader) + n;
+			RecordHeader rh{};
+			rh.addr = ref.run->addr + off;
+			rh.raw_len = rh.stored_len = uint32_t(n);
+			rh.codec = kCodecRaw;
+			uint64_t data_at = at + sizeof(RecordHeader);
+			auto sum = opts.saver(ref.process, rh.addr, n, fd, data_at);
+			if (!sum && sum.error().code != EFAULT)
+				return std::unexpected(sum.error());
+			if (!sum) {
+				buffer.resize(kPageRecordMax);
+				std::span<uint8_t> bytes(buffer.data(), n);
+				if (auto r = (*ref.reader)(rh.addr, bytes); !r)
+					return r;
+				if (auto r = pwrite_all(fd, bytes, data_at); !r)
+					return r;
+				sum = sum_of(bytes.data(), bytes.size());
+			}
+			rh.data_sum = *sum;
+			rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
+			if (auto r = pwrite_all(fd, bytes_of(rh), at); !r)
+				return r;
+			at = data_at + n;
 			t.records++;
 			t.page_bytes += n;
 		}
 	}
-
-	std::atomic<size_t> next{0};
-	std::mutex mu;
-	std::optional<Error> error;
-	auto write_one = [&](const PageSaver &saver, const Place &p,
-			     std::vector<uint8_t> &buffer) -> Result<void> {
-		RecordHeader rh{};
-		rh.addr = p.ref->run->addr + p.offset_in_run;
-		rh.raw_len = rh.stored_len = uint32_t(p.len);
-		rh.codec = kCodecRaw;
-		uint64_t data_at = p.at + sizeof(RecordHeader);
-		auto sum = saver(p.ref->process, rh.addr, p.len, fd, data_at);
-		if (!sum && sum.error().code != EFAULT)
-			return std::unexpected(sum.error());
-		if (!sum) {
-			buffer.resize(kPageRecordMax);
-			std::span<uint8_t> bytes(buffer.data(), p.len);
-			if (auto r = (*p.ref->reader)(rh.addr, bytes); !r)
-				return r;
-			if (auto r = pwrite_all(fd, bytes, data_at); !r)
-				return r;
-			sum = sum_of(bytes.data(), bytes.size());
-		}
-		rh.data_sum = *sum;
-		rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
-		return pwrite_all(fd, bytes_of(rh), p.at);
-	};
-	auto work = [&](const PageSaver &saver) {
-		std::vector<uint8_t> buffer;
-		for (size_t i; (i = next.fetch_add(1)) < places.size();) {
-			if (auto r = write_one(saver, places[i], buffer); !r) {
-				std::lock_guard lk(mu);
-				if (!error)
-					error = r.error();
-				next = places.size();	// the others stop too
-				return;
-			}
-		}
-	};
-	std::vector<std::thread> threads;
-	try {
-		for (size_t i = 1; i < opts.savers.size(); i++)
-			threads.emplace_back(work, std::cref(opts.savers[i]));
-	} catch (const std::system_error &) {
-		// Fewer threads: the records are written by those there are.
-	}
-	work(opts.savers[0]);
-	for (auto &thread : threads)
-		thread.join();
-	if (error)
-		return std::unexpected(*error);
-
 	RecordHeader end{};
 	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
 	if (auto r = pwrite_all(fd, bytes_of(end), at); !r)
@@ -782,6 +750,10 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 		return fail(errno, "lseek in the image");
 	return {};
 }
+
+} // namespace
+
+namespace {
 
 // What one process of an image must satisfy (the root and each member):
 // files in fd order, values in range, pipes whole, shared memory that

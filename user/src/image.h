@@ -503,11 +503,11 @@ struct WriteOptions {
 	PageReader reader;
 	// The same for each of Image::members, in order.
 	std::vector<PageReader> member_readers = {};
-	// Where save_image writes page records without a copy through our
-	// buffers (page_saver.h): one a thread, writing records side by side
-	// at their places in the file. Used for records without DATA when
-	// not compressing; READER still reads what a saver cannot (EFAULT).
-	std::vector<PageSaver> savers = {};
+	// How save_image writes page records without a copy through our
+	// buffers (page_saver.h), at their places in the file. Used for
+	// records without DATA when not compressing; READER still reads
+	// what the saver cannot (EFAULT).
+	PageSaver saver = {};
 };
 
 Result<void> write_image(const Image &img, const ByteSink &sink,

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "page_saver.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <unistd.h>
 
 #include <linux/hetmig.h>
 #include <netlink/genl/genl.h>
@@ -61,36 +59,24 @@ Result<bool> kernel_saves_pages(GenlClient &client)
 	return std::unexpected(r.error());
 }
 
-Result<std::vector<PageSaver>> page_savers(std::span<const pid_t> pids, size_t threads)
+Result<PageSaver> page_saver(std::span<const pid_t> pids)
 {
-	std::vector<PageSaver> savers;
+	auto client = GenlClient::connect();
+	if (!client)
+		return std::unexpected(client.error());
+	auto has = kernel_saves_pages(*client);
+	if (!has)
+		return std::unexpected(has.error());
+	if (!*has)
+		return PageSaver{};
+	auto owned = std::make_shared<GenlClient>(std::move(*client));
 	std::vector<pid_t> tree(pids.begin(), pids.end());
-	for (size_t i = 0; i < threads; i++) {
-		auto client = GenlClient::connect();
-		if (!client)
-			return std::unexpected(client.error());
-		if (i == 0) {
-			auto has = kernel_saves_pages(*client);
-			if (!has)
-				return std::unexpected(has.error());
-			if (!*has)
-				return savers;
-		}
-		auto owned = std::make_shared<GenlClient>(std::move(*client));
-		savers.push_back([owned, tree](size_t process, uint64_t addr, uint64_t len, int fd,
-					       uint64_t offset) -> Result<uint64_t> {
-			if (process >= tree.size())
-				return fail(EINVAL, "SAVE_PAGES: no such process of the tree");
-			return save(*owned, tree[process], addr, len, fd, offset);
-		});
-	}
-	return savers;
-}
-
-size_t page_saver_threads()
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return size_t(std::clamp(cpus, 1L, 4L));
+	return [owned, tree](size_t process, uint64_t addr, uint64_t len, int fd,
+			     uint64_t offset) -> Result<uint64_t> {
+		if (process >= tree.size())
+			return fail(EINVAL, "SAVE_PAGES: no such process of the tree");
+		return save(*owned, tree[process], addr, len, fd, offset);
+	};
 }
 
 } // namespace hetmig

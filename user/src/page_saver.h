@@ -3,7 +3,7 @@
 // itself (HETMIG_CMD_SAVE_PAGES): one copy, from the process's pages into
 // the file's, summed in the kernel on the way, instead of a copy into our
 // buffer and another out of it. save_image puts them there when
-// WriteOptions::savers are set (image.cpp, "write_runs_at").
+// WriteOptions::saver is set (image.cpp, "write_runs_at").
 #pragma once
 
 #include <span>
@@ -21,14 +21,10 @@ namespace hetmig {
 // anything else, and one that has not with EOPNOTSUPP.
 Result<bool> kernel_saves_pages(GenlClient &client);
 
-// Savers for PIDS (a tree's, its root first, as open_tree_memory orders
-// them): THREADS of them, each with a netlink socket of its own, for the
-// threads that write a dump's records side by side. The processes must
-// stay stopped (frozen by this hetmig) while the savers are used. None
-// when the loaded hetmig.ko has no SAVE_PAGES.
-Result<std::vector<PageSaver>> page_savers(std::span<const pid_t> pids, size_t threads);
-
-// How many threads write a dump's records: one a CPU, up to 4.
-size_t page_saver_threads();
+// The saver for PIDS (a tree's, its root first, as open_tree_memory orders
+// them), with a netlink socket of its own. The processes must stay stopped
+// (frozen by this hetmig) while it is used. Empty when the loaded
+// hetmig.ko has no SAVE_PAGES.
+Result<PageSaver> page_saver(std::span<const pid_t> pids);
 
 } // namespace hetmig
