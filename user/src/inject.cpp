@@ -117,13 +117,22 @@ Result<void> set_regset(pid_t tid, unsigned note, void *data, size_t len)
 // (the Seizure sets no option) such a stop looks like a SIGTRAP delivered,
 // but with every signal blocked none is taken, and the stop's siginfo
 // code is ptrace_notify's, SIGTRAP.
+//
+// A thread in a group stop (SIGSTOP) when it was seized stopped for the
+// seizure itself, and the Seizure's PTRACE_INTERRUPT then left a trap
+// pending: the first resume ends in that PTRACE_EVENT_STOP before the
+// thread runs anything, and is made again.
 Result<void> to_syscall_stop(pid_t tid)
 {
-	if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
-		return fail(errno, strf("resuming thread %d", tid));
 	int status;
-	if (waitpid(tid, &status, __WALL) != tid)
-		return fail(errno, strf("waiting for thread %d", tid));
+	for (int traps = 0;; traps++) {
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
+			return fail(errno, strf("resuming thread %d", tid));
+		if (waitpid(tid, &status, __WALL) != tid)
+			return fail(errno, strf("waiting for thread %d", tid));
+		if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP || traps == 2)
+			break;
+	}
 	if (!WIFSTOPPED(status))
 		return fail(ESRCH, strf("thread %d ended during a system call made for us", tid));
 	siginfo_t info{};
