@@ -6,8 +6,9 @@
  *
  * We fork C, which reads one byte from a pipe and exits 0 if it is 'x'.
  * We stop C (SIGSTOP), see it stopped without taking the report
- * (waitid WNOWAIT), then write the 'x': a C that ran would take it.
- * "stopped: ready".
+ * (waitid WNOWAIT), send it SIGSTOP again, to the process and to its
+ * thread (zdtm's stopped12: both stay pending while it is stopped), then
+ * write the 'x': a C that ran would take it. "stopped: ready".
  *
  * On SIGTERM: waitpid(C, WUNTRACED | WCONTINUED) must report C stopped by
  * SIGSTOP, the byte must still be in the pipe (C ran no code), and once
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +100,8 @@ int main(void)
 	kill(child, SIGSTOP);
 	if (waitid(P_PID, child, &info, WSTOPPED | WNOWAIT))
 		return perror("stopped: waitid"), 1;
+	kill(child, SIGSTOP);
+	syscall(SYS_tkill, child, SIGSTOP);
 	if (write(p[1], "x", 1) != 1)
 		return perror("stopped: write"), 1;
 	printf("stopped: ready\n");

@@ -270,6 +270,7 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 		return std::unexpected(first.error());
 	tree.procs_.push_back(std::move(*first));
 	tree.stopped_.push_back(root_stopped);
+	note_group_stopped(root, root_stopped);
 	// Breadth first: every parent before its children. A frozen process
 	// forks no more; a child that exits meanwhile fails its freeze.
 	for (size_t i = 0; i < tree.procs_.size(); i++) {
@@ -289,6 +290,7 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 			}
 			tree.procs_.push_back(std::move(*f));
 			tree.stopped_.push_back(child.state == 'T');
+			note_group_stopped(child.pid, child.state == 'T');
 		}
 	}
 	return tree;
@@ -304,14 +306,18 @@ std::vector<pid_t> FrozenTree::pids() const
 
 void FrozenTree::thaw()
 {
-	for (auto &p : procs_)
+	for (auto &p : procs_) {
+		note_group_stopped(p.pid(), false);
 		p.thaw();
+	}
 }
 
 void FrozenTree::kill()
 {
-	for (auto &p : procs_)
+	for (auto &p : procs_) {
+		note_group_stopped(p.pid(), false);
 		p.kill();
+	}
 }
 
 Result<void> FrozenTree::check_tcp_unchanged()
