@@ -144,6 +144,15 @@ static void exit_work_fn(struct work_struct *work)
 	if (!mine)
 		return;
 	remove_waiters(f);
+	/*
+	 * A wakeup between this work's start and remove_waiters() queued it
+	 * again: a traced leader's pidfd queue is woken at its exit and again
+	 * when a tracer that is not its parent reaps it (and, with threads,
+	 * when the last one is released). No wakeup can come now; drop that
+	 * one, else it runs on the freeze freed below. Not the _sync
+	 * variant: that would wait for this very run.
+	 */
+	cancel_delayed_work(&f->exit_work);
 	notify(f->net, HETMIG_CMD_EXITED, f->nr, 0);
 	free_freeze(f);
 }

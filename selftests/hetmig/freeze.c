@@ -372,4 +372,70 @@ TEST_F(freeze, freezing_tasks_that_exit)
 	}
 }
 
+/*
+ * Runs in a process of its own: starts a tracee (a leader and two threads)
+ * for every byte read from CMD and writes its pid to RES. It ignores
+ * SIGCHLD, so its children go as soon as their tracer has reaped them.
+ */
+static void tracee_parent(int cmd, int res)
+{
+	char c;
+
+	signal(SIGCHLD, SIG_IGN);
+	while (read(cmd, &c, 1) == 1) {
+		pid_t pid = tracee_start(2, NULL);
+
+		if (write(res, &pid, sizeof(pid)) != sizeof(pid))
+			break;
+	}
+	_exit(0);
+}
+
+/*
+ * A frozen process killed and reaped at once by its tracer, which is not
+ * its parent, as `hetmig dump` does: each thread's exit wakes the freeze's
+ * waiters, and the reap wakes the leader's again (the kernel tells the
+ * real parent). A wakeup while the exit work ran queued that work again
+ * on a freeze it then freed (seen as a panic in an RCU callback during
+ * CRIU's zombie01). The kernel log check and the debug kernel's object
+ * debugging ("free active object") see it.
+ */
+TEST_F_TIMEOUT(freeze, frozen_process_reaped_by_a_tracer_not_its_parent, 600)
+{
+	int cmd[2], res[2], i, status;
+	pid_t parent, pid;
+
+	tracee_kill(&self->t);
+	ASSERT_EQ(0, pipe(cmd));
+	ASSERT_EQ(0, pipe(res));
+	parent = fork();
+	ASSERT_LE(0, parent);
+	if (parent == 0) {
+		close(cmd[1]);
+		close(res[0]);
+		tracee_parent(cmd[0], res[1]);
+	}
+	close(cmd[0]);
+	close(res[1]);
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(1, write(cmd[1], "n", 1));
+		ASSERT_EQ(sizeof(self->t.pid),
+			  read(res[0], &self->t.pid, sizeof(self->t.pid)));
+		ASSERT_LT(0, self->t.pid);
+		ASSERT_EQ(0, tracee_seize(&self->t, 1)) TH_LOG("iteration %d", i);
+		ASSERT_EQ(0, request(self->sk, self->family, HETMIG_CMD_FREEZE,
+				     self->t.pid, &self->a))
+			TH_LOG("iteration %d: %s", i, self->a.extack_msg);
+		pid = self->t.pid;
+		tracee_kill(&self->t);	/* kills and reaps, threads first */
+		ASSERT_EQ(0, wait_event(self->listener, HETMIG_CMD_EXITED, pid,
+					&self->ev, 5000))
+			TH_LOG("iteration %d: no EXITED", i);
+	}
+	close(cmd[1]);
+	ASSERT_EQ(parent, waitpid(parent, &status, 0));
+	EXPECT_EQ(0, status);
+	close(res[0]);
+}
+
 TEST_HARNESS_MAIN

@@ -446,6 +446,10 @@ struct Image {
 	TreeLinks links;
 	// PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to it.
 	bool child_subreaper = false;
+	// Stopped by SIGSTOP, SIGTSTP, SIGTTIN or SIGTTOU (a group stop) at
+	// the dump: made stopped again before it runs, and its parent told,
+	// as waitpid(WUNTRACED) reports it.
+	bool stopped = false;
 	// None in images written before they were carried.
 	std::optional<Capabilities> caps;
 	// The root's descendants, each parent before its children; empty in a

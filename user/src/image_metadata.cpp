@@ -407,6 +407,8 @@ json to_cbor_tree(const Image &img)
 		tree["groups"] = img.groups;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
+	if (img.stopped)
+		tree["stopped"] = true;
 	if (img.caps)
 		tree["caps"] = {{"inh", img.caps->inheritable}, {"prm", img.caps->permitted},
 				{"eff", img.caps->effective}, {"bnd", img.caps->bounding},
@@ -570,6 +572,8 @@ void from_cbor_tree(const json &j, Image &img)
 		img.groups = g->get<std::vector<uint32_t>>();
 	if (auto c = j.find("child_subreaper"); c != j.end())
 		img.child_subreaper = c->get<bool>();
+	if (auto s = j.find("stopped"); s != j.end())
+		img.stopped = s->get<bool>();
 	if (auto c = j.find("caps"); c != j.end())
 		img.caps = Capabilities{c->at("inh"), c->at("prm"), c->at("eff"), c->at("bnd"),
 					c->at("amb"), c->at("nnp")};

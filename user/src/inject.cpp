@@ -29,6 +29,8 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -117,13 +119,38 @@ Result<void> set_regset(pid_t tid, unsigned note, void *data, size_t len)
 // (the Seizure sets no option) such a stop looks like a SIGTRAP delivered,
 // but with every signal blocked none is taken, and the stop's siginfo
 // code is ptrace_notify's, SIGTRAP.
-Result<void> to_syscall_stop(pid_t tid)
+//
+// A thread in a group stop (SIGSTOP) when it was seized stopped for the
+// seizure itself, and the Seizure's PTRACE_INTERRUPT then left a trap
+// pending: the first resume ends in that PTRACE_EVENT_STOP before the
+// thread runs anything, and is made again. So is a SIGSTOP sent again to
+// a process in a group stop (note_group_stopped), which it takes first:
+// dropped, as SIGCONT drops it from a stopped process's queues.
+std::mutex group_stopped_lock;
+std::set<pid_t> group_stopped;
+
+bool is_group_stopped(pid_t pid)
 {
-	if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
-		return fail(errno, strf("resuming thread %d", tid));
+	std::lock_guard lock(group_stopped_lock);
+	return group_stopped.contains(pid);
+}
+
+Result<void> to_syscall_stop(pid_t pid, pid_t tid)
+{
 	int status;
-	if (waitpid(tid, &status, __WALL) != tid)
-		return fail(errno, strf("waiting for thread %d", tid));
+	for (int stops = 0;; stops++) {
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
+			return fail(errno, strf("resuming thread %d", tid));
+		if (waitpid(tid, &status, __WALL) != tid)
+			return fail(errno, strf("waiting for thread %d", tid));
+		if (!WIFSTOPPED(status) || stops == 4)
+			break;
+		bool trap = (status >> 16) == PTRACE_EVENT_STOP;
+		bool dropped_stop = !(status >> 16) && WSTOPSIG(status) == SIGSTOP &&
+				    is_group_stopped(pid);
+		if (!trap && !dropped_stop)
+			break;
+	}
 	if (!WIFSTOPPED(status))
 		return fail(ESRCH, strf("thread %d ended during a system call made for us", tid));
 	siginfo_t info{};
@@ -147,6 +174,15 @@ Result<void> reinterrupt(pid_t tid)
 }
 
 } // namespace
+
+void note_group_stopped(pid_t pid, bool stopped)
+{
+	std::lock_guard lock(group_stopped_lock);
+	if (stopped)
+		group_stopped.insert(pid);
+	else
+		group_stopped.erase(pid);
+}
 
 Result<RemoteSyscalls> RemoteSyscalls::in(pid_t pid, pid_t tid)
 {
@@ -221,9 +257,9 @@ Result<long> RemoteSyscalls::call(long nr, std::array<uint64_t, 6> args, int out
 							"of thread %d", tid_));
 		}
 		resumed = true;
-		if (auto r = to_syscall_stop(tid_); !r)
+		if (auto r = to_syscall_stop(pid_, tid_); !r)
 			return r;
-		if (auto r = to_syscall_stop(tid_); !r)
+		if (auto r = to_syscall_stop(pid_, tid_); !r)
 			return r;
 		user_regs_struct after;
 		if (auto r = get_regset(tid_, NT_PRSTATUS, &after, sizeof(after)); !r)

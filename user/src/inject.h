@@ -42,6 +42,12 @@ private:
 	uint64_t insn_;	// address of a syscall instruction in the process
 };
 
+// PID was in a group stop (SIGSTOP) when it was seized, or no longer is
+// held: a SIGSTOP one of its threads takes during a call made for us is
+// dropped then, as the SIGCONT that ends the group stop would drop it
+// (zdtm's stopped01, stopped12: a stopped process sent SIGSTOP again).
+void note_group_stopped(pid_t pid, bool stopped);
+
 // prctl(OPTION, &value) made by PID's stopped main thread: the PR_GET_*
 // that take a pointer and that only the process can ask of itself
 // (PR_GET_PDEATHSIG, PR_GET_CHILD_SUBREAPER). WHAT names the value in an

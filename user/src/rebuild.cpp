@@ -922,12 +922,19 @@ Result<void> RestoredProcess::release()
 		if (auto e = fds::leave_repair(r); !e)
 			return e;
 	tcp_.clear();
+	// Queued while every thread is in a ptrace stop, a SIGSTOP is taken
+	// on the way out of the detach, before any code of the process runs,
+	// and it is no tracer's then: the group stop the process was in.
+	for (pid_t p : stopped_)
+		if (kill(p, SIGSTOP))
+			return fail(errno, strf("stopping process %d again, as it was", p));
 	for (pid_t tid : tids_)
 		if (ptrace(PTRACE_DETACH, tid, 0, 0))
 			return fail(errno, strf("letting thread %d run", tid));
 	pid_ = 0;
 	tids_.clear();
 	members_.clear();
+	stopped_.clear();
 	return {};
 }
 
@@ -948,6 +955,7 @@ void RestoredProcess::discard()
 	pid_ = 0;
 	tids_.clear();
 	members_.clear();
+	stopped_.clear();
 	tcp_.clear();
 }
 
@@ -1175,6 +1183,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 			return died(strf("tracing process %d: %s", pids[i], std::strerror(errno)));
 		if (i)
 			proc.add_member(pids[i]);
+		if (t.images[i]->stopped)
+			proc.add_stopped(pids[i]);
 		kept &= pids[i] == pid_t(t.images[i]->pid);
 	}
 	proc.set_pid_kept(kept);

@@ -47,7 +47,7 @@ public:
 		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
 	RestoredProcess(RestoredProcess &&o) noexcept
 		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
-		  tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_)
+		  stopped_(std::move(o.stopped_)), tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_)
 	{
 		o.pid_ = 0;
 	}
@@ -60,6 +60,9 @@ public:
 	// The root's descendants (a process tree), each traced by us.
 	void add_member(pid_t pid) { members_.push_back(pid); }
 	const std::vector<pid_t> &members() const { return members_; }
+	// A process of the tree that was stopped (a group stop) at the dump:
+	// release() stops it again before it runs.
+	void add_stopped(pid_t pid) { stopped_.push_back(pid); }
 	// Whether every process of the tree has the pid it had.
 	bool pid_kept() const { return pid_kept_; }
 	void set_pid_kept(bool kept) { pid_kept_ = kept; }
@@ -76,7 +79,9 @@ public:
 	void add_notice(std::string line) { notices_.push_back(std::move(line)); }
 	const std::vector<std::string> &notices() const { return notices_; }
 
-	// Lets every thread run on from where the image stopped it.
+	// Lets every thread run on from where the image stopped it; those of
+	// a process stopped at the dump enter its group stop at once, and its
+	// parent is told (SIGCHLD, waitpid's WUNTRACED).
 	Result<void> release();
 	// Kills the stopped process and reaps it (a migration called off).
 	void discard();
@@ -85,6 +90,7 @@ private:
 	pid_t pid_;
 	std::vector<pid_t> tids_;
 	std::vector<pid_t> members_;
+	std::vector<pid_t> stopped_;
 	std::vector<fds::TcpRelease> tcp_;
 	std::vector<std::string> notices_;
 	bool pid_kept_;

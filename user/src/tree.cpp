@@ -259,21 +259,18 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 			break;
 		p = pid_t(st->ppid);
 	}
-	// A process stopped by SIGSTOP (a shell's job control, a debugger
-	// gone) would have to be made again stopped, its parent told so as
-	// it was: not carried. Said before anything is touched, naming it,
-	// rather than as a system call that could not be made in it.
-	auto job_stopped = [](pid_t pid) {
-		return fail(EOPNOTSUPP, strf("process %d is stopped (SIGSTOP, or a terminal's job "
-					     "control): a stopped process is not carried; let it "
-					     "go on first (kill -CONT %d)", pid, pid));
-	};
-	if (auto st = read_stat("/proc/" + std::to_string(root)); st && st->state == 'T')
-		return job_stopped(root);
+	// A process stopped by a stop signal (SIGSTOP, a shell's job
+	// control) is carried stopped: noted before it is seized, which
+	// shows it in a tracing stop ('t') from then on. Its group stop
+	// outlives the seizure: a thaw leaves it stopped as it was.
+	auto root_st = read_stat("/proc/" + std::to_string(root));
+	bool root_stopped = root_st && root_st->state == 'T';
 	auto first = FrozenProcess::freeze(root);
 	if (!first)
 		return std::unexpected(first.error());
 	tree.procs_.push_back(std::move(*first));
+	tree.stopped_.push_back(root_stopped);
+	note_group_stopped(root, root_stopped);
 	// Breadth first: every parent before its children. A frozen process
 	// forks no more; a child that exits meanwhile fails its freeze.
 	for (size_t i = 0; i < tree.procs_.size(); i++) {
@@ -284,8 +281,7 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 				tree.zombies_[i].push_back(child.pid);
 				continue;
 			}
-			auto f = child.state == 'T' ? Result<FrozenProcess>(job_stopped(child.pid))
-						    : FrozenProcess::freeze(child.pid);
+			auto f = FrozenProcess::freeze(child.pid);
 			if (!f) {
 				Error e = f.error();
 				e.context = strf("process %d, a child of %d in the tree: ", child.pid,
@@ -293,6 +289,8 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root)
 				return std::unexpected(e);
 			}
 			tree.procs_.push_back(std::move(*f));
+			tree.stopped_.push_back(child.state == 'T');
+			note_group_stopped(child.pid, child.state == 'T');
 		}
 	}
 	return tree;
@@ -308,14 +306,18 @@ std::vector<pid_t> FrozenTree::pids() const
 
 void FrozenTree::thaw()
 {
-	for (auto &p : procs_)
+	for (auto &p : procs_) {
+		note_group_stopped(p.pid(), false);
 		p.thaw();
+	}
 }
 
 void FrozenTree::kill()
 {
-	for (auto &p : procs_)
+	for (auto &p : procs_) {
+		note_group_stopped(p.pid(), false);
 		p.kill();
+	}
 }
 
 Result<void> FrozenTree::check_tcp_unchanged()
@@ -343,6 +345,7 @@ Result<Image> capture_tree(FrozenTree &tree)
 		if (!st)
 			return fail(ESRCH, strf("process %d vanished", pids[i]));
 		img->links = {st->ppid, st->pgid, st->sid, 0};
+		img->stopped = tree.stopped(i);
 		for (pid_t z : tree.zombies(i)) {
 			auto status = exit_status_of(z);
 			if (!status)

@@ -59,6 +59,9 @@ public:
 	// The zombie children of processes()[I]: exited, not waited for, and
 	// so unable to change until their parent, frozen, waits.
 	const std::vector<pid_t> &zombies(size_t i) const { return zombies_[i]; }
+	// Whether processes()[I] was stopped by a stop signal (a group stop,
+	// /proc state T) when it was frozen.
+	bool stopped(size_t i) const { return stopped_[i]; }
 	void thaw();
 	void kill();
 	// Whether the TCP connections and listeners of every process are as
@@ -70,6 +73,7 @@ private:
 	FrozenTree() = default;
 	std::vector<FrozenProcess> procs_;
 	std::vector<std::vector<pid_t>> zombies_;
+	std::vector<bool> stopped_;
 };
 
 // The frozen tree into one Image: the root's, with the others in

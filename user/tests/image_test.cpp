@@ -153,6 +153,34 @@ TEST(Image, OomScoreAdj)
 		<< bad.error().describe();
 }
 
+// A process stopped (a group stop) at the dump, the root or a member of
+// its tree, is said so; an image that says nothing is of running ones.
+TEST(Image, Stopped)
+{
+	Image img = sample();
+	auto running = decode(encode(img, false));
+	ASSERT_TRUE(running.has_value()) << running.error().describe();
+	EXPECT_FALSE(running->stopped);
+
+	img.stopped = true;
+	auto stopped = decode(encode(img, false));
+	ASSERT_TRUE(stopped.has_value()) << stopped.error().describe();
+	EXPECT_TRUE(stopped->stopped);
+
+	Image member = sample();
+	member.pid = img.pid + 1;
+	member.links = {img.pid, img.pid, img.pid, 0};
+	member.stopped = true;
+	img.stopped = false;
+	img.links = {1, img.pid, img.pid, 0};
+	img.members.push_back(member);
+	auto tree = decode(encode(img, false));
+	ASSERT_TRUE(tree.has_value()) << tree.error().describe();
+	EXPECT_FALSE(tree->stopped);
+	ASSERT_EQ(tree->members.size(), 1u);
+	EXPECT_TRUE(tree->members[0].stopped);
+}
+
 // Pipes, eventfds, timerfds and devices: what capture records reads back;
 // an image from before them has none; a pipe end without its pipe, a pipe
 // without one of its ends or holding more than its capacity, a timer's
