@@ -36,6 +36,7 @@ const struct nla_policy hetmig_save_pages_policy[HETMIG_A_MAX + 1] = {
 	[HETMIG_A_PAGES_LEN] = { .type = NLA_U64 },
 	[HETMIG_A_PAGES_FD] = { .type = NLA_U32 },
 	[HETMIG_A_PAGES_FILE_OFFSET] = { .type = NLA_U64 },
+	[HETMIG_A_PAGES_UNSUMMED] = { .type = NLA_FLAG },
 };
 
 /*
@@ -66,8 +67,8 @@ static void unpin_target_pages(struct page **pages, long nr)
 }
 
 /*
- * [ADDR, ADDR + LEN) of MM into FILE at *POS, summed into STATE; 0 or an
- * errno with EXTACK set.
+ * [ADDR, ADDR + LEN) of MM into FILE at *POS, summed into STATE unless it
+ * is NULL; 0 or an errno with EXTACK set.
  */
 static int save_range(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		      struct file *file, loff_t *pos, struct xxh64_state *state,
@@ -95,7 +96,8 @@ static int save_range(struct mm_struct *mm, unsigned long addr, unsigned long le
 			unpin_target_pages(pages, got);
 			return -ENOMEM;
 		}
-		xxh64_update(state, kaddr, bytes);
+		if (state)
+			xxh64_update(state, kaddr, bytes);
 		written = kernel_write(file, kaddr, bytes, pos);
 		vm_unmap_ram(kaddr, got);
 		unpin_target_pages(pages, got);
@@ -135,7 +137,8 @@ static struct file *writable_file(u32 fd, struct netlink_ext_ack *extack)
 	return file;
 }
 
-static int reply_sum(struct genl_info *info, u64 sum)
+/* The reply: with the sum, or (UNSUMMED) an empty message. */
+static int reply_sum(struct genl_info *info, const u64 *sum)
 {
 	struct sk_buff *reply;
 	void *hdr;
@@ -145,7 +148,7 @@ static int reply_sum(struct genl_info *info, u64 sum)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &hetmig_genl_family, 0,
 				HETMIG_CMD_SAVE_PAGES);
-	if (!hdr || nla_put_u64_64bit(reply, HETMIG_A_PAGES_SUM, sum, 0)) {
+	if (!hdr || (sum && nla_put_u64_64bit(reply, HETMIG_A_PAGES_SUM, *sum, 0))) {
 		nlmsg_free(reply);
 		return -EMSGSIZE;
 	}
@@ -161,6 +164,7 @@ int hetmig_save_pages_doit(struct sk_buff *skb, struct genl_info *info)
 	unsigned long addr, len;
 	struct mm_struct *mm;
 	struct file *file;
+	bool summed;
 	loff_t pos;
 	int ret;
 
@@ -202,11 +206,15 @@ int hetmig_save_pages_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_file;
 	}
 
+	summed = !info->attrs[HETMIG_A_PAGES_UNSUMMED];
 	xxh64_reset(&state, 0);
-	ret = save_range(mm, addr, len, file, &pos, &state, extack);
+	ret = save_range(mm, addr, len, file, &pos, summed ? &state : NULL, extack);
 	mmput(mm);
-	if (!ret)
-		ret = reply_sum(info, xxh64_digest(&state));
+	if (!ret) {
+		u64 sum = xxh64_digest(&state);
+
+		ret = reply_sum(info, summed ? &sum : NULL);
+	}
 out_file:
 	fput(file);
 	return ret;

@@ -63,8 +63,8 @@ static void take_sum(struct nlattr **tb, void *arg)
 	}
 }
 
-static void save_pages(FIXTURE_DATA(save) *self, uint64_t addr, uint64_t len,
-		       int fd, uint64_t offset)
+static void save_pages_as(FIXTURE_DATA(save) *self, uint64_t addr, uint64_t len,
+			  int fd, uint64_t offset, int unsummed)
 {
 	struct nl_msg *msg = hetmig_pid_request(self->family, HETMIG_CMD_SAVE_PAGES,
 						self->t.pid);
@@ -73,11 +73,19 @@ static void save_pages(FIXTURE_DATA(save) *self, uint64_t addr, uint64_t len,
 	nla_put_u64(msg, HETMIG_A_PAGES_LEN, len);
 	nla_put_u32(msg, HETMIG_A_PAGES_FD, fd);
 	nla_put_u64(msg, HETMIG_A_PAGES_FILE_OFFSET, offset);
+	if (unsummed)
+		nla_put_flag(msg, HETMIG_A_PAGES_UNSUMMED);
 	memset(&self->a, 0, sizeof(self->a));
 	self->a.on_reply = take_sum;
 	self->a.arg = self;
 	self->has_sum = 0;
 	hetmig_transact(self->sk, msg, &self->a);
+}
+
+static void save_pages(FIXTURE_DATA(save) *self, uint64_t addr, uint64_t len,
+		       int fd, uint64_t offset)
+{
+	save_pages_as(self, addr, len, fd, offset, 0);
 }
 
 FIXTURE_SETUP(save)
@@ -133,6 +141,18 @@ TEST_F(save, writes_the_pages_at_the_offset_and_sums_them)
 	EXPECT_EQ('x', got[PAGE + len]);
 	/* The file position is not the caller's business here. */
 	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
+}
+
+TEST_F(save, unsummed_writes_the_same_and_sends_no_sum)
+{
+	static unsigned char got[NPAGES * PAGE];
+
+	start_stopped(self, _metadata);
+	save_pages_as(self, (uintptr_t)area, 2 * PAGE, self->fd, 0, 1);
+	ASSERT_EQ(0, self->a.error) TH_LOG("%s", self->a.extack_msg);
+	EXPECT_FALSE(self->has_sum);
+	ASSERT_EQ(2 * PAGE, pread(self->fd, got, sizeof(got), 0));
+	EXPECT_EQ(0, memcmp(got, area, 2 * PAGE));
 }
 
 TEST_F(save, refuses_files_it_cannot_write_at_an_offset)

@@ -216,7 +216,7 @@
  *   instead of reading the memory into its own buffers and writing them.
  *   Permission and errors: as for GET_REGS (a reader: the tracer, or a
  *   caller the freeze's holder allows).
- *   Request (all required):
+ *   Request (required but UNSUMMED):
  *     HETMIG_A_PID                 u32
  *     HETMIG_A_PAGES_ADDR          u64: the target address, page-aligned
  *     HETMIG_A_PAGES_LEN           u64: bytes, page-aligned, 1 to 64 MiB
@@ -224,8 +224,11 @@
  *                                  regular file open for writing, not
  *                                  O_APPEND
  *     HETMIG_A_PAGES_FILE_OFFSET   u64: where in the file the bytes go
+ *     [HETMIG_A_PAGES_UNSUMMED]    flag: no sum (the caller sums the file
+ *                                  on another CPU while the next are written)
  *   Reply (a HETMIG_CMD_SAVE_PAGES message):
- *     HETMIG_A_PAGES_SUM           u64: XXH64, seed 0, of the bytes
+ *     [HETMIG_A_PAGES_SUM]         u64: XXH64, seed 0, of the bytes; absent
+ *                                  with UNSUMMED
  *   The pages are read as ptrace's PEEK reads them (read-protected ones
  *   too; absent ones are faulted in). EFAULT: the range is not mapped or
  *   is device memory. EBADF: PAGES_FD is not open for writing. EINVAL:
@@ -358,6 +361,7 @@ enum hetmig_attr {
 	HETMIG_A_PAGES_FD,		/* u32 */
 	HETMIG_A_PAGES_FILE_OFFSET,	/* u64 */
 	HETMIG_A_PAGES_SUM,		/* u64 */
+	HETMIG_A_PAGES_UNSUMMED,	/* flag */
 
 	__HETMIG_A_LAST
 };

@@ -489,9 +489,10 @@ struct Image {
 };
 
 // Writes LEN bytes of memory at ADDR of process PROCESS of an image (0 the
-// root, I member I - 1) into file FD at OFFSET and returns their XXH64.
+// root, I member I - 1) into file FD at OFFSET and returns their XXH64
+// (with SUM; else 0, and the caller sums them in the file).
 using PageSaver = std::function<Result<uint64_t>(size_t process, uint64_t addr, uint64_t len,
-						 int fd, uint64_t offset)>;
+						 int fd, uint64_t offset, bool sum)>;
 
 // Where image bytes go and where they come from: a file or a connection.
 using ByteSink = std::function<Result<void>(std::span<const uint8_t>)>;

@@ -13,7 +13,7 @@ namespace hetmig {
 namespace {
 
 Result<NlMsg> save_request(GenlClient &client, pid_t pid, uint64_t addr, uint64_t len,
-			   int fd, uint64_t offset)
+			   int fd, uint64_t offset, bool sum = true)
 {
 	auto req = client.pid_request(HETMIG_CMD_SAVE_PAGES, uint32_t(pid));
 	if (!req)
@@ -21,23 +21,24 @@ Result<NlMsg> save_request(GenlClient &client, pid_t pid, uint64_t addr, uint64_
 	if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, addr) ||
 	    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, len) ||
 	    nla_put_u32(req->get(), HETMIG_A_PAGES_FD, uint32_t(fd)) ||
-	    nla_put_u64(req->get(), HETMIG_A_PAGES_FILE_OFFSET, offset))
+	    nla_put_u64(req->get(), HETMIG_A_PAGES_FILE_OFFSET, offset) ||
+	    (!sum && nla_put_flag(req->get(), HETMIG_A_PAGES_UNSUMMED)))
 		return fail(EMSGSIZE, "SAVE_PAGES");
 	return req;
 }
 
 Result<uint64_t> save(GenlClient &client, pid_t pid, uint64_t addr, uint64_t len, int fd,
-		      uint64_t offset)
+		      uint64_t offset, bool sum)
 {
-	auto req = save_request(client, pid, addr, len, fd, offset);
+	auto req = save_request(client, pid, addr, len, fd, offset, sum);
 	if (!req)
 		return std::unexpected(req.error());
-	auto parse = [](const nlmsghdr *nlh) -> Result<uint64_t> {
+	auto parse = [sum](const nlmsghdr *nlh) -> Result<uint64_t> {
 		nlattr *tb[HETMIG_A_MAX + 1] = {};
 		if (genlmsg_parse(const_cast<nlmsghdr *>(nlh), 0, tb, HETMIG_A_MAX, nullptr) < 0 ||
-		    !tb[HETMIG_A_PAGES_SUM])
+		    (sum && !tb[HETMIG_A_PAGES_SUM]))
 			return fail(EBADMSG, "SAVE_PAGES: a reply without the sum");
-		return nla_get_u64(tb[HETMIG_A_PAGES_SUM]);
+		return sum ? nla_get_u64(tb[HETMIG_A_PAGES_SUM]) : 0;
 	};
 	return request_one<uint64_t>(client, std::move(*req), parse, "SAVE_PAGES");
 }
@@ -72,10 +73,10 @@ Result<PageSaver> page_saver(std::span<const pid_t> pids)
 	auto owned = std::make_shared<GenlClient>(std::move(*client));
 	std::vector<pid_t> tree(pids.begin(), pids.end());
 	return [owned, tree](size_t process, uint64_t addr, uint64_t len, int fd,
-			     uint64_t offset) -> Result<uint64_t> {
+			     uint64_t offset, bool sum) -> Result<uint64_t> {
 		if (process >= tree.size())
 			return fail(EINVAL, "SAVE_PAGES: no such process of the tree");
-		return save(*owned, tree[process], addr, len, fd, offset);
+		return save(*owned, tree[process], addr, len, fd, offset, sum);
 	};
 }
 
