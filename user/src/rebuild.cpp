@@ -64,6 +64,7 @@
 #include "fds/timerfd.h"
 #include "fds/tree_files.h"
 #include "fds/tcp.h"
+#include "fds/in_flight.h"
 #include "fds/unix_pairs.h"
 #include "fds/unix_sockets.h"
 #include "genl.h"
@@ -447,6 +448,11 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		if (f.epoll && f.dup_of < 0)
 			if (auto r = fds::fill_epoll(f); !r)
 				child_fail(p, r.error().describe());
+	// And every file in flight is at its number: the messages that carry
+	// them go into their queues, and the numbers of those only in flight
+	// are closed.
+	if (auto r = fds::send_in_flight(img.files, img.unix_pairs, img.unix_sockets); !r)
+		child_fail(p, r.error().describe());
 }
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm
