@@ -186,9 +186,18 @@ Result<void> attach_in_flight(const InFlight &found, const std::vector<OpenFile>
 		for (auto &e : p.ends)
 			if (auto r = attach(e.inode, e.queued.size(), e.rights); !r)
 				return r;
-	for (auto &s : sockets)
+	for (auto &s : sockets) {
 		if (auto r = attach(s.inode, s.queued.size(), s.rights); !r)
 			return r;
+		// send_in_flight sends from the peer or the sender's socket,
+		// else to the socket's name: one it can reach by.
+		bool reachable = !s.name.empty() && (s.name[0] == '\0' || s.name[0] == '/');
+		if (!s.rights.empty() && !reachable && !s.peer)
+			return fail(EOPNOTSUPP, strf("%s has descriptors in flight (SCM_RIGHTS) in its "
+						     "queue, and neither a peer nor a name to send "
+						     "them to again by (an absolute path or an "
+						     "abstract name)", socket_name(s.inode).c_str()));
+	}
 	if (attached != found.rights.size())
 		return fail(EOPNOTSUPP, "a unix socket with descriptors in flight (SCM_RIGHTS) that "
 					"is carried neither as a pair nor as a socket of the "
@@ -289,10 +298,7 @@ Result<void> send_in_flight(const std::vector<OpenFile> &files,
 					unnamed = UniqueFd(socket(AF_UNIX, s.type | SOCK_CLOEXEC, 0));
 				from = unnamed.get();
 			}
-			if (addressed && (s.name.empty() || s.name[0] != '\0') && !s.name.empty() &&
-			    s.name[0] != '/')
-				return fail(EOPNOTSUPP, name + ": a relative path to send to");
-			if (addressed && s.name.empty())
+			if (addressed && (s.name.empty() || (s.name[0] != '\0' && s.name[0] != '/')))
 				return fail(EINVAL, name + ": messages with descriptors in flight "
 						    "from a sender it cannot be reached by");
 			if (auto r = send_with(from, s.queued[m], s.rights[m],
