@@ -368,6 +368,15 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	int top = 2;
 	for (const auto &f : img.files)
 		top = std::max(top, f.fd);
+	// The makers keep their copies above every number the image uses (two
+	// a pipe): room for them past the soft limit (zdtm's epoll: 250 pipes
+	// up to fd 949), which the image's own limits replace later
+	// (set_rlimits).
+	struct rlimit nofile;
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	fds::PipeMaker pipes(img.pipes, top + 1);
 	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
 	fds::FifoOpener fifos(top + 1);

@@ -422,10 +422,29 @@ int connect_to(int fd, const std::string &name, const std::string &base)
 	});
 }
 
+Result<void> make_room_once(const std::string &name, const std::string &base, int type,
+			    bool remove);
+
 // Whether NAME (of a socket of TYPE) can be bound here: free, or the file
 // of a socket no one uses (removed, with REMOVE). Fails naming what is
-// there otherwise.
+// there otherwise. A name can be held a while by a socket no process
+// holds, only messages in flight in a cycle (a dumped process's sockets
+// that sent each other, zdtm's scm06): the kernel's garbage collector
+// frees them when a unix socket is closed (6.1), or soon after on a work
+// queue (6.12), so a name in use is looked at again for a second, a probe
+// closed between looks, before it is refused.
 Result<void> make_room(const std::string &name, const std::string &base, int type, bool remove)
+{
+	for (int look = 0;; look++) {
+		auto r = make_room_once(name, base, type, remove);
+		if (r || r.error().code != EADDRINUSE || look == 50)
+			return r;
+		usleep(20000);
+	}
+}
+
+Result<void> make_room_once(const std::string &name, const std::string &base, int type,
+			    bool remove)
 {
 	if (name.empty())
 		return {};
