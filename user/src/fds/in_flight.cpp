@@ -192,11 +192,12 @@ Result<void> attach_in_flight(const InFlight &found, const std::vector<OpenFile>
 		// send_in_flight sends from the peer or the sender's socket,
 		// else to the socket's name: one it can reach by.
 		bool reachable = !s.name.empty() && (s.name[0] == '\0' || s.name[0] == '/');
-		if (!s.rights.empty() && !reachable && !s.peer)
+		if (!s.rights.empty() && !s.peer && (!reachable || s.type != SOCK_DGRAM))
 			return fail(EOPNOTSUPP, strf("%s has descriptors in flight (SCM_RIGHTS) in its "
-						     "queue, and neither a peer nor a name to send "
-						     "them to again by (an absolute path or an "
-						     "abstract name)", socket_name(s.inode).c_str()));
+						     "queue, and neither a peer nor (a datagram "
+						     "socket) a name to send them to again by (an "
+						     "absolute path or an abstract name)",
+						     socket_name(s.inode).c_str()));
 	}
 	if (attached != found.rights.size())
 		return fail(EOPNOTSUPP, "a unix socket with descriptors in flight (SCM_RIGHTS) that "

@@ -738,10 +738,13 @@ Result<void> Building::connection(const UnixSocket &s, const UnixSocket *p)
 	l.reset();
 	if (is_path(acceptor->name))
 		unlink(file_of(*acceptor).c_str());	// ours; a listener of the image binds again
-	for (const auto &m : acceptor->queued)
-		if (auto r = send_from(c.get(), *acceptor, m, false); !r)
-			return r;
-	if (client)
+	// A queue with descriptors in flight (sequenced packets) is sent once
+	// the process's fds are in place (fds/in_flight.h).
+	if (acceptor->rights.empty())
+		for (const auto &m : acceptor->queued)
+			if (auto r = send_from(c.get(), *acceptor, m, false); !r)
+				return r;
+	if (client && client->rights.empty())
 		for (const auto &m : client->queued)
 			if (auto r = send_from(accepted.get(), *client, m, false); !r)
 				return r;
