@@ -20,9 +20,9 @@
  *
  * With "closed", P also watches a dup of E that was closed since (its
  * entry lives on with E's file, under a number the process no longer
- * holds); with "file PATH", P also watches PATH (a device no dump
- * carries, /dev/kmsg), opened for reading and writing. Both are refused by
- * a dump; the entries report E's data word.
+ * holds), which a dump carries; with "file PATH", P also watches PATH (a
+ * device no dump carries, /dev/kmsg), opened for reading and writing,
+ * which a dump refuses. The entries report E's data word.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -15,8 +15,9 @@
  * three datagrams with their boundaries and then nothing; each pair still
  * carries a message both ways; the flags are as they were. It prints
  * "sockpair: intact" and exits 0, or names the first that is not and
- * exits 1. With "rights", D0 also sends D1 a descriptor (SCM_RIGHTS),
- * which a dump refuses, and the check expects it.
+ * exits 1. With "rights", D0 also sends D1 its stream socket S0
+ * (SCM_RIGHTS), which a dump carries as the process's own, and the check
+ * expects that message.
  */
 #define _GNU_SOURCE
 #include <errno.h>

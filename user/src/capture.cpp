@@ -26,6 +26,7 @@
 #include "capabilities.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
+#include "fds/in_flight.h"
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
@@ -491,7 +492,11 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
-	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree); !r)
+	// Before the pipes: a pipe end in flight only is one of them.
+	fds::InFlight in_flight;
+	if (auto r = fds::capture_in_flight(pid, img.files, in_flight, tree); !r)
+		return r;
+	if (auto r = fds::capture_pipes(pid, img.files, img.pipes, tree, in_flight.numbers()); !r)
 		return r;
 	if (auto r = fds::capture_fifos(pid, img.files, img.fifos, tree); !r)
 		return r;
@@ -500,6 +505,9 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 		return r;
 	if (auto r = fds::capture_unix_sockets(pid, img.files, img.unix_pairs, img.unix_sockets,
 					       tree); !r)
+		return r;
+	if (auto r = fds::attach_in_flight(in_flight, img.files, img.unix_pairs,
+						   img.unix_sockets); !r)
 		return r;
 	// After the pipes and sockets: one leading out at fd 0-2 is left to
 	// the receiver.

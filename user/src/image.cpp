@@ -284,6 +284,22 @@ std::unexpected<Error> corrupt(const std::string &what)
 	return fail(EBADMSG, "corrupted image: " + what);
 }
 
+// Descriptors in flight with QUEUED messages: none, or a list for each,
+// every fd one of FILES.
+std::optional<std::string> rights_problem(const std::vector<std::vector<int>> &rights,
+					  size_t queued, const std::vector<OpenFile> &files)
+{
+	if (!rights.empty() && rights.size() != queued)
+		return "descriptors in flight for messages a socket's queue lacks";
+	for (const auto &fds : rights)
+		for (int fd : fds)
+			if (std::none_of(files.begin(), files.end(),
+					 [&](const OpenFile &f) { return f.fd == fd; }))
+				return strf("fd %d in flight in a socket's queue, which the image "
+					    "lacks", fd);
+	return std::nullopt;
+}
+
 // Every socket pair is a stream or datagram pair of two ends the image has
 // (as FILES: a process's, or a tree's shared descriptions), each a
 // stream's one message at most; every socket end belongs to a pair.
@@ -313,6 +329,8 @@ Result<void> check_unix_pairs(const std::vector<UnixPair> &pairs,
 						    "another pair has too", (unsigned long long)e.inode));
 			if (p.type == 1 && e.queued.size() > 1)
 				return corrupt("a stream socket with more than one message");
+			if (auto why = rights_problem(e.rights, e.queued.size(), files))
+				return corrupt(*why);
 		}
 	}
 	for (const auto &f : files)
@@ -334,9 +352,11 @@ Result<void> check_epolls_and_signals(const Image &img)
 	for (const auto &f : img.files)
 		if (f.epoll)
 			for (const auto &t : *f.epoll)
-				if (!has_fd(t.fd) || t.fd == f.fd)
+				if (t.fd < 0 || !has_fd(t.file_fd >= 0 ? t.file_fd : t.fd) ||
+				    t.fd == f.fd || t.file_fd == f.fd)
 					return corrupt(strf("fd %d: an epoll watching fd %d, which "
-							    "the image lacks", f.fd, t.fd));
+							    "the image lacks", f.fd,
+							    t.file_fd >= 0 ? t.file_fd : t.fd));
 	auto bad_queue = [](const std::vector<SigInfo> &q) {
 		return std::any_of(q.begin(), q.end(), [](const SigInfo &info) {
 			int32_t sig;
@@ -485,6 +505,33 @@ bool Image::has_unix_sockets() const
 			   [](const Image &m) { return m.has_unix_sockets(); });
 }
 
+bool Image::has_in_flight() const
+{
+	auto files_have = [](const std::vector<OpenFile> &files) {
+		return std::any_of(files.begin(), files.end(), [](const OpenFile &f) {
+			return f.in_flight ||
+			       (f.epoll && std::any_of(f.epoll->begin(), f.epoll->end(),
+						       [](const EpollTarget &t) {
+							       return t.file_fd >= 0;
+						       }));
+		});
+	};
+	auto pairs_have = [](const std::vector<UnixPair> &pairs) {
+		return std::any_of(pairs.begin(), pairs.end(), [](const UnixPair &p) {
+			return !p.ends[0].rights.empty() || !p.ends[1].rights.empty();
+		});
+	};
+	auto sockets_have = [](const std::vector<UnixSocket> &sockets) {
+		return std::any_of(sockets.begin(), sockets.end(),
+				   [](const UnixSocket &s) { return !s.rights.empty(); });
+	};
+	return files_have(files) || files_have(tree_files) || pairs_have(unix_pairs) ||
+	       pairs_have(tree_pairs) || sockets_have(unix_sockets) ||
+	       sockets_have(tree_sockets) ||
+	       std::any_of(members.begin(), members.end(),
+			   [](const Image &m) { return m.has_in_flight(); });
+}
+
 uint64_t Image::page_bytes() const
 {
 	uint64_t n = 0;
@@ -528,7 +575,8 @@ Result<void> write_image_to(const Image &img, const ByteSink &sink, const WriteO
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = !img.ghosts.empty()	    ? kImageFormatVersion
+	h.version = img.has_in_flight()	    ? kImageFormatVersion
+		  : !img.ghosts.empty()	    ? kImageFormatGhosts
 		  : img.has_unix_sockets()  ? kImageFormatUnixSockets
 		    : img.has_inet_sockets() ? kImageFormatInet
 		    : !img.tree_files.empty() ? kImageFormatTreeFiles
@@ -920,6 +968,12 @@ Result<void> check_process(const Image &img, size_t shared)
 	}
 	if (auto r = check_unix_pairs(img.unix_pairs, img.files, img.unix_sockets); !r)
 		return std::unexpected(r.error());
+	for (const auto &s : img.unix_sockets)
+		if (auto why = rights_problem(s.rights, s.queued.size(), img.files))
+			return corrupt(*why);
+	for (const auto &f : img.files)
+		if (f.in_flight && (!f.pipe || f.dup_of >= 0))
+			return corrupt(strf("fd %d: a file in flight that is no pipe end", f.fd));
 	if (auto why = fds::unix_sockets_problem(img.unix_sockets, img.files))
 		return corrupt(*why);
 	if (auto why = fds::fifos_problem(img.files, img.fifos))
@@ -1028,8 +1082,11 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 		return corrupt("a TCP or UDP socket in a format 1 to 4 image");
 	if (img.has_unix_sockets() && version < kImageFormatUnixSockets)
 		return corrupt("a named or shut down unix socket in a format 1 to 5 image");
-	if (!img.ghosts.empty() && version < kImageFormatVersion)
+	if (!img.ghosts.empty() && version < kImageFormatGhosts)
 		return corrupt("a deleted file or memfd in a format 1 to 6 image");
+	if (img.has_in_flight() && version < kImageFormatVersion)
+		return corrupt("descriptors in flight or an epoll entry whose fd was closed in "
+			       "a format 1 to 7 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
 	if (auto why = fds::ghosts_problem(img))

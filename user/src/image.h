@@ -28,8 +28,11 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 7
-// is written only for an image with a deleted file, deleted directory or
+// The version written; every version from 1 up to it is read. Version 8
+// is written only for an image with descriptors in flight (SCM_RIGHTS) in a
+// unix socket's queue or an epoll entry whose fd was closed since
+// (Image::has_in_flight), which a hetmig that reads 7 would drop silently;
+// version 7 only for an image with a deleted file, deleted directory or
 // memfd held as an fd (Image::ghosts), which a hetmig that reads 6 would
 // try to open by its "/path (deleted)" name; version 6 only for an image with a unix socket that is no plain socket
 // pair (Image::unix_sockets: named, listening, shut down, its peer closed),
@@ -41,7 +44,8 @@ namespace hetmig {
 // process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 7;
+inline constexpr uint32_t kImageFormatVersion = 8;
+inline constexpr uint32_t kImageFormatGhosts = 7;
 inline constexpr uint32_t kImageFormatUnixSockets = 6;
 inline constexpr uint32_t kImageFormatInet = 5;
 inline constexpr uint32_t kImageFormatTreeFiles = 4;
@@ -76,6 +80,10 @@ struct EpollTarget {
 	int fd = -1;
 	uint32_t events = 0;
 	uint64_t data = 0;
+	// The fd that holds the file added under FD, when FD was closed since
+	// (or holds another file now): the entry outlives its fd number while
+	// its file lives on. -1: FD holds it.
+	int file_fd = -1;
 };
 
 // An IPv4 or IPv6 socket address: ADDR holds 4 bytes (AF_INET) or 16
@@ -196,6 +204,11 @@ struct OpenFile {
 	// file or directory, a memfd): made once on the destination, this fd
 	// opened on it again with FLAGS at OFFSET. -1 for none.
 	int32_t ghost = -1;
+	// A file no fd holds, only a message in a unix socket's queue of the
+	// process (SCM_RIGHTS, fds/in_flight.h): FD is a number of no file of
+	// the source, where the restore makes it until the messages that
+	// carry it are queued again, then closes it.
+	bool in_flight = false;
 
 	bool made_anew() const
 	{
@@ -229,6 +242,10 @@ struct UnixPair {
 		uint64_t inode = 0;	// socket:[INODE]: its fds' OpenFile::unix_socket
 		uint32_t sndbuf = 0;	// SO_SNDBUF as getsockopt gives it
 		std::vector<std::vector<uint8_t>> queued;
+		// The descriptors in flight with each message of QUEUED
+		// (SCM_RIGHTS), as fd numbers of the process (OpenFile::fd);
+		// empty when none has any, else one list per message.
+		std::vector<std::vector<int>> rights = {};
 	};
 	std::array<End, 2> ends;
 };
@@ -261,6 +278,8 @@ struct UnixSocket {
 	// (SENDERS, as NAME; empty: unnamed).
 	std::vector<std::vector<uint8_t>> queued;
 	std::vector<std::string> senders;
+	// As UnixPair::End::rights.
+	std::vector<std::vector<int>> rights = {};
 };
 
 // A regular file a mapping is backed by: checked like an open file.
@@ -481,6 +500,9 @@ struct Image {
 	// Whether this process or a member holds one of Image::unix_sockets
 	// (format 6).
 	bool has_unix_sockets() const;
+	// Descriptors in flight or epoll entries whose fd was closed
+	// (format 8).
+	bool has_in_flight() const;
 	bool is_tree() const
 	{
 		return !members.empty() || !shared.empty() || !zombies.empty() ||

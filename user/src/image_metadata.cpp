@@ -124,9 +124,12 @@ json file_to_cbor(const OpenFile &f)
 						 f.timerfd->interval.nsec}}};
 	if (f.epoll) {
 		json targets = json::array();
-		for (const auto &t : *f.epoll)
-			targets.push_back({{"fd", t.fd}, {"events", t.events},
-					   {"data", t.data}});
+		for (const auto &t : *f.epoll) {
+			json target = {{"fd", t.fd}, {"events", t.events}, {"data", t.data}};
+			if (t.file_fd >= 0)
+				target["file"] = t.file_fd;
+			targets.push_back(target);
+		}
 		file["epoll"] = targets;
 	}
 	if (f.signalfd)
@@ -154,6 +157,8 @@ json file_to_cbor(const OpenFile &f)
 		file["tree_file"] = f.tree_file;
 	if (f.ghost != -1)
 		file["ghost"] = f.ghost;
+	if (f.in_flight)
+		file["in_flight"] = true;
 	return file;
 }
 
@@ -175,7 +180,8 @@ OpenFile file_from_cbor(const json &f)
 	if (auto e = f.find("epoll"); e != f.end()) {
 		file.epoll.emplace();
 		for (const auto &t : *e)
-			file.epoll->push_back({t.at("fd"), t.at("events"), t.at("data")});
+			file.epoll->push_back({t.at("fd"), t.at("events"), t.at("data"),
+					       t.value("file", -1)});
 	}
 	if (auto s = f.find("signalfd"); s != f.end())
 		file.signalfd = s->get<uint64_t>();
@@ -193,6 +199,7 @@ OpenFile file_from_cbor(const json &f)
 			file.sockopts.push_back({opt.at(0), opt.at(1)});
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	file.ghost = f.value("ghost", int32_t(-1));
+	file.in_flight = f.value("in_flight", false);
 	return file;
 }
 
@@ -247,6 +254,8 @@ json pairs_to_cbor(const std::vector<UnixPair> &pairs)
 			for (const auto &m : e.queued)
 				queued.push_back(binary(m));
 			ends.push_back({{"inode", e.inode}, {"sndbuf", e.sndbuf}, {"queued", queued}});
+			if (!e.rights.empty())
+				ends.back()["rights"] = e.rights;
 		}
 		out.push_back({{"type", p.type}, {"ends", ends}});
 	}
@@ -267,6 +276,8 @@ std::vector<UnixPair> pairs_from_cbor(const json &j)
 			p.ends[i].sndbuf = ends[i].at("sndbuf");
 			for (const auto &m : ends[i].at("queued"))
 				p.ends[i].queued.push_back(m.get_binary());
+			if (auto r = ends[i].find("rights"); r != ends[i].end())
+				p.ends[i].rights = r->get<std::vector<std::vector<int>>>();
 		}
 		out.push_back(std::move(p));
 	}
@@ -301,6 +312,8 @@ json unix_sockets_to_cbor(const std::vector<UnixSocket> &sockets)
 			       {"queued", queued}, {"senders", senders}});
 		if (!s.pending.empty())
 			out.back()["pending"] = s.pending;
+		if (!s.rights.empty())
+			out.back()["rights"] = s.rights;
 	}
 	return out;
 }
@@ -329,6 +342,8 @@ std::vector<UnixSocket> unix_sockets_from_cbor(const json &j)
 			s.senders.push_back(name_from(from));
 		if (auto p = u.find("pending"); p != u.end())
 			s.pending = p->get<std::vector<uint64_t>>();
+		if (auto r = u.find("rights"); r != u.end())
+			s.rights = r->get<std::vector<std::vector<int>>>();
 		out.push_back(std::move(s));
 	}
 	return out;

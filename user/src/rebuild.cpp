@@ -64,6 +64,7 @@
 #include "fds/timerfd.h"
 #include "fds/tree_files.h"
 #include "fds/tcp.h"
+#include "fds/in_flight.h"
 #include "fds/unix_pairs.h"
 #include "fds/unix_sockets.h"
 #include "genl.h"
@@ -367,6 +368,15 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 	int top = 2;
 	for (const auto &f : img.files)
 		top = std::max(top, f.fd);
+	// The makers keep their copies above every number the image uses (two
+	// a pipe): room for them past the soft limit (zdtm's epoll: 250 pipes
+	// up to fd 949), which the image's own limits replace later
+	// (set_rlimits).
+	struct rlimit nofile;
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	fds::PipeMaker pipes(img.pipes, top + 1);
 	fds::UnixPairMaker sockets(img.unix_pairs, top + 1);
 	fds::FifoOpener fifos(top + 1);
@@ -447,6 +457,11 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 		if (f.epoll && f.dup_of < 0)
 			if (auto r = fds::fill_epoll(f); !r)
 				child_fail(p, r.error().describe());
+	// And every file in flight is at its number: the messages that carry
+	// them go into their queues, and the numbers of those only in flight
+	// are closed.
+	if (auto r = fds::send_in_flight(img.files, img.unix_pairs, img.unix_sockets); !r)
+		child_fail(p, r.error().describe());
 }
 
 // An upper bound of the RESTORE_MM request's attributes for IMG: the mm

@@ -88,8 +88,8 @@ TEST(Ghosts, RoundTripInFormat7)
 {
 	Image img = with_ghosts();
 	auto bytes = encode(img, false);
-	EXPECT_EQ(version_of(bytes), kImageFormatVersion);
-	EXPECT_EQ(kImageFormatVersion, 7u);
+	EXPECT_EQ(version_of(bytes), kImageFormatGhosts);
+	EXPECT_EQ(kImageFormatGhosts, 7u);
 	auto back = decode(bytes);
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	ASSERT_EQ(back->ghosts.size(), 3u);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 // Unix socket pairs (user/src/fds/unix_pairs.h): a stopped child's stream
 // and datagram pairs captured with what each end has to read, which stays
-// in the child's sockets; a datagram pair with a descriptor in flight and
-// a socket whose peer is outside the process refused, naming them; a pair
-// made again with its messages, boundaries and flags.
+// in the child's sockets; a datagram pair with an eventfd in flight that no
+// fd holds and a socket whose peer is outside the process refused, naming
+// them; a pair made again with its messages, boundaries and flags.
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -111,9 +112,11 @@ TEST(UnixPairs, DescriptorsInFlightAndPeersOutsideAreRefused)
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
 			c->cmsg_len = CMSG_LEN(sizeof(int));
-			int fd = 0;
+			// An eventfd no fd holds once sent: no pipe, not the
+			// process's own.
+			int fd = eventfd(0, 0);
 			memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-			if (sendmsg(3, &mh, 0) != 2)
+			if (fd < 0 || sendmsg(3, &mh, 0) != 2 || close(fd))
 				_exit(11);
 		},
 		[] { return 0; });
@@ -126,7 +129,8 @@ TEST(UnixPairs, DescriptorsInFlightAndPeersOutsideAreRefused)
 	ASSERT_FALSE(r.has_value());
 	std::string why = r.error().describe();
 	EXPECT_NE(why.find("fd 4 (socket:["), std::string::npos) << why;
-	EXPECT_NE(why.find("has descriptors in flight (SCM_RIGHTS)"), std::string::npos) << why;
+	EXPECT_NE(why.find("has anon_inode:[eventfd] in flight in its queue (SCM_RIGHTS), which no "
+			   "fd of the process holds"), std::string::npos) << why;
 	// Said once, with the error's text once (it was doubled).
 	EXPECT_EQ(why.find("(fd 4)"), std::string::npos) << why;
 	EXPECT_EQ(why.find("not supported)"), why.rfind("not supported)")) << why;

@@ -45,6 +45,31 @@ Result<bool> target_is_in_place(pid_t pid, int epfd, int tfd, uint32_t toff)
 				"process holds there (kcmp)", epfd, tfd));
 }
 
+// The lowest fd of PID that holds the file of EPFD's entry number TOFF
+// under fd number TFD (KCMP_EPOLL_TFD asked of each), other than TFD
+// itself; -1 for none (the file is in flight, or another process's only).
+Result<int> fd_of_target(pid_t pid, int epfd, int tfd, uint32_t toff)
+{
+	std::vector<int> fds;
+	std::error_code ec;
+	for (const auto &entry : std::filesystem::directory_iterator(
+		     "/proc/" + std::to_string(pid) + "/fd", ec))
+		fds.push_back(std::stoi(entry.path().filename().string()));
+	std::sort(fds.begin(), fds.end());
+	for (int fd : fds) {
+		if (fd == tfd || fd == epfd)
+			continue;
+		struct kcmp_epoll_slot slot = {uint32_t(epfd), uint32_t(tfd), toff};
+		long r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, fd, &slot);
+		if (r == 0)
+			return fd;
+		if (r < 0 && errno != EBADF)
+			return fail(errno, strf("fd %d, an epoll: looking for the file of its "
+						"target fd %d at fd %d (kcmp)", epfd, tfd, fd));
+	}
+	return -1;
+}
+
 } // namespace
 
 bool is_epoll(const std::string &link)
@@ -88,15 +113,24 @@ Result<std::vector<EpollTarget>> capture_epoll(pid_t pid, int fd)
 		auto same = target_is_in_place(pid, fd, t.fd, toff);
 		if (!same)
 			return std::unexpected(same.error());
-		if (!*same)
+		if (*same)
+			continue;
+		// Closed since, its file open at another fd: the restore adds it
+		// under its old number through that one (fill_epoll).
+		auto held = fd_of_target(pid, fd, t.fd, toff);
+		if (!held)
+			return std::unexpected(held.error());
+		if (*held < 0)
 			return fail(EOPNOTSUPP, strf("fd %d is an epoll watching a file added as fd "
-						     "%d, which was closed since (the file lives "
-						     "on elsewhere, and fd %d is %s): an entry whose "
-						     "fd is gone cannot be added again", fd, t.fd,
-						     t.fd, access(strf("/proc/%d/fd/%d", pid,
-								       t.fd).c_str(), F_OK)
-								   ? "closed"
-								   : "another file now"));
+						     "%d, which was closed since (fd %d is %s), and "
+						     "no fd of the process holds that file: an entry "
+						     "whose file cannot be found cannot be added "
+						     "again", fd, t.fd, t.fd,
+						     access(strf("/proc/%d/fd/%d", pid,
+								 t.fd).c_str(), F_OK)
+							     ? "closed"
+							     : "another file now"));
+		(*targets)[i].file_fd = *held;
 	}
 	return targets;
 }
@@ -107,16 +141,17 @@ Result<void> check_epoll_targets(const std::vector<OpenFile> &files)
 		if (!f.epoll)
 			continue;
 		for (const auto &t : *f.epoll) {
+			int held = t.file_fd >= 0 ? t.file_fd : t.fd;
 			auto target = std::find_if(files.begin(), files.end(),
-						   [&](const OpenFile &o) { return o.fd == t.fd; });
+						   [&](const OpenFile &o) { return o.fd == held; });
 			if (target == files.end())
 				return fail(EOPNOTSUPP, strf("fd %d is an epoll watching fd %d, which "
-							     "the process does not hold", f.fd, t.fd));
+							     "the process does not hold", f.fd, held));
 			if (target->std_stream)
 				return fail(EOPNOTSUPP, strf("fd %d is an epoll watching fd %d (%s), "
 							     "a standard stream that stays with the "
 							     "receiver: it cannot be watched there as "
-							     "it was", f.fd, t.fd,
+							     "it was", f.fd, held,
 							     target->path.c_str()));
 		}
 	}
@@ -151,12 +186,48 @@ Result<int> make_epoll(const OpenFile &f)
 	return ep.release();
 }
 
+namespace {
+
+// Adds the file at FILE_FD to EPFD under fd number TFD, which holds
+// another file or none: the file is put there for the call (an entry is
+// the file and the number it was added under), and what was there back
+// after, with its close-on-exec flag. Our copy keeps that file open, so
+// its own entries in any epoll stay.
+Result<void> add_under(int epfd, int tfd, int file_fd, epoll_event &ev)
+{
+	int fd_flags = fcntl(tfd, F_GETFD);
+	UniqueFd saved(fd_flags >= 0 ? fcntl(tfd, F_DUPFD_CLOEXEC, 0) : -1);
+	if (fd_flags >= 0 && saved.get() < 0)
+		return fail(errno, strf("fd %d, an epoll: setting fd %d aside", epfd, tfd));
+	if (dup2(file_fd, tfd) < 0)
+		return fail(errno, strf("fd %d, an epoll: fd %d at %d for its entry", epfd,
+					file_fd, tfd));
+	int added = epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	int err = errno;
+	int back = saved.get() >= 0 ? dup3(saved.get(), tfd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0)
+				    : close(tfd);
+	if (added)
+		return fail(err, strf("fd %d, an epoll: adding fd %d's file as fd %d with "
+				      "events 0x%x (EPOLL_CTL_ADD)", epfd, file_fd, tfd,
+				      ev.events));
+	if (back < 0)
+		return fail(errno, strf("fd %d, an epoll: putting fd %d back", epfd, tfd));
+	return {};
+}
+
+} // namespace
+
 Result<void> fill_epoll(const OpenFile &f)
 {
 	for (const auto &t : *f.epoll) {
 		epoll_event ev{};
 		ev.events = t.events;
 		ev.data.u64 = t.data;
+		if (t.file_fd >= 0) {
+			if (auto r = add_under(f.fd, t.fd, t.file_fd, ev); !r)
+				return r;
+			continue;
+		}
 		if (epoll_ctl(f.fd, EPOLL_CTL_ADD, t.fd, &ev))
 			return fail(errno, strf("fd %d, an epoll: adding fd %d with events 0x%x "
 						"(EPOLL_CTL_ADD)", f.fd, t.fd, t.events));

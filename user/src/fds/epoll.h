@@ -7,14 +7,19 @@
 // EPOLLEXCLUSIVE, EPOLLWAKEUP) and the data word. An entry names the fd
 // the target was added under; the entry outlives that fd while its open
 // file lives on elsewhere, so kcmp(KCMP_EPOLL_TFD) checks that the fd
-// still holds the very file that was added: one that was closed (or holds
-// another file now) refuses the dump, naming both, as does a target that
-// is not carried itself (a standard stream left to the receiver, or
-// anything the dump refuses, which then names the epoll watching it).
+// still holds the very file that was added. One that was closed (or holds
+// another file now) is looked for among the process's other fds, by the
+// same kcmp, and carried with the fd that holds it (EpollTarget::file_fd);
+// one no fd of the process holds refuses the dump, naming both, as does a
+// target that is not carried itself (a standard stream left to the
+// receiver, or anything the dump refuses, which then names the epoll
+// watching it).
 //
 // Rebuilt: epoll_create1 at the epoll's number with its flags, and once
 // every descriptor is in place, EPOLL_CTL_ADD of each target with its
-// events and data. Not carried: the ready list, which the kernel computes
+// events and data; an entry whose fd was closed is added with its file
+// put at that number for the call (dup2), and what is there put back. Not
+// carried: the ready list, which the kernel computes
 // again as each target is added (a level-triggered target that is ready
 // is reported, as it would have been; an edge-triggered one that is ready
 // reports one edge more), and which waiter an EPOLLEXCLUSIVE entry woke

@@ -48,7 +48,7 @@ struct Holders {
 };
 
 Holders held_elsewhere(pid_t pid, const std::map<uint64_t, Ends> &ends,
-		       std::span<const pid_t> tree)
+		       std::span<const pid_t> tree, const std::set<uint64_t> &ours)
 {
 	Holders found;
 	DIR *proc = opendir("/proc");
@@ -71,6 +71,9 @@ Holders held_elsewhere(pid_t pid, const std::map<uint64_t, Ends> &ends,
 			if (n <= 0)
 				continue;
 			uint64_t inode = pipe_inode(std::string(link, size_t(n)));
+			// Our copies of the ends in flight are no one else's.
+			if (other == getpid() && ours.contains(inode))
+				continue;
 			if (inode && ends.contains(inode))
 				(in_tree ? found.tree : found.outside).emplace(inode, other);
 		}
@@ -137,13 +140,30 @@ Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::str
 	return data;
 }
 
+namespace {
+
+// Our descriptor of the end PID has at FD, or of the end in flight OURS
+// gives that number (fds/in_flight.h).
+Result<UniqueFd> copy_at(pid_t pid, int fd, const std::map<int, int> &ours)
+{
+	if (auto it = ours.find(fd); it != ours.end()) {
+		UniqueFd copy(fcntl(it->second, F_DUPFD_CLOEXEC, 0));
+		if (copy.get() < 0)
+			return fail(errno, strf("a copy of the file in flight numbered %d", fd));
+		return copy;
+	}
+	return copy_of(pid, fd);
+}
+
+} // namespace
+
 // No writer for a read end (poll says POLLHUP), no reader for a write end
 // (POLLERR): the kernel's own counts, where /proc shows a dumper only the
 // processes it may look into. Our copy of the end is the process's open
 // file, which counts once however many descriptors it has.
-Result<bool> other_end_closed(pid_t pid, int fd, bool reading)
+Result<bool> other_end_closed(pid_t pid, int fd, bool reading, const std::map<int, int> &ours)
 {
-	auto copy = copy_of(pid, fd);
+	auto copy = copy_at(pid, fd, ours);
 	if (!copy)
 		return std::unexpected(copy.error());
 	pollfd p{copy->get(), short(reading ? POLLIN : POLLOUT), 0};
@@ -160,7 +180,8 @@ uint64_t pipe_inode(const std::string &link)
 }
 
 Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
-			   std::vector<PipeState> &pipes, std::span<const pid_t> tree)
+			   std::vector<PipeState> &pipes, std::span<const pid_t> tree,
+			   const std::map<int, int> &ours)
 {
 	std::map<uint64_t, Ends> ends;
 	for (const auto &f : files)
@@ -168,7 +189,11 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 			(reads(f) ? ends[f.pipe].read : ends[f.pipe].write).push_back(f.fd);
 	if (ends.empty())
 		return {};
-	auto [outside, in_tree] = held_elsewhere(pid, ends, tree);
+	std::set<uint64_t> in_flight;
+	for (const auto &f : files)
+		if (f.in_flight && f.pipe)
+			in_flight.insert(f.pipe);
+	auto [outside, in_tree] = held_elsewhere(pid, ends, tree, in_flight);
 	// A pipe one of whose ends is closed in every process (a reader
 	// waiting for the rest and EOF, a writer whose reader went) is carried
 	// with that end closed; unless only standard streams hold it, which
@@ -182,7 +207,7 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 		const std::vector<int> &fds = reading ? e.read : e.write;
 		if (fds.back() <= 2)
 			continue;
-		auto closed = other_end_closed(pid, fds.front(), reading);
+		auto closed = other_end_closed(pid, fds.front(), reading, ours);
 		if (!closed)
 			return std::unexpected(closed.error());
 		if (*closed)
@@ -230,7 +255,7 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 		if (!carried(inode) || trees(inode))
 			continue;
 		auto state = capture_pipe(pid, e.read.empty() ? e.write.front() : e.read.front(),
-					  inode);
+					  inode, ours);
 		if (!state)
 			return std::unexpected(state.error());
 		pipes.push_back(std::move(*state));
@@ -238,10 +263,10 @@ Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
 	return {};
 }
 
-Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode)
+Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode, const std::map<int, int> &ours)
 {
 	std::string name = pipe_name(inode) + strf(" (fd %d of process %d)", fd, pid);
-	auto copy = copy_of(pid, fd);
+	auto copy = copy_at(pid, fd, ours);
 	if (!copy)
 		return std::unexpected(copy.error());
 	int capacity = fcntl(copy->get(), F_GETPIPE_SZ);

@@ -39,13 +39,17 @@ uint64_t pipe_inode(const std::string &link);
 // both its ends in the process, or one and the other closed everywhere.
 // PID is stopped and traced by us. A pipe another process of TREE holds
 // too (and none outside it) is left as it is, for capture_tree_files.
+// OURS: the ends in flight among FILES (OpenFile::in_flight), by number,
+// each our descriptor of it (fds/in_flight.h).
 Result<void> capture_pipes(pid_t pid, std::vector<OpenFile> &files,
-			   std::vector<PipeState> &pipes, std::span<const pid_t> tree = {});
+			   std::vector<PipeState> &pipes, std::span<const pid_t> tree = {},
+			   const std::map<int, int> &ours = {});
 
 // The state of pipe:[INODE], whose read end PID (stopped, traced by us)
 // has at FD: its capacity and the bytes in it, left where they are. FD
 // may be a write end whose read end is closed everywhere: no bytes then.
-Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode);
+Result<PipeState> capture_pipe(pid_t pid, int fd, uint64_t inode,
+			       const std::map<int, int> &ours = {});
 
 // The bytes queued in the pipe (or FIFO) FD reads from, left where they
 // are; CAPACITY is its F_GETPIPE_SZ, NAME names it in errors.
@@ -53,7 +57,8 @@ Result<std::vector<uint8_t>> peek_pipe(int fd, uint32_t capacity, const std::str
 
 // Whether the other end of the pipe whose end PID has at FD (a read end
 // when READING) is closed in every process.
-Result<bool> other_end_closed(pid_t pid, int fd, bool reading);
+Result<bool> other_end_closed(pid_t pid, int fd, bool reading,
+			      const std::map<int, int> &ours = {});
 
 // The restore's side, in the process being rebuilt: makes each pipe the
 // first time one of its ends is asked for, and keeps both ends above

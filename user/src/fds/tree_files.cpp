@@ -67,7 +67,7 @@ bool regular(const OpenFile &f)
 // not on the destination).
 bool candidate(const Image &img, const OpenFile &f)
 {
-	if (f.dup_of >= 0 || f.std_stream)
+	if (f.dup_of >= 0 || f.std_stream || f.in_flight)
 		return false;
 	if (regular(f))
 		return f.fd > 2;

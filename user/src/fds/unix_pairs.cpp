@@ -98,7 +98,8 @@ Result<UnixDiag> unix_diag(uint64_t inode)
 // A peek offset (SO_PEEK_OFF) moves each peek past the last; the
 // socket's own is put back after.
 Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name,
-						     std::vector<std::string> *senders)
+						     std::vector<std::string> *senders,
+						     std::vector<std::vector<UniqueFd>> *rights)
 {
 	int saved = -1;
 	socklen_t len = sizeof(saved);
@@ -128,18 +129,29 @@ Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std
 				return {};
 			if (n < 0)
 				return fail(errno, name + ": reading its queue (MSG_PEEK)");
-			bool rights = false;
+			// The descriptors in flight, installed in us by the peek.
+			std::vector<UniqueFd> in_flight;
 			for (cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-					rights = true;
-					auto *fds = reinterpret_cast<int *>(CMSG_DATA(c));
 					size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-					for (size_t i = 0; i < count; i++)
-						close(fds[i]);
+					for (size_t i = 0; i < count; i++) {
+						int got;
+						std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
+							    sizeof(int));
+						in_flight.emplace_back(got);
+					}
 				}
-			if (rights || (mh.msg_flags & MSG_CTRUNC))
+			if (mh.msg_flags & MSG_CTRUNC)
+				return fail(EOPNOTSUPP, name + " has more than 253 descriptors in flight "
+							"(SCM_RIGHTS) with one message, which cannot "
+							"be carried");
+			if (!in_flight.empty() && (!rights || type == SOCK_STREAM))
 				return fail(EOPNOTSUPP, name + " has descriptors in flight (SCM_RIGHTS) "
-							"in its queue, which cannot be carried");
+							"in its queue, which cannot be carried" +
+							(type == SOCK_STREAM
+								 ? std::string(" on a stream socket")
+								 : std::string(" in a tree's shared "
+									       "socket")));
 			if (mh.msg_flags & MSG_TRUNC)
 				return fail(EOPNOTSUPP, name + " has a datagram of more than 1 MiB "
 							"queued, which cannot be carried");
@@ -155,6 +167,8 @@ Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std
 				return fail(EOPNOTSUPP, name + " has an empty datagram queued, which "
 							"cannot be read without taking it");
 			queued.emplace_back(buf.begin(), buf.begin() + n);
+			if (rights)
+				rights->push_back(std::move(in_flight));
 			if (senders) {
 				size_t len = mh.msg_namelen > offsetof(sockaddr_un, sun_path)
 					? std::min<size_t>(mh.msg_namelen - offsetof(sockaddr_un, sun_path),
@@ -289,7 +303,7 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 		if (inode > peer)
 			continue;  // the pair is taken from its lower inode
 		auto p = capture_pair(types[inode], {{{inode, pid, first_fd[inode]},
-						       {peer, pid, first_fd[peer]}}});
+						       {peer, pid, first_fd[peer]}}}, true);
 		if (!p)
 			return std::unexpected(p.error());
 		pairs.push_back(std::move(*p));
@@ -297,7 +311,17 @@ Result<void> capture_unix_pairs(pid_t pid, std::vector<OpenFile> &files,
 	return {};
 }
 
-Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
+std::vector<std::vector<int>> rights_placeholders(const std::vector<std::vector<UniqueFd>> &rights)
+{
+	std::vector<std::vector<int>> out;
+	if (std::all_of(rights.begin(), rights.end(), [](const auto &r) { return r.empty(); }))
+		return out;
+	for (const auto &r : rights)
+		out.emplace_back(r.size(), -1);
+	return out;
+}
+
+Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends, bool in_flight)
 {
 	UnixPair p;
 	p.type = type;
@@ -311,10 +335,15 @@ Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends)
 		socklen_t len = sizeof(sndbuf);
 		if (getsockopt(copy->get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, &len))
 			return fail(errno, name + ": SO_SNDBUF");
-		auto queued = peek_queue(copy->get(), p.type, name);
+		// Descriptors in flight: fds/in_flight.h found them, for a pair
+		// of one process.
+		std::vector<std::vector<UniqueFd>> rights;
+		auto queued = peek_queue(copy->get(), p.type, name, nullptr,
+					 in_flight ? &rights : nullptr);
 		if (!queued)
 			return std::unexpected(queued.error());
-		p.ends[i] = {e.inode, uint32_t(sndbuf), std::move(*queued)};
+		p.ends[i] = {e.inode, uint32_t(sndbuf), std::move(*queued),
+			     rights_placeholders(rights)};
 	}
 	return p;
 }
@@ -348,8 +377,11 @@ Result<int> UnixPairMaker::open_end(const OpenFile &f)
 				setsockopt(ends[i].get(), SOL_SOCKET, SO_SNDBUF, &sndbuf,
 					   sizeof(sndbuf));
 		}
+		// A queue with descriptors in flight is sent once the process's
+		// fds are in place (fds/in_flight.h).
 		for (size_t i = 0; i < 2; i++)
-			for (const auto &m : p->ends[i].queued)
+			for (const auto &m : p->ends[i].rights.empty() ? p->ends[i].queued
+								       : decltype(p->ends[i].queued){})
 				if (auto r = send_all(ends[1 - i].get(), m, p->type); !r)
 					return fail(r.error().code,
 						    strf("%s: %s its end held", name.c_str(),

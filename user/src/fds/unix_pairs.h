@@ -71,9 +71,13 @@ Result<UnixDiag> unix_diag(uint64_t inode);
 
 // The messages queued to the socket FD reads from, left where they are
 // (MSG_PEEK); with SENDERS, each one's sender's address too (sun_path).
-// NAME names the socket in errors.
+// With RIGHTS, each datagram's descriptors in flight (SCM_RIGHTS), as the
+// peek installed them in us; without, a message with any refuses, as does
+// a stream's. NAME names the socket in errors.
 Result<std::vector<std::vector<uint8_t>>> peek_queue(int fd, int type, const std::string &name,
-						     std::vector<std::string> *senders = nullptr);
+						     std::vector<std::string> *senders = nullptr,
+						     std::vector<std::vector<UniqueFd>> *rights =
+							     nullptr);
 
 // An end of a pair: socket:[INODE], which PID (stopped, traced by us)
 // holds at FD.
@@ -84,8 +88,16 @@ struct SocketEnd {
 };
 
 // The pair of ENDS, of TYPE (SOCK_STREAM or SOCK_DGRAM): each end's send
-// buffer and the messages queued to it, left where they are.
-Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends);
+// buffer and the messages queued to it, left where they are. IN_FLIGHT:
+// descriptors in flight with them are taken (fds/in_flight.h fills in
+// their numbers), else refused.
+Result<UnixPair> capture_pair(int type, const std::array<SocketEnd, 2> &ends,
+			      bool in_flight = false);
+
+// For the descriptors in flight RIGHTS that peek_queue gave, one list of
+// -1s per message, as many as it carries, for attach_in_flight to fill in;
+// none when no message carries any.
+std::vector<std::vector<int>> rights_placeholders(const std::vector<std::vector<UniqueFd>> &rights);
 
 // The type of unix socket INODE and its peer's inode (0: none), from
 // unix_diag.

@@ -86,7 +86,7 @@ namespace {
 // The UnixSocket of INODE, D being what unix_diag says of it and COPY our
 // descriptor of it; a refusal's reason, or nothing.
 Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const std::string &cwd,
-			     int fd, UnixSocket &s)
+			     int fd, UnixSocket &s, bool in_flight)
 {
 	const std::string label = strf("fd %d (%s)", fd, socket_link(inode).c_str());
 	s.inode = inode;
@@ -131,11 +131,14 @@ Result<std::string> describe(const UnixDiag &d, uint64_t inode, int copy, const 
 	// An unconnected stream socket has no queue to peek (EINVAL).
 	if (d.type == SOCK_DGRAM || d.state == kEstablished) {
 		std::vector<std::string> senders;
+		std::vector<std::vector<UniqueFd>> rights;	// fds/in_flight.h's
 		auto queued = peek_queue(copy, d.type == SOCK_SEQPACKET ? SOCK_DGRAM : d.type,
-					 label, d.type == SOCK_DGRAM ? &senders : nullptr);
+					 label, d.type == SOCK_DGRAM ? &senders : nullptr,
+					 in_flight ? &rights : nullptr);
 		if (!queued)
 			return std::unexpected(queued.error());
 		s.queued = std::move(*queued);
+		s.rights = rights_placeholders(rights);
 		s.senders = std::move(senders);
 		for (auto &from : s.senders)
 			if (is_path(from))
@@ -185,7 +188,7 @@ Result<UnixSocket> capture_unix_socket(pid_t pid, int fd, uint64_t inode)
 	if (!d)
 		return std::unexpected(d.error());
 	UnixSocket s;
-	auto why = describe(*d, inode, copy->get(), cwd_of(pid), fd, s);
+	auto why = describe(*d, inode, copy->get(), cwd_of(pid), fd, s, false);
 	if (why && why->empty() && !d->peer && d->state == kEstablished &&
 	    d->type != SOCK_DGRAM && d->shutdown != 3)
 		why = "a unix socket whose peer is not in the tree (" +
@@ -265,7 +268,7 @@ Result<void> capture_unix_sockets(pid_t pid, std::vector<OpenFile> &files,
 			if (g.fd == fd)
 				f = &g;
 		UnixSocket s;
-		auto why = describe(diags[inode], inode, copies[inode].get(), cwd, fd, s);
+		auto why = describe(diags[inode], inode, copies[inode].get(), cwd, fd, s, true);
 		if (why && why->empty() && d_of(inode).state == kListen && d_of(inode).rqueue) {
 			const UnixDiag &l = d_of(inode);
 			if (l.icons.size() != l.rqueue ||
@@ -419,10 +422,29 @@ int connect_to(int fd, const std::string &name, const std::string &base)
 	});
 }
 
+Result<void> make_room_once(const std::string &name, const std::string &base, int type,
+			    bool remove);
+
 // Whether NAME (of a socket of TYPE) can be bound here: free, or the file
 // of a socket no one uses (removed, with REMOVE). Fails naming what is
-// there otherwise.
+// there otherwise. A name can be held a while by a socket no process
+// holds, only messages in flight in a cycle (a dumped process's sockets
+// that sent each other, zdtm's scm06): the kernel's garbage collector
+// frees them when a unix socket is closed (6.1), or soon after on a work
+// queue (6.12), so a name in use is looked at again for a second, a probe
+// closed between looks, before it is refused.
 Result<void> make_room(const std::string &name, const std::string &base, int type, bool remove)
+{
+	for (int look = 0;; look++) {
+		auto r = make_room_once(name, base, type, remove);
+		if (r || r.error().code != EADDRINUSE || look == 50)
+			return r;
+		usleep(20000);
+	}
+}
+
+Result<void> make_room_once(const std::string &name, const std::string &base, int type,
+			    bool remove)
 {
 	if (name.empty())
 		return {};
@@ -637,10 +659,13 @@ Result<void> Building::pair(const UnixSocket &s, const UnixSocket *p)
 	if (socketpair(AF_UNIX, s.type | SOCK_CLOEXEC, 0, sv))
 		return fail(errno, what(s) + ": socketpair");
 	UniqueFd a(sv[0]), b(sv[1]);
-	for (const auto &m : s.queued)
-		if (auto r = send_from(b.get(), s, m, false); !r)
-			return r;
-	if (p)
+	// A queue with descriptors in flight is sent once the process's fds
+	// are in place (fds/in_flight.h).
+	if (s.rights.empty())
+		for (const auto &m : s.queued)
+			if (auto r = send_from(b.get(), s, m, false); !r)
+				return r;
+	if (p && p->rights.empty())
 		for (const auto &m : p->queued)
 			if (auto r = send_from(a.get(), *p, m, false); !r)
 				return r;
@@ -713,10 +738,13 @@ Result<void> Building::connection(const UnixSocket &s, const UnixSocket *p)
 	l.reset();
 	if (is_path(acceptor->name))
 		unlink(file_of(*acceptor).c_str());	// ours; a listener of the image binds again
-	for (const auto &m : acceptor->queued)
-		if (auto r = send_from(c.get(), *acceptor, m, false); !r)
-			return r;
-	if (client)
+	// A queue with descriptors in flight (sequenced packets) is sent once
+	// the process's fds are in place (fds/in_flight.h).
+	if (acceptor->rights.empty())
+		for (const auto &m : acceptor->queued)
+			if (auto r = send_from(c.get(), *acceptor, m, false); !r)
+				return r;
+	if (client && client->rights.empty())
 		for (const auto &m : client->queued)
 			if (auto r = send_from(accepted.get(), *client, m, false); !r)
 				return r;
@@ -787,8 +815,8 @@ Result<void> Building::queues_and_peers()
 	// Datagrams first: a socket connected elsewhere takes none from others.
 	UniqueFd unnamed;
 	for (const auto &s : all_) {
-		if (s.type != SOCK_DGRAM || paired_.contains(s.inode))
-			continue;
+		if (s.type != SOCK_DGRAM || paired_.contains(s.inode) || !s.rights.empty())
+			continue;  // with descriptors in flight: fds/in_flight.h's
 		for (size_t i = 0; i < s.queued.size(); i++) {
 			if (s.name.empty() || gone_.contains(s.inode))
 				return fail(EINVAL, what(s) + ": datagrams queued to a socket that "
