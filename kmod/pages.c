@@ -3,8 +3,9 @@
  * HETMIG_CMD_SAVE_PAGES: a stopped target's memory written into a file of
  * the caller, with the XXH64 of what was written. A dump otherwise copies
  * every page twice (process_vm_readv into the companion's buffer, write(2)
- * into the page cache); here the target's pages are pinned, mapped into
- * the kernel a batch at a time, summed and written once.
+ * into the page cache); here the target's pages are pinned a batch at a
+ * time, summed and handed to the file system as pages, which copies them
+ * once into the file.
  */
 
 #include <linux/file.h>
@@ -14,7 +15,10 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
+#include <linux/bvec.h>
+#include <linux/fsnotify.h>
+#include <linux/highmem.h>
+#include <linux/uio.h>
 #include <linux/xxhash.h>
 
 #include <net/genetlink.h>
@@ -67,6 +71,48 @@ static void unpin_target_pages(struct page **pages, long nr)
 }
 
 /*
+ * NR pinned PAGES into FILE at *POS, as a vector of pages (no kernel
+ * mapping of them, no copy but the file's own): what splice does into a
+ * file. Not vfs_iter_write(), which takes the file's freeze protection on
+ * 6.12 and leaves it to the caller on 6.1; the file system's write_iter
+ * under file_start_write() is the same on both.
+ */
+static ssize_t write_pages(struct file *file, struct page **pages, struct bio_vec *vec,
+			   long nr, loff_t *pos)
+{
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret;
+	long i;
+
+	for (i = 0; i < nr; i++)
+		bvec_set_page(&vec[i], pages[i], PAGE_SIZE, 0);
+	iov_iter_bvec(&iter, ITER_SOURCE, vec, nr, nr << PAGE_SHIFT);
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = *pos;
+	file_start_write(file);
+	ret = file->f_op->write_iter(&kiocb, &iter);
+	file_end_write(file);
+	if (ret > 0) {
+		*pos = kiocb.ki_pos;
+		fsnotify_modify(file);
+	}
+	return ret;
+}
+
+static void sum_pages(struct xxh64_state *state, struct page **pages, long nr)
+{
+	long i;
+
+	for (i = 0; i < nr; i++) {
+		void *kaddr = kmap_local_page(pages[i]);
+
+		xxh64_update(state, kaddr, PAGE_SIZE);
+		kunmap_local(kaddr);
+	}
+}
+
+/*
  * [ADDR, ADDR + LEN) of MM into FILE at *POS, summed into STATE unless it
  * is NULL; 0 or an errno with EXTACK set.
  */
@@ -74,43 +120,51 @@ static int save_range(struct mm_struct *mm, unsigned long addr, unsigned long le
 		      struct file *file, loff_t *pos, struct xxh64_state *state,
 		      struct netlink_ext_ack *extack)
 {
-	struct page *pages[SAVE_PAGES_BATCH];
+	struct page **pages;
+	struct bio_vec *vec;
 	unsigned long done;
+	int ret = 0;
 
+	pages = kmalloc_array(SAVE_PAGES_BATCH, sizeof(*pages), GFP_KERNEL);
+	vec = kmalloc_array(SAVE_PAGES_BATCH, sizeof(*vec), GFP_KERNEL);
+	if (!pages || !vec) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (done = 0; done < len; ) {
 		unsigned long nr = min_t(unsigned long, (len - done) >> PAGE_SHIFT,
 					 SAVE_PAGES_BATCH);
 		size_t bytes;
 		ssize_t written;
-		void *kaddr;
 		long got;
 
 		got = pin_target_pages(mm, addr + done, nr, pages);
 		if (got <= 0) {
 			NL_SET_ERR_MSG_MOD(extack, "the range is not mapped in the target");
-			return got ? got : -EFAULT;
+			ret = got ? got : -EFAULT;
+			break;
 		}
 		bytes = (size_t)got << PAGE_SHIFT;
-		kaddr = vm_map_ram(pages, got, NUMA_NO_NODE);
-		if (!kaddr) {
-			unpin_target_pages(pages, got);
-			return -ENOMEM;
-		}
 		if (state)
-			xxh64_update(state, kaddr, bytes);
-		written = kernel_write(file, kaddr, bytes, pos);
-		vm_unmap_ram(kaddr, got);
+			sum_pages(state, pages, got);
+		written = write_pages(file, pages, vec, got, pos);
 		unpin_target_pages(pages, got);
 		if (written != bytes) {
 			NL_SET_ERR_MSG_MOD(extack, "writing the file failed");
-			return written < 0 ? written : -ENOSPC;
+			ret = written < 0 ? written : -ENOSPC;
+			break;
 		}
 		done += bytes;
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
-	return 0;
+out:
+	kfree(vec);
+	kfree(pages);
+	return ret;
 }
 
 /* The caller's descriptor FD, if a regular file it may write at offsets. */
