@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Daemons we did not write, moved with hetmig dump and restore on one
 # machine: busybox's httpd (a listener that forks a child per request), a
-# shell loop with its sleeping child, crond. Each must go on doing its job
+# shell loop with its sleeping child, crond, syslogd (a datagram socket at
+# /dev/log). Each must go on doing its job
 # after the move, as if nothing happened. Needs root and busybox; TAP.
 n=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
@@ -19,7 +20,7 @@ if ! command -v busybox > /dev/null; then
 	echo "1..0 # SKIP no busybox"
 	exit 4
 fi
-echo "1..11"
+echo "1..14"
 work=$(mktemp -d)
 # wait_for FILE TEXT: up to 30 s for TEXT to appear in FILE.
 wait_for() { i=0; until grep -q "$2" "$1" 2>/dev/null || [ $i -ge 150 ]; do usleep 200000; i=$((i + 1)); done; }
@@ -83,5 +84,22 @@ usleep 500000
 state=$(awk '{ print $3 }' /proc/$new/stat 2>/dev/null)
 check "daemons.crond_runs_on" [ "$state" = S ]
 kill "$new" 2>/dev/null
+
+# syslogd: its datagram socket at /dev/log is carried (the dump leaves the
+# socket file stale; the restore binds it again), and a message logged
+# after the move lands in its file, after the one logged before.
+rm -f /dev/log
+busybox syslogd -n -O "$work/messages" < /dev/null > /dev/null 2>&1 &
+syslogd=$!
+i=0; until [ -S /dev/log ] || [ $i -ge 50 ]; do usleep 200000; i=$((i + 1)); done
+busybox logger -t hetmig-test logged-before-the-move
+wait_for "$work/messages" logged-before-the-move
+check "daemons.syslogd_logs_before" grep -q logged-before-the-move "$work/messages"
+check "daemons.syslogd_moved" moved $syslogd syslogd
+busybox logger -t hetmig-test logged-after-the-move
+wait_for "$work/messages" logged-after-the-move
+check "daemons.syslogd_logs_after_the_move" grep -q logged-after-the-move "$work/messages"
+kill "$new" 2>/dev/null
+rm -f /dev/log
 
 rm -rf "$work"
