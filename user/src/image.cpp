@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Writing and reading migration images (see image.h for the layout).
 #include "image.h"
+#include "fds/fd.h"
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
 #include "fds/socket_options.h"
@@ -725,15 +726,7 @@ Result<void> write_runs(const std::vector<RunRef> &runs, const ByteSink &sink,
 
 Result<void> pwrite_all(int fd, std::span<const uint8_t> b, uint64_t offset)
 {
-	for (size_t done = 0; done < b.size();) {
-		ssize_t n = ::pwrite(fd, b.data() + done, b.size() - done, off_t(offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail(n < 0 ? errno : EIO, "writing the image");
-		done += size_t(n);
-	}
-	return {};
+	return fds::pwrite_all(fd, b, offset, "writing the image");
 }
 
 // Sums records already in file FD and writes their headers, on a thread of

@@ -95,13 +95,9 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
 				return fail(EINVAL, strf("pages at 0x%lx overrun their shared memory",
 							 (unsigned long)run.addr));
 			uint64_t off = run.addr - m->start + m->pgoff;
-			for (size_t done = 0; done < bytes.size();) {
-				ssize_t n = pwrite(shm[size_t(m->shared)], bytes.data() + done,
-						   bytes.size() - done, off_t(off + done));
-				if (n <= 0)
-					return fail(n < 0 ? errno : EIO, "writing shared memory");
-				done += size_t(n);
-			}
+			if (auto r = fds::pwrite_all(shm[size_t(m->shared)], bytes, off,
+						     "writing shared memory"); !r)
+				return r;
 			continue;
 		}
 		pieces.push_back({run.addr, bytes});

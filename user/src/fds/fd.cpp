@@ -10,6 +10,7 @@
 #include <fstream>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 namespace hetmig::fds {
 
@@ -73,6 +74,21 @@ std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &ke
 			return at == std::string::npos ? std::string() : line.substr(at);
 		}
 	return std::nullopt;
+}
+
+Result<void> pwrite_all(int fd, std::span<const uint8_t> bytes, uint64_t offset,
+			const char *what)
+{
+	for (size_t done = 0; done < bytes.size();) {
+		ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
+				     off_t(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO, what);
+		done += size_t(n);
+	}
+	return {};
 }
 
 } // namespace hetmig::fds

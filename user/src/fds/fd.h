@@ -104,4 +104,9 @@ pid_t held_elsewhere(pid_t pid, const std::string &link, std::span<const pid_t> 
 // nothing when the kernel does not print KEY.
 std::optional<std::string> fdinfo_field(pid_t pid, int fd, const std::string &key);
 
+// All of BYTES into FD at OFFSET, retried after EINTR and short writes; on
+// failure the errno (EIO for a write of nothing) and WHAT.
+Result<void> pwrite_all(int fd, std::span<const uint8_t> bytes, uint64_t offset,
+			const char *what);
+
 } // namespace hetmig::fds

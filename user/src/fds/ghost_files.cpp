@@ -483,15 +483,8 @@ Result<void> read_extents(int fd, GhostFile &g, uint64_t limit, const std::strin
 Result<void> write_extents(int fd, const GhostFile &g)
 {
 	for (const auto &e : g.extents)
-		for (size_t done = 0; done < e.data.size();) {
-			ssize_t n = pwrite(fd, e.data.data() + done, e.data.size() - done,
-					   off_t(e.offset + done));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return fail(n < 0 ? errno : EIO, "writing its bytes");
-			done += size_t(n);
-		}
+		if (auto r = pwrite_all(fd, e.data, e.offset, "writing its bytes"); !r)
+			return r;
 	if (ftruncate(fd, off_t(g.size)))
 		return fail(errno, "sizing it");
 	return {};
