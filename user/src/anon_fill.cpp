@@ -138,29 +138,41 @@ void copy_piece(int uffd, const PagePiece &piece, size_t page,
 
 } // namespace
 
-std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
-				      std::vector<PagePiece> pieces, unsigned threads)
+AnonymousFill::AnonymousFill(int uffd, const Image &img)
+	: uffd_(uffd), page_(img.page_size ? img.page_size : 4096)
 {
-	struct Closer {
-		int fd;
-		~Closer() { close(fd); }
-	} closer{uffd};
 	uffdio_api api{};
 	api.api = UFFD_API;
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
-		return pieces;
-	std::vector<Range> registered;
+	if (uffd_ < 0 || ioctl(uffd_, UFFDIO_API, &api))
+		return;
 	for (const Range &r : anonymous_ranges(img)) {
 		uffdio_register reg{};
 		reg.range.start = r.first;
 		reg.range.len = r.second - r.first;
 		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-		if (ioctl(uffd, UFFDIO_REGISTER, &reg) == 0)
-			registered.push_back(r);
+		if (ioctl(uffd_, UFFDIO_REGISTER, &reg) == 0)
+			registered_.push_back(r);
 	}
+}
+
+AnonymousFill::~AnonymousFill()
+{
+	for (const Range &r : registered_) {
+		uffdio_range range{r.first, r.second - r.first};
+		ioctl(uffd_, UFFDIO_UNREGISTER, &range);
+	}
+	if (uffd_ >= 0)
+		close(uffd_);
+}
+
+std::vector<PagePiece> AnonymousFill::copy(std::vector<PagePiece> pieces,
+					   unsigned threads) const
+{
 	std::vector<PagePiece> mine, left;
 	for (const auto &p : pieces)
-		(within(registered, p) ? mine : left).push_back(p);
+		(within(registered_, p) ? mine : left).push_back(p);
+	if (mine.empty())
+		return left;
 
 	// Split by bytes among the threads; each keeps its own leftovers.
 	uint64_t total = 0;
@@ -177,8 +189,7 @@ std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
 			taken += mine[next++].bytes.size();
 		auto work = [&, first, last = next, t] {
 			for (size_t i = first; i < last; i++)
-				copy_piece(uffd, mine[i], img.page_size ? img.page_size : 4096,
-					   lefts[t]);
+				copy_piece(uffd_, mine[i], page_, lefts[t]);
 		};
 		if (t + 1 == threads)
 			work();
@@ -189,12 +200,18 @@ std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
 		w.join();
 	for (auto &l : lefts)
 		left.insert(left.end(), l.begin(), l.end());
-
-	for (const Range &r : registered) {
-		uffdio_range range{r.first, r.second - r.first};
-		ioctl(uffd, UFFDIO_UNREGISTER, &range);
-	}
 	return left;
+}
+
+bool AnonymousFill::registered(const PagePiece &piece) const
+{
+	return within(registered_, piece);
+}
+
+std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
+				      std::vector<PagePiece> pieces, unsigned threads)
+{
+	return AnonymousFill(uffd, img).copy(std::move(pieces), threads);
 }
 
 } // namespace hetmig

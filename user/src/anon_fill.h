@@ -40,12 +40,35 @@ struct PagePiece {
 	std::span<const uint8_t> bytes;
 };
 
-// Copies the PIECES that lie in private anonymous mappings of IMG into the
-// process UFFD belongs to, up to THREADS at once, and returns the pieces,
-// or the rest of pieces, it did not copy (other mappings; a page already
-// there), for the caller's other ways. UFFD is closed and every range it
-// registered unregistered before it returns, so that those ways find the
-// process's memory as usual.
+// The private anonymous memory of an image's process registered with the
+// process's userfaultfd, for pages to be copied in with UFFDIO_COPY, all at
+// once (a file's image) or as they arrive (a streamed one). The fd is
+// taken: closed, and every range it registered unregistered, when this
+// ends, so that other ways find the process's memory as usual.
+class AnonymousFill {
+public:
+	// UFFD -1, or a kernel that refuses it: nothing is registered and
+	// every piece is left to the caller.
+	AnonymousFill(int uffd, const Image &img);
+	~AnonymousFill();
+	AnonymousFill(const AnonymousFill &) = delete;
+	AnonymousFill &operator=(const AnonymousFill &) = delete;
+
+	// Copies the PIECES that lie in registered memory, up to THREADS at
+	// once, and returns the pieces, or the rest of pieces, it did not copy
+	// (other mappings; a page already there), for the caller's other ways.
+	std::vector<PagePiece> copy(std::vector<PagePiece> pieces, unsigned threads) const;
+	// Whether PIECE lies in registered memory: written any other way
+	// while this lives it would fail (UFFD_USER_MODE_ONLY), not wait.
+	bool registered(const PagePiece &piece) const;
+
+private:
+	int uffd_;
+	size_t page_;
+	std::vector<std::pair<uint64_t, uint64_t>> registered_;	 // [start, end)
+};
+
+// AnonymousFill(UFFD, IMG).copy(PIECES, THREADS), UFFD closed after.
 std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
 				      std::vector<PagePiece> pieces, unsigned threads);
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <string>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -193,45 +194,70 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 		return std::unexpected(e);
 	}
 	ImageSource source(*ch, std::move(image_start));
-	auto img = read_image([&](std::span<uint8_t> b) { return source.read(b); });
-	if (!img) {
-		ch->refuse(img.error().describe());
-		return std::unexpected(img.error());
-	}
-	auto end = ch->receive();
-	if (!end || end->first != Msg::kImageEnd)
-		return fail(EBADMSG, "the image stream did not end properly");
-	// The rounds' pages the final image keeps join its own; the rest (of
-	// mappings gone since, or pages the process dropped) are discarded.
-	Result<void> merged = {};
-	auto m0 = std::chrono::steady_clock::now();
-	uint64_t held = store ? store->bytes() : 0;
-	if (store)
-		merged = store->complete(*img);
-	else if (!img->precopied.empty())
-		merged = fail(EBADMSG, "the image names pre-copied pages, but no pre-copy "
-				       "rounds came");
-	store.reset();
-	double merge_ms = std::chrono::duration<double, std::milli>(
-		std::chrono::steady_clock::now() - m0).count();
-	if (!merged) {
-		ch->refuse(merged.error().describe());
-		return std::unexpected(merged.error());
-	}
-	// Where the standard streams go is said once the process exists: a
-	// refused image changes nothing here.
-	auto notices = settle_std_streams(*img, policy);
-	auto r0 = std::chrono::steady_clock::now();
-	auto proc = rebuild(*img, policy);
-	if (!proc) {
-		ch->refuse(proc.error().describe());
-		return std::unexpected(proc.error());
-	}
-	if (held)
+	auto read = [&](std::span<uint8_t> b) { return source.read(b); };
+	auto refused = [&](const Error &e) {
+		ch->refuse(e.describe());
+		return std::unexpected(e);
+	};
+	std::optional<RestoredProcess> proc;
+	std::vector<std::string> notices;
+	if (!store) {
+		// The image streamed into the process being rebuilt: its metadata
+		// first, then each page record written where it belongs as it
+		// arrives; nothing of it runs before COMMIT, and a bad record
+		// anywhere discards what was built.
+		auto streamed = read_image_streamed(read);
+		if (!streamed)
+			return refused(streamed.error());
+		auto &[img, pages] = *streamed;
+		if (!img.precopied.empty())
+			return refused(Error{EBADMSG, "the image names pre-copied pages, but no "
+						      "pre-copy rounds came", {}, {}});
+		// Where the standard streams go is said once the process
+		// exists: a refused image changes nothing here.
+		notices = settle_std_streams(img, policy);
+		auto built = rebuild(img, policy, &pages);
+		if (!built)
+			return refused(built.error());
+		proc.emplace(std::move(*built));
+		auto end = ch->receive();
+		if (!end || end->first != Msg::kImageEnd)
+			return fail(EBADMSG, "the image stream did not end properly");
+	} else {
+		// Pre-copy: the rounds' pages are held here, and the final
+		// image with them, until they are merged.
+		auto img = read_image(read);
+		if (!img)
+			return refused(img.error());
+		auto end = ch->receive();
+		if (!end || end->first != Msg::kImageEnd)
+			return fail(EBADMSG, "the image stream did not end properly");
+		// The rounds' pages the final image keeps join its own; the
+		// rest (of mappings gone since, or pages the process dropped)
+		// are discarded.
+		auto m0 = std::chrono::steady_clock::now();
+		uint64_t held = store->bytes();
+		auto merged = store->complete(*img);
+		store.reset();
+		double merge_ms = std::chrono::duration<double, std::milli>(
+			std::chrono::steady_clock::now() - m0).count();
+		if (!merged)
+			return refused(merged.error());
+		notices = settle_std_streams(*img, policy);
+		auto r0 = std::chrono::steady_clock::now();
+		auto built = rebuild(*img, policy);
+		if (!built)
+			return refused(built.error());
+		proc.emplace(std::move(*built));
 		std::printf("hetmig: pre-copy: %.1f MiB held from the rounds, merged into the final "
 			    "image in %.0f ms; rebuilt in %.0f ms\n", double(held) / (1 << 20), merge_ms,
 			    std::chrono::duration<double, std::milli>(
 				    std::chrono::steady_clock::now() - r0).count());
+	}
+	// What a move costs this machine beyond the process itself.
+	rusage self{};
+	getrusage(RUSAGE_SELF, &self);
+	std::printf("hetmig: receiver's peak memory: %.1f MiB\n", double(self.ru_maxrss) / 1024);
 	notices.insert(notices.end(), proc->notices().begin(), proc->notices().end());
 	for (const auto &line : notices)
 		std::printf("hetmig: %s\n", line.c_str());

@@ -1015,7 +1015,10 @@ using ByteView = std::function<Result<std::span<const uint8_t>>(size_t len)>;
 Result<void> read_page_records_from(const ByteSource &source, const ByteView &view,
 				    uint32_t version, std::vector<PageRun> &pages);
 
-Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
+// The header and metadata of an image, checked: its format VERSION, and
+// for a tree the page bytes of each process in record order (SHARES).
+Result<Image> read_metadata(const ByteSource &source, uint32_t &version,
+			    std::vector<uint64_t> &shares)
 {
 	Header h;
 	// The magic alone first: a short file that is not an image says so.
@@ -1028,7 +1031,7 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 		return std::unexpected(r.error());
 	if (h.header_crc != crc32_of(&h, offsetof(Header, header_crc)))
 		return corrupt("header checksum mismatch");
-	const uint32_t version = h.version;
+	version = h.version;
 	if (version < 1 || version > kImageFormatVersion)
 		return fail(EPROTO, strf("image format version %u is not supported (this "
 					 "hetmig reads versions 1 to %u)", version,
@@ -1050,7 +1053,7 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 
 	Image img;
 	// Format 3: how many page bytes are the root's, then each member's.
-	std::vector<uint64_t> shares;
+	shares.clear();
 	try {
 		json j = json::from_cbor(meta);
 		from_cbor_tree(j, img);
@@ -1101,11 +1104,20 @@ Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
 	for (const auto &sh : img.shared)
 		if (sh.size % img.page_size || sh.size > (uint64_t(1) << 47))
 			return corrupt("shared memory size out of range");
+	return img;
+}
 
-	if (auto r = read_page_records_from(source, view, version, img.pages); !r)
+Result<Image> read_image_from(const ByteSource &source, const ByteView &view)
+{
+	uint32_t version;
+	std::vector<uint64_t> shares;
+	auto img = read_metadata(source, version, shares);
+	if (!img)
+		return img;
+	if (auto r = read_page_records_from(source, view, version, img->pages); !r)
 		return std::unexpected(r.error());
 	if (!shares.empty())
-		if (auto r = share_out_pages(img, shares); !r)
+		if (auto r = share_out_pages(*img, shares); !r)
 			return std::unexpected(r.error());
 	return img;
 }
@@ -1142,62 +1154,59 @@ Result<void> check_sums(uint32_t version, const std::vector<Unchecked> &records)
 	return {};
 }
 
-Result<void> read_page_records_from(const ByteSource &source, const ByteView &view,
-				    uint32_t version, std::vector<PageRun> &pages)
+// The next page record: its header checked, its data read (viewed in a
+// mapped image, its sum left for check_sums in UNCHECKED) and checked;
+// nullopt at the end record. STORED is the caller's buffer to reuse.
+Result<std::optional<PageRun>> read_record(const ByteSource &source, const ByteView &view,
+					   uint32_t version, std::vector<uint8_t> &stored,
+					   std::vector<Unchecked> *unchecked)
 {
-	uint64_t records = 0, bytes = 0;
-	std::vector<uint8_t> stored;
-	std::vector<Unchecked> unchecked;
-	for (;;) {
-		auto header = read_record_header(source, version);
-		if (!header)
-			return std::unexpected(header.error());
-		const Record &rh = *header;
-		if (!rh.addr)
-			break;
-		if (rh.raw_len == 0 || rh.raw_len > kPageRecordMax ||
-		    rh.stored_len > ZSTD_compressBound(kPageRecordMax) ||
-		    (rh.codec != kCodecRaw && rh.codec != kCodecZstd) ||
-		    (rh.codec == kCodecRaw && rh.stored_len != rh.raw_len))
-			return corrupt("page record out of range");
-		std::span<const uint8_t> in;
-		if (view) {
-			auto v = view(rh.stored_len);
-			if (!v)
-				return std::unexpected(v.error());
-			in = *v;
-		} else {
-			stored.resize(rh.stored_len);
-			if (auto r = source(stored); !r)
-				return std::unexpected(r.error());
-			in = stored;
-		}
-		const bool later = view && rh.codec == kCodecRaw;
-		if (later)
-			unchecked.push_back({in, rh.data_sum, rh.addr});
-		else if (rh.data_sum != data_sum(version, in))
-			return corrupt("page data checksum mismatch at 0x" +
-				       strf("%lx", (unsigned long)rh.addr));
-		PageRun run{rh.addr, rh.raw_len, {}};
-		if (rh.codec == kCodecZstd) {
-			run.data.resize(rh.raw_len);
-			size_t n = ZSTD_decompress(run.data.data(), rh.raw_len,
-						   in.data(), in.size());
-			if (ZSTD_isError(n) || n != rh.raw_len)
-				return corrupt("page data does not decompress");
-		} else if (view) {
-			run.view = in;
-		} else {
-			run.data = std::move(stored);
-			stored = {};
-		}
-		// One run a record: joining them would copy every byte again.
-		pages.push_back(std::move(run));
-		records++;
-		bytes += rh.raw_len;
+	auto header = read_record_header(source, version);
+	if (!header)
+		return std::unexpected(header.error());
+	const Record &rh = *header;
+	if (!rh.addr)
+		return std::nullopt;
+	if (rh.raw_len == 0 || rh.raw_len > kPageRecordMax ||
+	    rh.stored_len > ZSTD_compressBound(kPageRecordMax) ||
+	    (rh.codec != kCodecRaw && rh.codec != kCodecZstd) ||
+	    (rh.codec == kCodecRaw && rh.stored_len != rh.raw_len))
+		return corrupt("page record out of range");
+	std::span<const uint8_t> in;
+	if (view) {
+		auto v = view(rh.stored_len);
+		if (!v)
+			return std::unexpected(v.error());
+		in = *v;
+	} else {
+		stored.resize(rh.stored_len);
+		if (auto r = source(stored); !r)
+			return std::unexpected(r.error());
+		in = stored;
 	}
-	if (auto r = check_sums(version, unchecked); !r)
-		return r;
+	if (unchecked && view && rh.codec == kCodecRaw)
+		unchecked->push_back({in, rh.data_sum, rh.addr});
+	else if (rh.data_sum != data_sum(version, in))
+		return corrupt("page data checksum mismatch at 0x" +
+			       strf("%lx", (unsigned long)rh.addr));
+	PageRun run{rh.addr, rh.raw_len, {}};
+	if (rh.codec == kCodecZstd) {
+		run.data.resize(rh.raw_len);
+		size_t n = ZSTD_decompress(run.data.data(), rh.raw_len, in.data(), in.size());
+		if (ZSTD_isError(n) || n != rh.raw_len)
+			return corrupt("page data does not decompress");
+	} else if (view) {
+		run.view = in;
+	} else {
+		run.data = std::move(stored);
+		stored = {};
+	}
+	return run;
+}
+
+Result<void> check_trailer(const ByteSource &source, uint32_t version, uint64_t records,
+			   uint64_t bytes)
+{
 	auto counts = read_trailer(source, version);
 	if (!counts)
 		return std::unexpected(counts.error());
@@ -1206,11 +1215,90 @@ Result<void> read_page_records_from(const ByteSource &source, const ByteView &vi
 	return {};
 }
 
+Result<void> read_page_records_from(const ByteSource &source, const ByteView &view,
+				    uint32_t version, std::vector<PageRun> &pages)
+{
+	uint64_t records = 0, bytes = 0;
+	std::vector<uint8_t> stored;
+	std::vector<Unchecked> unchecked;
+	for (;;) {
+		auto run = read_record(source, view, version, stored, &unchecked);
+		if (!run)
+			return std::unexpected(run.error());
+		if (!*run)
+			break;
+		records++;
+		bytes += (*run)->len;
+		// One run a record: joining them would copy every byte again.
+		pages.push_back(std::move(**run));
+	}
+	if (auto r = check_sums(version, unchecked); !r)
+		return r;
+	return check_trailer(source, version, records, bytes);
+}
+
 } // namespace
 
 Result<Image> read_image(const ByteSource &source)
 {
 	return read_image_from(source, nullptr);
+}
+
+Result<std::pair<Image, PageStream>> read_image_streamed(const ByteSource &source)
+{
+	PageStream stream;
+	auto img = read_metadata(source, stream.version_, stream.shares_);
+	if (!img)
+		return std::unexpected(img.error());
+	stream.source_ = source;
+	if (!stream.shares_.empty())
+		stream.left_ = stream.shares_[0];
+	return std::pair{std::move(*img), std::move(stream)};
+}
+
+Result<std::optional<PageRun>> PageStream::next(size_t process)
+{
+	if (process != process_ || ended_)
+		return fail(EINVAL, strf("page records of process %zu asked out of order", process));
+	const bool tree = !shares_.empty();
+	if (tree && !left_) {
+		if (++process_ < shares_.size())
+			left_ = shares_[process_];
+		return std::nullopt;
+	}
+	std::vector<uint8_t> stored;
+	auto run = read_record(source_, nullptr, version_, stored, nullptr);
+	if (!run)
+		return run;
+	if (!*run) {
+		ended_ = true;
+		if (tree)
+			return corrupt("page records do not match the tree's byte counts");
+		process_++;
+		return run;
+	}
+	if (tree && (*run)->len > left_)
+		return corrupt("page records do not match the tree's byte counts");
+	left_ -= tree ? (*run)->len : 0;
+	records_++;
+	bytes_ += (*run)->len;
+	return run;
+}
+
+Result<void> PageStream::finish()
+{
+	if (!ended_) {
+		if (process_ < std::max<size_t>(shares_.size(), 1))
+			return fail(EINVAL, "the image's page records were not all read");
+		std::vector<uint8_t> stored;
+		auto run = read_record(source_, nullptr, version_, stored, nullptr);
+		if (!run)
+			return std::unexpected(run.error());
+		if (*run)
+			return corrupt("page records beyond the tree's byte counts");
+		ended_ = true;
+	}
+	return check_trailer(source_, version_, records_, bytes_);
 }
 
 Result<void> read_page_records(const ByteSource &source, uint32_t version,

@@ -541,6 +541,39 @@ Result<void> write_image(const Image &img, const ByteSink &sink,
 			 const WriteOptions &opts = {});
 Result<Image> read_image(const ByteSource &source);
 
+// An image's page records read one at a time as they arrive, for a restore
+// that writes each into the process being rebuilt and never holds the
+// image (`hetmig recv`: its memory is the process's size, not twice it).
+// Every record is checked (header, bounds, data sum) before it is handed
+// out, and the trailer once the last process's records are done; an image
+// bad anywhere fails there, before anything of it has run.
+class PageStream {
+public:
+	// The next record of process PROCESS (0 the root, I member I - 1 of
+	// Image::members), or nullopt once its records are done. Processes are
+	// read in that order, each to its end.
+	Result<std::optional<PageRun>> next(size_t process);
+	// The end record and the trailer's counts, after every process's
+	// records.
+	Result<void> finish();
+
+private:
+	friend Result<std::pair<Image, PageStream>> read_image_streamed(const ByteSource &source);
+	ByteSource source_;
+	uint32_t version_ = 0;
+	// Page bytes of each process of a tree in record order; empty for
+	// one process, whose records run to the end record.
+	std::vector<uint64_t> shares_;
+	size_t process_ = 0;	// whose records come next
+	uint64_t left_ = 0;	// of shares_[process_]
+	bool ended_ = false;	// the end record was read
+	uint64_t records_ = 0, bytes_ = 0;
+};
+
+// The metadata of the image SOURCE delivers, checked as read_image checks
+// it (no pages in the Image), and its page records to come.
+Result<std::pair<Image, PageStream>> read_image_streamed(const ByteSource &source);
+
 // The page records of an image alone (records, end record, trailer), in
 // format kImageFormatVersion: what a pre-copy round of `hetmig send --live`
 // sends (Documentation/image.md, "Pre-copy rounds"). read_page_records

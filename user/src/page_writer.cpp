@@ -17,41 +17,36 @@ namespace hetmig {
 
 namespace {
 
-// The writable mappings of an image as [start, end) ranges in address
-// order, merged where they touch: a piece that lies in one of them can be
-// written with process_vm_writev. Looked up by binary search, not a scan
-// of every mapping per piece (a process of 5,000 mappings and as many runs
-// took 25 million comparisons).
-class WritableRanges {
-public:
-	explicit WritableRanges(const Image &img)
-	{
-		for (const auto &m : img.mappings)
-			if (m.prot & HETMIG_PROT_WRITE)
-				ranges_.emplace_back(m.start, m.end);
-		std::sort(ranges_.begin(), ranges_.end());
-		std::vector<std::pair<uint64_t, uint64_t>> merged;
-		for (const auto &r : ranges_)
-			if (!merged.empty() && r.first <= merged.back().second)
-				merged.back().second = std::max(merged.back().second, r.second);
-			else
-				merged.push_back(r);
-		ranges_ = std::move(merged);
-	}
+using Range = std::pair<uint64_t, uint64_t>;  // [start, end)
 
-	bool hold(const PagePiece &piece) const
-	{
-		auto it = std::upper_bound(ranges_.begin(), ranges_.end(),
-					   std::make_pair(piece.addr, UINT64_MAX));
-		if (it == ranges_.begin())
-			return false;
-		--it;
-		return piece.addr >= it->first && piece.addr + piece.bytes.size() <= it->second;
-	}
+// The writable mappings of an image as ranges in address order, merged
+// where they touch: a piece that lies in one of them can be written with
+// process_vm_writev. Looked up by binary search, not a scan of every
+// mapping per piece (a process of 5,000 mappings and as many runs took 25
+// million comparisons).
+std::vector<Range> writable_ranges(const Image &img)
+{
+	std::vector<Range> ranges, merged;
+	for (const auto &m : img.mappings)
+		if (m.prot & HETMIG_PROT_WRITE)
+			ranges.emplace_back(m.start, m.end);
+	std::sort(ranges.begin(), ranges.end());
+	for (const auto &r : ranges)
+		if (!merged.empty() && r.first <= merged.back().second)
+			merged.back().second = std::max(merged.back().second, r.second);
+		else
+			merged.push_back(r);
+	return merged;
+}
 
-private:
-	std::vector<std::pair<uint64_t, uint64_t>> ranges_;
-};
+bool held_by(const std::vector<Range> &ranges, const PagePiece &piece)
+{
+	auto it = std::upper_bound(ranges.begin(), ranges.end(), Range(piece.addr, UINT64_MAX));
+	if (it == ranges.begin())
+		return false;
+	--it;
+	return piece.addr >= it->first && piece.addr + piece.bytes.size() <= it->second;
+}
 
 // PIECE written into PID's memory with process_vm_writev: one copy, the
 // target's pages faulted in (zeroed) and pinned a batch at a time. False
@@ -80,46 +75,97 @@ unsigned copy_threads()
 
 } // namespace
 
-Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
-			 const std::vector<int> &shm, int uffd)
+PageWriter::PageWriter(GenlClient &client, pid_t pid, const Image &img,
+		       const std::vector<int> &shm, int uffd)
+	: client_(client), pid_(pid), img_(img), shm_(shm), writable_(writable_ranges(img))
 {
-	fds::UniqueFd owned(uffd);  // closed on every way out
+	anonymous_.emplace(uffd, img);
+}
+
+Result<void> PageWriter::write(std::span<const PageRun> runs, unsigned threads)
+{
 	std::vector<PagePiece> pieces;
-	for (const auto &run : img.pages) {
+	for (const auto &run : runs) {
 		std::span<const uint8_t> bytes = run.bytes();
 		// Shared memory straight into its object, whatever the mapping's
 		// protection.
-		const Mapping *m = mapping_containing(img, run.addr);
+		const Mapping *m = mapping_containing(img_, run.addr);
 		if (m && m->shared >= 0) {
-			if (run.addr + bytes.size() > m->end || size_t(m->shared) >= shm.size())
+			if (run.addr + bytes.size() > m->end || size_t(m->shared) >= shm_.size())
 				return fail(EINVAL, strf("pages at 0x%lx overrun their shared memory",
 							 (unsigned long)run.addr));
 			uint64_t off = run.addr - m->start + m->pgoff;
-			if (auto r = fds::pwrite_all(shm[size_t(m->shared)], bytes, off,
+			if (auto r = fds::pwrite_all(shm_[size_t(m->shared)], bytes, off,
 						     "writing shared memory"); !r)
 				return r;
 			continue;
 		}
 		pieces.push_back({run.addr, bytes});
 	}
-	if (owned.get() >= 0)
-		pieces = fill_anonymous(owned.release(), img, std::move(pieces), copy_threads());
-	const WritableRanges writable(img);
+	if (anonymous_)
+		pieces = anonymous_->copy(std::move(pieces), threads);
 	for (const auto &piece : pieces) {
-		if (writable.hold(piece) && write_directly(pid, piece))
+		if (anonymous_ && anonymous_->registered(piece)) {
+			// Rare (a page already there): kept until the end.
+			refused_.push_back({piece.addr, piece.bytes.size(),
+					    {piece.bytes.begin(), piece.bytes.end()}});
 			continue;
-		auto req = client.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid));
-		if (!req)
-			return std::unexpected(req.error());
-		if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, piece.addr) ||
-		    nla_put_u64(req->get(), HETMIG_A_PAGES_BUF,
-				reinterpret_cast<uint64_t>(piece.bytes.data())) ||
-		    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, piece.bytes.size()))
-			return fail(EMSGSIZE, "WRITE_PAGES");
-		if (auto r = client.ack(std::move(*req), "WRITE_PAGES"); !r)
+		}
+		if (auto r = write_other(piece); !r)
 			return r;
 	}
 	return {};
+}
+
+Result<void> PageWriter::finish()
+{
+	anonymous_.reset();
+	for (const auto &run : refused_)
+		if (auto r = write_other({run.addr, run.bytes()}); !r)
+			return r;
+	refused_.clear();
+	return {};
+}
+
+Result<void> PageWriter::write_other(const PagePiece &piece)
+{
+	if (held_by(writable_, piece) && write_directly(pid_, piece))
+		return {};
+	auto req = client_.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid_));
+	if (!req)
+		return std::unexpected(req.error());
+	if (nla_put_u64(req->get(), HETMIG_A_PAGES_ADDR, piece.addr) ||
+	    nla_put_u64(req->get(), HETMIG_A_PAGES_BUF,
+			reinterpret_cast<uint64_t>(piece.bytes.data())) ||
+	    nla_put_u64(req->get(), HETMIG_A_PAGES_LEN, piece.bytes.size()))
+		return fail(EMSGSIZE, "WRITE_PAGES");
+	return client_.ack(std::move(*req), "WRITE_PAGES");
+}
+
+Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
+			 const std::vector<int> &shm, int uffd)
+{
+	PageWriter writer(client, pid, img, shm, uffd);
+	if (auto r = writer.write(img.pages, copy_threads()); !r)
+		return r;
+	return writer.finish();
+}
+
+Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &img,
+				  const std::vector<int> &shm, int uffd, PageStream &pages,
+				  size_t process)
+{
+	PageWriter writer(client, pid, img, shm, uffd);
+	for (;;) {
+		auto run = pages.next(process);
+		if (!run)
+			return std::unexpected(run.error());
+		if (!*run)
+			break;
+		if (auto r = writer.write({&**run, 1}, 1); !r)
+			return r;
+	}
+	return writer.finish();
 }
 
 } // namespace hetmig

@@ -1056,7 +1056,8 @@ private:
 
 } // namespace
 
-Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
+Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
+				PageStream *pages)
 {
 	SigpipeIgnored sigpipe_ignored;
 	TreeSetup t;
@@ -1287,7 +1288,10 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 					 tids[i].size(), mi.threads.size()));
 		// Sent before its RESTORE_MM, so here by now, if made at all.
 		int fill = receive_fd(uffd[i]->read_end());
-		if (auto r = write_pages(*client, pids[i], mi, shm.fds, fill); !r)
+		if (auto r = pages ? write_streamed_pages(*client, pids[i], mi, shm.fds, fill,
+							  *pages, i)
+				   : write_pages(*client, pids[i], mi, shm.fds, fill);
+		    !r)
 			return std::unexpected(r.error());
 		for (size_t k = 0; k < mi.threads.size(); k++)
 			if (auto r = set_thread(*client, pids[i], tids[i][k], mi.threads[k]); !r)
@@ -1314,6 +1318,9 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy)
 		if (auto r = queue_pending_signals(pids[i], tids[i], mi); !r)
 			return std::unexpected(r.error());
 	}
+	if (pages)
+		if (auto r = pages->finish(); !r)
+			return std::unexpected(r.error());
 	return proc;
 }
 

@@ -97,8 +97,11 @@ private:
 };
 
 // Checks IMG against this machine and POLICY (architecture, kernel vdso,
-// files, credentials), then rebuilds it, stopped.
-Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy);
+// files, credentials), then rebuilds it, stopped. Its pages are IMG's, or
+// with PAGES (a streamed image: IMG's pages empty) each record written
+// into its process as it is read, the trailer checked before the return.
+Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
+				PageStream *pages = nullptr);
 
 // aarch64: re-executes this hetmig once with the legacy (bottom-up) mmap
 // layout, unless it already has it or HETMIG_NO_REEXEC is set; a no-op on

@@ -39,6 +39,37 @@ inline Result<Image> decode(const std::vector<uint8_t> &bytes)
 	});
 }
 
+// BYTES read as `hetmig recv` reads them (read_image_streamed): the
+// metadata, then each of its PROCESSES' records to their end, then the
+// trailer. The records of each process, in order, or the first error.
+inline Result<std::vector<std::vector<PageRun>>> stream(const std::vector<uint8_t> &bytes,
+							 size_t processes = 1)
+{
+	size_t pos = 0;
+	auto streamed = read_image_streamed([&](std::span<uint8_t> b) -> Result<void> {
+		if (bytes.size() - pos < b.size())
+			return fail(EBADMSG, "truncated image");
+		std::memcpy(b.data(), bytes.data() + pos, b.size());
+		pos += b.size();
+		return {};
+	});
+	if (!streamed)
+		return std::unexpected(streamed.error());
+	std::vector<std::vector<PageRun>> runs(processes);
+	for (size_t p = 0; p < processes; p++)
+		for (;;) {
+			auto run = streamed->second.next(p);
+			if (!run)
+				return std::unexpected(run.error());
+			if (!*run)
+				break;
+			runs[p].push_back(std::move(**run));
+		}
+	if (auto r = streamed->second.finish(); !r)
+		return std::unexpected(r.error());
+	return runs;
+}
+
 // The format version in an image's header.
 inline uint32_t version_of(const std::vector<uint8_t> &bytes)
 {

@@ -662,6 +662,54 @@ TEST(Image, EveryFlippedByteIsRefused)
 	}
 }
 
+// `hetmig recv` reads an image a record at a time (read_image_streamed):
+// the same memory as a whole read, and every cut or flipped byte refused
+// by the time the trailer is read, whichever record it is in.
+TEST(Image, StreamedReadsAsTheWholeAndRefusesTheSame)
+{
+	for (bool compress : {false, true}) {
+		Image img = sample();
+		auto bytes = encode(img, compress);
+		auto runs = testing::stream(bytes);
+		ASSERT_TRUE(runs.has_value()) << runs.error().describe();
+		Image back;
+		back.pages = std::move(runs->at(0));
+		EXPECT_EQ(memory_of(back), memory_of(img));
+		for (size_t len = 0; len < bytes.size(); len += 1 + len / 8) {
+			std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + long(len));
+			ASSERT_FALSE(testing::stream(cut).has_value()) << "cut at " << len;
+		}
+		for (size_t at = 0; at < bytes.size(); at += 1 + at / 16) {
+			auto bad = bytes;
+			bad[at] ^= 0x40;
+			auto r = testing::stream(bad);
+			ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
+			EXPECT_EQ(r.error().code, decode(bad).error().code) << "flip at " << at;
+		}
+	}
+}
+
+// The records of one process are asked for in order and to their end.
+TEST(Image, StreamedRecordsAreAskedInOrder)
+{
+	auto bytes = encode(sample(), false);
+	size_t pos = 0;
+	auto streamed = read_image_streamed([&](std::span<uint8_t> b) -> Result<void> {
+		if (bytes.size() - pos < b.size())
+			return fail(EBADMSG, "truncated image");
+		std::memcpy(b.data(), bytes.data() + pos, b.size());
+		pos += b.size();
+		return {};
+	});
+	ASSERT_TRUE(streamed.has_value());
+	auto &pages = streamed->second;
+	EXPECT_FALSE(pages.next(1).has_value());	  // one process: no member 0
+	ASSERT_TRUE(pages.next(0).has_value());
+	auto early = pages.finish();			  // records left
+	ASSERT_FALSE(early.has_value());
+	EXPECT_EQ(early.error().code, EINVAL);
+}
+
 // Every byte of the format, not only those the sampling above reaches:
 // the reserved words of the record headers and of the trailer are outside
 // their checksums (a flip there was once accepted).

@@ -173,6 +173,31 @@ TEST(TreeImage, EachProcessReadsBackItsOwn)
 	}
 }
 
+// Streamed (hetmig recv), each process's records come as its own, and
+// records left when the trailer is asked for are refused.
+TEST(TreeImage, StreamedEachProcessReadsItsOwn)
+{
+	for (bool compress : {false, true}) {
+		Image want = tree_image();
+		auto bytes = encode(want, compress, {}, 2);
+		auto runs = testing::stream(bytes, 3);
+		ASSERT_TRUE(runs.has_value()) << runs.error().describe();
+		for (size_t p = 0; p < 3; p++) {
+			Image got;
+			got.pages = std::move(runs->at(p));
+			const Image &w = p ? want.members[p - 1] : want;
+			uint8_t first = 0;
+			EXPECT_EQ(sum_of(got, &first), sum_of(w)) << "process " << p;
+			EXPECT_EQ(got.page_bytes(), w.page_bytes()) << "process " << p;
+		}
+		// The last member's records left unread: finish() finds them.
+		auto short_tree = testing::stream(bytes, 2);
+		ASSERT_FALSE(short_tree.has_value()) << "the trailer read before the last records";
+		EXPECT_NE(short_tree.error().describe().find("page records were not all read"),
+			  std::string::npos) << short_tree.error().describe();
+	}
+}
+
 TEST(TreeImage, MislabelledTreesAndMissingSharedMemoryAreRefused)
 {
 	auto r = decode(relabelled(encode(tree_image(), false, {}, 2), 2));
