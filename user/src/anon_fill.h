@@ -58,8 +58,8 @@ public:
 	// once, and returns the pieces, or the rest of pieces, it did not copy
 	// (other mappings; a page already there), for the caller's other ways.
 	std::vector<PagePiece> copy(std::vector<PagePiece> pieces, unsigned threads) const;
-	// Whether PIECE lies in registered memory: written any other way
-	// while this lives it would fail (UFFD_USER_MODE_ONLY), not wait.
+	// Whether any of PIECE lies in registered memory: written any other
+	// way while this lives it would fail (UFFD_USER_MODE_ONLY), not wait.
 	bool registered(const PagePiece &piece) const;
 
 private:

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <string>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,9 +107,35 @@ Result<std::pair<Msg, std::vector<uint8_t>>> take_rounds(Channel &ch, PrecopySto
 	}
 }
 
+// This receiver's peak resident memory is measured per move: the kernel's
+// high-water mark (VmHWM) is reset when a move starts (clear_refs 5).
+void reset_peak_memory()
+{
+	if (FILE *f = std::fopen("/proc/self/clear_refs", "we")) {
+		std::fputs("5", f);
+		std::fclose(f);
+	}
+}
+
+// VmHWM in MiB, or -1 where /proc does not say.
+double peak_memory_mib()
+{
+	double mib = -1;
+	if (FILE *f = std::fopen("/proc/self/status", "re")) {
+		char line[256];
+		unsigned long kib;
+		while (std::fgets(line, sizeof(line), f))
+			if (std::sscanf(line, "VmHWM: %lu kB", &kib) == 1)
+				mib = double(kib) / 1024;
+		std::fclose(f);
+	}
+	return mib;
+}
+
 // One migration on an accepted connection. Returns the new pid.
 Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int timeout_s)
 {
+	reset_peak_memory();
 	auto ch = Channel::accept(fd, key, timeout_s);
 	if (!ch)
 		return std::unexpected(ch.error());
@@ -255,9 +280,8 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 				    std::chrono::steady_clock::now() - r0).count());
 	}
 	// What a move costs this machine beyond the process itself.
-	rusage self{};
-	getrusage(RUSAGE_SELF, &self);
-	std::printf("hetmig: receiver's peak memory: %.1f MiB\n", double(self.ru_maxrss) / 1024);
+	std::printf("hetmig: this receiver's peak memory during the move: %.1f MiB\n",
+		    peak_memory_mib());
 	notices.insert(notices.end(), proc->notices().begin(), proc->notices().end());
 	for (const auto &line : notices)
 		std::printf("hetmig: %s\n", line.c_str());

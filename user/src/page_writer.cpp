@@ -82,7 +82,7 @@ PageWriter::PageWriter(GenlClient &client, pid_t pid, const Image &img,
 	anonymous_.emplace(uffd, img);
 }
 
-Result<void> PageWriter::write(std::span<const PageRun> runs, unsigned threads)
+Result<void> PageWriter::write(std::span<const PageRun> runs, unsigned threads, bool runs_kept)
 {
 	std::vector<PagePiece> pieces;
 	for (const auto &run : runs) {
@@ -106,9 +106,12 @@ Result<void> PageWriter::write(std::span<const PageRun> runs, unsigned threads)
 		pieces = anonymous_->copy(std::move(pieces), threads);
 	for (const auto &piece : pieces) {
 		if (anonymous_ && anonymous_->registered(piece)) {
-			// Rare (a page already there): kept until the end.
-			refused_.push_back({piece.addr, piece.bytes.size(),
-					    {piece.bytes.begin(), piece.bytes.end()}});
+			PageRun later{piece.addr, piece.bytes.size()};
+			if (runs_kept)
+				later.view = piece.bytes;
+			else
+				later.data.assign(piece.bytes.begin(), piece.bytes.end());
+			refused_.push_back(std::move(later));
 			continue;
 		}
 		if (auto r = write_other(piece); !r)
@@ -146,7 +149,7 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
 			 const std::vector<int> &shm, int uffd)
 {
 	PageWriter writer(client, pid, img, shm, uffd);
-	if (auto r = writer.write(img.pages, copy_threads()); !r)
+	if (auto r = writer.write(img.pages, copy_threads(), true); !r)
 		return r;
 	return writer.finish();
 }
@@ -162,7 +165,7 @@ Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &im
 			return std::unexpected(run.error());
 		if (!*run)
 			break;
-		if (auto r = writer.write({&**run, 1}, 1); !r)
+		if (auto r = writer.write({&**run, 1}, 1, false); !r)
 			return r;
 	}
 	return writer.finish();

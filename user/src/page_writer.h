@@ -28,9 +28,12 @@ public:
 	PageWriter(GenlClient &client, pid_t pid, const Image &img, const std::vector<int> &shm,
 		   int uffd);
 	// RUNS written, private anonymous pages by up to THREADS at once.
-	// Pages of them that UFFDIO_COPY refused are kept (copied) for
-	// finish(): the other ways fault on memory still registered.
-	Result<void> write(std::span<const PageRun> runs, unsigned threads);
+	// Pieces left that touch registered memory (a page UFFDIO_COPY
+	// refused; a run reaching past a private anonymous mapping) wait for
+	// finish(), since the other ways fault on memory still registered:
+	// viewed where they are when RUNS_KEPT (they live until finish()),
+	// else copied.
+	Result<void> write(std::span<const PageRun> runs, unsigned threads, bool runs_kept);
 	// The userfaultfd closed, then what it refused written the other ways.
 	Result<void> finish();
 

@@ -107,7 +107,19 @@ TEST(AnonFill, FillsAChildsMemoryAndGivesBackWhatItCannot)
 		{addr + 32 * kPage, std::span<const uint8_t>(want).subspan(32 * kPage, 31 * kPage)},
 		{addr + kPages * kPage, elsewhere},
 	};
-	std::vector<PagePiece> left = fill_anonymous(uffd, img, pieces, 2);
+	std::vector<PagePiece> left;
+	{
+		hetmig::AnonymousFill fill(uffd, img);
+		// What touches the registered range, whole or in part, waits for
+		// it to be unregistered (PageWriter); what lies beside it not.
+		std::vector<uint8_t> two(2 * kPage);
+		EXPECT_TRUE(fill.registered({addr + kPage, elsewhere}));
+		EXPECT_TRUE(fill.registered({addr + (kPages - 1) * kPage, two}));
+		EXPECT_TRUE(fill.registered({addr - kPage, two}));
+		EXPECT_FALSE(fill.registered({addr + kPages * kPage, elsewhere}));
+		EXPECT_FALSE(fill.registered({addr - kPage, elsewhere}));
+		left = fill.copy(pieces, 2);
+	}
 
 	// Back: page 5, which was there, and the piece outside.
 	ASSERT_EQ(left.size(), 2u);

@@ -115,4 +115,14 @@ pid=$(echo "$out" | sed -n 's/.*runs here as pid \([0-9]*\).*/\1/p')
 wait_for /tmp/treefds "^treefds: [^r]"
 sed 's/^/# /' /tmp/treefds
 check "recv.treefds_intact" grep -q "^treefds: intact" /tmp/treefds
+# sender.sh's 64 MiB memhog, without --live: streamed, so this receiver's
+# peak memory stays below the process's size (it held the whole image
+# before: 64 MiB and more), and memhog finds its memory whole here.
+touch /tmp/arrived
+rm -f /tmp/after
+recv --wait
+check "recv.streamed.arrived_with_its_memory_intact" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
+peak=$(echo "$out" | sed -n 's/.*peak memory during the move: \([0-9]*\).*/\1/p')
+check "recv.streamed.peak_memory_below_the_process_size" [ "${peak:-999}" -lt 48 ]
 echo "1..$n"

@@ -93,7 +93,7 @@ check "send.receiver_out_of_memory_source_output_intact" intact
 # writes it made: a stale page fails); it exits 0 after a check once
 # /tmp/arrived exists, which only B has.
 H=/usr/lib/hetmig/selftests/memhog
-hog() { rm -f /tmp/hog /tmp/arrived; "$H" 16 "$1" /tmp/arrived > /tmp/hog 2>&1 & pid=$!; wait_for /tmp/hog "check 1 ok"; }
+hog() { rm -f /tmp/hog /tmp/arrived; "$H" "${2:-16}" "$1" /tmp/arrived > /tmp/hog 2>&1 & pid=$!; wait_for /tmp/hog "check 1 ok"; }
 checks() { grep -c "^check" /tmp/hog; }
 
 # A receiver from before --live (HETMIG_FAULT_RECV_BEFORE_LIVE) refuses
@@ -190,4 +190,12 @@ check "send.treefds_moved_whole" has "$out" "and 2 processes of its tree"
 stop_if_not_sent
 wait $pid
 check "send.treefds_source_gone" [ $? -eq 137 ]
+# 64 MiB without --live: B streams it into the process being rebuilt,
+# holding a record at a time, never the image; memhog checks its memory
+# there.
+hog 1 64
+send --key /root/key
+check "streamed.exit_0" [ $rc -eq 0 ]
+wait $pid
+check "streamed.source_gone" [ $? -eq 137 ]
 echo "1..$n"
