@@ -224,61 +224,45 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 		ch->refuse(e.describe());
 		return std::unexpected(e);
 	};
-	std::optional<RestoredProcess> proc;
-	std::vector<std::string> notices;
-	if (!store) {
-		// The image streamed into the process being rebuilt: its metadata
-		// first, then each page record written where it belongs as it
-		// arrives; nothing of it runs before COMMIT, and a bad record
-		// anywhere discards what was built.
-		auto streamed = read_image_streamed(read);
-		if (!streamed)
-			return refused(streamed.error());
-		auto &[img, pages] = *streamed;
-		if (!img.precopied.empty())
-			return refused(Error{EBADMSG, "the image names pre-copied pages, but no "
-						      "pre-copy rounds came", {}, {}});
-		// Where the standard streams go is said once the process
-		// exists: a refused image changes nothing here.
-		notices = settle_std_streams(img, policy);
-		auto built = rebuild(img, policy, &pages);
-		if (!built)
-			return refused(built.error());
-		proc.emplace(std::move(*built));
-		auto end = ch->receive();
-		if (!end || end->first != Msg::kImageEnd)
-			return fail(EBADMSG, "the image stream did not end properly");
-	} else {
-		// Pre-copy: the rounds' pages are held here, and the final
-		// image with them, until they are merged.
-		auto img = read_image(read);
-		if (!img)
-			return refused(img.error());
-		auto end = ch->receive();
-		if (!end || end->first != Msg::kImageEnd)
-			return fail(EBADMSG, "the image stream did not end properly");
-		// The rounds' pages the final image keeps join its own; the
-		// rest (of mappings gone since, or pages the process dropped)
-		// are discarded.
-		auto m0 = std::chrono::steady_clock::now();
-		uint64_t held = store->bytes();
-		auto merged = store->complete(*img);
-		store.reset();
-		double merge_ms = std::chrono::duration<double, std::milli>(
-			std::chrono::steady_clock::now() - m0).count();
-		if (!merged)
-			return refused(merged.error());
-		notices = settle_std_streams(*img, policy);
-		auto r0 = std::chrono::steady_clock::now();
-		auto built = rebuild(*img, policy);
-		if (!built)
-			return refused(built.error());
-		proc.emplace(std::move(*built));
+	// The image streamed into the process being rebuilt: its metadata
+	// first, then each page record written where it belongs as it arrives
+	// (after a pre-copy's held pages); nothing of it runs before COMMIT,
+	// and a bad record anywhere discards what was built.
+	auto streamed = read_image_streamed(read);
+	if (!streamed)
+		return refused(streamed.error());
+	auto &[img, pages] = *streamed;
+	// The rounds' pages the final image keeps join its own; the rest (of
+	// mappings gone since, or pages the process dropped) are discarded.
+	uint64_t held = store ? store->bytes() : 0;
+	auto m0 = std::chrono::steady_clock::now();
+	Result<void> merged = {};
+	if (store)
+		merged = store->complete(img);
+	else if (!img.precopied.empty())
+		merged = fail(EBADMSG, "the image names pre-copied pages, but no pre-copy "
+				       "rounds came");
+	store.reset();
+	if (!merged)
+		return refused(merged.error());
+	double merge_ms = std::chrono::duration<double, std::milli>(
+		std::chrono::steady_clock::now() - m0).count();
+	// Where the standard streams go is said once the process exists: a
+	// refused image changes nothing here.
+	auto notices = settle_std_streams(img, policy);
+	auto r0 = std::chrono::steady_clock::now();
+	auto proc = rebuild(img, policy, &pages);
+	if (!proc)
+		return refused(proc.error());
+	auto end = ch->receive();
+	if (!end || end->first != Msg::kImageEnd)
+		return fail(EBADMSG, "the image stream did not end properly");
+	if (held)
 		std::printf("hetmig: pre-copy: %.1f MiB held from the rounds, merged into the final "
-			    "image in %.0f ms; rebuilt in %.0f ms\n", double(held) / (1 << 20), merge_ms,
+			    "image in %.0f ms; rebuilt, the final round's pages as they came, in "
+			    "%.0f ms\n", double(held) / (1 << 20), merge_ms,
 			    std::chrono::duration<double, std::milli>(
 				    std::chrono::steady_clock::now() - r0).count());
-	}
 	// What a move costs this machine beyond the process itself.
 	std::printf("hetmig: this receiver's peak memory during the move: %.1f MiB\n",
 		    peak_memory_mib());

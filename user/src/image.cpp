@@ -473,6 +473,17 @@ const Mapping *mapping_containing(const Image &img, uint64_t addr)
 	return nullptr;
 }
 
+const PageRun *run_overlapping(std::span<const PageRun> runs, uint64_t addr, uint64_t len)
+{
+	auto after = std::upper_bound(runs.begin(), runs.end(), addr,
+				      [](uint64_t a, const PageRun &r) { return a < r.addr; });
+	if (after != runs.end() && after->addr < addr + len)
+		return &*after;
+	if (after != runs.begin() && std::prev(after)->addr + std::prev(after)->len > addr)
+		return &*std::prev(after);
+	return nullptr;
+}
+
 const char *arch_name(uint32_t arch)
 {
 	switch (arch) {

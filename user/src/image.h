@@ -595,6 +595,9 @@ Result<Image> load_image(const std::string &path, LoadMode mode = LoadMode::kCop
 
 // The mapping of IMG that holds ADDR, or nullptr.
 const Mapping *mapping_containing(const Image &img, uint64_t addr);
+// A run of RUNS (sorted by address, not overlapping) that shares a byte
+// with [ADDR, ADDR + LEN), or nullptr.
+const PageRun *run_overlapping(std::span<const PageRun> runs, uint64_t addr, uint64_t len);
 
 const char *arch_name(uint32_t arch);
 uint32_t this_arch();

@@ -159,13 +159,22 @@ Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &im
 				  size_t process)
 {
 	PageWriter writer(client, pid, img, shm, uffd);
+	// Pages held already (a pre-copy's, PrecopyStore::complete), sorted:
+	// a record may not write any of them again.
+	if (auto r = writer.write(img.pages, copy_threads(), true); !r)
+		return r;
 	for (;;) {
 		auto run = pages.next(process);
 		if (!run)
 			return std::unexpected(run.error());
 		if (!*run)
 			break;
-		if (auto r = writer.write({&**run, 1}, 1, false); !r)
+		const PageRun &rec = **run;
+		if (run_overlapping(img.pages, rec.addr, rec.len))
+			return fail(EBADMSG, strf("corrupted image: pages at 0x%llx come twice "
+						  "(pre-copied and sent again)",
+						  (unsigned long long)rec.addr));
+		if (auto r = writer.write({&rec, 1}, 1, false); !r)
 			return r;
 	}
 	return writer.finish();

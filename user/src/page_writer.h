@@ -55,6 +55,8 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
 
 // The page records of process PROCESS of a streamed image (PageStream)
 // written as they are read, one at a time: what is held is one record.
+// IMG's own pages (sorted: a pre-copy's held pages) go in first; a record
+// that writes one of them again refuses the image.
 Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &img,
 				  const std::vector<int> &shm, int uffd, PageStream &pages,
 				  size_t process);

@@ -97,9 +97,9 @@ private:
 };
 
 // Checks IMG against this machine and POLICY (architecture, kernel vdso,
-// files, credentials), then rebuilds it, stopped. Its pages are IMG's, or
-// with PAGES (a streamed image: IMG's pages empty) each record written
-// into its process as it is read, the trailer checked before the return.
+// files, credentials), then rebuilds it, stopped. Its pages are IMG's, and
+// with PAGES (a streamed image) each record of PAGES written into its
+// process as it is read, the trailer checked before the return.
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 				PageStream *pages = nullptr);
 

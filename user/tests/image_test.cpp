@@ -710,6 +710,20 @@ TEST(Image, StreamedRecordsAreAskedInOrder)
 	EXPECT_EQ(early.error().code, EINVAL);
 }
 
+// A final round's record may not write a page a pre-copy round's held run
+// has (write_streamed_pages): found at either end, not beside.
+TEST(Image, RunOverlappingFindsSharedBytesOnly)
+{
+	std::vector<PageRun> runs = {{0x10000, 0x2000, {}}, {0x20000, 0x1000, {}}};
+	EXPECT_EQ(run_overlapping(runs, 0x11000, 0x1000), &runs[0]);
+	EXPECT_EQ(run_overlapping(runs, 0xf000, 0x2000), &runs[0]);
+	EXPECT_EQ(run_overlapping(runs, 0x1f000, 0x4000), &runs[1]);
+	EXPECT_EQ(run_overlapping(runs, 0x12000, 0x1000), nullptr);
+	EXPECT_EQ(run_overlapping(runs, 0xf000, 0x1000), nullptr);
+	EXPECT_EQ(run_overlapping(runs, 0x21000, 0x1000), nullptr);
+	EXPECT_EQ(run_overlapping({}, 0x10000, 0x1000), nullptr);
+}
+
 // Every byte of the format, not only those the sampling above reaches:
 // the reserved words of the record headers and of the trailer are outside
 // their checksums (a flip there was once accepted).
