@@ -52,6 +52,7 @@ struct freeze {
 	struct exit_waiter *waiters;	/* one per thread at the freeze */
 	unsigned int nr_waiters;
 	bool waiting;			/* the waiters are on their queues */
+	bool lost_thread;		/* one had exited before its waiter */
 	struct delayed_work exit_work;
 };
 
@@ -168,6 +169,25 @@ static int exit_wake_fn(struct wait_queue_entry *wait, unsigned int mode,
 }
 
 /*
+ * Whether a thread of the freeze is gone or on its way: a frozen thread
+ * exits only when its whole process is killed.
+ */
+static bool thread_exiting(struct freeze *f)
+{
+	struct task_struct *t;
+	bool exiting = f->lost_thread;
+	unsigned int i;
+
+	rcu_read_lock();
+	for (i = 0; i < f->nr_waiters && !exiting; i++) {
+		t = pid_task(f->waiters[i].pid, PIDTYPE_PID);
+		exiting = !t || t->exit_state || (t->flags & PF_EXITING);
+	}
+	rcu_read_unlock();
+	return exiting;
+}
+
+/*
  * One waiter per thread of LEADER's process. Its threads are all stopped
  * (FREEZE checks), so none is created meanwhile.
  */
@@ -185,8 +205,10 @@ static int add_thread_waiters(struct freeze *f, struct task_struct *leader)
 		if (i == n)
 			break;
 		f->waiters[i].pid = get_task_pid(t, PIDTYPE_PID);
-		if (!f->waiters[i].pid)
-			continue;	/* released already */
+		if (!f->waiters[i].pid) {
+			f->lost_thread = true;	/* released already */
+			continue;
+		}
 		f->waiters[i].freeze = f;
 		init_waitqueue_func_entry(&f->waiters[i].wait, exit_wake_fn);
 		i++;
@@ -249,14 +271,24 @@ int hetmig_freeze_doit(struct sk_buff *skb, struct genl_info *info)
 		for (i = 0; i < f->nr_waiters; i++)
 			add_wait_queue(&f->waiters[i].pid->wait_pidfd, &f->waiters[i].wait);
 		f->waiting = true;
+		/*
+		 * Under the lock: from here the exit work may end the freeze
+		 * (it takes the lock to), and FROZEN goes out before EXITED.
+		 */
+		notify(f->net, HETMIG_CMD_FROZEN, f->nr, 0);
+		/*
+		 * A thread that began to exit after the target check woke its
+		 * queue before our waiter was on it: that wakeup is lost, so
+		 * look. A later one finds the waiter (add_wait_queue and the
+		 * wakeup take the queue's lock; PF_EXITING is set before it).
+		 */
+		if (thread_exiting(f))
+			queue_delayed_work(exit_wq, &f->exit_work, 0);
 	}
 	mutex_unlock(&freeze_lock);
-	if (ret) {
+	if (ret)
 		free_freeze(f);
-		return ret;
-	}
-	notify(f->net, HETMIG_CMD_FROZEN, f->nr, 0);
-	return 0;
+	return ret;
 }
 
 /* The holder's user, or CAP_SYS_PTRACE: who may act for a holder. */

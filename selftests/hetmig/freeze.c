@@ -373,6 +373,42 @@ TEST_F(freeze, freezing_tasks_that_exit)
 }
 
 /*
+ * A SIGKILL racing the FREEZE: a thread that starts to exit after FREEZE
+ * checked the target and before its waiter is on the thread's pidfd queue
+ * wakes nobody, and the freeze stayed listed, EXITED never sent, until a
+ * THAW or the holder's exit. Whatever the timing, the FREEZE fails or
+ * EXITED comes. (The window is narrow: this guards the path, it did not
+ * fail before the fix in the runs made.)
+ */
+TEST_F(freeze, a_kill_racing_the_freeze_is_reported)
+{
+	int i, ret;
+
+	tracee_kill(&self->t);
+	for (i = 0; i < 200; i++) {
+		pid_t killer;
+
+		self->t.pid = tracee_start(2, NULL);
+		ASSERT_LT(0, self->t.pid);
+		ASSERT_EQ(0, tracee_seize(&self->t, 1));
+		killer = fork();
+		ASSERT_LE(0, killer);
+		if (killer == 0) {
+			usleep((i % 20) * 25);
+			kill(self->t.pid, SIGKILL);
+			_exit(0);
+		}
+		ret = request(self->sk, self->family, HETMIG_CMD_FREEZE, self->t.pid, &self->a);
+		if (ret == 0)
+			ASSERT_EQ(0, wait_event(self->listener, HETMIG_CMD_EXITED,
+						self->t.pid, &self->ev, 5000))
+				TH_LOG("iteration %d: frozen, killed, no EXITED", i);
+		ASSERT_EQ(killer, waitpid(killer, NULL, 0));
+		tracee_kill(&self->t);
+	}
+}
+
+/*
  * Runs in a process of its own: starts a tracee (a leader and two threads)
  * for every byte read from CMD and writes its pid to RES. It ignores
  * SIGCHLD, so its children go as soon as their tracer has reaped them.
