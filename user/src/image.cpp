@@ -141,14 +141,41 @@ struct PendingRecord {
 
 using CompressContext = std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)>;
 
+// The header of a record of LEN raw bytes at ADDR, its data sum to come.
+RecordHeader raw_header(uint64_t addr, uint64_t len)
+{
+	RecordHeader rh{};
+	rh.addr = addr;
+	rh.raw_len = rh.stored_len = uint32_t(len);
+	rh.codec = kCodecRaw;
+	return rh;
+}
+
+// RH's own sum, once every other field is set.
+void seal(RecordHeader &rh)
+{
+	rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
+}
+
+// The end record and the trailer with T's counts: what follows the last
+// record.
+std::vector<uint8_t> end_of_records(Trailer t)
+{
+	RecordHeader end{};
+	seal(end);
+	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
+	t.sum = sum_of(&t, offsetof(Trailer, sum));
+	std::vector<uint8_t> out(sizeof(end) + sizeof(t));
+	std::memcpy(out.data(), &end, sizeof(end));
+	std::memcpy(out.data() + sizeof(end), &t, sizeof(t));
+	return out;
+}
+
 // Compresses (with CCTX, if any) and checksums one record; touches nothing
 // else, so records are encoded on threads side by side.
 void encode_record(PendingRecord &p, ZSTD_CCtx *cctx)
 {
-	p.rh = {};
-	p.rh.addr = p.addr;
-	p.rh.raw_len = uint32_t(p.raw.size());
-	p.rh.codec = kCodecRaw;
+	p.rh = raw_header(p.addr, p.raw.size());
 	p.stored = p.raw;
 	if (cctx) {
 		p.packed.resize(ZSTD_compressBound(p.raw.size()));
@@ -161,7 +188,7 @@ void encode_record(PendingRecord &p, ZSTD_CCtx *cctx)
 	}
 	p.rh.stored_len = uint32_t(p.stored.size());
 	p.rh.data_sum = sum_of(p.stored.data(), p.stored.size());
-	p.rh.header_sum = sum_of(&p.rh, offsetof(RecordHeader, header_sum));
+	seal(p.rh);
 }
 
 // Records compressed at once: one a CPU, and at most 8.
@@ -726,13 +753,7 @@ Result<void> write_runs(const std::vector<RunRef> &runs, const ByteSink &sink,
 	}
 	if (auto r = finish(false); !r)
 		return r;
-	RecordHeader end{};
-	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
-	if (auto r = sink(bytes_of(end)); !r)
-		return r;
-	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
-	t.sum = sum_of(&t, offsetof(Trailer, sum));
-	return sink(bytes_of(t));
+	return sink(end_of_records(t));
 }
 
 Result<void> pwrite_all(int fd, std::span<const uint8_t> b, uint64_t offset)
@@ -806,7 +827,7 @@ private:
 			return fail(errno, "mapping the image to sum its pages");
 		item.rh.data_sum = sum_of(static_cast<const uint8_t *>(map) + skip, item.len);
 		::munmap(map, size);
-		item.rh.header_sum = sum_of(&item.rh, offsetof(RecordHeader, header_sum));
+		seal(item.rh);
 		return pwrite_all(fd_, bytes_of(item.rh), item.header_at);
 	}
 
@@ -873,10 +894,7 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 			if (summer && summer->failed())
 				return summer->finish();
 			uint64_t n = std::min<uint64_t>(kPageRecordMax, ref.run->len - off);
-			RecordHeader rh{};
-			rh.addr = ref.run->addr + off;
-			rh.raw_len = rh.stored_len = uint32_t(n);
-			rh.codec = kCodecRaw;
+			RecordHeader rh = raw_header(ref.run->addr + off, n);
 			uint64_t data_at = at + sizeof(RecordHeader);
 			auto saved = opts.saver(ref.process, rh.addr, n, fd, data_at, !summer);
 			if (!saved && saved.error().code != EFAULT)
@@ -897,7 +915,7 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 			}
 			if (sum) {
 				rh.data_sum = *sum;
-				rh.header_sum = sum_of(&rh, offsetof(RecordHeader, header_sum));
+				seal(rh);
 				if (auto r = pwrite_all(fd, bytes_of(rh), at); !r)
 					return r;
 			}
@@ -909,15 +927,10 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 	if (summer)
 		if (auto r = summer->finish(); !r)
 			return r;
-	RecordHeader end{};
-	end.header_sum = sum_of(&end, offsetof(RecordHeader, header_sum));
-	if (auto r = pwrite_all(fd, bytes_of(end), at); !r)
+	auto end = end_of_records(t);
+	if (auto r = pwrite_all(fd, end, at); !r)
 		return r;
-	std::memcpy(t.magic, kTrailerMagic, sizeof(kTrailerMagic));
-	t.sum = sum_of(&t, offsetof(Trailer, sum));
-	if (auto r = pwrite_all(fd, bytes_of(t), at + sizeof(end)); !r)
-		return r;
-	if (::lseek(fd, off_t(at + sizeof(end) + sizeof(t)), SEEK_SET) < 0)
+	if (::lseek(fd, off_t(at + end.size()), SEEK_SET) < 0)
 		return fail(errno, "lseek in the image");
 	return {};
 }
