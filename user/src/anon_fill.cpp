@@ -66,7 +66,7 @@ int receive_fd(int sock)
 
 namespace {
 
-using Range = std::pair<uint64_t, uint64_t>;  // [start, end)
+using Range = AddressRange;
 
 // Memory only this process has, with no file behind it: what UFFDIO_COPY
 // fills (MISSING mode, anonymous private memory; shared memory goes into
@@ -80,31 +80,9 @@ bool private_anonymous(const Mapping &m)
 	       m.shared < 0 && !(m.flags & kNot);
 }
 
-// IMG's private anonymous mappings, merged where they touch (as the
-// kernel merges their areas), in address order.
-std::vector<Range> anonymous_ranges(const Image &img)
-{
-	std::vector<Range> all;
-	for (const auto &m : img.mappings)
-		if (private_anonymous(m) && m.end > m.start)
-			all.emplace_back(m.start, m.end);
-	std::sort(all.begin(), all.end());
-	std::vector<Range> merged;
-	for (const auto &r : all)
-		if (!merged.empty() && r.first <= merged.back().second)
-			merged.back().second = std::max(merged.back().second, r.second);
-		else
-			merged.push_back(r);
-	return merged;
-}
-
 bool within(const std::vector<Range> &ranges, const PagePiece &p)
 {
-	auto it = std::upper_bound(ranges.begin(), ranges.end(), Range(p.addr, UINT64_MAX));
-	if (it == ranges.begin())
-		return false;
-	--it;
-	return p.addr >= it->first && p.addr + p.bytes.size() <= it->second;
+	return ranges_hold(ranges, p.addr, p.bytes.size());
 }
 
 // PIECE copied in with UFFDIO_COPY; what could not be (from the first
@@ -145,7 +123,7 @@ AnonymousFill::AnonymousFill(int uffd, const Image &img)
 	api.api = UFFD_API;
 	if (uffd_ < 0 || ioctl(uffd_, UFFDIO_API, &api))
 		return;
-	for (const Range &r : anonymous_ranges(img)) {
+	for (const Range &r : mapping_ranges(img, private_anonymous)) {
 		uffdio_register reg{};
 		reg.range.start = r.first;
 		reg.range.len = r.second - r.first;

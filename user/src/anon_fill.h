@@ -65,7 +65,7 @@ public:
 private:
 	int uffd_;
 	size_t page_;
-	std::vector<std::pair<uint64_t, uint64_t>> registered_;	 // [start, end)
+	std::vector<AddressRange> registered_;
 };
 
 // AnonymousFill(UFFD, IMG).copy(PIECES, THREADS), UFFD closed after.

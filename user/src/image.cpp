@@ -500,6 +500,31 @@ const Mapping *mapping_containing(const Image &img, uint64_t addr)
 	return nullptr;
 }
 
+std::vector<AddressRange> mapping_ranges(const Image &img,
+					 const std::function<bool(const Mapping &)> &wanted)
+{
+	std::vector<AddressRange> all, merged;
+	for (const auto &m : img.mappings)
+		if (m.end > m.start && wanted(m))
+			all.emplace_back(m.start, m.end);
+	std::sort(all.begin(), all.end());
+	for (const auto &r : all)
+		if (!merged.empty() && r.first <= merged.back().second)
+			merged.back().second = std::max(merged.back().second, r.second);
+		else
+			merged.push_back(r);
+	return merged;
+}
+
+bool ranges_hold(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_t len)
+{
+	auto it = std::upper_bound(ranges.begin(), ranges.end(), AddressRange(addr, UINT64_MAX));
+	if (it == ranges.begin())
+		return false;
+	--it;
+	return addr >= it->first && addr + len <= it->second;
+}
+
 const PageRun *run_overlapping(std::span<const PageRun> runs, uint64_t addr, uint64_t len)
 {
 	auto after = std::upper_bound(runs.begin(), runs.end(), addr,

@@ -595,6 +595,16 @@ Result<Image> load_image(const std::string &path, LoadMode mode = LoadMode::kCop
 
 // The mapping of IMG that holds ADDR, or nullptr.
 const Mapping *mapping_containing(const Image &img, uint64_t addr);
+// [start, end) of memory; lists of them sorted by start.
+using AddressRange = std::pair<uint64_t, uint64_t>;
+// The mappings of IMG that WANTED picks, as ranges in address order,
+// merged where they touch (as the kernel merges their areas).
+std::vector<AddressRange> mapping_ranges(const Image &img,
+					 const std::function<bool(const Mapping &)> &wanted);
+// Whether [ADDR, ADDR + LEN) lies within one of RANGES (mapping_ranges'):
+// a binary search, not a scan of every mapping.
+bool ranges_hold(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_t len);
+
 // A run of RUNS (sorted by address, not overlapping) that shares a byte
 // with [ADDR, ADDR + LEN), or nullptr.
 const PageRun *run_overlapping(std::span<const PageRun> runs, uint64_t addr, uint64_t len);

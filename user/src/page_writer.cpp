@@ -17,37 +17,6 @@ namespace hetmig {
 
 namespace {
 
-using Range = std::pair<uint64_t, uint64_t>;  // [start, end)
-
-// The writable mappings of an image as ranges in address order, merged
-// where they touch: a piece that lies in one of them can be written with
-// process_vm_writev. Looked up by binary search, not a scan of every
-// mapping per piece (a process of 5,000 mappings and as many runs took 25
-// million comparisons).
-std::vector<Range> writable_ranges(const Image &img)
-{
-	std::vector<Range> ranges, merged;
-	for (const auto &m : img.mappings)
-		if (m.prot & HETMIG_PROT_WRITE)
-			ranges.emplace_back(m.start, m.end);
-	std::sort(ranges.begin(), ranges.end());
-	for (const auto &r : ranges)
-		if (!merged.empty() && r.first <= merged.back().second)
-			merged.back().second = std::max(merged.back().second, r.second);
-		else
-			merged.push_back(r);
-	return merged;
-}
-
-bool held_by(const std::vector<Range> &ranges, const PagePiece &piece)
-{
-	auto it = std::upper_bound(ranges.begin(), ranges.end(), Range(piece.addr, UINT64_MAX));
-	if (it == ranges.begin())
-		return false;
-	--it;
-	return piece.addr >= it->first && piece.addr + piece.bytes.size() <= it->second;
-}
-
 // PIECE written into PID's memory with process_vm_writev: one copy, the
 // target's pages faulted in (zeroed) and pinned a batch at a time. False
 // if it did not all go in.
@@ -77,7 +46,11 @@ unsigned copy_threads()
 
 PageWriter::PageWriter(GenlClient &client, pid_t pid, const Image &img,
 		       const std::vector<int> &shm, int uffd)
-	: client_(client), pid_(pid), img_(img), shm_(shm), writable_(writable_ranges(img))
+	: client_(client), pid_(pid), img_(img), shm_(shm),
+	  // Where process_vm_writev can write.
+	  writable_(mapping_ranges(img, [](const Mapping &m) {
+		  return (m.prot & HETMIG_PROT_WRITE) != 0;
+	  }))
 {
 	anonymous_.emplace(uffd, img);
 }
@@ -132,7 +105,7 @@ Result<void> PageWriter::finish()
 
 Result<void> PageWriter::write_other(const PagePiece &piece)
 {
-	if (held_by(writable_, piece) && write_directly(pid_, piece))
+	if (ranges_hold(writable_, piece.addr, piece.bytes.size()) && write_directly(pid_, piece))
 		return {};
 	auto req = client_.pid_request(HETMIG_CMD_WRITE_PAGES, uint32_t(pid_));
 	if (!req)

@@ -46,7 +46,7 @@ private:
 	const std::vector<int> &shm_;
 	std::optional<AnonymousFill> anonymous_;
 	std::vector<PageRun> refused_;
-	std::vector<std::pair<uint64_t, uint64_t>> writable_;	// merged, in order
+	std::vector<AddressRange> writable_;
 };
 
 // All of IMG's pages (Image::pages) written, on every CPU.

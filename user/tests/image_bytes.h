@@ -26,17 +26,23 @@ inline std::vector<uint8_t> encode(const Image &img, bool compress, PageReader r
 	return out;
 }
 
-// Fails with EBADMSG "truncated image" where BYTES end too early.
-inline Result<Image> decode(const std::vector<uint8_t> &bytes)
+// BYTES as a ByteSource, read from POS on (which it advances): fails with
+// EBADMSG "truncated image" where they end too early.
+inline ByteSource source_of(const std::vector<uint8_t> &bytes, size_t &pos)
 {
-	size_t pos = 0;
-	return read_image([&](std::span<uint8_t> b) -> Result<void> {
+	return [&bytes, &pos](std::span<uint8_t> b) -> Result<void> {
 		if (bytes.size() - pos < b.size())
 			return fail(EBADMSG, "truncated image");
 		std::memcpy(b.data(), bytes.data() + pos, b.size());
 		pos += b.size();
 		return {};
-	});
+	};
+}
+
+inline Result<Image> decode(const std::vector<uint8_t> &bytes)
+{
+	size_t pos = 0;
+	return read_image(source_of(bytes, pos));
 }
 
 // BYTES read as `hetmig recv` reads them (read_image_streamed): the
@@ -46,13 +52,7 @@ inline Result<std::vector<std::vector<PageRun>>> stream(const std::vector<uint8_
 							 size_t processes = 1)
 {
 	size_t pos = 0;
-	auto streamed = read_image_streamed([&](std::span<uint8_t> b) -> Result<void> {
-		if (bytes.size() - pos < b.size())
-			return fail(EBADMSG, "truncated image");
-		std::memcpy(b.data(), bytes.data() + pos, b.size());
-		pos += b.size();
-		return {};
-	});
+	auto streamed = read_image_streamed(source_of(bytes, pos));
 	if (!streamed)
 		return std::unexpected(streamed.error());
 	std::vector<std::vector<PageRun>> runs(processes);

@@ -694,13 +694,7 @@ TEST(Image, StreamedRecordsAreAskedInOrder)
 {
 	auto bytes = encode(sample(), false);
 	size_t pos = 0;
-	auto streamed = read_image_streamed([&](std::span<uint8_t> b) -> Result<void> {
-		if (bytes.size() - pos < b.size())
-			return fail(EBADMSG, "truncated image");
-		std::memcpy(b.data(), bytes.data() + pos, b.size());
-		pos += b.size();
-		return {};
-	});
+	auto streamed = read_image_streamed(testing::source_of(bytes, pos));
 	ASSERT_TRUE(streamed.has_value());
 	auto &pages = streamed->second;
 	EXPECT_FALSE(pages.next(1).has_value());	  // one process: no member 0
