@@ -12,7 +12,7 @@
 # program's output of each hop run here as "@@OUT TAG HOP line", its exit
 # status "@@STATUS TAG n" and a failure "@@FAILED TAG reason". Both
 # machines run the same trips in the same order: each hop's send and recv
-# pair them up.
+# pair them up. HETMIG_SEND_OPTS, if set, goes to every send (--live).
 side=$1 start=$2 hops=$3 every=$4 prog=$5 tag=${6:-0} argsfile=${7:-/root/args} port=${8:-7117}
 first_at=${every%%,*} then=${every#*,}
 isa=$(uname -m)
@@ -62,7 +62,7 @@ while [ $i -lt "$hops" ]; do
 		exit 0
 	fi
 	# shellcheck disable=SC2086
-	send_to_peer "$pid" "$port" $how
+	send_to_peer "$pid" "$port" $how ${HETMIG_SEND_OPTS:-}
 	echo "$out" | sed "s/^/# $tag hop $i: /"
 	if [ $rc -ne 0 ]; then
 		echo "@@FAILED $tag the move after hop $i: $(echo "$out" | tail -n1)"

@@ -186,12 +186,8 @@ Result<pid_t> serve(int fd, const Key &key, const RestorePolicy &policy, int tim
 	if (before_live) {
 		// as it was: the image's bytes from the next message on
 	} else if (first->first == Msg::kProgram || first->first == Msg::kKernel) {
-		bool cross = first->first == Msg::kProgram;
 		auto next = ch->receive();
-		if (next && next->first == Msg::kLive && cross)
-			next = fail(EOPNOTSUPP, "pre-copy (--live) between instruction sets is not "
-						"supported");
-		else if (next && next->first == Msg::kLive) {
+		if (next && next->first == Msg::kLive) {
 			auto s = take_precopy(*ch, next->second);
 			if (!s) {
 				ch->refuse(s.error().describe());

@@ -3,10 +3,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <linux/hetmig.h>
 #include <span>
 #include <string>
 #include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "capture.h"
 #include "channel.h"
@@ -155,6 +158,56 @@ Result<Image> convert_for(Image &img, const CrossIsa &cross, const PageReader &r
 			m.path = cross.remote_path;
 	out->program.path = cross.remote_path;
 	return out;
+}
+
+// `send --live` across ISAs, the final round: SOURCE is the capture, its
+// pages read in full (the converter needs them all), OUT what the converter
+// made of it. A page the destination keeps from the rounds is one the
+// tracker finds clean there (PrecopySender::finish) and the converter left
+// byte for byte as it was; the rest of OUT's pages (the stacks and the
+// runtime's block it rewrote, pages written since the last round) are
+// sent, and OUT names the kept ones as pre-copied.
+Result<void> keep_unconverted_pages(PrecopySender &pre, const Image &source, Image &out)
+{
+	const uint64_t page = pre.page_size();
+	Image probe;
+	for (const auto &run : source.pages)
+		probe.pages.push_back({run.addr, run.len, {}});
+	if (auto r = pre.finish(probe); !r)
+		return r;
+	std::unordered_set<uint64_t> clean;
+	for (const auto &[addr, len] : probe.precopied)
+		for (uint64_t off = 0; off < len; off += page)
+			clean.insert(addr + off);
+	std::unordered_map<uint64_t, const uint8_t *> before;
+	for (const auto &run : source.pages)
+		for (uint64_t off = 0; off + page <= run.len; off += page)
+			before.emplace(run.addr + off, run.bytes().data() + off);
+	std::vector<uint64_t> kept;
+	std::vector<PageRun> send;
+	for (const auto &run : out.pages) {
+		auto bytes = run.bytes();
+		for (uint64_t off = 0; off + page <= run.len; off += page) {
+			const uint64_t addr = run.addr + off;
+			auto was = before.find(addr);
+			if (clean.count(addr) && was != before.end() &&
+			    !std::memcmp(was->second, bytes.data() + off, page)) {
+				kept.push_back(addr);
+				continue;
+			}
+			if (send.empty() || send.back().addr + send.back().len != addr ||
+			    send.back().len >= kPageRecordMax)
+				send.push_back({addr, 0, {}});
+			send.back().data.insert(send.back().data.end(), bytes.begin() + long(off),
+						bytes.begin() + long(off + page));
+			send.back().len += page;
+		}
+	}
+	out.pages = std::move(send);
+	out.precopied.clear();
+	for (const auto &r : runs_of(kept, page))
+		out.precopied.push_back({r.addr, r.len});
+	return {};
 }
 
 // What `send --live` asks of the destination: pre-copy rounds it applies
@@ -352,13 +405,6 @@ Result<void> Sender::connect()
 // kernel must have this one's vdso: checked before the process is touched.
 Result<void> Sender::prepare()
 {
-	if (r_.live && ch_->peer_arch() != this_arch())
-		// The rounds would carry memory the converter rewrites (the
-		// stack, the runtime's block) in the final round only; not done.
-		return fail(EXDEV, strf("--live moves a process within one instruction set only: "
-					"%s is %s and this machine %s; send without --live [process "
-					"%d was not stopped: it runs on here]", r_.dest.c_str(),
-					arch_name(ch_->peer_arch()), arch_name(this_arch()), r_.pid));
 	if (ch_->peer_arch() == this_arch()) {
 		tell_peer_ = false;  // it refused, or was told
 		auto r = check_destination_kernel(r_.pid, *ch_);
@@ -449,7 +495,9 @@ Result<void> Sender::stop_at_a_point()
 		if (!opened)
 			return std::unexpected(opened.error());
 		memory_ = std::move(*opened);
-		if (pre_)
+		// Across ISAs the split waits for the conversion, which reads
+		// every page.
+		if (pre_ && !cross_)
 			if (auto r = pre_->finish(*img_); !r)
 				return r;
 		if (!cross_)
@@ -460,6 +508,9 @@ Result<void> Sender::stop_at_a_point()
 		convert_ms_ = std::chrono::duration<double, std::milli>(
 			std::chrono::steady_clock::now() - c0).count();
 		if (converted) {
+			if (pre_)
+				if (auto r = keep_unconverted_pages(*pre_, *img_, *converted); !r)
+					return r;
 			img_ = std::move(*converted);
 			return {};
 		}
