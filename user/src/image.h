@@ -133,6 +133,11 @@ struct UdpSocket {
 	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
 	InetAddress peer;	// port 0: not connected
 	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
+	int protocol = 17;	// IPPROTO_UDP, or IPPROTO_UDPLITE (136)
+	uint8_t shutdown = 0;	// the kernel's sk_shutdown: 1 receive, 2 send, 3 both
+	// UDP-Lite's checksum coverage (UDPLITE_SEND_CSCOV, _RECV_CSCOV); 0:
+	// the whole datagram, a new socket's.
+	int send_cscov = 0, recv_cscov = 0;
 };
 
 // A generic socket option (SOL_SOCKET) set to other than a new socket's

@@ -4,6 +4,7 @@
 // without a new format version.
 #include "image_metadata.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace hetmig {
@@ -143,6 +144,12 @@ json file_to_cbor(const OpenFile &f)
 			       {"peer", address_to_cbor(f.udp->peer)},
 			       {"reuseaddr", f.udp->reuseaddr}, {"reuseport", f.udp->reuseport},
 			       {"broadcast", f.udp->broadcast}, {"v6only", f.udp->v6only}};
+	if (f.udp && f.udp->protocol != IPPROTO_UDP)
+		file["udp"]["protocol"] = f.udp->protocol;
+	if (f.udp && (f.udp->send_cscov || f.udp->recv_cscov))
+		file["udp"]["cscov"] = {f.udp->send_cscov, f.udp->recv_cscov};
+	if (f.udp && f.udp->shutdown)
+		file["udp"]["shutdown"] = f.udp->shutdown;
 	if (f.rdev)
 		file["rdev"] = f.rdev;
 	if (f.fifo)
@@ -192,6 +199,14 @@ OpenFile file_from_cbor(const json &f)
 		file.udp = UdpSocket{address_from_cbor(u->at("local")), address_from_cbor(u->at("peer")),
 				     u->at("reuseaddr"), u->at("reuseport"), u->at("broadcast"),
 				     u->at("v6only")};
+	if (auto u = f.find("udp"); u != f.end()) {
+		file.udp->protocol = u->value("protocol", int(IPPROTO_UDP));
+		if (auto c = u->find("cscov"); c != u->end()) {
+			file.udp->send_cscov = c->at(0);
+			file.udp->recv_cscov = c->at(1);
+		}
+		file.udp->shutdown = u->value("shutdown", uint8_t(0));
+	}
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.fifo = f.value("fifo", false);
 	if (auto o = f.find("sockopts"); o != f.end())

@@ -419,15 +419,16 @@ Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
 	auto type = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
 	if (!protocol || !type)
 		return std::unexpected(!protocol ? protocol.error() : type.error());
-	if (*protocol == IPPROTO_UDP || *protocol == IPPROTO_TCP) {
+	bool udp = (*protocol == IPPROTO_UDP || *protocol == IPPROTO_UDPLITE) && *type == SOCK_DGRAM;
+	if (udp || *protocol == IPPROTO_TCP) {
 		auto opts = capture_socket_options(copy->get(), *domain, *type, *protocol,
 						   strf("fd %d", f.fd));
 		if (!opts)
 			return std::unexpected(opts.error());
 		f.sockopts = std::move(*opts);
 	}
-	if (*protocol == IPPROTO_UDP && *type == SOCK_DGRAM) {
-		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
+	if (udp) {
+		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path, *protocol);
 		if (!u)
 			return std::unexpected(u.error());
 		f.udp = std::move(*u);
@@ -438,12 +439,12 @@ Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
 		f.tcp = std::move(*t);
 	} else {
 		return fail(EOPNOTSUPP, strf("fd %d is %s, an IPv%d socket of protocol %d (%s): only "
-					     "TCP and UDP sockets and unix socket pairs can be "
-					     "carried", f.fd, f.path.c_str(),
+					     "TCP, UDP and UDP-Lite sockets and unix sockets can "
+					     "be carried", f.fd, f.path.c_str(),
 					     *domain == AF_INET ? 4 : 6, *protocol,
-					     *protocol == IPPROTO_UDPLITE ? "UDP-Lite"
-					     : *protocol == IPPROTO_ICMP   ? "ICMP"
-									   : "not TCP or UDP"));
+					     *protocol == IPPROTO_ICMP ? "ICMP"
+					     : *protocol == IPPROTO_SCTP ? "SCTP"
+									 : "not TCP or UDP"));
 	}
 	f.unix_socket = 0;
 	return {};
