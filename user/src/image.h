@@ -140,6 +140,7 @@ struct UdpSocket {
 	int send_cscov = 0, recv_cscov = 0;
 };
 
+
 // A generic socket option (SOL_SOCKET) set to other than a new socket's
 // value (fds/socket_options.h).
 struct SocketOption {
@@ -214,6 +215,18 @@ struct OpenFile {
 	// the source, where the restore makes it until the messages that
 	// carry it are queued again, then closes it.
 	bool in_flight = false;
+	// A namespace of the process's own (/proc/PID/ns/NS, "net:[N]" on the
+	// source): the namespace of that kind it is in here, opened again as
+	// /proc/self/ns/NS. Empty for none.
+	std::string ns = {};
+	// An O_PATH descriptor of a symbolic link (O_NOFOLLOW): the link at
+	// PATH, which must lead to this target here; SIZE and MTIME_NS are the
+	// link's own (lstat).
+	std::optional<std::string> symlink = std::nullopt;
+	// A /proc file of a process of the tree (/proc/PROC_PID/stat): opened
+	// again by its path once the tree is made, the process's own pid there
+	// being the one it has here. 0 for none.
+	int32_t proc_pid = 0;
 
 	bool made_anew() const
 	{

@@ -166,6 +166,12 @@ json file_to_cbor(const OpenFile &f)
 		file["ghost"] = f.ghost;
 	if (f.in_flight)
 		file["in_flight"] = true;
+	if (!f.ns.empty())
+		file["ns"] = f.ns;
+	if (f.symlink)
+		file["symlink"] = *f.symlink;
+	if (f.proc_pid)
+		file["proc_pid"] = f.proc_pid;
 	return file;
 }
 
@@ -215,6 +221,10 @@ OpenFile file_from_cbor(const json &f)
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	file.ghost = f.value("ghost", int32_t(-1));
 	file.in_flight = f.value("in_flight", false);
+	file.ns = f.value("ns", "");
+	if (auto l = f.find("symlink"); l != f.end())
+		file.symlink = l->get<std::string>();
+	file.proc_pid = f.value("proc_pid", int32_t(0));
 	return file;
 }
 

@@ -265,16 +265,14 @@ TEST(Pipes, APipeToAProcessLeftBehindIsRefusedNamingIt)
 		<< why;
 }
 
-// Files by path that are not one here as they were: a namespace (nsfs:
-// S_IFREG, its link "net:[N]") and a /proc file of the process itself
-// (of its tree too). Refused at the dump, naming them, not left to a
-// restore that would find them missing after the source was gone (zdtm's
-// proc-self, child_opened_proc). Another process's /proc file is opened
-// again by its path (zdtm's pid_file holds /proc/1/status).
-TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
+// A namespace descriptor of the process's own is carried as that kind of
+// namespace (zdtm's proc-self); a /proc file of the process (or its tree)
+// is carried with the pid it names, to be opened again once the tree
+// exists (child_opened_proc, memfd02); another process's /proc file is
+// opened again by its path (zdtm's pid_file holds /proc/1/status).
+TEST(Files, NamespacesAndProcFilesOfTheProcessAreCarried)
 {
 	for (const char *path : {"/proc/self/ns/net", "/proc/self/stat", "/proc/1/status"}) {
-		bool refused = std::string(path) != "/proc/1/status";
 		Child child;
 		child.pid = fork();
 		ASSERT_GE(child.pid, 0);
@@ -285,22 +283,105 @@ TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
 		auto r = capture_files(child.pid, img);
 		if (!r && r.error().code == EPERM)
 			GTEST_SKIP() << r.error().describe();
-		if (!refused) {
-			ASSERT_TRUE(r.has_value()) << path << ": " << r.error().describe();
-			const OpenFile *f = testing::fd_of(img, 9);
-			ASSERT_TRUE(f);
+		ASSERT_TRUE(r.has_value()) << path << ": " << r.error().describe();
+		const OpenFile *f = testing::fd_of(img, 9);
+		ASSERT_TRUE(f);
+		if (std::string(path).find("/ns/") != std::string::npos) {
+			EXPECT_EQ(f->ns, "net");
+			EXPECT_TRUE(f->path.starts_with("net:[")) << f->path;
+		} else if (std::string(path) == "/proc/self/stat") {
+			EXPECT_EQ(f->proc_pid, child.pid);
+			EXPECT_EQ(f->path, strf("/proc/%d/stat", child.pid));
+		} else {
 			EXPECT_EQ(f->path, path);
+			EXPECT_EQ(f->proc_pid, 0);
+			EXPECT_TRUE(f->ns.empty());
+		}
+	}
+}
+
+// An O_PATH descriptor of a symbolic link is carried with the link's
+// target (zdtm's symlink); one whose link was deleted is refused, naming
+// it.
+TEST(Files, AnOPathSymlinkIsCarriedWithItsTarget)
+{
+	char dir[] = "/tmp/hetmig-symlink-XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir));
+	std::string link = std::string(dir) + "/link";
+	ASSERT_EQ(symlink("somewhere/else", link.c_str()), 0);
+	for (bool deleted : {false, true}) {
+		Child child;
+		int fd = open(link.c_str(), O_PATH | O_NOFOLLOW);
+		ASSERT_GE(fd, 0);
+		child.pid = fork();
+		ASSERT_GE(child.pid, 0);
+		if (child.pid == 0)
+			stop_holding_only_fd9(fd);
+		close(fd);
+		ASSERT_TRUE(child.stopped());
+		if (deleted)
+			unlink(link.c_str());
+		Image img;
+		auto r = capture_files(child.pid, img);
+		if (!r && r.error().code == EPERM)
+			GTEST_SKIP() << r.error().describe();
+		if (deleted) {
+			ASSERT_FALSE(r.has_value());
+			EXPECT_NE(r.error().describe().find("fd 9 is the symbolic link " + link),
+				  std::string::npos) << r.error().describe();
 			continue;
 		}
-		ASSERT_FALSE(r.has_value()) << path << " was accepted";
-		EXPECT_EQ(r.error().code, EOPNOTSUPP);
-		std::string why = r.error().describe();
-		EXPECT_NE(why.find("fd 9 is "), std::string::npos) << why;
-		EXPECT_NE(why.find(std::string(path).find("/ns/") != std::string::npos
-					   ? "only regular files"
-					   : "a /proc file of the process itself, which moves"),
-			  std::string::npos) << why;
+		ASSERT_TRUE(r.has_value()) << r.error().describe();
+		const OpenFile *f = testing::fd_of(img, 9);
+		ASSERT_TRUE(f && f->symlink);
+		EXPECT_EQ(*f->symlink, "somewhere/else");
+		EXPECT_EQ(f->path, link);
+		EXPECT_EQ(f->size, 14u);
+		EXPECT_TRUE(f->flags & O_PATH);
 	}
+	rmdir(dir);
+}
+
+// The new kinds' keys (`ns`, `symlink`, `proc_pid`) read back as
+// written; one that contradicts the file or is out of range is refused.
+TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
+{
+	Image img = testing::one_process(4242);
+	OpenFile ns, link, procf;
+	ns.fd = 3;
+	ns.path = "net:[4026531840]";
+	ns.ns = "net";
+	link.fd = 4;
+	link.path = "/tmp/dir/link";
+	link.flags = O_PATH | O_NOFOLLOW;
+	link.symlink = "target";
+	procf.fd = 5;
+	procf.path = "/proc/4242/maps";
+	procf.proc_pid = 4242;
+	procf.offset = 4096;
+	procf.flags = O_RDONLY;
+	img.files = {ns, link, procf};
+	auto got = testing::decode(testing::encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	ASSERT_EQ(got->files.size(), 3u);
+	EXPECT_EQ(got->files[0].ns, "net");
+	ASSERT_TRUE(got->files[1].symlink);
+	EXPECT_EQ(*got->files[1].symlink, "target");
+	EXPECT_EQ(got->files[2].proc_pid, 4242);
+
+	Image bad = img;
+	bad.files[0].ns = "bogus";
+	testing::expect_refused(bad, "fd 3: a namespace of no kind this hetmig knows");
+	bad = img;
+	bad.files[1].flags = O_RDONLY;
+	testing::expect_refused(bad, "fd 4: a symbolic link that is no O_PATH descriptor");
+	bad = img;
+	bad.files[2].proc_pid = 17;
+	testing::expect_refused(bad, "fd 5: a /proc file whose path names another process");
+	bad = img;
+	bad.files[2].directory = true;
+	testing::expect_refused(bad, "fd 5: a namespace, symbolic link or /proc file that is "
+				     "something else too");
 }
 
 // A pipe one of whose ends was closed everywhere (a reader waiting for
