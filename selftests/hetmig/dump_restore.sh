@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..143"
+echo "1..145"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -522,6 +522,15 @@ moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
 # hold): opened again by name, the bytes of each once (fifos.c).
 mkdir -p "$work/fifos"
 moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
+# Descriptors zdtm's tests hold: an O_PATH descriptor of a symbolic link,
+# the process's own namespaces (the ones it is in after the move), /proc
+# files of itself and of its child (opened again by path once the tree
+# exists, at their offsets), a UDP-Lite socket with its checksum coverage,
+# two UDP sockets shut down in a direction each, and a pipe that signals
+# the process (F_SETOWN, F_SETSIG, O_ASYNC) when its child writes into it
+# (fdkinds.c).
+mkdir -p "$work/fdkinds"
+moved_intact fdkinds "$work/img80" "$work/fdkinds.log" fdkinds "$work/fdkinds"
 # A file written through a shared mapping is the file: mapped again, not
 # carried; what was written is there, writes go on reaching the file, a
 # read-only shared mapping of a file open for writing may become writable

@@ -30,6 +30,7 @@
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -537,6 +538,16 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
+	// Who each description signals (F_SETOWN): before the files in flight
+	// join them, which are no fds of the process.
+	for (auto &f : img.files) {
+		if (f.dup_of >= 0 || f.std_stream || (f.flags & O_PATH))
+			continue;	// O_PATH: no fcntl but F_GETFL and F_*FD
+		auto owner = fds::capture_owner(pid, f.fd, tree);
+		if (!owner)
+			return std::unexpected(owner.error());
+		f.owner = *owner;
+	}
 	// Before the pipes: a pipe end in flight only is one of them.
 	fds::InFlight in_flight;
 	if (auto r = fds::capture_in_flight(pid, img.files, in_flight, tree); !r)

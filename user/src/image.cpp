@@ -915,8 +915,8 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 
 namespace {
 
-// What is wrong with F's namespace, symbolic link or /proc file record, or
-// nothing.
+// What is wrong with F's namespace, symbolic link, /proc file or owner
+// record, or nothing.
 std::optional<std::string> file_kind_problem(const OpenFile &f)
 {
 	static const char *const kinds[] = {"cgroup", "ipc", "mnt", "net", "pid",
@@ -934,6 +934,10 @@ std::optional<std::string> file_kind_problem(const OpenFile &f)
 		return strf("fd %d: a symbolic link that is no O_PATH descriptor of a path", f.fd);
 	if (f.proc_pid && (f.proc_pid < 0 || !f.path.starts_with(strf("/proc/%d/", f.proc_pid))))
 		return strf("fd %d: a /proc file whose path names another process", f.fd);
+	if (f.owner && ((f.owner->type != F_OWNER_TID && f.owner->type != F_OWNER_PID &&
+			 f.owner->type != F_OWNER_PGRP) ||
+			f.owner->id < 0 || f.owner->signal < 0 || f.owner->signal > 64))
+		return strf("fd %d: an owner out of range", f.fd);
 	return std::nullopt;
 }
 

@@ -140,6 +140,13 @@ struct UdpSocket {
 	int send_cscov = 0, recv_cscov = 0;
 };
 
+// Who an open file description signals when it is ready (F_SETOWN_EX,
+// with O_ASYNC) and with which signal (F_SETSIG; 0: SIGIO).
+struct FileOwner {
+	int type = 0;		// F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP
+	int32_t id = 0;		// a pid of the tree (0: nobody)
+	int signal = 0;
+};
 
 // A generic socket option (SOL_SOCKET) set to other than a new socket's
 // value (fds/socket_options.h).
@@ -227,6 +234,8 @@ struct OpenFile {
 	// again by its path once the tree is made, the process's own pid there
 	// being the one it has here. 0 for none.
 	int32_t proc_pid = 0;
+	// Its owner (F_SETOWN, F_SETSIG), when it has one or a signal.
+	std::optional<FileOwner> owner = std::nullopt;
 
 	bool made_anew() const
 	{

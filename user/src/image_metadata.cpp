@@ -172,6 +172,8 @@ json file_to_cbor(const OpenFile &f)
 		file["symlink"] = *f.symlink;
 	if (f.proc_pid)
 		file["proc_pid"] = f.proc_pid;
+	if (f.owner)
+		file["owner"] = {f.owner->type, f.owner->id, f.owner->signal};
 	return file;
 }
 
@@ -225,6 +227,8 @@ OpenFile file_from_cbor(const json &f)
 	if (auto l = f.find("symlink"); l != f.end())
 		file.symlink = l->get<std::string>();
 	file.proc_pid = f.value("proc_pid", int32_t(0));
+	if (auto o = f.find("owner"); o != f.end())
+		file.owner = FileOwner{o->at(0), o->at(1), o->at(2)};
 	return file;
 }
 

@@ -59,6 +59,7 @@
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
 #include "fds/memfd.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -515,6 +516,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			close(fd);
 		}
 	}
+	// Their owners, once every process of the tree exists and this one has
+	// its credentials (fds/owner.h).
+	for (const auto &f : img.files)
+		if (f.dup_of < 0 && !f.in_flight && !f.std_stream)
+			if (auto r = fds::restore_owner(f.fd, f, pid_t(img.pid)); !r)
+				child_fail(p, r.error().describe());
 	// Every target is at its number now, epolls watched by other epolls
 	// included.
 	for (const auto &f : img.files)

@@ -31,6 +31,7 @@
 #include "image_bytes.h"
 #include "fds/devices.h"
 #include "fds/eventfd.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 
@@ -342,7 +343,61 @@ TEST(Files, AnOPathSymlinkIsCarriedWithItsTarget)
 	rmdir(dir);
 }
 
-// The new kinds' keys (`ns`, `symlink`, `proc_pid`) read back as
+// An fd's owner (F_SETOWN, F_SETSIG) is carried when it moves: the process
+// itself; one that stays (here the test, its parent) is refused, naming
+// it (zdtm's file_fown).
+TEST(Files, AnOwnerIsCarriedWhenItMoves)
+{
+	for (bool self : {true, false}) {
+		int fds[2];
+		ASSERT_EQ(pipe(fds), 0);
+		pid_t parent = getpid();
+		Child child;
+		child.pid = fork();
+		ASSERT_GE(child.pid, 0);
+		if (child.pid == 0) {
+			if (fcntl(fds[0], F_SETOWN, self ? getpid() : parent) ||
+			    fcntl(fds[0], F_SETSIG, SIGUSR2))
+				_exit(11);
+			stop_holding_only_fd9(fds[0]);
+		}
+		close(fds[0]);
+		close(fds[1]);
+		ASSERT_TRUE(child.stopped());
+		auto owner = fds::capture_owner(child.pid, 9, {});
+		if (!owner && owner.error().code == EPERM)
+			GTEST_SKIP() << owner.error().describe();
+		if (!self) {
+			ASSERT_FALSE(owner.has_value());
+			EXPECT_EQ(owner.error().code, EOPNOTSUPP);
+			EXPECT_NE(owner.error().describe().find(
+					  strf("fd 9 signals process %d when it is ready", parent)),
+				  std::string::npos) << owner.error().describe();
+			continue;
+		}
+		ASSERT_TRUE(owner.has_value()) << owner.error().describe();
+		ASSERT_TRUE(*owner);
+		EXPECT_EQ((*owner)->type, F_OWNER_PID);
+		EXPECT_EQ((*owner)->id, child.pid);
+		EXPECT_EQ((*owner)->signal, SIGUSR2);
+		// Made again on another description here, as our own.
+		OpenFile f;
+		f.fd = 9;
+		f.flags = O_RDONLY | O_ASYNC;
+		f.owner = *owner;
+		int again[2];
+		ASSERT_EQ(pipe(again), 0);
+		auto r = fds::restore_owner(again[0], f, child.pid);
+		ASSERT_TRUE(r.has_value()) << r.error().describe();
+		EXPECT_EQ(fcntl(again[0], F_GETOWN), getpid());
+		EXPECT_EQ(fcntl(again[0], F_GETSIG), SIGUSR2);
+		EXPECT_TRUE(fcntl(again[0], F_GETFL) & O_ASYNC);
+		close(again[0]);
+		close(again[1]);
+	}
+}
+
+// The new kinds' keys (`ns`, `symlink`, `proc_pid`, `owner`) read back as
 // written; one that contradicts the file or is out of range is refused.
 TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
 {
@@ -351,6 +406,7 @@ TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
 	ns.fd = 3;
 	ns.path = "net:[4026531840]";
 	ns.ns = "net";
+	ns.owner = FileOwner{F_OWNER_PID, 4242, SIGIO};
 	link.fd = 4;
 	link.path = "/tmp/dir/link";
 	link.flags = O_PATH | O_NOFOLLOW;
@@ -359,15 +415,20 @@ TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
 	procf.path = "/proc/4242/maps";
 	procf.proc_pid = 4242;
 	procf.offset = 4096;
-	procf.flags = O_RDONLY;
+	procf.flags = O_RDONLY | O_ASYNC;
 	img.files = {ns, link, procf};
 	auto got = testing::decode(testing::encode(img, false));
 	ASSERT_TRUE(got.has_value()) << got.error().describe();
 	ASSERT_EQ(got->files.size(), 3u);
 	EXPECT_EQ(got->files[0].ns, "net");
+	ASSERT_TRUE(got->files[0].owner);
+	EXPECT_EQ(got->files[0].owner->type, F_OWNER_PID);
+	EXPECT_EQ(got->files[0].owner->id, 4242);
+	EXPECT_EQ(got->files[0].owner->signal, SIGIO);
 	ASSERT_TRUE(got->files[1].symlink);
 	EXPECT_EQ(*got->files[1].symlink, "target");
 	EXPECT_EQ(got->files[2].proc_pid, 4242);
+	EXPECT_FALSE(got->files[2].owner);
 
 	Image bad = img;
 	bad.files[0].ns = "bogus";
@@ -382,6 +443,9 @@ TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
 	bad.files[2].directory = true;
 	testing::expect_refused(bad, "fd 5: a namespace, symbolic link or /proc file that is "
 				     "something else too");
+	bad = img;
+	bad.files[0].owner->type = 7;
+	testing::expect_refused(bad, "fd 3: an owner out of range");
 }
 
 // A pipe one of whose ends was closed everywhere (a reader waiting for
