@@ -2,7 +2,7 @@
 /*
  * fdkinds: descriptors of kinds zdtm's tests hold (symlink, proc-self,
  * child_opened_proc, memfd02, socket_udplite, socket_udp_shutdown,
- * file_fown), for dump_restore.sh, which moves us and our child and tells
+ * file_fown, cwd01), for dump_restore.sh, which moves us and our child and tells
  * us to check (SIGTERM). DIR: a directory of our own.
  *
  * We hold an O_PATH descriptor of a symbolic link (DIR/link to "target"),
@@ -11,7 +11,8 @@
  * on 127.0.0.1 with its checksum coverage set, two UDP sockets connected
  * to each other, one shut down for sending and the other for receiving,
  * and a pipe that signals us (F_SETOWN, F_SETSIG SIGUSR1, O_ASYNC) when
- * our child writes into it. "fdkinds: ready".
+ * our child writes into it. Our child's working directory (DIR/gone) was
+ * removed. "fdkinds: ready".
  *
  * On SIGTERM: the link's descriptor is still a link to "target"; the
  * namespace descriptors are the namespaces we are in; the /proc files read
@@ -19,7 +20,8 @@
  * the UDP-Lite socket has its address and coverage, and a datagram sent
  * to it arrives; the shut-down sockets refuse to send and to receive as
  * before; the pipe's owner, signal and O_ASYNC are as they were, and our
- * child's write raises SIGUSR1 in us. "fdkinds: intact" and exit 0, or
+ * child's write raises SIGUSR1 in us; the child is still in its removed
+ * directory (/proc/self/cwd reads as it did). "fdkinds: intact" and exit 0, or
  * what is not and exit 1.
  */
 #define _GNU_SOURCE
@@ -92,9 +94,19 @@ int main(int argc, char **argv)
 		return fail("pipe");
 	kid = fork();
 	if (kid == 0) {
+		char gone[256], was[512] = "", is[512] = "";
+
+		/* Our working directory, removed (zdtm's cwd01). */
 		close(p[0]);
+		snprintf(gone, sizeof(gone), "%s/gone", argv[1]);
+		if (mkdir(gone, 0700) || chdir(gone) || rmdir(gone) ||
+		    readlink("/proc/self/cwd", was, sizeof(was) - 1) <= 0)
+			return 3;
 		while (!done)
 			usleep(20000);
+		if (readlink("/proc/self/cwd", is, sizeof(is) - 1) <= 0 || strcmp(was, is) ||
+		    access(".", X_OK))
+			return 4;
 		return write(p[1], "x", 1) == 1 ? 0 : 2;
 	}
 	snprintf(link, sizeof(link), "%s/link", argv[1]);
@@ -192,7 +204,9 @@ int main(int argc, char **argv)
 		return fail("the pipe's owner, signal or O_ASYNC is lost");
 	if (kill(kid, SIGTERM) || waitpid(kid, &st, 0) != kid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st))
-		return fail("the child did not write");
+		return fail(WIFEXITED(st) && WEXITSTATUS(st) == 4
+				    ? "the child's removed working directory is not as it was"
+				    : "the child did not write");
 	for (int i = 0; i < 100 && !signalled; i++)
 		usleep(20000);
 	if (!signalled)

@@ -637,9 +637,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	// A removed working directory is made again as a removed directory
+	// (fds/ghost_files.h), once for the tree, with the fds of it.
 	if (img.cwd.ends_with(" (deleted)"))
-		return fail(EOPNOTSUPP, strf("process %d's working directory %s was deleted: it "
-					     "cannot be made again", pid, img.cwd.c_str()));
+		img.cwd_ghost = fds::kGhostPending;
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
 		struct rlimit lim;
 		if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim))

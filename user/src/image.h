@@ -451,6 +451,10 @@ struct Image {
 	// written before they were carried.
 	std::vector<uint32_t> groups;
 	std::string cwd;
+	// A working directory that was removed ("/dir (deleted)" in CWD): the
+	// root's Image::ghosts entry (a directory) it is made again as, and
+	// entered by fd; -1 for none.
+	int32_t cwd_ghost = -1;
 	uint64_t vdso_size = 0, vvar_size = 0;
 	std::string vdso_digest;	// BLAKE2b of the vdso's bytes, hex
 	std::vector<ThreadState> threads;	// the leader first

@@ -451,6 +451,8 @@ json to_cbor_tree(const Image &img)
 		tree["groups"] = img.groups;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
+	if (img.cwd_ghost >= 0)
+		tree["cwd_ghost"] = img.cwd_ghost;
 	if (img.stopped)
 		tree["stopped"] = true;
 	if (img.caps)
@@ -552,6 +554,7 @@ void from_cbor_tree(const json &j, Image &img)
 	img.gid = j.at("gid");
 	img.umask = j.at("umask");
 	img.cwd = j.at("cwd");
+	img.cwd_ghost = j.value("cwd_ghost", int32_t(-1));
 	img.vdso_size = j.at("vdso_size");
 	img.vvar_size = j.at("vvar_size");
 	img.vdso_digest = j.at("vdso_digest");

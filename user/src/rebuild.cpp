@@ -661,8 +661,16 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	// RESTORE_MM closes them.
 	for (int fd : tree_files)
 		close(fd);
-	if (chdir(img.cwd.c_str()))
+	// A removed working directory: the one the restorer made again
+	// (fds/ghost_files.h), entered as the process, then removed.
+	if (img.cwd_ghost >= 0) {
+		if (size_t(img.cwd_ghost) >= ghosts.size())
+			child_fail(p, "a removed working directory the image lacks");
+		if (fchdir(ghosts[size_t(img.cwd_ghost)]))
+			child_fail(p, "entering the removed working directory " + img.cwd, errno);
+	} else if (chdir(img.cwd.c_str())) {
 		child_fail(p, "chdir " + img.cwd, errno);
+	}
 	umask(mode_t(img.umask));
 	child_signals(img, p);
 

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/mman.h>
+#include <csignal>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -419,6 +421,69 @@ TEST_F(GhostFiles, HardLinkAndSizeRefused)
 	EXPECT_EQ(img.ghosts[0].path, name);
 	close(again.fd);
 	close(fd);
+}
+
+// A removed working directory (zdtm's cwd01): captured as a removed
+// directory of the tree, shared with an fd of it, made again and entered
+// by its fd; an index the image lacks, or a file, is refused on reading.
+TEST_F(GhostFiles, RemovedWorkingDirectory)
+{
+	std::string gone = dir_ + "/gone";
+	ASSERT_EQ(mkdir(gone.c_str(), 0750), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		if (chdir(gone.c_str()) || rmdir(gone.c_str()))
+			_exit(10);
+		int fd = open(".", O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || dup2(fd, 9) != 9)
+			_exit(11);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	int status;
+	ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+	ASSERT_TRUE(WIFSTOPPED(status));
+	Image img = testing::one_process(uint32_t(child));
+	img.cwd = gone + " (deleted)";
+	img.cwd_ghost = fds::kGhostPending;
+	OpenFile f{9, gone + " (deleted)", O_RDONLY | O_DIRECTORY};
+	struct stat st;
+	ASSERT_EQ(stat(("/proc/" + std::to_string(child) + "/fd/9").c_str(), &st), 0);
+	auto described = fds::describe_ghost(child, f, st);
+	ASSERT_TRUE(described.has_value()) << described.error().describe();
+	img.files = {*described};
+	auto r = fds::capture_ghosts(img);
+	kill(child, SIGKILL);
+	waitpid(child, nullptr, 0);
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	ASSERT_EQ(img.ghosts.size(), 1u);	// the fd and the cwd: one directory
+	EXPECT_EQ(img.cwd_ghost, 0);
+	EXPECT_EQ(img.files[0].ghost, 0);
+	EXPECT_EQ(img.ghosts[0].kind, GhostFile::kDirectory);
+	EXPECT_EQ(img.ghosts[0].path, gone);
+	EXPECT_EQ(img.ghosts[0].mode, 0750u);
+
+	auto got = testing::decode(testing::encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	EXPECT_EQ(got->cwd_ghost, 0);
+	auto made = fds::make_ghosts(*got, {}, ours);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	int back = open(".", O_RDONLY | O_DIRECTORY);
+	ASSERT_EQ(fchdir((*made)[0].get()), 0);
+	char link[4096] = {};
+	EXPECT_GT(readlink("/proc/self/cwd", link, sizeof(link) - 1), 0);
+	EXPECT_EQ(std::string(link), gone + " (deleted)");
+	ASSERT_EQ(fchdir(back), 0);
+	close(back);
+
+	Image bad = img;
+	bad.cwd_ghost = 1;
+	testing::expect_refused(bad, "a removed working directory the image lacks");
+	bad = img;
+	bad.ghosts[0].kind = GhostFile::kFile;
+	bad.files.clear();
+	testing::expect_refused(bad, "a removed working directory the image lacks");
 }
 
 } // namespace

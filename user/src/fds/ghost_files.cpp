@@ -221,6 +221,9 @@ const Image &holder_of(const Image &root, size_t k)
 	for (const auto &f : root.tree_files)
 		if (f.ghost == int32_t(k))
 			return root;
+	for (const Image *img : procs)
+		if (img->cwd_ghost == int32_t(k))
+			return *img;
 	return root;
 }
 
@@ -309,6 +312,31 @@ Result<void> capture_ghosts(Image &root)
 							f.path.c_str()));
 			root.ghosts.push_back(std::move(*g));
 		}
+	// Removed working directories, which fds of the tree may hold too.
+	for (Image *img : procs) {
+		if (img->cwd_ghost != kGhostPending)
+			continue;
+		pid_t pid = pid_t(img->pid);
+		std::string cwd = "/proc/" + std::to_string(pid) + "/cwd";
+		struct stat st;
+		if (stat(cwd.c_str(), &st))
+			return fail(errno, strf("process %d's working directory %s", pid,
+						img->cwd.c_str()));
+		if (!S_ISDIR(st.st_mode))
+			return fail(ENOTDIR, strf("process %d's working directory %s", pid,
+						  img->cwd.c_str()));
+		auto [it, fresh] = index.try_emplace({uint64_t(st.st_dev), uint64_t(st.st_ino)},
+						     int32_t(root.ghosts.size()));
+		img->cwd_ghost = it->second;
+		if (!fresh)
+			continue;
+		OpenFile dir;
+		dir.path = img->cwd;
+		auto g = capture_one(pid, -1, dir, st);
+		if (!g)
+			return std::unexpected(g.error());
+		root.ghosts.push_back(std::move(*g));
+	}
 	// Private mappings of them: mapped from the file made again, their
 	// written pages carried as any private file mapping's.
 	for (Image *img : procs)
@@ -377,6 +405,12 @@ std::optional<std::string> ghosts_problem(const Image &root)
 				return strf("mapping 0x%lx of process %u: a private mapping of a "
 					    "deleted file the image lacks", (unsigned long)m.start,
 					    img->pid);
+	for (const Image *img : procs)
+		if (img->cwd_ghost != -1 &&
+		    (img->cwd_ghost < 0 || size_t(img->cwd_ghost) >= root.ghosts.size() ||
+		     root.ghosts[size_t(img->cwd_ghost)].kind != GhostFile::kDirectory))
+			return strf("process %u: a removed working directory the image lacks",
+				    img->pid);
 	std::vector<const std::vector<OpenFile> *> lists = {&root.files, &root.tree_files};
 	for (const auto &m : root.members)
 		lists.push_back(&m.files);
