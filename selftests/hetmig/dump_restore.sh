@@ -527,8 +527,9 @@ moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
 # files of itself and of its child (opened again by path once the tree
 # exists, at their offsets), a UDP-Lite socket with its checksum coverage,
 # two UDP sockets shut down in a direction each, and a pipe that signals
-# the process (F_SETOWN, F_SETSIG, O_ASYNC) when its child writes into it
-# (fdkinds.c).
+# the process (F_SETOWN, F_SETSIG, O_ASYNC) when its child writes into it,
+# a deleted FIFO with bytes in it, and a child whose working directory was
+# removed (fdkinds.c).
 mkdir -p "$work/fdkinds"
 moved_intact fdkinds "$work/img80" "$work/fdkinds.log" fdkinds "$work/fdkinds"
 # A file written through a shared mapping is the file: mapped again, not

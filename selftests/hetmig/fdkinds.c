@@ -2,7 +2,7 @@
 /*
  * fdkinds: descriptors of kinds zdtm's tests hold (symlink, proc-self,
  * child_opened_proc, memfd02, socket_udplite, socket_udp_shutdown,
- * file_fown, cwd01), for dump_restore.sh, which moves us and our child and tells
+ * file_fown, cwd01, unlink_fifo), for dump_restore.sh, which moves us and our child and tells
  * us to check (SIGTERM). DIR: a directory of our own.
  *
  * We hold an O_PATH descriptor of a symbolic link (DIR/link to "target"),
@@ -12,7 +12,8 @@
  * to each other, one shut down for sending and the other for receiving,
  * and a pipe that signals us (F_SETOWN, F_SETSIG SIGUSR1, O_ASYNC) when
  * our child writes into it. Our child's working directory (DIR/gone) was
- * removed. "fdkinds: ready".
+ * removed. A FIFO holds "fifo" and was deleted (zdtm's unlink_fifo).
+ * "fdkinds: ready".
  *
  * On SIGTERM: the link's descriptor is still a link to "target"; the
  * namespace descriptors are the namespaces we are in; the /proc files read
@@ -21,7 +22,8 @@
  * to it arrives; the shut-down sockets refuse to send and to receive as
  * before; the pipe's owner, signal and O_ASYNC are as they were, and our
  * child's write raises SIGUSR1 in us; the child is still in its removed
- * directory (/proc/self/cwd reads as it did). "fdkinds: intact" and exit 0, or
+ * directory (/proc/self/cwd reads as it did); the FIFO, still deleted,
+ * holds its bytes once. "fdkinds: intact" and exit 0, or
  * what is not and exit 1.
  */
 #define _GNU_SOURCE
@@ -81,7 +83,7 @@ int main(int argc, char **argv)
 	char link[256], buf[256], stat_head[64], status_path[64];
 	struct sockaddr_in lite_addr = loopback(28811), a_addr = loopback(28812),
 			   b_addr = loopback(28813);
-	int lnk, net, uts, self_stat, kid_status, lite, a, b, p[2], st;
+	int lnk, net, uts, self_stat, kid_status, lite, a, b, p[2], st, fifo;
 	pid_t kid;
 
 	if (argc != 2)
@@ -113,6 +115,12 @@ int main(int argc, char **argv)
 	if (symlink("target", link))
 		return fail("symlink");
 	lnk = open(link, O_PATH | O_NOFOLLOW);
+	snprintf(buf, sizeof(buf), "%s/fifo", argv[1]);
+	if (mkfifo(buf, 0600))
+		return fail("mkfifo");
+	fifo = open(buf, O_RDWR | O_NONBLOCK);
+	if (fifo < 0 || write(fifo, "fifo", 4) != 4 || unlink(buf))
+		return fail("a FIFO with bytes, deleted");
 	net = open("/proc/self/ns/net", O_RDONLY);
 	uts = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
 	self_stat = open("/proc/self/stat", O_RDONLY);
@@ -154,6 +162,9 @@ int main(int argc, char **argv)
 
 	if (n != 6 || memcmp(buf, "target", 6))
 		return fail("the symbolic link leads elsewhere");
+	if (fstat(fifo, &s) || !S_ISFIFO(s.st_mode) || s.st_nlink ||
+	    read(fifo, buf, sizeof(buf)) != 4 || memcmp(buf, "fifo", 4))
+		return fail("the deleted FIFO is not one, or its bytes are not there once");
 	if (!same_file(net, "/proc/self/ns/net") || !same_file(uts, "/proc/self/ns/uts"))
 		return fail("a namespace descriptor is not our namespace");
 	if (!(fcntl(uts, F_GETFD) & FD_CLOEXEC) || (fcntl(net, F_GETFD) & FD_CLOEXEC))

@@ -402,14 +402,16 @@ struct GhostExtent {
 // and made again on the destination; every fd of it (OpenFile::ghost) is
 // opened on the one file made.
 struct GhostFile {
-	enum Kind : int32_t { kFile = 0, kDirectory = 1, kMemfd = 2, kSharedAnon = 3 };
+	enum Kind : int32_t {
+		kFile = 0, kDirectory = 1, kMemfd = 2, kSharedAnon = 3, kFifo = 4
+	};
 	int32_t kind = kFile;
-	// kFile, kDirectory: where it was, " (deleted)" cut; kMemfd: its name
-	// (what follows "/memfd:"); kSharedAnon: empty.
+	// kFile, kDirectory, kFifo: where it was, " (deleted)" cut; kMemfd: its
+	// name (what follows "/memfd:"); kSharedAnon: empty.
 	std::string path;
 	uint32_t mode = 0;		// permission bits (07777)
 	uint32_t uid = 0, gid = 0;
-	uint64_t size = 0;
+	uint64_t size = 0;		// kFifo: its capacity (F_GETPIPE_SZ)
 	int64_t mtime_ns = 0;
 	std::vector<GhostExtent> extents;	// in order, not overlapping
 	uint32_t seals = 0;		// kMemfd: F_GET_SEALS
