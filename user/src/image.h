@@ -122,6 +122,9 @@ struct TcpSocket {
 	int backlog = 0;	// listeners: listen(2)'s
 	bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
 	bool v6only = false;
+	// IP_FREEBIND (IPV6_FREEBIND is the same flag): set before the bind,
+	// which may then take an address this machine does not have.
+	bool freebind = false;
 	int keepidle = 0, keepintvl = 0, keepcnt = 0;	// TCP_KEEP*, as they read
 	uint32_t sndbuf = 0, rcvbuf = 0;	// connections: SO_SNDBUF, SO_RCVBUF as read
 	std::optional<TcpConnection> connection = std::nullopt;
@@ -133,6 +136,7 @@ struct UdpSocket {
 	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
 	InetAddress peer;	// port 0: not connected
 	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
+	bool freebind = false;	// IP_FREEBIND, as TcpSocket's
 	int protocol = 17;	// IPPROTO_UDP, or IPPROTO_UDPLITE (136)
 	uint8_t shutdown = 0;	// the kernel's sk_shutdown: 1 receive, 2 send, 3 both
 	// UDP-Lite's checksum coverage (UDPLITE_SEND_CSCOV, _RECV_CSCOV); 0:

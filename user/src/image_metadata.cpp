@@ -47,6 +47,8 @@ json tcp_to_cbor(const TcpSocket &s)
 		  {"keepalive", s.keepalive}, {"nodelay", s.nodelay}, {"v6only", s.v6only},
 		  {"keep", {s.keepidle, s.keepintvl, s.keepcnt}},
 		  {"sndbuf", s.sndbuf}, {"rcvbuf", s.rcvbuf}};
+	if (s.freebind)
+		j["freebind"] = true;
 	if (const auto &c = s.connection)
 		j["connection"] = {
 			{"send_seq", c->send_seq}, {"recv_seq", c->recv_seq},
@@ -76,6 +78,7 @@ TcpSocket tcp_from_cbor(const json &j)
 	s.keepcnt = keep.at(2);
 	s.sndbuf = j.at("sndbuf");
 	s.rcvbuf = j.at("rcvbuf");
+	s.freebind = j.value("freebind", false);
 	if (auto c = j.find("connection"); c != j.end()) {
 		TcpConnection t;
 		t.send_seq = c->at("send_seq");
@@ -150,6 +153,8 @@ json file_to_cbor(const OpenFile &f)
 		file["udp"]["cscov"] = {f.udp->send_cscov, f.udp->recv_cscov};
 	if (f.udp && f.udp->shutdown)
 		file["udp"]["shutdown"] = f.udp->shutdown;
+	if (f.udp && f.udp->freebind)
+		file["udp"]["freebind"] = true;
 	if (f.rdev)
 		file["rdev"] = f.rdev;
 	if (f.fifo)
@@ -214,6 +219,7 @@ OpenFile file_from_cbor(const json &f)
 			file.udp->recv_cscov = c->at(1);
 		}
 		file.udp->shutdown = u->value("shutdown", uint8_t(0));
+		file.udp->freebind = u->value("freebind", false);
 	}
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.fifo = f.value("fifo", false);

@@ -240,8 +240,8 @@ TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)
 	expect_refused(img, "fd 3: a TCP socket that is something else too");
 }
 
-// A UDP-Lite socket's protocol and checksum coverage and a UDP socket's
-// shutdown state are optional keys of `udp`: read back as written, absent
+// A UDP-Lite socket's protocol and checksum coverage, a UDP socket's
+// shutdown state and IP_FREEBIND (of TCP sockets too) are optional keys: read back as written, absent
 // in an older image (a UDP socket open both ways); out of range refused.
 TEST(TcpImage, UdpLiteAndShutdownReadBack)
 {
@@ -250,6 +250,8 @@ TEST(TcpImage, UdpLiteAndShutdownReadBack)
 	img.files[2].udp->send_cscov = 20;
 	img.files[2].udp->recv_cscov = 8;
 	img.files[2].udp->shutdown = 2;
+	img.files[2].udp->freebind = true;
+	img.files[0].tcp->freebind = true;
 	auto got = decode(encode(img, false));
 	ASSERT_TRUE(got.has_value()) << got.error().describe();
 	const UdpSocket &u = *got->files[2].udp;
@@ -257,10 +259,14 @@ TEST(TcpImage, UdpLiteAndShutdownReadBack)
 	EXPECT_EQ(u.send_cscov, 20);
 	EXPECT_EQ(u.recv_cscov, 8);
 	EXPECT_EQ(u.shutdown, 2);
+	EXPECT_TRUE(u.freebind);
+	EXPECT_TRUE(got->files[0].tcp->freebind);
 	got = decode(encode(tcp_image(), false));
 	ASSERT_TRUE(got.has_value());
 	EXPECT_EQ(got->files[2].udp->protocol, IPPROTO_UDP);
 	EXPECT_EQ(got->files[2].udp->shutdown, 0);
+	EXPECT_FALSE(got->files[2].udp->freebind);
+	EXPECT_FALSE(got->files[0].tcp->freebind);
 	img.files[2].udp->protocol = IPPROTO_ICMP;
 	expect_refused(img, "fd 5: a UDP socket of a protocol other than UDP and UDP-Lite");
 	img = tcp_image();
@@ -636,6 +642,7 @@ TEST(UdpLive, SocketsAreCapturedAndMadeAgain)
 	ASSERT_GE(lite, 0);
 	ASSERT_EQ(setsockopt(lite, IPPROTO_UDPLITE, 10 /* UDPLITE_SEND_CSCOV */, &cscov,
 			     sizeof(cscov)), 0);
+	ASSERT_EQ(setsockopt(rd, SOL_IP, IP_FREEBIND, &one, sizeof(one)), 0);	// sk-freebind
 	a.sin_port = 0;
 	ASSERT_EQ(bind(lite, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
 	ASSERT_EQ(bind(rd, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
@@ -652,6 +659,8 @@ TEST(UdpLive, SocketsAreCapturedAndMadeAgain)
 	EXPECT_EQ(files[0].udp->protocol, IPPROTO_UDPLITE);
 	EXPECT_EQ(files[0].udp->send_cscov, 20);
 	EXPECT_EQ(files[1].udp->shutdown, 1);
+	EXPECT_TRUE(files[1].udp->freebind);
+	EXPECT_FALSE(files[0].udp->freebind);
 	EXPECT_EQ(files[2].udp->shutdown, 2);
 	EXPECT_EQ(files[3].udp->shutdown, 3);
 	for (int fd : {lite, rd, wr, never})
@@ -667,6 +676,8 @@ TEST(UdpLive, SocketsAreCapturedAndMadeAgain)
 	EXPECT_EQ(on, IPPROTO_UDPLITE);
 	EXPECT_EQ(getsockopt(ml, IPPROTO_UDPLITE, 10, &on, &len), 0);
 	EXPECT_EQ(on, 20);
+	EXPECT_EQ(getsockopt(mrd, SOL_IP, IP_FREEBIND, &on, &len), 0);
+	EXPECT_EQ(on, 1);
 	EXPECT_EQ(send(mwr, "x", 1, MSG_NOSIGNAL), -1);
 	EXPECT_EQ(errno, EPIPE);
 	pollfd polled[] = {{mrd, POLLRDHUP, 0}, {mwr, POLLRDHUP, 0}, {mnever, POLLRDHUP, 0}};

@@ -180,7 +180,8 @@ Result<void> read_options(int fd, TcpSocket &s, const std::string &name)
 	} flags[] = {{SOL_SOCKET, SO_REUSEADDR, &s.reuseaddr},
 		     {SOL_SOCKET, SO_REUSEPORT, &s.reuseport},
 		     {SOL_SOCKET, SO_KEEPALIVE, &s.keepalive},
-		     {SOL_TCP, TCP_NODELAY, &s.nodelay}};
+		     {SOL_TCP, TCP_NODELAY, &s.nodelay},
+		     {SOL_IP, IP_FREEBIND, &s.freebind}};
 	for (const auto &f : flags) {
 		auto v = get_int(fd, f.level, f.opt, name + ": getsockopt");
 		if (!v)
@@ -600,6 +601,9 @@ Result<UniqueFd> make_socket(const OpenFile &f, uid_t uid, gid_t gid)
 			return std::unexpected(r.error());
 	if (s.reuseport)
 		if (auto r = set_int(sk.get(), SOL_SOCKET, SO_REUSEPORT, 1, name + ": SO_REUSEPORT"); !r)
+			return std::unexpected(r.error());
+	if (s.freebind)
+		if (auto r = set_int(sk.get(), SOL_IP, IP_FREEBIND, 1, name + ": IP_FREEBIND"); !r)
 			return std::unexpected(r.error());
 	if (s.connection) {
 		if (auto r = set_int(sk.get(), SOL_TCP, TCP_REPAIR, 1, name + ": TCP_REPAIR"); !r)

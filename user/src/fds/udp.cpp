@@ -125,7 +125,8 @@ Result<UdpSocket> capture_udp_socket(pid_t pid, int fd, UniqueFd copy, TcpRepair
 		bool *out;
 	} flags[] = {{SOL_SOCKET, SO_REUSEADDR, &s.reuseaddr},
 		     {SOL_SOCKET, SO_REUSEPORT, &s.reuseport},
-		     {SOL_SOCKET, SO_BROADCAST, &s.broadcast}};
+		     {SOL_SOCKET, SO_BROADCAST, &s.broadcast},
+		     {SOL_IP, IP_FREEBIND, &s.freebind}};
 	for (const auto &f : flags) {
 		auto v = get_int(copy.get(), f.level, f.opt, name + ": getsockopt");
 		if (!v)
@@ -187,7 +188,8 @@ Result<UniqueFd> make_udp_socket(const OpenFile &f, uid_t uid, gid_t gid)
 	} opts[] = {{s.local.family == AF_INET6 && s.v6only, SOL_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY"},
 		    {s.reuseaddr, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"},
 		    {s.reuseport, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT"},
-		    {s.broadcast, SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST"}};
+		    {s.broadcast, SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST"},
+		    {s.freebind, SOL_IP, IP_FREEBIND, "IP_FREEBIND"}};
 	for (const auto &o : opts)
 		if (o.on)
 			if (auto r = set_int(sk.get(), o.level, o.opt, 1, name + ": " + o.what); !r)

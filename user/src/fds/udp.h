@@ -3,7 +3,7 @@
 // Capture and rebuild side by side.
 //
 // Captured: the local address and port, the peer of a connected one,
-// SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST and IPV6_V6ONLY, the
+// SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, IPV6_V6ONLY, IP_FREEBIND, the
 // directions it is shut down in (inet_diag, as `ss` reads them; for one
 // never bound, which no table lists, or on a kernel without udp_diag,
 // poll's EPOLLRDHUP and EPOLLHUP, which do not show a socket shut down
