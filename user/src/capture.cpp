@@ -70,6 +70,19 @@ std::optional<std::string> status_field(const std::string &file, const std::stri
 
 } // namespace
 
+Result<void> check_root(pid_t pid)
+{
+	auto root = read_link(proc(pid, "root"));
+	if (!root)
+		return fail(errno, strf("cannot read the root directory of process %d", pid));
+	if (*root != "/")
+		return fail(EOPNOTSUPP, strf("process %d runs in %s (chroot): a root directory "
+					     "other than the file system's is not carried, and "
+					     "restored without it the process would see the whole "
+					     "file system", pid, root->c_str()));
+	return {};
+}
+
 Result<bool> child_subreaper_of(pid_t pid)
 {
 	auto set = prctl_get_of(pid, PR_GET_CHILD_SUBREAPER, "the child subreaper flag");
@@ -636,6 +649,8 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	}
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
+	if (auto r = check_root(pid); !r)
+		return std::unexpected(r.error());
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
 	// A removed working directory is made again as a removed directory
 	// (fds/ghost_files.h), once for the tree, with the fds of it.

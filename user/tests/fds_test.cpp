@@ -448,6 +448,33 @@ TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
 	testing::expect_refused(bad, "fd 3: an owner out of range");
 }
 
+// A process in a chroot is refused, naming its root (zdtm's chroot was
+// restored outside it); one at the file system's root is not.
+TEST(Files, AChrootIsRefused)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "chroot needs CAP_SYS_CHROOT";
+	char dir[] = "/tmp/hetmig-chroot-XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir));
+	Child child;
+	child.pid = fork();
+	ASSERT_GE(child.pid, 0);
+	if (child.pid == 0) {
+		if (chroot(dir))
+			_exit(10);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_TRUE(child.stopped());
+	auto r = check_root(child.pid);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, EOPNOTSUPP);
+	EXPECT_NE(r.error().describe().find(strf("process %d runs in %s (chroot)", child.pid, dir)),
+		  std::string::npos) << r.error().describe();
+	EXPECT_TRUE(check_root(getpid()).has_value());
+	rmdir(dir);
+}
+
 // A pipe one of whose ends was closed everywhere (a reader waiting for
 // end of file: zdtm's pstree, chroot; a writer whose reader went) is
 // carried with that end closed: the reader's bytes with it, the writer's
