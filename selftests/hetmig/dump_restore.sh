@@ -15,7 +15,7 @@ has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; es
 hasnt() { case $1 in *"$2"*) echo "# did not expect '$2' in: $1"; false ;; *) true ;; esac; }
 
 echo "TAP version 13"
-echo "1..143"
+echo "1..145"
 
 work=$(mktemp -d)
 head -c 65536 /dev/urandom > "$work/in"
@@ -273,19 +273,22 @@ new=$(pid_of "$out")
 check "dump_restore.supplementary_groups_not_with_another_group" groups_are "$new" ""
 [ -n "$new" ] && kill -9 "$new"
 
-# A working directory that was deleted cannot be made again: refused at
-# the dump, naming it, and the process runs on (zdtm's cwd01 was lost at
-# the restore instead).
+# A working directory that was deleted is made again as a removed
+# directory (zdtm's cwd01): the restored process is in it, and
+# /proc/PID/cwd reads as it did; nothing of it is left at its name.
 mkdir "$work/gone"
 (cd "$work/gone" && rmdir "$work/gone" && exec sleep 600) < /dev/null > /dev/null 2>&1 &
 pid=$!
 wait_comm $pid sleep
 out=$(hetmig dump $pid -o "$work/img_cwd" 2>&1); rc=$?
-check "dump_restore.deleted_cwd_refused" has "$out" \
-	"process $pid's working directory $work/gone (deleted) was deleted: it cannot be made again"
-refused_running() { [ $rc -ne 0 ] && [ -d /proc/$pid ] && [ ! -e "$1" ]; }
-check "dump_restore.deleted_cwd_source_runs_on" refused_running "$work/img_cwd"
-kill -9 $pid
+[ $rc -eq 0 ] || echo "# $out"
+check "dump_restore.deleted_cwd_dumped" [ $rc -eq 0 ]
+wait $pid 2>/dev/null
+out=$(hetmig restore "$work/img_cwd" --allow-root 2>&1)
+new=$(pid_of "$out")
+cwd_is() { [ -n "$1" ] && [ "$(readlink /proc/$1/cwd)" = "$2" ] && [ ! -e "$work/gone" ] && return 0; echo "# cwd of restored pid '$1': $(readlink /proc/$1/cwd 2>&1); $out"; false; }
+check "dump_restore.deleted_cwd_made_again" cwd_is "$new" "$work/gone (deleted)"
+[ -n "$new" ] && kill -9 "$new"
 
 # A process stopped by job control (SIGSTOP) is carried stopped (zdtm's
 # stopped and stopped12 were refused, and before that a system call made
@@ -522,6 +525,16 @@ moved_intact treefds "$work/img40" "$work/treefds" treefds "$work/treefds.file"
 # hold): opened again by name, the bytes of each once (fifos.c).
 mkdir -p "$work/fifos"
 moved_intact fifos "$work/img45" "$work/fifos.log" fifos "$work/fifos"
+# Descriptors zdtm's tests hold: an O_PATH descriptor of a symbolic link,
+# the process's own namespaces (the ones it is in after the move), /proc
+# files of itself and of its child (opened again by path once the tree
+# exists, at their offsets), a UDP-Lite socket with its checksum coverage,
+# two UDP sockets shut down in a direction each, and a pipe that signals
+# the process (F_SETOWN, F_SETSIG, O_ASYNC) when its child writes into it,
+# a deleted FIFO with bytes in it, and a child whose working directory was
+# removed (fdkinds.c).
+mkdir -p "$work/fdkinds"
+moved_intact fdkinds "$work/img80" "$work/fdkinds.log" fdkinds "$work/fdkinds"
 # A file written through a shared mapping is the file: mapped again, not
 # carried; what was written is there, writes go on reaching the file, a
 # read-only shared mapping of a file open for writing may become writable

@@ -30,6 +30,7 @@
 #include "fds/eventfd.h"
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -68,6 +69,19 @@ std::optional<std::string> status_field(const std::string &file, const std::stri
 }
 
 } // namespace
+
+Result<void> check_root(pid_t pid)
+{
+	auto root = read_link(proc(pid, "root"));
+	if (!root)
+		return fail(errno, strf("cannot read the root directory of process %d", pid));
+	if (*root != "/")
+		return fail(EOPNOTSUPP, strf("process %d runs in %s (chroot): a root directory "
+					     "other than the file system's is not carried, and "
+					     "restored without it the process would see the whole "
+					     "file system", pid, root->c_str()));
+	return {};
+}
 
 Result<bool> child_subreaper_of(pid_t pid)
 {
@@ -161,6 +175,42 @@ const char *whose(pid_t other, std::span<const pid_t> tree)
 		  "pairs are shared between a tree's processes" : "which stays";
 }
 
+// F, a namespace file of PID ("net:[N]"), when it is the process's own
+// namespace of its kind.
+Result<OpenFile> describe_namespace(pid_t pid, OpenFile f)
+{
+	size_t colon = f.path.find(":[");
+	std::string kind = colon == std::string::npos ? "" : f.path.substr(0, colon);
+	auto own = kind.empty() ? std::nullopt : read_link(proc(pid, "ns/" + kind));
+	if (!own || *own != f.path)
+		return fail(EOPNOTSUPP, strf("fd %d is the namespace %s, which is not one the "
+					     "process is in: namespaces are not carried, only a "
+					     "descriptor of the process's own (opened again as "
+					     "that of the namespace it is in after the move)",
+					     f.fd, f.path.c_str()));
+	f.ns = kind;
+	return f;
+}
+
+// F, an O_PATH descriptor of a symbolic link (ST: the link's stat).
+Result<OpenFile> describe_symlink(OpenFile f, const struct stat &st)
+{
+	struct stat here;
+	char target[PATH_MAX];
+	ssize_t n = -1;
+	if (f.path.starts_with("/") && !f.path.ends_with(" (deleted)") &&
+	    !lstat(f.path.c_str(), &here) && here.st_ino == st.st_ino && here.st_dev == st.st_dev)
+		n = readlink(f.path.c_str(), target, sizeof(target));
+	if (n < 0 || size_t(n) >= sizeof(target))
+		return fail(EOPNOTSUPP, strf("fd %d is the symbolic link %s, which was deleted or "
+					     "replaced: it cannot be opened again", f.fd,
+					     f.path.c_str()));
+	f.symlink = std::string(target, size_t(n));
+	f.size = uint64_t(st.st_size);
+	f.mtime_ns = mtime_ns(st);
+	return f;
+}
+
 // Why a file descriptor cannot be carried, or nothing if it can. TREE:
 // the processes that move with PID.
 Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
@@ -240,26 +290,35 @@ Result<OpenFile> describe_fd(pid_t pid, int fd, std::span<const pid_t> tree)
 	// its bytes are no one's to read, and may be many.
 	if (fd > 2 && statted && fds::is_ghost(f.path, st))
 		return fds::describe_ghost(pid, std::move(f), st);
-	// A regular file by path: a namespace (nsfs, "net:[4026531840]") is
-	// S_IFREG too, and is not one.
+	struct statfs fs;
+	bool fs_known = !statfs(proc(pid, "fd/" + std::to_string(fd)).c_str(), &fs);
+	// A namespace (nsfs, "net:[4026531840]"; S_IFREG too): one the process
+	// is in is the one of that kind it is in after the restore, which is
+	// the receiver's (namespaces are not carried); any other is refused.
+	if (statted && fs_known && fs.f_type == NSFS_MAGIC)
+		return describe_namespace(pid, std::move(f));
+	// An O_PATH descriptor of a symbolic link (O_NOFOLLOW): the link by its
+	// path, which must lead where it led.
+	if (statted && S_ISLNK(st.st_mode))
+		return describe_symlink(std::move(f), st);
+	// A regular file by path.
 	bool regular = statted && S_ISREG(st.st_mode) && f.path.starts_with("/") &&
 		       !f.path.ends_with(" (deleted)");
 	// A /proc file of the process or of its tree is about a process that
-	// moves: opened again by its path it would be missing (the restorer
-	// opens files before it makes the tree) or another process's. Other
-	// /proc files (/proc/1/status, /proc/meminfo) are opened again as they
-	// are. Refused here, not found missing after the source is gone.
+	// moves: opened again by its path once the tree is made again (the
+	// pids are kept; its own is its own pid here). Other /proc files
+	// (/proc/1/status, /proc/meminfo) are opened again as they are.
 	unsigned long of = 0;
-	struct statfs fs;
-	if (regular && std::sscanf(f.path.c_str(), "/proc/%lu", &of) == 1 &&
-	    !statfs(proc(pid, "fd/" + std::to_string(fd)).c_str(), &fs) &&
+	if (regular && std::sscanf(f.path.c_str(), "/proc/%lu/", &of) == 1 && fs_known &&
 	    fs.f_type == PROC_SUPER_MAGIC &&
-	    (pid_t(of) == pid || std::find(tree.begin(), tree.end(), pid_t(of)) != tree.end()))
-		return fail(EOPNOTSUPP, strf("fd %d is %s, a /proc file of %s, which moves: it "
-					     "cannot be opened again as it was", fd,
-					     f.path.c_str(), pid_t(of) == pid
-						     ? "the process itself"
-						     : strf("process %lu of its tree", of).c_str()));
+	    (pid_t(of) == pid || std::find(tree.begin(), tree.end(), pid_t(of)) != tree.end())) {
+		if (fd <= 2)
+			return fail(EOPNOTSUPP, strf("fd %d is %s, a /proc file of a process that "
+						     "moves: a standard stream cannot be one", fd,
+						     f.path.c_str()));
+		f.proc_pid = int32_t(of);
+		return f;
+	}
 	if (!regular && fd <= 2) {
 		// A terminal or a socket: the destination provides its own
 		// (capture_pipes does the same for a pipe that leads out).
@@ -492,6 +551,16 @@ Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree,
 	std::sort(img.files.begin(), img.files.end(),
 		  [](const OpenFile &a, const OpenFile &b) { return a.fd < b.fd; });
 	note_shared_descriptions(pid, img.files);
+	// Who each description signals (F_SETOWN): before the files in flight
+	// join them, which are no fds of the process.
+	for (auto &f : img.files) {
+		if (f.dup_of >= 0 || f.std_stream || (f.flags & O_PATH))
+			continue;	// O_PATH: no fcntl but F_GETFL and F_*FD
+		auto owner = fds::capture_owner(pid, f.fd, tree);
+		if (!owner)
+			return std::unexpected(owner.error());
+		f.owner = *owner;
+	}
 	// Before the pipes: a pipe end in flight only is one of them.
 	fds::InFlight in_flight;
 	if (auto r = fds::capture_in_flight(pid, img.files, in_flight, tree); !r)
@@ -580,10 +649,13 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	}
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
+	if (auto r = check_root(pid); !r)
+		return std::unexpected(r.error());
 	img.cwd = read_link(proc(pid, "cwd")).value_or("/");
+	// A removed working directory is made again as a removed directory
+	// (fds/ghost_files.h), once for the tree, with the fds of it.
 	if (img.cwd.ends_with(" (deleted)"))
-		return fail(EOPNOTSUPP, strf("process %d's working directory %s was deleted: it "
-					     "cannot be made again", pid, img.cwd.c_str()));
+		img.cwd_ghost = fds::kGhostPending;
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
 		struct rlimit lim;
 		if (prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim))

@@ -32,6 +32,10 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 // child subreaper, which only the process can ask of itself.
 Result<bool> child_subreaper_of(pid_t pid);
 
+// Refuses PID when its root directory is not the file system's (chroot):
+// not carried, and a process restored without it would see everything.
+Result<void> check_root(pid_t pid);
+
 Result<void> capture_files(pid_t pid, Image &img, std::span<const pid_t> tree = {},
 			   fds::TcpRepair *repair = nullptr);
 

@@ -964,6 +964,32 @@ Result<void> write_runs_at(const std::vector<RunRef> &runs, int fd, const WriteO
 
 namespace {
 
+// What is wrong with F's namespace, symbolic link, /proc file or owner
+// record, or nothing.
+std::optional<std::string> file_kind_problem(const OpenFile &f)
+{
+	static const char *const kinds[] = {"cgroup", "ipc", "mnt", "net", "pid",
+					    "time", "user", "uts"};
+	bool opened_by_path = !f.made_anew() && !f.rdev && !f.directory && !f.fifo &&
+			      !f.std_stream && f.ghost < 0 && f.tree_file < 0 && f.dup_of < 0;
+	int marks = !f.ns.empty() + bool(f.symlink) + bool(f.proc_pid);
+	if (marks > 1 || (marks && !opened_by_path))
+		return strf("fd %d: a namespace, symbolic link or /proc file that is something "
+			    "else too", f.fd);
+	if (!f.ns.empty() && std::none_of(std::begin(kinds), std::end(kinds),
+					  [&](const char *k) { return f.ns == k; }))
+		return strf("fd %d: a namespace of no kind this hetmig knows", f.fd);
+	if (f.symlink && (!(f.flags & O_PATH) || f.path.empty() || f.path.front() != '/'))
+		return strf("fd %d: a symbolic link that is no O_PATH descriptor of a path", f.fd);
+	if (f.proc_pid && (f.proc_pid < 0 || !f.path.starts_with(strf("/proc/%d/", f.proc_pid))))
+		return strf("fd %d: a /proc file whose path names another process", f.fd);
+	if (f.owner && ((f.owner->type != F_OWNER_TID && f.owner->type != F_OWNER_PID &&
+			 f.owner->type != F_OWNER_PGRP) ||
+			f.owner->id < 0 || f.owner->signal < 0 || f.owner->signal > 64))
+		return strf("fd %d: an owner out of range", f.fd);
+	return std::nullopt;
+}
+
 // What one process of an image must satisfy (the root and each member):
 // files in fd order, values in range, pipes whole, shared memory that
 // exists (SHARED: how many objects the image has).
@@ -1012,6 +1038,9 @@ Result<void> check_process(const Image &img, size_t shared)
 		return std::unexpected(r.error());
 	for (const auto &s : img.unix_sockets)
 		if (auto why = rights_problem(s.rights, s.queued.size(), img.files))
+			return corrupt(*why);
+	for (const auto &f : img.files)
+		if (auto why = file_kind_problem(f))
 			return corrupt(*why);
 	for (const auto &f : img.files)
 		if (f.in_flight && (!f.pipe || f.dup_of >= 0))

@@ -122,6 +122,9 @@ struct TcpSocket {
 	int backlog = 0;	// listeners: listen(2)'s
 	bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
 	bool v6only = false;
+	// IP_FREEBIND (IPV6_FREEBIND is the same flag): set before the bind,
+	// which may then take an address this machine does not have.
+	bool freebind = false;
 	int keepidle = 0, keepintvl = 0, keepcnt = 0;	// TCP_KEEP*, as they read
 	uint32_t sndbuf = 0, rcvbuf = 0;	// connections: SO_SNDBUF, SO_RCVBUF as read
 	std::optional<TcpConnection> connection = std::nullopt;
@@ -133,6 +136,20 @@ struct UdpSocket {
 	InetAddress local;	// family AF_INET or AF_INET6; port 0: not bound
 	InetAddress peer;	// port 0: not connected
 	bool reuseaddr = false, reuseport = false, broadcast = false, v6only = false;
+	bool freebind = false;	// IP_FREEBIND, as TcpSocket's
+	int protocol = 17;	// IPPROTO_UDP, or IPPROTO_UDPLITE (136)
+	uint8_t shutdown = 0;	// the kernel's sk_shutdown: 1 receive, 2 send, 3 both
+	// UDP-Lite's checksum coverage (UDPLITE_SEND_CSCOV, _RECV_CSCOV); 0:
+	// the whole datagram, a new socket's.
+	int send_cscov = 0, recv_cscov = 0;
+};
+
+// Who an open file description signals when it is ready (F_SETOWN_EX,
+// with O_ASYNC) and with which signal (F_SETSIG; 0: SIGIO).
+struct FileOwner {
+	int type = 0;		// F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP
+	int32_t id = 0;		// a pid of the tree (0: nobody)
+	int signal = 0;
 };
 
 // A generic socket option (SOL_SOCKET) set to other than a new socket's
@@ -209,6 +226,20 @@ struct OpenFile {
 	// the source, where the restore makes it until the messages that
 	// carry it are queued again, then closes it.
 	bool in_flight = false;
+	// A namespace of the process's own (/proc/PID/ns/NS, "net:[N]" on the
+	// source): the namespace of that kind it is in here, opened again as
+	// /proc/self/ns/NS. Empty for none.
+	std::string ns = {};
+	// An O_PATH descriptor of a symbolic link (O_NOFOLLOW): the link at
+	// PATH, which must lead to this target here; SIZE and MTIME_NS are the
+	// link's own (lstat).
+	std::optional<std::string> symlink = std::nullopt;
+	// A /proc file of a process of the tree (/proc/PROC_PID/stat): opened
+	// again by its path once the tree is made, the process's own pid there
+	// being the one it has here. 0 for none.
+	int32_t proc_pid = 0;
+	// Its owner (F_SETOWN, F_SETSIG), when it has one or a signal.
+	std::optional<FileOwner> owner = std::nullopt;
 
 	bool made_anew() const
 	{
@@ -375,14 +406,16 @@ struct GhostExtent {
 // and made again on the destination; every fd of it (OpenFile::ghost) is
 // opened on the one file made.
 struct GhostFile {
-	enum Kind : int32_t { kFile = 0, kDirectory = 1, kMemfd = 2, kSharedAnon = 3 };
+	enum Kind : int32_t {
+		kFile = 0, kDirectory = 1, kMemfd = 2, kSharedAnon = 3, kFifo = 4
+	};
 	int32_t kind = kFile;
-	// kFile, kDirectory: where it was, " (deleted)" cut; kMemfd: its name
-	// (what follows "/memfd:"); kSharedAnon: empty.
+	// kFile, kDirectory, kFifo: where it was, " (deleted)" cut; kMemfd: its
+	// name (what follows "/memfd:"); kSharedAnon: empty.
 	std::string path;
 	uint32_t mode = 0;		// permission bits (07777)
 	uint32_t uid = 0, gid = 0;
-	uint64_t size = 0;
+	uint64_t size = 0;		// kFifo: its capacity (F_GETPIPE_SZ)
 	int64_t mtime_ns = 0;
 	std::vector<GhostExtent> extents;	// in order, not overlapping
 	uint32_t seals = 0;		// kMemfd: F_GET_SEALS
@@ -424,6 +457,10 @@ struct Image {
 	// written before they were carried.
 	std::vector<uint32_t> groups;
 	std::string cwd;
+	// A working directory that was removed ("/dir (deleted)" in CWD): the
+	// root's Image::ghosts entry (a directory) it is made again as, and
+	// entered by fd; -1 for none.
+	int32_t cwd_ghost = -1;
 	uint64_t vdso_size = 0, vvar_size = 0;
 	std::string vdso_digest;	// BLAKE2b of the vdso's bytes, hex
 	std::vector<ThreadState> threads;	// the leader first

@@ -4,6 +4,7 @@
 // without a new format version.
 #include "image_metadata.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace hetmig {
@@ -46,6 +47,8 @@ json tcp_to_cbor(const TcpSocket &s)
 		  {"keepalive", s.keepalive}, {"nodelay", s.nodelay}, {"v6only", s.v6only},
 		  {"keep", {s.keepidle, s.keepintvl, s.keepcnt}},
 		  {"sndbuf", s.sndbuf}, {"rcvbuf", s.rcvbuf}};
+	if (s.freebind)
+		j["freebind"] = true;
 	if (const auto &c = s.connection)
 		j["connection"] = {
 			{"send_seq", c->send_seq}, {"recv_seq", c->recv_seq},
@@ -75,6 +78,7 @@ TcpSocket tcp_from_cbor(const json &j)
 	s.keepcnt = keep.at(2);
 	s.sndbuf = j.at("sndbuf");
 	s.rcvbuf = j.at("rcvbuf");
+	s.freebind = j.value("freebind", false);
 	if (auto c = j.find("connection"); c != j.end()) {
 		TcpConnection t;
 		t.send_seq = c->at("send_seq");
@@ -143,6 +147,14 @@ json file_to_cbor(const OpenFile &f)
 			       {"peer", address_to_cbor(f.udp->peer)},
 			       {"reuseaddr", f.udp->reuseaddr}, {"reuseport", f.udp->reuseport},
 			       {"broadcast", f.udp->broadcast}, {"v6only", f.udp->v6only}};
+	if (f.udp && f.udp->protocol != IPPROTO_UDP)
+		file["udp"]["protocol"] = f.udp->protocol;
+	if (f.udp && (f.udp->send_cscov || f.udp->recv_cscov))
+		file["udp"]["cscov"] = {f.udp->send_cscov, f.udp->recv_cscov};
+	if (f.udp && f.udp->shutdown)
+		file["udp"]["shutdown"] = f.udp->shutdown;
+	if (f.udp && f.udp->freebind)
+		file["udp"]["freebind"] = true;
 	if (f.rdev)
 		file["rdev"] = f.rdev;
 	if (f.fifo)
@@ -159,6 +171,14 @@ json file_to_cbor(const OpenFile &f)
 		file["ghost"] = f.ghost;
 	if (f.in_flight)
 		file["in_flight"] = true;
+	if (!f.ns.empty())
+		file["ns"] = f.ns;
+	if (f.symlink)
+		file["symlink"] = *f.symlink;
+	if (f.proc_pid)
+		file["proc_pid"] = f.proc_pid;
+	if (f.owner)
+		file["owner"] = {f.owner->type, f.owner->id, f.owner->signal};
 	return file;
 }
 
@@ -192,6 +212,15 @@ OpenFile file_from_cbor(const json &f)
 		file.udp = UdpSocket{address_from_cbor(u->at("local")), address_from_cbor(u->at("peer")),
 				     u->at("reuseaddr"), u->at("reuseport"), u->at("broadcast"),
 				     u->at("v6only")};
+	if (auto u = f.find("udp"); u != f.end()) {
+		file.udp->protocol = u->value("protocol", int(IPPROTO_UDP));
+		if (auto c = u->find("cscov"); c != u->end()) {
+			file.udp->send_cscov = c->at(0);
+			file.udp->recv_cscov = c->at(1);
+		}
+		file.udp->shutdown = u->value("shutdown", uint8_t(0));
+		file.udp->freebind = u->value("freebind", false);
+	}
 	file.rdev = f.value("rdev", uint64_t(0));
 	file.fifo = f.value("fifo", false);
 	if (auto o = f.find("sockopts"); o != f.end())
@@ -200,6 +229,12 @@ OpenFile file_from_cbor(const json &f)
 	file.tree_file = f.value("tree_file", int32_t(-1));
 	file.ghost = f.value("ghost", int32_t(-1));
 	file.in_flight = f.value("in_flight", false);
+	file.ns = f.value("ns", "");
+	if (auto l = f.find("symlink"); l != f.end())
+		file.symlink = l->get<std::string>();
+	file.proc_pid = f.value("proc_pid", int32_t(0));
+	if (auto o = f.find("owner"); o != f.end())
+		file.owner = FileOwner{o->at(0), o->at(1), o->at(2)};
 	return file;
 }
 
@@ -422,6 +457,8 @@ json to_cbor_tree(const Image &img)
 		tree["groups"] = img.groups;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
+	if (img.cwd_ghost >= 0)
+		tree["cwd_ghost"] = img.cwd_ghost;
 	if (img.stopped)
 		tree["stopped"] = true;
 	if (img.caps)
@@ -523,6 +560,7 @@ void from_cbor_tree(const json &j, Image &img)
 	img.gid = j.at("gid");
 	img.umask = j.at("umask");
 	img.cwd = j.at("cwd");
+	img.cwd_ghost = j.value("cwd_ghost", int32_t(-1));
 	img.vdso_size = j.at("vdso_size");
 	img.vvar_size = j.at("vvar_size");
 	img.vdso_digest = j.at("vdso_digest");

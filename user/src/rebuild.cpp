@@ -59,6 +59,7 @@
 #include "fds/fifos.h"
 #include "fds/ghost_files.h"
 #include "fds/memfd.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/signalfd.h"
 #include "fds/timerfd.h"
@@ -112,6 +113,44 @@ Result<void> check_same_file(const std::string &path, uint64_t size, int64_t mti
 	if (uint64_t(st.st_size) != size || mtime_ns(st) != mtime)
 		return fail(ESTALE, "file " + path + " differs here (size or mtime): "
 				    "it must be the same file on both machines");
+	return {};
+}
+
+// FD, opened on F's symbolic link (O_PATH | O_NOFOLLOW), leads where it
+// led on the source.
+Result<void> check_symlink_target(int fd, const OpenFile &f)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(fd, "", target, sizeof(target));
+	if (n < 0)
+		return fail(errno, strf("symbolic link %s of the process (fd %d): readlink",
+					f.path.c_str(), f.fd));
+	if (std::string(target, size_t(n)) != *f.symlink)
+		return fail(ESTALE, strf("symbolic link %s of the process (fd %d) leads to %.*s "
+					 "here, not to %s as on the source", f.path.c_str(), f.fd,
+					 int(n), target, f.symlink->c_str()));
+	return {};
+}
+
+// F's symbolic link is at its path here, the same link: its target, size
+// and mtime (lstat's) as they were.
+Result<void> check_symlink_here(const OpenFile &f)
+{
+	struct stat st;
+	if (lstat(f.path.c_str(), &st))
+		return fail(errno, strf("symbolic link %s of the process (fd %d) is missing here",
+					f.path.c_str(), f.fd));
+	if (!S_ISLNK(st.st_mode))
+		return fail(ESTALE, strf("%s (fd %d of the process) is no symbolic link here",
+					 f.path.c_str(), f.fd));
+	fds::UniqueFd fd(open(f.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+	if (fd.get() < 0)
+		return fail(errno, "opening " + f.path);
+	if (auto r = check_symlink_target(fd.get(), f); !r)
+		return r;
+	if (uint64_t(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns)
+		return fail(ESTALE, "symbolic link " + f.path + " differs here (mtime): it must "
+				    "be the same link on both machines");
 	return {};
 }
 
@@ -206,7 +245,10 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0 ||
 		    f.ghost >= 0)
 			continue;
+		if (!f.ns.empty() || f.proc_pid)
+			continue;	// opened by the process once it exists
 		auto r = fds::is_device(f) ? fds::check_device_here(f)
+			 : f.symlink	   ? check_symlink_here(f)
 			 : f.directory	   ? check_directory_here(f)
 			 : f.fifo	   ? fds::check_fifo_here(f)
 					   : check_same_file(f.path, f.size, f.mtime_ns);
@@ -329,6 +371,15 @@ void child_vdso(const Image &img, const ChildPipes &p)
 	move({t + vvar_len, t + vvar_len + vdso_len}, want_vdso->start);
 }
 
+// F's /proc file (F.proc_pid's) here: the process's own pid here replaces
+// OLD_PID, its pid on the source; the tree's others keep theirs.
+std::string proc_path_here(const OpenFile &f, pid_t old_pid)
+{
+	std::string prefix = strf("/proc/%d/", f.proc_pid);
+	pid_t here = f.proc_pid == old_pid ? getpid() : pid_t(f.proc_pid);
+	return strf("/proc/%d/", here) + f.path.substr(std::min(prefix.size(), f.path.size()));
+}
+
 // The receiver's choice for standard stream FD (0, 1 or 2): empty for ours.
 const std::string &receiver_stream(const RestorePolicy &policy, int fd)
 {
@@ -425,13 +476,27 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				continue;  // ours, inherited
 			fd = f.fd == 0 ? open(path.c_str(), O_RDONLY)
 				       : open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+		} else if (!f.ns.empty()) {
+			fd = open(("/proc/self/ns/" + f.ns).c_str(), fds::reopen_flags(f.flags));
+		} else if (f.proc_pid) {
+			fd = open(proc_path_here(f, pid_t(img.pid)).c_str(),
+				  fds::reopen_flags(f.flags));
+		} else if (f.symlink) {
+			fd = open(f.path.c_str(), fds::reopen_flags(f.flags) | O_NOFOLLOW);
 		} else {
 			fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
 		}
 		if (fd < 0)
-			child_fail(p, "opening " + f.path, errno);
+			child_fail(p, "opening " + (f.proc_pid ? proc_path_here(f, pid_t(img.pid))
+						   : f.ns.empty() ? f.path
+								  : "/proc/self/ns/" + f.ns), errno);
+		if (f.proc_pid && lseek(fd, off_t(f.offset), SEEK_SET) < 0)
+			child_fail(p, "seeking in " + proc_path_here(f, pid_t(img.pid)), errno);
+		if (f.symlink)
+			if (auto r = check_symlink_target(fd, f); !r)
+				child_fail(p, r.error().describe());
 		if (!f.std_stream && !f.made_anew() && !fds::is_device(f) && !f.fifo &&
-		    f.tree_file < 0 && f.ghost < 0) {
+		    f.tree_file < 0 && f.ghost < 0 && f.ns.empty() && !f.proc_pid) {
 			struct stat st;
 			if (fstat(fd, &st))
 				child_fail(p, "fstat " + f.path, errno);
@@ -451,6 +516,12 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 			close(fd);
 		}
 	}
+	// Their owners, once every process of the tree exists and this one has
+	// its credentials (fds/owner.h).
+	for (const auto &f : img.files)
+		if (f.dup_of < 0 && !f.in_flight && !f.std_stream)
+			if (auto r = fds::restore_owner(f.fd, f, pid_t(img.pid)); !r)
+				child_fail(p, r.error().describe());
 	// Every target is at its number now, epolls watched by other epolls
 	// included.
 	for (const auto &f : img.files)
@@ -590,8 +661,16 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	// RESTORE_MM closes them.
 	for (int fd : tree_files)
 		close(fd);
-	if (chdir(img.cwd.c_str()))
+	// A removed working directory: the one the restorer made again
+	// (fds/ghost_files.h), entered as the process, then removed.
+	if (img.cwd_ghost >= 0) {
+		if (size_t(img.cwd_ghost) >= ghosts.size())
+			child_fail(p, "a removed working directory the image lacks");
+		if (fchdir(ghosts[size_t(img.cwd_ghost)]))
+			child_fail(p, "entering the removed working directory " + img.cwd, errno);
+	} else if (chdir(img.cwd.c_str())) {
 		child_fail(p, "chdir " + img.cwd, errno);
+	}
 	umask(mode_t(img.umask));
 	child_signals(img, p);
 
@@ -985,7 +1064,8 @@ std::vector<std::string> settle_std_streams(Image &img, const RestorePolicy &pol
 		if (!f.left_behind.empty())
 			was += " (" + f.left_behind + ")";
 		if (!f.std_stream) {
-			if (f.made_anew() || fds::is_device(f) || f.ghost >= 0)
+			if (f.made_anew() || fds::is_device(f) || f.ghost >= 0 || !f.ns.empty() ||
+			    f.symlink)
 				continue;
 			auto same = check_same_file(f.path, f.size, f.mtime_ns);
 			if (same)

@@ -31,6 +31,7 @@
 #include "image_bytes.h"
 #include "fds/devices.h"
 #include "fds/eventfd.h"
+#include "fds/owner.h"
 #include "fds/pipes.h"
 #include "fds/timerfd.h"
 
@@ -265,16 +266,14 @@ TEST(Pipes, APipeToAProcessLeftBehindIsRefusedNamingIt)
 		<< why;
 }
 
-// Files by path that are not one here as they were: a namespace (nsfs:
-// S_IFREG, its link "net:[N]") and a /proc file of the process itself
-// (of its tree too). Refused at the dump, naming them, not left to a
-// restore that would find them missing after the source was gone (zdtm's
-// proc-self, child_opened_proc). Another process's /proc file is opened
-// again by its path (zdtm's pid_file holds /proc/1/status).
-TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
+// A namespace descriptor of the process's own is carried as that kind of
+// namespace (zdtm's proc-self); a /proc file of the process (or its tree)
+// is carried with the pid it names, to be opened again once the tree
+// exists (child_opened_proc, memfd02); another process's /proc file is
+// opened again by its path (zdtm's pid_file holds /proc/1/status).
+TEST(Files, NamespacesAndProcFilesOfTheProcessAreCarried)
 {
 	for (const char *path : {"/proc/self/ns/net", "/proc/self/stat", "/proc/1/status"}) {
-		bool refused = std::string(path) != "/proc/1/status";
 		Child child;
 		child.pid = fork();
 		ASSERT_GE(child.pid, 0);
@@ -285,22 +284,195 @@ TEST(Files, NamespacesAndProcFilesOfTheProcessAreRefused)
 		auto r = capture_files(child.pid, img);
 		if (!r && r.error().code == EPERM)
 			GTEST_SKIP() << r.error().describe();
-		if (!refused) {
-			ASSERT_TRUE(r.has_value()) << path << ": " << r.error().describe();
-			const OpenFile *f = testing::fd_of(img, 9);
-			ASSERT_TRUE(f);
+		ASSERT_TRUE(r.has_value()) << path << ": " << r.error().describe();
+		const OpenFile *f = testing::fd_of(img, 9);
+		ASSERT_TRUE(f);
+		if (std::string(path).find("/ns/") != std::string::npos) {
+			EXPECT_EQ(f->ns, "net");
+			EXPECT_TRUE(f->path.starts_with("net:[")) << f->path;
+		} else if (std::string(path) == "/proc/self/stat") {
+			EXPECT_EQ(f->proc_pid, child.pid);
+			EXPECT_EQ(f->path, strf("/proc/%d/stat", child.pid));
+		} else {
 			EXPECT_EQ(f->path, path);
+			EXPECT_EQ(f->proc_pid, 0);
+			EXPECT_TRUE(f->ns.empty());
+		}
+	}
+}
+
+// An O_PATH descriptor of a symbolic link is carried with the link's
+// target (zdtm's symlink); one whose link was deleted is refused, naming
+// it.
+TEST(Files, AnOPathSymlinkIsCarriedWithItsTarget)
+{
+	char dir[] = "/tmp/hetmig-symlink-XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir));
+	std::string link = std::string(dir) + "/link";
+	ASSERT_EQ(symlink("somewhere/else", link.c_str()), 0);
+	for (bool deleted : {false, true}) {
+		Child child;
+		int fd = open(link.c_str(), O_PATH | O_NOFOLLOW);
+		ASSERT_GE(fd, 0);
+		child.pid = fork();
+		ASSERT_GE(child.pid, 0);
+		if (child.pid == 0)
+			stop_holding_only_fd9(fd);
+		close(fd);
+		ASSERT_TRUE(child.stopped());
+		if (deleted)
+			unlink(link.c_str());
+		Image img;
+		auto r = capture_files(child.pid, img);
+		if (!r && r.error().code == EPERM)
+			GTEST_SKIP() << r.error().describe();
+		if (deleted) {
+			ASSERT_FALSE(r.has_value());
+			EXPECT_NE(r.error().describe().find("fd 9 is the symbolic link " + link),
+				  std::string::npos) << r.error().describe();
 			continue;
 		}
-		ASSERT_FALSE(r.has_value()) << path << " was accepted";
-		EXPECT_EQ(r.error().code, EOPNOTSUPP);
-		std::string why = r.error().describe();
-		EXPECT_NE(why.find("fd 9 is "), std::string::npos) << why;
-		EXPECT_NE(why.find(std::string(path).find("/ns/") != std::string::npos
-					   ? "only regular files"
-					   : "a /proc file of the process itself, which moves"),
-			  std::string::npos) << why;
+		ASSERT_TRUE(r.has_value()) << r.error().describe();
+		const OpenFile *f = testing::fd_of(img, 9);
+		ASSERT_TRUE(f && f->symlink);
+		EXPECT_EQ(*f->symlink, "somewhere/else");
+		EXPECT_EQ(f->path, link);
+		EXPECT_EQ(f->size, 14u);
+		EXPECT_TRUE(f->flags & O_PATH);
 	}
+	rmdir(dir);
+}
+
+// An fd's owner (F_SETOWN, F_SETSIG) is carried when it moves: the process
+// itself; one that stays (here the test, its parent) is refused, naming
+// it (zdtm's file_fown).
+TEST(Files, AnOwnerIsCarriedWhenItMoves)
+{
+	for (bool self : {true, false}) {
+		int fds[2];
+		ASSERT_EQ(pipe(fds), 0);
+		pid_t parent = getpid();
+		Child child;
+		child.pid = fork();
+		ASSERT_GE(child.pid, 0);
+		if (child.pid == 0) {
+			if (fcntl(fds[0], F_SETOWN, self ? getpid() : parent) ||
+			    fcntl(fds[0], F_SETSIG, SIGUSR2))
+				_exit(11);
+			stop_holding_only_fd9(fds[0]);
+		}
+		close(fds[0]);
+		close(fds[1]);
+		ASSERT_TRUE(child.stopped());
+		auto owner = fds::capture_owner(child.pid, 9, {});
+		if (!owner && owner.error().code == EPERM)
+			GTEST_SKIP() << owner.error().describe();
+		if (!self) {
+			ASSERT_FALSE(owner.has_value());
+			EXPECT_EQ(owner.error().code, EOPNOTSUPP);
+			EXPECT_NE(owner.error().describe().find(
+					  strf("fd 9 signals process %d when it is ready", parent)),
+				  std::string::npos) << owner.error().describe();
+			continue;
+		}
+		ASSERT_TRUE(owner.has_value()) << owner.error().describe();
+		ASSERT_TRUE(*owner);
+		EXPECT_EQ((*owner)->type, F_OWNER_PID);
+		EXPECT_EQ((*owner)->id, child.pid);
+		EXPECT_EQ((*owner)->signal, SIGUSR2);
+		// Made again on another description here, as our own.
+		OpenFile f;
+		f.fd = 9;
+		f.flags = O_RDONLY | O_ASYNC;
+		f.owner = *owner;
+		int again[2];
+		ASSERT_EQ(pipe(again), 0);
+		auto r = fds::restore_owner(again[0], f, child.pid);
+		ASSERT_TRUE(r.has_value()) << r.error().describe();
+		EXPECT_EQ(fcntl(again[0], F_GETOWN), getpid());
+		EXPECT_EQ(fcntl(again[0], F_GETSIG), SIGUSR2);
+		EXPECT_TRUE(fcntl(again[0], F_GETFL) & O_ASYNC);
+		close(again[0]);
+		close(again[1]);
+	}
+}
+
+// The new kinds' keys (`ns`, `symlink`, `proc_pid`, `owner`) read back as
+// written; one that contradicts the file or is out of range is refused.
+TEST(Files, NamespaceSymlinkProcAndOwnerReadBack)
+{
+	Image img = testing::one_process(4242);
+	OpenFile ns, link, procf;
+	ns.fd = 3;
+	ns.path = "net:[4026531840]";
+	ns.ns = "net";
+	ns.owner = FileOwner{F_OWNER_PID, 4242, SIGIO};
+	link.fd = 4;
+	link.path = "/tmp/dir/link";
+	link.flags = O_PATH | O_NOFOLLOW;
+	link.symlink = "target";
+	procf.fd = 5;
+	procf.path = "/proc/4242/maps";
+	procf.proc_pid = 4242;
+	procf.offset = 4096;
+	procf.flags = O_RDONLY | O_ASYNC;
+	img.files = {ns, link, procf};
+	auto got = testing::decode(testing::encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	ASSERT_EQ(got->files.size(), 3u);
+	EXPECT_EQ(got->files[0].ns, "net");
+	ASSERT_TRUE(got->files[0].owner);
+	EXPECT_EQ(got->files[0].owner->type, F_OWNER_PID);
+	EXPECT_EQ(got->files[0].owner->id, 4242);
+	EXPECT_EQ(got->files[0].owner->signal, SIGIO);
+	ASSERT_TRUE(got->files[1].symlink);
+	EXPECT_EQ(*got->files[1].symlink, "target");
+	EXPECT_EQ(got->files[2].proc_pid, 4242);
+	EXPECT_FALSE(got->files[2].owner);
+
+	Image bad = img;
+	bad.files[0].ns = "bogus";
+	testing::expect_refused(bad, "fd 3: a namespace of no kind this hetmig knows");
+	bad = img;
+	bad.files[1].flags = O_RDONLY;
+	testing::expect_refused(bad, "fd 4: a symbolic link that is no O_PATH descriptor");
+	bad = img;
+	bad.files[2].proc_pid = 17;
+	testing::expect_refused(bad, "fd 5: a /proc file whose path names another process");
+	bad = img;
+	bad.files[2].directory = true;
+	testing::expect_refused(bad, "fd 5: a namespace, symbolic link or /proc file that is "
+				     "something else too");
+	bad = img;
+	bad.files[0].owner->type = 7;
+	testing::expect_refused(bad, "fd 3: an owner out of range");
+}
+
+// A process in a chroot is refused, naming its root (zdtm's chroot was
+// restored outside it); one at the file system's root is not.
+TEST(Files, AChrootIsRefused)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "chroot needs CAP_SYS_CHROOT";
+	char dir[] = "/tmp/hetmig-chroot-XXXXXX";
+	ASSERT_TRUE(mkdtemp(dir));
+	Child child;
+	child.pid = fork();
+	ASSERT_GE(child.pid, 0);
+	if (child.pid == 0) {
+		if (chroot(dir))
+			_exit(10);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	ASSERT_TRUE(child.stopped());
+	auto r = check_root(child.pid);
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(r.error().code, EOPNOTSUPP);
+	EXPECT_NE(r.error().describe().find(strf("process %d runs in %s (chroot)", child.pid, dir)),
+		  std::string::npos) << r.error().describe();
+	EXPECT_TRUE(check_root(getpid()).has_value());
+	rmdir(dir);
 }
 
 // A pipe one of whose ends was closed everywhere (a reader waiting for

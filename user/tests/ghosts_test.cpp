@@ -11,7 +11,10 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/mman.h>
+#include <csignal>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -419,6 +422,143 @@ TEST_F(GhostFiles, HardLinkAndSizeRefused)
 	EXPECT_EQ(img.ghosts[0].path, name);
 	close(again.fd);
 	close(fd);
+}
+
+// A removed working directory (zdtm's cwd01): captured as a removed
+// directory of the tree, shared with an fd of it, made again and entered
+// by its fd; an index the image lacks, or a file, is refused on reading.
+TEST_F(GhostFiles, RemovedWorkingDirectory)
+{
+	std::string gone = dir_ + "/gone";
+	ASSERT_EQ(mkdir(gone.c_str(), 0750), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		if (chdir(gone.c_str()) || rmdir(gone.c_str()))
+			_exit(10);
+		int fd = open(".", O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || dup2(fd, 9) != 9)
+			_exit(11);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	int status;
+	ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+	ASSERT_TRUE(WIFSTOPPED(status));
+	Image img = testing::one_process(uint32_t(child));
+	img.cwd = gone + " (deleted)";
+	img.cwd_ghost = fds::kGhostPending;
+	OpenFile f{9, gone + " (deleted)", O_RDONLY | O_DIRECTORY};
+	struct stat st;
+	ASSERT_EQ(stat(("/proc/" + std::to_string(child) + "/fd/9").c_str(), &st), 0);
+	auto described = fds::describe_ghost(child, f, st);
+	ASSERT_TRUE(described.has_value()) << described.error().describe();
+	img.files = {*described};
+	auto r = fds::capture_ghosts(img);
+	kill(child, SIGKILL);
+	waitpid(child, nullptr, 0);
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	ASSERT_EQ(img.ghosts.size(), 1u);	// the fd and the cwd: one directory
+	EXPECT_EQ(img.cwd_ghost, 0);
+	EXPECT_EQ(img.files[0].ghost, 0);
+	EXPECT_EQ(img.ghosts[0].kind, GhostFile::kDirectory);
+	EXPECT_EQ(img.ghosts[0].path, gone);
+	EXPECT_EQ(img.ghosts[0].mode, 0750u);
+
+	auto got = testing::decode(testing::encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	EXPECT_EQ(got->cwd_ghost, 0);
+	auto made = fds::make_ghosts(*got, {}, ours);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	int back = open(".", O_RDONLY | O_DIRECTORY);
+	ASSERT_EQ(fchdir((*made)[0].get()), 0);
+	char link[4096] = {};
+	EXPECT_GT(readlink("/proc/self/cwd", link, sizeof(link) - 1), 0);
+	EXPECT_EQ(std::string(link), gone + " (deleted)");
+	ASSERT_EQ(fchdir(back), 0);
+	close(back);
+
+	Image bad = img;
+	bad.cwd_ghost = 1;
+	testing::expect_refused(bad, "a removed working directory the image lacks");
+	bad = img;
+	bad.ghosts[0].kind = GhostFile::kFile;
+	bad.files.clear();
+	testing::expect_refused(bad, "a removed working directory the image lacks");
+}
+
+// A deleted FIFO (zdtm's unlink_fifo): captured with its capacity and the
+// bytes in it (left in place), made again at its name and removed, every
+// fd opened again on it without waiting, the bytes there once.
+TEST_F(GhostFiles, DeletedFifo)
+{
+	std::string path = dir_ + "/fifo";
+	ASSERT_EQ(mkfifo(path.c_str(), 0640), 0);
+	int rw = open(path.c_str(), O_RDWR);
+	ASSERT_GE(rw, 0);
+	ASSERT_EQ(fcntl(rw, F_SETPIPE_SZ, 1 << 16), 1 << 16);
+	ASSERT_EQ(write(rw, "queued", 6), 6);
+	ASSERT_EQ(unlink(path.c_str()), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		if (dup2(rw, 9) != 9)
+			_exit(10);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	close(rw);
+	int status;
+	ASSERT_EQ(waitpid(child, &status, WUNTRACED), child);
+	ASSERT_TRUE(WIFSTOPPED(status));
+	std::string link = "/proc/" + std::to_string(child) + "/fd/9";
+	struct stat st;
+	ASSERT_EQ(stat(link.c_str(), &st), 0);
+	OpenFile f{9, path + " (deleted)", O_RDWR};
+	ASSERT_TRUE(fds::is_ghost(f.path, st));
+	auto described = fds::describe_ghost(child, f, st);
+	ASSERT_TRUE(described.has_value()) << described.error().describe();
+	Image img = testing::one_process(uint32_t(child));
+	img.files = {*described};
+	auto r = fds::capture_ghosts(img);
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	ASSERT_EQ(img.ghosts.size(), 1u);
+	const GhostFile &g = img.ghosts[0];
+	EXPECT_EQ(g.kind, GhostFile::kFifo);
+	EXPECT_EQ(g.path, path);
+	EXPECT_EQ(g.size, 1u << 16);
+	EXPECT_EQ(g.mode, 0640u);
+	ASSERT_EQ(g.data_bytes(), 6u);
+	// Left in the child's FIFO.
+	int peek = open(link.c_str(), O_RDONLY | O_NONBLOCK);
+	int n = -1;
+	EXPECT_EQ(ioctl(peek, FIONREAD, &n), 0);
+	EXPECT_EQ(n, 6);
+	close(peek);
+	kill(child, SIGKILL);
+	waitpid(child, nullptr, 0);
+
+	auto got = testing::decode(testing::encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	auto made = fds::make_ghosts(*got, {}, ours);
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	EXPECT_NE(access(path.c_str(), F_OK), 0);
+	OpenFile reader{4, path + " (deleted)", O_RDONLY | O_NONBLOCK}, writer{5, reader.path, O_WRONLY};
+	auto rd = fds::reopen_ghost(reader, (*made)[0].get());
+	auto wr = fds::reopen_ghost(writer, (*made)[0].get());
+	ASSERT_TRUE(rd.has_value()) << rd.error().describe();
+	ASSERT_TRUE(wr.has_value()) << wr.error().describe();
+	made->clear();
+	EXPECT_EQ(fcntl(*rd, F_GETPIPE_SZ), 1 << 16);
+	ASSERT_EQ(write(*wr, "!", 1), 1);
+	char buf[16] = {};
+	EXPECT_EQ(read(*rd, buf, sizeof(buf)), 7);
+	EXPECT_STREQ(buf, "queued!");
+	ASSERT_EQ(fstat(*rd, &st), 0);
+	EXPECT_TRUE(S_ISFIFO(st.st_mode));
+	EXPECT_EQ(st.st_nlink, 0u);
+	close(*rd);
+	close(*wr);
 }
 
 } // namespace

@@ -240,6 +240,43 @@ TEST(TcpImage, MislabelledOrImpossibleSocketsAreRefused)
 	expect_refused(img, "fd 3: a TCP socket that is something else too");
 }
 
+// A UDP-Lite socket's protocol and checksum coverage, a UDP socket's
+// shutdown state and IP_FREEBIND (of TCP sockets too) are optional keys: read back as written, absent
+// in an older image (a UDP socket open both ways); out of range refused.
+TEST(TcpImage, UdpLiteAndShutdownReadBack)
+{
+	Image img = tcp_image();
+	img.files[2].udp->protocol = IPPROTO_UDPLITE;
+	img.files[2].udp->send_cscov = 20;
+	img.files[2].udp->recv_cscov = 8;
+	img.files[2].udp->shutdown = 2;
+	img.files[2].udp->freebind = true;
+	img.files[0].tcp->freebind = true;
+	auto got = decode(encode(img, false));
+	ASSERT_TRUE(got.has_value()) << got.error().describe();
+	const UdpSocket &u = *got->files[2].udp;
+	EXPECT_EQ(u.protocol, IPPROTO_UDPLITE);
+	EXPECT_EQ(u.send_cscov, 20);
+	EXPECT_EQ(u.recv_cscov, 8);
+	EXPECT_EQ(u.shutdown, 2);
+	EXPECT_TRUE(u.freebind);
+	EXPECT_TRUE(got->files[0].tcp->freebind);
+	got = decode(encode(tcp_image(), false));
+	ASSERT_TRUE(got.has_value());
+	EXPECT_EQ(got->files[2].udp->protocol, IPPROTO_UDP);
+	EXPECT_EQ(got->files[2].udp->shutdown, 0);
+	EXPECT_FALSE(got->files[2].udp->freebind);
+	EXPECT_FALSE(got->files[0].tcp->freebind);
+	img.files[2].udp->protocol = IPPROTO_ICMP;
+	expect_refused(img, "fd 5: a UDP socket of a protocol other than UDP and UDP-Lite");
+	img = tcp_image();
+	img.files[2].udp->shutdown = 4;
+	expect_refused(img, "fd 5: a UDP socket shut down in no direction a socket has");
+	img = tcp_image();
+	img.files[2].udp->send_cscov = 8;
+	expect_refused(img, "fd 5: a UDP socket with a UDP-Lite checksum coverage");
+}
+
 TEST(TcpQueues, TheSendQueueSplitsIntoSentAndNeverSent)
 {
 	const Image img = tcp_image();
@@ -596,13 +633,68 @@ TEST(UdpLive, SocketsAreCapturedAndMadeAgain)
 	for (int fd : {mu, mv, mw})
 		close(fd);
 
+	// UDP-Lite with its checksum coverage, and two sockets shut down in a
+	// direction each (zdtm's socket_udplite, socket_udp_shutdown), one of
+	// them never bound (poll tells its state).
+	int lite = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE), cscov = 20;
+	int rd = socket(AF_INET, SOCK_DGRAM, 0), wr = socket(AF_INET, SOCK_DGRAM, 0);
+	int never = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(lite, 0);
+	ASSERT_EQ(setsockopt(lite, IPPROTO_UDPLITE, 10 /* UDPLITE_SEND_CSCOV */, &cscov,
+			     sizeof(cscov)), 0);
+	ASSERT_EQ(setsockopt(rd, SOL_IP, IP_FREEBIND, &one, sizeof(one)), 0);	// sk-freebind
+	a.sin_port = 0;
+	ASSERT_EQ(bind(lite, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+	ASSERT_EQ(bind(rd, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+	len = sizeof(a);
+	ASSERT_EQ(getsockname(rd, reinterpret_cast<sockaddr *>(&a), &len), 0);
+	ASSERT_EQ(connect(wr, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+	shutdown(rd, SHUT_RD);	// not connected: ENOTCONN, and shut down
+	ASSERT_EQ(shutdown(wr, SHUT_WR), 0);
+	shutdown(never, SHUT_RDWR);
+	files = own_sockets({lite, rd, wr, never});
+	r = fds::capture_tcp(getpid(), files, nullptr);
+	ASSERT_TRUE(r.has_value()) << r.error().describe();
+	ASSERT_TRUE(files[0].udp && files[1].udp && files[2].udp && files[3].udp);
+	EXPECT_EQ(files[0].udp->protocol, IPPROTO_UDPLITE);
+	EXPECT_EQ(files[0].udp->send_cscov, 20);
+	EXPECT_EQ(files[1].udp->shutdown, 1);
+	EXPECT_TRUE(files[1].udp->freebind);
+	EXPECT_FALSE(files[0].udp->freebind);
+	EXPECT_EQ(files[2].udp->shutdown, 2);
+	EXPECT_EQ(files[3].udp->shutdown, 3);
+	for (int fd : {lite, rd, wr, never})
+		close(fd);
+	for (auto &f : files)
+		f.fd += 200;
+	made = fds::TcpMaker::make(files, 300, getuid(), getgid());
+	ASSERT_TRUE(made.has_value()) << made.error().describe();
+	int ml = *made->take(files[0]), mrd = *made->take(files[1]), mwr = *made->take(files[2]);
+	int mnever = *made->take(files[3]);
+	len = sizeof(on);
+	EXPECT_EQ(getsockopt(ml, SOL_SOCKET, SO_PROTOCOL, &on, &len), 0);
+	EXPECT_EQ(on, IPPROTO_UDPLITE);
+	EXPECT_EQ(getsockopt(ml, IPPROTO_UDPLITE, 10, &on, &len), 0);
+	EXPECT_EQ(on, 20);
+	EXPECT_EQ(getsockopt(mrd, SOL_IP, IP_FREEBIND, &on, &len), 0);
+	EXPECT_EQ(on, 1);
+	EXPECT_EQ(send(mwr, "x", 1, MSG_NOSIGNAL), -1);
+	EXPECT_EQ(errno, EPIPE);
+	pollfd polled[] = {{mrd, POLLRDHUP, 0}, {mwr, POLLRDHUP, 0}, {mnever, POLLRDHUP, 0}};
+	ASSERT_EQ(poll(polled, 3, 0), 2);
+	EXPECT_EQ(polled[0].revents, POLLRDHUP);
+	EXPECT_EQ(polled[1].revents, 0);
+	EXPECT_TRUE(polled[2].revents & POLLHUP);
+	for (int fd : {ml, mrd, mwr, mnever})
+		close(fd);
+
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 	ASSERT_GE(raw, 0);
 	files = own_sockets({raw});
 	r = fds::capture_tcp(getpid(), files, nullptr);
 	ASSERT_FALSE(r.has_value());
-	EXPECT_NE(r.error().describe().find("an IPv4 socket of protocol 1 (ICMP): only TCP and UDP "
-					    "sockets and unix socket pairs can be carried"),
+	EXPECT_NE(r.error().describe().find("an IPv4 socket of protocol 1 (ICMP): only TCP, UDP and "
+					    "UDP-Lite sockets and unix sockets can be carried"),
 		  std::string::npos) << r.error().describe();
 	close(raw);
 }

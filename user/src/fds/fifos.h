@@ -8,8 +8,9 @@
 // process of the tree with the lowest pid that holds it, read without
 // taking them (tee from a read-only open of our own). Refused: a FIFO that
 // a process which is not moved holds too (both would share one buffer,
-// the bytes would be there twice), one that was deleted, and one whose
-// FIFO here holds bytes already (another process has it open).
+// the bytes would be there twice) and one whose
+// FIFO here holds bytes already (another process has it open). One that
+// was deleted is a ghost (ghost_files.h).
 //
 // Rebuilt with a keeper: the FIFO opened non-blocking for reading and
 // writing (which never waits for the other side, and counts as both), so

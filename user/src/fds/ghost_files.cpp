@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "fds/memfd.h"
+#include "fds/pipes.h"
 
 namespace hetmig {
 
@@ -49,6 +50,8 @@ int32_t kind_of(const std::string &link, const struct stat &st)
 {
 	if (S_ISDIR(st.st_mode))
 		return GhostFile::kDirectory;
+	if (S_ISFIFO(st.st_mode))
+		return GhostFile::kFifo;
 	if (memfd_name(link))
 		return GhostFile::kMemfd;
 	if (is_shared_anon(link, st))
@@ -69,8 +72,38 @@ std::unexpected<Error> over_limit(int fd, const std::string &link, uint64_t byte
 				link.c_str(), mib(bytes).c_str(), mib(g_limit).c_str()));
 }
 
-// The state and bytes of the ghost PID holds at FD.
-Result<GhostFile> capture_one(pid_t pid, int fd, const OpenFile &f, const struct stat &st)
+// A deleted FIFO's capacity and bytes, read without taking them from a
+// non-blocking read-only open of our own (it never waits for a writer;
+// the buffer is the inode's). Refused when a process that is not moved
+// (none of TREE) holds it too: the two would share its buffer.
+Result<void> capture_fifo_bytes(pid_t pid, int fd, const OpenFile &f,
+				std::span<const pid_t> tree, GhostFile &g)
+{
+	if (pid_t other = held_elsewhere(pid, f.path, tree, false))
+		return fail(EOPNOTSUPP, strf("fd %d is the deleted FIFO %s, which process %d holds "
+					     "too and is not moved: only FIFOs whose every holder "
+					     "moves can be carried", fd, f.path.c_str(), other));
+	std::string name = strf("the deleted FIFO %s (fd %d of process %d)", f.path.c_str(),
+				fd, pid);
+	UniqueFd ours(open(fd_link(pid, fd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+	if (ours.get() < 0)
+		return fail(errno, "opening " + name + " to read its bytes");
+	int capacity = fcntl(ours.get(), F_GETPIPE_SZ);
+	if (capacity <= 0)
+		return fail(errno, name + ": F_GETPIPE_SZ");
+	auto data = peek_pipe(ours.get(), uint32_t(capacity), name);
+	if (!data)
+		return std::unexpected(data.error());
+	g.size = uint64_t(capacity);
+	if (!data->empty())
+		g.extents.push_back({0, std::move(*data)});
+	return {};
+}
+
+// The state and bytes of the ghost PID holds at FD; TREE: the processes
+// that move with it.
+Result<GhostFile> capture_one(pid_t pid, int fd, const OpenFile &f, const struct stat &st,
+			      std::span<const pid_t> tree)
 {
 	GhostFile g;
 	g.kind = kind_of(f.path, st);
@@ -86,6 +119,11 @@ Result<GhostFile> capture_one(pid_t pid, int fd, const OpenFile &f, const struct
 	g.inode = st.st_ino;
 	if (g.kind == GhostFile::kDirectory)
 		return g;
+	if (g.kind == GhostFile::kFifo) {
+		if (auto r = capture_fifo_bytes(pid, fd, f, tree, g); !r)
+			return std::unexpected(r.error());
+		return g;
+	}
 	// A description of our own, for reading: the process's may be
 	// write-only, and SEEK_DATA would move its offset. Through its copy
 	// only where ours is refused (a file the process made unreadable to
@@ -173,6 +211,53 @@ Result<UniqueFd> make_file(const GhostFile &g, uid_t uid, gid_t gid)
 	return fd;
 }
 
+// A deleted FIFO made again the same way, held open for reading and
+// writing (which never waits, and lets every fd of it open without
+// waiting for the other side), with its capacity and bytes.
+Result<UniqueFd> make_fifo(const GhostFile &g, uid_t uid, gid_t gid)
+{
+	UniqueFd fd;
+	{
+		CreatingAs holder(uid, gid);
+		auto parents = make_parents(g.path);
+		if (!parents)
+			return std::unexpected(parents.error());
+		Parents made{std::move(*parents)};
+		std::string name = g.path;
+		if (mkfifo(name.c_str(), 0600)) {
+			if (errno != EEXIST)
+				return fail(errno, "making " + name);
+			// mkfifo has no mkstemp: a temporary directory's name, free.
+			name = g.path + ".hetmig-XXXXXX";
+			if (!mkdtemp(name.data()) || rmdir(name.c_str()) ||
+			    mkfifo(name.c_str(), 0600))
+				return fail(errno, "making " + name);
+		}
+		fd = UniqueFd(open(name.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+		int err = errno;
+		if (unlink(name.c_str()) && fd.get() >= 0)
+			return fail(errno, "removing " + name);
+		if (fd.get() < 0)
+			return fail(err, "opening " + name);
+	}
+	if (g.size && fcntl(fd.get(), F_GETPIPE_SZ) < int(g.size) &&
+	    fcntl(fd.get(), F_SETPIPE_SZ, int(g.size)) < 0)
+		return fail(errno, strf("giving it its capacity of %llu bytes",
+					(unsigned long long)g.size));
+	for (const auto &e : g.extents)
+		for (size_t done = 0; done < e.data.size();) {
+			ssize_t n = write(fd.get(), e.data.data() + done, e.data.size() - done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return fail(n < 0 ? errno : EIO, "writing its bytes");
+			done += size_t(n);
+		}
+	if (auto r = set_attributes(fd.get(), g); !r)
+		return std::unexpected(r.error());
+	return fd;
+}
+
 // A deleted directory made again, opened and removed, the same way.
 Result<UniqueFd> make_directory(const GhostFile &g, uid_t uid, gid_t gid)
 {
@@ -221,6 +306,9 @@ const Image &holder_of(const Image &root, size_t k)
 	for (const auto &f : root.tree_files)
 		if (f.ghost == int32_t(k))
 			return root;
+	for (const Image *img : procs)
+		if (img->cwd_ghost == int32_t(k))
+			return *img;
 	return root;
 }
 
@@ -241,7 +329,7 @@ bool is_ghost(const std::string &link, const struct stat &st)
 	// SysV shared memory ("/SYSV00000000 (deleted)") is no file the
 	// process made, and is refused as it was.
 	return link.starts_with("/") && link.ends_with(kDeleted) && !link.starts_with("/SYSV") &&
-	       (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+	       (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode));
 }
 
 Result<OpenFile> describe_ghost(pid_t pid, OpenFile f, const struct stat &st)
@@ -250,7 +338,7 @@ Result<OpenFile> describe_ghost(pid_t pid, OpenFile f, const struct stat &st)
 	if (kind == GhostFile::kMemfd || kind == GhostFile::kSharedAnon)
 		if (auto r = check_memfd(f.fd, f.path, fd_link(pid, f.fd)); !r)
 			return std::unexpected(r.error());
-	if (kind == GhostFile::kFile && st.st_nlink > 0)
+	if ((kind == GhostFile::kFile || kind == GhostFile::kFifo) && st.st_nlink > 0)
 		return fail(EOPNOTSUPP, strf("fd %d is %s, whose name was removed while the file "
 					     "has %lu other name(s) (hard links), which hetmig "
 					     "cannot find: a copy made on the destination would not "
@@ -278,6 +366,9 @@ Result<void> capture_ghosts(Image &root)
 		procs.push_back(&m);
 	std::map<std::pair<uint64_t, uint64_t>, int32_t> index;	// device, inode
 	uint64_t total = 0;
+	std::vector<pid_t> tree;
+	for (const Image *img : procs)
+		tree.push_back(pid_t(img->pid));
 	for (Image *img : procs)
 		for (auto &f : img->files) {
 			if (f.ghost != kGhostPending)
@@ -292,7 +383,7 @@ Result<void> capture_ghosts(Image &root)
 			f.ghost = it->second;
 			if (!fresh)
 				continue;
-			auto g = capture_one(pid, f.fd, f, st);
+			auto g = capture_one(pid, f.fd, f, st, tree);
 			if (!g) {
 				Error e = g.error();
 				if (!root.members.empty())
@@ -309,6 +400,31 @@ Result<void> capture_ghosts(Image &root)
 							f.path.c_str()));
 			root.ghosts.push_back(std::move(*g));
 		}
+	// Removed working directories, which fds of the tree may hold too.
+	for (Image *img : procs) {
+		if (img->cwd_ghost != kGhostPending)
+			continue;
+		pid_t pid = pid_t(img->pid);
+		std::string cwd = "/proc/" + std::to_string(pid) + "/cwd";
+		struct stat st;
+		if (stat(cwd.c_str(), &st))
+			return fail(errno, strf("process %d's working directory %s", pid,
+						img->cwd.c_str()));
+		if (!S_ISDIR(st.st_mode))
+			return fail(ENOTDIR, strf("process %d's working directory %s", pid,
+						  img->cwd.c_str()));
+		auto [it, fresh] = index.try_emplace({uint64_t(st.st_dev), uint64_t(st.st_ino)},
+						     int32_t(root.ghosts.size()));
+		img->cwd_ghost = it->second;
+		if (!fresh)
+			continue;
+		OpenFile dir;
+		dir.path = img->cwd;
+		auto g = capture_one(pid, -1, dir, st, tree);
+		if (!g)
+			return std::unexpected(g.error());
+		root.ghosts.push_back(std::move(*g));
+	}
 	// Private mappings of them: mapped from the file made again, their
 	// written pages carried as any private file mapping's.
 	for (Image *img : procs)
@@ -338,7 +454,8 @@ std::optional<std::string> ghosts_problem(const Image &root)
 	std::vector<int32_t> linked;
 	for (size_t k = 0; k < root.ghosts.size(); k++) {
 		const GhostFile &g = root.ghosts[k];
-		bool named = g.kind == GhostFile::kFile || g.kind == GhostFile::kDirectory;
+		bool named = g.kind == GhostFile::kFile || g.kind == GhostFile::kDirectory ||
+			     g.kind == GhostFile::kFifo;
 		bool memory = g.kind == GhostFile::kMemfd || g.kind == GhostFile::kSharedAnon;
 		if ((!named && !memory) || (named && (g.path.size() < 2 || g.path[0] != '/')) ||
 		    g.mode > 07777 || g.path.size() > PATH_MAX)
@@ -351,7 +468,8 @@ std::optional<std::string> ghosts_problem(const Image &root)
 		    (g.shared >= 0 && std::count(linked.begin(), linked.end(), g.shared)))
 			return strf("memfd %zu: shared memory the image lacks, or another's", k);
 		linked.push_back(g.shared);
-		if (g.size > (uint64_t(1) << 62))
+		if (g.size > (uint64_t(1) << 62) ||
+		    (g.kind == GhostFile::kFifo && g.size > (uint64_t(1) << 31)))
 			return strf("deleted file %zu: size out of range", k);
 		uint64_t end = 0;
 		for (const auto &e : g.extents) {
@@ -377,6 +495,12 @@ std::optional<std::string> ghosts_problem(const Image &root)
 				return strf("mapping 0x%lx of process %u: a private mapping of a "
 					    "deleted file the image lacks", (unsigned long)m.start,
 					    img->pid);
+	for (const Image *img : procs)
+		if (img->cwd_ghost != -1 &&
+		    (img->cwd_ghost < 0 || size_t(img->cwd_ghost) >= root.ghosts.size() ||
+		     root.ghosts[size_t(img->cwd_ghost)].kind != GhostFile::kDirectory))
+			return strf("process %u: a removed working directory the image lacks",
+				    img->pid);
 	std::vector<const std::vector<OpenFile> *> lists = {&root.files, &root.tree_files};
 	for (const auto &m : root.members)
 		lists.push_back(&m.files);
@@ -404,11 +528,13 @@ Result<std::vector<UniqueFd>> make_ghosts(const Image &root, std::span<const int
 		auto [uid, gid] = creds_of(holder_of(root, k));
 		auto fd = g.kind == GhostFile::kFile	  ? make_file(g, uid, gid)
 			  : g.kind == GhostFile::kDirectory ? make_directory(g, uid, gid)
+			  : g.kind == GhostFile::kFifo	  ? make_fifo(g, uid, gid)
 							    : make_memfd(g, shm);
 		if (!fd) {
 			Error e = fd.error();
 			const char *what = g.kind == GhostFile::kFile	    ? "deleted file "
 					   : g.kind == GhostFile::kDirectory ? "deleted directory "
+					   : g.kind == GhostFile::kFifo	    ? "deleted FIFO "
 					   : g.kind == GhostFile::kMemfd     ? "memfd "
 									     : "shared memory ";
 			e.context = what + g.path + ": " + e.context;
@@ -430,8 +556,10 @@ Result<int> reopen_ghost(const OpenFile &f, int ghost_fd)
 	UniqueFd fd(open(self.c_str(), flags));
 	if (fd.get() < 0)
 		return fail(errno, "opening " + f.path + " again");
-	// An O_PATH descriptor has no position.
-	if (!(f.flags & O_PATH) && lseek(fd.get(), off_t(f.offset), SEEK_SET) < 0)
+	// An O_PATH descriptor has no position, nor has a FIFO.
+	struct stat st;
+	bool fifo = !fstat(fd.get(), &st) && S_ISFIFO(st.st_mode);
+	if (!(f.flags & O_PATH) && !fifo && lseek(fd.get(), off_t(f.offset), SEEK_SET) < 0)
 		return fail(errno, "seeking in " + f.path);
 	return fd.release();
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // Files a process holds that no name leads to any more ("ghosts"): a
-// regular file or a directory deleted while open (/proc/PID/fd reads
-// "/path (deleted)"), a memfd, MAP_SHARED anonymous memory opened as a file
-// (memfd.h has what is particular to those two). Capture and rebuild side
-// by side.
+// regular file, a directory or a FIFO deleted while open (/proc/PID/fd
+// reads "/path (deleted)"), a removed working directory, a memfd,
+// MAP_SHARED anonymous memory opened as a file (memfd.h has what is
+// particular to those two). Capture and rebuild side by side.
 //
 // Captured once every process of the tree had its own files described:
 // each file once (by device and inode, whatever fds, dups, descriptions
@@ -15,10 +15,15 @@
 // may carry, so a large deleted log is refused at the dump, naming it,
 // instead of landing in the image.
 //
+// A FIFO's bytes are what was written to it and not read (peeked, left
+// in place), its size its capacity; one a process that is not moved
+// holds too is refused.
+//
 // Rebuilt by the restorer before it forks the tree's root: each ghost made
-// once (a file or directory at its old name, then removed; a memfd), held
-// by the restorer, inherited by every member like the tree's shared
-// descriptions (tree_files.h). Each fd of it is a new open of that one file
+// once (a file, directory or FIFO at its old name, then removed; a memfd;
+// the FIFO held open for reading and writing, so that no open of it
+// waits), held by the restorer, inherited by every member like the tree's
+// shared descriptions (tree_files.h). Each fd of it is a new open of that one file
 // through /proc/self/fd (its own flags, its own offset); a description the
 // tree's processes share is opened once by the restorer (tree_files.h).
 #pragma once

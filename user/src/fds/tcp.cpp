@@ -180,7 +180,8 @@ Result<void> read_options(int fd, TcpSocket &s, const std::string &name)
 	} flags[] = {{SOL_SOCKET, SO_REUSEADDR, &s.reuseaddr},
 		     {SOL_SOCKET, SO_REUSEPORT, &s.reuseport},
 		     {SOL_SOCKET, SO_KEEPALIVE, &s.keepalive},
-		     {SOL_TCP, TCP_NODELAY, &s.nodelay}};
+		     {SOL_TCP, TCP_NODELAY, &s.nodelay},
+		     {SOL_IP, IP_FREEBIND, &s.freebind}};
 	for (const auto &f : flags) {
 		auto v = get_int(fd, f.level, f.opt, name + ": getsockopt");
 		if (!v)
@@ -419,15 +420,16 @@ Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
 	auto type = get_int(copy->get(), SOL_SOCKET, SO_TYPE, strf("fd %d: SO_TYPE", f.fd));
 	if (!protocol || !type)
 		return std::unexpected(!protocol ? protocol.error() : type.error());
-	if (*protocol == IPPROTO_UDP || *protocol == IPPROTO_TCP) {
+	bool udp = (*protocol == IPPROTO_UDP || *protocol == IPPROTO_UDPLITE) && *type == SOCK_DGRAM;
+	if (udp || *protocol == IPPROTO_TCP) {
 		auto opts = capture_socket_options(copy->get(), *domain, *type, *protocol,
 						   strf("fd %d", f.fd));
 		if (!opts)
 			return std::unexpected(opts.error());
 		f.sockopts = std::move(*opts);
 	}
-	if (*protocol == IPPROTO_UDP && *type == SOCK_DGRAM) {
-		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path);
+	if (udp) {
+		auto u = capture_udp_socket(pid, f.fd, std::move(*copy), repair, f.path, *protocol);
 		if (!u)
 			return std::unexpected(u.error());
 		f.udp = std::move(*u);
@@ -438,12 +440,12 @@ Result<void> capture_inet(pid_t pid, OpenFile &f, TcpRepair *repair)
 		f.tcp = std::move(*t);
 	} else {
 		return fail(EOPNOTSUPP, strf("fd %d is %s, an IPv%d socket of protocol %d (%s): only "
-					     "TCP and UDP sockets and unix socket pairs can be "
-					     "carried", f.fd, f.path.c_str(),
+					     "TCP, UDP and UDP-Lite sockets and unix sockets can "
+					     "be carried", f.fd, f.path.c_str(),
 					     *domain == AF_INET ? 4 : 6, *protocol,
-					     *protocol == IPPROTO_UDPLITE ? "UDP-Lite"
-					     : *protocol == IPPROTO_ICMP   ? "ICMP"
-									   : "not TCP or UDP"));
+					     *protocol == IPPROTO_ICMP ? "ICMP"
+					     : *protocol == IPPROTO_SCTP ? "SCTP"
+									 : "not TCP or UDP"));
 	}
 	f.unix_socket = 0;
 	return {};
@@ -599,6 +601,9 @@ Result<UniqueFd> make_socket(const OpenFile &f, uid_t uid, gid_t gid)
 			return std::unexpected(r.error());
 	if (s.reuseport)
 		if (auto r = set_int(sk.get(), SOL_SOCKET, SO_REUSEPORT, 1, name + ": SO_REUSEPORT"); !r)
+			return std::unexpected(r.error());
+	if (s.freebind)
+		if (auto r = set_int(sk.get(), SOL_IP, IP_FREEBIND, 1, name + ": IP_FREEBIND"); !r)
 			return std::unexpected(r.error());
 	if (s.connection) {
 		if (auto r = set_int(sk.get(), SOL_TCP, TCP_REPAIR, 1, name + ": TCP_REPAIR"); !r)

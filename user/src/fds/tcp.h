@@ -5,9 +5,10 @@
 //
 // Captured: the local address and port, a listener's backlog, the common
 // options (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE with TCP_KEEPIDLE,
-// TCP_KEEPINTVL and TCP_KEEPCNT, TCP_NODELAY, IPV6_V6ONLY). An established
-// connection is put in repair mode (TCP_REPAIR, which needs CAP_NET_ADMIN)
-// on our copy of it while the process is frozen, and read there: its peer,
+// TCP_KEEPINTVL and TCP_KEEPCNT, TCP_NODELAY, IPV6_V6ONLY, IP_FREEBIND,
+// which is set before the bind). An established connection is put in
+// repair mode (TCP_REPAIR, which needs CAP_NET_ADMIN) on our copy of it
+// while the process is frozen, and read there: its peer,
 // the sequence numbers after each queue (TCP_QUEUE_SEQ), the bytes of each
 // queue (MSG_PEEK with TCP_REPAIR_QUEUE: the receive queue the process has
 // not read, the send queue the peer has not acknowledged, of which

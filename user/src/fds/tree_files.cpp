@@ -57,7 +57,7 @@ bool reads(const OpenFile &f) { return (f.flags & O_ACCMODE) == O_RDONLY; }
 bool regular(const OpenFile &f)
 {
 	return !f.made_anew() && !f.rdev && !f.directory && !f.std_stream &&
-	       !(f.flags & O_PATH) && !f.path.empty() && f.path.front() == '/';
+	       !(f.flags & O_PATH) && !f.proc_pid && !f.path.empty() && f.path.front() == '/';
 }
 
 // What a description of another process may be: a pipe or socket the

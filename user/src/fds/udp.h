@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-// UDP sockets (IPv4 and IPv6): bound, connected, or neither. Capture and
-// rebuild side by side.
+// UDP and UDP-Lite sockets (IPv4 and IPv6): bound, connected, or neither.
+// Capture and rebuild side by side.
 //
 // Captured: the local address and port, the peer of a connected one,
-// SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST and IPV6_V6ONLY. Datagrams
+// SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, IPV6_V6ONLY, IP_FREEBIND, the
+// directions it is shut down in (inet_diag, as `ss` reads them; for one
+// never bound, which no table lists, or on a kernel without udp_diag,
+// poll's EPOLLRDHUP and EPOLLHUP, which do not show a socket shut down
+// for sending only) and UDP-Lite's checksum coverage. Datagrams
 // queued to it are not: written back they would come from the restorer,
 // not from their senders. So one with datagrams queued is refused (the
 // dump can be tried again once the process has read them), and one that
@@ -26,10 +30,10 @@
 
 namespace hetmig::fds {
 
-// The UDP socket COPY is (fd FD of PID, PATH its link); REPAIR, if any,
-// watches it for datagrams until the move ends.
+// The UDP or UDP-Lite (PROTOCOL) socket COPY is (fd FD of PID, PATH its
+// link); REPAIR, if any, watches it for datagrams until the move ends.
 Result<UdpSocket> capture_udp_socket(pid_t pid, int fd, UniqueFd copy, TcpRepair *repair,
-				     const std::string &path);
+				     const std::string &path, int protocol);
 
 // F's UDP socket made again, owned by UID and GID.
 Result<UniqueFd> make_udp_socket(const OpenFile &f, uid_t uid, gid_t gid);
