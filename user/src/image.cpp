@@ -10,6 +10,7 @@
 #include "fds/udp.h"
 #include "fds/unix_sockets.h"
 #include "image_metadata.h"
+#include "own_stack_thread.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -1219,12 +1220,14 @@ Result<void> check_sums(uint32_t version, const std::vector<Unchecked> &records)
 				return;
 			}
 	};
-	std::vector<std::thread> workers;
-	for (size_t lane = 1; lane < lanes; lane++)
-		workers.emplace_back(check, lane);
-	check(0);
-	for (auto &w : workers)
-		w.join();
+	{
+		// Before the restorer makes the process: no stack left behind
+		// (own_stack_thread.h).
+		std::vector<std::unique_ptr<OwnStackThread>> workers;
+		for (size_t lane = 1; lane < lanes; lane++)
+			workers.push_back(std::make_unique<OwnStackThread>([&, lane] { check(lane); }));
+		check(0);
+	}
 	size_t bad = *std::min_element(first_bad.begin(), first_bad.end());
 	if (bad < records.size())
 		return corrupt("page data checksum mismatch at 0x" +
