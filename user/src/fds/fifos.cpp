@@ -40,9 +40,8 @@ bool holds(pid_t pid, const std::string &path)
 	return found;
 }
 
-// The FIFO's bytes, read from a non-blocking read-only open of our own
-// through PID's fd FD (a FIFO's buffer is the inode's: every open of it
-// sees the same), which never waits for a writer.
+} // namespace
+
 Result<FifoState> capture_fifo(pid_t pid, int fd, const std::string &path)
 {
 	std::string name = strf("the FIFO %s (fd %d of process %d)", path.c_str(), fd, pid);
@@ -58,8 +57,6 @@ Result<FifoState> capture_fifo(pid_t pid, int fd, const std::string &path)
 		return std::unexpected(data.error());
 	return FifoState{path, uint32_t(capacity), std::move(*data)};
 }
-
-} // namespace
 
 Result<void> capture_fifos(pid_t pid, const std::vector<OpenFile> &files,
 			   std::vector<FifoState> &fifos, std::span<const pid_t> tree)

@@ -32,6 +32,12 @@
 
 namespace hetmig::fds {
 
+// The capacity and bytes of the FIFO at PID's fd FD (PATH its name), read
+// without taking them from a non-blocking read-only open of our own (a
+// FIFO's buffer is the inode's: every open of it sees the same), which
+// never waits for a writer.
+Result<FifoState> capture_fifo(pid_t pid, int fd, const std::string &path);
+
 // After describe_fd marked FILES' FIFOs (OpenFile::fifo): refuses one a
 // process outside TREE holds, and appends to FIFOS the state of each that
 // PID (stopped, traced by us) carries: the lowest pid of PID and TREE's

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "fds/fifos.h"
 #include "fds/memfd.h"
 #include "fds/pipes.h"
 
@@ -83,20 +84,12 @@ Result<void> capture_fifo_bytes(pid_t pid, int fd, const OpenFile &f,
 		return fail(EOPNOTSUPP, strf("fd %d is the deleted FIFO %s, which process %d holds "
 					     "too and is not moved: only FIFOs whose every holder "
 					     "moves can be carried", fd, f.path.c_str(), other));
-	std::string name = strf("the deleted FIFO %s (fd %d of process %d)", f.path.c_str(),
-				fd, pid);
-	UniqueFd ours(open(fd_link(pid, fd).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-	if (ours.get() < 0)
-		return fail(errno, "opening " + name + " to read its bytes");
-	int capacity = fcntl(ours.get(), F_GETPIPE_SZ);
-	if (capacity <= 0)
-		return fail(errno, name + ": F_GETPIPE_SZ");
-	auto data = peek_pipe(ours.get(), uint32_t(capacity), name);
-	if (!data)
-		return std::unexpected(data.error());
-	g.size = uint64_t(capacity);
-	if (!data->empty())
-		g.extents.push_back({0, std::move(*data)});
+	auto state = capture_fifo(pid, fd, f.path);
+	if (!state)
+		return std::unexpected(state.error());
+	g.size = state->capacity;
+	if (!state->data.empty())
+		g.extents.push_back({0, std::move(state->data)});
 	return {};
 }
 
