@@ -183,19 +183,7 @@ std::vector<PagePiece> AnonymousFill::copy(std::vector<PagePiece> pieces,
 
 bool AnonymousFill::registered(const PagePiece &piece) const
 {
-	// The last range starting at or below the piece, and the next one.
-	auto it = std::upper_bound(registered_.begin(), registered_.end(),
-				   Range(piece.addr, UINT64_MAX));
-	const uint64_t end = piece.addr + piece.bytes.size();
-	if (it != registered_.end() && it->first < end)
-		return true;
-	return it != registered_.begin() && std::prev(it)->second > piece.addr;
-}
-
-std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
-				      std::vector<PagePiece> pieces, unsigned threads)
-{
-	return AnonymousFill(uffd, img).copy(std::move(pieces), threads);
+	return ranges_touch(registered_, piece.addr, piece.bytes.size());
 }
 
 } // namespace hetmig

@@ -68,8 +68,4 @@ private:
 	std::vector<AddressRange> registered_;
 };
 
-// AnonymousFill(UFFD, IMG).copy(PIECES, THREADS), UFFD closed after.
-std::vector<PagePiece> fill_anonymous(int uffd, const Image &img,
-				      std::vector<PagePiece> pieces, unsigned threads);
-
 } // namespace hetmig

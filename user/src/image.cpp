@@ -526,6 +526,15 @@ bool ranges_hold(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_
 	return addr >= it->first && addr + len <= it->second;
 }
 
+bool ranges_touch(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_t len)
+{
+	// The last range starting at or below ADDR, and the next one.
+	auto it = std::upper_bound(ranges.begin(), ranges.end(), AddressRange(addr, UINT64_MAX));
+	if (it != ranges.end() && it->first < addr + len)
+		return true;
+	return it != ranges.begin() && std::prev(it)->second > addr;
+}
+
 const PageRun *run_overlapping(std::span<const PageRun> runs, uint64_t addr, uint64_t len)
 {
 	auto after = std::upper_bound(runs.begin(), runs.end(), addr,

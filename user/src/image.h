@@ -641,6 +641,8 @@ std::vector<AddressRange> mapping_ranges(const Image &img,
 // Whether [ADDR, ADDR + LEN) lies within one of RANGES (mapping_ranges'):
 // a binary search, not a scan of every mapping.
 bool ranges_hold(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_t len);
+// Whether any byte of [ADDR, ADDR + LEN) lies in one of RANGES.
+bool ranges_touch(const std::vector<AddressRange> &ranges, uint64_t addr, uint64_t len);
 
 // A run of RUNS (sorted by address, not overlapping) that shares a byte
 // with [ADDR, ADDR + LEN), or nullptr.

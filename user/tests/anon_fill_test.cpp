@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// fill_anonymous (anon_fill.h): a child's private anonymous memory filled
+// AnonymousFill (anon_fill.h): a child's private anonymous memory filled
 // through the userfaultfd it made and handed over, as a rebuilt process's
 // is; pieces it cannot take come back for the other ways.
 #include <gtest/gtest.h>
@@ -20,7 +20,6 @@
 
 namespace {
 
-using hetmig::fill_anonymous;
 using hetmig::Image;
 using hetmig::Mapping;
 using hetmig::PagePiece;
@@ -161,7 +160,7 @@ TEST(AnonFill, WithoutADescriptorEveryPieceComesBack)
 	std::vector<uint8_t> bytes(kPage, 1);
 	Image img = image_of(0x10000000);
 	std::vector<PagePiece> pieces = {{0x10000000, bytes}};
-	auto left = fill_anonymous(-1, img, pieces, 2);
+	auto left = hetmig::AnonymousFill(-1, img).copy(pieces, 2);
 	ASSERT_EQ(left.size(), 1u);
 	EXPECT_EQ(left[0].addr, 0x10000000u);
 }
