@@ -686,6 +686,15 @@ TEST(Image, StreamedReadsAsTheWholeAndRefusesTheSame)
 			ASSERT_FALSE(r.has_value()) << "flip at " << at << " was accepted";
 			EXPECT_EQ(r.error().code, decode(bad).error().code) << "flip at " << at;
 		}
+		// Every byte of the end record and the trailer, which the
+		// sampling above passes over: finish() reads and checks them.
+		for (size_t at = bytes.size() - 72; at < bytes.size(); at++) {
+			auto bad = bytes;
+			bad[at] ^= 0x01;
+			ASSERT_FALSE(testing::stream(bad).has_value()) << "flip at " << at;
+			std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + long(at));
+			ASSERT_FALSE(testing::stream(cut).has_value()) << "cut at " << at;
+		}
 	}
 }
 
