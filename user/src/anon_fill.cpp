@@ -20,9 +20,10 @@
 
 namespace hetmig {
 
-int make_userfaultfd()
+int make_userfaultfd(bool kernel_waits)
 {
-	return int(syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY));
+	return int(syscall(SYS_userfaultfd,
+			   O_CLOEXEC | (kernel_waits ? 0 : UFFD_USER_MODE_ONLY)));
 }
 
 bool send_fd(int sock, int fd)
@@ -68,18 +69,6 @@ namespace {
 
 using Range = AddressRange;
 
-// Memory only this process has, with no file behind it: what UFFDIO_COPY
-// fills (MISSING mode, anonymous private memory; shared memory goes into
-// its memfd, file mappings' private copies through process_vm_writev).
-bool private_anonymous(const Mapping &m)
-{
-	constexpr uint32_t kNot = HETMIG_VMA_F_SHARED | HETMIG_VMA_F_MAYSHARE |
-				  HETMIG_VMA_F_HUGETLB | HETMIG_VMA_F_IO;
-	return (m.kind == HETMIG_VMA_ANON || m.kind == HETMIG_VMA_HEAP ||
-		m.kind == HETMIG_VMA_STACK) &&
-	       m.shared < 0 && !(m.flags & kNot);
-}
-
 bool within(const std::vector<Range> &ranges, const PagePiece &p)
 {
 	return ranges_hold(ranges, p.addr, p.bytes.size());
@@ -116,14 +105,29 @@ void copy_piece(int uffd, const PagePiece &piece, size_t page,
 
 } // namespace
 
-AnonymousFill::AnonymousFill(int uffd, const Image &img)
+bool private_anonymous(const Mapping &m)
+{
+	constexpr uint32_t kNot = HETMIG_VMA_F_SHARED | HETMIG_VMA_F_MAYSHARE |
+				  HETMIG_VMA_F_HUGETLB | HETMIG_VMA_F_IO;
+	return (m.kind == HETMIG_VMA_ANON || m.kind == HETMIG_VMA_HEAP ||
+		m.kind == HETMIG_VMA_STACK) &&
+	       m.shared < 0 && !(m.flags & kNot);
+}
+
+AnonymousFill::AnonymousFill(int uffd, const Image &img, const LazyFill &lazy)
 	: uffd_(uffd), page_(img.page_size ? img.page_size : 4096)
 {
 	uffdio_api api{};
 	api.api = UFFD_API;
+	api.features = lazy.features;
 	if (uffd_ < 0 || ioctl(uffd_, UFFDIO_API, &api))
 		return;
-	for (const Range &r : mapping_ranges(img, private_anonymous)) {
+	auto wanted = [&](const Mapping &m) {
+		return private_anonymous(m) &&
+		       !std::binary_search(lazy.mappings.begin(), lazy.mappings.end(),
+					   AddressRange{m.start, m.end});
+	};
+	for (const Range &r : mapping_ranges(img, wanted)) {
 		uffdio_register reg{};
 		reg.range.start = r.first;
 		reg.range.len = r.second - r.first;

@@ -26,18 +26,33 @@
 namespace hetmig {
 
 // A userfaultfd of the calling process's address space, close-on-exec;
-// -1 with errno when the kernel has none or refuses it.
-int make_userfaultfd();
+// -1 with errno when the kernel has none or refuses it. KERNEL_WAITS: the
+// kernel's own accesses wait for a missing page too, as post-copy needs
+// (postcopy_loop.h), which takes privilege.
+int make_userfaultfd(bool kernel_waits = false);
 
 // FD over the unix socket SOCK (SCM_RIGHTS); false if it did not go.
 bool send_fd(int sock, int fd);
 // A descriptor waiting on SOCK, or -1 when none is (never blocks).
 int receive_fd(int sock);
 
+// Memory only the process has, with no file behind it: what UFFDIO_COPY
+// fills (MISSING mode, anonymous private memory; shared memory goes into
+// its memfd, file mappings' private copies through process_vm_writev).
+bool private_anonymous(const Mapping &m);
+
 // ADDR and the bytes to put there.
 struct PagePiece {
 	uint64_t addr = 0;
 	std::span<const uint8_t> bytes;
+};
+
+// Post-copy's part in a fill (postcopy.h): whole mappings left out of
+// it, empty, for the userfaultfd to take after the fill, and the features
+// the userfaultfd is opened with for that (postcopy_loop.h).
+struct LazyFill {
+	std::span<const AddressRange> mappings;
+	uint64_t features = 0;
 };
 
 // The private anonymous memory of an image's process registered with the
@@ -49,7 +64,7 @@ class AnonymousFill {
 public:
 	// UFFD -1, or a kernel that refuses it: nothing is registered and
 	// every piece is left to the caller.
-	AnonymousFill(int uffd, const Image &img);
+	AnonymousFill(int uffd, const Image &img, const LazyFill &lazy = {});
 	~AnonymousFill();
 	AnonymousFill(const AnonymousFill &) = delete;
 	AnonymousFill &operator=(const AnonymousFill &) = delete;

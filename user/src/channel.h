@@ -45,6 +45,9 @@ Result<void> write_new_key(const std::string &path);
 // it as a cut image), then sends its pre-copy rounds as kRound messages,
 // each round the page records of an image alone (image.h,
 // write_page_records). Then kImage... kImageEnd, kReady, kCommit, kDone.
+// `send --lazy` asks kLazy instead of kLive, sends kLazyPlan before the
+// image, and after kDone serves the process's pages (kPageAsk, kPages)
+// until kLazyEnd... kLazyDone (postcopy_loop.h).
 // A receiver still takes kImage first (a sender from before kKernel):
 // rebuild() checks the vdso then, the image in hand.
 enum class Msg : uint8_t {
@@ -58,6 +61,14 @@ enum class Msg : uint8_t {
 	kLive = 'L',	// sender: "VERSION PAGE_SIZE TRACKING", pre-copy rounds follow;
 			// receiver: "VERSION" when it takes them (or kError)
 	kRound = 'V',	// a pre-copy round's bytes: page records, end record, trailer
+	kLazy = 'Z',	// sender: "VERSION PAGE_SIZE", post-copy (send --lazy);
+			// receiver: "VERSION" when it can take it (or kError)
+	kLazyPlan = 'N',	// sender, before the image: what post-copy fills
+			// (postcopy.h, encode_lazy_plan)
+	kPageAsk = 'A',	// receiver, after kDone: u64, a page a fault waits for
+	kPages = 'G',	// sender, after kDone: u64 address, then whole pages
+	kLazyEnd = 'F',	// sender: every page of the plan was sent
+	kLazyDone = 'Q',	// receiver: every page is in; the source may end
 	kImage = 'I',	// image bytes
 	kImageEnd = 'E',	// the image is complete
 	kReady = 'R',	// receiver: rebuilt and stopped; payload "PID KEPT"
@@ -88,6 +99,9 @@ public:
 	// The next message; an EOF or a forged message is an error.
 	Result<std::pair<Msg, std::vector<uint8_t>>> receive();
 	void set_timeout(int seconds);
+	// The socket, for poll(2) between messages: nothing of the next
+	// message is read ahead into this object.
+	int fd() const { return fd_; }
 	// Tells the other side why this side gives up, then reads what it
 	// still sends until it closes, so the reason is not lost to a reset.
 	void refuse(const std::string &why);

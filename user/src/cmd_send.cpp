@@ -44,7 +44,12 @@ int cmd_send(int argc, char **argv)
 			    "                   [--park-timeout SECONDS] [--at-point N] [--max-points N]\n"
 			    "                   [--parked] [--every-point] [--ghost-limit MIB]\n"
 			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
-			    "                    [--dirty-tracking KIND] [--max-downtime MS]]\n";
+			    "                    [--dirty-tracking KIND] [--max-downtime MS]]\n"
+			    "                   [--lazy]\n"
+			    "--lazy: post-copy. The process runs on the destination at once and its\n"
+			    "memory follows; if the connection is lost before all of it is there, the\n"
+			    "copy is killed and the source runs on from where it stopped: what the\n"
+			    "copy did meanwhile is lost. Needs a receiver running as root.\n";
 	SendRequest r;
 	r.key_path = kDefaultKey;
 	r.write.compress = true;
@@ -82,6 +87,8 @@ int cmd_send(int argc, char **argv)
 			fds::set_ghost_limit(uint64_t(mib) << 20);
 		} else if (a == "--live") {
 			live = true;
+		} else if (a == "--lazy") {
+			r.lazy = true;
 		} else if (a == "--max-rounds" && i + 1 < argc) {
 			if (!set_option(live_opts.bounds.max_rounds, "--max-rounds", argv[++i], 1, 1000))
 				return kExitUsage;
@@ -119,6 +126,9 @@ int cmd_send(int argc, char **argv)
 	if (live_opts.max_downtime_ms && !live)
 		return std::fputs("hetmig: --max-downtime needs --live: the estimate comes from the "
 				  "pre-copy rounds\n", stderr), kExitUsage;
+	if (live && r.lazy)
+		return std::fputs("hetmig: --live and --lazy are two ways to move a large process: "
+				  "choose one\n", stderr), kExitUsage;
 	r.pid = *pid;
 	// Soft-dirty where the kernel keeps it (x86_64), else page hashes.
 	if (live) {

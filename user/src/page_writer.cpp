@@ -45,14 +45,14 @@ unsigned copy_threads()
 } // namespace
 
 PageWriter::PageWriter(GenlClient &client, pid_t pid, const Image &img,
-		       const std::vector<int> &shm, int uffd)
+		       const std::vector<int> &shm, int uffd, const LazyFill &lazy)
 	: client_(client), pid_(pid), img_(img), shm_(shm),
 	  // Where process_vm_writev can write.
 	  writable_(mapping_ranges(img, [](const Mapping &m) {
 		  return (m.prot & HETMIG_PROT_WRITE) != 0;
 	  }))
 {
-	anonymous_.emplace(uffd, img);
+	anonymous_.emplace(uffd, img, lazy);
 }
 
 Result<void> PageWriter::write(std::span<const PageRun> runs, unsigned threads, bool runs_kept)
@@ -119,9 +119,9 @@ Result<void> PageWriter::write_other(const PagePiece &piece)
 }
 
 Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
-			 const std::vector<int> &shm, int uffd)
+			 const std::vector<int> &shm, int uffd, const LazyFill &lazy)
 {
-	PageWriter writer(client, pid, img, shm, uffd);
+	PageWriter writer(client, pid, img, shm, uffd, lazy);
 	if (auto r = writer.write(img.pages, copy_threads(), true); !r)
 		return r;
 	return writer.finish();
@@ -129,9 +129,9 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
 
 Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &img,
 				  const std::vector<int> &shm, int uffd, PageStream &pages,
-				  size_t process)
+				  size_t process, const LazyFill &lazy)
 {
-	PageWriter writer(client, pid, img, shm, uffd);
+	PageWriter writer(client, pid, img, shm, uffd, lazy);
 	// Pages held already (a pre-copy's, PrecopyStore::complete), sorted:
 	// a record may not write any of them again.
 	if (auto r = writer.write(img.pages, copy_threads(), true); !r)

@@ -26,7 +26,7 @@ public:
 	// IMG's metadata (its mappings) is all that is read of it; SHM are
 	// the memfds of the tree's shared memory, by Mapping::shared.
 	PageWriter(GenlClient &client, pid_t pid, const Image &img, const std::vector<int> &shm,
-		   int uffd);
+		   int uffd, const LazyFill &lazy = {});
 	// RUNS written, private anonymous pages by up to THREADS at once.
 	// Pieces left that touch registered memory (a page UFFDIO_COPY
 	// refused; a run reaching past a private anonymous mapping) wait for
@@ -51,7 +51,7 @@ private:
 
 // All of IMG's pages (Image::pages) written, on every CPU.
 Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
-			 const std::vector<int> &shm, int uffd);
+			 const std::vector<int> &shm, int uffd, const LazyFill &lazy = {});
 
 // The page records of process PROCESS of a streamed image (PageStream)
 // written as they are read, one at a time: what is held is one record.
@@ -59,6 +59,6 @@ Result<void> write_pages(GenlClient &client, pid_t pid, const Image &img,
 // that writes one of them again refuses the image.
 Result<void> write_streamed_pages(GenlClient &client, pid_t pid, const Image &img,
 				  const std::vector<int> &shm, int uffd, PageStream &pages,
-				  size_t process);
+				  size_t process, const LazyFill &lazy = {});
 
 } // namespace hetmig

@@ -71,6 +71,7 @@
 #include "genl.h"
 #include "page_writer.h"
 #include "pending_signals.h"
+#include "postcopy_loop.h"
 #include "program/program.h"
 #include "resource_limits.h"
 #include "timers.h"
@@ -821,6 +822,7 @@ struct TreeSetup {
 	std::vector<int> shm;	// the tree's shared memory, memfds
 	std::vector<int> tree_files;	// the descriptions its processes share
 	std::vector<int> ghosts;	// its deleted files and memfds (fds/ghost_files.h)
+	const LazyPlan *lazy = nullptr;	// post-copy's, for the root (postcopy.h)
 };
 
 struct Created {
@@ -952,8 +954,8 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	// Our address space's userfaultfd, for the restorer to fill the
 	// memory RESTORE_MM makes (anon_fill.h); given away, so the process
 	// never holds it. Without one the restorer writes the pages as ptrace
-	// would.
-	if (int uffd = make_userfaultfd(); uffd >= 0) {
+	// would. Post-copy needs one kernel accesses wait on too.
+	if (int uffd = make_userfaultfd(i == 0 && t.lazy); uffd >= 0) {
 		(void)send_fd(t.uffd_write[i], uffd);
 		close(uffd);
 	}
@@ -1010,6 +1012,11 @@ Result<void> set_thread(GenlClient &client, pid_t pid, pid_t tid, const ThreadSt
 
 Result<void> RestoredProcess::release()
 {
+	// Its memory still to come is registered last: nothing of ours
+	// touches it after this.
+	if (lazy_uffd_ >= 0)
+		if (auto r = register_lazy(lazy_uffd_, pid_, lazy_plan_); !r)
+			return r;
 	// Its connections leave repair mode now that every socket of the tree
 	// exists and the move is committed (fds/tcp.h).
 	for (const auto &r : tcp_)
@@ -1032,8 +1039,26 @@ Result<void> RestoredProcess::release()
 	return {};
 }
 
+void RestoredProcess::set_lazy(int uffd, const LazyPlan &plan)
+{
+	if (lazy_uffd_ >= 0)
+		close(lazy_uffd_);
+	lazy_uffd_ = uffd;
+	lazy_plan_ = plan;
+}
+
+int RestoredProcess::take_lazy_uffd()
+{
+	int fd = lazy_uffd_;
+	lazy_uffd_ = -1;
+	return fd;
+}
+
 void RestoredProcess::discard()
 {
+	if (lazy_uffd_ >= 0)
+		close(lazy_uffd_);
+	lazy_uffd_ = -1;
 	if (!pid_)
 		return;
 	kill(pid_, SIGKILL);
@@ -1137,10 +1162,14 @@ private:
 } // namespace
 
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
-				PageStream *pages)
+				PageStream *pages, const LazyPlan *lazy)
 {
 	SigpipeIgnored sigpipe_ignored;
 	TreeSetup t;
+	if (lazy && !img.members.empty())
+		return fail(EOPNOTSUPP, "post-copy (--lazy) moves one process, not a tree");
+	if (lazy && !lazy->mappings.empty())
+		t.lazy = lazy;
 	t.images.push_back(&img);
 	for (const auto &m : img.members)
 		t.images.push_back(&m);
@@ -1368,9 +1397,20 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 					 tids[i].size(), mi.threads.size()));
 		// Sent before its RESTORE_MM, so here by now, if made at all.
 		int fill = receive_fd(uffd[i]->read_end());
+		LazyFill lazy_fill;
+		if (i == 0 && t.lazy) {
+			// Its copy stays with the process: the plan's mappings are
+			// registered with it last before it runs (release).
+			int keep = fill >= 0 ? fcntl(fill, F_DUPFD_CLOEXEC, 0) : -1;
+			if (keep < 0)
+				return fail(fill >= 0 ? errno : EOPNOTSUPP,
+					    strf("post-copy: no userfaultfd for process %d", pids[i]));
+			proc.set_lazy(keep, *t.lazy);
+			lazy_fill = {t.lazy->mappings, lazy_uffd_features()};
+		}
 		if (auto r = pages ? write_streamed_pages(*client, pids[i], mi, shm.fds, fill,
-							  *pages, i)
-				   : write_pages(*client, pids[i], mi, shm.fds, fill);
+							  *pages, i, lazy_fill)
+				   : write_pages(*client, pids[i], mi, shm.fds, fill, lazy_fill);
 		    !r)
 			return std::unexpected(r.error());
 		for (size_t k = 0; k < mi.threads.size(); k++)

@@ -14,6 +14,7 @@
 #include "fds/tcp.h"
 #include "image.h"
 #include "kernel_vdso.h"
+#include "postcopy.h"
 
 namespace hetmig {
 
@@ -47,9 +48,11 @@ public:
 		: pid_(pid), tids_(std::move(tids)), pid_kept_(pid_kept) {}
 	RestoredProcess(RestoredProcess &&o) noexcept
 		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
-		  stopped_(std::move(o.stopped_)), tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_)
+		  stopped_(std::move(o.stopped_)), tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_),
+		  lazy_uffd_(o.lazy_uffd_), lazy_plan_(std::move(o.lazy_plan_))
 	{
 		o.pid_ = 0;
+		o.lazy_uffd_ = -1;
 	}
 	RestoredProcess &operator=(RestoredProcess &&) = delete;
 	~RestoredProcess() { discard(); }
@@ -85,6 +88,11 @@ public:
 	Result<void> release();
 	// Kills the stopped process and reaps it (a migration called off).
 	void discard();
+	// Post-copy (postcopy.h): the process's userfaultfd (taken) and what
+	// it fills; release() registers the plan's mappings with it before
+	// the process runs, after which the caller takes it.
+	void set_lazy(int uffd, const LazyPlan &plan);
+	int take_lazy_uffd();
 
 private:
 	pid_t pid_;
@@ -94,14 +102,18 @@ private:
 	std::vector<fds::TcpRelease> tcp_;
 	std::vector<std::string> notices_;
 	bool pid_kept_;
+	int lazy_uffd_ = -1;
+	LazyPlan lazy_plan_;
 };
 
 // Checks IMG against this machine and POLICY (architecture, kernel vdso,
 // files, credentials), then rebuilds it, stopped. Its pages are IMG's, and
 // with PAGES (a streamed image) each record of PAGES written into its
-// process as it is read, the trailer checked before the return.
+// process as it is read, the trailer checked before the return. With LAZY
+// (post-copy, one process only) the plan's mappings are left empty, for
+// the caller to fill once it runs (RestoredProcess::take_lazy_uffd).
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
-				PageStream *pages = nullptr);
+				PageStream *pages = nullptr, const LazyPlan *lazy = nullptr);
 
 // aarch64: re-executes this hetmig once with the legacy (bottom-up) mmap
 // layout, unless it already has it or HETMIG_NO_REEXEC is set; a no-op on

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "image.h"
+#include "postcopy_loop.h"
 #include "precopy.h"
 
 namespace hetmig {
@@ -97,6 +98,26 @@ Result<std::pair<Msg, std::vector<uint8_t>>> take_rounds(Channel &ch, PrecopySto
 	}
 }
 
+// `send --lazy`'s question: "VERSION PAGE_SIZE", answered when this
+// machine can fill a running process's memory (postcopy_loop.h).
+Result<void> take_postcopy(Channel &ch, const std::vector<uint8_t> &ask)
+{
+	unsigned version = 0;
+	unsigned long page = 0;
+	std::string text(ask.begin(), ask.end());
+	if (std::sscanf(text.c_str(), "%u %lu", &version, &page) != 2 ||
+	    version != kPostcopyVersion)
+		return fail(EPROTONOSUPPORT, strf("post-copy version %u is not supported (this "
+						  "hetmig speaks version %u)", version,
+						  kPostcopyVersion));
+	if (page != static_cast<unsigned long>(sysconf(_SC_PAGESIZE)))
+		return fail(EINVAL, strf("post-copy of %lu-byte pages, this machine's are %ld",
+					 page, sysconf(_SC_PAGESIZE)));
+	if (auto r = lazy_possible(); !r)
+		return r;
+	return ch.send(Msg::kLazy, std::to_string(kPostcopyVersion));
+}
+
 // This receiver's peak resident memory is measured per move: the kernel's
 // high-water mark (VmHWM) is reset when a move starts (clear_refs 5).
 void reset_peak_memory()
@@ -142,6 +163,7 @@ private:
 	Result<void> rebuild_here();
 	Result<void> ready();
 	Result<void> commit();
+	Result<void> postcopy();
 	Result<void> refused(const Error &e);
 
 	const Key &key_;
@@ -150,6 +172,7 @@ private:
 	std::optional<Channel> ch_;
 	Message next_;				// the message the next step starts with
 	std::optional<PrecopyStore> store_;	// --live: the rounds' pages
+	std::optional<LazyPlan> lazy_;		// --lazy: what post-copy fills
 	std::optional<ImageSource> source_;
 	std::optional<std::pair<Image, PageStream>> image_;
 	std::optional<RestoredProcess> proc_;
@@ -218,7 +241,19 @@ Result<void> Receiver::precopy()
 	if (next_.first != Msg::kProgram && next_.first != Msg::kKernel)
 		return {};
 	auto next = ch_->receive();
-	if (next && next->first == Msg::kLive) {
+	if (next && next->first == Msg::kLazy) {
+		if (auto r = take_postcopy(*ch_, next->second); !r)
+			return refused(r.error());
+		// The plan comes once the source is frozen and captured.
+		next = ch_->receive();
+		if (next && next->first == Msg::kLazyPlan) {
+			auto plan = decode_lazy_plan(next->second, uint64_t(sysconf(_SC_PAGESIZE)));
+			if (!plan)
+				return refused(plan.error());
+			lazy_ = std::move(*plan);
+			next = ch_->receive();
+		}
+	} else if (next && next->first == Msg::kLive) {
 		auto s = take_precopy(*ch_, next->second);
 		if (!s)
 			return refused(s.error());
@@ -260,6 +295,9 @@ Result<void> Receiver::metadata()
 		std::chrono::steady_clock::now() - m0).count();
 	if (!merged)
 		return refused(merged.error());
+	if (lazy_)
+		if (auto r = check_lazy_plan(*lazy_, img); !r)
+			return refused(r.error());
 	// Where the standard streams go is said once the process exists: a
 	// refused image changes nothing here.
 	notices_ = settle_std_streams(img, policy_);
@@ -272,7 +310,7 @@ Result<void> Receiver::metadata()
 Result<void> Receiver::rebuild_here()
 {
 	auto r0 = std::chrono::steady_clock::now();
-	auto proc = rebuild(image_->first, policy_, &image_->second);
+	auto proc = rebuild(image_->first, policy_, &image_->second, lazy_ ? &*lazy_ : nullptr);
 	if (!proc)
 		return refused(proc.error());
 	proc_.emplace(std::move(*proc));
@@ -321,6 +359,26 @@ Result<void> Receiver::commit()
 	return {};
 }
 
+// --lazy: the process runs; its pages still at the source come in as it
+// touches them or as the sender pushes them, and it dies if they cannot.
+Result<void> Receiver::postcopy()
+{
+	if (!lazy_)
+		return {};
+	auto stats = fill_lazy_pages(*ch_, proc_->take_lazy_uffd(), *lazy_,
+				     uint64_t(sysconf(_SC_PAGESIZE)), pid_, timeout_s_);
+	if (!stats)
+		return std::unexpected(stats.error());
+	std::printf("hetmig: post-copy: %.1f MiB filled into process %d as it ran, in %.0f ms; "
+		    "%llu page%s asked for by faults, %llu zero page%s, %llu fork%s followed\n",
+		    double(stats->pushed) / (1 << 20), pid_, stats->ms,
+		    (unsigned long long)stats->asked, stats->asked == 1 ? "" : "s",
+		    (unsigned long long)stats->zero, stats->zero == 1 ? "" : "s",
+		    (unsigned long long)stats->forks, stats->forks == 1 ? "" : "s");
+	std::fflush(stdout);
+	return {};
+}
+
 Result<pid_t> Receiver::run(int fd)
 {
 	reset_peak_memory();
@@ -328,7 +386,7 @@ Result<pid_t> Receiver::run(int fd)
 		return std::unexpected(r.error());
 	using StepFn = Result<void> (Receiver::*)();
 	for (StepFn step : {&Receiver::precopy, &Receiver::metadata, &Receiver::rebuild_here,
-			    &Receiver::ready, &Receiver::commit})
+			    &Receiver::ready, &Receiver::commit, &Receiver::postcopy})
 		if (auto r = (this->*step)(); !r)
 			return std::unexpected(r.error());
 	return pid_;

@@ -18,6 +18,7 @@
 #include "convert/park.h"
 #include "convert/resume.h"
 #include "frozen.h"
+#include "postcopy_loop.h"
 #include "rebuild.h"
 #include "tree.h"
 
@@ -231,6 +232,24 @@ Result<void> ask_for_precopy(pid_t pid, Channel &ch, DirtyTracking tracking)
 	return {};
 }
 
+// What `send --lazy` asks of the destination: to run the process before
+// its memory is all there (postcopy_loop.h). Refused by a receiver that
+// cannot (not root) or is older: its words are passed on.
+Result<void> ask_for_postcopy(pid_t pid, Channel &ch)
+{
+	if (auto r = ch.send(Msg::kLazy, strf("%u %ld", kPostcopyVersion, sysconf(_SC_PAGESIZE)));
+	    !r)
+		return r;
+	auto answer = ch.receive();
+	if (!answer)
+		return std::unexpected(answer.error());
+	if (answer->first != Msg::kLazy)
+		return fail(EPROTONOSUPPORT,
+			    strf("the destination does not take post-copy (--lazy): %s; send "
+				 "without --lazy [process %d was not stopped: it runs on here]",
+				 text_of(answer->second).c_str(), pid));
+	return {};
+}
 
 struct PrecopyDone {
 	int rounds = 0;
@@ -311,6 +330,7 @@ private:
 		stop,		// parked, then frozen (frozen_ set once it is)
 		transfer,	// frozen; the image goes out
 		commit,		// the destination holds a copy, stopped
+		postcopy,	// it runs there on pages we still serve
 	};
 	Result<void> connect();
 	Result<void> prepare();
@@ -318,6 +338,7 @@ private:
 	Result<void> stop_at_a_point();
 	Result<void> transfer();
 	Result<void> commit();
+	Result<void> postcopy();
 	void finish();
 	int call_off(Error e);
 
@@ -335,6 +356,8 @@ private:
 	std::optional<CrossIsa> cross_;
 	std::optional<PrecopySender> pre_;
 	std::optional<PrecopyDone> precopied_;
+	std::optional<LazyPlan> lazy_;		// --lazy: what post-copy serves
+	std::optional<PostcopyStats> postcopied_;
 	std::optional<convert::Parking> parking_;
 	std::optional<FrozenTree> frozen_;	// the process and its descendants
 	std::vector<MemoryReader> memory_;
@@ -408,10 +431,16 @@ Result<void> Sender::prepare()
 	if (ch_->peer_arch() == this_arch()) {
 		tell_peer_ = false;  // it refused, or was told
 		auto r = check_destination_kernel(r_.pid, *ch_);
+		if (r && r_.lazy)
+			r = ask_for_postcopy(r_.pid, *ch_);
 		if (r)
 			tell_peer_ = true;
 		return r;
 	}
+	if (r_.lazy)
+		return fail(EOPNOTSUPP, strf("--lazy moves a process within one ISA; %s is %s [process "
+					     "%d was not stopped: it runs on here]", r_.dest.c_str(),
+					     arch_name(ch_->peer_arch()), r_.pid));
 	auto c = prepare_cross_isa(r_.pid, *ch_, r_.dest);
 	if (!c)
 		return std::unexpected(c.error());
@@ -480,6 +509,10 @@ Result<void> Sender::stop_at_a_point()
 			return fail(EOPNOTSUPP, strf("process %d has child processes: a process tree "
 						     "moves only between machines of one ISA, and "
 						     "not parked", r_.pid));
+		if (r_.lazy && frozen_->processes().size() > 1)
+			return fail(EOPNOTSUPP, strf("process %d has child processes: --lazy moves "
+						     "one process, send the tree without it",
+						     r_.pid));
 		if (!cross_ && parking_)
 			if (auto r = parking_->resume_there(this_arch() == HETMIG_ARCH_X86_64
 								    ? convert::kOnX86_64
@@ -500,6 +533,8 @@ Result<void> Sender::stop_at_a_point()
 		if (pre_ && !cross_)
 			if (auto r = pre_->finish(*img_); !r)
 				return r;
+		if (r_.lazy)
+			lazy_ = plan_lazy(*img_);
 		if (!cross_)
 			return {};
 		auto c0 = std::chrono::steady_clock::now();
@@ -542,6 +577,9 @@ Result<void> Sender::transfer()
 	for (const auto &m : img_->members)
 		page_bytes += m.page_bytes();
 	ImageStream stream(*ch_, isatty(STDERR_FILENO), page_bytes);
+	if (lazy_)
+		if (auto r = ch_->send(Msg::kLazyPlan, encode_lazy_plan(*lazy_)); !r)
+			return r;
 	auto sent = write_image(*img_, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				write_);
 	if (sent)
@@ -590,6 +628,24 @@ Result<void> Sender::commit()
 	return {};
 }
 
+// --lazy: the copy runs there; the frozen source's pages go to it, those
+// it faults on first. A failure here thaws the source (call_off), and the
+// destination kills its copy: what the copy did since the commit is lost.
+Result<void> Sender::postcopy()
+{
+	tell_peer_ = true;
+	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)), write_.reader,
+				      r_.timeout_s);
+	if (!stats) {
+		Error e = stats.error();
+		e.context += strf(" [its copy on %s is killed there; what it did since the commit is "
+				  "lost]", r_.dest.c_str());
+		return std::unexpected(e);
+	}
+	postcopied_ = *stats;
+	return {};
+}
+
 // It runs there now: the source ends (or, --keep, runs on too), and the
 // user hears where the downtime went.
 void Sender::finish()
@@ -618,6 +674,11 @@ void Sender::finish()
 				 tracking_name(r_.live->tracking),
 				 double(img_->page_bytes()) / (1 << 20));
 	}
+	if (postcopied_)
+		live_note += strf(" (post-copy: %.1f MiB served after it ran there, in %.0f ms; "
+				  "%llu fault%s asked)", double(postcopied_->pushed) / (1 << 20),
+				  postcopied_->ms, (unsigned long long)postcopied_->asked,
+				  postcopied_->asked == 1 ? "" : "s");
 	bool pid_kept = ready_text_.ends_with(" 1");
 	if (points_tried_)
 		converted_in += strf(" at the %d%s point tried", points_tried_ + 1,
@@ -643,9 +704,10 @@ int Sender::run()
 		{Step::stop, &Sender::stop_at_a_point},
 		{Step::transfer, &Sender::transfer},
 		{Step::commit, &Sender::commit},
+		{Step::postcopy, &Sender::postcopy},
 	};
 	for (const auto &[step, fn] : steps) {
-		if (step == Step::precopy && !r_.live)
+		if ((step == Step::precopy && !r_.live) || (step == Step::postcopy && !lazy_))
 			continue;
 		step_ = step;
 		tell_peer_ = true;

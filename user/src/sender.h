@@ -2,7 +2,8 @@
 // The sending side of a move (`hetmig send`), as the steps it goes
 // through: connect, prepare, pre-copy rounds (--live), stop at a point
 // (park, freeze, capture, convert; the next point when one does not
-// convert), transfer, commit. Any failure before the destination confirms
+// convert), transfer, commit, post-copy (--lazy: the source's pages served
+// to the running copy). Any failure before the destination confirms
 // the commit calls the move off in one place (Sender::call_off), which
 // knows from the step reached what to undo: nothing, a parked process to
 // let go, or a frozen one to thaw. cmd_send.cpp only parses the options.
@@ -42,6 +43,7 @@ struct SendRequest {
 	bool parked = false;			// the process asked itself (hetmig_migrate)
 	bool every_point = false;		// park at refused sites too (tests)
 	std::optional<PrecopyOptions> live;	// --live
+	bool lazy = false;			// --lazy: post-copy (postcopy_loop.h)
 };
 
 // Runs the move; returns the command's exit code, having said what

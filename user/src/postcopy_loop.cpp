@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "postcopy_loop.h"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <unordered_set>
+#include <vector>
+
+#include "anon_fill.h"
+#include "pagemap.h"
+
+namespace hetmig {
+
+namespace {
+
+// Pages pushed per message, and sent after an asked one (a fault is often
+// the first of several in a row).
+constexpr uint64_t kPushPages = 64;
+constexpr uint64_t kPrefetchPages = 15;
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0)
+{
+	return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::vector<uint8_t> u64_bytes(uint64_t v)
+{
+	std::vector<uint8_t> b(8);
+	std::memcpy(b.data(), &v, 8);
+	return b;
+}
+
+// Waits until FD has something to read, at most TIMEOUT_MS (-1: no
+// limit); false on a timeout.
+bool readable(int fd, int timeout_ms)
+{
+	pollfd p{fd, POLLIN, 0};
+	for (;;) {
+		int n = poll(&p, 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n > 0;
+	}
+}
+
+std::string text_of(const std::vector<uint8_t> &v)
+{
+	return std::string(v.begin(), v.end());
+}
+
+// PID and its descendants (their threads' children files), killed: a copy
+// whose memory cannot be completed must not run on zeros.
+void kill_tree(pid_t pid)
+{
+	std::vector<pid_t> todo{pid}, all;
+	while (!todo.empty()) {
+		pid_t p = todo.back();
+		todo.pop_back();
+		all.push_back(p);
+		std::string dir = "/proc/" + std::to_string(p) + "/task";
+		DIR *d = opendir(dir.c_str());
+		if (!d)
+			continue;
+		while (dirent *e = readdir(d)) {
+			if (e->d_name[0] == '.')
+				continue;
+			std::ifstream children(dir + "/" + e->d_name + "/children");
+			for (pid_t c; children >> c;)
+				todo.push_back(c);
+		}
+		closedir(d);
+	}
+	for (pid_t p : all)
+		kill(p, SIGKILL);
+}
+
+// One address space being filled: the process's, or a child's it forked
+// during post-copy (UFFD_EVENT_FORK hands us the child's userfaultfd).
+struct Target {
+	int fd;
+	LazyLedger ledger;
+	bool gone = false;
+};
+
+class Filler {
+public:
+	Filler(Channel &ch, uint64_t page) : ch_(ch), page_(page) {}
+	~Filler()
+	{
+		for (auto &t : targets_)
+			close(t.fd);
+	}
+	Result<PostcopyStats> run(int uffd, const LazyPlan &plan, int timeout_s);
+
+private:
+	Result<void> events(Target &t);
+	Result<void> fault(Target &t, uint64_t addr);
+	void zero_page(Target &t, uint64_t addr);
+	Result<void> pages(std::span<const uint8_t> payload);
+	void copy(Target &t, uint64_t src, const uint8_t *bytes);
+
+	Channel &ch_;
+	uint64_t page_;
+	// A deque: a fork adds a target while another is in use.
+	std::deque<Target> targets_;
+	// Zero pages the kernel refused while the map changed (EAGAIN):
+	// tried again once the events that changed it are read.
+	std::vector<std::pair<Target *, uint64_t>> retry_;
+	std::unordered_set<uint64_t> asked_;
+	PostcopyStats stats_;
+};
+
+void wake(int fd, uint64_t addr, uint64_t len)
+{
+	uffdio_range r{addr, len};
+	ioctl(fd, UFFDIO_WAKE, &r);
+}
+
+// Reads TARGET's messages until none is left. Faults ask the sender or
+// get a zero page; fork, mremap, munmap and MADV_DONTNEED keep the ledger
+// true to the address space.
+Result<void> Filler::events(Target &t)
+{
+	for (;;) {
+		uffd_msg msg;
+		ssize_t n = read(t.fd, &msg, sizeof(msg));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return {};
+		if (n != ssize_t(sizeof(msg)))
+			return fail(n < 0 ? errno : EIO, "reading the copy's userfaultfd");
+		switch (msg.event) {
+		case UFFD_EVENT_PAGEFAULT:
+			if (auto r = fault(t, msg.arg.pagefault.address); !r)
+				return r;
+			break;
+		case UFFD_EVENT_FORK: {
+			int child = int(msg.arg.fork.ufd);
+			fcntl(child, F_SETFL, O_NONBLOCK);
+			fcntl(child, F_SETFD, FD_CLOEXEC);
+			// The child waits for what its parent waits for.
+			targets_.push_back({child, t.ledger});
+			stats_.forks++;
+			break;
+		}
+		case UFFD_EVENT_REMAP:
+			t.ledger.moved(msg.arg.remap.from, msg.arg.remap.to, msg.arg.remap.len);
+			break;
+		case UFFD_EVENT_REMOVE:
+		case UFFD_EVENT_UNMAP:
+			t.ledger.dropped(msg.arg.remove.start, msg.arg.remove.end);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+Result<void> Filler::fault(Target &t, uint64_t addr)
+{
+	addr -= addr % page_;
+	if (auto src = t.ledger.source_of(addr)) {
+		if (asked_.insert(*src).second) {
+			stats_.asked++;
+			return ch_.send(Msg::kPageAsk, u64_bytes(*src));
+		}
+		return {};	// asked already: it is on its way
+	}
+	// A page the source never had: zeros, as without post-copy.
+	stats_.zero++;
+	zero_page(t, addr);
+	return {};
+}
+
+void Filler::zero_page(Target &t, uint64_t addr)
+{
+	uffdio_zeropage z{};
+	z.range.start = addr;
+	z.range.len = page_;
+	if (ioctl(t.fd, UFFDIO_ZEROPAGE, &z) == 0)
+		return;
+	if (errno == EEXIST)
+		wake(t.fd, addr, page_);
+	else if (errno == EAGAIN || errno == EINTR)
+		retry_.push_back({&t, addr});
+	else if (errno == ESRCH)
+		t.gone = true;
+}
+
+// Source page SRC filled with BYTES where T has it now (and whoever waits
+// for it woken); a page found there, or a place gone, is waited for no
+// more.
+void Filler::copy(Target &t, uint64_t src, const uint8_t *bytes)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		auto place = t.ledger.place_of(src);
+		if (!place)
+			return;
+		uffdio_copy c{};
+		c.dst = *place;
+		c.src = reinterpret_cast<uint64_t>(bytes);
+		c.len = page_;
+		int r = ioctl(t.fd, UFFDIO_COPY, &c);
+		if (r && errno == ESRCH) {	// the address space is gone
+			t.gone = true;
+			return;
+		}
+		// EAGAIN: the map is changing under an event not read yet
+		// (mremap: the page may be elsewhere after it).
+		if (r && (errno == EAGAIN || errno == EINTR)) {
+			(void)events(t);
+			continue;
+		}
+		if (r && errno == EEXIST)
+			wake(t.fd, *place, page_);
+		t.ledger.filled(*place);
+		return;
+	}
+}
+
+Result<void> Filler::pages(std::span<const uint8_t> payload)
+{
+	uint64_t src;
+	if (payload.size() < 8 || (payload.size() - 8) % page_)
+		return fail(EBADMSG, "corrupted post-copy pages");
+	std::memcpy(&src, payload.data(), 8);
+	const uint8_t *bytes = payload.data() + 8;
+	for (uint64_t off = 0; off < payload.size() - 8; off += page_) {
+		asked_.erase(src + off);
+		// By index: a fork while copying adds a target.
+		for (size_t i = 0; i < targets_.size(); i++) {
+			if (targets_[i].gone)
+				continue;
+			copy(targets_[i], src + off, bytes + off);
+		}
+		stats_.pushed += page_;
+	}
+	return {};
+}
+
+Result<PostcopyStats> Filler::run(int uffd, const LazyPlan &plan, int timeout_s)
+{
+	auto t0 = Clock::now();
+	if (uffd >= 0) {
+		fcntl(uffd, F_SETFL, O_NONBLOCK);
+		targets_.push_back({uffd, LazyLedger(plan.pages, page_)});
+	}
+	for (;;) {
+		auto retry = std::move(retry_);
+		retry_.clear();
+		for (const auto &[t, addr] : retry)
+			zero_page(*t, addr);
+		std::vector<pollfd> fds{{ch_.fd(), POLLIN, 0}};
+		for (const auto &t : targets_)
+			fds.push_back({t.gone ? -1 : t.fd, POLLIN, 0});
+		int n = poll(fds.data(), fds.size(), retry_.empty() ? timeout_s * 1000 : 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && !retry_.empty())
+			continue;
+		if (n <= 0)
+			return fail(ETIMEDOUT, strf("post-copy: nothing from the sender in %d s",
+						    timeout_s));
+		for (size_t i = 1; i < fds.size(); i++)
+			if (fds[i].revents & POLLIN)
+				if (auto r = events(targets_[i - 1]); !r)
+					return std::unexpected(r.error());
+		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		auto m = ch_.receive();
+		if (!m)
+			return std::unexpected(m.error());
+		if (m->first == Msg::kPages) {
+			if (auto r = pages(m->second); !r)
+				return std::unexpected(r.error());
+		} else if (m->first == Msg::kLazyEnd) {
+			break;
+		} else if (m->first == Msg::kError) {
+			return fail(ECANCELED, "the sender gave up during post-copy: " +
+					       text_of(m->second));
+		} else {
+			return fail(EPROTO, "unexpected message during post-copy");
+		}
+	}
+	// Every page went; whatever is still waited for was dropped on the
+	// way (a page the copy replaced) and is the kernel's to fill now.
+	for (auto &t : targets_)
+		close(t.fd);
+	targets_.clear();
+	stats_.ms = ms_since(t0);
+	if (auto r = ch_.send(Msg::kLazyDone, std::string()); !r)
+		return std::unexpected(r.error());
+	return stats_;
+}
+
+} // namespace
+
+uint64_t lazy_uffd_features()
+{
+	return UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |
+	       UFFD_FEATURE_EVENT_UNMAP;
+}
+
+Result<void> lazy_possible()
+{
+	int fd = make_userfaultfd(true);
+	if (fd < 0)
+		return fail(errno, "this receiver cannot take --lazy: a userfaultfd that kernel "
+				   "accesses wait on needs CAP_SYS_PTRACE (run recv as root) or "
+				   "vm.unprivileged_userfaultfd=1");
+	uffdio_api api{};
+	api.api = UFFD_API;
+	api.features = lazy_uffd_features();
+	int r = ioctl(fd, UFFDIO_API, &api);
+	int err = errno;
+	close(fd);
+	if (r)
+		return fail(err, err == EPERM
+				 ? "this receiver cannot take --lazy: following a process through "
+				   "fork (UFFD_FEATURE_EVENT_FORK) needs CAP_SYS_PTRACE (run recv as "
+				   "root)"
+				 : "this receiver cannot take --lazy: its kernel's userfaultfd lacks "
+				   "the fork, mremap, munmap and madvise events");
+	return {};
+}
+
+Result<void> register_lazy(int uffd, pid_t pid, const LazyPlan &plan)
+{
+	auto pm = Pagemap::open(pid);
+	if (!pm)
+		return std::unexpected(pm.error());
+	for (const auto &[s, e] : plan.pages) {
+		auto c = pm->count(s, e);
+		if (!c)
+			return std::unexpected(c.error());
+		if (c->present || c->swapped)
+			return fail(EEXIST, strf("post-copy: pages at 0x%llx-0x%llx of process %d were "
+						 "written before they came", (unsigned long long)s,
+						 (unsigned long long)e, pid));
+	}
+	for (const auto &[s, e] : plan.mappings) {
+		uffdio_register reg{};
+		reg.range.start = s;
+		reg.range.len = e - s;
+		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			return fail(errno, strf("post-copy: registering 0x%llx-0x%llx of process %d "
+						"with its userfaultfd", (unsigned long long)s,
+						(unsigned long long)e, pid));
+	}
+	return {};
+}
+
+Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64_t page_size,
+				       const PageReader &reader, int timeout_s)
+{
+	auto t0 = Clock::now();
+	LazySource source(plan.pages, page_size);
+	PostcopyStats stats;
+	std::vector<uint8_t> buf;
+	auto send = [&](AddressRange r) -> Result<void> {
+		buf = u64_bytes(r.first);
+		buf.resize(8 + (r.second - r.first));
+		if (auto got = reader(r.first, {buf.data() + 8, r.second - r.first}); !got)
+			return got;
+		stats.pushed += r.second - r.first;
+		return ch.send(Msg::kPages, buf);
+	};
+	bool ended = false;
+	for (;;) {
+		// Asks first; pushing only while nothing is asked.
+		bool busy = !source.all_sent() || !ended;
+		if (!readable(ch.fd(), busy ? 0 : timeout_s * 1000)) {
+			if (!busy)
+				return fail(ETIMEDOUT, strf("post-copy: the destination did not confirm "
+							    "the last pages in %d s", timeout_s));
+			if (auto r = source.next_push(kPushPages)) {
+				if (auto s = send(*r); !s)
+					return std::unexpected(s.error());
+				fault_point("postcopy");
+			} else {
+				if (auto s = ch.send(Msg::kLazyEnd, std::string()); !s)
+					return std::unexpected(s.error());
+				ended = true;
+			}
+			continue;
+		}
+		auto m = ch.receive();
+		if (!m)
+			return std::unexpected(m.error());
+		if (m->first == Msg::kPageAsk && m->second.size() == 8) {
+			uint64_t addr;
+			std::memcpy(&addr, m->second.data(), 8);
+			stats.asked++;
+			if (auto r = source.answer(addr, kPrefetchPages))
+				if (auto s = send(*r); !s)
+					return std::unexpected(s.error());
+		} else if (m->first == Msg::kLazyDone && ended) {
+			break;
+		} else if (m->first == Msg::kError) {
+			return fail(EREMOTEIO, "the destination gave up during post-copy: " +
+					       text_of(m->second));
+		} else {
+			return fail(EPROTO, "unexpected message during post-copy");
+		}
+	}
+	stats.ms = ms_since(t0);
+	return stats;
+}
+
+Result<PostcopyStats> fill_lazy_pages(Channel &ch, int uffd, const LazyPlan &plan,
+				      uint64_t page_size, pid_t pid, int timeout_s)
+{
+	auto stats = Filler(ch, page_size).run(uffd, plan, timeout_s);
+	if (!stats) {
+		kill_tree(pid);
+		Error e = stats.error();
+		e.context += strf(" [its copy here, process %d, was killed: its memory could not "
+				  "be completed]", pid);
+		return std::unexpected(e);
+	}
+	return stats;
+}
+
+} // namespace hetmig

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+// Post-copy bookkeeping (postcopy.h): which pages an image leaves for
+// later, the plan on the wire, the sender's account of what went and the
+// receiver's of what it still waits for, through mremap, munmap and fork.
+#include <gtest/gtest.h>
+#include <cstring>
+#include <elf.h>
+#include <linux/hetmig.h>
+#include <set>
+
+#include "postcopy.h"
+
+namespace {
+
+using namespace hetmig;
+constexpr uint64_t kPage = 4096;
+
+Mapping anon(uint64_t start, uint64_t pages, uint32_t kind = HETMIG_VMA_ANON)
+{
+	Mapping m;
+	m.start = start;
+	m.end = start + pages * kPage;
+	m.kind = kind;
+	m.prot = HETMIG_PROT_READ | HETMIG_PROT_WRITE;
+	return m;
+}
+
+ThreadState thread_at(uint64_t sp)
+{
+	ThreadState t;
+	t.arch = HETMIG_ARCH_X86_64;
+	std::vector<uint8_t> regs(27 * 8);
+	std::memcpy(regs.data() + 19 * 8, &sp, 8);	// rsp
+	t.regsets[NT_PRSTATUS] = regs;
+	return t;
+}
+
+// heap 0x100000 (8 pages), anon 0x200000 (4) next to anon 0x204000 (4),
+// a thread stack 0x300000 (4, SP inside), a signal stack 0x400000 (2), a
+// shared mapping 0x500000 (2), an empty anon 0x600000 (2).
+Image sample()
+{
+	Image img;
+	img.page_size = kPage;
+	img.mappings.push_back(anon(0x100000, 8, HETMIG_VMA_HEAP));
+	img.mappings.push_back(anon(0x200000, 4));
+	img.mappings.push_back(anon(0x204000, 4));
+	img.mappings.push_back(anon(0x300000, 4));
+	img.mappings.push_back(anon(0x400000, 2));
+	Mapping shared = anon(0x500000, 2);
+	shared.flags = HETMIG_VMA_F_SHARED;
+	shared.shared = 0;
+	img.mappings.push_back(shared);
+	img.mappings.push_back(anon(0x600000, 2));
+	img.threads.push_back(thread_at(0x302000));
+	ThreadState alt = thread_at(0x303ff0);
+	alt.altstack_sp = 0x400000;
+	alt.altstack_size = 2 * kPage;
+	img.threads.push_back(alt);
+	// Runs as a capture lists them: one crosses from 0x200000 into
+	// 0x204000.
+	img.pages = {{0x100000, 2 * kPage, {}}, {0x106000, kPage, {}},
+		     {0x202000, 4 * kPage, {}}, {0x300000, 4 * kPage, {}},
+		     {0x400000, kPage, {}}, {0x500000, 2 * kPage, {}}};
+	return img;
+}
+
+TEST(PlanLazy, LeavesHeapAndAnonymousMemoryNotStacksOrSharedMemory)
+{
+	Image img = sample();
+	LazyPlan plan = plan_lazy(img);
+	std::vector<AddressRange> mappings = {
+		{0x100000, 0x108000}, {0x200000, 0x204000}, {0x204000, 0x208000}};
+	EXPECT_EQ(plan.mappings, mappings);
+	// The crossing run is cut at the mappings' border.
+	std::vector<AddressRange> pages = {{0x100000, 0x102000}, {0x106000, 0x107000},
+					   {0x202000, 0x204000}, {0x204000, 0x206000}};
+	EXPECT_EQ(plan.pages, pages);
+	EXPECT_EQ(plan.bytes(), 7 * kPage);
+	ASSERT_EQ(img.pages.size(), 3u);
+	EXPECT_EQ(img.pages[0].addr, 0x300000u);	// the stack SP is in
+	EXPECT_EQ(img.pages[1].addr, 0x400000u);	// the signal stack
+	EXPECT_EQ(img.pages[2].addr, 0x500000u);	// shared memory
+	EXPECT_TRUE(check_lazy_plan(plan, img));
+}
+
+TEST(PlanLazy, DisabledSignalStackIsNoStack)
+{
+	Image img = sample();
+	img.threads[1].altstack_flags = 2;  // SS_DISABLE
+	LazyPlan plan = plan_lazy(img);
+	EXPECT_EQ(plan.pages.back(), (AddressRange{0x400000, 0x401000}));
+}
+
+TEST(LazyPlanWire, RoundTripsAndRefusesEveryCut)
+{
+	Image img = sample();
+	LazyPlan plan = plan_lazy(img);
+	auto bytes = encode_lazy_plan(plan);
+	auto back = decode_lazy_plan(bytes, kPage);
+	ASSERT_TRUE(back) << back.error().describe();
+	EXPECT_EQ(back->mappings, plan.mappings);
+	EXPECT_EQ(back->pages, plan.pages);
+	for (size_t n = 0; n < bytes.size(); n++)
+		EXPECT_FALSE(decode_lazy_plan({bytes.data(), n}, kPage)) << n;
+}
+
+TEST(LazyPlanWire, RefusesPlansThatAreNotWellFormed)
+{
+	auto refused = [](LazyPlan p) { return !decode_lazy_plan(encode_lazy_plan(p), kPage); };
+	EXPECT_TRUE(refused({{{0x1000, 0x3000}}, {{0x4000, 0x5000}}}));	// page outside
+	EXPECT_TRUE(refused({{{0x1000, 0x3000}}, {{0x1800, 0x2000}}}));	// misaligned
+	EXPECT_TRUE(refused({{{0x4000, 0x5000}, {0x1000, 0x2000}}, {}}));	// unsorted
+	EXPECT_TRUE(refused({{{0x1000, 0x3000}, {0x2000, 0x4000}}, {}}));	// overlapping
+	EXPECT_TRUE(refused({{{0x1000, 0x1000}}, {}}));			// empty
+	EXPECT_FALSE(refused({{{0x1000, 0x3000}}, {{0x2000, 0x3000}}}));
+}
+
+TEST(LazyPlanWire, ChecksTheMappingsAgainstTheImage)
+{
+	Image img = sample();
+	LazyPlan plan = plan_lazy(img);
+	LazyPlan wrong = plan;
+	wrong.mappings[0].second += kPage;	// not the mapping exactly
+	EXPECT_FALSE(check_lazy_plan(wrong, img));
+	wrong = plan;
+	wrong.mappings.push_back({0x500000, 0x502000});	// shared memory
+	EXPECT_FALSE(check_lazy_plan(wrong, img));
+	// An image that carries a page post-copy would fill.
+	img.pages.insert(img.pages.begin(), {0x100000, kPage, {}});
+	EXPECT_FALSE(check_lazy_plan(plan, img));
+}
+
+TEST(LazySource, PushesEveryPageOnceInOrder)
+{
+	LazySource s({{0x10000, 0x10000 + 5 * kPage}, {0x40000, 0x40000 + 2 * kPage}}, kPage);
+	EXPECT_EQ(s.pages_left(), 7u);
+	std::vector<AddressRange> got;
+	while (auto r = s.next_push(2))
+		got.push_back(*r);
+	std::vector<AddressRange> want = {{0x10000, 0x12000}, {0x12000, 0x14000},
+					  {0x14000, 0x15000}, {0x40000, 0x42000}};
+	EXPECT_EQ(got, want);
+	EXPECT_TRUE(s.all_sent());
+}
+
+TEST(LazySource, AnswersAFaultWithWhatFollowsAndNeverSendsAPageTwice)
+{
+	LazySource s({{0x10000, 0x10000 + 8 * kPage}}, kPage);
+	// A fault in the middle of a page: that page and two after it.
+	EXPECT_EQ(s.answer(0x12010, 2), (AddressRange{0x12000, 0x15000}));
+	EXPECT_FALSE(s.answer(0x13000, 2));	// on its way already
+	EXPECT_FALSE(s.answer(0x90000, 2));	// no page of the plan
+	// Prefetch stops at a page that went.
+	EXPECT_EQ(s.answer(0x11000, 4), (AddressRange{0x11000, 0x12000}));
+	std::set<uint64_t> pushed;
+	while (auto r = s.next_push(64))
+		for (uint64_t a = r->first; a < r->second; a += kPage)
+			pushed.insert(a);
+	EXPECT_EQ(pushed, (std::set<uint64_t>{0x10000, 0x15000, 0x16000, 0x17000}));
+	EXPECT_TRUE(s.all_sent());
+}
+
+TEST(LazyLedger, FaultsAskForTheSourcePageUntilItIsIn)
+{
+	LazyLedger l({{0x10000, 0x10000 + 4 * kPage}}, kPage);
+	EXPECT_EQ(l.waiting(), 4u);
+	EXPECT_EQ(l.source_of(0x11abc), 0x11000u);
+	EXPECT_FALSE(l.source_of(0x20000));	// a zero page
+	l.filled(0x11000);
+	EXPECT_FALSE(l.source_of(0x11000));
+	EXPECT_FALSE(l.place_of(0x11000));
+	EXPECT_EQ(l.waiting(), 3u);
+}
+
+TEST(LazyLedger, DroppedPagesAreWaitedForNoMore)
+{
+	LazyLedger l({{0x10000, 0x10000 + 4 * kPage}}, kPage);
+	l.dropped(0x11000, 0x13000);	// MADV_DONTNEED: zeros now
+	EXPECT_FALSE(l.place_of(0x11000));
+	EXPECT_FALSE(l.place_of(0x12000));
+	EXPECT_EQ(l.place_of(0x13000), 0x13000u);
+	l.dropped(0, UINT64_MAX & ~(kPage - 1));	// all of it, walked by what waits
+	EXPECT_EQ(l.waiting(), 0u);
+}
+
+TEST(LazyLedger, FollowsMremapAndForks)
+{
+	LazyLedger l({{0x10000, 0x10000 + 4 * kPage}, {0x80000, 0x81000}}, kPage);
+	l.filled(0x10000);
+	// The first mapping moves over the second: what waited there is gone.
+	l.moved(0x10000, 0x80000 - kPage, 4 * kPage);
+	EXPECT_EQ(l.place_of(0x11000), 0x80000u);
+	EXPECT_EQ(l.place_of(0x13000), 0x82000u);
+	EXPECT_FALSE(l.place_of(0x10000));	// filled before the move
+	EXPECT_EQ(l.source_of(0x80000), 0x11000u);	// no longer the old 0x80000
+	EXPECT_FALSE(l.source_of(0x11000));
+	// A fork's child waits for the same pages, apart from its parent.
+	LazyLedger child = l;
+	child.filled(0x80000);
+	EXPECT_EQ(l.place_of(0x11000), 0x80000u);
+	EXPECT_FALSE(child.place_of(0x11000));
+}
+
+} // namespace
