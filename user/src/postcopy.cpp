@@ -38,6 +38,30 @@ std::vector<AddressRange> stack_places(const Image &img)
 	return places;
 }
 
+// Pages the kernel writes for a thread as soon as it returns to user
+// space, which it does for the syscalls the restore makes in it: its rseq
+// area (cpu ids), and near it in the thread's control block what the
+// kernel keeps pointers to. They go with the image wherever they are.
+std::vector<uint64_t> thread_pages(const Image &img, uint64_t page)
+{
+	std::vector<uint64_t> pages;
+	auto add = [&](uint64_t addr, uint64_t len) {
+		if (!addr)
+			return;
+		for (uint64_t a = addr - addr % page; a < addr + len; a += page)
+			pages.push_back(a);
+	};
+	for (const auto &t : img.threads) {
+		add(t.rseq, 32);
+		add(t.robust_list, 24);
+		add(t.clear_child_tid, 4);
+		add(t.thread_pointer, 1);
+	}
+	std::sort(pages.begin(), pages.end());
+	pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+	return pages;
+}
+
 void put_u64(std::vector<uint8_t> &out, uint64_t v)
 {
 	uint8_t b[8];
@@ -81,7 +105,19 @@ LazyPlan plan_lazy(Image &img)
 	}
 	std::sort(plan.mappings.begin(), plan.mappings.end());
 
-	// Each run cut where it enters or leaves a lazy mapping.
+	// Each run cut where it enters or leaves a lazy mapping, and around
+	// the threads' pages.
+	const uint64_t page = img.page_size ? img.page_size : 4096;
+	const auto eager = thread_pages(img, page);
+	auto lazy_part = [&](uint64_t at, uint64_t end, const AddressRange &m) {
+		auto e = std::lower_bound(eager.begin(), eager.end(), at);
+		if (e != eager.end() && *e == at)
+			return std::make_pair(false, at + page);
+		uint64_t cut = std::min(end, m.second);
+		if (e != eager.end())
+			cut = std::min(cut, *e);
+		return std::make_pair(true, cut);
+	};
 	std::vector<PageRun> kept;
 	for (auto &run : img.pages) {
 		uint64_t at = run.addr, end = run.addr + run.len;
@@ -93,7 +129,12 @@ LazyPlan plan_lazy(Image &img)
 			while (m != plan.mappings.end() && m->second <= at)
 				++m;
 			if (m != plan.mappings.end() && holds(*m, at)) {
-				uint64_t cut = std::min(end, m->second);
+				auto [lazy, cut] = lazy_part(at, end, *m);
+				if (!lazy) {
+					kept.push_back({at, cut - at, {}});
+					at = cut;
+					continue;
+				}
 				// One run per mapping: a plan's runs lie in one each.
 				if (!plan.pages.empty() && plan.pages.back().second == at &&
 				    plan.pages.back().first >= m->first)
@@ -179,11 +220,12 @@ Result<void> check_lazy_plan(const LazyPlan &plan, const Image &img)
 			return fail(EBADMSG, strf("corrupted post-copy plan: 0x%llx-0x%llx is no "
 						  "private anonymous mapping of the image",
 						  (unsigned long long)s, (unsigned long long)e));
+	}
+	for (const auto &[s, e] : plan.pages)
 		if (run_overlapping(img.pages, s, e - s))
 			return fail(EBADMSG, strf("corrupted post-copy plan: the image carries pages "
 						  "of 0x%llx-0x%llx, which post-copy fills",
 						  (unsigned long long)s, (unsigned long long)e));
-	}
 	return {};
 }
 

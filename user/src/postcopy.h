@@ -45,7 +45,9 @@ struct LazyPlan {
 // Moves IMG's page runs (listed, not read: a capture's) that lie in
 // mappings post-copy can fill out of IMG into the plan: private anonymous
 // mappings (anon_fill.h) that hold no thread's stack pointer or signal
-// stack. IMG keeps the rest, which go before the process runs.
+// stack. IMG keeps the rest, which go before the process runs, and the
+// pages the kernel writes for a thread as soon as it runs (its rseq area,
+// robust list, control block) wherever they are.
 LazyPlan plan_lazy(Image &img);
 
 // The plan as the kLazyPlan message carries it, and back; a plan that is
@@ -55,7 +57,7 @@ std::vector<uint8_t> encode_lazy_plan(const LazyPlan &plan);
 Result<LazyPlan> decode_lazy_plan(std::span<const uint8_t> bytes, uint64_t page_size);
 // Whether PLAN's mappings are private anonymous mappings of IMG, each one
 // exactly (a userfaultfd registration that splits an area would change the
-// process's map).
+// process's map), and IMG carries none of the pages it serves.
 Result<void> check_lazy_plan(const LazyPlan &plan, const Image &img);
 
 // The sender's side: which of the plan's pages went, and what to send next.

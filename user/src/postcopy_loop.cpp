@@ -6,12 +6,15 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <string>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <unordered_set>
@@ -87,6 +90,52 @@ void kill_tree(pid_t pid)
 		kill(p, SIGKILL);
 }
 
+// The copy must not outlive us while its memory is incomplete: were this
+// process killed (SIGKILL, the OOM killer), its userfaultfd would close and
+// every page not yet here would read as zeros. A child of ours holds the
+// userfaultfd too (the copy's faults wait while it lives) and, told by the
+// kernel that we died (PR_SET_PDEATHSIG), kills the copy before it goes.
+class Keeper {
+public:
+	Keeper(int uffd, pid_t copy)
+	{
+		sigset_t all, old;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		pid_t parent = getpid();
+		pid_ = fork();
+		if (pid_ == 0) {
+			// Nothing of ours but the userfaultfd: the connection
+			// must close when we die.
+			if (uffd > 3)
+				close_range(3, unsigned(uffd) - 1, 0);
+			close_range(unsigned(uffd) + 1, ~0u, 0);
+			prctl(PR_SET_PDEATHSIG, SIGUSR1);
+			sigset_t wait;
+			sigemptyset(&wait);
+			sigaddset(&wait, SIGUSR1);
+			if (getppid() == parent)
+				sigwaitinfo(&wait, nullptr);
+			kill_tree(copy);
+			_exit(0);
+		}
+		sigprocmask(SIG_SETMASK, &old, nullptr);
+	}
+	// The copy's memory is complete, or it is dead: not needed.
+	~Keeper()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGKILL);
+			waitpid(pid_, nullptr, 0);
+		}
+	}
+	Keeper(const Keeper &) = delete;
+	Keeper &operator=(const Keeper &) = delete;
+
+private:
+	pid_t pid_ = -1;
+};
+
 // One address space being filled: the process's, or a child's it forked
 // during post-copy (UFFD_EVENT_FORK hands us the child's userfaultfd).
 struct Target {
@@ -98,12 +147,17 @@ struct Target {
 class Filler {
 public:
 	Filler(Channel &ch, uint64_t page) : ch_(ch), page_(page) {}
-	~Filler()
+	~Filler() { close_all(); }
+	// Until kLazyEnd: every page is sent then.
+	Result<PostcopyStats> run(int uffd, const LazyPlan &plan, int timeout_s);
+	// What is still waited for was dropped on the way (a page the copy
+	// replaced) and is the kernel's to fill once the userfaultfds go.
+	void close_all()
 	{
 		for (auto &t : targets_)
 			close(t.fd);
+		targets_.clear();
 	}
-	Result<PostcopyStats> run(int uffd, const LazyPlan &plan, int timeout_s);
 
 private:
 	Result<void> events(Target &t);
@@ -296,14 +350,7 @@ Result<PostcopyStats> Filler::run(int uffd, const LazyPlan &plan, int timeout_s)
 			return fail(EPROTO, "unexpected message during post-copy");
 		}
 	}
-	// Every page went; whatever is still waited for was dropped on the
-	// way (a page the copy replaced) and is the kernel's to fill now.
-	for (auto &t : targets_)
-		close(t.fd);
-	targets_.clear();
 	stats_.ms = ms_since(t0);
-	if (auto r = ch_.send(Msg::kLazyDone, std::string()); !r)
-		return std::unexpected(r.error());
 	return stats_;
 }
 
@@ -425,8 +472,21 @@ Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64
 Result<PostcopyStats> fill_lazy_pages(Channel &ch, int uffd, const LazyPlan &plan,
 				      uint64_t page_size, pid_t pid, int timeout_s)
 {
-	auto stats = Filler(ch, page_size).run(uffd, plan, timeout_s);
+	std::optional<Keeper> keeper;
+	if (uffd >= 0)
+		keeper.emplace(uffd, pid);
+	Filler filler(ch, page_size);
+	auto stats = filler.run(uffd, plan, timeout_s);
+	if (stats) {
+		keeper.reset();
+		filler.close_all();
+		// Its memory is whole: it runs on whatever the sender hears (a
+		// lost kLazyDone thaws the source there: two copies at worst).
+		(void)ch.send(Msg::kLazyDone, std::string());
+		return stats;
+	}
 	if (!stats) {
+		// Killed while the userfaultfds still hold its faults.
 		kill_tree(pid);
 		Error e = stats.error();
 		e.context += strf(" [its copy here, process %d, was killed: its memory could not "

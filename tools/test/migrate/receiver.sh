@@ -125,4 +125,27 @@ check "recv.streamed.arrived_with_its_memory_intact" [ $rc -eq 0 ]
 [ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
 peak=$(echo "$out" | sed -n 's/.*peak memory during the move: \([0-9]*\).*/\1/p')
 check "recv.streamed.peak_memory_below_the_process_size" [ "${peak:-999}" -lt 48 ]
+
+# sender.sh's --lazy moves: memhog checks all of its memory here as it
+# comes; a copy whose sender died is killed, not left running on zeros;
+# postcopy.c checks its memory through fork, mremap, madvise, munmap and
+# the kernel's reads.
+rm -f /tmp/after
+recv --wait
+check "recv.lazy.arrived_with_its_memory_intact" [ $rc -eq 0 ]
+check "recv.lazy.checked_here" grep -q "checked after the move: ok" /tmp/after
+check "recv.lazy.filled_as_it_ran" has "$out" "post-copy: 64.0 MiB filled"
+[ $rc -eq 0 ] || tail -3 /tmp/after | sed 's/^/# hog: /'
+rm -f /tmp/after
+recv
+check "recv.lazy.sender_killed.refused" [ $rc -ne 0 ]
+check "recv.lazy.sender_killed.says_copy_killed" has "$out" "was killed"
+usleep 500000
+check "recv.lazy.sender_killed.no_copy_left" [ "$(ps | grep -c '[m]emhog')" -eq 0 ]
+check "recv.lazy.sender_killed.never_checked_here" [ "$(grep -c 'checked after the move' /tmp/after)" -eq 0 ]
+rm -f /tmp/after
+recv --wait
+check "recv.lazy.events.exit_0" [ $rc -eq 0 ]
+check "recv.lazy.events.memory_right_through_each" grep -q "^postcopy: ok" /tmp/after
+[ $rc -eq 0 ] || sed 's/^/# postcopy: /' /tmp/after
 echo "1..$n"

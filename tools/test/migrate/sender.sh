@@ -198,4 +198,37 @@ send --key /root/key
 check "streamed.exit_0" [ $rc -eq 0 ]
 wait $pid
 check "streamed.source_gone" [ $? -eq 137 ]
+
+# --lazy: memhog (64 MiB) runs on B at once, its memory following it
+# (post-copy) while it checks all of it there.
+hog 1 64
+send --key /root/key --lazy
+check "lazy.exit_0" [ $rc -eq 0 ]
+check "lazy.served_the_memory_after" has "$out" "post-copy:"
+wait $pid
+check "lazy.source_gone" [ $? -eq 137 ]
+
+# The sender dies during post-copy: B kills its copy (its memory cannot
+# be completed), and the source, whose freeze died with the sender, runs
+# on here from where it stopped, its memory whole.
+hog 1 64
+HETMIG_FAULT_DIE_AFTER=postcopy send --key /root/key --lazy
+check "lazy.sender_killed.died" [ $rc -eq 137 ]
+before=$(checks); i=0
+until [ "$(checks)" -gt "$before" ] || [ $i -ge 25 ]; do usleep 200000; i=$((i + 1)); done
+check "lazy.sender_killed.source_runs_on" [ "$(checks)" -gt "$before" ]
+touch /tmp/arrived; wait $pid; st=$?
+[ $st -eq 0 ] || tail -3 /tmp/hog | sed 's/^/# hog: /'
+check "lazy.sender_killed.source_memory_intact" [ $st -eq 0 ]
+
+# Forks, mremap, MADV_DONTNEED, munmap and kernel reads of pages still
+# on their way (postcopy.c): the program checks its memory through each.
+rm -f /tmp/arrived /tmp/pc
+/usr/lib/hetmig/selftests/postcopy /tmp/arrived > /tmp/pc 2>&1 &
+pid=$!
+wait_for /tmp/pc "ready"
+send --key /root/key --lazy
+check "lazy.events.exit_0" [ $rc -eq 0 ]
+wait $pid
+check "lazy.events.source_gone" [ $? -eq 137 ]
 echo "1..$n"
