@@ -58,23 +58,34 @@ private:
 	size_t pos_ = 0;
 };
 
-// `send --live`'s question: "VERSION PAGE_SIZE TRACKING". The pages of
-// the rounds are held here, nothing is rebuilt before the final image.
-Result<PrecopyStore> take_precopy(Channel &ch, const std::vector<uint8_t> &ask)
+// A sender's question "VERSION PAGE_SIZE ..." for WHAT ("pre-copy"), of
+// a protocol this hetmig speaks as version WANT: its page size, when it
+// is this machine's.
+Result<unsigned long> asked_pages(const std::vector<uint8_t> &ask, const char *what,
+				  unsigned want)
 {
 	unsigned version = 0;
 	unsigned long page = 0;
 	std::string text(ask.begin(), ask.end());
-	if (std::sscanf(text.c_str(), "%u %lu", &version, &page) != 2 || version != kPrecopyVersion)
-		return fail(EPROTONOSUPPORT, strf("pre-copy version %u is not supported (this "
-						  "hetmig speaks version %u)", version,
-						  kPrecopyVersion));
+	if (std::sscanf(text.c_str(), "%u %lu", &version, &page) != 2 || version != want)
+		return fail(EPROTONOSUPPORT, strf("%s version %u is not supported (this hetmig "
+						  "speaks version %u)", what, version, want));
 	if (page != static_cast<unsigned long>(sysconf(_SC_PAGESIZE)))
-		return fail(EINVAL, strf("pre-copy of %lu-byte pages, this machine's are %ld",
+		return fail(EINVAL, strf("%s of %lu-byte pages, this machine's are %ld", what,
 					 page, sysconf(_SC_PAGESIZE)));
+	return page;
+}
+
+// `send --live`'s question: "VERSION PAGE_SIZE TRACKING". The pages of
+// the rounds are held here, nothing is rebuilt before the final image.
+Result<PrecopyStore> take_precopy(Channel &ch, const std::vector<uint8_t> &ask)
+{
+	auto page = asked_pages(ask, "pre-copy", kPrecopyVersion);
+	if (!page)
+		return std::unexpected(page.error());
 	if (auto r = ch.send(Msg::kLive, std::to_string(kPrecopyVersion)); !r)
 		return std::unexpected(r.error());
-	return PrecopyStore(page);
+	return PrecopyStore(*page);
 }
 
 // The rounds up to the final image: each applied to STORE, later pages
@@ -102,17 +113,8 @@ Result<std::pair<Msg, std::vector<uint8_t>>> take_rounds(Channel &ch, PrecopySto
 // machine can fill a running process's memory (postcopy_loop.h).
 Result<void> take_postcopy(Channel &ch, const std::vector<uint8_t> &ask)
 {
-	unsigned version = 0;
-	unsigned long page = 0;
-	std::string text(ask.begin(), ask.end());
-	if (std::sscanf(text.c_str(), "%u %lu", &version, &page) != 2 ||
-	    version != kPostcopyVersion)
-		return fail(EPROTONOSUPPORT, strf("post-copy version %u is not supported (this "
-						  "hetmig speaks version %u)", version,
-						  kPostcopyVersion));
-	if (page != static_cast<unsigned long>(sysconf(_SC_PAGESIZE)))
-		return fail(EINVAL, strf("post-copy of %lu-byte pages, this machine's are %ld",
-					 page, sysconf(_SC_PAGESIZE)));
+	if (auto page = asked_pages(ask, "post-copy", kPostcopyVersion); !page)
+		return std::unexpected(page.error());
 	if (auto r = lazy_possible(); !r)
 		return r;
 	return ch.send(Msg::kLazy, std::to_string(kPostcopyVersion));

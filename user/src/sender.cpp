@@ -211,25 +211,34 @@ Result<void> keep_unconverted_pages(PrecopySender &pre, const Image &source, Ima
 	return {};
 }
 
+// Asks the destination TYPE with TEXT before process PID is touched; an
+// answer of another type is a refusal, REFUSED_WHY (with its words) and
+// the process running on.
+Result<void> ask_destination(pid_t pid, Channel &ch, Msg type, const std::string &text,
+			     const char *refused_why)
+{
+	if (auto r = ch.send(type, text); !r)
+		return r;
+	auto answer = ch.receive();
+	if (!answer)
+		return std::unexpected(answer.error());
+	if (answer->first != type)
+		return fail(EPROTONOSUPPORT, strf("%s (it said: %s) [process %d was not stopped: it "
+						  "runs on here]", refused_why,
+						  text_of(answer->second).c_str(), pid));
+	return {};
+}
+
 // What `send --live` asks of the destination: pre-copy rounds it applies
 // and rebuilds from only after the final image. A receiver from before
 // --live refuses kLive as a cut image: its words are passed on.
 Result<void> ask_for_precopy(pid_t pid, Channel &ch, DirtyTracking tracking)
 {
-	if (auto r = ch.send(Msg::kLive, strf("%u %ld %s", kPrecopyVersion, sysconf(_SC_PAGESIZE),
-					      tracking_name(tracking)));
-	    !r)
-		return r;
-	auto answer = ch.receive();
-	if (!answer)
-		return std::unexpected(answer.error());
-	if (answer->first != Msg::kLive)
-		return fail(EPROTONOSUPPORT,
-			    strf("the destination does not take pre-copy rounds (--live): its "
-				 "hetmig is older, or refused (it said: %s); send without --live "
-				 "[process %d was not stopped: it runs on here]",
-				 text_of(answer->second).c_str(), pid));
-	return {};
+	return ask_destination(pid, ch, Msg::kLive,
+			       strf("%u %ld %s", kPrecopyVersion, sysconf(_SC_PAGESIZE),
+				    tracking_name(tracking)),
+			       "the destination does not take pre-copy rounds (--live): its hetmig "
+			       "is older, or refused; send without --live");
 }
 
 // What `send --lazy` asks of the destination: to run the process before
@@ -237,18 +246,10 @@ Result<void> ask_for_precopy(pid_t pid, Channel &ch, DirtyTracking tracking)
 // cannot (not root) or is older: its words are passed on.
 Result<void> ask_for_postcopy(pid_t pid, Channel &ch)
 {
-	if (auto r = ch.send(Msg::kLazy, strf("%u %ld", kPostcopyVersion, sysconf(_SC_PAGESIZE)));
-	    !r)
-		return r;
-	auto answer = ch.receive();
-	if (!answer)
-		return std::unexpected(answer.error());
-	if (answer->first != Msg::kLazy)
-		return fail(EPROTONOSUPPORT,
-			    strf("the destination does not take post-copy (--lazy): %s; send "
-				 "without --lazy [process %d was not stopped: it runs on here]",
-				 text_of(answer->second).c_str(), pid));
-	return {};
+	return ask_destination(pid, ch, Msg::kLazy,
+			       strf("%u %ld", kPostcopyVersion, sysconf(_SC_PAGESIZE)),
+			       "the destination does not take post-copy (--lazy): its hetmig is "
+			       "older, or it refused; send without --lazy");
 }
 
 struct PrecopyDone {
