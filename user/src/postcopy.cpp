@@ -90,7 +90,7 @@ uint64_t LazyPlan::bytes() const
 	return n;
 }
 
-LazyPlan plan_lazy(Image &img)
+LazyPlan plan_lazy(Image &img, std::vector<PageRun> *lazy_runs)
 {
 	LazyPlan plan;
 	auto places = stack_places(img);
@@ -121,6 +121,15 @@ LazyPlan plan_lazy(Image &img)
 	std::vector<PageRun> kept;
 	for (auto &run : img.pages) {
 		uint64_t at = run.addr, end = run.addr + run.len;
+		// [AT, CUT) of RUN, with its bytes when the run has them.
+		auto part = [&run](uint64_t from, uint64_t cut) {
+			PageRun r{from, cut - from, {}};
+			auto bytes = run.bytes();
+			if (!bytes.empty())
+				r.data.assign(bytes.begin() + long(from - run.addr),
+					      bytes.begin() + long(cut - run.addr));
+			return r;
+		};
 		auto m = std::upper_bound(plan.mappings.begin(), plan.mappings.end(),
 					  AddressRange{at, UINT64_MAX});
 		if (m != plan.mappings.begin())
@@ -131,10 +140,12 @@ LazyPlan plan_lazy(Image &img)
 			if (m != plan.mappings.end() && holds(*m, at)) {
 				auto [lazy, cut] = lazy_part(at, end, *m);
 				if (!lazy) {
-					kept.push_back({at, cut - at, {}});
+					kept.push_back(part(at, cut));
 					at = cut;
 					continue;
 				}
+				if (lazy_runs)
+					lazy_runs->push_back(part(at, cut));
 				// One run per mapping: a plan's runs lie in one each.
 				if (!plan.pages.empty() && plan.pages.back().second == at &&
 				    plan.pages.back().first >= m->first)
@@ -145,7 +156,7 @@ LazyPlan plan_lazy(Image &img)
 				continue;
 			}
 			uint64_t cut = m == plan.mappings.end() ? end : std::min(end, m->first);
-			kept.push_back({at, cut - at, {}});
+			kept.push_back(part(at, cut));
 			at = cut;
 		}
 	}
@@ -227,6 +238,30 @@ Result<void> check_lazy_plan(const LazyPlan &plan, const Image &img)
 						  "of 0x%llx-0x%llx, which post-copy fills",
 						  (unsigned long long)s, (unsigned long long)e));
 	return {};
+}
+
+PageReader runs_reader(std::shared_ptr<const std::vector<PageRun>> runs)
+{
+	return [runs](uint64_t addr, std::span<uint8_t> out) -> Result<void> {
+		size_t done = 0;
+		auto it = std::upper_bound(runs->begin(), runs->end(), addr,
+					   [](uint64_t a, const PageRun &r) { return a < r.addr; });
+		if (it != runs->begin())
+			--it;
+		for (; done < out.size() && it != runs->end(); ++it) {
+			uint64_t at = addr + done;
+			if (at < it->addr || at >= it->addr + it->len)
+				break;
+			auto bytes = it->bytes();
+			size_t n = std::min<size_t>(out.size() - done, it->addr + it->len - at);
+			std::memcpy(out.data() + done, bytes.data() + (at - it->addr), n);
+			done += n;
+		}
+		if (done < out.size())
+			return fail(EFAULT, strf("no bytes held for 0x%llx",
+						 (unsigned long long)(addr + done)));
+		return {};
+	};
 }
 
 LazySource::LazySource(std::vector<AddressRange> pages, uint64_t page_size)

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -48,7 +49,14 @@ struct LazyPlan {
 // stack. IMG keeps the rest, which go before the process runs, and the
 // pages the kernel writes for a thread as soon as it runs (its rseq area,
 // robust list, control block) wherever they are.
-LazyPlan plan_lazy(Image &img);
+// With LAZY_RUNS, the runs taken out go there too, with their bytes when
+// IMG's runs carry them (a converted image's).
+LazyPlan plan_lazy(Image &img, std::vector<PageRun> *lazy_runs = nullptr);
+
+// A reader of the bytes RUNS hold (sorted, with bytes), for the pages a
+// converted image leaves for post-copy: the source's memory is not the
+// image's there.
+PageReader runs_reader(std::shared_ptr<const std::vector<PageRun>> runs);
 
 // The plan as the kLazyPlan message carries it, and back; a plan that is
 // not sorted, overlaps itself, is not page-aligned or has a page outside

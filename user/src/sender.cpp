@@ -358,6 +358,7 @@ private:
 	std::optional<PrecopySender> pre_;
 	std::optional<PrecopyDone> precopied_;
 	std::optional<LazyPlan> lazy_;		// --lazy: what post-copy serves
+	PageReader lazy_reader_;		// and from where, across ISAs
 	std::optional<PostcopyStats> postcopied_;
 	std::optional<convert::Parking> parking_;
 	std::optional<FrozenTree> frozen_;	// the process and its descendants
@@ -438,14 +439,16 @@ Result<void> Sender::prepare()
 			tell_peer_ = true;
 		return r;
 	}
-	if (r_.lazy)
-		return fail(EOPNOTSUPP, strf("--lazy moves a process within one ISA; %s is %s [process "
-					     "%d was not stopped: it runs on here]", r_.dest.c_str(),
-					     arch_name(ch_->peer_arch()), r_.pid));
 	auto c = prepare_cross_isa(r_.pid, *ch_, r_.dest);
 	if (!c)
 		return std::unexpected(c.error());
 	cross_ = std::move(*c);
+	if (r_.lazy) {
+		tell_peer_ = false;  // it refused, or was told
+		if (auto r = ask_for_postcopy(r_.pid, *ch_); !r)
+			return r;
+		tell_peer_ = true;
+	}
 	// Sites hetmig check refuses are no migration points: the runtime goes
 	// past them (verified once, before the process is stopped).
 	if (!r_.every_point)
@@ -534,7 +537,7 @@ Result<void> Sender::stop_at_a_point()
 		if (pre_ && !cross_)
 			if (auto r = pre_->finish(*img_); !r)
 				return r;
-		if (r_.lazy)
+		if (r_.lazy && !cross_)
 			lazy_ = plan_lazy(*img_);
 		if (!cross_)
 			return {};
@@ -548,6 +551,13 @@ Result<void> Sender::stop_at_a_point()
 				if (auto r = keep_unconverted_pages(*pre_, *img_, *converted); !r)
 					return r;
 			img_ = std::move(*converted);
+			// The converted pages left for later are served from here:
+			// the source's memory is the other ISA's.
+			if (r_.lazy) {
+				auto runs = std::make_shared<std::vector<PageRun>>();
+				lazy_ = plan_lazy(*img_, runs.get());
+				lazy_reader_ = runs_reader(std::move(runs));
+			}
 			return {};
 		}
 		points_tried_++;
@@ -635,8 +645,8 @@ Result<void> Sender::commit()
 Result<void> Sender::postcopy()
 {
 	tell_peer_ = true;
-	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)), write_.reader,
-				      r_.timeout_s);
+	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)),
+				      lazy_reader_ ? lazy_reader_ : write_.reader, r_.timeout_s);
 	if (!stats) {
 		Error e = stats.error();
 		e.context += strf(" [its copy on %s is killed there; what it did since the commit is "

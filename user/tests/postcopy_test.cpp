@@ -97,6 +97,38 @@ TEST(PlanLazy, DisabledSignalStackIsNoStack)
 	EXPECT_EQ(plan.pages.back(), (AddressRange{0x400000, 0x401000}));
 }
 
+TEST(PlanLazy, AConvertedImageKeepsItsBytesAndHandsOverTheRest)
+{
+	Image img = sample();
+	for (auto &run : img.pages) {
+		run.data.resize(run.len);
+		for (uint64_t i = 0; i < run.len; i++)
+			run.data[i] = uint8_t((run.addr + i) / kPage);
+	}
+	auto lazy = std::make_shared<std::vector<PageRun>>();
+	LazyPlan plan = plan_lazy(img, lazy.get());
+	for (const auto &run : img.pages) {
+		ASSERT_EQ(run.data.size(), run.len);
+		EXPECT_EQ(run.data.front(), uint8_t(run.addr / kPage));
+	}
+	// The reader gives each page of the plan, across the runs it was cut
+	// from (0x202000-0x206000 was one run, two in the plan), and nothing
+	// else.
+	PageReader read = runs_reader(lazy);
+	for (const auto &[s, e] : plan.pages) {
+		std::vector<uint8_t> got(e - s);
+		ASSERT_TRUE(read(s, got));
+		for (uint64_t a = s; a < e; a += kPage)
+			EXPECT_EQ(got[a - s], uint8_t(a / kPage));
+	}
+	std::vector<uint8_t> across(4 * kPage);
+	ASSERT_TRUE(read(0x202000, across));
+	EXPECT_EQ(across[3 * kPage], uint8_t(0x205));
+	std::vector<uint8_t> one(kPage);
+	EXPECT_FALSE(read(0x101000, one));	// the rseq page went with the image
+	EXPECT_FALSE(read(0x300000, one));
+}
+
 TEST(LazyPlanWire, RoundTripsAndRefusesEveryCut)
 {
 	Image img = sample();
