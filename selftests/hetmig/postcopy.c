@@ -4,7 +4,7 @@
  * the destination at once in each way that changes an address space under
  * a userfaultfd (tools/test/migrate-test).
  *
- * usage: postcopy ARRIVED_FILE
+ * usage: postcopy ARRIVED_FILE [tree]
  *
  * Fills four regions of 8 MiB (each page's words follow from its region and
  * number), prints "ready", and waits until ARRIVED_FILE exists, which only
@@ -18,6 +18,11 @@
  *            now, not what the source had), the second half checked;
  *   munmap   the second half of region 0 is unmapped, the first checked.
  * Prints "postcopy: ok" and exits 0, or what differs and exits 1.
+ *
+ * With "tree" it has a child before the move (the two move as a tree): the
+ * child rewrites region 1 with words of its own (its pages differ from its
+ * parent's at the same addresses), waits for ARRIVED_FILE too and checks
+ * them; the parent counts the child's verdict in its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,10 +77,10 @@ int main(int argc, char **argv)
 	int i, fds[2], status, bad = 0;
 	size_t n, k;
 	void *to;
-	pid_t child;
+	pid_t child, member = -1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: postcopy ARRIVED_FILE\n");
+	if (argc < 2 || (argc == 3 && strcmp(argv[2], "tree")) || argc > 3) {
+		fprintf(stderr, "usage: postcopy ARRIVED_FILE [tree]\n");
 		return 2;
 	}
 	for (i = 0; i < 4; i++) {
@@ -88,6 +93,19 @@ int main(int argc, char **argv)
 		for (n = 0; n < REGION / PAGE; n++)
 			for (k = 0; k < WORDS; k++)
 				((uint64_t *)(r[i] + n * PAGE))[k] = word(i, n, k);
+	}
+	if (argc == 3) {
+		member = fork();
+		if (member < 0)
+			return perror("postcopy: fork"), 2;
+		if (member == 0) {
+			for (n = 0; n < REGION / PAGE; n++)
+				for (k = 0; k < WORDS; k++)
+					((uint64_t *)(r[1] + n * PAGE))[k] = word(5, n, k);
+			while (access(argv[1], F_OK))
+				nanosleep(&tick, NULL);
+			_exit(check("tree member", r[1], 5, 0, REGION / PAGE));
+		}
 	}
 	printf("ready\n");
 	fflush(stdout);
@@ -138,6 +156,11 @@ int main(int argc, char **argv)
 
 	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("postcopy: fork: the child found its memory wrong\n");
+		bad = 1;
+	}
+	if (member > 0 && (waitpid(member, &status, 0) != member || !WIFEXITED(status) ||
+			   WEXITSTATUS(status))) {
+		printf("postcopy: tree member: its memory was wrong\n");
 		bad = 1;
 	}
 	printf("postcopy: %s\n", bad ? "failed" : "ok");

@@ -64,7 +64,7 @@ enum class Msg : uint8_t {
 	kLazy = 'Z',	// sender: "VERSION PAGE_SIZE", post-copy (send --lazy);
 			// receiver: "VERSION" when it can take it (or kError)
 	kLazyPlan = 'N',	// sender, before the image: what post-copy fills
-			// (postcopy.h, encode_lazy_plan)
+			// (postcopy.h, encode_lazy_plans)
 	kPageAsk = 'A',	// receiver, after kDone: u64, a page a fault waits for
 	kPages = 'G',	// sender, after kDone: u64 address, then whole pages
 	kLazyEnd = 'F',	// sender: every page of the plan was sent

@@ -175,23 +175,24 @@ LazyPlan plan_lazy(Image &img, std::vector<PageRun> *lazy_runs)
 	return plan;
 }
 
-std::vector<uint8_t> encode_lazy_plan(const LazyPlan &plan)
+std::vector<uint8_t> encode_lazy_plans(const std::vector<LazyPlan> &plans)
 {
 	std::vector<uint8_t> out;
-	put_u64(out, plan.mappings.size());
-	put_u64(out, plan.pages.size());
-	for (const auto &[s, e] : plan.mappings) {
-		put_u64(out, s);
-		put_u64(out, e);
-	}
-	for (const auto &[s, e] : plan.pages) {
-		put_u64(out, s);
-		put_u64(out, e);
+	put_u64(out, plans.size());
+	for (const auto &plan : plans) {
+		put_u64(out, plan.mappings.size());
+		put_u64(out, plan.pages.size());
+		for (const auto *ranges : {&plan.mappings, &plan.pages})
+			for (const auto &[s, e] : *ranges) {
+				put_u64(out, s);
+				put_u64(out, e);
+			}
 	}
 	return out;
 }
 
-Result<LazyPlan> decode_lazy_plan(std::span<const uint8_t> bytes, uint64_t page_size)
+Result<std::vector<LazyPlan>> decode_lazy_plans(std::span<const uint8_t> bytes,
+						uint64_t page_size)
 {
 	auto bad = [] { return fail(EBADMSG, "corrupted post-copy plan"); };
 	size_t pos = 0;
@@ -202,24 +203,30 @@ Result<LazyPlan> decode_lazy_plan(std::span<const uint8_t> bytes, uint64_t page_
 		pos += 8;
 		return true;
 	};
-	uint64_t nm, np;
-	if (!get(nm) || !get(np) || nm > bytes.size() / 16 || np > bytes.size() / 16 ||
-	    (nm + np) * 16 != bytes.size() - pos)
+	uint64_t n;
+	if (!page_size || !get(n) || n > bytes.size() / 16)
 		return bad();
-	LazyPlan plan;
-	for (uint64_t i = 0; i < nm + np; i++) {
-		uint64_t s = 0, e = 0;
-		get(s);
-		get(e);
-		(i < nm ? plan.mappings : plan.pages).push_back({s, e});
-	}
-	if (!page_size || !well_formed(plan.mappings, page_size) ||
-	    !well_formed(plan.pages, page_size))
-		return bad();
-	for (const auto &[s, e] : plan.pages)
-		if (!ranges_hold(plan.mappings, s, e - s))
+	std::vector<LazyPlan> plans(n);
+	for (auto &plan : plans) {
+		uint64_t nm, np;
+		if (!get(nm) || !get(np) || nm > bytes.size() / 16 || np > bytes.size() / 16 ||
+		    (nm + np) * 16 > bytes.size() - pos)
 			return bad();
-	return plan;
+		for (uint64_t i = 0; i < nm + np; i++) {
+			uint64_t s = 0, e = 0;
+			get(s);
+			get(e);
+			(i < nm ? plan.mappings : plan.pages).push_back({s, e});
+		}
+		if (!well_formed(plan.mappings, page_size) || !well_formed(plan.pages, page_size))
+			return bad();
+		for (const auto &[s, e] : plan.pages)
+			if (!ranges_hold(plan.mappings, s, e - s))
+				return bad();
+	}
+	if (pos != bytes.size())
+		return bad();
+	return plans;
 }
 
 Result<void> check_lazy_plan(const LazyPlan &plan, const Image &img)

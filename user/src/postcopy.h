@@ -58,11 +58,13 @@ LazyPlan plan_lazy(Image &img, std::vector<PageRun> *lazy_runs = nullptr);
 // image's there.
 PageReader runs_reader(std::shared_ptr<const std::vector<PageRun>> runs);
 
-// The plan as the kLazyPlan message carries it, and back; a plan that is
-// not sorted, overlaps itself, is not page-aligned or has a page outside
-// its mappings is refused as corrupted.
-std::vector<uint8_t> encode_lazy_plan(const LazyPlan &plan);
-Result<LazyPlan> decode_lazy_plan(std::span<const uint8_t> bytes, uint64_t page_size);
+// A tree's plans (its root's first, then Image::members' in order) as the
+// kLazyPlan message carries them, and back; a plan that is not sorted,
+// overlaps itself, is not page-aligned or has a page outside its mappings
+// is refused as corrupted.
+std::vector<uint8_t> encode_lazy_plans(const std::vector<LazyPlan> &plans);
+Result<std::vector<LazyPlan>> decode_lazy_plans(std::span<const uint8_t> bytes,
+						uint64_t page_size);
 // Whether PLAN's mappings are private anonymous mappings of IMG, each one
 // exactly (a userfaultfd registration that splits an area would change the
 // process's map), and IMG carries none of the pages it serves.

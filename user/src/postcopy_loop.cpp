@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "postcopy_loop.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -17,7 +18,7 @@
 #include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <unordered_set>
+#include <set>
 #include <vector>
 
 #include "anon_fill.h"
@@ -39,11 +40,23 @@ double ms_since(Clock::time_point t0)
 	return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-std::vector<uint8_t> u64_bytes(uint64_t v)
+// A page's name on the wire: which process of the tree (its root 0, then
+// Image::members in order), and its address at the source.
+std::vector<uint8_t> page_name(uint64_t process, uint64_t addr)
 {
-	std::vector<uint8_t> b(8);
-	std::memcpy(b.data(), &v, 8);
+	std::vector<uint8_t> b(16);
+	std::memcpy(b.data(), &process, 8);
+	std::memcpy(b.data() + 8, &addr, 8);
 	return b;
+}
+
+bool read_page_name(std::span<const uint8_t> b, uint64_t &process, uint64_t &addr)
+{
+	if (b.size() < 16)
+		return false;
+	std::memcpy(&process, b.data(), 8);
+	std::memcpy(&addr, b.data() + 8, 8);
+	return true;
 }
 
 // Waits until FD has something to read, at most TIMEOUT_MS (-1: no
@@ -97,19 +110,24 @@ void kill_tree(pid_t pid)
 // kernel that we died (PR_SET_PDEATHSIG), kills the copy before it goes.
 class Keeper {
 public:
-	Keeper(int uffd, pid_t copy)
+	Keeper(std::vector<int> uffds, pid_t copy)
 	{
+		std::sort(uffds.begin(), uffds.end());
 		sigset_t all, old;
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, &old);
 		pid_t parent = getpid();
 		pid_ = fork();
 		if (pid_ == 0) {
-			// Nothing of ours but the userfaultfd: the connection
+			// Nothing of ours but the userfaultfds: the connection
 			// must close when we die.
-			if (uffd > 3)
-				close_range(3, unsigned(uffd) - 1, 0);
-			close_range(unsigned(uffd) + 1, ~0u, 0);
+			unsigned from = 3;
+			for (int fd : uffds) {
+				if (unsigned(fd) > from)
+					close_range(from, unsigned(fd) - 1, 0);
+				from = unsigned(fd) + 1;
+			}
+			close_range(from, ~0u, 0);
 			prctl(PR_SET_PDEATHSIG, SIGUSR1);
 			sigset_t wait;
 			sigemptyset(&wait);
@@ -140,6 +158,7 @@ private:
 // during post-copy (UFFD_EVENT_FORK hands us the child's userfaultfd).
 struct Target {
 	int fd;
+	uint64_t process;	// whose pages it waits for (page_name)
 	LazyLedger ledger;
 	bool gone = false;
 };
@@ -149,7 +168,8 @@ public:
 	Filler(Channel &ch, uint64_t page) : ch_(ch), page_(page) {}
 	~Filler() { close_all(); }
 	// Until kLazyEnd: every page is sent then.
-	Result<PostcopyStats> run(int uffd, const LazyPlan &plan, int timeout_s);
+	Result<PostcopyStats> run(const std::vector<int> &uffds, const std::vector<LazyPlan> &plans,
+				  int timeout_s);
 	// What is still waited for was dropped on the way (a page the copy
 	// replaced) and is the kernel's to fill once the userfaultfds go.
 	void close_all()
@@ -173,7 +193,7 @@ private:
 	// Zero pages the kernel refused while the map changed (EAGAIN):
 	// tried again once the events that changed it are read.
 	std::vector<std::pair<Target *, uint64_t>> retry_;
-	std::unordered_set<uint64_t> asked_;
+	std::set<std::pair<uint64_t, uint64_t>> asked_;	// page names
 	PostcopyStats stats_;
 };
 
@@ -207,7 +227,7 @@ Result<void> Filler::events(Target &t)
 			fcntl(child, F_SETFL, O_NONBLOCK);
 			fcntl(child, F_SETFD, FD_CLOEXEC);
 			// The child waits for what its parent waits for.
-			targets_.push_back({child, t.ledger});
+			targets_.push_back({child, t.process, t.ledger});
 			stats_.forks++;
 			break;
 		}
@@ -228,9 +248,9 @@ Result<void> Filler::fault(Target &t, uint64_t addr)
 {
 	addr -= addr % page_;
 	if (auto src = t.ledger.source_of(addr)) {
-		if (asked_.insert(*src).second) {
+		if (asked_.insert({t.process, *src}).second) {
 			stats_.asked++;
-			return ch_.send(Msg::kPageAsk, u64_bytes(*src));
+			return ch_.send(Msg::kPageAsk, page_name(t.process, *src));
 		}
 		return {};	// asked already: it is on its way
 	}
@@ -288,16 +308,15 @@ void Filler::copy(Target &t, uint64_t src, const uint8_t *bytes)
 
 Result<void> Filler::pages(std::span<const uint8_t> payload)
 {
-	uint64_t src;
-	if (payload.size() < 8 || (payload.size() - 8) % page_)
+	uint64_t process, src;
+	if (!read_page_name(payload, process, src) || (payload.size() - 16) % page_)
 		return fail(EBADMSG, "corrupted post-copy pages");
-	std::memcpy(&src, payload.data(), 8);
-	const uint8_t *bytes = payload.data() + 8;
-	for (uint64_t off = 0; off < payload.size() - 8; off += page_) {
-		asked_.erase(src + off);
+	const uint8_t *bytes = payload.data() + 16;
+	for (uint64_t off = 0; off < payload.size() - 16; off += page_) {
+		asked_.erase({process, src + off});
 		// By index: a fork while copying adds a target.
 		for (size_t i = 0; i < targets_.size(); i++) {
-			if (targets_[i].gone)
+			if (targets_[i].gone || targets_[i].process != process)
 				continue;
 			copy(targets_[i], src + off, bytes + off);
 		}
@@ -306,12 +325,15 @@ Result<void> Filler::pages(std::span<const uint8_t> payload)
 	return {};
 }
 
-Result<PostcopyStats> Filler::run(int uffd, const LazyPlan &plan, int timeout_s)
+Result<PostcopyStats> Filler::run(const std::vector<int> &uffds,
+				  const std::vector<LazyPlan> &plans, int timeout_s)
 {
 	auto t0 = Clock::now();
-	if (uffd >= 0) {
-		fcntl(uffd, F_SETFL, O_NONBLOCK);
-		targets_.push_back({uffd, LazyLedger(plan.pages, page_)});
+	for (size_t i = 0; i < uffds.size() && i < plans.size(); i++) {
+		if (uffds[i] < 0)
+			continue;
+		fcntl(uffds[i], F_SETFL, O_NONBLOCK);
+		targets_.push_back({uffds[i], i, LazyLedger(plans[i].pages, page_)});
 	}
 	for (;;) {
 		auto retry = std::move(retry_);
@@ -412,31 +434,43 @@ Result<void> register_lazy(int uffd, pid_t pid, const LazyPlan &plan)
 	return {};
 }
 
-Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64_t page_size,
-				       const PageReader &reader, int timeout_s)
+Result<PostcopyStats> serve_lazy_pages(Channel &ch, const std::vector<LazyPlan> &plans,
+				       uint64_t page_size, const std::vector<PageReader> &readers,
+				       int timeout_s)
 {
 	auto t0 = Clock::now();
-	LazySource source(plan.pages, page_size);
+	std::vector<LazySource> sources;
+	for (const auto &plan : plans)
+		sources.emplace_back(plan.pages, page_size);
 	PostcopyStats stats;
 	std::vector<uint8_t> buf;
-	auto send = [&](AddressRange r) -> Result<void> {
-		buf = u64_bytes(r.first);
-		buf.resize(8 + (r.second - r.first));
-		if (auto got = reader(r.first, {buf.data() + 8, r.second - r.first}); !got)
+	auto send = [&](uint64_t process, AddressRange r) -> Result<void> {
+		buf = page_name(process, r.first);
+		buf.resize(16 + (r.second - r.first));
+		if (auto got = readers[process](r.first, {buf.data() + 16, r.second - r.first});
+		    !got)
 			return got;
 		stats.pushed += r.second - r.first;
 		return ch.send(Msg::kPages, buf);
 	};
+	// The processes' pages are pushed one process after another.
+	size_t pushing = 0;
+	auto all_sent = [&] {
+		while (pushing < sources.size() && sources[pushing].all_sent())
+			pushing++;
+		return pushing == sources.size();
+	};
 	bool ended = false;
 	for (;;) {
 		// Asks first; pushing only while nothing is asked.
-		bool busy = !source.all_sent() || !ended;
+		bool busy = !all_sent() || !ended;
 		if (!readable(ch.fd(), busy ? 0 : timeout_s * 1000)) {
 			if (!busy)
 				return fail(ETIMEDOUT, strf("post-copy: the destination did not confirm "
 							    "the last pages in %d s", timeout_s));
-			if (auto r = source.next_push(kPushPages)) {
-				if (auto s = send(*r); !s)
+			if (!all_sent()) {
+				auto r = sources[pushing].next_push(kPushPages);
+				if (auto s = send(pushing, *r); !s)
 					return std::unexpected(s.error());
 				fault_point("postcopy");
 			} else {
@@ -449,12 +483,12 @@ Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64
 		auto m = ch.receive();
 		if (!m)
 			return std::unexpected(m.error());
-		if (m->first == Msg::kPageAsk && m->second.size() == 8) {
-			uint64_t addr;
-			std::memcpy(&addr, m->second.data(), 8);
+		uint64_t process, addr;
+		if (m->first == Msg::kPageAsk && read_page_name(m->second, process, addr) &&
+		    process < sources.size()) {
 			stats.asked++;
-			if (auto r = source.answer(addr, kPrefetchPages))
-				if (auto s = send(*r); !s)
+			if (auto r = sources[process].answer(addr, kPrefetchPages))
+				if (auto s = send(process, *r); !s)
 					return std::unexpected(s.error());
 		} else if (m->first == Msg::kLazyDone && ended) {
 			break;
@@ -469,14 +503,19 @@ Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64
 	return stats;
 }
 
-Result<PostcopyStats> fill_lazy_pages(Channel &ch, int uffd, const LazyPlan &plan,
-				      uint64_t page_size, pid_t pid, int timeout_s)
+Result<PostcopyStats> fill_lazy_pages(Channel &ch, const std::vector<int> &uffds,
+				      const std::vector<LazyPlan> &plans, uint64_t page_size,
+				      pid_t pid, int timeout_s)
 {
 	std::optional<Keeper> keeper;
-	if (uffd >= 0)
-		keeper.emplace(uffd, pid);
+	std::vector<int> held;
+	for (int fd : uffds)
+		if (fd >= 0)
+			held.push_back(fd);
+	if (!held.empty())
+		keeper.emplace(held, pid);
 	Filler filler(ch, page_size);
-	auto stats = filler.run(uffd, plan, timeout_s);
+	auto stats = filler.run(uffds, plans, timeout_s);
 	if (stats) {
 		keeper.reset();
 		filler.close_all();

@@ -47,17 +47,21 @@ uint64_t lazy_uffd_features();
 // or lost): called last before the process runs.
 Result<void> register_lazy(int uffd, pid_t pid, const LazyPlan &plan);
 
-// The sender, after kDone: pushes PLAN's pages read by READER (the frozen
-// source's), answering the receiver's asks first, then kLazyEnd, and
-// waits for kLazyDone. TIMEOUT_S: the longest silence taken.
-Result<PostcopyStats> serve_lazy_pages(Channel &ch, const LazyPlan &plan, uint64_t page_size,
-				       const PageReader &reader, int timeout_s);
+// The sender, after kDone: pushes the pages of PLANS (a tree's, its root's
+// first, as encode_lazy_plans) read by READERS (the frozen processes', or
+// a converted image's), answering the receiver's asks first, then
+// kLazyEnd, and waits for kLazyDone. TIMEOUT_S: the longest silence taken.
+Result<PostcopyStats> serve_lazy_pages(Channel &ch, const std::vector<LazyPlan> &plans,
+				       uint64_t page_size, const std::vector<PageReader> &readers,
+				       int timeout_s);
 
-// The receiver, after kDone: fills PLAN's pages into process PID through
-// UFFD (taken: closed at the end, which lets the kernel fill the rest of
-// the mappings, never waited for, with zeros) until kLazyEnd, then sends
-// kLazyDone. On any failure the copy and its children are killed.
-Result<PostcopyStats> fill_lazy_pages(Channel &ch, int uffd, const LazyPlan &plan,
-				      uint64_t page_size, pid_t pid, int timeout_s);
+// The receiver, after kDone: fills the pages of PLANS into the processes
+// of the tree rooted at PID through their UFFDS (by plan; -1 for none;
+// taken: closed at the end, which lets the kernel fill the rest of the
+// mappings, never waited for, with zeros) until kLazyEnd, then sends
+// kLazyDone. On any failure the copy and its descendants are killed.
+Result<PostcopyStats> fill_lazy_pages(Channel &ch, const std::vector<int> &uffds,
+				      const std::vector<LazyPlan> &plans, uint64_t page_size,
+				      pid_t pid, int timeout_s);
 
 } // namespace hetmig

@@ -822,7 +822,12 @@ struct TreeSetup {
 	std::vector<int> shm;	// the tree's shared memory, memfds
 	std::vector<int> tree_files;	// the descriptions its processes share
 	std::vector<int> ghosts;	// its deleted files and memfds (fds/ghost_files.h)
-	const LazyPlan *lazy = nullptr;	// post-copy's, for the root (postcopy.h)
+	// Post-copy's plans (postcopy.h), by member; null without post-copy.
+	const std::vector<LazyPlan> *lazy = nullptr;
+	bool lazy_member(size_t i) const
+	{
+		return lazy && i < lazy->size() && !(*lazy)[i].mappings.empty();
+	}
 };
 
 struct Created {
@@ -955,7 +960,7 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	// memory RESTORE_MM makes (anon_fill.h); given away, so the process
 	// never holds it. Without one the restorer writes the pages as ptrace
 	// would. Post-copy needs one kernel accesses wait on too.
-	if (int uffd = make_userfaultfd(i == 0 && t.lazy); uffd >= 0) {
+	if (int uffd = make_userfaultfd(t.lazy_member(i)); uffd >= 0) {
 		(void)send_fd(t.uffd_write[i], uffd);
 		close(uffd);
 	}
@@ -1014,8 +1019,8 @@ Result<void> RestoredProcess::release()
 {
 	// Its memory still to come is registered last: nothing of ours
 	// touches it after this.
-	if (lazy_uffd_ >= 0)
-		if (auto r = register_lazy(lazy_uffd_, pid_, lazy_plan_); !r)
+	for (const auto &l : lazy_)
+		if (auto r = register_lazy(l.uffd, l.pid, l.plan); !r)
 			return r;
 	// Its connections leave repair mode now that every socket of the tree
 	// exists and the move is committed (fds/tcp.h).
@@ -1039,26 +1044,34 @@ Result<void> RestoredProcess::release()
 	return {};
 }
 
-void RestoredProcess::set_lazy(int uffd, const LazyPlan &plan)
+void RestoredProcess::set_lazy(size_t index, pid_t pid, int uffd, const LazyPlan &plan)
 {
-	if (lazy_uffd_ >= 0)
-		close(lazy_uffd_);
-	lazy_uffd_ = uffd;
-	lazy_plan_ = plan;
+	lazy_.push_back({index, pid, uffd, plan});
 }
 
-int RestoredProcess::take_lazy_uffd()
+std::vector<int> RestoredProcess::take_lazy_uffds(size_t processes)
 {
-	int fd = lazy_uffd_;
-	lazy_uffd_ = -1;
-	return fd;
+	std::vector<int> fds(processes, -1);
+	for (auto &l : lazy_) {
+		if (l.index < processes)
+			fds[l.index] = l.uffd;
+		else
+			close(l.uffd);
+	}
+	lazy_.clear();
+	return fds;
+}
+
+void RestoredProcess::close_lazy()
+{
+	for (const auto &l : lazy_)
+		close(l.uffd);
+	lazy_.clear();
 }
 
 void RestoredProcess::discard()
 {
-	if (lazy_uffd_ >= 0)
-		close(lazy_uffd_);
-	lazy_uffd_ = -1;
+	close_lazy();
 	if (!pid_)
 		return;
 	kill(pid_, SIGKILL);
@@ -1162,14 +1175,14 @@ private:
 } // namespace
 
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
-				PageStream *pages, const LazyPlan *lazy)
+				PageStream *pages, const std::vector<LazyPlan> *lazy)
 {
 	SigpipeIgnored sigpipe_ignored;
 	TreeSetup t;
-	if (lazy && !img.members.empty())
-		return fail(EOPNOTSUPP, "post-copy (--lazy) moves one process, not a tree");
-	if (lazy && !lazy->mappings.empty())
-		t.lazy = lazy;
+	if (lazy && lazy->size() != img.members.size() + 1)
+		return fail(EBADMSG, strf("corrupted post-copy plan: %zu plans for a tree of %zu "
+					  "processes", lazy->size(), img.members.size() + 1));
+	t.lazy = lazy;
 	t.images.push_back(&img);
 	for (const auto &m : img.members)
 		t.images.push_back(&m);
@@ -1398,15 +1411,15 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 		// Sent before its RESTORE_MM, so here by now, if made at all.
 		int fill = receive_fd(uffd[i]->read_end());
 		LazyFill lazy_fill;
-		if (i == 0 && t.lazy) {
+		if (t.lazy_member(i)) {
 			// Its copy stays with the process: the plan's mappings are
 			// registered with it last before it runs (release).
 			int keep = fill >= 0 ? fcntl(fill, F_DUPFD_CLOEXEC, 0) : -1;
 			if (keep < 0)
 				return fail(fill >= 0 ? errno : EOPNOTSUPP,
 					    strf("post-copy: no userfaultfd for process %d", pids[i]));
-			proc.set_lazy(keep, *t.lazy);
-			lazy_fill = {t.lazy->mappings, lazy_uffd_features()};
+			proc.set_lazy(i, pids[i], keep, (*t.lazy)[i]);
+			lazy_fill = {(*t.lazy)[i].mappings, lazy_uffd_features()};
 		}
 		if (auto r = pages ? write_streamed_pages(*client, pids[i], mi, shm.fds, fill,
 							  *pages, i, lazy_fill)

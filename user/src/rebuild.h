@@ -49,10 +49,10 @@ public:
 	RestoredProcess(RestoredProcess &&o) noexcept
 		: pid_(o.pid_), tids_(std::move(o.tids_)), members_(std::move(o.members_)),
 		  stopped_(std::move(o.stopped_)), tcp_(std::move(o.tcp_)), notices_(std::move(o.notices_)), pid_kept_(o.pid_kept_),
-		  lazy_uffd_(o.lazy_uffd_), lazy_plan_(std::move(o.lazy_plan_))
+		  lazy_(std::move(o.lazy_))
 	{
 		o.pid_ = 0;
-		o.lazy_uffd_ = -1;
+		o.lazy_.clear();
 	}
 	RestoredProcess &operator=(RestoredProcess &&) = delete;
 	~RestoredProcess() { discard(); }
@@ -88,11 +88,12 @@ public:
 	Result<void> release();
 	// Kills the stopped process and reaps it (a migration called off).
 	void discard();
-	// Post-copy (postcopy.h): the process's userfaultfd (taken) and what
-	// it fills; release() registers the plan's mappings with it before
-	// the process runs, after which the caller takes it.
-	void set_lazy(int uffd, const LazyPlan &plan);
-	int take_lazy_uffd();
+	// Post-copy (postcopy.h): the userfaultfd (taken) of the tree's
+	// process INDEX (0 the root), PID here, and what it fills; release()
+	// registers the plan's mappings with it before the process runs,
+	// after which the caller takes them all, by index (-1 for none).
+	void set_lazy(size_t index, pid_t pid, int uffd, const LazyPlan &plan);
+	std::vector<int> take_lazy_uffds(size_t processes);
 
 private:
 	pid_t pid_;
@@ -102,18 +103,26 @@ private:
 	std::vector<fds::TcpRelease> tcp_;
 	std::vector<std::string> notices_;
 	bool pid_kept_;
-	int lazy_uffd_ = -1;
-	LazyPlan lazy_plan_;
+	struct Lazy {
+		size_t index;
+		pid_t pid;
+		int uffd;
+		LazyPlan plan;
+	};
+	std::vector<Lazy> lazy_;
+	void close_lazy();
 };
 
 // Checks IMG against this machine and POLICY (architecture, kernel vdso,
 // files, credentials), then rebuilds it, stopped. Its pages are IMG's, and
 // with PAGES (a streamed image) each record of PAGES written into its
 // process as it is read, the trailer checked before the return. With LAZY
-// (post-copy, one process only) the plan's mappings are left empty, for
-// the caller to fill once it runs (RestoredProcess::take_lazy_uffd).
+// (post-copy: a plan per process of the tree, the root's first) the plans'
+// mappings are left empty, for the caller to fill once the processes run
+// (RestoredProcess::take_lazy_uffds).
 Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
-				PageStream *pages = nullptr, const LazyPlan *lazy = nullptr);
+				PageStream *pages = nullptr,
+				const std::vector<LazyPlan> *lazy = nullptr);
 
 // aarch64: re-executes this hetmig once with the legacy (bottom-up) mmap
 // layout, unless it already has it or HETMIG_NO_REEXEC is set; a no-op on

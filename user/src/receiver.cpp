@@ -174,7 +174,8 @@ private:
 	std::optional<Channel> ch_;
 	Message next_;				// the message the next step starts with
 	std::optional<PrecopyStore> store_;	// --live: the rounds' pages
-	std::optional<LazyPlan> lazy_;		// --lazy: what post-copy fills
+	// --lazy: what post-copy fills, by process of the tree
+	std::optional<std::vector<LazyPlan>> lazy_;
 	std::optional<ImageSource> source_;
 	std::optional<std::pair<Image, PageStream>> image_;
 	std::optional<RestoredProcess> proc_;
@@ -249,7 +250,7 @@ Result<void> Receiver::precopy()
 		// The plan comes once the source is frozen and captured.
 		next = ch_->receive();
 		if (next && next->first == Msg::kLazyPlan) {
-			auto plan = decode_lazy_plan(next->second, uint64_t(sysconf(_SC_PAGESIZE)));
+			auto plan = decode_lazy_plans(next->second, uint64_t(sysconf(_SC_PAGESIZE)));
 			if (!plan)
 				return refused(plan.error());
 			lazy_ = std::move(*plan);
@@ -297,9 +298,15 @@ Result<void> Receiver::metadata()
 		std::chrono::steady_clock::now() - m0).count();
 	if (!merged)
 		return refused(merged.error());
-	if (lazy_)
-		if (auto r = check_lazy_plan(*lazy_, img); !r)
-			return refused(r.error());
+	if (lazy_) {
+		if (lazy_->size() != img.members.size() + 1)
+			return refused(Error{EBADMSG, strf("corrupted post-copy plan: %zu plans for a "
+							   "tree of %zu processes", lazy_->size(),
+							   img.members.size() + 1), {}, {}});
+		for (size_t i = 0; i < lazy_->size(); i++)
+			if (auto r = check_lazy_plan((*lazy_)[i], i ? img.members[i - 1] : img); !r)
+				return refused(r.error());
+	}
 	// Where the standard streams go is said once the process exists: a
 	// refused image changes nothing here.
 	notices_ = settle_std_streams(img, policy_);
@@ -367,7 +374,7 @@ Result<void> Receiver::postcopy()
 {
 	if (!lazy_)
 		return {};
-	auto stats = fill_lazy_pages(*ch_, proc_->take_lazy_uffd(), *lazy_,
+	auto stats = fill_lazy_pages(*ch_, proc_->take_lazy_uffds(lazy_->size()), *lazy_,
 				     uint64_t(sysconf(_SC_PAGESIZE)), pid_, timeout_s_);
 	if (!stats)
 		return std::unexpected(stats.error());

@@ -357,8 +357,10 @@ private:
 	std::optional<CrossIsa> cross_;
 	std::optional<PrecopySender> pre_;
 	std::optional<PrecopyDone> precopied_;
-	std::optional<LazyPlan> lazy_;		// --lazy: what post-copy serves
-	PageReader lazy_reader_;		// and from where, across ISAs
+	// --lazy: what post-copy serves, by process of the tree, and from
+	// where (the frozen processes, or the converted image across ISAs).
+	std::optional<std::vector<LazyPlan>> lazy_;
+	std::vector<PageReader> lazy_readers_;
 	std::optional<PostcopyStats> postcopied_;
 	std::optional<convert::Parking> parking_;
 	std::optional<FrozenTree> frozen_;	// the process and its descendants
@@ -513,10 +515,6 @@ Result<void> Sender::stop_at_a_point()
 			return fail(EOPNOTSUPP, strf("process %d has child processes: a process tree "
 						     "moves only between machines of one ISA, and "
 						     "not parked", r_.pid));
-		if (r_.lazy && frozen_->processes().size() > 1)
-			return fail(EOPNOTSUPP, strf("process %d has child processes: --lazy moves "
-						     "one process, send the tree without it",
-						     r_.pid));
 		if (!cross_ && parking_)
 			if (auto r = parking_->resume_there(this_arch() == HETMIG_ARCH_X86_64
 								    ? convert::kOnX86_64
@@ -537,8 +535,15 @@ Result<void> Sender::stop_at_a_point()
 		if (pre_ && !cross_)
 			if (auto r = pre_->finish(*img_); !r)
 				return r;
-		if (r_.lazy && !cross_)
-			lazy_ = plan_lazy(*img_);
+		if (r_.lazy && !cross_) {
+			lazy_.emplace();
+			lazy_->push_back(plan_lazy(*img_));
+			lazy_readers_ = {write_.reader};
+			for (size_t i = 0; i < img_->members.size(); i++) {
+				lazy_->push_back(plan_lazy(img_->members[i]));
+				lazy_readers_.push_back(write_.member_readers.at(i));
+			}
+		}
 		if (!cross_)
 			return {};
 		auto c0 = std::chrono::steady_clock::now();
@@ -555,8 +560,8 @@ Result<void> Sender::stop_at_a_point()
 			// the source's memory is the other ISA's.
 			if (r_.lazy) {
 				auto runs = std::make_shared<std::vector<PageRun>>();
-				lazy_ = plan_lazy(*img_, runs.get());
-				lazy_reader_ = runs_reader(std::move(runs));
+				lazy_.emplace(1, plan_lazy(*img_, runs.get()));
+				lazy_readers_ = {runs_reader(std::move(runs))};
 			}
 			return {};
 		}
@@ -589,7 +594,7 @@ Result<void> Sender::transfer()
 		page_bytes += m.page_bytes();
 	ImageStream stream(*ch_, isatty(STDERR_FILENO), page_bytes);
 	if (lazy_)
-		if (auto r = ch_->send(Msg::kLazyPlan, encode_lazy_plan(*lazy_)); !r)
+		if (auto r = ch_->send(Msg::kLazyPlan, encode_lazy_plans(*lazy_)); !r)
 			return r;
 	auto sent = write_image(*img_, [&](std::span<const uint8_t> b) { return stream.write(b); },
 				write_);
@@ -645,8 +650,8 @@ Result<void> Sender::commit()
 Result<void> Sender::postcopy()
 {
 	tell_peer_ = true;
-	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)),
-				      lazy_reader_ ? lazy_reader_ : write_.reader, r_.timeout_s);
+	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)), lazy_readers_,
+				      r_.timeout_s);
 	if (!stats) {
 		Error e = stats.error();
 		e.context += strf(" [its copy on %s is killed there; what it did since the commit is "

@@ -133,18 +133,24 @@ TEST(LazyPlanWire, RoundTripsAndRefusesEveryCut)
 {
 	Image img = sample();
 	LazyPlan plan = plan_lazy(img);
-	auto bytes = encode_lazy_plan(plan);
-	auto back = decode_lazy_plan(bytes, kPage);
+	// A tree's: the root's plan, an empty one, the root's again.
+	auto bytes = encode_lazy_plans({plan, LazyPlan{}, plan});
+	auto back = decode_lazy_plans(bytes, kPage);
 	ASSERT_TRUE(back) << back.error().describe();
-	EXPECT_EQ(back->mappings, plan.mappings);
-	EXPECT_EQ(back->pages, plan.pages);
+	ASSERT_EQ(back->size(), 3u);
+	EXPECT_EQ((*back)[0].mappings, plan.mappings);
+	EXPECT_EQ((*back)[0].pages, plan.pages);
+	EXPECT_TRUE((*back)[1].mappings.empty());
+	EXPECT_EQ((*back)[2].pages, plan.pages);
 	for (size_t n = 0; n < bytes.size(); n++)
-		EXPECT_FALSE(decode_lazy_plan({bytes.data(), n}, kPage)) << n;
+		EXPECT_FALSE(decode_lazy_plans({bytes.data(), n}, kPage)) << n;
+	bytes.push_back(0);
+	EXPECT_FALSE(decode_lazy_plans(bytes, kPage));	// a byte after the plans
 }
 
 TEST(LazyPlanWire, RefusesPlansThatAreNotWellFormed)
 {
-	auto refused = [](LazyPlan p) { return !decode_lazy_plan(encode_lazy_plan(p), kPage); };
+	auto refused = [](LazyPlan p) { return !decode_lazy_plans(encode_lazy_plans({p}), kPage); };
 	EXPECT_TRUE(refused({{{0x1000, 0x3000}}, {{0x4000, 0x5000}}}));	// page outside
 	EXPECT_TRUE(refused({{{0x1000, 0x3000}}, {{0x1800, 0x2000}}}));	// misaligned
 	EXPECT_TRUE(refused({{{0x4000, 0x5000}, {0x1000, 0x2000}}, {}}));	// unsorted

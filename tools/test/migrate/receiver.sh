@@ -148,4 +148,9 @@ recv --wait
 check "recv.lazy.events.exit_0" [ $rc -eq 0 ]
 check "recv.lazy.events.memory_right_through_each" grep -q "^postcopy: ok" /tmp/after
 [ $rc -eq 0 ] || sed 's/^/# postcopy: /' /tmp/after
+rm -f /tmp/after
+recv --wait
+check "recv.lazy.tree.exit_0" [ $rc -eq 0 ]
+check "recv.lazy.tree.each_process_its_own_memory" grep -q "^postcopy: ok" /tmp/after
+[ $rc -eq 0 ] || sed 's/^/# postcopy: /' /tmp/after
 echo "1..$n"

@@ -231,4 +231,17 @@ send --key /root/key --lazy
 check "lazy.events.exit_0" [ $rc -eq 0 ]
 wait $pid
 check "lazy.events.source_gone" [ $? -eq 137 ]
+
+# The same as a tree: a child made before the move holds other bytes at
+# the same addresses, and each process gets its own.
+rm -f /tmp/pc
+/usr/lib/hetmig/selftests/postcopy /tmp/arrived tree > /tmp/pc 2>&1 &
+pid=$!
+wait_for /tmp/pc "ready"
+send --key /root/key --lazy
+check "lazy.tree.exit_0" [ $rc -eq 0 ]
+check "lazy.tree.moved_whole" has "$out" "and 1 process of its tree"
+stop_if_not_sent
+wait $pid
+check "lazy.tree.source_gone" [ $? -eq 137 ]
 echo "1..$n"
