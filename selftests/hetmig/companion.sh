@@ -9,7 +9,7 @@ not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..35"
+echo "1..37"
 
 has() { case $1 in *"$2"*) true ;; *) echo "# expected '$2' in: $1"; false ;; esac; }
 
@@ -29,6 +29,12 @@ kdir=$(mktemp -d)
 check "companion.keygen_option_is_usage_error" [ $rc -eq 64 ]
 check "companion.keygen_makes_no_file_named_option" [ ! -e "$kdir/--help" ]
 rm -rf "$kdir"
+
+# --live and --lazy are two answers to one problem: asking both is a
+# usage error, said before anything is touched.
+out=$(hetmig send $$ 127.0.0.1 --live --lazy 2>&1); rc=$?
+check "companion.send_live_and_lazy_is_usage_error" [ $rc -eq 64 ]
+check "companion.send_live_and_lazy_says_choose_one" has "$out" "choose one"
 
 rmmod hetmig
 out=$(hetmig version 2>&1); rc=$?
