@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include <set>
 #include <vector>
+#include <zstd.h>
 
 #include "anon_fill.h"
 #include "pagemap.h"
@@ -57,6 +59,63 @@ bool read_page_name(std::span<const uint8_t> b, uint64_t &process, uint64_t &add
 	std::memcpy(&process, b.data(), 8);
 	std::memcpy(&addr, b.data() + 8, 8);
 	return true;
+}
+
+// A kPages message: the page name, u32 the pages' length, u8 1 when the
+// bytes that follow are zstd's (level 1, sent only where it shrinks them)
+// and 0 when they are the pages themselves.
+constexpr size_t kPagesHeader = 16 + 4 + 1;
+
+class PagesPacker {
+public:
+	explicit PagesPacker(bool compress)
+		: cctx_(compress ? ZSTD_createCCtx() : nullptr, ZSTD_freeCCtx) {}
+	// MSG holds the header and RAW bytes of pages: compressed in place
+	// when that shrinks them.
+	void pack(std::vector<uint8_t> &msg)
+	{
+		const size_t raw = msg.size() - kPagesHeader;
+		uint32_t len = uint32_t(raw);
+		std::memcpy(msg.data() + 16, &len, 4);
+		msg[20] = 0;
+		if (!cctx_)
+			return;
+		packed_.resize(kPagesHeader + ZSTD_compressBound(raw));
+		size_t n = ZSTD_compressCCtx(cctx_.get(), packed_.data() + kPagesHeader,
+					     packed_.size() - kPagesHeader, msg.data() + kPagesHeader,
+					     raw, 1);
+		if (ZSTD_isError(n) || n >= raw)
+			return;
+		std::memcpy(packed_.data(), msg.data(), kPagesHeader);
+		packed_[20] = 1;
+		packed_.resize(kPagesHeader + n);
+		msg.swap(packed_);
+	}
+
+private:
+	std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx_;
+	std::vector<uint8_t> packed_;
+};
+
+// The pages of a kPages message, in BUF when they came compressed; an
+// empty span when the message is malformed.
+std::span<const uint8_t> unpack_pages(std::span<const uint8_t> msg, uint64_t page,
+				      std::vector<uint8_t> &buf)
+{
+	if (msg.size() < kPagesHeader)
+		return {};
+	uint32_t len;
+	std::memcpy(&len, msg.data() + 16, 4);
+	if (!len || len % page || len > kPushPages * page || msg[20] > 1)
+		return {};
+	auto body = msg.subspan(kPagesHeader);
+	if (msg[20] == 0)
+		return body.size() == len ? body : std::span<const uint8_t>();
+	buf.resize(len);
+	size_t n = ZSTD_decompress(buf.data(), len, body.data(), body.size());
+	if (ZSTD_isError(n) || n != len)
+		return {};
+	return buf;
 }
 
 // Waits until FD has something to read, at most TIMEOUT_MS (-1: no
@@ -194,6 +253,7 @@ private:
 	// tried again once the events that changed it are read.
 	std::vector<std::pair<Target *, uint64_t>> retry_;
 	std::set<std::pair<uint64_t, uint64_t>> asked_;	// page names
+	std::vector<uint8_t> unpacked_;
 	PostcopyStats stats_;
 };
 
@@ -309,10 +369,11 @@ void Filler::copy(Target &t, uint64_t src, const uint8_t *bytes)
 Result<void> Filler::pages(std::span<const uint8_t> payload)
 {
 	uint64_t process, src;
-	if (!read_page_name(payload, process, src) || (payload.size() - 16) % page_)
+	auto raw = unpack_pages(payload, page_, unpacked_);
+	if (!read_page_name(payload, process, src) || raw.empty())
 		return fail(EBADMSG, "corrupted post-copy pages");
-	const uint8_t *bytes = payload.data() + 16;
-	for (uint64_t off = 0; off < payload.size() - 16; off += page_) {
+	const uint8_t *bytes = raw.data();
+	for (uint64_t off = 0; off < raw.size(); off += page_) {
 		asked_.erase({process, src + off});
 		// By index: a fork while copying adds a target.
 		for (size_t i = 0; i < targets_.size(); i++) {
@@ -436,9 +497,10 @@ Result<void> register_lazy(int uffd, pid_t pid, const LazyPlan &plan)
 
 Result<PostcopyStats> serve_lazy_pages(Channel &ch, const std::vector<LazyPlan> &plans,
 				       uint64_t page_size, const std::vector<PageReader> &readers,
-				       int timeout_s)
+				       bool compress, int timeout_s)
 {
 	auto t0 = Clock::now();
+	PagesPacker packer(compress);
 	std::vector<LazySource> sources;
 	for (const auto &plan : plans)
 		sources.emplace_back(plan.pages, page_size);
@@ -446,11 +508,13 @@ Result<PostcopyStats> serve_lazy_pages(Channel &ch, const std::vector<LazyPlan> 
 	std::vector<uint8_t> buf;
 	auto send = [&](uint64_t process, AddressRange r) -> Result<void> {
 		buf = page_name(process, r.first);
-		buf.resize(16 + (r.second - r.first));
-		if (auto got = readers[process](r.first, {buf.data() + 16, r.second - r.first});
+		buf.resize(kPagesHeader + (r.second - r.first));
+		if (auto got = readers[process](r.first,
+						{buf.data() + kPagesHeader, r.second - r.first});
 		    !got)
 			return got;
 		stats.pushed += r.second - r.first;
+		packer.pack(buf);
 		return ch.send(Msg::kPages, buf);
 	};
 	// The processes' pages are pushed one process after another.

@@ -50,10 +50,11 @@ Result<void> register_lazy(int uffd, pid_t pid, const LazyPlan &plan);
 // The sender, after kDone: pushes the pages of PLANS (a tree's, its root's
 // first, as encode_lazy_plans) read by READERS (the frozen processes', or
 // a converted image's), answering the receiver's asks first, then
-// kLazyEnd, and waits for kLazyDone. TIMEOUT_S: the longest silence taken.
+// kLazyEnd, and waits for kLazyDone. COMPRESS: zstd on the pages where it
+// shrinks them. TIMEOUT_S: the longest silence taken.
 Result<PostcopyStats> serve_lazy_pages(Channel &ch, const std::vector<LazyPlan> &plans,
 				       uint64_t page_size, const std::vector<PageReader> &readers,
-				       int timeout_s);
+				       bool compress, int timeout_s);
 
 // The receiver, after kDone: fills the pages of PLANS into the processes
 // of the tree rooted at PID through their UFFDS (by plan; -1 for none;

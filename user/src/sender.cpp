@@ -651,7 +651,7 @@ Result<void> Sender::postcopy()
 {
 	tell_peer_ = true;
 	auto stats = serve_lazy_pages(*ch_, *lazy_, uint64_t(sysconf(_SC_PAGESIZE)), lazy_readers_,
-				      r_.timeout_s);
+				      write_.compress, r_.timeout_s);
 	if (!stats) {
 		Error e = stats.error();
 		e.context += strf(" [its copy on %s is killed there; what it did since the commit is "
