@@ -383,6 +383,7 @@ Result<void> Filler::pages(std::span<const uint8_t> payload)
 		}
 		stats_.pushed += page_;
 	}
+	fault_point("filling");	// tests: the receiver dies during post-copy
 	return {};
 }
 

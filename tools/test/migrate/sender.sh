@@ -220,6 +220,15 @@ HETMIG_FAULT_DIE_AFTER=postcopy send --key /root/key --lazy
 check "lazy.sender_killed.died" [ $rc -eq 137 ]
 runs_on_intact lazy.sender_killed 25
 
+# The receiver dies during post-copy: its keeper kills the copy there
+# (pages not yet there would read as zeros), send fails, and the source
+# runs on here.
+hog 1 64
+send --key /root/key --lazy
+check "lazy.receiver_killed.fails" [ $rc -ne 0 ]
+check "lazy.receiver_killed.says_thawed" has "$out" "thawed"
+runs_on_intact lazy.receiver_killed 25
+
 # Forks, mremap, MADV_DONTNEED, munmap and kernel reads of pages still
 # on their way (postcopy.c): the program checks its memory through each.
 rm -f /tmp/arrived /tmp/pc
