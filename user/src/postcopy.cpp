@@ -326,73 +326,120 @@ std::optional<AddressRange> LazySource::answer(uint64_t addr, uint64_t prefetch)
 LazyLedger::LazyLedger(const std::vector<AddressRange> &pages, uint64_t page_size)
 	: page_(page_size)
 {
-	for (const auto &[s, e] : pages)
-		for (uint64_t a = s; a < e; a += page_) {
-			source_[a] = a;
-			place_[a] = a;
-		}
+	for (const auto &[s, e] : pages) {
+		uint64_t n = (e - s) / page_;
+		extents_.push_back({s, s, n, std::vector<bool>(n, true)});
+		waiting_ += n;
+	}
+	std::sort(extents_.begin(), extents_.end(),
+		  [](const Extent &a, const Extent &b) { return a.place < b.place; });
+	index_sources();
+}
+
+void LazyLedger::index_sources()
+{
+	by_source_.resize(extents_.size());
+	for (size_t i = 0; i < by_source_.size(); i++)
+		by_source_[i] = i;
+	std::sort(by_source_.begin(), by_source_.end(),
+		  [this](size_t a, size_t b) { return extents_[a].src < extents_[b].src; });
+}
+
+const LazyLedger::Extent *LazyLedger::at_place(uint64_t addr) const
+{
+	auto it = std::upper_bound(extents_.begin(), extents_.end(), addr,
+				   [](uint64_t a, const Extent &e) { return a < e.place; });
+	if (it == extents_.begin() || addr >= (--it)->place + it->pages * page_)
+		return nullptr;
+	return &*it;
+}
+
+const LazyLedger::Extent *LazyLedger::at_source(uint64_t src) const
+{
+	auto it = std::upper_bound(by_source_.begin(), by_source_.end(), src,
+				   [this](uint64_t a, size_t e) { return a < extents_[e].src; });
+	if (it == by_source_.begin())
+		return nullptr;
+	const Extent &e = extents_[*--it];
+	return src < e.src + e.pages * page_ ? &e : nullptr;
 }
 
 std::optional<uint64_t> LazyLedger::source_of(uint64_t addr) const
 {
-	auto it = source_.find(addr - addr % page_);
-	if (it == source_.end())
+	addr -= addr % page_;
+	const Extent *e = at_place(addr);
+	if (!e || !e->waiting[(addr - e->place) / page_])
 		return std::nullopt;
-	return it->second;
+	return e->src + (addr - e->place);
 }
 
 std::optional<uint64_t> LazyLedger::place_of(uint64_t src) const
 {
-	auto it = place_.find(src);
-	if (it == place_.end())
+	const Extent *e = at_source(src);
+	if (!e || !e->waiting[(src - e->src) / page_])
 		return std::nullopt;
-	return it->second;
+	return e->place + (src - e->src);
 }
 
 void LazyLedger::filled(uint64_t addr)
 {
-	auto it = source_.find(addr);
-	if (it == source_.end())
+	auto *e = const_cast<Extent *>(at_place(addr));
+	if (!e)
 		return;
-	place_.erase(it->second);
-	source_.erase(it);
+	auto bit = e->waiting[(addr - e->place) / page_];
+	if (bit) {
+		bit = false;
+		waiting_--;
+	}
 }
 
 void LazyLedger::dropped(uint64_t start, uint64_t end)
 {
 	start -= start % page_;
-	// A range larger than what is waited for is walked by what is.
-	if ((end - start) / page_ > source_.size()) {
-		for (auto it = source_.begin(); it != source_.end();) {
-			if (it->first >= start && it->first < end) {
-				place_.erase(it->second);
-				it = source_.erase(it);
-			} else {
-				++it;
+	auto it = std::upper_bound(extents_.begin(), extents_.end(), start,
+				   [](uint64_t a, const Extent &e) { return a < e.place; });
+	if (it != extents_.begin())
+		--it;
+	for (; it != extents_.end() && it->place < end; ++it) {
+		uint64_t from = std::max(start, it->place);
+		uint64_t to = std::min(end, it->place + it->pages * page_);
+		for (uint64_t a = from; a < to; a += page_) {
+			auto bit = it->waiting[(a - it->place) / page_];
+			if (bit) {
+				bit = false;
+				waiting_--;
 			}
 		}
-		return;
 	}
-	for (uint64_t a = start; a < end; a += page_)
-		filled(a);
+}
+
+void LazyLedger::cut_at(uint64_t addr)
+{
+	auto *e = const_cast<Extent *>(at_place(addr));
+	if (!e || e->place == addr)
+		return;
+	uint64_t head = (addr - e->place) / page_;
+	Extent tail{addr, e->src + head * page_, e->pages - head,
+		    std::vector<bool>(e->waiting.begin() + long(head), e->waiting.end())};
+	e->pages = head;
+	e->waiting.resize(head);
+	extents_.insert(extents_.begin() + (e - extents_.data()) + 1, std::move(tail));
 }
 
 void LazyLedger::moved(uint64_t from, uint64_t to, uint64_t len)
 {
-	std::vector<std::pair<uint64_t, uint64_t>> taken;	// offset, source address
-	for (uint64_t off = 0; off < len; off += page_) {
-		auto it = source_.find(from + off);
-		if (it == source_.end())
-			continue;
-		taken.push_back({off, it->second});
-		source_.erase(it);
-	}
 	// Whatever waited at the destination is gone under the new mapping.
 	dropped(to, to + len);
-	for (const auto &[off, src] : taken) {
-		source_[to + off] = src;
-		place_[src] = to + off;
-	}
+	for (uint64_t a : {from, from + len, to, to + len})
+		cut_at(a);
+	std::erase_if(extents_,
+		      [&](const Extent &e) { return e.place >= to && e.place < to + len; });
+	for (auto &e : extents_)
+		if (e.place >= from && e.place < from + len)
+			e.place = e.place - from + to;
+	std::sort(extents_.begin(), extents_.end(),
+		  [](const Extent &a, const Extent &b) { return a.place < b.place; });
+	index_sources();
 }
 
 } // namespace hetmig

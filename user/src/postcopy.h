@@ -21,7 +21,6 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "error.h"
@@ -98,7 +97,9 @@ private:
 
 // The receiver's side, for one address space: the pages it still waits
 // for, by their place there now and by their address at the source (they
-// differ once the process moves a mapping with mremap).
+// differ once the process moves a mapping with mremap). Kept as extents
+// (a plan's runs, cut where mremap moved part of one) with a bit a page:
+// 1 GiB of pages is 32 KiB here, not a map entry each.
 class LazyLedger {
 public:
 	LazyLedger(const std::vector<AddressRange> &pages, uint64_t page_size);
@@ -116,12 +117,24 @@ public:
 	void dropped(uint64_t start, uint64_t end);
 	// mremap: LEN bytes at FROM are at TO now.
 	void moved(uint64_t from, uint64_t to, uint64_t len);
-	size_t waiting() const { return place_.size(); }
+	size_t waiting() const { return waiting_; }
 
 private:
+	struct Extent {
+		uint64_t place, src, pages;
+		std::vector<bool> waiting;	// by page
+	};
+	// The extent holding place ADDR (by_place_) or source address SRC.
+	const Extent *at_place(uint64_t addr) const;
+	const Extent *at_source(uint64_t src) const;
+	// An extent border at place ADDR, splitting the one across it.
+	void cut_at(uint64_t addr);
+	void index_sources();
+
 	uint64_t page_;
-	std::unordered_map<uint64_t, uint64_t> source_;	// place now -> source address
-	std::unordered_map<uint64_t, uint64_t> place_;	// source address -> place now
+	std::vector<Extent> extents_;		// by place, not overlapping
+	std::vector<size_t> by_source_;		// indices of extents_, by src
+	size_t waiting_ = 0;
 };
 
 } // namespace hetmig

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <elf.h>
 #include <linux/hetmig.h>
+#include <map>
+#include <random>
 #include <set>
 
 #include "postcopy.h"
@@ -243,6 +245,68 @@ TEST(LazyLedger, FollowsMremapAndForks)
 	child.filled(0x80000);
 	EXPECT_EQ(l.place_of(0x11000), 0x80000u);
 	EXPECT_FALSE(child.place_of(0x11000));
+}
+
+// The ledger against a page-by-page model of it, through random fills,
+// drops and moves (mremap: disjoint, page-aligned ranges), asked about
+// every page after each step.
+TEST(LazyLedger, AgreesWithAPageByPageModel)
+{
+	constexpr uint64_t kBase = 0x100000, kSpace = 96;
+	std::mt19937_64 rng(7);
+	auto any = [&](uint64_t n) { return uint64_t(rng() % n); };
+	for (int round = 0; round < 40; round++) {
+		std::vector<AddressRange> runs;
+		std::map<uint64_t, uint64_t> model;	// place -> source
+		for (uint64_t p = 0; p < 48;) {
+			uint64_t len = 1 + any(8), gap = any(4);
+			runs.push_back({kBase + (p + gap) * kPage, kBase + (p + gap + len) * kPage});
+			for (uint64_t i = 0; i < len; i++)
+				model[kBase + (p + gap + i) * kPage] = kBase + (p + gap + i) * kPage;
+			p += gap + len;
+		}
+		LazyLedger l(runs, kPage);
+		for (int step = 0; step < 30; step++) {
+			uint64_t a = kBase + any(kSpace) * kPage;
+			switch (any(3)) {
+			case 0:
+				l.filled(a);
+				model.erase(a);
+				break;
+			case 1: {
+				uint64_t end = a + (1 + any(10)) * kPage;
+				l.dropped(a, end);
+				model.erase(model.lower_bound(a), model.lower_bound(end));
+				break;
+			}
+			default: {
+				uint64_t len = (1 + any(8)) * kPage;
+				uint64_t to = kBase + any(kSpace) * kPage;
+				if (to < a + len && a < to + len)
+					continue;	// mremap's ranges never overlap
+				l.moved(a, to, len);
+				std::map<uint64_t, uint64_t> next;
+				for (const auto &[place, src] : model)
+					if (place >= a && place < a + len)
+						next[place - a + to] = src;
+					else if (place < to || place >= to + len)
+						next[place] = src;
+				model = std::move(next);
+			}
+			}
+			ASSERT_EQ(l.waiting(), model.size()) << round << "/" << step;
+			for (uint64_t p = 0; p < 2 * kSpace; p++) {
+				uint64_t place = kBase + p * kPage;
+				auto m = model.find(place);
+				auto got = l.source_of(place + 5);
+				ASSERT_EQ(got.has_value(), m != model.end()) << round << "/" << step;
+				if (got) {
+					ASSERT_EQ(*got, m->second);
+					ASSERT_EQ(l.place_of(m->second), place);
+				}
+			}
+		}
+	}
 }
 
 } // namespace
