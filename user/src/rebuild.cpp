@@ -37,6 +37,7 @@
 #include <grp.h>
 #include <linux/hetmig.h>
 #include <linux/sched.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -52,6 +53,7 @@
 #include "anon_fill.h"
 #include "capture.h"
 #include "capabilities.h"
+#include "credentials.h"
 #include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
@@ -233,14 +235,8 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 	} else if (auto r = check_vdso_here(img); !r) {
 		return r;
 	}
-	uid_t uid = policy.uid.value_or(img.uid);
-	if (geteuid() != 0 && (uid != geteuid() || policy.gid.value_or(img.gid) != getegid()))
-		return fail(EPERM, strf("the process ran as uid %u gid %u; only root may "
-					"restore it as another user than itself", uid,
-					policy.gid.value_or(img.gid)));
-	if (uid == 0 && !policy.allow_root)
-		return fail(EPERM, "the process would run as root here, which this "
-				   "receiver does not allow (--allow-root, or --user)");
+	if (auto r = check_credentials(img, policy); !r)
+		return r;
 	for (const auto &f : img.files) {
 		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0 ||
 		    f.ghost >= 0)
@@ -414,7 +410,8 @@ int open_mapped_file(const Image &img, const std::string &path)
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
 		 const std::vector<int> &tree_files, const std::map<int, int> &ghosts,
-		 fds::TcpMaker &tcp, fds::UnixSocketMaker &unix_sockets)
+		 const std::map<int, int> &inherited, fds::TcpMaker &tcp,
+		 fds::UnixSocketMaker &unix_sockets)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -483,6 +480,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				  fds::reopen_flags(f.flags));
 		} else if (f.symlink) {
 			fd = open(f.path.c_str(), fds::reopen_flags(f.flags) | O_NOFOLLOW);
+		} else if (auto early = inherited.find(f.fd); early != inherited.end()) {
+			fd = early->second;
 		} else {
 			fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
 		}
@@ -554,7 +553,8 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 // its processes share.
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
-			     std::vector<int> ghosts, bool root)
+			     std::vector<int> ghosts, bool root,
+			     const std::map<int, std::pair<uid_t, gid_t>> &openers)
 {
 	// Our pipes and the shared memory go above every number the image
 	// uses, the rest is closed.
@@ -635,18 +635,42 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 		close(*fd);
 		ghost_fds[f.fd] = high;
 	}
+	// Standard streams inherited from the tree's process that opened them
+	// (OpenFile::opened_by): opened again with its file system ids, before
+	// ours change; a child that changed its own since (zdtm's pid00) may no
+	// longer open its parent's log.
+	std::map<int, int> inherited_fds;
+	for (const auto &f : img.files) {
+		auto who = openers.find(f.fd);
+		if (who == openers.end() || f.std_stream || f.dup_of >= 0 || geteuid() != 0)
+			continue;
+		setfsgid(who->second.second);
+		setfsuid(who->second.first);
+		int fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
+		int err = errno;
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		if (fd < 0)
+			child_fail(p, strf("opening %s (fd %d) as process %u, which opened it",
+					   f.path.c_str(), f.fd, f.opened_by), err);
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
+		close(fd);
+		if (high < 0)
+			child_fail(p, "fcntl", errno);
+		inherited_fds[f.fd] = high;
+	}
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
-	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
+	const IdSet ids = ids_here(img, policy);
+	const bool saved_root = exe_link_keeps_saved_root(img, ids);
 	// Its supplementary groups too, unless the receiver chose its user or
 	// group (then it has none).
 	std::vector<gid_t> groups;
 	if (!policy.uid && !policy.gid)
 		groups.assign(img.groups.begin(), img.groups.end());
-	if (geteuid() == 0 && (syscall(SYS_setgroups, groups.size(), groups.data()) ||
-			       syscall(SYS_setgid, gid) ||
-			       syscall(SYS_setresuid, uid, uid, saved_uid)))
-		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
+	if (geteuid() == 0)
+		if (int err = switch_credentials(ids, groups, saved_root))
+			child_fail(p, strf("switching to uid %u gid %u", uid, gid), err);
 	prctl(PR_SET_DUMPABLE, 1);
 	// The process's oom_score_adj, written as the process itself would
 	// (rebuild() checks it and writes it when this could not): a value
@@ -654,7 +678,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files, ghost_fds, *tcp, *unix_sockets);
+	child_files(img, policy, p, tree_files, ghost_fds, inherited_fds, *tcp, *unix_sockets);
 	// The shared descriptions this process does not hold must not stay
 	// open in it (a pipe's reader would never see its end of file). The
 	// restorer's ghosts stay for the private mappings of them, and
@@ -958,8 +982,16 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		close(uffd);
 	}
 	close(t.uffd_write[i]);
+	// The file system ids of the processes its standard streams came from.
+	std::map<int, std::pair<uid_t, gid_t>> openers;
+	for (const auto &f : t.images[i]->files)
+		for (const Image *holder : t.images)
+			if (f.opened_by && holder->pid == f.opened_by) {
+				IdSet ids = ids_here(*holder, *t.policy);
+				openers[f.fd] = {ids.uids[3], ids.gids[3]};
+			}
 	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, t.ghosts,
-		   i == 0);
+		   i == 0, openers);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -1381,7 +1413,7 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
 			return std::unexpected(r.error());
 		// The root's parent-death signal is not carried (restrictions.md).
-		auto exe = restore_exe_link(pids[i], tids[i], mi, policy.uid.value_or(mi.uid),
+		auto exe = restore_exe_link(pids[i], tids[i], mi, ids_here(mi, policy),
 					    i ? int(mi.links.pdeathsig) : 0);
 		if (!exe)
 			return std::unexpected(exe.error());

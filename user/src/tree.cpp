@@ -375,6 +375,8 @@ Result<Image> capture_tree(FrozenTree &tree)
 		return std::unexpected(r.error());
 	if (auto r = fds::capture_tree_files(root); !r)
 		return std::unexpected(r.error());
+	if (auto r = fds::note_inherited_streams(root); !r)
+		return std::unexpected(r.error());
 	return root;
 }
 
