@@ -442,6 +442,12 @@ struct GhostFile {
 struct Zombie {
 	uint32_t pid = 0;
 	int32_t status = 0;	// as waitpid(2) gives it
+	// Its process group and session; 0 in images written before they
+	// were carried (its parent's, as made). A group other than its
+	// parent's is its own, or one whose leader has gone (zdtm's zombie01:
+	// a child that left its group to a grandchild), made again by a
+	// helper process with the leader's pid (member_main).
+	uint32_t pgid = 0, sid = 0;
 };
 
 // A process's capability sets (bit N for capability N) and its

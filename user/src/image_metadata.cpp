@@ -494,7 +494,8 @@ json to_cbor_tree(const Image &img)
 	if (!img.zombies.empty()) {
 		json zombies = json::array();
 		for (const auto &z : img.zombies)
-			zombies.push_back({{"pid", z.pid}, {"status", z.status}});
+			zombies.push_back({{"pid", z.pid}, {"status", z.status},
+					   {"pgid", z.pgid}, {"sid", z.sid}});
 		tree["zombies"] = zombies;
 	}
 	if (!img.pipes.empty())
@@ -708,7 +709,9 @@ void from_cbor_tree(const json &j, Image &img)
 		}
 	if (auto z = j.find("zombies"); z != j.end())
 		for (const auto &zombie : *z)
-			img.zombies.push_back({zombie.at("pid"), zombie.at("status")});
+			img.zombies.push_back({zombie.at("pid"), zombie.at("status"),
+					       zombie.value("pgid", uint32_t(0)),
+					       zombie.value("sid", uint32_t(0))});
 	if (auto s = j.find("shared"); s != j.end())
 		for (const auto &shm : *s)
 			img.shared.push_back({shm.at("dev"), shm.at("inode"), shm.at("size"),

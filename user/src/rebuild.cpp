@@ -907,6 +907,47 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 			     : strf("creating process %d of the tree", want), err);
 }
 
+// Zombie Z in a process group whose leader has gone (check_zombie_group):
+// a helper with the leader's pid makes the group and forks Z as our child
+// (CLONE_PARENT) into it, then exits and is reaped here. Z's pid (ours
+// when the tree has new pids).
+long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie &z)
+{
+	long helper = clone_tree_process(t, p, pid_t(z.pgid), true);
+	if (helper == 0) {
+		if (setpgid(0, 0))
+			_exit(1);
+		clone_args args{};
+		args.flags = CLONE_PARENT;
+		pid_t want = pid_t(z.pid);
+		if (t.keep_pids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r == 0)
+			exit_as(z.status);
+		if (r < 0)
+			_exit(errno == EEXIST ? 2 : 1);
+		_exit(0);
+	}
+	int status = 0;
+	if (waitpid(pid_t(helper), &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		child_fail(p, WIFEXITED(status) && WEXITSTATUS(status) == 2
+				      ? strf("pid %u of the tree (a zombie) is taken here (--no-pid "
+					     "gives the tree's processes new pids)", z.pid)
+				      : strf("making zombie %u again in process group %u, whose "
+					     "leader had gone", z.pid, z.pgid));
+	if (t.keep_pids)
+		return z.pid;
+	// With new pids: our child that is in the helper's group.
+	siginfo_t si{};
+	if (waitid(P_PGID, id_t(helper), &si, WEXITED | WNOWAIT) < 0)
+		child_fail(p, "waiting for a zombie made again", errno);
+	return si.si_pid;
+}
+
 [[noreturn]] void member_main(const TreeSetup &t, size_t i)
 {
 	ChildPipes p{t.go_read[i], t.report_write[i]};
@@ -929,10 +970,16 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	// Its zombies: children that exit at once as they did, never waited
 	// for here (SIGCHLD at its default, so they stay).
 	signal(SIGCHLD, SIG_DFL);
+	const pid_t our_group = getpgrp();
 	for (const Zombie &z : t.images[i]->zombies) {
-		long r = clone_tree_process(t, p, pid_t(z.pid), true);
-		if (r == 0)
+		long r = 0;
+		if (z.pgid && pid_t(z.pgid) != our_group && z.pgid != z.pid)
+			r = zombie_in_gone_group(t, p, z);
+		else if ((r = clone_tree_process(t, p, pid_t(z.pid), true)) == 0) {
+			if (z.pgid == z.pid && setpgid(0, 0))
+				_exit(127);
 			exit_as(z.status);
+		}
 		siginfo_t si;
 		waitid(P_PID, id_t(r), &si, WEXITED | WNOWAIT);  // a zombie, not reaped
 	}

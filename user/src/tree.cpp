@@ -144,6 +144,32 @@ Result<int32_t> exit_status_of(pid_t pid)
 	return fail(ENOSYS, strf("this kernel does not say how process %d exited", pid));
 }
 
+// Whether zombie Z, a child of PARENT, can be made again in its process
+// group and session: its parent's, its own, or one whose leader has gone
+// (no process has its pid), in its parent's session. A group of another
+// process of the tree (TREE) or of one outside it is refused.
+Result<void> check_zombie_group(const ProcStat &z, const ProcStat &parent,
+				std::span<const pid_t> tree)
+{
+	if (z.sid != parent.sid)
+		return fail(EOPNOTSUPP, strf("zombie %d of process %d is in session %u, not its "
+					     "parent's (%u): a zombie is made again in its "
+					     "parent's session", z.pid, parent.pid, z.sid,
+					     parent.sid));
+	if (z.pgid == parent.pgid || z.pgid == uint32_t(z.pid))
+		return {};
+	std::error_code ec;
+	bool leader_here = std::find(tree.begin(), tree.end(), pid_t(z.pgid)) != tree.end() ||
+			   std::filesystem::exists("/proc/" + std::to_string(z.pgid), ec);
+	if (!leader_here)
+		return {};
+	return fail(EOPNOTSUPP, strf("zombie %d of process %d is in process group %u, led by "
+				     "process %u, which is neither the zombie nor its parent: "
+				     "a zombie is made again only in its parent's group, its "
+				     "own, or one whose leader has gone", z.pid, parent.pid,
+				     z.pgid, z.pgid));
+}
+
 struct SharedKey {
 	uint32_t major, minor;
 	uint64_t inode;
@@ -350,7 +376,12 @@ Result<Image> capture_tree(FrozenTree &tree)
 			auto status = exit_status_of(z);
 			if (!status)
 				return std::unexpected(status.error());
-			img->zombies.push_back({uint32_t(z), *status});
+			auto zst = read_stat("/proc/" + std::to_string(z));
+			if (!zst)
+				return fail(ESRCH, strf("zombie %d vanished", z));
+			if (auto r = check_zombie_group(*zst, *st, pids); !r)
+				return std::unexpected(r.error());
+			img->zombies.push_back({uint32_t(z), *status, zst->pgid, zst->sid});
 		}
 		if (i) {
 			// The root's parent stays behind: its parent-death signal
