@@ -54,6 +54,7 @@
 #include "capture.h"
 #include "capabilities.h"
 #include "credentials.h"
+#include "advice.h"
 #include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
@@ -808,7 +809,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 		      !nla_put_u64(msg, HETMIG_A_VMA_END, m.end) &&
 		      !nla_put_u32(msg, HETMIG_A_VMA_PROT, m.prot) &&
 		      !nla_put_u32(msg, HETMIG_A_VMA_FLAGS,
-				   m.flags & (HETMIG_VMA_F_MAYSHARE | HETMIG_VMA_F_GROWSDOWN));
+				   m.flags & kMapFlags);
 		if (ok && map_fds[i] >= 0)
 			ok &= !nla_put_u32(msg, HETMIG_A_VMA_FD, uint32_t(map_fds[i])) &&
 			      !nla_put_u64(msg, HETMIG_A_VMA_PGOFF, m.pgoff);
@@ -1458,6 +1459,9 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 		if (auto r = set_rlimits(pids[i], mi); !r)
 			return std::unexpected(r.error());
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
+			return std::unexpected(r.error());
+		// Once the pages are in and under the image's RLIMIT_MEMLOCK.
+		if (auto r = restore_advice(pids[i], mi); !r)
 			return std::unexpected(r.error());
 		// The root's parent-death signal is not carried (restrictions.md).
 		auto exe = restore_exe_link(pids[i], tids[i], mi, ids_here(mi, policy),
