@@ -739,6 +739,14 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	void *stack = mmap(nullptr, 65536, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	std::vector<pid_t> made_tids = {pid_t(syscall(SYS_gettid))};
+	// A thread's id is chosen (set_tid) only with CAP_CHECKPOINT_RESTORE:
+	// a process that runs as root has it, one that keeps a saved uid of 0
+	// takes it back for as long as it makes its threads. They are born
+	// with that effective uid 0 and drop it with the process (exe_link.h).
+	const bool tids_here = keep_tids && (ids.uids[1] == 0 || saved_root);
+	const bool raise = tids_here && saved_root && img.threads.size() > 1;
+	if (raise && syscall(SYS_setresuid, -1, 0, -1))
+		child_fail(p, "taking back euid 0 to make its threads with their ids", errno);
 	for (size_t i = 1; i < img.threads.size(); i++) {
 		pid_t want = pid_t(img.threads[i].tid);
 		clone_args args{};
@@ -746,12 +754,12 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			     CLONE_THREAD | CLONE_SYSVSEM;
 		args.stack = reinterpret_cast<uint64_t>(stack);
 		args.stack_size = 65536;
-		if (keep_tids) {
+		if (tids_here) {
 			args.set_tid = reinterpret_cast<uint64_t>(&want);
 			args.set_tid_size = 1;
 		}
 		long r = raw_clone3(args);
-		if (r < 0 && keep_tids) {
+		if (r < 0 && tids_here) {
 			args.set_tid = 0;
 			args.set_tid_size = 0;
 			r = raw_clone3(args);
@@ -760,6 +768,8 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			child_fail(p, "creating a thread", errno);
 		made_tids.push_back(pid_t(r));
 	}
+	if (raise && syscall(SYS_setresuid, -1, ids.uids[1], -1))
+		child_fail(p, "dropping euid 0 again", errno);
 	wait_byte(p);  // every thread is stopped
 	// Timers are the process's, and stay through RESTORE_MM. Armed this
 	// late, they lose the least of their time to the restore; their
@@ -1295,7 +1305,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 	t.ghosts = ghost_fds;
 	t.policy = &policy;
 	t.keep_pids = policy.keep_pid && privileged;
-	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
+	// Where the process can choose them (child_main).
+	t.keep_tids = t.keep_pids;
 
 	clone_args args{};
 	args.exit_signal = SIGCHLD;

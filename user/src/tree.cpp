@@ -170,6 +170,31 @@ Result<void> check_zombie_group(const ProcStat &z, const ProcStat &parent,
 				     z.pgid, z.pgid));
 }
 
+// Processes of the tree that share one file descriptor table (CLONE_FILES)
+// or one root, working directory and umask (CLONE_FS) without being
+// threads of one process: refused, naming both. Each process is forked
+// again with tables of its own, and a table two processes change is not
+// two copies (zdtm's fdt_shared).
+Result<void> check_tables_unshared(std::span<const pid_t> pids)
+{
+	constexpr int kFiles = 2, kFs = 3;	// KCMP_FILES, KCMP_FS
+	for (size_t i = 0; i < pids.size(); i++)
+		for (size_t j = i + 1; j < pids.size(); j++)
+			for (int type : {kFiles, kFs}) {
+				long r = syscall(SYS_kcmp, pids[i], pids[j], type, 0, 0);
+				if (r != 0)
+					continue;
+				return fail(EOPNOTSUPP,
+					    strf("processes %d and %d of the tree share one %s "
+						 "(clone with %s): processes are made again with "
+						 "tables of their own", pids[i], pids[j],
+						 type == kFiles ? "file descriptor table"
+								: "root, working directory and umask",
+						 type == kFiles ? "CLONE_FILES" : "CLONE_FS"));
+			}
+	return {};
+}
+
 struct SharedKey {
 	uint32_t major, minor;
 	uint64_t inode;
@@ -357,6 +382,8 @@ Result<void> FrozenTree::check_tcp_unchanged()
 Result<Image> capture_tree(FrozenTree &tree)
 {
 	const std::vector<pid_t> pids = tree.pids();
+	if (auto r = check_tables_unshared(pids); !r)
+		return std::unexpected(r.error());
 	std::vector<Image> images;
 	for (size_t i = 0; i < pids.size(); i++) {
 		auto img = capture(tree.processes()[i].client(), pids[i], pids,
