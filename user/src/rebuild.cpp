@@ -552,6 +552,9 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 // it, its session and group): everything else, up to RESTORE_MM. SHM: the
 // tree's shared memory objects, one fd each; TREE_FILES: the descriptions
 // its processes share.
+// The key of child_main's OPENERS for the working directory.
+constexpr int kCwdOpener = -1;
+
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
 			     std::vector<int> ghosts, bool root,
@@ -660,6 +663,20 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			child_fail(p, "fcntl", errno);
 		inherited_fds[f.fd] = high;
 	}
+	// A working directory inherited the same way (its parent's, which a
+	// child that changed its ids since may no longer enter): entered with
+	// the file system ids of the topmost process of the tree it came from.
+	bool cwd_entered = false;
+	if (auto who = openers.find(kCwdOpener); who != openers.end() && geteuid() == 0) {
+		setfsgid(who->second.second);
+		setfsuid(who->second.first);
+		int err = chdir(img.cwd.c_str()) ? errno : 0;
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		if (err)
+			child_fail(p, "chdir " + img.cwd + " as the process it came from", err);
+		cwd_entered = true;
+	}
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
 	const IdSet ids = ids_here(img, policy);
@@ -693,7 +710,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			child_fail(p, "a removed working directory the image lacks");
 		if (fchdir(ghosts[size_t(img.cwd_ghost)]))
 			child_fail(p, "entering the removed working directory " + img.cwd, errno);
-	} else if (chdir(img.cwd.c_str())) {
+	} else if (!cwd_entered && chdir(img.cwd.c_str())) {
 		child_fail(p, "chdir " + img.cwd, errno);
 	}
 	umask(mode_t(img.umask));
@@ -1040,14 +1057,27 @@ long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie 
 		close(uffd);
 	}
 	close(t.uffd_write[i]);
-	// The file system ids of the processes its standard streams came from.
+	// The file system ids of the processes its standard streams came from,
+	// and its working directory: that of its topmost ancestor in the tree
+	// with the same one.
 	std::map<int, std::pair<uid_t, gid_t>> openers;
+	auto fs_ids = [&](const Image &holder) {
+		IdSet ids = ids_here(holder, *t.policy);
+		return std::pair<uid_t, gid_t>{ids.uids[3], ids.gids[3]};
+	};
 	for (const auto &f : t.images[i]->files)
 		for (const Image *holder : t.images)
-			if (f.opened_by && holder->pid == f.opened_by) {
-				IdSet ids = ids_here(*holder, *t.policy);
-				openers[f.fd] = {ids.uids[3], ids.gids[3]};
-			}
+			if (f.opened_by && holder->pid == f.opened_by)
+				openers[f.fd] = fs_ids(*holder);
+	const Image *cwd_from = nullptr;
+	for (size_t at = i; at != 0 && t.images[i]->cwd_ghost < 0;) {
+		at = t.plan[at].parent;
+		if (t.images[at]->cwd != t.images[i]->cwd || t.images[at]->cwd_ghost >= 0)
+			break;
+		cwd_from = t.images[at];
+	}
+	if (cwd_from)
+		openers[kCwdOpener] = fs_ids(*cwd_from);
 	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, t.ghosts,
 		   i == 0, openers);
 }
