@@ -11,6 +11,9 @@
  * - Child G leads a process group of its own and forks Z into it as our
  *   child (CLONE_PARENT); Z exits with 7 and G exits 0, reaped here: Z is
  *   our zombie in a group whose leader has gone.
+ * - Child L leads a process group; its younger sibling M joins it and has
+ *   a zombie child Y (exit 9) there, which must follow M into L's group
+ *   after the move (M joins it only once the whole tree exists).
  * - Our own mappings carry madvise(2) and mlock(2) state: MADV_DONTFORK,
  *   MADV_SEQUENTIAL, MADV_RANDOM, MADV_DONTDUMP, MADV_WIPEONFORK,
  *   MADV_HUGEPAGE where the kernel has THP, MAP_NORESERVE and MAP_LOCKED,
@@ -18,7 +21,8 @@
  * "procattrs: ready".
  *
  * On SIGTERM: each mapping's VmFlags as noted; Z still our zombie in G's
- * group, then reaped with status 7; U, told with SIGUSR1, finds its ids,
+ * group, then reaped with status 7; M, told with SIGUSR2, finds Y its
+ * zombie in L's group and reaps it with 9; U, told with SIGUSR1, finds its ids,
  * its thread under its tid, prints "procattrs U: ok" to the log and
  * exits 0. "procattrs: intact" and exit 0, or what is not and exit 1.
  */
@@ -166,10 +170,56 @@ static int child_g(void)
 	return z > 0 ? 0 : 1;
 }
 
+/* C to FD; -1 if it could not be written. */
+static int say(int fd, char c)
+{
+	return write(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* M: in its sibling L's group, with zombie Y there; reports on SIGUSR2. */
+static int child_m(pid_t l, int report)
+{
+	sigset_t usr2;
+	siginfo_t si;
+	int sig, status;
+	pid_t y;
+
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, NULL);
+	if (setpgid(0, l))
+		return 1;
+	y = fork();
+	if (y == 0)
+		_exit(9);
+	if (y < 0 || waitid(P_PID, y, &si, WEXITED | WNOWAIT))
+		return 1;
+	if (write(report, "r", 1) != 1)
+		return 1;
+	sigwait(&usr2, &sig);
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, y, &si, WEXITED | WNOWAIT) || si.si_pid != y) {
+		printf("procattrs M: %d is no zombie of ours any more\n", y);
+		say(report, '1');
+		return 1;
+	}
+	if (getpgid(y) != l) {
+		printf("procattrs M: zombie %d is in group %d, not %d\n", y, getpgid(y), l);
+		say(report, '2');
+		return 1;
+	}
+	if (waitpid(y, &status, 0) != y || !WIFEXITED(status) || WEXITSTATUS(status) != 9) {
+		printf("procattrs M: zombie %d reaped with 0x%x, not exit 9\n", y, status);
+		say(report, '3');
+		return 1;
+	}
+	return write(report, "0", 1) == 1 ? 0 : 1;
+}
+
 int main(void)
 {
-	int report[2], status, i;
-	pid_t u, g, z = 0;
+	int report[2], mreport[2], status, i;
+	pid_t u, g, l, m, z = 0;
 	siginfo_t si;
 	char c;
 
@@ -220,6 +270,25 @@ int main(void)
 		return 1;
 	}
 	z = si.si_pid;
+	if (pipe(mreport))
+		return 1;
+	l = fork();
+	if (l == 0) {
+		setpgid(0, 0);
+		for (;;)
+			pause();
+	}
+	setpgid(l, l);
+	m = fork();
+	if (m == 0) {
+		close(mreport[0]);
+		_exit(child_m(l, mreport[1]));
+	}
+	close(mreport[1]);
+	if (read(mreport[0], &c, 1) != 1 || c != 'r') {
+		printf("procattrs: M did not start\n");
+		return 1;
+	}
 	printf("procattrs: ready\n");
 	while (!term)
 		pause();
@@ -250,6 +319,17 @@ int main(void)
 		printf("procattrs: zombie %d reaped with 0x%x, not exit 7\n", z, status);
 		return 1;
 	}
+	kill(m, SIGUSR2);
+	if (read(mreport[0], &c, 1) != 1 || c != '0') {
+		printf("procattrs: M reported '%c'\n", c);
+		return 1;
+	}
+	if (waitpid(m, &status, 0) != m || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("procattrs: M ended with 0x%x\n", status);
+		return 1;
+	}
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
 	kill(u, SIGUSR1);
 	if (read(report[0], &c, 1) != 1 || c != '0') {
 		printf("procattrs: U reported '%c'\n", c);

@@ -998,10 +998,14 @@ long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie 
 	// Its zombies: children that exit at once as they did, never waited
 	// for here (SIGCHLD at its default, so they stay).
 	signal(SIGCHLD, SIG_DFL);
-	const pid_t our_group = getpgrp();
+	// A zombie in its parent's group (as the dump saw the parent) is made
+	// in the group the parent has now, and follows it (below) where the
+	// parent joins a group another member leads, once every member exists.
+	const uint32_t parent_group = t.images[i]->links.pgid;
+	std::vector<pid_t> follow;
 	for (const Zombie &z : t.images[i]->zombies) {
 		long r = 0;
-		if (z.pgid && pid_t(z.pgid) != our_group && z.pgid != z.pid)
+		if (z.pgid && z.pgid != parent_group && z.pgid != z.pid)
 			r = zombie_in_gone_group(t, p, z);
 		else if ((r = clone_tree_process(t, p, pid_t(z.pid), true)) == 0) {
 			if (z.pgid == z.pid && setpgid(0, 0))
@@ -1010,6 +1014,8 @@ long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie 
 		}
 		siginfo_t si;
 		waitid(P_PID, id_t(r), &si, WEXITED | WNOWAIT);  // a zombie, not reaped
+		if (z.pgid && z.pgid == parent_group && z.pgid != z.pid)
+			follow.push_back(pid_t(r));
 	}
 	// Their SIGCHLD is the restore's, not the process's. Ignored at its
 	// default, it is dropped, unless the mask we inherited from whoever
@@ -1048,6 +1054,12 @@ long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie 
 	std::memcpy(&pgid, go + 1, sizeof(pgid));
 	if (pgid && setpgid(0, pgid))
 		child_fail(p, strf("joining process group %d", pgid), errno);
+	// The kernel lets a parent move its child that exited and never ran
+	// exec to another group of its session, as a zombie too.
+	for (pid_t z : follow)
+		if (getpgid(z) != getpgrp() && setpgid(z, getpgrp()))
+			child_fail(p, strf("moving zombie %d into process group %d", z, getpgrp()),
+				   errno);
 	// Our address space's userfaultfd, for the restorer to fill the
 	// memory RESTORE_MM makes (anon_fill.h); given away, so the process
 	// never holds it. Without one the restorer writes the pages as ptrace
