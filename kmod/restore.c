@@ -47,7 +47,7 @@
 #define WRITE_PAGES_CHUNK	(16 * PAGE_SIZE)
 
 #define VMA_FLAGS_ALLOWED	(HETMIG_VMA_F_SHARED | HETMIG_VMA_F_MAYSHARE | \
-				 HETMIG_VMA_F_GROWSDOWN)
+				 HETMIG_VMA_F_GROWSDOWN | HETMIG_VMA_F_NORESERVE)
 #define PROT_ALLOWED		(HETMIG_PROT_READ | HETMIG_PROT_WRITE | \
 				 HETMIG_PROT_EXEC)
 
@@ -380,6 +380,8 @@ static int map_one(const struct image_vma *v)
 		flags |= MAP_ANONYMOUS;
 	if (v->flags & HETMIG_VMA_F_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
+	if (v->flags & HETMIG_VMA_F_NORESERVE)
+		flags |= MAP_NORESERVE;
 	if (v->prot & HETMIG_PROT_READ)
 		prot |= PROT_READ;
 	if (v->prot & HETMIG_PROT_WRITE)

@@ -177,6 +177,22 @@ static u32 vma_flags(const struct vm_area_struct *vma)
 		f |= HETMIG_VMA_F_HUGETLB;
 	if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 		f |= HETMIG_VMA_F_IO;
+	if (vma->vm_flags & VM_NORESERVE)
+		f |= HETMIG_VMA_F_NORESERVE;
+	if (vma->vm_flags & VM_SEQ_READ)
+		f |= HETMIG_VMA_F_SEQ_READ;
+	if (vma->vm_flags & VM_RAND_READ)
+		f |= HETMIG_VMA_F_RAND_READ;
+	if (vma->vm_flags & VM_DONTDUMP)
+		f |= HETMIG_VMA_F_DONTDUMP;
+	if (vma->vm_flags & VM_MERGEABLE)
+		f |= HETMIG_VMA_F_MERGEABLE;
+	if (vma->vm_flags & VM_HUGEPAGE)
+		f |= HETMIG_VMA_F_HUGEPAGE;
+	if (vma->vm_flags & VM_NOHUGEPAGE)
+		f |= HETMIG_VMA_F_NOHUGEPAGE;
+	if (vma->vm_flags & VM_WIPEONFORK)
+		f |= HETMIG_VMA_F_WIPEONFORK;
 	return f;
 }
 

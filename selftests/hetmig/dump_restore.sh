@@ -323,6 +323,12 @@ check "dump_restore.job_stopped_continues" state_becomes "$new" S
 # reports it stopped after the move, it has run nothing, and it goes on
 # once continued (stopped.c).
 moved_intact stopped_child "$work/img_stopped2" "$work/stopped" stopped
+# zdtm's pid00, zombie01, maps02 and clone_fs in one tree (procattrs.c): a
+# child whose real, effective, saved and file system ids all differ, with
+# a thread (its tid kept) and our log, which only root may open, as its
+# stdout; a zombie in a process group whose leader has gone; mappings
+# with madvise advice, MAP_NORESERVE and MAP_LOCKED, VmFlags as they were.
+moved_intact procattrs "$work/img_procattrs" "$work/procattrs.log" procattrs
 
 # Directories held open (zdtm's harness keeps its working directory for
 # renameat; daemons scan one and hold the stream): carried with their

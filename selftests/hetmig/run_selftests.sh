@@ -10,7 +10,7 @@ for t in "$dir"/*; do
 	[ -x "$t" ] && [ -f "$t" ] || continue
 	name=$(basename "$t")
 	[ "$name" = run_selftests.sh ] && continue
-	case $name in migratee|ticker|memhog|raiser|manymaps|dirfds|pipes|asuser|timers|epoll|signalfd|signals|sockpair|scmrights|epollclosed|tree|treefds|tcp|fifos|sharedfile|caps|unixsock|ghosts|stopped|fdkinds|postcopy) continue ;; esac	# programs the tests run
+	case $name in migratee|ticker|memhog|raiser|manymaps|dirfds|pipes|asuser|timers|epoll|signalfd|signals|sockpair|scmrights|epollclosed|tree|treefds|tcp|fifos|sharedfile|caps|unixsock|ghosts|stopped|fdkinds|postcopy|procattrs) continue ;; esac	# programs the tests run
 	case " ${HETMIG_SELFTESTS:-$name} " in *" $name "*) ;; *) continue ;; esac
 	echo "# selftest: $name"
 	out=/tmp/selftest.$name.out

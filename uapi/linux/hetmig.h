@@ -171,7 +171,11 @@
  *       HETMIG_A_VMA_START, _END   u64: page-aligned [start, end)
  *       HETMIG_A_VMA_PROT          u32: HETMIG_PROT_* bits
  *       [HETMIG_A_VMA_FLAGS]       u32: HETMIG_VMA_F_MAYSHARE (MAP_SHARED),
- *                                  HETMIG_VMA_F_GROWSDOWN; others refused
+ *                                  HETMIG_VMA_F_GROWSDOWN,
+ *                                  HETMIG_VMA_F_NORESERVE; others refused
+ *                                  (the madvise(2) and mlock(2) ones are
+ *                                  the caller's to set again, with those
+ *                                  calls, once the mappings exist)
  *       [HETMIG_A_VMA_FD]          u32: the caller's descriptor of the
  *                                  backing file; anonymous memory if absent
  *       [HETMIG_A_VMA_PGOFF]       u64: file offset in bytes
@@ -277,6 +281,14 @@ enum hetmig_vma_kind {
 #define HETMIG_VMA_F_HUGETLB	0x10
 #define HETMIG_VMA_F_IO		0x20	/* device memory: cannot be read */
 #define HETMIG_VMA_F_MAYSHARE	0x40
+#define HETMIG_VMA_F_NORESERVE	0x80	/* MAP_NORESERVE */
+#define HETMIG_VMA_F_SEQ_READ	0x100	/* MADV_SEQUENTIAL */
+#define HETMIG_VMA_F_RAND_READ	0x200	/* MADV_RANDOM */
+#define HETMIG_VMA_F_DONTDUMP	0x400	/* MADV_DONTDUMP */
+#define HETMIG_VMA_F_MERGEABLE	0x800	/* MADV_MERGEABLE (KSM) */
+#define HETMIG_VMA_F_HUGEPAGE	0x1000	/* MADV_HUGEPAGE */
+#define HETMIG_VMA_F_NOHUGEPAGE	0x2000	/* MADV_NOHUGEPAGE */
+#define HETMIG_VMA_F_WIPEONFORK	0x4000	/* MADV_WIPEONFORK */
 
 /* Why a freeze ended (HETMIG_A_THAW_REASON). */
 enum hetmig_thaw_reason {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "capture.h"
+#include "credentials.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -635,18 +636,9 @@ Result<Image> capture(GenlClient &client, pid_t pid, std::span<const pid_t> tree
 	img.mappings = std::move(*maps);
 
 	// What /proc knows: credentials, umask, working directory, name.
-	auto uid = status_field(proc(pid, "status"), "Uid");
-	auto gid = status_field(proc(pid, "status"), "Gid");
+	if (auto r = capture_credentials(pid, img); !r)
+		return std::unexpected(r.error());
 	auto umask = status_field(proc(pid, "status"), "Umask");
-	if (!uid || !gid)
-		return fail(ESRCH, strf("process %d vanished", pid));
-	img.uid = uint32_t(std::stoul(*uid));
-	img.gid = uint32_t(std::stoul(*gid));
-	if (auto groups = status_field(proc(pid, "status"), "Groups")) {
-		std::istringstream list(*groups);
-		for (uint32_t g; list >> g;)
-			img.groups.push_back(g);
-	}
 	if (umask)
 		img.umask = uint32_t(std::stoul(*umask, nullptr, 8));
 	if (auto r = check_root(pid); !r)

@@ -3,11 +3,11 @@
 
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "credentials.h"
 #include "inject.h"
 
 namespace hetmig {
@@ -20,30 +20,15 @@ bool names_program(const Image &img)
 	return !path.empty() && path[0] == '/' && !path.ends_with(" (deleted)");
 }
 
-// Thread TID's real, effective, saved and file system uids all UID, and
-// its permitted and effective capabilities none, as /proc says.
-bool dropped_root(pid_t pid, pid_t tid, uid_t uid)
-{
-	std::ifstream in(strf("/proc/%d/task/%d/status", pid, tid));
-	std::string want_uid = strf("Uid:\t%u\t%u\t%u\t%u", uid, uid, uid, uid);
-	bool uids = false, prm = false, eff = false;
-	for (std::string line; std::getline(in, line);) {
-		uids |= line == want_uid;
-		prm |= line == "CapPrm:\t0000000000000000";
-		eff |= line == "CapEff:\t0000000000000000";
-	}
-	return uids && prm && eff;
-}
-
 } // namespace
 
-bool exe_link_keeps_saved_root(const Image &img, uid_t uid)
+bool exe_link_keeps_saved_root(const Image &img, const IdSet &ids)
 {
-	return geteuid() == 0 && uid != 0 && names_program(img);
+	return geteuid() == 0 && ids.uids[1] != 0 && names_program(img);
 }
 
 Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector<pid_t> &tids,
-						    const Image &img, uid_t uid, int pdeathsig)
+						    const Image &img, const IdSet &ids, int pdeathsig)
 {
 	const std::string &path = img.program.path;
 	if (path.empty() || path[0] != '/')
@@ -54,10 +39,10 @@ Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector
 	};
 	if (path.ends_with(" (deleted)"))
 		return stays("its binary was deleted on the source");
-	const bool saved_root = exe_link_keeps_saved_root(img, uid);
-	if (uid != 0 && !saved_root)
+	const bool saved_root = exe_link_keeps_saved_root(img, ids);
+	if (ids.uids[1] != 0 && !saved_root)
 		return stays(strf("it runs as uid %u, and only a restorer running as root can "
-				  "give it CAP_SYS_RESOURCE to set it", uid));
+				  "give it CAP_SYS_RESOURCE to set it", ids.uids[1]));
 	auto calls = RemoteSyscalls::in(pid, pid);
 	if (!calls)
 		return std::unexpected(calls.error());
@@ -93,20 +78,12 @@ Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector
 					    std::strerror(int(-*set))));
 	}
 
+	// Each thread takes its real, effective, saved and file system uids,
+	// dropping uid 0 for good where none of them is 0.
 	if (saved_root)
-		for (pid_t tid : tids) {
-			auto in = RemoteSyscalls::in(pid, tid);
-			if (!in)
-				return std::unexpected(in.error());
-			auto r = in->call(SYS_setresuid, {uid, uid, uid});
-			if (!r)
+		for (pid_t tid : tids)
+			if (auto r = finish_uids(pid, tid, ids); !r)
 				return std::unexpected(r.error());
-			if (*r < 0)
-				return failed("dropping uid 0", *r);
-			if (!dropped_root(pid, tid, uid))
-				return fail(EPERM, strf("thread %d of process %d kept uid 0 or a "
-							"capability after dropping them", tid, pid));
-		}
 	// Changing the effective uid made the process undumpable (the
 	// kernel's suid_dumpable): its user could no longer trace it, read
 	// its /proc files or move it again. It was dumpable, as rebuilt. The

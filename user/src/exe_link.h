@@ -22,28 +22,30 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "credentials.h"
 #include "error.h"
 #include "image.h"
 
 namespace hetmig {
 
-// Whether the rebuilt child keeps a saved uid of 0 while it becomes UID
-// (the restorer is root, UID is not, and the image names its program).
-bool exe_link_keeps_saved_root(const Image &img, uid_t uid);
+// Whether the rebuilt child keeps a saved uid of 0 while it takes IDS
+// (the restorer is root, the effective uid of IDS is not, and the image
+// names its program).
+bool exe_link_keeps_saved_root(const Image &img, const IdSet &ids);
 
 // Points PID's exe link at the image's program (img.program.path: the
-// source's exe, or the destination's build after a conversion). UID is
-// the one the process runs as here (the receiver's policy); TIDS are its
+// source's exe, or the destination's build after a conversion). IDS are
+// the ones the process runs as here (the receiver's policy); TIDS are its
 // threads, the main thread first, each in a ptrace stop of ours after
 // RESTORE_MM. With a saved uid of 0 (exe_link_keeps_saved_root), every
-// thread ends with UID as its real, effective and saved uid and no
-// capability, or this fails. A link the kernel refuses (a binary missing
+// thread ends with IDS' real, effective, saved and file system uids (and
+// no capability unless one of them is 0), or this fails. A link the kernel refuses (a binary missing
 // or deleted here, a restorer that is not root) stays hetmig's: the
 // notice says why. An error when the threads could not be made to run
 // the calls, or did not drop uid 0.
 // PDEATHSIG, when not 0, is set again in the main thread after the uid
 // changes, which clear it.
 Result<std::optional<std::string>> restore_exe_link(pid_t pid, const std::vector<pid_t> &tids,
-						    const Image &img, uid_t uid, int pdeathsig);
+						    const Image &img, const IdSet &ids, int pdeathsig);
 
 } // namespace hetmig

@@ -606,6 +606,17 @@ bool Image::has_in_flight() const
 			   [](const Image &m) { return m.has_in_flight(); });
 }
 
+bool Image::has_distinct_ids() const
+{
+	auto differ = [](const std::vector<uint32_t> &ids) {
+		return std::any_of(ids.begin(), ids.end(),
+				   [&](uint32_t id) { return id != ids.front(); });
+	};
+	return differ(uids) || differ(gids) ||
+	       std::any_of(members.begin(), members.end(),
+			   [](const Image &m) { return m.has_distinct_ids(); });
+}
+
 uint64_t Image::page_bytes() const
 {
 	uint64_t n = 0;
@@ -649,7 +660,8 @@ Result<void> write_image_to(const Image &img, const ByteSink &sink, const WriteO
 	std::vector<uint8_t> meta = json::to_cbor(to_cbor_tree(img));
 	Header h{};
 	std::memcpy(h.magic, kMagic, sizeof(kMagic));
-	h.version = img.has_in_flight()	    ? kImageFormatVersion
+	h.version = img.has_distinct_ids() ? kImageFormatVersion
+		  : img.has_in_flight()	    ? kImageFormatInFlight
 		  : !img.ghosts.empty()	    ? kImageFormatGhosts
 		  : img.has_unix_sockets()  ? kImageFormatUnixSockets
 		    : img.has_inet_sockets() ? kImageFormatInet
@@ -1168,9 +1180,12 @@ Result<Image> read_metadata(const ByteSource &source, uint32_t &version,
 		return corrupt("a named or shut down unix socket in a format 1 to 5 image");
 	if (!img.ghosts.empty() && version < kImageFormatGhosts)
 		return corrupt("a deleted file or memfd in a format 1 to 6 image");
-	if (img.has_in_flight() && version < kImageFormatVersion)
+	if (img.has_in_flight() && version < kImageFormatInFlight)
 		return corrupt("descriptors in flight or an epoll entry whose fd was closed in "
 			       "a format 1 to 7 image");
+	if (img.has_distinct_ids() && version < kImageFormatVersion)
+		return corrupt("distinct real, effective, saved or file system ids in a format "
+			       "1 to 8 image");
 	if (auto why = fds::tree_files_problem(img))
 		return corrupt(*why);
 	if (auto why = fds::ghosts_problem(img))

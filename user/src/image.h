@@ -28,8 +28,11 @@
 
 namespace hetmig {
 
-// The version written; every version from 1 up to it is read. Version 8
-// is written only for an image with descriptors in flight (SCM_RIGHTS) in a
+// The version written; every version from 1 up to it is read. Version 9
+// is written only for an image with a process whose real, effective, saved
+// and file system ids differ (Image::has_distinct_ids), which a hetmig that
+// reads 8 would give its real ids as all four, silently; version 8
+// only for an image with descriptors in flight (SCM_RIGHTS) in a
 // unix socket's queue or an epoll entry whose fd was closed since
 // (Image::has_in_flight), which a hetmig that reads 7 would drop silently;
 // version 7 only for an image with a deleted file, deleted directory or
@@ -44,7 +47,8 @@ namespace hetmig {
 // process, silently; version 3 for another tree or shared memory
 // (Image::members, Image::shared); one process without either is still
 // written as version 2, which older hetmigs read.
-inline constexpr uint32_t kImageFormatVersion = 8;
+inline constexpr uint32_t kImageFormatVersion = 9;
+inline constexpr uint32_t kImageFormatInFlight = 8;
 inline constexpr uint32_t kImageFormatGhosts = 7;
 inline constexpr uint32_t kImageFormatUnixSockets = 6;
 inline constexpr uint32_t kImageFormatInet = 5;
@@ -240,6 +244,12 @@ struct OpenFile {
 	int32_t proc_pid = 0;
 	// Its owner (F_SETOWN, F_SETSIG), when it has one or a signal.
 	std::optional<FileOwner> owner = std::nullopt;
+	// A standard stream (fd 0-2) that is a regular file the process
+	// inherited from its parent in the tree (one description, kcmp): the
+	// pid of the tree's process it came from, topmost, whose file system
+	// ids open it again (a child that changed its ids since, zdtm's pid00,
+	// may no longer open its parent's log). 0: opened as the process.
+	uint32_t opened_by = 0;
 
 	bool made_anew() const
 	{
@@ -432,6 +442,12 @@ struct GhostFile {
 struct Zombie {
 	uint32_t pid = 0;
 	int32_t status = 0;	// as waitpid(2) gives it
+	// Its process group and session; 0 in images written before they
+	// were carried (its parent's, as made). A group other than its
+	// parent's is its own, or one whose leader has gone (zdtm's zombie01:
+	// a child that left its group to a grandchild), made again by a
+	// helper process with the leader's pid (member_main).
+	uint32_t pgid = 0, sid = 0;
 };
 
 // A process's capability sets (bit N for capability N) and its
@@ -453,6 +469,10 @@ struct Image {
 	uint32_t page_size = 0;
 	std::string kernel_release, hostname, comm;
 	uint32_t pid = 0, uid = 0, gid = 0, umask = 022;
+	// Real, effective, saved and file system uid and gid (credentials.h);
+	// empty in images written before they were carried (UID and GID, the
+	// real ones, stand for all four then).
+	std::vector<uint32_t> uids, gids;
 	// Supplementary groups (/proc/PID/status Groups); none in images
 	// written before they were carried.
 	std::vector<uint32_t> groups;
@@ -540,6 +560,9 @@ struct Image {
 	// Descriptors in flight or epoll entries whose fd was closed
 	// (format 8).
 	bool has_in_flight() const;
+	// Whether this process or a member has real, effective, saved and
+	// file system ids that are not all one (format 9).
+	bool has_distinct_ids() const;
 	bool is_tree() const
 	{
 		return !members.empty() || !shared.empty() || !zombies.empty() ||

@@ -179,6 +179,8 @@ json file_to_cbor(const OpenFile &f)
 		file["proc_pid"] = f.proc_pid;
 	if (f.owner)
 		file["owner"] = {f.owner->type, f.owner->id, f.owner->signal};
+	if (f.opened_by)
+		file["opened_by"] = f.opened_by;
 	return file;
 }
 
@@ -233,6 +235,7 @@ OpenFile file_from_cbor(const json &f)
 	if (auto l = f.find("symlink"); l != f.end())
 		file.symlink = l->get<std::string>();
 	file.proc_pid = f.value("proc_pid", int32_t(0));
+	file.opened_by = f.value("opened_by", uint32_t(0));
 	if (auto o = f.find("owner"); o != f.end())
 		file.owner = FileOwner{o->at(0), o->at(1), o->at(2)};
 	return file;
@@ -455,6 +458,10 @@ json to_cbor_tree(const Image &img)
 		tree["oom_score_adj"] = *img.oom_score_adj;
 	if (!img.groups.empty())
 		tree["groups"] = img.groups;
+	if (!img.uids.empty())
+		tree["uids"] = img.uids;
+	if (!img.gids.empty())
+		tree["gids"] = img.gids;
 	if (img.child_subreaper)
 		tree["child_subreaper"] = true;
 	if (img.cwd_ghost >= 0)
@@ -487,7 +494,8 @@ json to_cbor_tree(const Image &img)
 	if (!img.zombies.empty()) {
 		json zombies = json::array();
 		for (const auto &z : img.zombies)
-			zombies.push_back({{"pid", z.pid}, {"status", z.status}});
+			zombies.push_back({{"pid", z.pid}, {"status", z.status},
+					   {"pgid", z.pgid}, {"sid", z.sid}});
 		tree["zombies"] = zombies;
 	}
 	if (!img.pipes.empty())
@@ -623,6 +631,13 @@ void from_cbor_tree(const json &j, Image &img)
 		img.oom_score_adj = o->get<int>();
 	if (auto g = j.find("groups"); g != j.end())
 		img.groups = g->get<std::vector<uint32_t>>();
+	if (auto u = j.find("uids"); u != j.end())
+		img.uids = u->get<std::vector<uint32_t>>();
+	if (auto g = j.find("gids"); g != j.end())
+		img.gids = g->get<std::vector<uint32_t>>();
+	if ((!img.uids.empty() && img.uids.size() != 4) ||
+	    (!img.gids.empty() && img.gids.size() != 4))
+		throw std::out_of_range("uids or gids not four ids");
 	if (auto c = j.find("child_subreaper"); c != j.end())
 		img.child_subreaper = c->get<bool>();
 	if (auto s = j.find("stopped"); s != j.end())
@@ -694,7 +709,9 @@ void from_cbor_tree(const json &j, Image &img)
 		}
 	if (auto z = j.find("zombies"); z != j.end())
 		for (const auto &zombie : *z)
-			img.zombies.push_back({zombie.at("pid"), zombie.at("status")});
+			img.zombies.push_back({zombie.at("pid"), zombie.at("status"),
+					       zombie.value("pgid", uint32_t(0)),
+					       zombie.value("sid", uint32_t(0))});
 	if (auto s = j.find("shared"); s != j.end())
 		for (const auto &shm : *s)
 			img.shared.push_back({shm.at("dev"), shm.at("inode"), shm.at("size"),

@@ -37,6 +37,7 @@
 #include <grp.h>
 #include <linux/hetmig.h>
 #include <linux/sched.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -52,6 +53,8 @@
 #include "anon_fill.h"
 #include "capture.h"
 #include "capabilities.h"
+#include "credentials.h"
+#include "advice.h"
 #include "exe_link.h"
 #include "fds/devices.h"
 #include "fds/epoll.h"
@@ -234,14 +237,8 @@ Result<void> check_image(const Image &img, const RestorePolicy &policy)
 	} else if (auto r = check_vdso_here(img); !r) {
 		return r;
 	}
-	uid_t uid = policy.uid.value_or(img.uid);
-	if (geteuid() != 0 && (uid != geteuid() || policy.gid.value_or(img.gid) != getegid()))
-		return fail(EPERM, strf("the process ran as uid %u gid %u; only root may "
-					"restore it as another user than itself", uid,
-					policy.gid.value_or(img.gid)));
-	if (uid == 0 && !policy.allow_root)
-		return fail(EPERM, "the process would run as root here, which this "
-				   "receiver does not allow (--allow-root, or --user)");
+	if (auto r = check_credentials(img, policy); !r)
+		return r;
 	for (const auto &f : img.files) {
 		if (f.std_stream || f.dup_of >= 0 || f.made_anew() || f.tree_file >= 0 ||
 		    f.ghost >= 0)
@@ -415,7 +412,8 @@ int open_mapped_file(const Image &img, const std::string &path)
 // restorer made and we inherited (fds/tree_files.h), above them too.
 void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes &p,
 		 const std::vector<int> &tree_files, const std::map<int, int> &ghosts,
-		 fds::TcpMaker &tcp, fds::UnixSocketMaker &unix_sockets)
+		 const std::map<int, int> &inherited, fds::TcpMaker &tcp,
+		 fds::UnixSocketMaker &unix_sockets)
 {
 	int top = 2;
 	for (const auto &f : img.files)
@@ -484,6 +482,8 @@ void child_files(const Image &img, const RestorePolicy &policy, const ChildPipes
 				  fds::reopen_flags(f.flags));
 		} else if (f.symlink) {
 			fd = open(f.path.c_str(), fds::reopen_flags(f.flags) | O_NOFOLLOW);
+		} else if (auto early = inherited.find(f.fd); early != inherited.end()) {
+			fd = early->second;
 		} else {
 			fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
 		}
@@ -553,9 +553,13 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 // it, its session and group): everything else, up to RESTORE_MM. SHM: the
 // tree's shared memory objects, one fd each; TREE_FILES: the descriptions
 // its processes share.
+// The key of child_main's OPENERS for the working directory.
+constexpr int kCwdOpener = -1;
+
 [[noreturn]] void child_main(const Image &img, const RestorePolicy &policy, ChildPipes p,
 			     bool keep_tids, std::vector<int> shm, std::vector<int> tree_files,
-			     std::vector<int> ghosts, bool root)
+			     std::vector<int> ghosts, bool root,
+			     const std::map<int, std::pair<uid_t, gid_t>> &openers)
 {
 	// Our pipes and the shared memory go above every number the image
 	// uses, the rest is closed.
@@ -636,18 +640,56 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 		close(*fd);
 		ghost_fds[f.fd] = high;
 	}
+	// Standard streams inherited from the tree's process that opened them
+	// (OpenFile::opened_by): opened again with its file system ids, before
+	// ours change; a child that changed its own since (zdtm's pid00) may no
+	// longer open its parent's log.
+	std::map<int, int> inherited_fds;
+	for (const auto &f : img.files) {
+		auto who = openers.find(f.fd);
+		if (who == openers.end() || f.std_stream || f.dup_of >= 0 || geteuid() != 0)
+			continue;
+		setfsgid(who->second.second);
+		setfsuid(who->second.first);
+		int fd = open(f.path.c_str(), fds::reopen_flags(f.flags));
+		int err = errno;
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		if (fd < 0)
+			child_fail(p, strf("opening %s (fd %d) as process %u, which opened it",
+					   f.path.c_str(), f.fd, f.opened_by), err);
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, top + 1);
+		close(fd);
+		if (high < 0)
+			child_fail(p, "fcntl", errno);
+		inherited_fds[f.fd] = high;
+	}
+	// A working directory inherited the same way (its parent's, which a
+	// child that changed its ids since may no longer enter): entered with
+	// the file system ids of the topmost process of the tree it came from.
+	bool cwd_entered = false;
+	if (auto who = openers.find(kCwdOpener); who != openers.end() && geteuid() == 0) {
+		setfsgid(who->second.second);
+		setfsuid(who->second.first);
+		int err = chdir(img.cwd.c_str()) ? errno : 0;
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		if (err)
+			child_fail(p, "chdir " + img.cwd + " as the process it came from", err);
+		cwd_entered = true;
+	}
 	// A saved uid of 0, for the exe link only, which the restorer then has
 	// every thread drop (exe_link.h).
-	uid_t saved_uid = exe_link_keeps_saved_root(img, uid) ? 0 : uid;
+	const IdSet ids = ids_here(img, policy);
+	const bool saved_root = exe_link_keeps_saved_root(img, ids);
 	// Its supplementary groups too, unless the receiver chose its user or
 	// group (then it has none).
 	std::vector<gid_t> groups;
 	if (!policy.uid && !policy.gid)
 		groups.assign(img.groups.begin(), img.groups.end());
-	if (geteuid() == 0 && (syscall(SYS_setgroups, groups.size(), groups.data()) ||
-			       syscall(SYS_setgid, gid) ||
-			       syscall(SYS_setresuid, uid, uid, saved_uid)))
-		child_fail(p, strf("switching to uid %u gid %u", uid, gid), errno);
+	if (geteuid() == 0)
+		if (int err = switch_credentials(ids, groups, saved_root))
+			child_fail(p, strf("switching to uid %u gid %u", uid, gid), err);
 	prctl(PR_SET_DUMPABLE, 1);
 	// The process's oom_score_adj, written as the process itself would
 	// (rebuild() checks it and writes it when this could not): a value
@@ -655,7 +697,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	if (img.oom_score_adj)
 		write_oom_score_adj("self", *img.oom_score_adj);
 
-	child_files(img, policy, p, tree_files, ghost_fds, *tcp, *unix_sockets);
+	child_files(img, policy, p, tree_files, ghost_fds, inherited_fds, *tcp, *unix_sockets);
 	// The shared descriptions this process does not hold must not stay
 	// open in it (a pipe's reader would never see its end of file). The
 	// restorer's ghosts stay for the private mappings of them, and
@@ -669,7 +711,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			child_fail(p, "a removed working directory the image lacks");
 		if (fchdir(ghosts[size_t(img.cwd_ghost)]))
 			child_fail(p, "entering the removed working directory " + img.cwd, errno);
-	} else if (chdir(img.cwd.c_str())) {
+	} else if (!cwd_entered && chdir(img.cwd.c_str())) {
 		child_fail(p, "chdir " + img.cwd, errno);
 	}
 	umask(mode_t(img.umask));
@@ -715,6 +757,14 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 	void *stack = mmap(nullptr, 65536, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	std::vector<pid_t> made_tids = {pid_t(syscall(SYS_gettid))};
+	// A thread's id is chosen (set_tid) only with CAP_CHECKPOINT_RESTORE:
+	// a process that runs as root has it, one that keeps a saved uid of 0
+	// takes it back for as long as it makes its threads. They are born
+	// with that effective uid 0 and drop it with the process (exe_link.h).
+	const bool tids_here = keep_tids && (ids.uids[1] == 0 || saved_root);
+	const bool raise = tids_here && saved_root && img.threads.size() > 1;
+	if (raise && syscall(SYS_setresuid, -1, 0, -1))
+		child_fail(p, "taking back euid 0 to make its threads with their ids", errno);
 	for (size_t i = 1; i < img.threads.size(); i++) {
 		pid_t want = pid_t(img.threads[i].tid);
 		clone_args args{};
@@ -722,12 +772,12 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			     CLONE_THREAD | CLONE_SYSVSEM;
 		args.stack = reinterpret_cast<uint64_t>(stack);
 		args.stack_size = 65536;
-		if (keep_tids) {
+		if (tids_here) {
 			args.set_tid = reinterpret_cast<uint64_t>(&want);
 			args.set_tid_size = 1;
 		}
 		long r = raw_clone3(args);
-		if (r < 0 && keep_tids) {
+		if (r < 0 && tids_here) {
 			args.set_tid = 0;
 			args.set_tid_size = 0;
 			r = raw_clone3(args);
@@ -736,6 +786,8 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 			child_fail(p, "creating a thread", errno);
 		made_tids.push_back(pid_t(r));
 	}
+	if (raise && syscall(SYS_setresuid, -1, ids.uids[1], -1))
+		child_fail(p, "dropping euid 0 again", errno);
 	wait_byte(p);  // every thread is stopped
 	// Timers are the process's, and stay through RESTORE_MM. Armed this
 	// late, they lose the least of their time to the restore; their
@@ -785,7 +837,7 @@ size_t restore_mm_bytes(const Image &img, size_t ghosts)
 		      !nla_put_u64(msg, HETMIG_A_VMA_END, m.end) &&
 		      !nla_put_u32(msg, HETMIG_A_VMA_PROT, m.prot) &&
 		      !nla_put_u32(msg, HETMIG_A_VMA_FLAGS,
-				   m.flags & (HETMIG_VMA_F_MAYSHARE | HETMIG_VMA_F_GROWSDOWN));
+				   m.flags & kMapFlags);
 		if (ok && map_fds[i] >= 0)
 			ok &= !nla_put_u32(msg, HETMIG_A_VMA_FD, uint32_t(map_fds[i])) &&
 			      !nla_put_u64(msg, HETMIG_A_VMA_PGOFF, m.pgoff);
@@ -890,6 +942,47 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 			     : strf("creating process %d of the tree", want), err);
 }
 
+// Zombie Z in a process group whose leader has gone (check_zombie_group):
+// a helper with the leader's pid makes the group and forks Z as our child
+// (CLONE_PARENT) into it, then exits and is reaped here. Z's pid (ours
+// when the tree has new pids).
+long zombie_in_gone_group(const TreeSetup &t, const ChildPipes &p, const Zombie &z)
+{
+	long helper = clone_tree_process(t, p, pid_t(z.pgid), true);
+	if (helper == 0) {
+		if (setpgid(0, 0))
+			_exit(1);
+		clone_args args{};
+		args.flags = CLONE_PARENT;
+		pid_t want = pid_t(z.pid);
+		if (t.keep_pids) {
+			args.set_tid = reinterpret_cast<uint64_t>(&want);
+			args.set_tid_size = 1;
+		}
+		long r = raw_clone3(args);
+		if (r == 0)
+			exit_as(z.status);
+		if (r < 0)
+			_exit(errno == EEXIST ? 2 : 1);
+		_exit(0);
+	}
+	int status = 0;
+	if (waitpid(pid_t(helper), &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		child_fail(p, WIFEXITED(status) && WEXITSTATUS(status) == 2
+				      ? strf("pid %u of the tree (a zombie) is taken here (--no-pid "
+					     "gives the tree's processes new pids)", z.pid)
+				      : strf("making zombie %u again in process group %u, whose "
+					     "leader had gone", z.pid, z.pgid));
+	if (t.keep_pids)
+		return z.pid;
+	// With new pids: our child that is in the helper's group.
+	siginfo_t si{};
+	if (waitid(P_PGID, id_t(helper), &si, WEXITED | WNOWAIT) < 0)
+		child_fail(p, "waiting for a zombie made again", errno);
+	return si.si_pid;
+}
+
 [[noreturn]] void member_main(const TreeSetup &t, size_t i)
 {
 	ChildPipes p{t.go_read[i], t.report_write[i]};
@@ -912,12 +1005,24 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	// Its zombies: children that exit at once as they did, never waited
 	// for here (SIGCHLD at its default, so they stay).
 	signal(SIGCHLD, SIG_DFL);
+	// A zombie in its parent's group (as the dump saw the parent) is made
+	// in the group the parent has now, and follows it (below) where the
+	// parent joins a group another member leads, once every member exists.
+	const uint32_t parent_group = t.images[i]->links.pgid;
+	std::vector<pid_t> follow;
 	for (const Zombie &z : t.images[i]->zombies) {
-		long r = clone_tree_process(t, p, pid_t(z.pid), true);
-		if (r == 0)
+		long r = 0;
+		if (z.pgid && z.pgid != parent_group && z.pgid != z.pid)
+			r = zombie_in_gone_group(t, p, z);
+		else if ((r = clone_tree_process(t, p, pid_t(z.pid), true)) == 0) {
+			if (z.pgid == z.pid && setpgid(0, 0))
+				_exit(127);
 			exit_as(z.status);
+		}
 		siginfo_t si;
 		waitid(P_PID, id_t(r), &si, WEXITED | WNOWAIT);  // a zombie, not reaped
+		if (z.pgid && z.pgid == parent_group && z.pgid != z.pid)
+			follow.push_back(pid_t(r));
 	}
 	// Their SIGCHLD is the restore's, not the process's. Ignored at its
 	// default, it is dropped, unless the mask we inherited from whoever
@@ -956,6 +1061,12 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 	std::memcpy(&pgid, go + 1, sizeof(pgid));
 	if (pgid && setpgid(0, pgid))
 		child_fail(p, strf("joining process group %d", pgid), errno);
+	// The kernel lets a parent move its child that exited and never ran
+	// exec to another group of its session, as a zombie too.
+	for (pid_t z : follow)
+		if (getpgid(z) != getpgrp() && setpgid(z, getpgrp()))
+			child_fail(p, strf("moving zombie %d into process group %d", z, getpgrp()),
+				   errno);
 	// Our address space's userfaultfd, for the restorer to fill the
 	// memory RESTORE_MM makes (anon_fill.h); given away, so the process
 	// never holds it. Without one the restorer writes the pages as ptrace
@@ -965,8 +1076,29 @@ long clone_tree_process(const TreeSetup &t, const ChildPipes &p, pid_t want, boo
 		close(uffd);
 	}
 	close(t.uffd_write[i]);
+	// The file system ids of the processes its standard streams came from,
+	// and its working directory: that of its topmost ancestor in the tree
+	// with the same one.
+	std::map<int, std::pair<uid_t, gid_t>> openers;
+	auto fs_ids = [&](const Image &holder) {
+		IdSet ids = ids_here(holder, *t.policy);
+		return std::pair<uid_t, gid_t>{ids.uids[3], ids.gids[3]};
+	};
+	for (const auto &f : t.images[i]->files)
+		for (const Image *holder : t.images)
+			if (f.opened_by && holder->pid == f.opened_by)
+				openers[f.fd] = fs_ids(*holder);
+	const Image *cwd_from = nullptr;
+	for (size_t at = i; at != 0 && t.images[i]->cwd_ghost < 0;) {
+		at = t.plan[at].parent;
+		if (t.images[at]->cwd != t.images[i]->cwd || t.images[at]->cwd_ghost >= 0)
+			break;
+		cwd_from = t.images[at];
+	}
+	if (cwd_from)
+		openers[kCwdOpener] = fs_ids(*cwd_from);
 	child_main(*t.images[i], *t.policy, p, t.keep_tids, t.shm, t.tree_files, t.ghosts,
-		   i == 0);
+		   i == 0, openers);
 }
 
 // ---- the parent -------------------------------------------------------------
@@ -1257,7 +1389,8 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 	t.ghosts = ghost_fds;
 	t.policy = &policy;
 	t.keep_pids = policy.keep_pid && privileged;
-	t.keep_tids = t.keep_pids && policy.uid.value_or(img.uid) == 0;
+	// Where the process can choose them (child_main).
+	t.keep_tids = t.keep_pids;
 
 	clone_args args{};
 	args.exit_signal = SIGCHLD;
@@ -1433,8 +1566,11 @@ Result<RestoredProcess> rebuild(const Image &img, const RestorePolicy &policy,
 			return std::unexpected(r.error());
 		if (auto r = set_oom_score_adj(pids[i], mi); !r)
 			return std::unexpected(r.error());
+		// Once the pages are in and under the image's RLIMIT_MEMLOCK.
+		if (auto r = restore_advice(pids[i], mi); !r)
+			return std::unexpected(r.error());
 		// The root's parent-death signal is not carried (restrictions.md).
-		auto exe = restore_exe_link(pids[i], tids[i], mi, policy.uid.value_or(mi.uid),
+		auto exe = restore_exe_link(pids[i], tids[i], mi, ids_here(mi, policy),
 					    i ? int(mi.links.pdeathsig) : 0);
 		if (!exe)
 			return std::unexpected(exe.error());

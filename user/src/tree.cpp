@@ -144,6 +144,57 @@ Result<int32_t> exit_status_of(pid_t pid)
 	return fail(ENOSYS, strf("this kernel does not say how process %d exited", pid));
 }
 
+// Whether zombie Z, a child of PARENT, can be made again in its process
+// group and session: its parent's, its own, or one whose leader has gone
+// (no process has its pid), in its parent's session. A group of another
+// process of the tree (TREE) or of one outside it is refused.
+Result<void> check_zombie_group(const ProcStat &z, const ProcStat &parent,
+				std::span<const pid_t> tree)
+{
+	if (z.sid != parent.sid)
+		return fail(EOPNOTSUPP, strf("zombie %d of process %d is in session %u, not its "
+					     "parent's (%u): a zombie is made again in its "
+					     "parent's session", z.pid, parent.pid, z.sid,
+					     parent.sid));
+	if (z.pgid == parent.pgid || z.pgid == uint32_t(z.pid))
+		return {};
+	std::error_code ec;
+	bool leader_here = std::find(tree.begin(), tree.end(), pid_t(z.pgid)) != tree.end() ||
+			   std::filesystem::exists("/proc/" + std::to_string(z.pgid), ec);
+	if (!leader_here)
+		return {};
+	return fail(EOPNOTSUPP, strf("zombie %d of process %d is in process group %u, led by "
+				     "process %u, which is neither the zombie nor its parent: "
+				     "a zombie is made again only in its parent's group, its "
+				     "own, or one whose leader has gone", z.pid, parent.pid,
+				     z.pgid, z.pgid));
+}
+
+// Processes of the tree that share one file descriptor table (CLONE_FILES)
+// or one root, working directory and umask (CLONE_FS) without being
+// threads of one process: refused, naming both. Each process is forked
+// again with tables of its own, and a table two processes change is not
+// two copies (zdtm's fdt_shared).
+Result<void> check_tables_unshared(std::span<const pid_t> pids)
+{
+	constexpr int kFiles = 2, kFs = 3;	// KCMP_FILES, KCMP_FS
+	for (size_t i = 0; i < pids.size(); i++)
+		for (size_t j = i + 1; j < pids.size(); j++)
+			for (int type : {kFiles, kFs}) {
+				long r = syscall(SYS_kcmp, pids[i], pids[j], type, 0, 0);
+				if (r != 0)
+					continue;
+				return fail(EOPNOTSUPP,
+					    strf("processes %d and %d of the tree share one %s "
+						 "(clone with %s): processes are made again with "
+						 "tables of their own", pids[i], pids[j],
+						 type == kFiles ? "file descriptor table"
+								: "root, working directory and umask",
+						 type == kFiles ? "CLONE_FILES" : "CLONE_FS"));
+			}
+	return {};
+}
+
 struct SharedKey {
 	uint32_t major, minor;
 	uint64_t inode;
@@ -331,6 +382,8 @@ Result<void> FrozenTree::check_tcp_unchanged()
 Result<Image> capture_tree(FrozenTree &tree)
 {
 	const std::vector<pid_t> pids = tree.pids();
+	if (auto r = check_tables_unshared(pids); !r)
+		return std::unexpected(r.error());
 	std::vector<Image> images;
 	for (size_t i = 0; i < pids.size(); i++) {
 		auto img = capture(tree.processes()[i].client(), pids[i], pids,
@@ -350,7 +403,12 @@ Result<Image> capture_tree(FrozenTree &tree)
 			auto status = exit_status_of(z);
 			if (!status)
 				return std::unexpected(status.error());
-			img->zombies.push_back({uint32_t(z), *status});
+			auto zst = read_stat("/proc/" + std::to_string(z));
+			if (!zst)
+				return fail(ESRCH, strf("zombie %d vanished", z));
+			if (auto r = check_zombie_group(*zst, *st, pids); !r)
+				return std::unexpected(r.error());
+			img->zombies.push_back({uint32_t(z), *status, zst->pgid, zst->sid});
 		}
 		if (i) {
 			// The root's parent stays behind: its parent-death signal
@@ -374,6 +432,8 @@ Result<Image> capture_tree(FrozenTree &tree)
 	if (auto r = capture_shared(root, pids); !r)
 		return std::unexpected(r.error());
 	if (auto r = fds::capture_tree_files(root); !r)
+		return std::unexpected(r.error());
+	if (auto r = fds::note_inherited_streams(root); !r)
 		return std::unexpected(r.error());
 	return root;
 }

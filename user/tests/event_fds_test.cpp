@@ -164,8 +164,8 @@ TEST(Epoll, AnEntryWhoseFdWasClosedRoundTripsInFormat8)
 	ev.eventfd = EventCounter{};
 	img.files = {ep, ev};
 	auto bytes = hetmig::testing::encode(img, false);
-	EXPECT_EQ(hetmig::testing::version_of(bytes), kImageFormatVersion);
-	EXPECT_EQ(kImageFormatVersion, 8u);
+	EXPECT_EQ(hetmig::testing::version_of(bytes), kImageFormatInFlight);
+	EXPECT_EQ(kImageFormatInFlight, 8u);
 	auto back = hetmig::testing::decode(bytes);
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	EXPECT_EQ((*back->files[0].epoll)[0].fd, 5);

@@ -238,7 +238,7 @@ TEST(InFlight, TheImageKeepsThemInFormat8)
 	p.ends[1] = {32, 0, {{'x'}, {'y'}}, {{}, {6, 3}}};
 	img.unix_pairs = {p};
 	auto bytes = testing::encode(img, false);
-	EXPECT_EQ(testing::version_of(bytes), kImageFormatVersion);
+	EXPECT_EQ(testing::version_of(bytes), kImageFormatInFlight);
 	auto back = testing::decode(bytes);
 	ASSERT_TRUE(back.has_value()) << back.error().describe();
 	EXPECT_TRUE(back->files[3].in_flight);

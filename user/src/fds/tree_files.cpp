@@ -60,6 +60,14 @@ bool regular(const OpenFile &f)
 	       !(f.flags & O_PATH) && !f.proc_pid && !f.path.empty() && f.path.front() == '/';
 }
 
+// A standard stream opened by path that a parent may have passed down.
+bool inheritable_stream(const OpenFile &f)
+{
+	return f.fd <= 2 && !f.std_stream && !f.made_anew() && !f.rdev && !f.directory &&
+	       !f.fifo && f.ghost < 0 && f.ns.empty() && !f.symlink && !f.proc_pid &&
+	       !(f.flags & O_PATH) && !f.path.empty() && f.path.front() == '/';
+}
+
 // What a description of another process may be: a pipe or socket the
 // process's own capture left to the tree, an eventfd, a timerfd, or a
 // regular file at fd 3 and up (a standard stream that is one is opened
@@ -127,6 +135,51 @@ Result<std::vector<Description>> descriptions(Image &root)
 		}
 	return out;
 }
+
+} // namespace
+
+Result<void> note_inherited_streams(Image &root)
+{
+	std::vector<Image *> procs = {&root};
+	for (auto &m : root.members)
+		procs.push_back(&m);
+	// Each parent comes before its children, so its own streams are
+	// settled when a child's are.
+	for (size_t i = 1; i < procs.size(); i++) {
+		Image &child = *procs[i];
+		auto parent = std::find_if(procs.begin(), procs.end(), [&](const Image *p) {
+			return p->pid == child.links.ppid;
+		});
+		if (parent == procs.end())
+			continue;
+		for (auto &f : child.files) {
+			if (!inheritable_stream(f))
+				continue;
+			auto up = std::find_if((*parent)->files.begin(), (*parent)->files.end(),
+					       [&](const OpenFile &o) { return o.fd == f.fd; });
+			if (up == (*parent)->files.end() || up->path != f.path ||
+			    (up->dup_of < 0 && !inheritable_stream(*up)))
+				continue;
+			// A dup of the parent's: what its first fd is.
+			const OpenFile *first = &*up;
+			if (up->dup_of >= 0)
+				for (const auto &o : (*parent)->files)
+					if (o.fd == up->dup_of)
+						first = &o;
+			if (!inheritable_stream(*first))
+				continue;
+			auto one = same_description(pid_t((*parent)->pid), up->fd, pid_t(child.pid),
+						    f.fd);
+			if (!one)
+				return std::unexpected(one.error());
+			if (*one)
+				f.opened_by = first->opened_by ? first->opened_by : (*parent)->pid;
+		}
+	}
+	return {};
+}
+
+namespace {
 
 // The descriptions of one pipe between the tree's processes: refused
 // when it cannot be made again, else its state.

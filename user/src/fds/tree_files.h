@@ -51,6 +51,12 @@ namespace hetmig::fds {
 // is in none of them.
 Result<void> capture_tree_files(Image &root);
 
+// After capture_tree_files: each standard stream of a member that is a
+// regular file opened by path and one description with the same fd of
+// its parent in the tree gets OpenFile::opened_by, the topmost process it
+// came down from.
+Result<void> note_inherited_streams(Image &root);
+
 // What is wrong with ROOT's shared descriptions (read_image's check), or
 // nothing.
 std::optional<std::string> tree_files_problem(const Image &root);
