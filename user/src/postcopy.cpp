@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <linux/hetmig.h>
 
 #include "anon_fill.h"
 #include "process_state.h"
@@ -95,7 +96,11 @@ LazyPlan plan_lazy(Image &img, std::vector<PageRun> *lazy_runs)
 	LazyPlan plan;
 	auto places = stack_places(img);
 	for (const auto &m : img.mappings) {
-		if (!private_anonymous(m))
+		// Locked memory is faulted in whole by the restore's mlock,
+		// before post-copy could fill it; a child forked from memory
+		// wiped on fork must find zeros, not the source's pages.
+		if (!private_anonymous(m) ||
+		    (m.flags & (HETMIG_VMA_F_LOCKED | HETMIG_VMA_F_WIPEONFORK)))
 			continue;
 		bool stack = std::any_of(places.begin(), places.end(), [&](const AddressRange &p) {
 			return p.first < m.end && p.second > m.start;

@@ -91,6 +91,17 @@ TEST(PlanLazy, LeavesHeapAndAnonymousMemoryNotStacksRseqOrSharedMemory)
 	EXPECT_TRUE(check_lazy_plan(plan, img));
 }
 
+TEST(PlanLazy, LockedAndWipedOnForkMemoryGoesWithTheImage)
+{
+	Image img = sample();
+	img.mappings[1].flags = HETMIG_VMA_F_LOCKED;		// 0x200000
+	img.mappings[2].flags = HETMIG_VMA_F_WIPEONFORK;	// 0x204000
+	LazyPlan plan = plan_lazy(img);
+	EXPECT_EQ(plan.mappings, (std::vector<AddressRange>{{0x100000, 0x108000}}));
+	EXPECT_TRUE(run_overlapping(img.pages, 0x202000, kPage));
+	EXPECT_TRUE(run_overlapping(img.pages, 0x204000, kPage));
+}
+
 TEST(PlanLazy, DisabledSignalStackIsNoStack)
 {
 	Image img = sample();
