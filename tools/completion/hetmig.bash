@@ -22,7 +22,7 @@ _hetmig_options() { # COMMAND: its options
 	inspect) echo --frames --parked --json ;;
 	send) echo --key --keep --no-compress --timeout --park-timeout --at-point \
 		--max-points --parked --every-point --live --max-rounds --max-precopy \
-		--dirty-tracking --max-downtime --ghost-limit ;;
+		--dirty-tracking --max-downtime --lazy --ghost-limit ;;
 	recv) echo --listen --key --once --timeout --allow-root --user --group --no-pid \
 		--stdin --output --wait ;;
 	dump) echo -o --keep --compress --park --ghost-limit ;;

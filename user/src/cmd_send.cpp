@@ -46,10 +46,10 @@ int cmd_send(int argc, char **argv)
 			    "                   [--live [--max-rounds N] [--max-precopy MIB]\n"
 			    "                    [--dirty-tracking KIND] [--max-downtime MS]]\n"
 			    "                   [--lazy]\n"
-			    "--lazy: post-copy. The process runs on the destination at once and its\n"
-			    "memory follows; if the connection is lost before all of it is there, the\n"
-			    "copy is killed and the source runs on from where it stopped: what the\n"
-			    "copy did meanwhile is lost. Needs a receiver running as root.\n";
+			    "--lazy: the process runs on the destination at once and its memory\n"
+			    "follows it there; if the connection is lost before all of it is there,\n"
+			    "the copy is killed and the source runs on from where it stopped: what\n"
+			    "the copy did meanwhile is lost. Needs a receiver running as root.\n";
 	SendRequest r;
 	r.key_path = kDefaultKey;
 	r.write.compress = true;
