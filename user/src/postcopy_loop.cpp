@@ -12,10 +12,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <string>
-#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -163,23 +164,25 @@ void kill_tree(pid_t pid)
 }
 
 // The copy must not outlive us while its memory is incomplete: were this
-// process killed (SIGKILL, the OOM killer), its userfaultfd would close and
-// every page not yet here would read as zeros. A child of ours holds the
-// userfaultfd too (the copy's faults wait while it lives) and, told by the
-// kernel that we died (PR_SET_PDEATHSIG), kills the copy before it goes.
+// process killed (SIGKILL, the OOM killer), its userfaultfds would close
+// and every page not yet here would read as zeros. A child of ours holds
+// them too (the copy's faults wait while it lives), those of children the
+// copy forks since included (hold), and when its socket to us ends
+// without our killing it first, we died: it kills the copy and its
+// descendants, then goes.
 class Keeper {
 public:
 	Keeper(std::vector<int> uffds, pid_t copy)
 	{
+		int pair[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair))
+			return;
+		uffds.push_back(pair[1]);
 		std::sort(uffds.begin(), uffds.end());
-		sigset_t all, old;
-		sigfillset(&all);
-		sigprocmask(SIG_BLOCK, &all, &old);
-		pid_t parent = getpid();
 		pid_ = fork();
 		if (pid_ == 0) {
-			// Nothing of ours but the userfaultfds: the connection
-			// must close when we die.
+			// Nothing of ours but the userfaultfds and the socket: the
+			// connection must close when we die.
 			unsigned from = 3;
 			for (int fd : uffds) {
 				if (unsigned(fd) > from)
@@ -187,30 +190,44 @@ public:
 				from = unsigned(fd) + 1;
 			}
 			close_range(from, ~0u, 0);
-			prctl(PR_SET_PDEATHSIG, SIGUSR1);
-			sigset_t wait;
-			sigemptyset(&wait);
-			sigaddset(&wait, SIGUSR1);
-			if (getppid() == parent)
-				sigwaitinfo(&wait, nullptr);
+			signal(SIGINT, SIG_IGN);	// a ^C to recv's group is recv's
+			signal(SIGTERM, SIG_IGN);
+			for (;;) {
+				pollfd p{pair[1], POLLIN, 0};
+				if (poll(&p, 1, -1) < 0 && errno != EINTR)
+					break;
+				if (receive_fd(pair[1]) < 0 && (p.revents & (POLLHUP | POLLERR)))
+					break;	// the receiver is gone
+			}
 			kill_tree(copy);
 			_exit(0);
 		}
-		sigprocmask(SIG_SETMASK, &old, nullptr);
+		close(pair[1]);
+		sock_ = pid_ > 0 ? pair[0] : (close(pair[0]), -1);
 	}
-	// The copy's memory is complete, or it is dead: not needed.
+	// A userfaultfd of a child the copy forked: held too.
+	void hold(int uffd)
+	{
+		if (sock_ >= 0)
+			(void)send_fd(sock_, uffd);
+	}
+	// The copy's memory is complete, or it is dead: not needed. Killed
+	// before its socket closes, which it would take for our death.
 	~Keeper()
 	{
 		if (pid_ > 0) {
 			kill(pid_, SIGKILL);
 			waitpid(pid_, nullptr, 0);
 		}
+		if (sock_ >= 0)
+			close(sock_);
 	}
 	Keeper(const Keeper &) = delete;
 	Keeper &operator=(const Keeper &) = delete;
 
 private:
 	pid_t pid_ = -1;
+	int sock_ = -1;
 };
 
 // One address space being filled: the process's, or a child's it forked
@@ -224,7 +241,9 @@ struct Target {
 
 class Filler {
 public:
-	Filler(Channel &ch, uint64_t page) : ch_(ch), page_(page) {}
+	// HOLD: told each userfaultfd a fork adds (the keeper's).
+	Filler(Channel &ch, uint64_t page, std::function<void(int)> hold)
+		: ch_(ch), page_(page), hold_(std::move(hold)) {}
 	~Filler() { close_all(); }
 	// Until kLazyEnd: every page is sent then.
 	Result<PostcopyStats> run(const std::vector<int> &uffds, const std::vector<LazyPlan> &plans,
@@ -247,6 +266,7 @@ private:
 
 	Channel &ch_;
 	uint64_t page_;
+	std::function<void(int)> hold_;
 	// A deque: a fork adds a target while another is in use.
 	std::deque<Target> targets_;
 	// Zero pages the kernel refused while the map changed (EAGAIN):
@@ -288,6 +308,7 @@ Result<void> Filler::events(Target &t)
 			fcntl(child, F_SETFD, FD_CLOEXEC);
 			// The child waits for what its parent waits for.
 			targets_.push_back({child, t.process, t.ledger});
+			hold_(child);
 			stats_.forks++;
 			break;
 		}
@@ -579,7 +600,10 @@ Result<PostcopyStats> fill_lazy_pages(Channel &ch, const std::vector<int> &uffds
 			held.push_back(fd);
 	if (!held.empty())
 		keeper.emplace(held, pid);
-	Filler filler(ch, page_size);
+	Filler filler(ch, page_size, [&keeper](int fd) {
+		if (keeper)
+			keeper->hold(fd);
+	});
 	auto stats = filler.run(uffds, plans, timeout_s);
 	if (stats) {
 		keeper.reset();
