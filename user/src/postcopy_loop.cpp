@@ -309,6 +309,7 @@ Result<void> Filler::events(Target &t)
 			// The child waits for what its parent waits for.
 			targets_.push_back({child, t.process, t.ledger});
 			hold_(child);
+			fault_point("forked");	// tests: the receiver dies now
 			stats_.forks++;
 			break;
 		}

@@ -150,6 +150,12 @@ usleep 500000
 check "recv.lazy.receiver_killed.no_copy_left" [ "$(ps | grep -c '[m]emhog')" -eq 0 ]
 check "recv.lazy.receiver_killed.never_checked_here" [ "$(grep -c 'checked after the move' /tmp/after)" -eq 0 ]
 rm -f /tmp/after
+HETMIG_FAULT_DIE_AFTER=forked recv
+check "recv.lazy.receiver_killed_after_fork.died" [ $rc -eq 137 ]
+usleep 500000
+check "recv.lazy.receiver_killed_after_fork.no_copy_left" [ "$(ps | grep -c '[p]ostcopy')" -eq 0 ]
+check "recv.lazy.receiver_killed_after_fork.child_read_no_zeros" sh -c '! grep -q differs /tmp/after 2>/dev/null'
+rm -f /tmp/after
 recv --wait
 check "recv.lazy.events.exit_0" [ $rc -eq 0 ]
 check "recv.lazy.events.memory_right_through_each" grep -q "^postcopy: ok" /tmp/after

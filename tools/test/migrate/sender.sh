@@ -229,6 +229,20 @@ check "lazy.receiver_killed.fails" [ $rc -ne 0 ]
 check "lazy.receiver_killed.says_thawed" has "$out" "thawed"
 runs_on_intact lazy.receiver_killed 25
 
+# The receiver dies right after the copy forked during post-copy: the
+# keeper holds the child's userfaultfd too (so the child never reads
+# zeros) and kills both; the source runs on here and checks its memory.
+rm -f /tmp/arrived /tmp/pc
+/usr/lib/hetmig/selftests/postcopy /tmp/arrived > /tmp/pc 2>&1 &
+pid=$!
+wait_for /tmp/pc "ready"
+send --key /root/key --lazy
+check "lazy.receiver_killed_after_fork.fails" [ $rc -ne 0 ]
+touch /tmp/arrived; wait $pid; st=$?
+[ $st -eq 0 ] || sed 's/^/# postcopy: /' /tmp/pc
+check "lazy.receiver_killed_after_fork.source_memory_intact" [ $st -eq 0 ]
+rm -f /tmp/arrived
+
 # Forks, mremap, MADV_DONTNEED, munmap and kernel reads of pages still
 # on their way (postcopy.c): the program checks its memory through each.
 rm -f /tmp/arrived /tmp/pc
