@@ -511,6 +511,12 @@ Result<void> Sender::stop_at_a_point()
 		if (!f)
 			return std::unexpected(f.error());
 		frozen_.emplace(std::move(*f));
+		// A tree's post-copy failed once in four test runs (its root
+		// died without a word), not understood yet: refused until it is.
+		if (r_.lazy && frozen_->processes().size() > 1)
+			return fail(EOPNOTSUPP, strf("process %d has child processes: --lazy moves one "
+						     "process for now; send the tree without it",
+						     r_.pid));
 		if ((cross_ || parking_) && frozen_->processes().size() > 1)
 			return fail(EOPNOTSUPP, strf("process %d has child processes: a process tree "
 						     "moves only between machines of one ISA, and "

@@ -140,15 +140,18 @@ rm -f /tmp/after
 recv
 check "recv.lazy.sender_killed.refused" [ $rc -ne 0 ]
 check "recv.lazy.sender_killed.says_copy_killed" has "$out" "was killed"
-usleep 500000
-check "recv.lazy.sender_killed.no_copy_left" [ "$(ps | grep -c '[m]emhog')" -eq 0 ]
-check "recv.lazy.sender_killed.never_checked_here" [ "$(grep -c 'checked after the move' /tmp/after)" -eq 0 ]
+# no_memhog_left NAME: the copy of a failed lazy move is gone, and it
+# never passed a check here (a check reads all of its memory).
+no_memhog_left() {
+	usleep 500000
+	check "$1.no_copy_left" [ "$(ps | grep -c '[m]emhog')" -eq 0 ]
+	check "$1.never_checked_here" [ "$(grep -c 'checked after the move' /tmp/after)" -eq 0 ]
+}
+no_memhog_left recv.lazy.sender_killed
 rm -f /tmp/after
 HETMIG_FAULT_DIE_AFTER=filling recv
 check "recv.lazy.receiver_killed.died" [ $rc -eq 137 ]
-usleep 500000
-check "recv.lazy.receiver_killed.no_copy_left" [ "$(ps | grep -c '[m]emhog')" -eq 0 ]
-check "recv.lazy.receiver_killed.never_checked_here" [ "$(grep -c 'checked after the move' /tmp/after)" -eq 0 ]
+no_memhog_left recv.lazy.receiver_killed
 rm -f /tmp/after
 HETMIG_FAULT_DIE_AFTER=forked recv
 check "recv.lazy.receiver_killed_after_fork.died" [ $rc -eq 137 ]
@@ -161,8 +164,7 @@ check "recv.lazy.events.exit_0" [ $rc -eq 0 ]
 check "recv.lazy.events.memory_right_through_each" grep -q "^postcopy: ok" /tmp/after
 [ $rc -eq 0 ] || sed 's/^/# postcopy: /' /tmp/after
 rm -f /tmp/after
-recv --wait
-check "recv.lazy.tree.exit_0" [ $rc -eq 0 ]
-check "recv.lazy.tree.each_process_its_own_memory" grep -q "^postcopy: ok" /tmp/after
-[ $rc -eq 0 ] || sed 's/^/# postcopy: /' /tmp/after
+recv
+check "recv.lazy.tree.refused" [ $rc -ne 0 ]
+check "recv.lazy.tree.nothing_ran" [ ! -s /tmp/after ]
 echo "1..$n"

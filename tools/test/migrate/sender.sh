@@ -95,6 +95,14 @@ check "send.receiver_out_of_memory_source_output_intact" intact
 H=/usr/lib/hetmig/selftests/memhog
 hog() { rm -f /tmp/hog /tmp/arrived; "$H" "${2:-16}" "$1" /tmp/arrived > /tmp/hog 2>&1 & pid=$!; wait_for /tmp/hog "check 1 ok"; }
 checks() { grep -c "^check" /tmp/hog; }
+# postcopy_started [tree]: postcopy.c running here, waiting for
+# /tmp/arrived (which only B has) before it uses its memory.
+postcopy_started() {
+	rm -f /tmp/arrived /tmp/pc
+	/usr/lib/hetmig/selftests/postcopy /tmp/arrived "$@" > /tmp/pc 2>&1 &
+	pid=$!
+	wait_for /tmp/pc "ready"
+}
 # runs_on_intact NAME TRIES: memhog, left here by a failed move, makes a
 # new check within TRIES fifths of a second (it checks once a second), and
 # told to end, ends with its memory whole.
@@ -232,10 +240,7 @@ runs_on_intact lazy.receiver_killed 25
 # The receiver dies right after the copy forked during post-copy: the
 # keeper holds the child's userfaultfd too (so the child never reads
 # zeros) and kills both; the source runs on here and checks its memory.
-rm -f /tmp/arrived /tmp/pc
-/usr/lib/hetmig/selftests/postcopy /tmp/arrived > /tmp/pc 2>&1 &
-pid=$!
-wait_for /tmp/pc "ready"
+postcopy_started
 send --key /root/key --lazy
 check "lazy.receiver_killed_after_fork.fails" [ $rc -ne 0 ]
 touch /tmp/arrived; wait $pid; st=$?
@@ -245,25 +250,21 @@ rm -f /tmp/arrived
 
 # Forks, mremap, MADV_DONTNEED, munmap and kernel reads of pages still
 # on their way (postcopy.c): the program checks its memory through each.
-rm -f /tmp/arrived /tmp/pc
-/usr/lib/hetmig/selftests/postcopy /tmp/arrived > /tmp/pc 2>&1 &
-pid=$!
-wait_for /tmp/pc "ready"
+postcopy_started
 send --key /root/key --lazy
 check "lazy.events.exit_0" [ $rc -eq 0 ]
 wait $pid
 check "lazy.events.source_gone" [ $? -eq 137 ]
 
 # The same as a tree: a child made before the move holds other bytes at
-# the same addresses, and each process gets its own.
-rm -f /tmp/pc
-/usr/lib/hetmig/selftests/postcopy /tmp/arrived tree > /tmp/pc 2>&1 &
-pid=$!
-wait_for /tmp/pc "ready"
+# the same addresses. Refused for now (a tree's lazy move failed once in
+# four runs, not understood yet): the tree is thawed and checks its memory
+# here.
+postcopy_started tree
 send --key /root/key --lazy
-check "lazy.tree.exit_0" [ $rc -eq 0 ]
-check "lazy.tree.moved_whole" has "$out" "and 1 process of its tree"
-stop_if_not_sent
-wait $pid
-check "lazy.tree.source_gone" [ $? -eq 137 ]
+check "lazy.tree.refused" [ $rc -ne 0 ]
+check "lazy.tree.says_why" has "$out" "child processes"
+touch /tmp/arrived; wait $pid; st=$?
+[ $st -eq 0 ] || sed 's/^/# postcopy: /' /tmp/pc
+check "lazy.tree.source_runs_on_intact" [ $st -eq 0 ]
 echo "1..$n"
